@@ -1,0 +1,204 @@
+"""The command line: parse arguments, build the real config, store and fetcher, call `pipeline`.
+
+Exit codes: 0 success; 1 an operational failure (the database cannot be opened or written); 2 a usage
+or configuration error. A poll round in which some feeds failed still exits 0: failing feeds are normal
+for a monitor and are reported per feed (see `monitor feeds`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .config import Config, load_config
+from .errors import MonitorError, UsageError
+from .fetch import Fetcher
+from .pipeline import poll_round
+from .policy import revive
+from .report import feed_line, health_rows, round_summary, search_lines
+from .store import Store
+from .units import format_duration
+
+DEFAULT_CONFIG = "config/feeds.toml"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Context:
+    config_path: str
+    db_override: str | None
+    _config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def db_path(self) -> str:
+        return self.db_override or self.config.database
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        store = Store.open(self.db_path)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def handle_errors(function: F) -> F:
+    """Print a MonitorError as one clear `Error:` line (no traceback) and exit with its code."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except MonitorError as error:
+            click.echo(f"Error: {error}", err=True)
+            sys.exit(error.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "config_path", envvar="MONITOR_CONFIG", default=DEFAULT_CONFIG, show_default=True,
+              metavar="FILE", help="Config file (also MONITOR_CONFIG).")
+@click.option("--db", "db_path", envvar="MONITOR_DB", metavar="FILE",
+              help="SQLite database, overriding the config's monitor.database (also MONITOR_DB).")
+@click.option("-v", "--verbose", is_flag=True, help="Log details to standard error.")
+@click.version_option(__version__, prog_name="monitor")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str, db_path: str | None, verbose: bool) -> None:
+    """Follow news feeds, match them to tracked themes, and keep everything in one SQLite file."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context(config_path=config_path, db_override=db_path)
+
+
+@cli.command()
+@click.pass_obj
+@handle_errors
+def check(obj: Context) -> None:
+    """Validate the config and print a summary of it (exit 2 when it is invalid)."""
+    config = obj.config
+    click.echo(f"{config.path}: OK")
+    click.echo(f"  database   {obj.db_path}")
+    click.echo(f"  digests    {config.digests_dir}/ (timezone {config.timezone})")
+    polling = config.polling
+    click.echo(f"  polling    every {format_duration(polling.interval)}, {polling.concurrency} at a time "
+               f"({polling.per_host} per host), deadline {format_duration(polling.deadline)} per feed")
+    click.echo(f"  feeds      {len(config.feeds)}")
+    for feed in config.feeds:
+        extra = ", ".join(filter(None, [feed.language, " ".join(feed.tags)]))
+        click.echo(f"    {feed.name:<28} every {format_duration(feed.interval):<6} {feed.url}"
+                   + (f"  [{extra}]" if extra else ""))
+    click.echo(f"  themes     {len(config.themes)}" + (f": {', '.join(config.themes)}" if config.themes else ""))
+    email = config.email
+    if email.enabled:
+        click.echo(f"  e-mail     to {', '.join(email.to)} via {email.host}:{email.port} ({email.security})")
+        if email.password_env and not os.environ.get(email.password_env):
+            click.echo(f"  warning: email.password_env names {email.password_env}, which is not set", err=True)
+    else:
+        click.echo("  e-mail     off")
+
+
+@cli.command()
+@click.option("--feed", "names", multiple=True, metavar="NAME", help="Poll only this feed (repeatable).")
+@click.option("--force", is_flag=True, help="Poll even feeds that are dead, backing off or told to wait.")
+@click.pass_obj
+@handle_errors
+def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
+    """Poll every configured feed once and store what is new: one line per feed."""
+    config = obj.config
+    unknown = [n for n in names if config.feed(n) is None]
+    if unknown:
+        raise UsageError(f"no feed named {', '.join(map(repr, unknown))} in {config.path}; "
+                         f"`monitor check` lists them")
+    started = utc_now()
+    with obj.store() as store, Fetcher(config.polling, clock=utc_now) as fetcher:
+        reports = poll_round(config, store, fetcher, utc_now, names=names or None, force=force,
+                             on_report=lambda report: click.echo(feed_line(report)))
+    click.echo(round_summary(reports, (utc_now() - started).total_seconds()))
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+@handle_errors
+def feeds(ctx: click.Context, as_json: bool) -> None:
+    """Feed health: last success, last error, failures, next poll, dead. Subcommands manage feeds."""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Context = ctx.obj
+    with obj.store() as store:
+        store.sync_feeds(obj.config.feeds, utc_now())
+        rows = health_rows(store.feed_health(), utc_now())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    header = f"{'feed':<28} {'state':<12} {'items':>6}  {'last success':<17} {'next poll':<17} last error"
+    click.echo(header)
+    for row in rows:
+        click.echo(f"{row['name'][:28]:<28} {row['state']:<12} {row['items']:>6}  "
+                   f"{row['last_success_at'] or 'never':<17} {row['next_poll']:<17} {row['last_error'] or ''}")
+    states = Counter(row["state"] for row in rows)
+    click.echo(", ".join(f"{count} {state}" for state, count in sorted(states.items())) or "no feeds configured")
+
+
+@feeds.command("revive")
+@click.argument("names", nargs=-1, required=True)
+@click.pass_obj
+@handle_errors
+def feeds_revive(obj: Context, names: tuple[str, ...]) -> None:
+    """Let dead or backed-off feeds be polled again at the next round."""
+    with obj.store() as store:
+        store.sync_feeds(obj.config.feeds, utc_now())
+        for name in names:
+            state = store.feed_state(name)
+            if state is None:
+                raise UsageError(f"no feed named {name!r} in {obj.config.path}")
+            store.save_feed_state(revive(state))
+            click.echo(f"{name}: revived; it is polled at the next round")
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="Most results.")
+@click.option("--newest", is_flag=True, help="Newest first instead of best match first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines, one per item.")
+@click.pass_obj
+@handle_errors
+def search(obj: Context, query: str, limit: int, newest: bool, as_json: bool) -> None:
+    """Full-text search of titles and summaries (words, "exact phrases", OR, NOT, prefix*)."""
+    with obj.store() as store:
+        rows = store.search(query, limit=limit, newest_first=newest)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    for line in search_lines(rows):
+        click.echo(line)
+    if not rows:
+        click.echo(f"no items match {query!r}", err=True)
+
+
+def main() -> None:
+    cli(prog_name="monitor")

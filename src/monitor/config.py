@@ -1,0 +1,282 @@
+"""`config/feeds.toml` -> a validated, immutable `Config`.
+
+Validation is complete before anything runs: every problem is collected with its key path and line, and
+all are reported in one `ConfigError`. Nothing invalid is ever silently ignored or defaulted.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, ConfigProblem
+from .identity import canonical_url
+from .settings import (
+    DIGEST,
+    EMAIL,
+    FEED,
+    MONITOR,
+    POLLING,
+    REQUIRED,
+    SECRET_KEYS,
+    SECTIONS,
+    THEME,
+    Setting,
+)
+from .types import FeedSource
+from .units import parse_duration
+
+THEME_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+@dataclass(frozen=True, slots=True)
+class PollingSettings:
+    interval: timedelta = parse_duration("30m")
+    concurrency: int = 10
+    per_host: int = 2
+    connect_timeout: timedelta = parse_duration("10s")
+    read_timeout: timedelta = parse_duration("30s")
+    deadline: timedelta = parse_duration("60s")
+    max_bytes: int = 10_000_000
+    user_agent: str = ""
+    backoff_max: timedelta = parse_duration("12h")
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeSpec:
+    """A theme as the analyst wrote it; the matching stage compiles it."""
+
+    key: str
+    label: str
+    phrases: tuple[str, ...]
+    description: str = ""
+    require: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    threshold: int = 80
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSettings:
+    week_start: str = "monday"
+    send_day: str = "monday"
+    send_time: str = "08:00"
+    templates_dir: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = 587
+    security: str = "starttls"
+    user: str | None = None
+    password_env: str | None = None
+    sender: str = "monitor@localhost"
+    to: tuple[str, ...] = ()
+    subject: str = "Media monitor digest {week}"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: str
+    database: str = "data/monitor.db"
+    digests_dir: str = "digests"
+    timezone: str = "UTC"
+    polling: PollingSettings = PollingSettings()
+    feeds: tuple[FeedSource, ...] = ()
+    themes: dict[str, ThemeSpec] = field(default_factory=dict)
+    digest: DigestSettings = DigestSettings()
+    email: EmailSettings = EmailSettings()
+
+    def feed(self, name: str) -> FeedSource | None:
+        return next((f for f in self.feeds if f.name == name), None)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file. Raises ConfigError listing every problem."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(file, [ConfigProblem("", "file not found (give another with --config or MONITOR_CONFIG)")]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(file, [ConfigProblem("", f"cannot be read: {error}")]) from error
+    return parse_config(text, file)
+
+
+def parse_config(text: str, file: str = "<config>") -> Config:
+    """Validate TOML text. Pure: the file name is only used in messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        line = _line_of_decode_error(str(error))
+        raise ConfigError(file, [ConfigProblem("", f"not valid TOML: {error}", line)]) from error
+    validator = _Validator(text)
+    config = validator.config(data, file)
+    if validator.problems:
+        raise ConfigError(file, sorted(validator.problems, key=lambda p: p.line or 0))
+    return config
+
+
+class _Validator:
+    """Collects problems instead of stopping at the first one."""
+
+    def __init__(self, text: str):
+        self.lines = _KeyLines(text)
+        self.problems: list[ConfigProblem] = []
+
+    def problem(self, path: tuple[str | int, ...], message: str) -> None:
+        self.problems.append(ConfigProblem(_dotted(path), message, self.lines.find(path)))
+
+    def config(self, data: dict[str, Any], file: str) -> Config:
+        for section in data:
+            if section not in SECTIONS:
+                self.problem((section,), f"unknown section; expected one of {', '.join(SECTIONS)}")
+        monitor = self.table(data, ("monitor",), MONITOR)
+        polling = self.table(data, ("polling",), POLLING)
+        digest = self.table(data, ("digest",), DIGEST)
+        email = self.table(data, ("email",), EMAIL)
+        email["sender"] = email.pop("from", None)
+        if email.get("enabled") and not email.get("to"):
+            self.problem(("email", "to"), "e-mail is enabled but has no recipients; add to = [\"you@example.org\"]")
+        default_interval = polling.get("interval") or parse_duration("30m")
+        return Config(
+            path=file,
+            polling=PollingSettings(**_present(polling)),
+            feeds=self.feeds(data.get("feeds", []), default_interval),
+            themes=self.themes(data.get("themes", {})),
+            digest=DigestSettings(**_present(digest)),
+            email=EmailSettings(**_present(email)),
+            **_present(monitor),
+        )
+
+    def table(self, data: dict[str, Any], path: tuple[str | int, ...], settings: tuple[Setting, ...]) -> dict[str, Any]:
+        """Convert one table; a missing one takes every default. Values that fail are left out."""
+        raw: Any = data
+        for part in path:
+            raw = raw.get(part, {}) if isinstance(raw, dict) else raw[part]
+        if not isinstance(raw, dict):
+            self.problem(path, f"expected a table such as [{_dotted(path)}], got {type(raw).__name__}")
+            return {}
+        known = {s.key: s for s in settings}
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key in SECRET_KEYS:
+                self.problem((*path, key), "secrets never live in the config file: put it in an environment "
+                             "variable and name that variable (for example password_env = \"MONITOR_SMTP_PASSWORD\")")
+            elif key not in known:
+                self.problem((*path, key), f"unknown key; expected one of {', '.join(known)}")
+        for setting in settings:
+            if setting.key not in raw:
+                if setting.default is REQUIRED:
+                    self.problem((*path, setting.key), f"missing; {setting.doc}")
+                elif setting.default is not None and isinstance(setting.default, str):
+                    out[setting.key] = setting.convert(setting.default)
+                else:
+                    out[setting.key] = setting.default
+                continue
+            try:
+                out[setting.key] = setting.convert(raw[setting.key])
+            except ValueError as error:
+                self.problem((*path, setting.key), str(error))
+        return out
+
+    def feeds(self, raw: Any, default_interval: timedelta) -> tuple[FeedSource, ...]:
+        if not isinstance(raw, list):
+            self.problem(("feeds",), "expected a list of [[feeds]] tables")
+            return ()
+        feeds: list[FeedSource] = []
+        names: dict[str, int] = {}
+        urls: dict[str, int] = {}
+        for index, _entry in enumerate(raw):
+            values = self.table({"feeds": raw}, ("feeds", index), FEED)
+            name, url = values.get("name"), values.get("url")
+            if name is not None:
+                if name in names:
+                    self.problem(("feeds", index, "name"), f"duplicate feed name {name!r} (also feeds[{names[name]}])")
+                names.setdefault(name, index)
+            if url is not None:
+                key = canonical_url(url) or url
+                if key in urls:
+                    self.problem(("feeds", index, "url"), f"duplicate feed URL {url!r} (also feeds[{urls[key]}])")
+                urls.setdefault(key, index)
+            if name is None or url is None:
+                continue
+            feeds.append(FeedSource(name=name, url=url, interval=values.get("interval") or default_interval,
+                                    language=values.get("language"), tags=values.get("tags", ()),
+                                    line=self.lines.find(("feeds", index))))
+        return tuple(feeds)
+
+    def themes(self, raw: Any) -> dict[str, ThemeSpec]:
+        if not isinstance(raw, dict):
+            self.problem(("themes",), "expected [themes.<key>] tables")
+            return {}
+        themes = {}
+        for key in raw:
+            if not THEME_KEY.fullmatch(key):
+                self.problem(("themes", key), "a theme key is lower-case letters, digits and _, starting with a letter")
+            values = self.table({"themes": raw}, ("themes", key), THEME) if isinstance(raw[key], dict) else {}
+            if not isinstance(raw[key], dict):
+                self.problem(("themes", key), "expected a table [themes.<key>] with label and phrases")
+            if "label" in values and "phrases" in values:
+                if not values["phrases"]:
+                    self.problem(("themes", key, "phrases"), "needs at least one phrase")
+                themes[key] = ThemeSpec(key=key, **values)
+        return themes
+
+
+def _present(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _line_of_decode_error(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+class _KeyLines:
+    """Finds the line of a key path in TOML text, for messages (tomllib keeps no positions).
+
+    It understands the shapes a config is written in: `[table]`, `[[array]]` and `key = value` lines.
+    A path it cannot place falls back to its table's header line, or to no line at all.
+    """
+
+    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    _KEY = re.compile(r"^\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+)\s*=")
+
+    def __init__(self, text: str):
+        self.lines: dict[tuple[str | int, ...], int] = {}
+        counts: dict[str, int] = {}
+        table: tuple[str | int, ...] = ()
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self._HEADER.match(line)
+            if header:
+                parts = tuple(p.strip().strip("\"'") for p in header.group(2).split("."))
+                if header.group(1) == "[[":
+                    index = counts.get(header.group(2), 0)
+                    counts[header.group(2)] = index + 1
+                    table = (*parts, index)
+                else:
+                    table = parts
+                self.lines.setdefault(table, number)
+                continue
+            key = self._KEY.match(line)
+            if key:
+                self.lines.setdefault((*table, key.group(1).strip("\"'")), number)
+
+    def find(self, path: tuple[str | int, ...]) -> int | None:
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return None

@@ -1,0 +1,213 @@
+"""EDGE: one polite HTTP GET of one feed -> `FetchResult`. Never raises for the feed's own problems.
+
+Polite means: a descriptive User-Agent; conditional GET (If-None-Match / If-Modified-Since, RFC 9110
+§13.1) so an unchanged feed costs the server a 304; gzip; bounded time (connect, read and a total
+deadline, so a server trickling a byte a second cannot hold a worker); bounded size (the body is
+streamed and cut at the cap, measured after decompression, so a gzip bomb is cut too); at most
+`per_host` requests to one host at once. Redirects are followed here, not by httpx, to know whether every
+hop was permanent (then the stored URL moves) and to refuse schemes other than http(s).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from .config import PollingSettings
+from .types import FetchResult
+
+MAX_REDIRECTS = 5
+REDIRECTS = {301, 302, 303, 307, 308}
+PERMANENT = {301, 308}
+ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+          "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1")
+CHUNK = 64 * 1024
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Fetcher:
+    """Holds one connection pool for a whole round; safe to call from many threads at once."""
+
+    def __init__(self, polling: PollingSettings, *, clock: Callable[[], datetime] = utc_now):
+        self.polling = polling
+        self.clock = clock
+        self._host_slots: dict[str, threading.BoundedSemaphore] = {}
+        self._lock = threading.Lock()
+        self.client = httpx.Client(
+            follow_redirects=False,
+            headers={"User-Agent": polling.user_agent, "Accept": ACCEPT},
+            limits=httpx.Limits(max_connections=polling.concurrency * 2,
+                                max_keepalive_connections=polling.concurrency),
+            trust_env=False,  # a proxy from the environment must be configured on purpose, not inherited
+        )
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        started_at = self.clock()
+        start = time.monotonic()
+        with self._slot(url):
+            return _Exchange(self, url, etag, last_modified, started_at, start).run()
+
+    def _slot(self, url: str) -> threading.BoundedSemaphore:
+        host = (urlsplit(url).hostname or "").lower()
+        with self._lock:
+            if host not in self._host_slots:
+                self._host_slots[host] = threading.BoundedSemaphore(self.polling.per_host)
+            return self._host_slots[host]
+
+
+class _Exchange:
+    """One fetch with its redirects, against one total deadline."""
+
+    def __init__(self, fetcher: Fetcher, url: str, etag: str | None, last_modified: str | None,
+                 started_at: datetime, start: float):
+        self.fetcher = fetcher
+        self.polling = fetcher.polling
+        self.url = url
+        self.started_at = started_at
+        self.start = start
+        self.deadline = start + self.polling.deadline.total_seconds()
+        self.headers = {}
+        if etag:
+            self.headers["If-None-Match"] = etag
+        if last_modified:
+            self.headers["If-Modified-Since"] = last_modified
+
+    def result(self, final_url: str, **fields: object) -> FetchResult:
+        return FetchResult(url=self.url, final_url=final_url, started_at=self.started_at,
+                           duration=time.monotonic() - self.start, **fields)  # type: ignore[arg-type]
+
+    def run(self) -> FetchResult:
+        current = self.url
+        visited = {current}
+        all_permanent = True
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                outcome = self.get(current)
+            except _Failure as failure:
+                return self.result(current, status=failure.status, error=failure.message)
+            if isinstance(outcome, FetchResult):
+                if all_permanent and current != self.url:
+                    outcome = _with_permanent(outcome, current)
+                return outcome
+            status, location = outcome
+            target = urljoin(current, location)
+            scheme = urlsplit(target).scheme.lower()
+            if scheme not in ("http", "https"):
+                return self.result(current, status=status, error=f"redirect to a non-HTTP address refused: {target}")
+            if target in visited:
+                return self.result(current, status=status, error=f"redirect loop at {target}")
+            visited.add(target)
+            all_permanent = all_permanent and status in PERMANENT
+            current = target
+        return self.result(current, status=None, error=f"more than {MAX_REDIRECTS} redirects")
+
+    def remaining(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise _Failure(f"deadline of {self.polling.deadline.total_seconds():g}s exceeded")
+        return left
+
+    def timeout(self) -> httpx.Timeout:
+        left = self.remaining()
+        return httpx.Timeout(connect=min(self.polling.connect_timeout.total_seconds(), left),
+                             read=min(self.polling.read_timeout.total_seconds(), left),
+                             write=min(10.0, left), pool=left)
+
+    def get(self, url: str) -> FetchResult | tuple[int, str]:
+        """One request: a final result, or (status, location) of a redirect to follow."""
+        client = self.fetcher.client
+        try:
+            with client.stream("GET", url, headers=self.headers, timeout=self.timeout()) as response:
+                headers = {k.lower(): v for k, v in response.headers.items()}
+                status = response.status_code
+                if status in REDIRECTS and "location" in headers:
+                    return status, headers["location"]
+                retry_after = _retry_after(headers.get("retry-after"), self.fetcher.clock())
+                if not 200 <= status < 300:
+                    return self.result(url, status=status, headers=headers, retry_after=retry_after,
+                                       error=None if status in (304,) else f"HTTP {status} {response.reason_phrase}".strip())
+                body, truncated, read = self.read(response)
+                error = (f"response larger than max_bytes ({self.polling.max_bytes:,} bytes): cut off there"
+                         if truncated else None)
+                return self.result(url, status=status, headers=headers, body=body, truncated=truncated,
+                                   bytes_read=read, error=error)
+        except httpx.TimeoutException as error:
+            raise _Failure(_timeout_message(error, self.polling)) from error
+        except httpx.HTTPError as error:
+            raise _Failure(f"{_describe(error)}") from error
+        except (OSError, ValueError) as error:  # a bad URL, a socket error httpx let through
+            raise _Failure(f"{type(error).__name__}: {error}") from error
+
+    def read(self, response: httpx.Response) -> tuple[bytes, bool, int]:
+        """Stream the body into memory up to the cap; never more than the cap plus one chunk."""
+        cap = self.polling.max_bytes
+        buffer = bytearray()
+        for chunk in response.iter_bytes(CHUNK):
+            buffer += chunk
+            if len(buffer) > cap:
+                return bytes(buffer[:cap]), True, len(buffer)
+            self.remaining()
+        return bytes(buffer), False, len(buffer)
+
+
+class _Failure(Exception):
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _with_permanent(result: FetchResult, target: str) -> FetchResult:
+    return replace(result, permanent_redirect=target)
+
+
+def _retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """Retry-After is either seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(when - now, timedelta(0))
+
+
+def _timeout_message(error: httpx.TimeoutException, polling: PollingSettings) -> str:
+    if isinstance(error, httpx.ConnectTimeout):
+        return f"timed out connecting (connect_timeout {polling.connect_timeout.total_seconds():g}s)"
+    if isinstance(error, httpx.ReadTimeout):
+        return f"timed out reading: no data for {polling.read_timeout.total_seconds():g}s (read_timeout)"
+    return f"timed out ({type(error).__name__})"
+
+
+def _describe(error: httpx.HTTPError) -> str:
+    text = str(error) or type(error).__name__
+    if isinstance(error, httpx.ConnectError):
+        return f"cannot connect: {text}"
+    if isinstance(error, httpx.DecodingError):
+        return f"cannot decode the response: {text}"
+    return f"{type(error).__name__}: {text}"

@@ -1,0 +1,73 @@
+"""Who an item is: canonical links and identity keys, so a story is stored once however it arrives."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Query parameters that only say how a reader got to a page, never which page it is.
+_TRACKING_PREFIXES = ("utm_", "at_", "ns_", "mc_", "pk_", "_hs", "hsa_")
+_TRACKING_NAMES = {
+    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "mkt_tok",
+    "cmp", "cmpid", "ocid", "xtor", "ito", "ref_src", "smid", "sr_share", "_ga", "_gl", "s_cid",
+    "soc_src", "soc_trk",
+}
+
+
+def canonical_url(url: str | None) -> str | None:
+    """The link to store and compare: scheme and host lower-cased, default port, fragment and tracking
+    parameters dropped. None for what is not an http(s) URL (a `javascript:` link, a `tag:` URI)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    if scheme not in ("http", "https") or not host:
+        return None
+    default_port = {"http": 80, "https": 443}[scheme]
+    netloc = host if port in (None, default_port) else f"{host}:{port}"
+    if ":" in host and not host.startswith("["):  # an IPv6 literal keeps its brackets
+        netloc = f"[{host}]" if port in (None, default_port) else f"[{host}]:{port}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query, doseq=True), ""))
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
+
+
+def item_key(feed_id: int, guid: str | None, link: str | None, title: str, feed_date: str | None) -> str:
+    """The identity of an item across polls and feeds.
+
+    1. A guid that is a URL names the story itself, so it is global: two feeds carrying the same
+       permalink carry the same item.
+    2. Any other guid is only unique within its feed (feeds number their items 1, 2, 3...).
+    3. Without a guid, the canonical link.
+    4. Without either, a hash of the title and the feed's own date, within the feed.
+    URL keys leave out the scheme: http and https copies of a link are the same story.
+    """
+    guid = (guid or "").strip()
+    if guid:
+        as_url = canonical_url(guid)
+        if as_url:
+            return "url:" + _without_scheme(as_url)
+        return f"guid:{feed_id}:{guid}"
+    canonical = canonical_url(link)
+    if canonical:
+        return "url:" + _without_scheme(canonical)
+    digest = hashlib.sha256(f"{title}\x1f{feed_date or ''}".encode()).hexdigest()[:32]
+    return f"hash:{feed_id}:{digest}"
+
+
+def _without_scheme(url: str) -> str:
+    return url.split(":", 1)[1]
+
+
+def content_hash(*parts: str | None) -> str:
+    """A short fingerprint of an item's visible content: when it changes, the item was updated."""
+    return hashlib.sha256("\x1f".join(p or "" for p in parts).encode()).hexdigest()[:32]

@@ -1,0 +1,136 @@
+"""Feed bytes + response headers -> `ParsedFeed`. Pure: no network, no clock (`now` is given), no disk.
+
+feedparser is handed the downloaded bytes and headers, never a URL, so it never fetches anything itself.
+Its own sanitizer is switched off: summaries are cleaned here with nh3 (the Ammonia sanitizer), which is
+faster and whose output is what the digests show. A "bozo" (ill-formed) document keeps every entry
+feedparser could still read; the reason travels with the result.
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+import re
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+import nh3
+
+from .identity import canonical_url, content_hash, item_key
+from .types import Item, ParsedFeed
+
+MAX_TITLE_CHARS = 1_000
+MAX_SUMMARY_CHARS = 50_000  # of HTML; plain text is cut at a fifth of that
+MAX_TEXT_CHARS = 10_000
+EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(days=2)  # servers in odd time zones date items "tomorrow"
+
+# What survives in a summary shown in a digest: text structure and links, nothing that runs, loads or
+# tracks (no images: digests must not load remote content).
+_SAFE_TAGS = {"a", "p", "br", "b", "strong", "i", "em", "u", "ul", "ol", "li", "blockquote", "q", "cite",
+              "code", "pre", "sub", "sup", "small", "abbr", "h3", "h4", "h5", "h6"}
+_SAFE_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
+_SAFE_SCHEMES = {"http", "https", "mailto"}
+_BLOCK_BOUNDARY = re.compile(r"<(?=/?(?:p|br|div|li|ul|ol|h\d|tr|td|th|blockquote|pre|table|section|article)\b)",
+                             re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+
+
+def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str], feed_id: int, now: datetime,
+               language: str | None = None) -> ParsedFeed:
+    """Parse one feed document. Never raises for bad content: the reason goes in `bozo`."""
+    response_headers = {k.lower(): v for k, v in headers.items()}
+    response_headers.setdefault("content-location", url)  # feedparser resolves relative links against it
+    try:
+        parsed = feedparser.parse(body, response_headers=response_headers, sanitize_html=False,
+                                  resolve_relative_uris=True)
+    except Exception as error:  # noqa: BLE001 - feedparser has crashed on hostile input before
+        return ParsedFeed(title=None, items=(), bozo=f"parser failed: {type(error).__name__}: {error}")
+    feed_language = language or _language(parsed.feed.get("language"))
+    items: dict[str, Item] = {}
+    for entry in parsed.entries:
+        item = _item(entry, url=url, feed_id=feed_id, now=now, language=feed_language)
+        items.setdefault(item.key, item)  # a feed that repeats an entry keeps its first copy
+    bozo = None
+    if parsed.get("bozo"):
+        exception = parsed.get("bozo_exception")
+        bozo = f"{type(exception).__name__}: {exception}" if exception else "ill-formed document"
+    title = _plain(parsed.feed.get("title", ""))[:MAX_TITLE_CHARS] or None
+    return ParsedFeed(title=title, items=tuple(items.values()), bozo=bozo, version=parsed.get("version") or None)
+
+
+def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | None) -> Item:
+    title = _plain(entry.get("title", ""))[:MAX_TITLE_CHARS]
+    raw_link = entry.get("link") or ""
+    link = canonical_url(urljoin(url, raw_link)) if raw_link else None
+    summary_html = _summary_html(entry)
+    summary_text = _plain(summary_html)[:MAX_TEXT_CHARS]
+    published, date_source = _date(entry, now)
+    guid = (entry.get("id") or "").strip()[:2000] or None
+    feed_date = entry.get("published") or entry.get("updated")
+    if not title and not summary_text:
+        title = link or guid or "(untitled)"
+    return Item(
+        key=item_key(feed_id, guid, link, title, feed_date),
+        title=title,
+        link=link,
+        summary_html=summary_html,
+        summary_text=summary_text,
+        published=published,
+        date_source=date_source,
+        guid=guid,
+        author=(_plain(entry.get("author", "")) or None),
+        language=_language(entry.get("language")) or language,
+        content_hash=content_hash(title, link, summary_text),
+    )
+
+
+def _summary_html(entry: Any) -> str:
+    """The entry's description as safe HTML; full `content` only when there is no description."""
+    detail = entry.get("summary_detail") or {}
+    value = entry.get("summary")
+    if not value and entry.get("content"):
+        detail = entry["content"][0]
+        value = detail.get("value")
+    if not value:
+        return ""
+    value = value[:MAX_SUMMARY_CHARS]
+    if detail.get("type") == "text/plain":
+        value = html.escape(value)
+    return nh3.clean(value, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES,
+                     link_rel="noopener noreferrer nofollow").strip()
+
+
+def _plain(markup: str) -> str:
+    """Visible text of an HTML fragment, one space between blocks and words."""
+    if not markup:
+        return ""
+    if "<" in markup:
+        markup = nh3.clean(_BLOCK_BOUNDARY.sub(" <", markup), tags=set())
+    return _SPACES.sub(" ", html.unescape(markup)).strip()
+
+
+def _date(entry: Any, now: datetime) -> tuple[datetime, str]:
+    """The entry's date in UTC, and where it came from. An absent or absurd date (year 0, far future)
+    falls back to the time the item was first seen."""
+    for field, source in (("published_parsed", "published"), ("updated_parsed", "updated")):
+        value = entry.get(field)
+        if isinstance(value, time.struct_time):
+            try:
+                moment = datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+            except (OverflowError, ValueError, OSError):
+                continue
+            if EARLIEST_PLAUSIBLE <= moment <= now + FUTURE_TOLERANCE:
+                return moment, source
+    return now, "first_seen"
+
+
+def _language(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    cleaned = value.strip().lower().replace("_", "-")
+    return cleaned[:20] if re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{1,8})*", cleaned) else None

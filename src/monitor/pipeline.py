@@ -1,0 +1,130 @@
+"""One poll round: every due feed fetched, parsed and stored, each in isolation from the others.
+
+Fetching is I/O-bound and runs in a thread pool (`polling.concurrency` at once, `per_host` per host);
+parsing and storing are CPU-bound and run in the calling thread as results arrive, which is faster than
+parsing inside the fetch threads (the GIL) and keeps every database write in one thread. A feed that
+fails, or whose storing fails, becomes an error report; the round goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import replace
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from .config import Config
+from .errors import MonitorError
+from .fetch import Fetcher
+from .parse import parse_feed
+from .policy import after_fetch, classify, skip_reason
+from .store import Store
+from .types import FeedReport, FeedSource, FeedState, FetchOutcome, FetchResult, ParsedFeed
+
+log = logging.getLogger("monitor.poll")
+
+Clock = Callable[[], datetime]
+ReportSink = Callable[[FeedReport], None]
+
+
+def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
+               names: Iterable[str] | None = None, force: bool = False,
+               on_report: ReportSink | None = None) -> list[FeedReport]:
+    """Poll the configured feeds (or the named ones) once. Returns one report per feed."""
+    store.sync_feeds(config.feeds, clock())
+    sources = {feed.name: feed for feed in config.feeds}
+    reports: list[FeedReport] = []
+
+    def emit(report: FeedReport) -> None:
+        reports.append(report)
+        if on_report:
+            on_report(report)
+
+    due = []
+    round_start = clock()
+    for state in store.feed_states(names):
+        reason = skip_reason(state, round_start, force=force)
+        if reason:
+            emit(FeedReport(feed=state.name, url=state.url, outcome=FetchOutcome.SKIPPED, note=reason))
+        else:
+            due.append(state)
+    if not due:
+        return reports
+    with ThreadPoolExecutor(max_workers=min(config.polling.concurrency, len(due)),
+                            thread_name_prefix="fetch") as pool:
+        futures: dict[Future[FetchResult], FeedState] = {
+            pool.submit(fetcher.fetch, state.url, etag=state.etag, last_modified=state.last_modified): state
+            for state in interleave_hosts(due)
+        }
+        for future in as_completed(futures):
+            state = futures[future]
+            emit(_process(state, sources[state.name], future, config, store, clock))
+    return reports
+
+
+def _process(state: FeedState, source: FeedSource, future: Future[FetchResult], config: Config,
+             store: Store, clock: Clock) -> FeedReport:
+    now = clock()
+    try:
+        result = future.result()
+    except Exception as crash:  # noqa: BLE001 - a fetch bug must cost one feed, not the round
+        log.exception("fetching %s failed unexpectedly", state.url)
+        result = FetchResult(url=state.url, final_url=state.url, status=None, started_at=now, duration=0.0,
+                             error=f"internal error while fetching: {type(crash).__name__}: {crash}")
+    outcome, parsed, error, body_hash = _interpret(state, source, result, now)
+    new_state = after_fetch(state, result, outcome, now=now, interval=source.interval,
+                            backoff_max=config.polling.backoff_max, error=error, body_hash=body_hash)
+    report = FeedReport(feed=state.name, url=state.url, outcome=outcome, status=result.status, error=error,
+                        note=_note(result, parsed), duration=result.duration, bytes_read=result.bytes_read)
+    try:
+        counts = store.record_poll(new_state, report, parsed, now)
+    except MonitorError as failure:
+        log.error("%s", failure)
+        return replace(report, outcome=FetchOutcome.ERROR, error=str(failure))
+    return replace(report, counts=counts)
+
+
+def _interpret(state: FeedState, source: FeedSource, result: FetchResult,
+               now: datetime) -> tuple[FetchOutcome, ParsedFeed | None, str | None, str | None]:
+    """Outcome, parsed feed, error text and body hash of one fetch."""
+    body_hash = hashlib.sha256(result.body).hexdigest() if result.body is not None else None
+    outcome = classify(result, state, body_hash)
+    if outcome is not None:
+        error = result.error if outcome in (FetchOutcome.ERROR, FetchOutcome.GONE) else None
+        if outcome is FetchOutcome.GONE:
+            error = "410 Gone: the feed was removed; it is not polled again until revived"
+        return outcome, None, error, body_hash
+    assert result.body is not None
+    parsed = parse_feed(result.body, url=result.final_url, headers=result.headers, feed_id=state.id, now=now,
+                        language=source.language)
+    if not parsed.items and parsed.bozo:
+        return FetchOutcome.ERROR, None, f"not a readable feed: {parsed.bozo}", None
+    if result.truncated:
+        return FetchOutcome.PARTIAL, parsed, result.error, body_hash
+    return FetchOutcome.OK, parsed, None, body_hash
+
+
+def _note(result: FetchResult, parsed: ParsedFeed | None) -> str | None:
+    notes = []
+    if result.permanent_redirect:
+        notes.append(f"moved permanently to {result.permanent_redirect}; polling it there from now on")
+    if parsed and parsed.bozo:
+        notes.append(f"ill-formed, kept what could be read ({parsed.bozo})")
+    return "; ".join(notes) or None
+
+
+def interleave_hosts(states: Sequence[FeedState]) -> list[FeedState]:
+    """Order feeds so that consecutive ones are on different hosts: workers then rarely wait for a
+    host's `per_host` slot while feeds of other hosts are queued behind."""
+    by_host: dict[str, list[FeedState]] = defaultdict(list)
+    for state in states:
+        by_host[(urlsplit(state.url).hostname or "").lower()].append(state)
+    queues = list(by_host.values())
+    ordered: list[FeedState] = []
+    for index in range(max(len(q) for q in queues)):
+        ordered.extend(q[index] for q in queues if index < len(q))
+    return ordered

@@ -1,0 +1,103 @@
+"""Politeness rules, as pure functions of a feed's state, a fetch result and `now`.
+
+- A dead feed (410 Gone) is never polled until revived.
+- After a failure the feed waits: one interval, then twice that, four times..., capped at `backoff_max`.
+  A 429/503 Retry-After pushes that further (RFC 9110 §10.2.3), capped at a week against absurd values.
+- The next success resets all of it.
+- A chain of permanent redirects (301/308) moves the stored URL; a temporary one (302/307) does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from .types import FeedState, FetchOutcome, FetchResult
+
+RETRY_AFTER_CAP = timedelta(days=7)
+SUCCESSES = {FetchOutcome.OK, FetchOutcome.PARTIAL, FetchOutcome.NOT_MODIFIED, FetchOutcome.UNCHANGED}
+
+
+def skip_reason(state: FeedState, now: datetime, *, force: bool = False) -> str | None:
+    """Why the feed must not be polled now, or None when it may be. `force` overrides every rule."""
+    if force:
+        return None
+    if state.dead:
+        return f"dead since it answered 410 Gone; revive it with `monitor feeds revive {state.name}`"
+    if state.retry_not_before and now < state.retry_not_before:
+        failures = state.consecutive_failures
+        why = f"after {failures} failure{'s' if failures != 1 else ''}" if failures else "as the server asked"
+        return f"waiting until {state.retry_not_before:%Y-%m-%d %H:%M} UTC {why} (--force polls now)"
+    return None
+
+
+def is_due(state: FeedState, interval: timedelta, now: datetime) -> bool:
+    """Whether the regular schedule calls for a poll (the daemon's question; `monitor poll` polls anyway)."""
+    if skip_reason(state, now):
+        return False
+    return state.last_fetch_at is None or now >= state.last_fetch_at + interval
+
+
+def classify(result: FetchResult, state: FeedState, body_hash: str | None) -> FetchOutcome | None:
+    """The outcome decided by HTTP alone, or None when the body must be parsed to know."""
+    if result.status is None or result.error and not result.truncated:
+        return FetchOutcome.ERROR
+    if result.status == 304:
+        return FetchOutcome.NOT_MODIFIED
+    if result.status == 410:
+        return FetchOutcome.GONE
+    if not 200 <= result.status < 300 or result.body is None:
+        return FetchOutcome.ERROR
+    if body_hash is not None and body_hash == state.content_hash and not result.truncated:
+        return FetchOutcome.UNCHANGED
+    return None
+
+
+def backoff(failures: int, interval: timedelta, cap: timedelta) -> timedelta:
+    """Wait after the n-th consecutive failure: interval, 2x, 4x ... capped."""
+    exponent = min(max(failures - 1, 0), 20)  # 2**20 intervals is past any cap; keeps the number small
+    return min(interval * (2**exponent), cap)
+
+
+def after_fetch(state: FeedState, result: FetchResult, outcome: FetchOutcome, *, now: datetime,
+                interval: timedelta, backoff_max: timedelta, error: str | None = None,
+                body_hash: str | None = None) -> FeedState:
+    """The feed's state after one fetch."""
+    moved = result.permanent_redirect or state.url
+    if outcome in SUCCESSES:
+        complete = outcome is not FetchOutcome.PARTIAL
+        keep_validators = outcome is FetchOutcome.NOT_MODIFIED
+        return replace(
+            state,
+            url=moved,
+            etag=(result.etag or (state.etag if keep_validators else None)) if complete else None,
+            last_modified=(result.last_modified or (state.last_modified if keep_validators else None))
+            if complete else None,
+            content_hash=(body_hash or state.content_hash) if complete else None,
+            last_fetch_at=now,
+            last_success_at=now,
+            last_error=error if outcome is FetchOutcome.PARTIAL else None,
+            last_error_at=now if outcome is FetchOutcome.PARTIAL else state.last_error_at,
+            consecutive_failures=0,
+            retry_not_before=None,
+            dead=False,
+        )
+    failures = state.consecutive_failures + 1
+    wait = backoff(failures, interval, backoff_max)
+    if result.retry_after:
+        wait = max(wait, min(result.retry_after, RETRY_AFTER_CAP))
+    return replace(
+        state,
+        url=moved,
+        last_fetch_at=now,
+        last_error=error or result.error or f"HTTP {result.status}",
+        last_error_at=now,
+        consecutive_failures=failures,
+        retry_not_before=now + wait,
+        dead=outcome is FetchOutcome.GONE,
+    )
+
+
+def revive(state: FeedState) -> FeedState:
+    """Let a dead or backed-off feed be polled again at the next round."""
+    return replace(state, dead=False, consecutive_failures=0, retry_not_before=None)

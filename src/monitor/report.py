@@ -1,0 +1,100 @@
+"""What the CLI prints: poll lines, round summaries, feed health, search results. Pure text formatting."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from .types import FeedReport, FetchOutcome
+from .units import format_size, from_iso
+
+_LABELS = {
+    FetchOutcome.OK: "ok",
+    FetchOutcome.PARTIAL: "partial",
+    FetchOutcome.NOT_MODIFIED: "not modified",
+    FetchOutcome.UNCHANGED: "unchanged",
+    FetchOutcome.ERROR: "error",
+    FetchOutcome.GONE: "gone",
+    FetchOutcome.SKIPPED: "skipped",
+}
+
+
+def feed_line(report: FeedReport) -> str:
+    """One line per feed and round: `ok  name  3 new, 1 updated, 20 seen  (200, 41.2 kB, 0.31s)`."""
+    label = _LABELS[report.outcome]
+    if report.outcome in (FetchOutcome.OK, FetchOutcome.PARTIAL):
+        counts = report.counts
+        detail = f"{counts.new} new, {counts.updated} updated, {counts.seen} seen"
+    elif report.outcome is FetchOutcome.SKIPPED:
+        detail = report.note or ""
+    elif report.outcome in (FetchOutcome.NOT_MODIFIED, FetchOutcome.UNCHANGED):
+        detail = "nothing new"
+    else:
+        detail = report.error or "failed"
+    if report.outcome is FetchOutcome.PARTIAL and report.error:
+        detail += f"; {report.error}"
+    facts = []
+    if report.status is not None:
+        facts.append(str(report.status))
+    if report.bytes_read:
+        facts.append(format_size(report.bytes_read))
+    if report.outcome is not FetchOutcome.SKIPPED:
+        facts.append(f"{report.duration:.2f}s")
+    line = f"{label:<13} {report.feed:<28} {detail}" + (f"  ({', '.join(facts)})" if facts else "")
+    if report.note and report.outcome is not FetchOutcome.SKIPPED:
+        line += f"\n{'':<13} {'':<28} note: {report.note}"
+    return line
+
+
+def round_summary(reports: Sequence[FeedReport], seconds: float) -> str:
+    by_outcome = Counter(_LABELS[r.outcome] for r in reports)
+    new = sum(r.counts.new for r in reports)
+    updated = sum(r.counts.updated for r in reports)
+    outcomes = ", ".join(f"{count} {label}" for label, count in sorted(by_outcome.items()))
+    return (f"{len(reports)} feed{'s' if len(reports) != 1 else ''} in {seconds:.1f}s: {outcomes or 'none'}; "
+            f"{new} new item{'s' if new != 1 else ''}, {updated} updated")
+
+
+def health_rows(rows: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Feed rows with a plain `state` (ok, failing, dead, never polled) and when the next poll is due."""
+    out = []
+    for row in rows:
+        if row["dead"]:
+            state, next_poll = "dead", "never (revive)"
+        elif row["last_fetch_at"] is None:
+            state, next_poll = "new", "next round"
+        else:
+            state = "failing" if row["consecutive_failures"] else "ok"
+            last_fetch = from_iso(row["last_fetch_at"])
+            assert last_fetch is not None
+            due = last_fetch + timedelta(seconds=row["interval_seconds"])
+            retry = from_iso(row["retry_not_before"])
+            if retry and retry > due:
+                due = retry
+            next_poll = "now" if due <= now else f"{due:%Y-%m-%d %H:%M}"
+        out.append({
+            "name": row["name"], "url": row["url"], "state": state, "items": row["items"],
+            "last_success_at": _short(from_iso(row["last_success_at"])),
+            "last_error": row["last_error"], "last_error_at": _short(from_iso(row["last_error_at"])),
+            "consecutive_failures": row["consecutive_failures"], "next_poll": next_poll,
+            "dead": bool(row["dead"]), "title": row["title"],
+        })
+    return out
+
+
+def search_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
+    lines = []
+    for row in rows:
+        date = row["published"][:10] + ("*" if row["date_source"] == "first_seen" else "")
+        lines.append(f"{date}  {row['feed']}  {row['title']}")
+        if row["snippet"] and row["snippet"] != row["title"]:
+            lines.append(f"    {row['snippet']}")
+        if row["link"]:
+            lines.append(f"    {row['link']}")
+    return lines
+
+
+def _short(moment: datetime | None) -> str | None:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else None

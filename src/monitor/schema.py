@@ -1,0 +1,113 @@
+"""The database schema, as numbered migrations. Shipped migrations are never edited: a change of schema
+is a new migration appended here, so a user's existing database is carried forward, never broken.
+
+Each migration runs as one transaction together with the row that records it in `schema_migrations`, so a
+crash leaves the database either before or after a migration, never half-way. The README documents every
+table and column; `tests/test_docs.py` checks that it does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "feeds, items, sightings, fetches and full-text search", """
+CREATE TABLE feeds (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,            -- the name given in the config
+    url TEXT NOT NULL,                    -- the URL polled (moved by a permanent redirect)
+    config_url TEXT NOT NULL,             -- the URL the config gives
+    title TEXT,                           -- the feed's own title, from its last parsed document
+    language TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',      -- JSON array
+    interval_seconds INTEGER NOT NULL,
+    in_config INTEGER NOT NULL DEFAULT 1, -- 0 once removed from the config; its items are kept
+    etag TEXT,
+    last_modified TEXT,
+    content_hash TEXT,                    -- of the last body parsed: the same body is not parsed again
+    last_fetch_at TEXT,
+    last_success_at TEXT,
+    last_error TEXT,
+    last_error_at TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    retry_not_before TEXT,                -- backoff or Retry-After: no poll before this
+    dead INTEGER NOT NULL DEFAULT 0,      -- 1 after 410 Gone, until revived
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE items (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,             -- identity: url:..., guid:<feed>:..., hash:<feed>:...
+    feed_id INTEGER NOT NULL REFERENCES feeds(id),  -- the first feed that carried it
+    title TEXT NOT NULL,
+    link TEXT,                            -- canonical link
+    summary TEXT NOT NULL DEFAULT '',     -- plain text
+    summary_html TEXT NOT NULL DEFAULT '',-- sanitized HTML
+    author TEXT,
+    language TEXT,
+    guid TEXT,
+    published TEXT NOT NULL,              -- UTC ISO 8601; first_seen when the feed gave no date
+    date_source TEXT NOT NULL,            -- published | updated | first_seen
+    first_seen TEXT NOT NULL,
+    updated_at TEXT,                      -- last change of title, link or summary; NULL if never
+    content_hash TEXT NOT NULL
+);
+CREATE INDEX items_published ON items(published);
+CREATE INDEX items_feed_published ON items(feed_id, published);
+
+CREATE TABLE item_sources (
+    item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    link TEXT,                            -- the link as this feed gave it (canonical)
+    content_hash TEXT NOT NULL,           -- of this feed's copy, to tell its edits from other copies
+    PRIMARY KEY (item_id, feed_id)
+) WITHOUT ROWID;
+CREATE INDEX item_sources_feed ON item_sources(feed_id, first_seen);
+
+CREATE TABLE fetches (
+    id INTEGER PRIMARY KEY,
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    started_at TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    status INTEGER,                       -- HTTP status; NULL when no response arrived
+    bytes INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT NOT NULL,                -- ok | partial | not_modified | unchanged | error | gone
+    error TEXT,
+    bozo TEXT,                            -- why the document was ill-formed, when it was
+    items_total INTEGER NOT NULL DEFAULT 0,
+    items_new INTEGER NOT NULL DEFAULT 0,
+    items_updated INTEGER NOT NULL DEFAULT 0,
+    items_seen INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX fetches_feed_started ON fetches(feed_id, started_at);
+CREATE INDEX fetches_started ON fetches(started_at);
+
+-- Full-text search over title and summary, an external-content FTS5 table kept in sync by triggers.
+-- porter: "refugee" finds "refugees"; remove_diacritics: "Sheki" finds "Şəki".
+CREATE VIRTUAL TABLE items_fts USING fts5(
+    title, summary, content='items', content_rowid='id',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
+    INSERT INTO items_fts(rowid, title, summary) VALUES (new.id, new.title, new.summary);
+END;
+CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+    INSERT INTO items_fts(items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary);
+END;
+CREATE TRIGGER items_fts_update AFTER UPDATE OF title, summary ON items BEGIN
+    INSERT INTO items_fts(items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary);
+    INSERT INTO items_fts(rowid, title, summary) VALUES (new.id, new.title, new.summary);
+END;
+"""),
+)

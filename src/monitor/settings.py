@@ -1,0 +1,213 @@
+"""Every setting of `config/feeds.toml`, declared once: its type, default and meaning.
+
+This table drives validation (`config.py`), the summary of `monitor check`, and the README's settings
+reference (a test checks that every setting here is documented there).
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from .units import parse_duration, parse_size
+
+REQUIRED = object()  # marks a setting without a default
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    key: str
+    convert: Callable[[Any], Any]  # raises ValueError("expected ...") for a bad value
+    default: Any
+    doc: str
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string in quotes, got {value!r}")
+    return value.strip()
+
+
+def _optional_string(value: Any) -> str | None:
+    return None if value is None else _string(value)
+
+
+def _string_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list):
+        raise ValueError(f"expected a list of strings such as [\"a\", \"b\"], got {value!r}")
+    bad = [v for v in value if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise ValueError(f"expected a list of non-empty strings, found {bad[0]!r}")
+    return tuple(v.strip() for v in value)
+
+
+def _integer(low: int, high: int) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"expected a whole number from {low} to {high}, got {value!r}")
+        return value
+
+    return convert
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _duration(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a duration in quotes such as \"30m\", got {value!r}")
+    return parse_duration(value)
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"expected a size such as \"10MB\", got {value!r}")
+    return parse_size(value)
+
+
+def http_url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected an http:// or https:// URL in quotes, got {value!r}")
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as error:
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r} ({error})") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in text:
+        raise ValueError(f"expected an http:// or https:// URL with a host, got {value!r}")
+    return text
+
+
+def _timezone(value: Any) -> str:
+    name = _string(value)
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"expected an IANA time zone such as \"Europe/Berlin\" or \"UTC\", got {value!r}") from None
+    return name
+
+
+def _language(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", value):
+        raise ValueError(f"expected a language code such as \"en\" or \"ru\", got {value!r}")
+    return value.lower()
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if not isinstance(value, str) or value.lower() not in options:
+            raise ValueError(f"expected one of {', '.join(repr(o) for o in options)}, got {value!r}")
+        return value.lower()
+
+    return convert
+
+
+def _clock_time(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
+        raise ValueError(f"expected a time of day as \"HH:MM\" (24-hour), got {value!r}")
+    return value.strip()
+
+
+def _env_name(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ValueError(f"expected the name of an environment variable such as \"MONITOR_SMTP_PASSWORD\", got {value!r}")
+    return value
+
+
+def _address(value: Any) -> str:
+    text = _string(value)
+    if not re.fullmatch(r"[^@\s<>\r\n]+@[^@\s<>\r\n]+", text):
+        raise ValueError(f"expected an e-mail address such as \"analyst@example.org\", got {value!r}")
+    return text
+
+
+def _address_list(value: Any) -> tuple[str, ...]:
+    return tuple(_address(v) for v in _string_list(value))
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+USER_AGENT = "monitor/0.1 (news feed monitor; polls politely with conditional GET)"
+
+MONITOR = (
+    Setting("database", _string, "data/monitor.db", "SQLite file, relative to the working directory"),
+    Setting("digests_dir", _string, "digests", "folder the weekly digests are written to"),
+    Setting("timezone", _timezone, "UTC", "IANA time zone for dates shown to people"),
+)
+
+POLLING = (
+    Setting("interval", _duration, "30m", "how often each feed is polled, unless a feed sets its own"),
+    Setting("concurrency", _integer(1, 200), 10, "feeds fetched at the same time"),
+    Setting("per_host", _integer(1, 50), 2, "requests to one host at the same time"),
+    Setting("connect_timeout", _duration, "10s", "time to open a connection"),
+    Setting("read_timeout", _duration, "30s", "longest silence while reading a response"),
+    Setting("deadline", _duration, "60s", "total time one feed's fetch may take"),
+    Setting("max_bytes", _size, "10MB", "largest body read; a larger one is cut off and reported"),
+    Setting("user_agent", _string, USER_AGENT, "User-Agent header; add a contact address for feed owners"),
+    Setting("backoff_max", _duration, "12h", "longest wait after repeated failures"),
+)
+
+FEED = (
+    Setting("name", _string, REQUIRED, "unique short name, used by `monitor poll --feed`"),
+    Setting("url", http_url, REQUIRED, "address of the RSS or Atom feed"),
+    Setting("interval", _duration, None, "polling interval for this feed (default: polling.interval)"),
+    Setting("language", _language, None, "language code of the feed's items, such as \"en\" or \"ru\""),
+    Setting("tags", _string_list, (), "free labels such as [\"armenia\", \"state-media\"]"),
+)
+
+THEME = (
+    Setting("label", _string, REQUIRED, "name shown in digests"),
+    Setting("description", _text, "", "one line saying what the theme covers"),
+    Setting("phrases", _string_list, REQUIRED, "phrases that express the theme (fuzzy-matched)"),
+    Setting("require", _string_list, (), "at least one of these terms must also appear"),
+    Setting("exclude", _string_list, (), "an item containing any of these phrases is not matched"),
+    Setting("threshold", _integer(0, 100), 80, "lowest score (0-100) that counts as a match"),
+)
+
+DIGEST = (
+    Setting("week_start", _choice(*WEEKDAYS), "monday", "first day of a digest week"),
+    Setting("send_day", _choice(*WEEKDAYS), "monday", "day the weekly digest is produced"),
+    Setting("send_time", _clock_time, "08:00", "time of day (monitor.timezone) the digest is produced"),
+    Setting("templates_dir", _optional_string, None, "folder with templates that override the shipped ones"),
+)
+
+EMAIL = (
+    Setting("enabled", _boolean, False, "send each digest by e-mail"),
+    Setting("host", _string, "localhost", "SMTP server"),
+    Setting("port", _integer(1, 65535), 587, "SMTP port"),
+    Setting("security", _choice("starttls", "tls", "none"), "starttls", "\"starttls\", \"tls\" or \"none\""),
+    Setting("user", _optional_string, None, "SMTP user name"),
+    Setting("password_env", _env_name, None, "environment variable that holds the SMTP password"),
+    Setting("from", _address, "monitor@localhost", "sender address"),
+    Setting("to", _address_list, (), "recipient addresses"),
+    Setting("subject", _string, "Media monitor digest {week}", "subject line; {week} is the ISO week"),
+)
+
+SECTIONS: dict[str, tuple[Setting, ...]] = {
+    "monitor": MONITOR,
+    "polling": POLLING,
+    "feeds": FEED,
+    "themes": THEME,
+    "digest": DIGEST,
+    "email": EMAIL,
+}
+
+# Keys that would hold a secret: refused with a pointer to the environment variable instead.
+SECRET_KEYS = {"password", "pass", "secret", "token", "api_key"}

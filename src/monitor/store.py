@@ -1,0 +1,293 @@
+"""EDGE: the SQLite file, the only module that writes SQL.
+
+One file, WAL mode (readers never block the poller and the poller never blocks an analyst's `sqlite3`
+shell), a busy timeout, foreign keys on. Each feed's results of a round are written in one transaction,
+so a crash mid-round loses nothing that was committed before it. Items are reconciled in bulk (one
+query for the keys of a whole feed, never one query per item).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .errors import StoreError
+from .schema import MIGRATIONS
+from .types import FeedReport, FeedSource, FeedState, ItemCounts, ParsedFeed
+from .units import from_iso, iso
+
+BUSY_TIMEOUT_MS = 30_000
+CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
+
+
+class Store:
+    def __init__(self, path: str, conn: sqlite3.Connection):
+        self.path = path
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """Open (creating it and its folder if needed) and migrate the database."""
+        path = str(path)
+        try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # durable at each checkpoint; safe in WAL mode
+            conn.execute("PRAGMA foreign_keys = ON")
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(path, f"cannot open: {error}") from error
+        store = cls(path, conn)
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        # IMMEDIATE takes the write lock up front, so a busy database is waited for here (busy_timeout)
+        # instead of failing half-way through when a read would have to become a write.
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- schema -----------------------------------------------------------------------------------
+
+    def migrate(self) -> list[int]:
+        """Apply the migrations this database lacks, each atomically. Returns the versions applied."""
+        try:
+            self.conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                              "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            done = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
+            newest_known = max(m.version for m in MIGRATIONS)
+            if done and max(done) > newest_known:
+                raise StoreError(self.path, f"was written by a newer monitor (schema {max(done)}, this one "
+                                 f"knows {newest_known}); upgrade monitor")
+            applied = []
+            for migration in MIGRATIONS:
+                if migration.version in done:
+                    continue
+                record = ("INSERT INTO schema_migrations VALUES "
+                          f"({migration.version}, '{migration.name}', strftime('%Y-%m-%dT%H:%M:%SZ','now'))")
+                try:
+                    self.conn.executescript(f"BEGIN IMMEDIATE;\n{migration.sql}\n{record};\nCOMMIT;")
+                except sqlite3.Error:
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    raise
+                applied.append(migration.version)
+            return applied
+        except sqlite3.Error as error:
+            raise StoreError(self.path, f"cannot apply the schema: {error}") from error
+
+    def schema_version(self) -> int:
+        return self.conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+
+    # -- feeds ------------------------------------------------------------------------------------
+
+    def sync_feeds(self, feeds: Sequence[FeedSource], now: datetime) -> None:
+        """Make the feeds table match the config: add new feeds, follow edits, retire removed ones
+        (their items stay). A feed whose configured URL changed starts afresh at the new URL."""
+        rows = {row["name"]: row for row in self.db.query("SELECT name, config_url FROM feeds")}
+        with self.transaction():
+            for feed in feeds:
+                values = {"language": feed.language, "tags": json.dumps(list(feed.tags)),
+                          "interval_seconds": int(feed.interval.total_seconds()), "in_config": 1}
+                existing = rows.get(feed.name)
+                if existing is None:
+                    self.db.table("feeds").insert({"name": feed.name, "url": feed.url, "config_url": feed.url,
+                                             "created_at": iso(now), **values})
+                    continue
+                if existing["config_url"] != feed.url:
+                    values.update(url=feed.url, config_url=feed.url, etag=None, last_modified=None,
+                                  content_hash=None, dead=0, consecutive_failures=0, retry_not_before=None)
+                self.db.table("feeds").update(self._feed_id(feed.name), values)
+            names = [f.name for f in feeds]
+            retired = f"name NOT IN ({_marks(names)})" if names else "1"
+            self.conn.execute(f"UPDATE feeds SET in_config = 0 WHERE {retired}", names)
+
+    def _feed_id(self, name: str) -> int:
+        row = self.conn.execute("SELECT id FROM feeds WHERE name = ?", (name,)).fetchone()
+        return int(row[0])
+
+    def feed_states(self, names: Iterable[str] | None = None) -> list[FeedState]:
+        """States of the configured feeds (or of the named ones), in config order of insertion."""
+        sql = "SELECT * FROM feeds WHERE in_config = 1"
+        params: list[Any] = []
+        if names is not None:
+            names = list(names)
+            sql += f" AND name IN ({_marks(names)})"
+            params = names
+        return [_feed_state(row) for row in self.db.query(sql + " ORDER BY id", params)]
+
+    def feed_state(self, name: str) -> FeedState | None:
+        rows = self.feed_states([name])
+        return rows[0] if rows else None
+
+    def save_feed_state(self, state: FeedState, title: str | None = None) -> None:
+        values = {
+            "url": state.url, "etag": state.etag, "last_modified": state.last_modified,
+            "content_hash": state.content_hash, "last_fetch_at": iso(state.last_fetch_at),
+            "last_success_at": iso(state.last_success_at), "last_error": state.last_error,
+            "last_error_at": iso(state.last_error_at), "consecutive_failures": state.consecutive_failures,
+            "retry_not_before": iso(state.retry_not_before), "dead": int(state.dead),
+        }
+        if title:
+            values["title"] = title
+        self.db.table("feeds").update(state.id, values)
+
+    # -- a feed's poll, in one transaction ---------------------------------------------------------
+
+    def record_poll(self, state: FeedState, report: FeedReport, parsed: ParsedFeed | None,
+                    now: datetime) -> ItemCounts:
+        """Store one feed's items, its new state and the fetch row, atomically."""
+        try:
+            return self._record_poll(state, report, parsed, now)
+        except sqlite3.Error as error:
+            raise StoreError(self.path, f"cannot store feed {state.name!r}: {error}") from error
+
+    def _record_poll(self, state: FeedState, report: FeedReport, parsed: ParsedFeed | None,
+                     now: datetime) -> ItemCounts:
+        with self.transaction():
+            counts = self._store_items(state.id, parsed, now) if parsed else ItemCounts()
+            self.save_feed_state(state, parsed.title if parsed else None)
+            self.db.table("fetches").insert({
+                "feed_id": state.id, "started_at": iso(now), "duration_ms": int(report.duration * 1000),
+                "url": report.url, "status": report.status, "bytes": report.bytes_read,
+                "outcome": report.outcome.value, "error": report.error,
+                "bozo": parsed.bozo if parsed else None,
+                "items_total": len(parsed.items) if parsed else 0, "items_new": counts.new,
+                "items_updated": counts.updated, "items_seen": counts.seen,
+            })
+        return counts
+
+    def _store_items(self, feed_id: int, parsed: ParsedFeed, now: datetime) -> ItemCounts:
+        stamp = iso(now)
+        items = parsed.items
+        existing = self._existing_items([i.key for i in items])
+        sources = self._sources(feed_id, [row[0] for row in existing.values()])
+        new_rows, updates, new_sources, source_updates, seen_ids = [], [], [], [], []
+        for item in items:
+            row = existing.get(item.key)
+            if row is None:
+                new_rows.append(item)
+                continue
+            item_id, stored_hash = row
+            previous_copy = sources.get(item_id)
+            if previous_copy is None:  # another feed carries an item we have: one more sighting
+                new_sources.append((item_id, feed_id, stamp, stamp, item.link, item.content_hash))
+                seen_ids.append(item_id)
+            elif previous_copy != item.content_hash and stored_hash != item.content_hash:
+                # This feed edited its copy since it last carried it: the item was updated. Comparing with
+                # this feed's own previous copy keeps two feeds with different copies from flapping.
+                updates.append(item)
+                source_updates.append((stamp, item.content_hash, item_id, feed_id))
+            else:
+                source_updates.append((stamp, item.content_hash, item_id, feed_id))
+                seen_ids.append(item_id)
+        if new_rows:
+            self.conn.executemany(
+                "INSERT INTO items (key, feed_id, title, link, summary, summary_html, author, language, guid,"
+                " published, date_source, first_seen, content_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(i.key, feed_id, i.title, i.link, i.summary_text, i.summary_html, i.author, i.language, i.guid,
+                  iso(i.published), i.date_source, stamp, i.content_hash) for i in new_rows])
+            ids = self._existing_items([i.key for i in new_rows])
+            new_sources += [(ids[i.key][0], feed_id, stamp, stamp, i.link, i.content_hash) for i in new_rows]
+        if updates:
+            self.conn.executemany(
+                "UPDATE items SET title = ?, link = ?, summary = ?, summary_html = ?, author = ?, updated_at = ?,"
+                " content_hash = ?, published = CASE WHEN ? = 'first_seen' THEN published ELSE ? END,"
+                " date_source = CASE WHEN ? = 'first_seen' THEN date_source ELSE ? END WHERE key = ?",
+                [(i.title, i.link, i.summary_text, i.summary_html, i.author, stamp, i.content_hash,
+                  i.date_source, iso(i.published), i.date_source, i.date_source, i.key) for i in updates])
+        if new_sources:
+            self.conn.executemany("INSERT OR IGNORE INTO item_sources VALUES (?,?,?,?,?,?)", new_sources)
+        if source_updates:
+            self.conn.executemany("UPDATE item_sources SET last_seen = ?, content_hash = ? "
+                                  "WHERE item_id = ? AND feed_id = ?", source_updates)
+        return ItemCounts(new=len(new_rows), updated=len(updates), seen=len(seen_ids))
+
+    def _existing_items(self, keys: list[str]) -> dict[str, tuple[int, str]]:
+        found: dict[str, tuple[int, str]] = {}
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start:start + CHUNK]
+            for item_id, key, stored_hash in self.conn.execute(
+                    f"SELECT id, key, content_hash FROM items WHERE key IN ({_marks(chunk)})", chunk):
+                found[key] = (item_id, stored_hash)
+        return found
+
+    def _sources(self, feed_id: int, item_ids: list[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for start in range(0, len(item_ids), CHUNK):
+            chunk = item_ids[start:start + CHUNK]
+            for item_id, source_hash in self.conn.execute(
+                    f"SELECT item_id, content_hash FROM item_sources WHERE feed_id = ? AND item_id IN "
+                    f"({_marks(chunk)})", [feed_id, *chunk]):
+                found[item_id] = source_hash
+        return found
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def feed_health(self) -> list[dict[str, Any]]:
+        return list(self.db.query("""
+            SELECT f.*, (SELECT count(*) FROM item_sources s WHERE s.feed_id = f.id) AS items
+            FROM feeds f WHERE f.in_config = 1 ORDER BY f.id"""))
+
+    def search(self, query: str, limit: int = 20, newest_first: bool = False) -> list[dict[str, Any]]:
+        """Full-text search (FTS5 syntax: words, "phrases", OR, NOT, prefix*). A query that is not valid
+        FTS5 syntax is searched again as plain words, so a stray quote or hyphen still finds something."""
+        order = "i.published DESC" if newest_first else "rank, i.published DESC"
+        sql = f"""
+            SELECT i.id, i.title, i.link, i.published, i.date_source, f.name AS feed,
+                   snippet(items_fts, -1, '[', ']', '…', 16) AS snippet
+            FROM items_fts JOIN items i ON i.id = items_fts.rowid JOIN feeds f ON f.id = i.feed_id
+            WHERE items_fts MATCH ? ORDER BY {order} LIMIT ?"""
+        try:
+            return list(self.db.query(sql, [query, limit]))
+        except sqlite3.OperationalError:
+            return list(self.db.query(sql, [_as_plain_words(query), limit]))
+
+    def count(self, table: str) -> int:
+        return int(self.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values)) or "NULL"
+
+
+def _as_plain_words(query: str) -> str:
+    words = [w.replace('"', "") for w in query.split()]
+    return " ".join(f'"{w}"' for w in words if w) or '""'
+
+
+def _feed_state(row: dict[str, Any]) -> FeedState:
+    return FeedState(
+        id=row["id"], name=row["name"], url=row["url"], config_url=row["config_url"], etag=row["etag"],
+        last_modified=row["last_modified"], content_hash=row["content_hash"],
+        last_fetch_at=from_iso(row["last_fetch_at"]), last_success_at=from_iso(row["last_success_at"]),
+        last_error=row["last_error"], last_error_at=from_iso(row["last_error_at"]),
+        consecutive_failures=row["consecutive_failures"], retry_not_before=from_iso(row["retry_not_before"]),
+        dead=bool(row["dead"]),
+    )

@@ -1,0 +1,143 @@
+"""Typed records handed between the stages of `monitor`.
+
+Every record is frozen: a stage returns new records instead of changing the ones it was given. All
+datetimes are timezone-aware UTC. Each docstring says which stage produces the record and which consumes
+it, so the data flow can be read from this file alone.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSource:
+    """One `[[feeds]]` entry of the config. Produced by `config`, consumed by `pipeline` and `store`."""
+
+    name: str
+    url: str
+    interval: timedelta
+    language: str | None = None
+    tags: tuple[str, ...] = ()
+    line: int | None = None  # where the entry starts in the config file, for error messages
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the database remembers about a feed between polls.
+
+    Produced by `store`, read by `policy` (may we poll now?) and `fetch` (conditional GET headers);
+    `policy.after_fetch` returns the next one, which `store` writes back.
+    """
+
+    id: int
+    name: str
+    url: str  # the URL polled: the configured one, or where a permanent redirect moved it
+    config_url: str  # the URL the config gave, to notice when the user edits it
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None  # sha256 of the last body parsed, to skip an unchanged body
+    last_fetch_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    consecutive_failures: int = 0
+    retry_not_before: datetime | None = None  # from backoff or Retry-After; `--force` ignores it
+    dead: bool = False  # 410 Gone: never polled again until revived
+
+
+class FetchOutcome(str, enum.Enum):
+    """How one attempt to poll a feed ended; stored in `fetches.outcome`."""
+
+    OK = "ok"  # a body was fetched and parsed
+    PARTIAL = "partial"  # the body was cut at the size cap; what parsed is stored
+    NOT_MODIFIED = "not_modified"  # 304: nothing downloaded, nothing parsed
+    UNCHANGED = "unchanged"  # 200 with the same bytes as last time: nothing parsed
+    ERROR = "error"  # network error, timeout, HTTP error status, unparseable body
+    GONE = "gone"  # 410: the feed is now dead
+    SKIPPED = "skipped"  # not polled: dead, backing off or told to retry later (never stored)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One HTTP exchange for one feed. Produced by `fetch`, consumed by `policy` and `pipeline`.
+
+    `error` is set for every failure; fetching never raises for a feed's own problems.
+    """
+
+    url: str  # the URL requested first
+    final_url: str  # after redirects
+    status: int | None  # None when no HTTP response arrived (DNS, refused, timeout)
+    started_at: datetime
+    duration: float  # seconds
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
+    permanent_redirect: str | None = None  # set when every redirect hop was 301/308
+    truncated: bool = False  # the body exceeded the size cap and was cut there
+    retry_after: timedelta | None = None  # from a 429/503 Retry-After header
+    error: str | None = None
+    bytes_read: int = 0
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One entry of a feed, normalised. Produced by `parse`, stored by `store`, read by matching and digests.
+
+    `key` is the item's identity across feeds and polls (see `identity.item_key`).
+    """
+
+    key: str
+    title: str  # plain text
+    link: str | None  # canonical link (tracking parameters and fragment dropped)
+    summary_html: str  # sanitized, safe to show
+    summary_text: str  # plain text, for matching and full-text search
+    published: datetime  # UTC; first-seen time when the feed gives no usable date
+    date_source: str  # "published", "updated" or "first_seen": where `published` came from
+    guid: str | None = None
+    author: str | None = None
+    language: str | None = None
+    content_hash: str = ""  # of title, link and summary: a change means the item was updated
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A feed body turned into items. Produced by `parse`, consumed by `pipeline` and `store`."""
+
+    title: str | None
+    items: tuple[Item, ...]
+    bozo: str | None = None  # why feedparser found the document ill-formed, if it did
+    version: str | None = None  # "rss20", "atom10", ... as feedparser names it
+
+
+@dataclass(frozen=True, slots=True)
+class ItemCounts:
+    """What storing one feed's items changed. Produced by `store`, reported by `pipeline` and the CLI."""
+
+    new: int = 0
+    updated: int = 0
+    seen: int = 0  # already stored and unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class FeedReport:
+    """The result of one feed in one poll round: one line of `monitor poll`, one row of `fetches`."""
+
+    feed: str
+    url: str
+    outcome: FetchOutcome
+    status: int | None = None
+    counts: ItemCounts = ItemCounts()
+    error: str | None = None
+    note: str | None = None  # something worth saying that is not an error: a moved URL, a bozo feed
+    duration: float = 0.0
+    bytes_read: int = 0

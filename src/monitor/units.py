@@ -1,0 +1,72 @@
+"""Durations ("30m", "1h30m") and sizes ("10MB") as people write them in the config, and back."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90s', '30m', '1h30m', '2d', '1w' -> timedelta. Raises ValueError with the accepted forms."""
+    cleaned = text.strip().replace(" ", "")
+    parts = _DURATION_PART.findall(cleaned)
+    if not cleaned or "".join(n + u for n, u in parts).lower() != cleaned.lower():
+        raise ValueError(f"expected a duration such as '90s', '30m', '1h30m' or '1d', got {text!r}")
+    seconds = sum(float(number) * _DURATION_UNITS[unit.lower()] for number, unit in parts)
+    if seconds <= 0:
+        raise ValueError(f"expected a duration greater than zero, got {text!r}")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(delta: timedelta) -> str:
+    """The inverse of `parse_duration` for display: 5400 s -> '1h30m'."""
+    remaining = int(round(delta.total_seconds()))
+    if remaining <= 0:
+        return "0s"
+    out = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, remaining = divmod(remaining, size)
+        if count:
+            out.append(f"{count}{unit}")
+    return "".join(out)
+
+
+def parse_size(value: str | int) -> int:
+    """'10MB', '512KiB', 1048576 -> bytes. Raises ValueError with the accepted forms."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value <= 0:
+            raise ValueError(f"expected a size greater than zero, got {value}")
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"expected a size such as '10MB', '512KiB' or a number of bytes, got {value!r}")
+    number, unit = match.groups()
+    size = int(float(number) * _SIZE_UNITS[(unit or "b").lower()])
+    if size <= 0:
+        raise ValueError(f"expected a size greater than zero, got {value!r}")
+    return size
+
+
+def format_size(size: int) -> str:
+    for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("kB", 1000)):
+        if size >= factor:
+            return f"{size / factor:.1f} {unit}"
+    return f"{size} B"
+
+
+def iso(moment: datetime | None) -> str | None:
+    """UTC ISO 8601 with a Z, the one format of every timestamp in the database (sorts as text)."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
