@@ -200,7 +200,7 @@ class _Validator:
                     self.problem(("feeds", index, "name"), f"duplicate feed name {name!r} (also feeds[{names[name]}])")
                 names.setdefault(name, index)
             if url is not None:
-                key = canonical_url(url) or url
+                key = (canonical_url(url) or url).split(":", 1)[1]  # http and https are one feed
                 if key in urls:
                     self.problem(("feeds", index, "url"), f"duplicate feed URL {url!r} (also feeds[{urls[key]}])")
                 urls.setdefault(key, index)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,6 @@ REDIRECTS = {301, 302, 303, 307, 308}
 PERMANENT = {301, 308}
 ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
           "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1")
-CHUNK = 64 * 1024
 
 
 def utc_now() -> datetime:
@@ -45,7 +45,7 @@ class Fetcher:
         self._lock = threading.Lock()
         self.client = httpx.Client(
             follow_redirects=False,
-            headers={"User-Agent": polling.user_agent, "Accept": ACCEPT},
+            headers={"User-Agent": polling.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
             limits=httpx.Limits(max_connections=polling.concurrency * 2,
                                 max_keepalive_connections=polling.concurrency),
             trust_env=False,  # a proxy from the environment must be configured on purpose, not inherited
@@ -158,15 +158,52 @@ class _Exchange:
             raise _Failure(f"{type(error).__name__}: {error}") from error
 
     def read(self, response: httpx.Response) -> tuple[bytes, bool, int]:
-        """Stream the body into memory up to the cap; never more than the cap plus one chunk."""
+        """Stream the body into memory up to the cap. Returns (body, truncated, bytes on the wire).
+
+        Decompression is done here, in bounded steps, rather than by httpx: one compressed chunk of a
+        gzip bomb can expand a thousandfold, and the cap must hold for what is decompressed."""
         cap = self.polling.max_bytes
+        decoder = _BoundedDecoder(response.headers.get("content-encoding", ""))
         buffer = bytearray()
-        for chunk in response.iter_bytes(CHUNK):
-            buffer += chunk
-            if len(buffer) > cap:
-                return bytes(buffer[:cap]), True, len(buffer)
+        wire = 0
+        for raw in response.iter_raw():  # as it arrives: no waiting to fill a chunk
+            wire += len(raw)
+            buffer += decoder.decode(raw, cap + 1 - len(buffer))
+            if len(buffer) > cap or decoder.overflowed:
+                return bytes(buffer[:cap]), True, wire
             self.remaining()
-        return bytes(buffer), False, len(buffer)
+        buffer += decoder.flush(cap + 1 - len(buffer))
+        if len(buffer) > cap:
+            return bytes(buffer[:cap]), True, wire
+        return bytes(buffer), False, wire
+
+
+class _BoundedDecoder:
+    """gzip/deflate decoding that never produces more than it is allowed to."""
+
+    def __init__(self, content_encoding: str):
+        encoding = content_encoding.strip().lower()
+        if encoding in ("", "identity"):
+            self.zlib = None
+        elif encoding in ("gzip", "x-gzip", "deflate"):
+            self.zlib = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+        else:
+            raise _Failure(f"the server used an encoding that was not asked for: {content_encoding}")
+        self.overflowed = False
+
+    def decode(self, data: bytes, budget: int) -> bytes:
+        if self.zlib is None:
+            return data
+        try:
+            out = self.zlib.decompress(data, max(budget, 1))
+        except zlib.error as error:
+            raise _Failure(f"cannot decompress the response: {error}") from error
+        if self.zlib.unconsumed_tail:
+            self.overflowed = True  # more output was waiting than the budget allows
+        return out
+
+    def flush(self, budget: int) -> bytes:
+        return self.zlib.flush(max(budget, 1)) if self.zlib else b""
 
 
 class _Failure(Exception):

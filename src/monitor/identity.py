@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 # Query parameters that only say how a reader got to a page, never which page it is.
 _TRACKING_PREFIXES = ("utm_", "at_", "ns_", "mc_", "pk_", "_hs", "hsa_")
@@ -32,12 +32,14 @@ def canonical_url(url: str | None) -> str | None:
     netloc = host if port in (None, default_port) else f"{host}:{port}"
     if ":" in host and not host.startswith("["):  # an IPv6 literal keeps its brackets
         netloc = f"[{host}]" if port in (None, default_port) else f"[{host}]:{port}"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
-    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query, doseq=True), ""))
+    # Filter the raw pieces rather than re-encode the query: `?/archives/12` or `?a=1;b=2` must survive
+    # exactly as the site wrote them.
+    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p.split("=", 1)[0]))
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
 def _is_tracking(name: str) -> bool:
-    lowered = name.lower()
+    lowered = unquote(name).lower()
     return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
 
 

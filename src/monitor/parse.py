@@ -38,6 +38,9 @@ _SAFE_SCHEMES = {"http", "https", "mailto"}
 _BLOCK_BOUNDARY = re.compile(r"<(?=/?(?:p|br|div|li|ul|ol|h\d|tr|td|th|blockquote|pre|table|section|article)\b)",
                              re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+# feedparser flags these, but the document is a readable feed: a feed served as text/html or with a
+# wrong charset label is common and harmless once decoded.
+_HARMLESS = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
 
 
 def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str], feed_id: int, now: datetime,
@@ -54,16 +57,20 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str], feed_id: in
     items: dict[str, Item] = {}
     for entry in parsed.entries:
         item = _item(entry, url=url, feed_id=feed_id, now=now, language=feed_language)
-        items.setdefault(item.key, item)  # a feed that repeats an entry keeps its first copy
+        if item is not None:
+            items.setdefault(item.key, item)  # a feed that repeats an entry keeps its first copy
     bozo = None
-    if parsed.get("bozo"):
-        exception = parsed.get("bozo_exception")
+    exception = parsed.get("bozo_exception")
+    if parsed.get("bozo") and not isinstance(exception, _HARMLESS):
         bozo = f"{type(exception).__name__}: {exception}" if exception else "ill-formed document"
+    if not items and not parsed.get("version"):
+        bozo = bozo or "no RSS, Atom or RDF feed found in the document"
     title = _plain(parsed.feed.get("title", ""))[:MAX_TITLE_CHARS] or None
     return ParsedFeed(title=title, items=tuple(items.values()), bozo=bozo, version=parsed.get("version") or None)
 
 
-def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | None) -> Item:
+def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | None) -> Item | None:
+    """The entry as an Item, or None for an entry with nothing in it (a document cut off mid-entry)."""
     title = _plain(entry.get("title", ""))[:MAX_TITLE_CHARS]
     raw_link = entry.get("link") or ""
     link = canonical_url(urljoin(url, raw_link)) if raw_link else None
@@ -73,7 +80,9 @@ def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | 
     guid = (entry.get("id") or "").strip()[:2000] or None
     feed_date = entry.get("published") or entry.get("updated")
     if not title and not summary_text:
-        title = link or guid or "(untitled)"
+        if not link and not guid:
+            return None
+        title = link or guid or ""
     return Item(
         key=item_key(feed_id, guid, link, title, feed_date),
         title=title,
@@ -84,7 +93,7 @@ def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | 
         date_source=date_source,
         guid=guid,
         author=(_plain(entry.get("author", "")) or None),
-        language=_language(entry.get("language")) or language,
+        language=_entry_language(entry) or language,
         content_hash=content_hash(title, link, summary_text),
     )
 
@@ -118,7 +127,7 @@ def _date(entry: Any, now: datetime) -> tuple[datetime, str]:
     """The entry's date in UTC, and where it came from. An absent or absurd date (year 0, far future)
     falls back to the time the item was first seen."""
     for field, source in (("published_parsed", "published"), ("updated_parsed", "updated")):
-        value = entry.get(field)
+        value = dict.get(entry, field)  # plain lookup: feedparser's own maps one field onto the other
         if isinstance(value, time.struct_time):
             try:
                 moment = datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
@@ -127,6 +136,15 @@ def _date(entry: Any, now: datetime) -> tuple[datetime, str]:
             if EARLIEST_PLAUSIBLE <= moment <= now + FUTURE_TOLERANCE:
                 return moment, source
     return now, "first_seen"
+
+
+def _entry_language(entry: Any) -> str | None:
+    """An entry's own language: Atom's xml:lang reaches feedparser as the language of its parts."""
+    for detail in ("title_detail", "summary_detail"):
+        found = _language((entry.get(detail) or {}).get("language"))
+        if found:
+            return found
+    return None
 
 
 def _language(value: Any) -> str | None:

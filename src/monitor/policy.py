@@ -40,12 +40,12 @@ def is_due(state: FeedState, interval: timedelta, now: datetime) -> bool:
 
 def classify(result: FetchResult, state: FeedState, body_hash: str | None) -> FetchOutcome | None:
     """The outcome decided by HTTP alone, or None when the body must be parsed to know."""
-    if result.status is None or result.error and not result.truncated:
-        return FetchOutcome.ERROR
     if result.status == 304:
         return FetchOutcome.NOT_MODIFIED
     if result.status == 410:
         return FetchOutcome.GONE
+    if result.status is None or result.error and not result.truncated:
+        return FetchOutcome.ERROR
     if not 200 <= result.status < 300 or result.body is None:
         return FetchOutcome.ERROR
     if body_hash is not None and body_hash == state.content_hash and not result.truncated:

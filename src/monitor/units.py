@@ -54,7 +54,7 @@ def parse_size(value: str | int) -> int:
 
 def format_size(size: int) -> str:
     for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("kB", 1000)):
-        if size >= factor:
+        if size >= factor * 0.9995:  # so 999,999 bytes reads "1.0 MB", not "1000.0 kB"
             return f"{size / factor:.1f} {unit}"
     return f"{size} B"
 
@@ -69,4 +69,6 @@ def iso(moment: datetime | None) -> str | None:
 def from_iso(text: str | None) -> datetime | None:
     if not text:
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    # Every timestamp is written in UTC; one typed in by hand without a zone means UTC too.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
