@@ -90,3 +90,10 @@ def query(db_path: Path) -> Callable[..., list[dict[str, Any]]]:
             conn.close()
 
     return run
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from .test_corpus import FIGURES
+
+    if FIGURES:
+        terminalreporter.write_line("feedparser corpus: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in FIGURES.items()))

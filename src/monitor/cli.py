@@ -57,6 +57,7 @@ class Context:
 
     @contextmanager
     def store(self) -> Iterator[Store]:
+        self.config  # noqa: B018 - a broken config stops every command, even one that needs only the db
         store = Store.open(self.db_path)
         try:
             yield store

@@ -101,7 +101,7 @@ def _interpret(state: FeedState, source: FeedSource, result: FetchResult,
     assert result.body is not None
     parsed = parse_feed(result.body, url=result.final_url, headers=result.headers, feed_id=state.id, now=now,
                         language=source.language)
-    if not parsed.items and parsed.bozo:
+    if not parsed.items and not parsed.version:
         return FetchOutcome.ERROR, None, f"not a readable feed: {parsed.bozo}", None
     if result.truncated:
         return FetchOutcome.PARTIAL, parsed, result.error, body_hash

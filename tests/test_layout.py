@@ -1,0 +1,70 @@
+"""Imports only go downward, and the pure core touches no network, database or clock (STYLE.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import monitor
+
+PACKAGE = Path(monitor.__file__).parent
+
+# module -> the modules of ours it may import
+ALLOWED = {
+    "types": set(),
+    "errors": set(),
+    "units": set(),
+    "schema": set(),
+    "identity": set(),
+    "settings": {"units"},
+    "config": {"errors", "identity", "settings", "types", "units"},
+    "parse": {"identity", "types"},
+    "policy": {"types"},
+    "report": {"types", "units"},
+    "fetch": {"config", "types"},
+    "store": {"errors", "schema", "types", "units"},
+    "pipeline": {"config", "errors", "fetch", "parse", "policy", "store", "types"},
+    "cli": None,  # the top: builds everything
+    "__main__": {"cli"},
+    "__init__": set(),
+}
+PURE = {"types", "errors", "units", "identity", "settings", "parse", "policy", "report", "schema"}
+IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
+
+
+def imports_of(module: str) -> tuple[set[str], set[str]]:
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    ours, libraries = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1:
+                ours.update([node.module] if node.module else [a.name for a in node.names])
+            elif node.module and node.module.startswith("monitor"):
+                ours.add(node.module.split(".")[1] if "." in node.module else "__init__")
+            elif node.module:
+                libraries.add(node.module)
+        elif isinstance(node, ast.Import):
+            libraries.update(a.name for a in node.names)
+    return ours, libraries
+
+
+def test_every_module_is_placed_in_the_layering():
+    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    assert modules == set(ALLOWED), f"place new modules in ALLOWED: {modules ^ set(ALLOWED)}"
+
+
+def test_imports_only_go_downward():
+    for module, allowed in ALLOWED.items():
+        if allowed is None:
+            continue
+        ours, _ = imports_of(module)
+        assert ours <= allowed, f"{module} imports {ours - allowed}"
+
+
+def test_pure_modules_touch_no_network_database_or_clock():
+    for module in PURE:
+        _, libraries = imports_of(module)
+        assert not libraries & IMPURE_LIBRARIES, f"{module} imports {libraries & IMPURE_LIBRARIES}"
+        source = (PACKAGE / f"{module}.py").read_text()
+        for clock in ("datetime.now(", "time.time(", "date.today(", "utcnow("):
+            assert clock not in source, f"{module} reads the clock ({clock}); take `now` as an argument"

@@ -1,0 +1,141 @@
+"""The SQLite file: migrations, atomic per-feed writes, reconciliation of items, search."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.errors import StoreError
+from monitor.parse import parse_feed
+from monitor.schema import MIGRATIONS
+from monitor.store import Store
+from monitor.types import FeedReport, FeedSource, FetchOutcome
+
+from .samples import headlines, rss
+
+NOW = datetime(2023, 9, 30, 12, tzinfo=UTC)
+
+
+def source(name: str = "sample-wire", url: str = "https://sample-wire.example.org/rss") -> FeedSource:
+    return FeedSource(name=name, url=url, interval=timedelta(minutes=30))
+
+
+def poll_into(store: Store, name: str, body: bytes, now: datetime = NOW):
+    state = store.feed_state(name)
+    assert state is not None
+    parsed = parse_feed(body, url=state.url, headers={}, feed_id=state.id, now=now)
+    report = FeedReport(feed=name, url=state.url, outcome=FetchOutcome.OK, status=200)
+    return store.record_poll(replace(state, last_fetch_at=now), report, parsed, now)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open(tmp_path / "monitor.db") as opened:
+        opened.sync_feeds([source(), source("sample-mirror", "https://mirror.example.org/rss")], NOW)
+        yield opened
+
+
+def test_migrations_apply_once_and_reopening_changes_nothing(tmp_path):
+    path = tmp_path / "monitor.db"
+    with Store.open(path) as first:
+        assert first.schema_version() == MIGRATIONS[-1].version
+        assert first.migrate() == []  # applied twice: nothing left to do
+        schema = first.conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall()
+    with Store.open(path) as again:
+        assert again.conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == schema
+        assert again.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert again.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_a_database_from_a_newer_monitor_is_refused_not_damaged(tmp_path):
+    path = tmp_path / "monitor.db"
+    Store.open(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO schema_migrations VALUES (999, 'from the future', '2030-01-01T00:00:00Z')")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="newer monitor"):
+        Store.open(path)
+
+
+def test_unwritable_location_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="cannot open"):
+        Store.open(blocker / "monitor.db")
+
+
+def test_reconcile_new_seen_updated_and_other_feeds(store):
+    entries = headlines(3)
+    assert poll_into(store, "sample-wire", rss(entries)).new == 3
+    counts = poll_into(store, "sample-wire", rss(entries), NOW + timedelta(hours=1))
+    assert (counts.new, counts.updated, counts.seen) == (0, 0, 3)
+    # the mirror carries a different copy of one story: a sighting, not an update
+    mirror = [replace(entries[0], summary="<p>Sample mirror's shorter copy.</p>")]
+    counts = poll_into(store, "sample-mirror", rss(mirror), NOW + timedelta(hours=2))
+    assert (counts.new, counts.updated, counts.seen) == (0, 0, 1)
+    # polling both again does not flap between the two copies
+    assert poll_into(store, "sample-wire", rss(entries), NOW + timedelta(hours=3)).updated == 0
+    assert poll_into(store, "sample-mirror", rss(mirror), NOW + timedelta(hours=3)).updated == 0
+    # the mirror edits its copy: now the item is updated
+    edited = [replace(mirror[0], title="Sample: mirror corrects its headline")]
+    assert poll_into(store, "sample-mirror", rss(edited), NOW + timedelta(hours=4)).updated == 1
+    assert store.count("items") == 3 and store.count("item_sources") == 4
+
+
+def test_first_seen_date_is_kept_when_a_dateless_item_is_seen_again(store):
+    dateless = [replace(e, published=None) for e in headlines(1)]
+    poll_into(store, "sample-wire", rss(dateless))
+    later = NOW + timedelta(days=2)
+    edited = [replace(dateless[0], title="Sample: later edit")]
+    poll_into(store, "sample-wire", rss(edited), later)
+    row = store.conn.execute("SELECT published, date_source, first_seen, updated_at FROM items").fetchone()
+    assert row == ("2023-09-30T12:00:00Z", "first_seen", "2023-09-30T12:00:00Z", "2023-10-02T12:00:00Z")
+
+
+def test_a_failed_write_rolls_back_the_whole_feed(store):
+    state = store.feed_state("sample-wire")
+    parsed = parse_feed(rss(headlines(3)), url=state.url, headers={}, feed_id=state.id, now=NOW)
+    bad_report = FeedReport(feed="sample-wire", url=state.url, outcome=FetchOutcome.OK, status=200)
+    store.conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON fetches BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+    with pytest.raises(StoreError, match="disk says no"):
+        store.record_poll(replace(state, etag='"new"'), bad_report, parsed, NOW)
+    assert store.count("items") == 0 and store.count("item_sources") == 0
+    assert store.feed_state("sample-wire").etag is None  # the feed's state was not half-written
+
+
+def test_readers_are_not_blocked_by_a_writer(store, tmp_path):
+    poll_into(store, "sample-wire", rss(headlines(2)))
+    reader = sqlite3.connect(tmp_path / "monitor.db")
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM items").fetchone()[0] == 2  # holds a read snapshot
+    poll_into(store, "sample-wire", rss(headlines(2, start=10)), NOW + timedelta(hours=1))
+    assert reader.execute("SELECT count(*) FROM items").fetchone()[0] == 2  # its snapshot is stable
+    reader.execute("COMMIT")
+    assert reader.execute("SELECT count(*) FROM items").fetchone()[0] == 4
+    reader.close()
+
+
+def test_sync_feeds_follows_config_edits_and_keeps_removed_feeds_items(store):
+    poll_into(store, "sample-wire", rss(headlines(2)))
+    store.save_feed_state(replace(store.feed_state("sample-wire"), etag='"x"', dead=True))
+    store.sync_feeds([source(url="https://sample-wire.example.org/new-rss")], NOW)
+    moved = store.feed_state("sample-wire")
+    assert (moved.url, moved.etag, moved.dead) == ("https://sample-wire.example.org/new-rss", None, False)
+    assert store.feed_state("sample-mirror") is None  # retired from polling...
+    assert store.count("feeds") == 2 and store.count("items") == 2  # ...but nothing is deleted
+
+
+def test_search_ranks_finds_stems_and_survives_bad_syntax(store):
+    entries = headlines(5)
+    poll_into(store, "sample-wire", rss(entries))
+    hits = store.search("refugee")
+    assert [h["title"] for h in hits] == [entries[3].title]  # "refugee" stems to match
+    assert store.search('"Lachin road"')[0]["title"] == entries[0].title
+    assert store.search('Lachin "road') and store.search("AND OR NOT") == []
+    assert len(store.search("sample", limit=2)) == 2
+    newest = store.search("sample", newest_first=True)
+    assert [h["published"] for h in newest] == sorted((h["published"] for h in newest), reverse=True)
