@@ -42,9 +42,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
         owner = self.server.owner
+        host = (self.headers.get("Host") or "").split(":")[0]
         with owner.lock:
             owner.requests.append(Request(self.path, {k.lower(): v for k, v in self.headers.items()}))
             route = owner.routes.get(self.path)
+            for key in (host, "*"):  # "*": all hosts together
+                owner.in_flight[key] = owner.in_flight.get(key, 0) + 1
+                owner.most_in_flight[key] = max(owner.most_in_flight.get(key, 0), owner.in_flight[key])
+        try:
+            self._answer(route)
+        finally:
+            with owner.lock:
+                for key in (host, "*"):
+                    owner.in_flight[key] -= 1
+
+    def _answer(self, route: Route | None) -> None:
         if route is None:
             self._send(404, {"Content-Type": "text/plain"}, b"not found")
             return
@@ -135,6 +147,8 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
+        self.in_flight: dict[str, int] = {}  # requests being answered now, per Host header
+        self.most_in_flight: dict[str, int] = {}  # the most ever answered at once, per Host header
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _Handler)

@@ -259,3 +259,18 @@ def test_user_agent_and_gzip_are_sent(feed_server, write_config, run_cli):
     headers = feed_server.hits("/ua")[0].headers
     assert headers["user-agent"] == "monitor-test/1 (ops@example.org)"
     assert "gzip" in headers["accept-encoding"]
+
+
+def test_concurrency_is_bounded_per_host_and_overall(feed_server, write_config, run_cli):
+    feeds = []
+    for n in range(6):
+        for host in ("127.0.0.1", "localhost"):
+            path = f"/{host}/{n}"
+            feed_server.add(path, body=rss(headlines(1, start=n, site=f"https://{host}.example.org")), delay=0.3)
+            feeds.append({"name": f"sample-{host}-{n}", "url": feed_server.url(path).replace("127.0.0.1", host)})
+    config = write_config(feeds, polling={"concurrency": 3, "per_host": 2})
+    result = run_cli(config, "poll")
+    assert "12 ok" in result.output
+    most = feed_server.most_in_flight
+    assert most["*"] == 3  # concurrency reached, never passed
+    assert most["127.0.0.1"] <= 2 and most["localhost"] <= 2 and 2 in (most["127.0.0.1"], most["localhost"])

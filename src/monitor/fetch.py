@@ -61,10 +61,8 @@ class Fetcher:
         self.client.close()
 
     def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
-        started_at = self.clock()
-        start = time.monotonic()
-        with self._slot(url):
-            return _Exchange(self, url, etag, last_modified, started_at, start).run()
+        with self._slot(url):  # the deadline starts once the host has a slot for us, not while queued
+            return _Exchange(self, url, etag, last_modified, self.clock(), time.monotonic()).run()
 
     def _slot(self, url: str) -> threading.BoundedSemaphore:
         host = (urlsplit(url).hostname or "").lower()

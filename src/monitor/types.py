@@ -48,7 +48,7 @@ class FeedState:
     dead: bool = False  # 410 Gone: never polled again until revived
 
 
-class FetchOutcome(str, enum.Enum):
+class FetchOutcome(enum.StrEnum):
     """How one attempt to poll a feed ended; stored in `fetches.outcome`."""
 
     OK = "ok"  # a body was fetched and parsed
