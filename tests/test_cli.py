@@ -99,3 +99,28 @@ def test_python_m_monitor_polls_with_config_and_db_from_the_environment(feed_ser
     again = subprocess.run([sys.executable, "-m", "monitor", "poll"], env=env, cwd=tmp_path,
                            capture_output=True, text=True, timeout=60)
     assert "unchanged" in again.stdout and "0 new items" in again.stdout
+
+
+def test_search_without_a_database_says_so_and_creates_nothing(write_config, tmp_path):
+    config = write_config([{"name": "sample-wire", "url": "http://127.0.0.1:9/f"}])
+    missing = tmp_path / "nowhere.db"
+    result = CliRunner().invoke(cli, ["--config", str(config), "--db", str(missing), "search", "Lachin"])
+    assert result.exit_code == 2 and "monitor poll" in result.output and not missing.exists()
+
+
+def test_revive_checks_every_name_before_changing_anything(feed_server, write_config, run_cli, query):
+    config = write_config([{"name": "sample-gone", "url": feed_server.add("/gone", status=410)}])
+    run_cli(config, "poll")
+    run_cli(config, "feeds", "revive", "sample-gone", "nope", expect=2)
+    assert query("SELECT dead FROM feeds")[0]["dead"] == 1
+    run_cli(config, "feeds", "revive", "sample-gone")
+    assert query("SELECT dead FROM feeds")[0]["dead"] == 0
+
+
+def test_verbose_logs_one_line_per_feed(feed_server, write_config, tmp_path):
+    config = write_config([{"name": "sample-wire", "url": feed_server.add("/f", body=rss(headlines(2)))}])
+    done = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(tmp_path / "v.db"),
+                           "-v", "poll"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert [line for line in done.stderr.splitlines() if "sample-wire" in line] == [
+        next(line for line in done.stderr.splitlines() if "ok sample-wire: 2 new" in line)]

@@ -264,3 +264,14 @@ def test_load_config_reports_problems_with_the_file_name(tmp_path: Path) -> None
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert f"{path}:2: polling.interval:" in str(caught.value)
+
+
+def test_record_defaults_agree_with_the_settings_table() -> None:
+    from monitor.config import Config, DigestSettings, EmailSettings, PollingSettings
+
+    config = parse_config("", "empty.toml")
+    assert config.polling == PollingSettings()
+    assert config.digest == DigestSettings() and config.email == EmailSettings()
+    defaults = Config(path="empty.toml")
+    assert (config.database, config.digests_dir, config.timezone) == (
+        defaults.database, defaults.digests_dir, defaults.timezone)

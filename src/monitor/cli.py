@@ -1,8 +1,9 @@
 """The command line: parse arguments, build the real config, store and fetcher, call `pipeline`.
 
-Exit codes: 0 success; 1 an operational failure (the database cannot be opened or written); 2 a usage
-or configuration error. A poll round in which some feeds failed still exits 0: failing feeds are normal
-for a monitor and are reported per feed (see `monitor feeds`).
+Exit codes: 0 success; 1 an operational failure (the database cannot be opened or written, including a
+poll round whose results could not all be stored); 2 a usage or configuration error. A poll round in
+which some feeds failed still exits 0: failing feeds are normal for a monitor and are reported per feed
+(see `monitor feeds`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import click
 
 from . import __version__
 from .config import Config, load_config
-from .errors import MonitorError, UsageError
+from .errors import MonitorError, StoreError, UsageError
 from .fetch import Fetcher
 from .pipeline import poll_round
 from .policy import revive
@@ -56,8 +57,10 @@ class Context:
         return self.db_override or self.config.database
 
     @contextmanager
-    def store(self) -> Iterator[Store]:
+    def store(self, *, must_exist: bool = False) -> Iterator[Store]:
         self.config  # noqa: B018 - a broken config stops every command, even one that needs only the db
+        if must_exist and not os.path.exists(self.db_path):
+            raise UsageError(f"no database at {self.db_path} yet: `monitor poll` creates it")
         store = Store.open(self.db_path)
         try:
             yield store
@@ -91,6 +94,7 @@ def cli(ctx: click.Context, config_path: str, db_path: str | None, verbose: bool
     """Follow news feeds, match them to tracked themes, and keep everything in one SQLite file."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown ours
     ctx.obj = Context(config_path=config_path, db_override=db_path)
 
 
@@ -138,6 +142,10 @@ def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
         reports = poll_round(config, store, fetcher, utc_now, names=names or None, force=force,
                              on_report=lambda report: click.echo(feed_line(report)))
     click.echo(round_summary(reports, (utc_now() - started).total_seconds()))
+    unstored = [r.feed for r in reports if r.store_failed]
+    if unstored:
+        raise StoreError(obj.db_path, f"the results of {len(unstored)} feed(s) could not be stored: "
+                         f"{', '.join(unstored[:5])}{' ...' if len(unstored) > 5 else ''}")
 
 
 @cli.group(invoke_without_command=True)
@@ -170,14 +178,14 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
 @handle_errors
 def feeds_revive(obj: Context, names: tuple[str, ...]) -> None:
     """Let dead or backed-off feeds be polled again at the next round."""
+    unknown = [n for n in names if obj.config.feed(n) is None]
+    if unknown:
+        raise UsageError(f"no feed named {', '.join(map(repr, unknown))} in {obj.config.path}")
     with obj.store() as store:
         store.sync_feeds(obj.config.feeds, utc_now())
-        for name in names:
-            state = store.feed_state(name)
-            if state is None:
-                raise UsageError(f"no feed named {name!r} in {obj.config.path}")
-            store.save_feed_state(revive(state))
-            click.echo(f"{name}: revived; it is polled at the next round")
+        store.revive([revive(state) for state in store.feed_states(names)])
+    for name in names:
+        click.echo(f"{name}: revived; it is polled at the next round")
 
 
 @cli.command()
@@ -189,7 +197,7 @@ def feeds_revive(obj: Context, names: tuple[str, ...]) -> None:
 @handle_errors
 def search(obj: Context, query: str, limit: int, newest: bool, as_json: bool) -> None:
     """Full-text search of titles and summaries (words, "exact phrases", OR, NOT, prefix*)."""
-    with obj.store() as store:
+    with obj.store(must_exist=True) as store:
         rows = store.search(query, limit=limit, newest_first=newest)
     if as_json:
         for row in rows:

@@ -25,6 +25,7 @@ from .settings import (
     SECRET_KEYS,
     SECTIONS,
     THEME,
+    USER_AGENT,
     Setting,
 )
 from .types import FeedSource
@@ -42,7 +43,7 @@ class PollingSettings:
     read_timeout: timedelta = parse_duration("30s")
     deadline: timedelta = parse_duration("60s")
     max_bytes: int = 10_000_000
-    user_agent: str = ""
+    user_agent: str = USER_AGENT
     backoff_max: timedelta = parse_duration("12h")
 
 

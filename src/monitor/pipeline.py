@@ -79,13 +79,17 @@ def _process(state: FeedState, source: FeedSource, future: Future[FetchResult], 
     new_state = after_fetch(state, result, outcome, now=now, interval=source.interval,
                             backoff_max=config.polling.backoff_max, error=error, body_hash=body_hash)
     report = FeedReport(feed=state.name, url=state.url, outcome=outcome, status=result.status, error=error,
-                        note=_note(result, parsed), duration=result.duration, bytes_read=result.bytes_read)
+                        note=_note(result, parsed), duration=result.duration, bytes_read=result.bytes_read,
+                        started_at=result.started_at)
     try:
         counts = store.record_poll(new_state, report, parsed, now)
     except MonitorError as failure:
         log.error("%s", failure)
-        return replace(report, outcome=FetchOutcome.ERROR, error=str(failure))
-    return replace(report, counts=counts)
+        return replace(report, outcome=FetchOutcome.ERROR, error=str(failure), store_failed=True)
+    report = replace(report, counts=counts)
+    log.info("%s %s: %s", report.outcome.value, report.feed, report.error or
+             f"{counts.new} new, {counts.updated} updated, {counts.seen} seen")
+    return report
 
 
 def _interpret(state: FeedState, source: FeedSource, result: FetchResult,

@@ -2,7 +2,8 @@
 
 - A dead feed (410 Gone) is never polled until revived.
 - After a failure the feed waits: one interval, then twice that, four times..., capped at `backoff_max`.
-  A 429/503 Retry-After pushes that further (RFC 9110 §10.2.3), capped at a week against absurd values.
+  A Retry-After header (sent with 429 and 503, RFC 9110 §10.2.3; honoured on any error) pushes that
+  further, capped at a week against absurd values.
 - The next success resets all of it.
 - A chain of permanent redirects (301/308) moves the stored URL; a temporary one (302/307) does not.
 """

@@ -65,13 +65,16 @@ class Store:
     def transaction(self) -> Iterator[None]:
         # IMMEDIATE takes the write lock up front, so a busy database is waited for here (busy_timeout)
         # instead of failing half-way through when a read would have to become a write.
-        self.conn.execute("BEGIN IMMEDIATE")
         try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as error:
+            raise StoreError(self.path, f"cannot write: {error}") from error
 
     # -- schema -----------------------------------------------------------------------------------
 
@@ -89,8 +92,9 @@ class Store:
             for migration in MIGRATIONS:
                 if migration.version in done:
                     continue
+                name = migration.name.replace("'", "''")
                 record = ("INSERT INTO schema_migrations VALUES "
-                          f"({migration.version}, '{migration.name}', strftime('%Y-%m-%dT%H:%M:%SZ','now'))")
+                          f"({migration.version}, '{name}', strftime('%Y-%m-%dT%H:%M:%SZ','now'))")
                 try:
                     self.conn.executescript(f"BEGIN IMMEDIATE;\n{migration.sql}\n{record};\nCOMMIT;")
                 except sqlite3.Error:
@@ -146,7 +150,13 @@ class Store:
         rows = self.feed_states([name])
         return rows[0] if rows else None
 
+    def revive(self, states: Sequence[FeedState]) -> None:
+        with self.transaction():
+            for state in states:
+                self.save_feed_state(state)
+
     def save_feed_state(self, state: FeedState, title: str | None = None) -> None:
+        """Write a feed's state; call inside a transaction."""
         values = {
             "url": state.url, "etag": state.etag, "last_modified": state.last_modified,
             "content_hash": state.content_hash, "last_fetch_at": iso(state.last_fetch_at),
@@ -163,18 +173,11 @@ class Store:
     def record_poll(self, state: FeedState, report: FeedReport, parsed: ParsedFeed | None,
                     now: datetime) -> ItemCounts:
         """Store one feed's items, its new state and the fetch row, atomically."""
-        try:
-            return self._record_poll(state, report, parsed, now)
-        except sqlite3.Error as error:
-            raise StoreError(self.path, f"cannot store feed {state.name!r}: {error}") from error
-
-    def _record_poll(self, state: FeedState, report: FeedReport, parsed: ParsedFeed | None,
-                     now: datetime) -> ItemCounts:
         with self.transaction():
             counts = self._store_items(state.id, parsed, now) if parsed else ItemCounts()
             self.save_feed_state(state, parsed.title if parsed else None)
             self.db.table("fetches").insert({
-                "feed_id": state.id, "started_at": iso(now), "duration_ms": int(report.duration * 1000),
+                "feed_id": state.id, "started_at": iso(report.started_at or now), "duration_ms": int(report.duration * 1000),
                 "url": report.url, "status": report.status, "bytes": report.bytes_read,
                 "outcome": report.outcome.value, "error": report.error,
                 "bozo": parsed.bozo if parsed else None,

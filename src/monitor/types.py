@@ -141,3 +141,5 @@ class FeedReport:
     note: str | None = None  # something worth saying that is not an error: a moved URL, a bozo feed
     duration: float = 0.0
     bytes_read: int = 0
+    started_at: datetime | None = None
+    store_failed: bool = False  # the database refused the results: an operational failure, not the feed's
