@@ -131,7 +131,7 @@ def test_a_theme_takes_default_threshold_and_lists() -> None:
         ('[[feeds]]\nname = "a"\n', "feeds[0].url", 1, "missing"),
         ('[[feeds]]\nurl = "https://example.org/a"\n', "feeds[0].name", 1, "missing"),
         ('[themes.t]\nphrases = ["p"]\n', "themes.t.label", 1, "missing"),
-        ('[themes.t]\nlabel = "l"\n', "themes.t.phrases", 1, "missing"),
+        ('[themes.t]\nlabel = "l"\n', "themes.t", 1, "at least one phrase or rule"),
         ('[themes.t]\nlabel = "l"\nphrases = []\n', "themes.t.phrases", 3, "at least one phrase"),
         ('[themes.t]\nlabel = "l"\nphrases = [\n  "a",\n  42,\n]\n', "themes.t.phrases", 3, "42"),
         ('[themes.t]\nlabel = "l"\nphrases = ["p"]\nthreshold = 101\n', "themes.t.threshold", 4, "0 to 100"),

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 from typing import Any, TypeVar
 
 import click
@@ -26,11 +27,14 @@ from . import __version__
 from .config import Config, load_config
 from .errors import MonitorError, StoreError, UsageError
 from .fetch import Fetcher
+from .match import Matcher, matches_json
+from .parse import plain_text
 from .pipeline import poll_round
 from .policy import revive
-from .report import feed_line, health_rows, round_summary, search_lines
+from .report import feed_line, health_rows, match_lines, round_summary, search_lines
 from .store import Store
 from .units import format_duration
+from .weeks import week_start
 
 DEFAULT_CONFIG = "config/feeds.toml"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,9 +142,10 @@ def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
         raise UsageError(f"no feed named {', '.join(map(repr, unknown))} in {config.path}; "
                          f"`monitor check` lists them")
     started = utc_now()
+    matcher = Matcher(config.themes)
     with obj.store() as store, Fetcher(config.polling, clock=utc_now) as fetcher:
         reports = poll_round(config, store, fetcher, utc_now, names=names or None, force=force,
-                             on_report=lambda report: click.echo(feed_line(report)))
+                             on_report=lambda report: click.echo(feed_line(report)), matcher=matcher)
     click.echo(round_summary(reports, (utc_now() - started).total_seconds()))
     unstored = [r.feed for r in reports if r.store_failed]
     if unstored:
@@ -207,6 +212,100 @@ def search(obj: Context, query: str, limit: int, newest: bool, as_json: bool) ->
         click.echo(line)
     if not rows:
         click.echo(f"no items match {query!r}", err=True)
+
+
+@cli.command()
+@click.argument("text", required=False)
+@click.option("--summary", default="", metavar="TEXT", help="A summary to match along with TEXT as title.")
+@click.option("--jsonl", "jsonl", type=click.File("r", encoding="utf-8"), metavar="FILE",
+              help="Match every JSON line of FILE (- for standard input) with title, summary and link; "
+                   "print one JSON line per item.")
+@click.pass_obj
+@handle_errors
+def match(obj: Context, text: str | None, summary: str, jsonl: Any) -> None:
+    """Which themes a text matches, with score and highlighted evidence."""
+    matcher = Matcher(obj.config.themes)
+    if jsonl is not None:
+        _match_jsonl(matcher, jsonl)
+        return
+    if text is None:
+        raise UsageError("give a TEXT to match, or --jsonl FILE")
+    found = matcher.match(text, summary)
+    color = sys.stdout.isatty()
+    mark = (lambda s: click.style(s, bold=True, underline=True)) if color else (lambda s: f"[{s}]")
+    labels = {key: theme.label for key, theme in obj.config.themes.items()}
+    for line in match_lines(found, labels, text, summary, mark):
+        click.echo(line)
+    if not found:
+        click.echo("no theme matches", err=True)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+@handle_errors
+def themes(obj: Context, as_json: bool) -> None:
+    """The tracked themes, with how many items each matched this week and in all."""
+    config = obj.config
+    matcher = Matcher(config.themes)
+    since = week_start(utc_now(), config.timezone, config.digest.week_start)
+    with obj.store() as store:
+        counts = store.theme_counts(since)
+        stale = store.stale_matches(matcher.version)
+    rows = [{"theme": key, "label": theme.label, "this_week": counts.get(key, (0, 0))[0],
+             "total": counts.get(key, (0, 0))[1], "threshold": theme.threshold,
+             "phrases": len(theme.phrases), "rules": len(theme.rules)} for key, theme in config.themes.items()]
+    if as_json:
+        click.echo(json.dumps({"themes": rows, "week_start": since.isoformat(), "items_not_matched_with_these_themes":
+                               stale}, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{'theme':<20} {'this week':>9} {'in all':>7}  label")
+    for row in rows:
+        click.echo(f"{row['theme']:<20} {row['this_week']:>9} {row['total']:>7}  {row['label']}")
+    click.echo(f"(week from {since.astimezone(ZoneInfo(config.timezone)):%Y-%m-%d %H:%M} {config.timezone})")
+    if stale:
+        click.echo(f"{stale} item(s) were matched with other theme definitions: run `monitor rematch`", err=True)
+
+
+@cli.command()
+@click.option("--all", "everything", is_flag=True, help="Match every item, not only those the current themes "
+              "have not seen.")
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Items per transaction: a running daemon waits at most for one batch.")
+@click.pass_obj
+@handle_errors
+def rematch(obj: Context, everything: bool, batch: int) -> None:
+    """Match stored items again after the themes changed, in batches, with a progress bar."""
+    matcher = Matcher(obj.config.themes)
+    with obj.store(must_exist=True) as store:
+        total = store.items_to_match(matcher.version, everything=everything)
+        if not total:
+            click.echo("every item is already matched with the current themes (--all matches them anyway)")
+            return
+        with click.progressbar(length=total, label="matching", file=sys.stderr) as bar:
+            for done in store.rematch(matcher, utc_now(), everything=everything, batch=batch):
+                bar.update(done)
+        counts = store.theme_counts(utc_now())
+    click.echo(f"matched {total} item(s); matches per theme: "
+               + (", ".join(f"{theme} {total_}" for theme, (_, total_) in sorted(counts.items())) or "none"))
+
+
+def _match_jsonl(matcher: Matcher, lines: Any) -> None:
+    bad = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            title, summary = plain_text(item.get("title") or ""), plain_text(item.get("summary") or "")
+        except (ValueError, AttributeError, TypeError) as error:
+            bad += 1
+            click.echo(f"{lines.name}:{number}: skipped, not a JSON object with title and summary ({error})", err=True)
+            continue
+        result = {"link": item.get("link"), **matches_json(matcher.match(title, summary))}
+        click.echo(json.dumps(result, ensure_ascii=False))
+    if bad:
+        raise UsageError(f"{bad} line(s) of {lines.name} could not be read (see above)")
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from .errors import ConfigError, ConfigProblem
 from .identity import canonical_url
 from .settings import (
+    RULE,
     DIGEST,
     EMAIL,
     FEED,
@@ -27,8 +28,10 @@ from .settings import (
     THEME,
     USER_AGENT,
     Setting,
+    _string_list,
 )
-from .types import FeedSource
+from .terms import expand
+from .types import FeedSource, RuleSpec, ThemeSpec
 from .units import parse_duration
 
 THEME_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -45,19 +48,6 @@ class PollingSettings:
     max_bytes: int = 10_000_000
     user_agent: str = USER_AGENT
     backoff_max: timedelta = parse_duration("12h")
-
-
-@dataclass(frozen=True, slots=True)
-class ThemeSpec:
-    """A theme as the analyst wrote it; the matching stage compiles it."""
-
-    key: str
-    label: str
-    phrases: tuple[str, ...]
-    description: str = ""
-    require: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    threshold: int = 80
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +80,7 @@ class Config:
     polling: PollingSettings = PollingSettings()
     feeds: tuple[FeedSource, ...] = ()
     themes: dict[str, ThemeSpec] = field(default_factory=dict)
+    terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     digest: DigestSettings = DigestSettings()
     email: EmailSettings = EmailSettings()
 
@@ -137,10 +128,10 @@ class _Validator:
         for section in data:
             if section not in SECTIONS:
                 self.problem((section,), f"unknown section; expected one of {', '.join(SECTIONS)}")
-        monitor = self.table(data, ("monitor",), MONITOR)
-        polling = self.table(data, ("polling",), POLLING)
-        digest = self.table(data, ("digest",), DIGEST)
-        email = self.table(data, ("email",), EMAIL)
+        monitor = self.table(data.get("monitor", {}), ("monitor",), MONITOR)
+        polling = self.table(data.get("polling", {}), ("polling",), POLLING)
+        digest = self.table(data.get("digest", {}), ("digest",), DIGEST)
+        email = self.table(data.get("email", {}), ("email",), EMAIL)
         email["sender"] = email.pop("from", None)
         if email.get("enabled") and not email.get("to"):
             self.problem(("email", "to"), "e-mail is enabled but has no recipients; add to = [\"you@example.org\"]")
@@ -149,17 +140,16 @@ class _Validator:
             path=file,
             polling=PollingSettings(**_present(polling)),
             feeds=self.feeds(data.get("feeds", []), default_interval),
-            themes=self.themes(data.get("themes", {})),
+            themes=self.themes(data.get("themes", {}), terms := self.terms(data.get("terms", {}))),
+            terms=terms,
             digest=DigestSettings(**_present(digest)),
             email=EmailSettings(**_present(email)),
             **_present(monitor),
         )
 
-    def table(self, data: dict[str, Any], path: tuple[str | int, ...], settings: tuple[Setting, ...]) -> dict[str, Any]:
-        """Convert one table; a missing one takes every default. Values that fail are left out."""
-        raw: Any = data
-        for part in path:
-            raw = raw.get(part, {}) if isinstance(raw, dict) else raw[part]
+    def table(self, raw: Any, path: tuple[str | int, ...], settings: tuple[Setting, ...]) -> dict[str, Any]:
+        """Convert one table found at `path`; a missing one takes every default. Values that fail are
+        reported and left out."""
         if not isinstance(raw, dict):
             self.problem(path, f"expected a table such as [{_dotted(path)}], got {type(raw).__name__}")
             return {}
@@ -193,8 +183,8 @@ class _Validator:
         feeds: list[FeedSource] = []
         names: dict[str, int] = {}
         urls: dict[str, int] = {}
-        for index, _entry in enumerate(raw):
-            values = self.table({"feeds": raw}, ("feeds", index), FEED)
+        for index, entry in enumerate(raw):
+            values = self.table(entry, ("feeds", index), FEED)
             name, url = values.get("name"), values.get("url")
             if name is not None:
                 if name in names:
@@ -212,7 +202,25 @@ class _Validator:
                                     line=self.lines.find(("feeds", index))))
         return tuple(feeds)
 
-    def themes(self, raw: Any) -> dict[str, ThemeSpec]:
+    def terms(self, raw: Any) -> dict[str, tuple[str, ...]]:
+        """[terms]: named vocabularies, each a list of terms, referred to as @name in themes."""
+        if not isinstance(raw, dict):
+            self.problem(("terms",), "expected a table [terms] of name = [\"term\", ...]")
+            return {}
+        sets: dict[str, tuple[str, ...]] = {}
+        for name, value in raw.items():
+            if not THEME_KEY.fullmatch(name):
+                self.problem(("terms", name), "a term set name is lower-case letters, digits and _")
+                continue
+            try:
+                words = expand(_string_list(value), sets)  # a set may include sets defined above it
+            except ValueError as error:
+                self.problem(("terms", name), str(error))
+                continue
+            sets[name] = words
+        return sets
+
+    def themes(self, raw: Any, sets: dict[str, tuple[str, ...]]) -> dict[str, ThemeSpec]:
         if not isinstance(raw, dict):
             self.problem(("themes",), "expected [themes.<key>] tables")
             return {}
@@ -220,14 +228,40 @@ class _Validator:
         for key in raw:
             if not THEME_KEY.fullmatch(key):
                 self.problem(("themes", key), "a theme key is lower-case letters, digits and _, starting with a letter")
-            values = self.table({"themes": raw}, ("themes", key), THEME) if isinstance(raw[key], dict) else {}
             if not isinstance(raw[key], dict):
-                self.problem(("themes", key), "expected a table [themes.<key>] with label and phrases")
-            if "label" in values and "phrases" in values:
-                if not values["phrases"]:
-                    self.problem(("themes", key, "phrases"), "needs at least one phrase")
-                themes[key] = ThemeSpec(key=key, **values)
+                self.problem(("themes", key), "expected a table [themes.<key>] with label and phrases or rules")
+                continue
+            values = self.table(raw[key], ("themes", key), THEME)
+            for field_name in ("require", "exclude"):
+                values[field_name] = self.expanded(("themes", key, field_name), values.get(field_name, ()), sets)
+            rules = tuple(self.rule(("themes", key, "rules", n), rule, sets)
+                          for n, rule in enumerate(values.pop("rules", ())))
+            if not raw[key].get("phrases") and not raw[key].get("rules"):
+                where = ("themes", key, "phrases") if "phrases" in raw[key] else ("themes", key)
+                self.problem(where, "needs at least one phrase or rule to match anything")
+            if "label" in values and None not in rules:
+                themes[key] = ThemeSpec(key=key, rules=tuple(r for r in rules if r), **values)
         return themes
+
+    def rule(self, path: tuple[str | int, ...], raw: dict[str, Any],
+             sets: dict[str, tuple[str, ...]]) -> RuleSpec | None:
+        problems_before = len(self.problems)
+        values = self.table(raw, path, RULE)
+        if "all" not in values:
+            return None
+        groups = tuple(self.expanded((*path, "all"), group, sets) for group in values["all"])
+        if len(self.problems) > problems_before or not all(groups):
+            return None
+        return RuleSpec(name=values.get("name") or f"rule {int(path[-1]) + 1}", groups=groups,
+                        within=values["within"], score=values["score"], ordered=values["ordered"])
+
+    def expanded(self, path: tuple[str | int, ...], entries: tuple[str, ...],
+                 sets: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+        try:
+            return expand(entries, sets)
+        except ValueError as error:
+            self.problem(path, str(error))
+            return ()
 
 
 def _present(values: dict[str, Any]) -> dict[str, Any]:

@@ -114,6 +114,11 @@ def _summary_html(entry: Any) -> str:
                      link_rel="noopener noreferrer nofollow").strip()
 
 
+def plain_text(markup: str) -> str:
+    """Visible text of an HTML fragment (a summary as feeds publish it), as stored and matched."""
+    return _plain(markup)[:MAX_TEXT_CHARS]
+
+
 def _plain(markup: str) -> str:
     """Visible text of an HTML fragment, one space between blocks and words."""
     if not markup:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from .config import Config
 from .errors import MonitorError
 from .fetch import Fetcher
+from .match import Matcher
 from .parse import parse_feed
 from .policy import after_fetch, classify, skip_reason
 from .store import Store
@@ -33,8 +34,10 @@ ReportSink = Callable[[FeedReport], None]
 
 def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
                names: Iterable[str] | None = None, force: bool = False,
-               on_report: ReportSink | None = None) -> list[FeedReport]:
-    """Poll the configured feeds (or the named ones) once. Returns one report per feed."""
+               on_report: ReportSink | None = None, matcher: Matcher | None = None) -> list[FeedReport]:
+    """Poll the configured feeds (or the named ones) once; new and changed items are matched to the
+    themes as they are stored. Returns one report per feed."""
+    matcher = matcher or Matcher(config.themes)
     store.sync_feeds(config.feeds, clock())
     sources = {feed.name: feed for feed in config.feeds}
     reports: list[FeedReport] = []
@@ -62,12 +65,12 @@ def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
         }
         for future in as_completed(futures):
             state = futures[future]
-            emit(_process(state, sources[state.name], future, config, store, clock))
+            emit(_process(state, sources[state.name], future, config, store, clock, matcher))
     return reports
 
 
 def _process(state: FeedState, source: FeedSource, future: Future[FetchResult], config: Config,
-             store: Store, clock: Clock) -> FeedReport:
+             store: Store, clock: Clock, matcher: Matcher) -> FeedReport:
     now = clock()
     try:
         result = future.result()
@@ -82,7 +85,7 @@ def _process(state: FeedState, source: FeedSource, future: Future[FetchResult], 
                         note=_note(result, parsed), duration=result.duration, bytes_read=result.bytes_read,
                         started_at=result.started_at)
     try:
-        counts = store.record_poll(new_state, report, parsed, now)
+        counts = store.record_poll(new_state, report, parsed, now, matcher)
     except MonitorError as failure:
         log.error("%s", failure)
         return replace(report, outcome=FetchOutcome.ERROR, error=str(failure), store_failed=True)

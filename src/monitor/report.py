@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from .types import FeedReport, FetchOutcome
+from .types import FeedReport, FetchOutcome, Span, ThemeMatch
 from .units import format_size, from_iso
 
 _LABELS = {
@@ -27,6 +27,8 @@ def feed_line(report: FeedReport) -> str:
     if report.outcome in (FetchOutcome.OK, FetchOutcome.PARTIAL):
         counts = report.counts
         detail = f"{counts.new} new, {counts.updated} updated, {counts.seen} seen"
+        if counts.matched:
+            detail += f"; {counts.matched} on themes"
     elif report.outcome is FetchOutcome.SKIPPED:
         detail = report.note or ""
     elif report.outcome in (FetchOutcome.NOT_MODIFIED, FetchOutcome.UNCHANGED):
@@ -52,9 +54,10 @@ def round_summary(reports: Sequence[FeedReport], seconds: float) -> str:
     by_outcome = Counter(_LABELS[r.outcome] for r in reports)
     new = sum(r.counts.new for r in reports)
     updated = sum(r.counts.updated for r in reports)
+    matched = sum(r.counts.matched for r in reports)
     outcomes = ", ".join(f"{count} {label}" for label, count in sorted(by_outcome.items()))
     return (f"{len(reports)} feed{'s' if len(reports) != 1 else ''} in {seconds:.1f}s: {outcomes or 'none'}; "
-            f"{new} new item{'s' if new != 1 else ''}, {updated} updated")
+            f"{new} new item{'s' if new != 1 else ''}, {updated} updated, {matched} on themes")
 
 
 def health_rows(rows: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
@@ -98,3 +101,36 @@ def search_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 def _short(moment: datetime | None) -> str | None:
     return f"{moment:%Y-%m-%d %H:%M}" if moment else None
+
+
+def highlight(text: str, spans: Sequence[Span], mark: Callable[[str], str], context: int = 70) -> str:
+    """`text` with each span marked, cut to the neighbourhood of the spans."""
+    if not spans:
+        return text
+    ordered = sorted({(s.start, s.end) for s in spans})
+    start = max(0, ordered[0][0] - context)
+    end = min(len(text), ordered[-1][1] + context)
+    out, position = [], start
+    for span_start, span_end in ordered:
+        if span_start < position:
+            continue
+        out += [text[position:span_start], mark(text[span_start:span_end])]
+        position = span_end
+    out.append(text[position:end])
+    return ("…" if start > 0 else "") + "".join(out) + ("…" if end < len(text) else "")
+
+
+def match_lines(matches: Sequence[ThemeMatch], labels: dict[str, str], title: str, summary: str,
+                mark: Callable[[str], str]) -> list[str]:
+    """What `monitor match "text"` prints: each theme with its score and the evidence highlighted."""
+    lines = []
+    fields = {"title": title, "summary": summary}
+    for match in matches:
+        lines.append(f"{match.theme}  {match.score}  {labels.get(match.theme, '')}")
+        for evidence in match.evidence:
+            lines.append(f"  {evidence.kind} \"{evidence.name}\" ({evidence.score})")
+            for field in ("title", "summary"):
+                spans = [s for s in evidence.spans if s.field == field]
+                if spans:
+                    lines.append(f"    {field}: {highlight(fields[field], spans, mark)}")
+    return lines

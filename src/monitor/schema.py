@@ -110,4 +110,20 @@ CREATE TRIGGER items_fts_update AFTER UPDATE OF title, summary ON items BEGIN
     INSERT INTO items_fts(rowid, title, summary) VALUES (new.id, new.title, new.summary);
 END;
 """),
+    Migration(2, "theme matches", """
+CREATE TABLE matches (
+    item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    theme TEXT NOT NULL,                  -- the key of [themes.<key>]
+    score INTEGER NOT NULL,               -- 0-100
+    evidence TEXT NOT NULL,               -- JSON: [{kind, name, score, spans: [{field, start, end, text}]}]
+    matcher_version TEXT NOT NULL,        -- matcher and themes that produced it
+    matched_at TEXT NOT NULL,
+    PRIMARY KEY (item_id, theme)
+) WITHOUT ROWID;
+CREATE INDEX matches_theme ON matches(theme, score);
+
+-- The matcher version each item was last matched with (NULL: never), so `monitor rematch` can tell
+-- which items the current themes have not seen.
+ALTER TABLE items ADD COLUMN matcher_version TEXT;
+"""),
 )

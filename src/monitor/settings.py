@@ -51,6 +51,22 @@ def _string_list(value: Any) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
+def _table_list(value: Any) -> tuple[dict[str, Any], ...]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError("expected a list of tables such as [[themes.<key>.rules]] or [{ all = [...] }]")
+    return tuple(value)
+
+
+def _term_groups(value: Any) -> tuple[tuple[str, ...], ...]:
+    if isinstance(value, str) or not isinstance(value, list) or not value:
+        raise ValueError("expected a list whose entries are terms, @sets or lists of terms, "
+                         "such as [\"@russia\", [\"betray*\", \"abandon*\"]]")
+    groups = []
+    for entry in value:
+        groups.append((_string(entry),) if isinstance(entry, str) else _string_list(entry))
+    return tuple(groups)
+
+
 def _integer(low: int, high: int) -> Callable[[Any], int]:
     def convert(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -175,10 +191,20 @@ FEED = (
 THEME = (
     Setting("label", _string, REQUIRED, "name shown in digests"),
     Setting("description", _text, "", "one line saying what the theme covers"),
-    Setting("phrases", _string_list, REQUIRED, "phrases that express the theme (fuzzy-matched)"),
-    Setting("require", _string_list, (), "at least one of these terms must also appear"),
-    Setting("exclude", _string_list, (), "an item containing any of these phrases is not matched"),
+    Setting("phrases", _string_list, (), "phrases that express the theme, fuzzy-matched"),
+    Setting("rules", _table_list, (), "combinations of terms that express the theme in other words"),
+    Setting("require", _string_list, (), "terms of which at least one must appear in the item"),
+    Setting("exclude", _string_list, (), "terms that keep an item out of the theme"),
     Setting("threshold", _integer(0, 100), 80, "lowest score (0-100) that counts as a match"),
+)
+
+RULE = (
+    Setting("name", _string, None, "what the rule recognises, shown as evidence (default: rule N)"),
+    Setting("all", _term_groups, REQUIRED, "one term of each entry must appear: a term, @set or list of terms"),
+    Setting("within", _integer(1, 1000), 30, "the terms must stand within this many words of each other"),
+    Setting("ordered", _boolean, False, "the terms must stand in the order of `all` (\"criticised Russia\" is "
+            "not \"Russia criticised\")"),
+    Setting("score", _integer(0, 100), 85, "score (0-100) of a match by this rule"),
 )
 
 DIGEST = (
@@ -204,10 +230,14 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
     "monitor": MONITOR,
     "polling": POLLING,
     "feeds": FEED,
+    "terms": (),  # free names, each a list of terms (see terms.py)
     "themes": THEME,
     "digest": DIGEST,
     "email": EMAIL,
 }
+
+# Every table of settings, nested ones included, by the heading the README gives it.
+DOCUMENTED: dict[str, tuple[Setting, ...]] = {**SECTIONS, "themes.<key>.rules": RULE}
 
 # Keys that would hold a secret: refused with a pointer to the environment variable instead.
 SECRET_KEYS = {"password", "pass", "secret", "token", "api_key"}

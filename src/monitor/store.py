@@ -14,13 +14,22 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from dataclasses import asdict
+from typing import Any, Protocol
 
 import sqlite_utils
 
 from .errors import StoreError
 from .schema import MIGRATIONS
-from .types import FeedReport, FeedSource, FeedState, ItemCounts, ParsedFeed
+from .types import FeedReport, FeedSource, FeedState, ItemCounts, ParsedFeed, ThemeMatch
+
+
+class Matching(Protocol):
+    """What the store needs of a matcher (`match.Matcher`): a version and a pure `match`."""
+
+    version: str
+
+    def match(self, title: str, summary: str = "") -> list[ThemeMatch]: ...
 from .units import from_iso, iso
 
 BUSY_TIMEOUT_MS = 30_000
@@ -171,10 +180,11 @@ class Store:
     # -- a feed's poll, in one transaction ---------------------------------------------------------
 
     def record_poll(self, state: FeedState, report: FeedReport, parsed: ParsedFeed | None,
-                    now: datetime) -> ItemCounts:
-        """Store one feed's items, its new state and the fetch row, atomically."""
+                    now: datetime, matcher: Matching | None = None) -> ItemCounts:
+        """Store one feed's items (matched to the themes when new or changed), its new state and the
+        fetch row, atomically."""
         with self.transaction():
-            counts = self._store_items(state.id, parsed, now) if parsed else ItemCounts()
+            counts = self._store_items(state.id, parsed, now, matcher) if parsed else ItemCounts()
             self.save_feed_state(state, parsed.title if parsed else None)
             self.db.table("fetches").insert({
                 "feed_id": state.id, "started_at": iso(report.started_at or now), "duration_ms": int(report.duration * 1000),
@@ -186,7 +196,7 @@ class Store:
             })
         return counts
 
-    def _store_items(self, feed_id: int, parsed: ParsedFeed, now: datetime) -> ItemCounts:
+    def _store_items(self, feed_id: int, parsed: ParsedFeed, now: datetime, matcher: Matching | None) -> ItemCounts:
         stamp = iso(now)
         items = parsed.items
         existing = self._existing_items([i.key for i in items])
@@ -230,7 +240,63 @@ class Store:
         if source_updates:
             self.conn.executemany("UPDATE item_sources SET last_seen = ?, content_hash = ? "
                                   "WHERE item_id = ? AND feed_id = ?", source_updates)
-        return ItemCounts(new=len(new_rows), updated=len(updates), seen=len(seen_ids))
+        matched = 0
+        if matcher and (new_rows or updates):
+            changed = new_rows + updates
+            ids = self._existing_items([i.key for i in changed])
+            results = [(ids[i.key][0], matcher.match(i.title, i.summary_text)) for i in changed]
+            self._write_matches(results, matcher.version, stamp)
+            matched = sum(1 for _, found in results if found)
+        return ItemCounts(new=len(new_rows), updated=len(updates), seen=len(seen_ids), matched=matched)
+
+    # -- theme matches ----------------------------------------------------------------------------
+
+    def _write_matches(self, results: Sequence[tuple[int, Sequence[ThemeMatch]]], version: str,
+                       stamp: str | None) -> None:
+        """Replace the matches of these items (inside the caller's transaction)."""
+        ids = [(item_id,) for item_id, _ in results]
+        self.conn.executemany("DELETE FROM matches WHERE item_id = ?", ids)
+        self.conn.executemany(
+            "INSERT INTO matches (item_id, theme, score, evidence, matcher_version, matched_at) VALUES (?,?,?,?,?,?)",
+            [(item_id, m.theme, m.score, json.dumps([asdict(e) for e in m.evidence], ensure_ascii=False), version,
+              stamp) for item_id, found in results for m in found])
+        self.conn.executemany("UPDATE items SET matcher_version = ? WHERE id = ?",
+                              [(version, item_id) for item_id, _ in results])
+
+    def items_to_match(self, version: str, *, everything: bool = False) -> int:
+        """How many items `rematch` would match: those not matched with `version`, or all."""
+        where = "" if everything else "WHERE matcher_version IS NOT ?"
+        return int(self.conn.execute(f"SELECT count(*) FROM items {where}", [] if everything else [version])
+                   .fetchone()[0])
+
+    def rematch(self, matcher: Matching, now: datetime, *, everything: bool = False,
+                batch: int = 500) -> Iterator[int]:
+        """Match stored items again, `batch` items per short transaction (a running daemon waits at most
+        for one batch). Yields the number of items done after each batch."""
+        stamp = iso(now)
+        last_id = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT id, title, summary FROM items WHERE id > ? AND (? OR matcher_version IS NOT ?) "
+                "ORDER BY id LIMIT ?", (last_id, everything, matcher.version, batch)).fetchall()
+            if not rows:
+                return
+            results = [(item_id, matcher.match(title, summary)) for item_id, title, summary in rows]
+            with self.transaction():
+                self._write_matches(results, matcher.version, stamp)
+            last_id = rows[-1][0]
+            yield len(rows)
+
+    def theme_counts(self, since: datetime) -> dict[str, tuple[int, int]]:
+        """theme -> (matches of items published since `since`, matches in all)."""
+        rows = self.conn.execute(
+            "SELECT m.theme, sum(i.published >= ?), count(*) FROM matches m JOIN items i ON i.id = m.item_id "
+            "GROUP BY m.theme", (iso(since),))
+        return {theme: (int(recent or 0), int(total)) for theme, recent, total in rows}
+
+    def stale_matches(self, version: str) -> int:
+        """Items last matched with other themes than `version` (or never)."""
+        return self.items_to_match(version)
 
     def _existing_items(self, keys: list[str]) -> dict[str, tuple[int, str]]:
         found: dict[str, tuple[int, str]] = {}

@@ -25,6 +25,31 @@ class FeedSource:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """Terms that together express a theme: one term of each group, all within `within` words."""
+
+    name: str
+    groups: tuple[tuple[str, ...], ...]  # @sets already expanded
+    within: int = 30
+    score: int = 85
+    ordered: bool = False  # the groups must occur in their given order
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeSpec:
+    """A theme as the analyst wrote it (term sets expanded). Produced by `config`, compiled by `match`."""
+
+    key: str
+    label: str
+    phrases: tuple[str, ...] = ()
+    rules: tuple[RuleSpec, ...] = ()
+    description: str = ""
+    require: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    threshold: int = 80
+
+
+@dataclass(frozen=True, slots=True)
 class FeedState:
     """What the database remembers about a feed between polls.
 
@@ -126,6 +151,7 @@ class ItemCounts:
     new: int = 0
     updated: int = 0
     seen: int = 0  # already stored and unchanged
+    matched: int = 0  # of the new and updated ones, how many match a theme
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +169,32 @@ class FeedReport:
     bytes_read: int = 0
     started_at: datetime | None = None
     store_failed: bool = False  # the database refused the results: an operational failure, not the feed's
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where evidence stands: a character range of the item's title or summary (plain text)."""
+
+    field: str  # "title" or "summary"
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a theme matched: one phrase or rule, its score and the text it matched."""
+
+    kind: str  # "phrase" or "rule"
+    name: str  # the phrase as written in the config, or the rule's name
+    score: int
+    spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeMatch:
+    """An item matched to a theme. Produced by `match`, stored in `matches`, shown by the CLI and digests."""
+
+    theme: str
+    score: int  # 0-100
+    evidence: tuple[Evidence, ...]

@@ -1,0 +1,397 @@
+"""Items x themes -> matches, each with a score (0-100) and its evidence. Pure: text in, records out.
+
+How a theme matches, and why it is built this way
+-------------------------------------------------
+Character similarity alone cannot tell news about a theme from news that merely shares its words:
+"Armenian exodus" is closer, character by character, to "Armenian exports rose; an exodus of
+tourists" than to "ethnic Armenians fled Nagorno-Karabakh". So a theme has two kinds of evidence:
+
+1. **Phrases**, matched fuzzily with rapidfuzz (`partial_ratio_alignment` over the folded text of the
+   title and of the summary): tolerant of inflection ("flee"/"fled"), spelling variants and typos. A
+   phrase only counts where most of its content words really stand in the matched stretch of text, so a
+   high character score made of unrelated words does not. Its score is rapidfuzz's.
+2. **Rules**, which close the gap for paraphrase: one term from each of several groups (an actor, an
+   action, a place...) standing within `within` words of each other, in any order, in title or summary.
+   "Kremlin ... abandoned ... Armenia" and "Russia's inaction ... Karabakh" are one rule, however the
+   sentence runs. Terms match words exactly, by prefix (`betray*`) or, for names, by near spelling, after
+   case and accents are folded (see `terms.py`). A rule's score is set by the analyst.
+
+Then the gates: at least one `require` term must appear anywhere (the actor or place that makes the
+item relevant at all), and no `exclude` term may. The theme's score is its best evidence's, raised by
+3 for each further, independent piece of evidence (capped at 100); it matches at `threshold` or above.
+
+Speed: texts are tokenised once per item; the term vocabulary of every theme is indexed by word, by
+prefix and, for names, by first letter, and an item that contains none of a theme's words is dismissed
+before any fuzzy comparison. Phrases are compared only where a cheap prefilter (their content words' first
+four letters occur in the field) lets them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+from rapidfuzz import fuzz, process
+
+from .terms import fold, term_words
+from .terms import tokens as located_tokens
+from .types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec
+
+MATCHER_VERSION = 1  # bump when a change of this module changes what matches
+NAME_SIMILARITY = 85  # rapidfuzz ratio for a near spelling of a name: Karabagh ~ Karabakh is 87.5
+PHRASE_WORD_SIMILARITY = 80
+EXTRA_EVIDENCE_BONUS = 3
+TITLE_BONUS = 4
+LATE_PENALTY = 6
+LATE_TOKENS = 40  # words into the summary after which a mention counts as passing
+FIELDS = ("title", "summary")
+_WORD = re.compile(r"\w+")
+_STOPWORDS = frozenset("""a an the of in on at to for from by with and or but not no is are was were be been
+has have had it its this that these those as into over after before about than their his her they them
+he she we you i our your will would can could should may might do does did so if then there here who
+whom which what when where why how all any each more most other some such only own same too very s t
+и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее мне было вот
+от меня еще нет о из ему теперь когда даже ну вдруг ли если уже или ни быть был него до вас нибудь
+опять уж вам ведь там потом себя ничего ей может они тут где есть надо ней для мы тебя их чем была
+сам чтоб без будто чего раз тоже себе под будет ж тогда кто этот того потому этого какой совсем ним
+здесь этом один почти мой тем чтобы нее сейчас были куда зачем всех никогда можно при наконец два об
+другой хоть после над больше тот через эти нас про всего них какая много разве три эту моя впрочем
+хорошо свою этой перед иногда лучше чуть том нельзя такой им более всегда конечно всю между""".split())
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    words: tuple[int, ...]  # word-pattern ids, in order
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    spec: RuleSpec
+    groups: tuple[frozenset[int], ...]  # term ids
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    text: str  # as written
+    folded: str
+    content: tuple[str, ...]  # folded content words
+    prefixes: tuple[str, ...]  # their first four letters, for the prefilter
+    needed: int  # how many prefixes must occur before rapidfuzz is asked
+
+
+@dataclass(frozen=True, slots=True)
+class _Theme:
+    spec: ThemeSpec
+    phrases: tuple[_Phrase, ...]
+    rules: tuple[_Rule, ...]
+    require: frozenset[int]
+    exclude: frozenset[int]
+    terms: frozenset[int]  # every term it uses: no hit among them, no work
+
+
+class _Fields:
+    """One item's title and summary as folded tokens, with lazily computed character offsets."""
+
+    def __init__(self, title: str, summary: str):
+        self.originals = (title or "", summary or "")
+        self.tokens: list[str] = []
+        self.field_of: list[int] = []
+        self.bounds: list[int] = []  # index of each field's first token
+        for index, text in enumerate(self.originals):
+            self.bounds.append(len(self.tokens))
+            lowered = text.lower()
+            found = _WORD.findall(lowered)
+            self.tokens += [t if t.isascii() else fold(t) for t in found]
+            self.field_of += [index] * len(found)
+        self.bounds.append(len(self.tokens))
+        self._offsets: list[tuple[int, int]] | None = None
+        self._folded: dict[int, tuple[str, list[int]]] = {}
+
+    def field_tokens(self, field: int) -> list[str]:
+        return self.tokens[self.bounds[field]:self.bounds[field + 1]]
+
+    def offsets(self) -> list[tuple[int, int]]:
+        """Character range of every token in its original field (computed only when evidence needs it)."""
+        if self._offsets is None:
+            self._offsets = [(start, end) for text in self.originals for _, start, end in located_tokens(text)]
+            if len(self._offsets) != len(self.tokens):  # a character whose case changes its length: be safe
+                self._offsets = (self._offsets + [(0, 0)] * len(self.tokens))[:len(self.tokens)]
+        return self._offsets
+
+    def folded(self, field: int) -> tuple[str, list[int]]:
+        """The field as one folded string of its tokens, and where each token starts in it."""
+        if field not in self._folded:
+            starts, position = [], 0
+            words = self.field_tokens(field)
+            for word in words:
+                starts.append(position)
+                position += len(word) + 1
+            self._folded[field] = (" ".join(words), starts)
+        return self._folded[field]
+
+    def span(self, first: int, last: int) -> Span:
+        """Tokens first..last (global indexes, one field) as a Span of the original text."""
+        field = self.field_of[first]
+        offsets = self.offsets()
+        start, end = offsets[first][0], offsets[last][1]
+        return Span(FIELDS[field], start, end, self.originals[field][start:end])
+
+
+class Matcher:
+    """The shipped or configured themes, compiled once; `match` is then called per item."""
+
+    def __init__(self, themes: Mapping[str, ThemeSpec]):
+        self._patterns: dict[tuple[str, bool], int] = {}
+        self._terms: dict[tuple[int, ...], int] = {}
+        self._term_list: list[_Term] = []
+        self.themes = tuple(self._compile(spec) for spec in themes.values())
+        self._index()
+        self.version = f"{MATCHER_VERSION}:{_fingerprint(themes)}"
+
+    # -- compiling ------------------------------------------------------------------------------
+
+    def _term(self, text: str) -> int:
+        ids = tuple(self._pattern(word, fuzzy) for word, fuzzy in term_words(text))
+        if ids not in self._terms:
+            self._terms[ids] = len(self._term_list)
+            self._term_list.append(_Term(ids))
+        return self._terms[ids]
+
+    def _pattern(self, word: str, fuzzy: bool) -> int:
+        return self._patterns.setdefault((word, fuzzy), len(self._patterns))
+
+    def _compile(self, spec: ThemeSpec) -> _Theme:
+        rules = tuple(_Rule(r, tuple(frozenset(self._term(t) for t in group) for group in r.groups))
+                      for r in spec.rules)
+        require = frozenset(self._term(t) for t in spec.require)
+        exclude = frozenset(self._term(t) for t in spec.exclude)
+        used = set(require) | set(exclude)
+        for rule in rules:
+            for group in rule.groups:
+                used |= group
+        return _Theme(spec, tuple(_phrase(p) for p in spec.phrases), rules, require, exclude, frozenset(used))
+
+    def _index(self) -> None:
+        self._exact: dict[str, list[int]] = defaultdict(list)
+        self._prefix: dict[str, list[int]] = defaultdict(list)
+        self._names: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for (word, fuzzy), pattern in self._patterns.items():
+            if word.endswith("*"):
+                self._prefix[word[:-1]].append(pattern)
+            else:
+                self._exact[word].append(pattern)
+                if fuzzy:
+                    self._names[word[0]].append((word, pattern))
+        self._prefix_lengths = sorted({len(p) for p in self._prefix})
+        self._prefix_starts = {p[:3] for p in self._prefix}
+        self._name_memo: dict[str, tuple[int, ...]] = {}
+        self._terms_by_first: dict[int, list[int]] = defaultdict(list)
+        for term_id, term in enumerate(self._term_list):
+            self._terms_by_first[term.words[0]].append(term_id)
+
+    # -- matching -------------------------------------------------------------------------------
+
+    def match(self, title: str, summary: str = "") -> list[ThemeMatch]:
+        """Every theme the item matches, best first."""
+        fields = _Fields(title, summary)
+        occurrences = self._occurrences(fields)
+        found = []
+        for theme in self.themes:
+            result = self._match_theme(theme, fields, occurrences)
+            if result:
+                found.append(result)
+        return sorted(found, key=lambda m: -m.score)
+
+    def match_many(self, texts: Iterable[tuple[str, str]]) -> list[list[ThemeMatch]]:
+        return [self.match(title, summary) for title, summary in texts]
+
+    def _word_patterns(self, fields: _Fields) -> dict[str, tuple[int, ...]]:
+        """Which word patterns each distinct token matches (only tokens that match any)."""
+        out: dict[str, tuple[int, ...]] = {}
+        for token in set(fields.tokens):
+            found: list[int] = list(self._exact.get(token, ()))
+            if token[:3] in self._prefix_starts:
+                for length in self._prefix_lengths:
+                    if length > len(token):
+                        break
+                    found += self._prefix.get(token[:length], ())
+            if len(token) >= 5 and token[0] in self._names:
+                found += self._near_names(token)
+            if found:
+                out[token] = tuple(found)
+        return out
+
+    def _near_names(self, token: str) -> tuple[int, ...]:
+        memo = self._name_memo.get(token)
+        if memo is None:
+            candidates = self._names[token[0]]
+            hits = process.extract(token, [w for w, _ in candidates], scorer=fuzz.ratio,
+                                   score_cutoff=NAME_SIMILARITY, limit=None)
+            # A near spelling, not another form: "Armenia" is not a spelling of "Armenians".
+            memo = tuple(candidates[index][1] for _, _, index in hits
+                         if not (candidates[index][0].startswith(token) or token.startswith(candidates[index][0])))
+            if len(self._name_memo) < 500_000:  # bounded: a long-running daemon sees endless new words
+                self._name_memo[token] = memo
+        return memo
+
+    def _occurrences(self, fields: _Fields) -> dict[int, list[tuple[int, int]]]:
+        """term id -> [(first token, last token)] of every place it stands."""
+        patterns = self._word_patterns(fields)
+        if not patterns:
+            return {}
+        at: dict[int, set[int]] = defaultdict(set)  # pattern -> token positions
+        for position, token in enumerate(fields.tokens):
+            for pattern in patterns.get(token, ()):
+                at[pattern].add(position)
+        out: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for pattern, positions in at.items():
+            for term_id in self._terms_by_first.get(pattern, ()):
+                rest = self._term_list[term_id].words[1:]
+                for start in sorted(positions):
+                    end = start + len(rest)
+                    if end < len(fields.tokens) and fields.field_of[end] == fields.field_of[start] and all(
+                            start + 1 + k in at.get(word, ()) for k, word in enumerate(rest)):
+                        out[term_id].append((start, end))
+        return out
+
+    def _match_theme(self, theme: _Theme, fields: _Fields,
+                     occurrences: Mapping[int, list[tuple[int, int]]]) -> ThemeMatch | None:
+        spec = theme.spec
+        if theme.require and not any(t in occurrences for t in theme.require):
+            return None
+        if any(t in occurrences for t in theme.exclude):
+            return None
+        evidence = [e for rule in theme.rules if (e := _rule_evidence(rule, fields, occurrences))]
+        evidence += [e for phrase in theme.phrases if (e := _phrase_evidence(phrase, fields, spec.threshold))]
+        if not evidence:
+            return None
+        evidence.sort(key=lambda e: -e.score)
+        score = min(100, evidence[0].score + EXTRA_EVIDENCE_BONUS * (len(evidence) - 1))
+        if score < spec.threshold:
+            return None
+        return ThemeMatch(spec.key, score, tuple(evidence))
+
+
+def _rule_evidence(rule: _Rule, fields: _Fields, occurrences: Mapping[int, list[tuple[int, int]]]) -> Evidence | None:
+    """The tightest stretch holding one term of every group, if it is within `within` words."""
+    places_by_group = []
+    for group in rule.groups:
+        places = sorted(place for term in group for place in occurrences.get(term, ()))
+        if not places:
+            return None
+        places_by_group.append(places)
+    best = _ordered_window(places_by_group) if rule.spec.ordered else _any_order_window(places_by_group)
+    if best is None or best[0] > rule.spec.within:
+        return None
+    spans = tuple(fields.span(start, end) for start, end in best[1])
+    return Evidence("rule", rule.spec.name, _salient(rule.spec.score, best[1], fields), spans)
+
+
+def _salient(score: int, places: Sequence[tuple[int, int]], fields: _Fields) -> int:
+    """An item is about a theme when the title says so, less so when only the end of a summary does
+    (labels and readers alike count a passing mention as no mention)."""
+    if any(fields.field_of[start] == 0 for start, _ in places):
+        return min(100, score + TITLE_BONUS)
+    if min(start for start, _ in places) - fields.bounds[1] >= LATE_TOKENS:
+        return score - LATE_PENALTY
+    return score
+
+
+def _ordered_window(places_by_group: list[list[tuple[int, int]]]) -> tuple[int, list[tuple[int, int]]] | None:
+    """Tightest run with one place of each group, each group after the previous one."""
+    best: tuple[int, list[tuple[int, int]]] | None = None
+    for first in places_by_group[0]:
+        chosen = [first]
+        for places in places_by_group[1:]:
+            after = next((p for p in places if p[0] > chosen[-1][1]), None)
+            if after is None:
+                break
+            chosen.append(after)
+        else:
+            width = chosen[-1][1] - chosen[0][0] + 1
+            if best is None or width < best[0]:
+                best = (width, chosen)
+    return best
+
+
+def _any_order_window(places_by_group: list[list[tuple[int, int]]]) -> tuple[int, list[tuple[int, int]]] | None:
+    """Tightest run with one place of each group, in any order (a sliding window over all places)."""
+    tagged = sorted((start, end, group) for group, places in enumerate(places_by_group) for start, end in places)
+    need = len(places_by_group)
+    best: tuple[int, list[tuple[int, int]]] | None = None
+    counts: dict[int, int] = defaultdict(int)
+    left = 0
+    for right, (_, _, group) in enumerate(tagged):
+        counts[group] += 1
+        while len(counts) == need:
+            width = max(end for _, end, _ in tagged[left:right + 1]) - tagged[left][0] + 1
+            if best is None or width < best[0]:
+                chosen: dict[int, tuple[int, int]] = {}
+                for start, end, group in tagged[left:right + 1]:
+                    chosen.setdefault(group, (start, end))
+                best = (width, sorted(chosen.values()))
+            counts[tagged[left][2]] -= 1
+            if not counts[tagged[left][2]]:
+                del counts[tagged[left][2]]
+            left += 1
+    return best
+
+
+def _phrase(text: str) -> _Phrase:
+    words = [fold(w) for w in _WORD.findall(text.lower())]
+    content = tuple(w for w in words if w not in _STOPWORDS) or tuple(words)
+    prefixes = tuple(dict.fromkeys(w[:4] for w in content))
+    return _Phrase(text, " ".join(words), content, prefixes, max(1, math.ceil(len(prefixes) * 0.6)))
+
+
+def _phrase_evidence(phrase: _Phrase, fields: _Fields, cutoff: int) -> Evidence | None:
+    best: Evidence | None = None
+    for field in (0, 1):
+        words = fields.field_tokens(field)
+        if not words:
+            continue
+        starts = {w[:4] for w in words}
+        if sum(p in starts for p in phrase.prefixes) < phrase.needed:
+            continue
+        text, offsets = fields.folded(field)
+        aligned = fuzz.partial_ratio_alignment(phrase.folded, text, score_cutoff=cutoff)
+        if aligned is None:
+            continue
+        first = bisect.bisect_right(offsets, aligned.dest_start) - 1
+        last = max(first, bisect.bisect_left(offsets, aligned.dest_end) - 1)
+        window = words[first:last + 1]
+        if _missing(phrase.content, window) > (1 if len(phrase.content) >= 5 else 0):
+            continue
+        base = fields.bounds[field]
+        score = _salient(round(aligned.score), [(base + first, base + last)], fields)
+        if best is None or score > best.score:
+            best = Evidence("phrase", phrase.text, score, (fields.span(base + first, base + last),))
+    return best
+
+
+def _missing(content: Sequence[str], window: Sequence[str]) -> int:
+    """How many of the phrase's content words do not stand in the window, allowing for inflection
+    (a shared stem: flee/fled, Armenians/Armenian) and small typos."""
+    def present(word: str) -> bool:
+        stem = word[:max(3, len(word) - 3)]
+        return any(w.startswith(stem) or fuzz.ratio(word, w) >= PHRASE_WORD_SIMILARITY for w in window)
+
+    return sum(not present(w) for w in content)
+
+
+def _fingerprint(themes: Mapping[str, ThemeSpec]) -> str:
+    return hashlib.sha256(repr(sorted(themes.items())).encode()).hexdigest()[:8]
+
+
+def matches_json(matches: Sequence[ThemeMatch]) -> dict[str, object]:
+    """The `monitor match --jsonl` shape: themes matched, their scores and evidence."""
+    return {
+        "themes": [m.theme for m in matches],
+        "scores": {m.theme: m.score for m in matches},
+        "evidence": {m.theme: [asdict(e) for e in m.evidence] for m in matches},
+    }
