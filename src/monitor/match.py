@@ -39,7 +39,6 @@ from dataclasses import asdict, dataclass
 from rapidfuzz import fuzz, process
 
 from .terms import fold, term_words
-from .terms import tokens as located_tokens
 from .types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec
 
 MATCHER_VERSION = 1  # bump when a change of this module changes what matches
@@ -49,6 +48,7 @@ EXTRA_EVIDENCE_BONUS = 3
 TITLE_BONUS = 4
 LATE_PENALTY = 6
 LATE_TOKENS = 40  # words into the summary after which a mention counts as passing
+MEMO_LIMIT = 500_000  # distinct words whose patterns are remembered
 FIELDS = ("title", "summary")
 _WORD = re.compile(r"\w+")
 _STOPWORDS = frozenset("""a an the of in on at to for from by with and or but not no is are was were be been
@@ -91,7 +91,7 @@ class _Theme:
     rules: tuple[_Rule, ...]
     require: frozenset[int]
     exclude: frozenset[int]
-    terms: frozenset[int]  # every term it uses: no hit among them, no work
+    phrase_prefixes: dict[str, tuple[int, ...]]  # a content word's first four letters -> phrases using it
 
 
 class _Fields:
@@ -111,6 +111,13 @@ class _Fields:
         self.bounds.append(len(self.tokens))
         self._offsets: list[tuple[int, int]] | None = None
         self._folded: dict[int, tuple[str, list[int]]] = {}
+        self._starts: dict[int, set[str]] = {}
+
+    def starts(self, field: int) -> set[str]:
+        """The first four letters of every word of a field: the phrase prefilter's question."""
+        if field not in self._starts:
+            self._starts[field] = {w[:4] for w in self.field_tokens(field)}
+        return self._starts[field]
 
     def field_tokens(self, field: int) -> list[str]:
         return self.tokens[self.bounds[field]:self.bounds[field + 1]]
@@ -118,7 +125,8 @@ class _Fields:
     def offsets(self) -> list[tuple[int, int]]:
         """Character range of every token in its original field (computed only when evidence needs it)."""
         if self._offsets is None:
-            self._offsets = [(start, end) for text in self.originals for _, start, end in located_tokens(text)]
+            # The same words as the tokens (found in the lower-cased text), at their original offsets.
+            self._offsets = [m.span() for text in self.originals for m in _WORD.finditer(text.lower())]
             if len(self._offsets) != len(self.tokens):  # a character whose case changes its length: be safe
                 self._offsets = (self._offsets + [(0, 0)] * len(self.tokens))[:len(self.tokens)]
         return self._offsets
@@ -170,11 +178,12 @@ class Matcher:
                       for r in spec.rules)
         require = frozenset(self._term(t) for t in spec.require)
         exclude = frozenset(self._term(t) for t in spec.exclude)
-        used = set(require) | set(exclude)
-        for rule in rules:
-            for group in rule.groups:
-                used |= group
-        return _Theme(spec, tuple(_phrase(p) for p in spec.phrases), rules, require, exclude, frozenset(used))
+        phrases = tuple(_phrase(p) for p in spec.phrases)
+        by_prefix: dict[str, list[int]] = defaultdict(list)
+        for index, phrase in enumerate(phrases):
+            for prefix in phrase.prefixes:
+                by_prefix[prefix].append(index)
+        return _Theme(spec, phrases, rules, require, exclude, {k: tuple(v) for k, v in by_prefix.items()})
 
     def _index(self) -> None:
         self._exact: dict[str, list[int]] = defaultdict(list)
@@ -189,10 +198,11 @@ class Matcher:
                     self._names[word[0]].append((word, pattern))
         self._prefix_lengths = sorted({len(p) for p in self._prefix})
         self._prefix_starts = {p[:3] for p in self._prefix}
-        self._name_memo: dict[str, tuple[int, ...]] = {}
-        self._terms_by_first: dict[int, list[int]] = defaultdict(list)
+        self._token_memo: dict[str, tuple[int, ...]] = {}
+        self._single_word: dict[int, list[int]] = defaultdict(list)  # pattern -> one-word terms of it
+        self._multi_word: dict[int, list[int]] = defaultdict(list)  # pattern -> terms it begins
         for term_id, term in enumerate(self._term_list):
-            self._terms_by_first[term.words[0]].append(term_id)
+            (self._single_word if len(term.words) == 1 else self._multi_word)[term.words[0]].append(term_id)
 
     # -- matching -------------------------------------------------------------------------------
 
@@ -211,52 +221,56 @@ class Matcher:
         return [self.match(title, summary) for title, summary in texts]
 
     def _word_patterns(self, fields: _Fields) -> dict[str, tuple[int, ...]]:
-        """Which word patterns each distinct token matches (only tokens that match any)."""
+        """Which word patterns each distinct token matches (only tokens that match any). News repeats
+        its vocabulary, so each token's answer is remembered: most lookups are one dict access."""
         out: dict[str, tuple[int, ...]] = {}
+        memo = self._token_memo
         for token in set(fields.tokens):
-            found: list[int] = list(self._exact.get(token, ()))
-            if token[:3] in self._prefix_starts:
-                for length in self._prefix_lengths:
-                    if length > len(token):
-                        break
-                    found += self._prefix.get(token[:length], ())
-            if len(token) >= 5 and token[0] in self._names:
-                found += self._near_names(token)
+            found = memo.get(token)
+            if found is None:
+                found = self._patterns_of(token)
+                if len(memo) < MEMO_LIMIT:  # bounded: a long-running daemon sees endless new words
+                    memo[token] = found
             if found:
-                out[token] = tuple(found)
+                out[token] = found
         return out
 
-    def _near_names(self, token: str) -> tuple[int, ...]:
-        memo = self._name_memo.get(token)
-        if memo is None:
+    def _patterns_of(self, token: str) -> tuple[int, ...]:
+        found: list[int] = list(self._exact.get(token, ()))
+        if token[:3] in self._prefix_starts:
+            for length in self._prefix_lengths:
+                if length > len(token):
+                    break
+                found += self._prefix.get(token[:length], ())
+        if len(token) >= 5 and token[0] in self._names:
             candidates = self._names[token[0]]
             hits = process.extract(token, [w for w, _ in candidates], scorer=fuzz.ratio,
                                    score_cutoff=NAME_SIMILARITY, limit=None)
             # A near spelling, not another form: "Armenia" is not a spelling of "Armenians".
-            memo = tuple(candidates[index][1] for _, _, index in hits
-                         if not (candidates[index][0].startswith(token) or token.startswith(candidates[index][0])))
-            if len(self._name_memo) < 500_000:  # bounded: a long-running daemon sees endless new words
-                self._name_memo[token] = memo
-        return memo
+            found += [candidates[index][1] for _, _, index in hits
+                      if not (candidates[index][0].startswith(token) or token.startswith(candidates[index][0]))]
+        return tuple(dict.fromkeys(found))
 
     def _occurrences(self, fields: _Fields) -> dict[int, list[tuple[int, int]]]:
         """term id -> [(first token, last token)] of every place it stands."""
         patterns = self._word_patterns(fields)
         if not patterns:
             return {}
-        at: dict[int, set[int]] = defaultdict(set)  # pattern -> token positions
-        for position, token in enumerate(fields.tokens):
-            for pattern in patterns.get(token, ()):
-                at[pattern].add(position)
-        out: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        at: dict[int, list[int]] = defaultdict(list)  # pattern -> token positions, ascending
+        for position, token in [(i, t) for i, t in enumerate(fields.tokens) if t in patterns]:
+            for pattern in patterns[token]:
+                at[pattern].append(position)
+        out: dict[int, list[tuple[int, int]]] = {}
         for pattern, positions in at.items():
-            for term_id in self._terms_by_first.get(pattern, ()):
+            for term_id in self._single_word.get(pattern, ()):
+                out[term_id] = out.get(term_id, []) + [(p, p) for p in positions]
+            for term_id in self._multi_word.get(pattern, ()):
                 rest = self._term_list[term_id].words[1:]
-                for start in sorted(positions):
+                for start in positions:
                     end = start + len(rest)
                     if end < len(fields.tokens) and fields.field_of[end] == fields.field_of[start] and all(
                             start + 1 + k in at.get(word, ()) for k, word in enumerate(rest)):
-                        out[term_id].append((start, end))
+                        out.setdefault(term_id, []).append((start, end))
         return out
 
     def _match_theme(self, theme: _Theme, fields: _Fields,
@@ -267,7 +281,8 @@ class Matcher:
         if any(t in occurrences for t in theme.exclude):
             return None
         evidence = [e for rule in theme.rules if (e := _rule_evidence(rule, fields, occurrences))]
-        evidence += [e for phrase in theme.phrases if (e := _phrase_evidence(phrase, fields, spec.threshold))]
+        evidence += [e for phrase in _candidate_phrases(theme, fields)
+                     if (e := _phrase_evidence(phrase, fields, spec.threshold))]
         if not evidence:
             return None
         evidence.sort(key=lambda e: -e.score)
@@ -279,9 +294,12 @@ class Matcher:
 
 def _rule_evidence(rule: _Rule, fields: _Fields, occurrences: Mapping[int, list[tuple[int, int]]]) -> Evidence | None:
     """The tightest stretch holding one term of every group, if it is within `within` words."""
+    if any(group.isdisjoint(occurrences) for group in rule.groups):  # the common case, decided in C
+        return None
     places_by_group = []
     for group in rule.groups:
-        places = sorted(place for term in group for place in occurrences.get(term, ()))
+        # Groups hold dozens of terms and an item has few: walk the item's terms, not the group's.
+        places = sorted(place for term in group.intersection(occurrences) for place in occurrences[term])
         if not places:
             return None
         places_by_group.append(places)
@@ -349,14 +367,25 @@ def _phrase(text: str) -> _Phrase:
     return _Phrase(text, " ".join(words), content, prefixes, max(1, math.ceil(len(prefixes) * 0.6)))
 
 
+def _candidate_phrases(theme: _Theme, fields: _Fields) -> list[_Phrase]:
+    """The phrases whose content words' first letters occur often enough in title or summary to be
+    worth a fuzzy comparison (counted from the item's side: its words are few, phrases many)."""
+    keys = theme.phrase_prefixes.keys()
+    candidates: set[int] = set()
+    for field in (0, 1):
+        counts: dict[int, int] = defaultdict(int)
+        for prefix in keys & fields.starts(field):
+            for index in theme.phrase_prefixes[prefix]:
+                counts[index] += 1
+        candidates.update(i for i, n in counts.items() if n >= theme.phrases[i].needed)
+    return [theme.phrases[i] for i in sorted(candidates)]
+
+
 def _phrase_evidence(phrase: _Phrase, fields: _Fields, cutoff: int) -> Evidence | None:
     best: Evidence | None = None
     for field in (0, 1):
         words = fields.field_tokens(field)
-        if not words:
-            continue
-        starts = {w[:4] for w in words}
-        if sum(p in starts for p in phrase.prefixes) < phrase.needed:
+        if not words or sum(p in fields.starts(field) for p in phrase.prefixes) < phrase.needed:
             continue
         text, offsets = fields.folded(field)
         aligned = fuzz.partial_ratio_alignment(phrase.folded, text, score_cutoff=cutoff)
