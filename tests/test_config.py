@@ -275,3 +275,55 @@ def test_record_defaults_agree_with_the_settings_table() -> None:
     defaults = Config(path="empty.toml")
     assert (config.database, config.digests_dir, config.timezone) == (
         defaults.database, defaults.digests_dir, defaults.timezone)
+
+
+RULES_BASE = """
+[terms]
+place = ["Karabakh", "Stepanakert"]
+wider = ["@place", "Lachin"]
+
+[themes.t]
+label = "Sample theme"
+"""
+
+
+def rule_problems(extra: str) -> list[ConfigProblem]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(RULES_BASE + extra, "rules.toml")
+    return caught.value.problems
+
+
+def test_rules_and_term_sets_are_compiled_into_the_theme() -> None:
+    config = parse_config(RULES_BASE + '[[themes.t.rules]]\nname = "flight"\nall = [["fled", "flee*"], "@wider"]\n'
+                          'within = 7\nordered = true\nscore = 90\n', "rules.toml")
+    rule = config.themes["t"].rules[0]
+    assert rule.groups == (("fled", "flee*"), ("Karabakh", "Stepanakert", "Lachin"))
+    assert (rule.name, rule.within, rule.ordered, rule.score) == ("flight", 7, True, 90)
+    assert config.terms["wider"] == ("Karabakh", "Stepanakert", "Lachin")
+
+
+def test_inline_rules_get_default_names_and_settings() -> None:
+    config = parse_config(RULES_BASE + 'rules = [{ all = ["@place", "fled"] }]\n', "rules.toml")
+    rule = config.themes["t"].rules[0]
+    assert (rule.name, rule.within, rule.ordered, rule.score) == ("rule 1", 30, False, 85)
+
+
+@pytest.mark.parametrize(("extra", "path", "line", "fragment"), [
+    ('[[themes.t.rules]]\nall = ["@nowhere", "fled"]\n', "themes.t.rules[0].all", 9, "unknown term set '@nowhere'"),
+    ('[[themes.t.rules]]\nname = "x"\n', "themes.t.rules[0].all", 8, "missing"),
+    ('[[themes.t.rules]]\nall = ["ab*"]\n', "themes.t.rules[0].all", 9, "at least 3 letters"),
+    ('[[themes.t.rules]]\nall = ["*fled"]\n', "themes.t.rules[0].all", 9, "may only end a word"),
+    ('[[themes.t.rules]]\nall = ["fled"]\nwithin = 0\n', "themes.t.rules[0].within", 10, "from 1 to 1000"),
+    ('[[themes.t.rules]]\nall = ["fled"]\ncolour = "red"\n', "themes.t.rules[0].colour", 10, "unknown key"),
+    ('phrases = ["p"]\nrequire = ["@nowhere"]\n', "themes.t.require", 9, "unknown term set"),
+    ('phrases = ["p"]\nexclude = ["!!!"]\n', "themes.t.exclude", 9, "has no words"),
+])
+def test_rule_problems_name_their_key_and_line(extra, path, line, fragment) -> None:
+    problems = rule_problems(extra)
+    assert any(p.path == path and p.line == line and fragment in p.message for p in problems), problems
+
+
+def test_a_term_set_may_only_use_sets_defined_above_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config('[terms]\nfirst = ["@second"]\nsecond = ["x"]\n', "t.toml")
+    assert caught.value.problems[0].path == "terms.first" and caught.value.problems[0].line == 2
