@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -230,6 +231,7 @@ def match(obj: Context, text: str | None, summary: str, jsonl: Any) -> None:
         return
     if text is None:
         raise UsageError("give a TEXT to match, or --jsonl FILE")
+    text, summary = unicodedata.normalize("NFC", text), unicodedata.normalize("NFC", summary)
     found = matcher.match(text, summary)
     color = sys.stdout.isatty()
     mark = (lambda s: click.style(s, bold=True, underline=True)) if color else (lambda s: f"[{s}]")

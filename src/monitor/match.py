@@ -32,6 +32,7 @@ import bisect
 import hashlib
 import math
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -98,15 +99,19 @@ class _Fields:
     """One item's title and summary as folded tokens, with lazily computed character offsets."""
 
     def __init__(self, title: str, summary: str):
-        self.originals = (title or "", summary or "")
+        # Composed form, so "e" + a combining accent is one letter, as in stored items (parse.py does the same).
+        self.originals = (unicodedata.normalize("NFC", title or ""), unicodedata.normalize("NFC", summary or ""))
         self.tokens: list[str] = []
         self.field_of: list[int] = []
         self.bounds: list[int] = []  # index of each field's first token
         for index, text in enumerate(self.originals):
             self.bounds.append(len(self.tokens))
             lowered = text.lower()
-            found = _WORD.findall(lowered)
-            self.tokens += [t if t.isascii() else fold(t) for t in found]
+            if len(lowered) == len(text):  # the fast path: words of the lower-cased text, same offsets
+                found = [t if t.isascii() else fold(t) for t in _WORD.findall(lowered)]
+            else:  # lower-casing changed the length (Turkish "İ"): words of the original, folded one by one
+                found = [fold(t) for t in _WORD.findall(text)]
+            self.tokens += found
             self.field_of += [index] * len(found)
         self.bounds.append(len(self.tokens))
         self._offsets: list[tuple[int, int]] | None = None
@@ -125,8 +130,9 @@ class _Fields:
     def offsets(self) -> list[tuple[int, int]]:
         """Character range of every token in its original field (computed only when evidence needs it)."""
         if self._offsets is None:
-            # The same words as the tokens (found in the lower-cased text), at their original offsets.
-            self._offsets = [m.span() for text in self.originals for m in _WORD.finditer(text.lower())]
+            # The same words as the tokens, found the same way, at their offsets in the original text.
+            self._offsets = [m.span() for text in self.originals
+                             for m in _WORD.finditer(text if len(text.lower()) != len(text) else text.lower())]
             if len(self._offsets) != len(self.tokens):  # a character whose case changes its length: be safe
                 self._offsets = (self._offsets + [(0, 0)] * len(self.tokens))[:len(self.tokens)]
         return self._offsets
@@ -349,15 +355,29 @@ def _any_order_window(places_by_group: list[list[tuple[int, int]]]) -> tuple[int
         while len(counts) == need:
             width = max(end for _, end, _ in tagged[left:right + 1]) - tagged[left][0] + 1
             if best is None or width < best[0]:
-                chosen: dict[int, tuple[int, int]] = {}
-                for start, end, group in tagged[left:right + 1]:
-                    chosen.setdefault(group, (start, end))
-                best = (width, sorted(chosen.values()))
+                chosen = _distinct_places(tagged[left:right + 1], need)
+                if chosen is not None:
+                    best = (width, chosen)
             counts[tagged[left][2]] -= 1
             if not counts[tagged[left][2]]:
                 del counts[tagged[left][2]]
             left += 1
     return best
+
+
+def _distinct_places(window: list[tuple[int, int, int]], need: int) -> list[tuple[int, int]] | None:
+    """One place per group, no place serving two groups ("checkpoint" is not both a road and its
+    blocking). Groups with fewer candidates choose first."""
+    candidates: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for start, end, group in window:
+        candidates[group].append((start, end))
+    used: set[tuple[int, int]] = set()
+    for group in sorted(candidates, key=lambda g: len(candidates[g])):
+        free = next((place for place in candidates[group] if place not in used), None)
+        if free is None:
+            return None
+        used.add(free)
+    return sorted(used) if len(used) == need else None
 
 
 def _phrase(text: str) -> _Phrase:

@@ -12,6 +12,7 @@ import calendar
 import html
 import re
 import time
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -125,7 +126,8 @@ def _plain(markup: str) -> str:
         return ""
     if "<" in markup:
         markup = nh3.clean(_BLOCK_BOUNDARY.sub(" <", markup), tags=set())
-    return _SPACES.sub(" ", html.unescape(markup)).strip()
+    # NFC: one code point per accented letter, so search and matching see "é" however it was typed.
+    return unicodedata.normalize("NFC", _SPACES.sub(" ", html.unescape(markup)).strip())
 
 
 def _date(entry: Any, now: datetime) -> tuple[datetime, str]:

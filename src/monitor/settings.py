@@ -201,7 +201,7 @@ THEME = (
 RULE = (
     Setting("name", _string, None, "what the rule recognises, shown as evidence (default: rule N)"),
     Setting("all", _term_groups, REQUIRED, "one term of each entry must appear: a term, @set or list of terms"),
-    Setting("within", _integer(1, 1000), 30, "the terms must stand within this many words of each other"),
+    Setting("within", _integer(1, 1000), 30, "the terms must stand in a stretch of at most this many words"),
     Setting("ordered", _boolean, False, "the terms must stand in the order of `all` (\"criticised Russia\" is "
             "not \"Russia criticised\")"),
     Setting("score", _integer(0, 100), 85, "score (0-100) of a match by this rule"),

@@ -173,7 +173,8 @@ class FeedReport:
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """Where evidence stands: a character range of the item's title or summary (plain text)."""
+    """Where evidence stands: a character range of the item's title or summary (plain text, in composed
+    Unicode form, NFC, as items are stored)."""
 
     field: str  # "title" or "summary"
     start: int
