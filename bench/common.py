@@ -10,13 +10,20 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 EVAL = SHARED / "eval"
 
-# Used only where ../shared is absent: sample sentences, plainly invented, in the register of news.
-SAMPLE_SENTENCES = [
+# Sample sentences, plainly invented, in the register of news: a few on the themes, most not, as in the
+# general feeds of large outlets.
+ON_TOPIC = [
     "Sample wire: families leave Stepanakert along the Lachin road as fuel runs short.",
     "Sample wire: Baku says Karabakh Armenians will keep their rights after reintegration.",
     "Sample wire: critics in Yerevan blame Russian peacekeepers for standing by.",
     "Sample wire: a refugee registration centre opens in Goris.",
+]
+SAMPLE_SENTENCES = [
     "Sample wire: central bank raises interest rates to curb inflation.",
+    "Sample wire: a storm closes ports along the coast; ferries stay in harbour.",
+    "Sample wire: the parliament debates a new budget for schools and hospitals.",
+    "Sample wire: a tech company reports record profits and plans new offices.",
+    "Sample wire: elections in a European country bring a coalition government.",
     "Sample wire: the national football team wins a friendly match in Baku.",
     "Sample wire: ministers meet in Brussels to discuss energy prices and gas storage.",
     "Sample wire: heavy rain floods roads in the north; schools close for a day.",
@@ -38,17 +45,18 @@ def eval_texts() -> list[tuple[str, str]]:
     return texts
 
 
-def news_items(count: int, seed: int = 7) -> list[tuple[str, str]]:
+def news_items(count: int, seed: int = 7, *, samples_only: bool = False) -> list[tuple[str, str]]:
     """`count` (title, summary HTML) pairs: the eval items cycled (each copy numbered so none repeats
     exactly), or sample sentences shuffled into 60-word summaries where ../shared is absent."""
     rng = random.Random(seed)
-    base = eval_texts()
+    base = [] if samples_only else eval_texts()
     out = []
     for n in range(count):
         if base:
             title, summary = base[n % len(base)]
             out.append((f"{title} ({n})", summary))
-        else:
-            words = " ".join(rng.choice(SAMPLE_SENTENCES) for _ in range(5))
-            out.append((rng.choice(SAMPLE_SENTENCES) + f" ({n})", f"<p>{words}</p>"))
+        else:  # one item in ten on the themes
+            pool = ON_TOPIC if n % 10 == 0 else SAMPLE_SENTENCES
+            words = " ".join(rng.choice(pool) for _ in range(5))
+            out.append((rng.choice(pool) + f" ({n})", f"<p>{words}</p>"))
     return out

@@ -14,7 +14,6 @@ import time
 from xml.sax.saxutils import escape
 
 import feedparser
-
 from common import REPO, eval_texts, news_items
 
 sys.path.insert(0, str(REPO / "src"))
@@ -43,8 +42,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--samples", action="store_true", help="sample sentences (one item in ten on the "
+                        "themes, as in a general news feed) instead of the eval items")
     args = parser.parse_args()
-    items = news_items(args.items)
+    items = news_items(args.items, samples_only=args.samples)
     body = rss(items)
     texts = [(plain_text(t), plain_text(s)) for t, s in items]
 
@@ -58,7 +59,7 @@ def main() -> None:
     match_seconds = best_of(args.runs, lambda: matcher.match_many(texts))
     matched = sum(1 for found in matcher.match_many(texts) if found)
 
-    source = "the real items of ../shared/eval, cycled" if eval_texts() else "sample sentences"
+    source = "the real items of ../shared/eval, cycled" if eval_texts() and not args.samples else "sample sentences"
     print(f"items: {len(items)} from {source}; {matched} matched a theme")
     print(f"feedparser parse:     {len(items) / parse_seconds:>10,.0f} items/s  (baseline)")
     print(f"matching (warm):      {len(items) / match_seconds:>10,.0f} items/s  "

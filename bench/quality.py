@@ -25,8 +25,8 @@ from common import EVAL, REPO
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config import load_config  # noqa: E402
 from monitor.match import Matcher  # noqa: E402
-from monitor.types import RuleSpec  # noqa: E402
 from monitor.parse import plain_text  # noqa: E402
+from monitor.types import RuleSpec  # noqa: E402
 
 SETS = [("feed items", "items.jsonl", "labels.jsonl"), ("ledes", "ledes_items.jsonl", "ledes_labels.jsonl")]
 

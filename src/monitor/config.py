@@ -16,13 +16,13 @@ from typing import Any
 from .errors import ConfigError, ConfigProblem
 from .identity import canonical_url
 from .settings import (
-    RULE,
     DIGEST,
     EMAIL,
     FEED,
     MONITOR,
     POLLING,
     REQUIRED,
+    RULE,
     SECRET_KEYS,
     SECTIONS,
     THEME,
