@@ -27,11 +27,17 @@ ALLOWED = {
     "fetch": {"config", "types"},
     "store": {"errors", "schema", "types", "units"},
     "pipeline": {"config", "errors", "fetch", "match", "parse", "policy", "store", "types"},
+    "cluster": {"types"},
+    "digest": {"cluster", "types"},
+    "render": {"digest"},
+    "deliver": {"config", "errors"},
+    "store_digest": {"store", "types", "units"},
+    "publish": {"config", "deliver", "digest", "render", "store", "store_digest", "weeks"},
     "cli": None,  # the top: builds everything
     "__main__": {"cli"},
     "__init__": set(),
 }
-PURE = {"types", "errors", "units", "identity", "settings", "parse", "policy", "report", "schema", "terms", "match", "weeks"}
+PURE = {"types", "errors", "units", "identity", "settings", "parse", "policy", "report", "schema", "terms", "match", "weeks", "cluster", "digest"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
 

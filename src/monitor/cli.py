@@ -17,25 +17,27 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
 
-from . import __version__
+from . import __version__, store_digest
 from .config import Config, load_config
+from .deliver import SmtpSender
 from .errors import MonitorError, StoreError, UsageError
 from .fetch import Fetcher
 from .match import Matcher, matches_json
 from .parse import plain_text
 from .pipeline import poll_round
 from .policy import revive
+from .publish import publish, retry_failed
 from .report import feed_line, health_rows, match_lines, round_summary, search_lines
 from .store import Store
 from .units import format_duration
-from .weeks import week_start
+from .weeks import last_complete_week, parse_week, week_start
 
 DEFAULT_CONFIG = "config/feeds.toml"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -290,6 +292,64 @@ def rematch(obj: Context, everything: bool, batch: int) -> None:
         counts = store.theme_counts(utc_now())
     click.echo(f"matched {total} item(s); matches per theme: "
                + (", ".join(f"{theme} {total_}" for theme, (_, total_) in sorted(counts.items())) or "none"))
+
+
+@cli.command()
+@click.option("--week", metavar="YYYY-Www", help="The week, such as 2023-W39 (default: the last complete week).")
+@click.option("--out", "out_dir", metavar="DIR", help="Folder for the files (default: monitor.digests_dir).")
+@click.option("--send/--no-send", default=None, help="Send by e-mail or not (default: as email.enabled says).")
+@click.option("--resend", is_flag=True, help="Send even a week that was sent already (the only way to).")
+@click.option("--dry-run", is_flag=True, help="Print the subject and text digest; write and send nothing.")
+@click.pass_obj
+@handle_errors
+def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | None, resend: bool,
+           dry_run: bool) -> None:
+    """Write a week's digest to digests/ as YYYY-Www.txt and .html, and e-mail it when e-mail is on."""
+    config = obj.config
+    now = utc_now()
+    try:
+        start = (parse_week(week, config.timezone, config.digest.week_start) if week
+                 else last_complete_week(now, config.timezone, config.digest.week_start))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    wants_mail = config.email.enabled if send is None else send
+    if wants_mail and not config.email.to:
+        raise UsageError(f"--send needs recipients: set email.to in {config.path}")
+    sender = SmtpSender(config.email) if wants_mail and not dry_run else None
+    with obj.store(must_exist=True) as store:
+        result = publish(config, store, start, now, out_dir=out_dir, sender=sender, resend=resend, dry_run=dry_run)
+        retried = retry_failed(config, store, now, sender, out_dir=out_dir, skip=result.week) if sender else []
+    if dry_run:
+        click.echo(f"Subject: {result.subject}\n")
+        click.echo(result.text, nl=False)
+        return
+    for outcome in (result, *retried):
+        click.echo(outcome.message)
+    if any(outcome.state == "failed" for outcome in (result, *retried)):
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+@handle_errors
+def digests(obj: Context, as_json: bool) -> None:
+    """The weeks with a digest and their state: rendered, sending, sent, failed or uncertain."""
+    with obj.store(must_exist=True) as store:
+        rows = [asdict(r) for r in store_digest.records(store)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    if not rows:
+        click.echo("no digest yet: `monitor digest` writes the last complete week's")
+        return
+    click.echo(f"{'week':<9} {'state':<10} {'items':>5} {'tries':>5}  {'sent':<16}  note")
+    for r in rows:
+        sent = f"{r['sent_at']:%Y-%m-%d %H:%M}" if r["sent_at"] else ""
+        note = r["last_error"] or ""
+        if r["state"] == "failed" and r["next_attempt_at"]:
+            note += f" (retry after {r['next_attempt_at']:%Y-%m-%d %H:%M} UTC)"
+        click.echo(f"{r['week']:<9} {r['state']:<10} {r['items']:>5} {r['attempts']:>5}  {sent:<16}  {note}")
 
 
 def _match_jsonl(matcher: Matcher, lines: Any) -> None:

@@ -126,4 +126,29 @@ CREATE INDEX matches_theme ON matches(theme, score);
 -- which items the current themes have not seen.
 ALTER TABLE items ADD COLUMN matcher_version TEXT;
 """),
+    Migration(3, "weekly digests and what each reported", """
+CREATE TABLE digests (
+    week TEXT PRIMARY KEY,                -- ISO week of the week's first day, such as 2023-W39
+    week_start TEXT NOT NULL,             -- UTC instant the week began (midnight in monitor.timezone)
+    week_end TEXT NOT NULL,
+    state TEXT NOT NULL,                  -- rendered | sending | sent | failed | uncertain
+    subject TEXT NOT NULL,
+    message_id TEXT NOT NULL,             -- kept across retries: a resent copy can be recognised
+    items INTEGER NOT NULL DEFAULT 0,     -- stories' items reported, late ones included
+    attempts INTEGER NOT NULL DEFAULT 0,  -- SMTP deliveries tried
+    rendered_at TEXT NOT NULL,
+    sent_at TEXT,
+    last_error TEXT,
+    next_attempt_at TEXT                  -- a failed delivery is retried after this
+);
+
+CREATE TABLE digest_items (
+    week TEXT NOT NULL REFERENCES digests(week) ON DELETE CASCADE,
+    item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    theme TEXT NOT NULL,
+    late INTEGER NOT NULL DEFAULT 0,      -- 1: published in an earlier week, arrived after its digest
+    PRIMARY KEY (week, item_id, theme)
+) WITHOUT ROWID;
+CREATE INDEX digest_items_item ON digest_items(item_id);
+"""),
 )

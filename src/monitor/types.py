@@ -199,3 +199,45 @@ class ThemeMatch:
     theme: str
     score: int  # 0-100
     evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ThemedItem:
+    """A stored item matched to a theme, as a digest needs it. Produced by `store_digest`, read by `digest`."""
+
+    item_id: int
+    theme: str
+    score: int
+    evidence: tuple[Evidence, ...]
+    title: str
+    link: str | None
+    summary: str  # plain text
+    published: datetime
+    date_source: str
+    outlets: tuple[str, ...]  # feeds that carried it, the first one first
+    late: bool = False  # published in an earlier week, stored after that week's digest went out
+
+
+@dataclass(frozen=True, slots=True)
+class FeedTrouble:
+    """A feed that failed every poll of the week, or is dead. Produced by `store_digest`."""
+
+    name: str
+    url: str
+    last_error: str | None
+    dead: bool
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class WeekData:
+    """Everything one week's digest is built from. Produced by `store_digest`, consumed by `digest`."""
+
+    week: str  # "2023-W39"
+    start: datetime
+    end: datetime
+    items: tuple[ThemedItem, ...]  # matched items of the week, and late ones
+    total_items: int  # every item published in the week, matched or not
+    previous: dict[str, int]  # items per theme the week before
+    outlets: tuple[tuple[str, int], ...]  # items per feed this week, busiest first
+    troubled: tuple[FeedTrouble, ...]

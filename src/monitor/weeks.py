@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -16,3 +16,32 @@ def week_start(now: datetime, timezone: str, first_day: str = "monday") -> datet
     # Rebuilt from the date so a DST change within the week does not shift midnight by an hour.
     start = datetime(midnight.year, midnight.month, midnight.day, tzinfo=ZoneInfo(timezone))
     return start.astimezone(UTC)
+
+
+def week_end(start: datetime, timezone: str) -> datetime:
+    """Midnight local time seven days after `start` (a DST change makes it 167 or 169 hours later)."""
+    local = start.astimezone(ZoneInfo(timezone)) + timedelta(days=7)
+    return datetime(local.year, local.month, local.day, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+
+
+def week_label(start: datetime, timezone: str) -> str:
+    """`2023-W39`: the ISO week of the week's first day, in the analysts' time zone."""
+    year, week, _ = start.astimezone(ZoneInfo(timezone)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_week(label: str, timezone: str, first_day: str = "monday") -> datetime:
+    """The start of the week labelled `2023-W39`: its first day (`first_day`) within that ISO week.
+    Raises ValueError with the accepted form."""
+    try:
+        year, week = label.strip().upper().split("-W")
+        first = date.fromisocalendar(int(year), int(week), WEEKDAYS.index(first_day) + 1)
+    except ValueError:
+        raise ValueError(f"expected a week such as 2023-W39, got {label!r}") from None
+    return datetime(first.year, first.month, first.day, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+
+
+def last_complete_week(now: datetime, timezone: str, first_day: str = "monday") -> datetime:
+    """The start of the last week that has ended by `now`."""
+    current = week_start(now, timezone, first_day)
+    return week_start(current - timedelta(days=1), timezone, first_day)

@@ -1,0 +1,120 @@
+"""EDGE: a rendered digest to `digests/` (atomically) and to its readers by SMTP.
+
+The message is multipart/alternative (plain text first, HTML second, as RFC 2046 §5.1.4 orders them:
+the richer part last) with Date and a Message-ID that the caller keeps, so a resent copy carries the same
+Message-ID and can be recognised as the same message.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+import tempfile
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Protocol
+
+from .config import EmailSettings
+from .errors import MonitorError
+
+SMTP_TIMEOUT = 30.0
+
+
+class DeliveryError(MonitorError):
+    """The SMTP server could not be reached or refused the message; the digest stays unsent."""
+
+
+class Sender(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+def write_files(folder: str | Path, week: str, text: str, html: str) -> tuple[Path, Path]:
+    """`YYYY-Www.txt` and `.html`, each written to a temporary file and renamed over the old one, so a
+    reader never sees half a digest."""
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for suffix, content in (("txt", text), ("html", html)):
+        path = target / f"{week}.{suffix}"
+        handle, temporary = tempfile.mkstemp(dir=target, prefix=f".{week}.", suffix=f".{suffix}.tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(content)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def new_message_id(sender: str) -> str:
+    return make_msgid(domain=sender.rsplit("@", 1)[-1] or None)
+
+
+def build_message(settings: EmailSettings, subject: str, text: str, html: str, message_id: str,
+                  now: datetime) -> EmailMessage:
+    message = EmailMessage()
+    # Header values never carry line breaks: a feed title cannot inject a header (the subject is made by
+    # `digest.subject_line`, and the policy refuses CR/LF as a second guard).
+    message["Subject"] = " ".join(subject.split())
+    message["From"] = settings.sender
+    message["To"] = ", ".join(settings.to)
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+class SmtpSender:
+    """Sends through the configured server: STARTTLS, TLS or plain, with a login when a user is set."""
+
+    def __init__(self, settings: EmailSettings, environ: dict[str, str] | None = None):
+        self.settings = settings
+        environ = dict(os.environ) if environ is None else environ
+        self.password = environ.get(settings.password_env) if settings.password_env else None
+        if settings.user and settings.password_env and self.password is None:
+            raise DeliveryError(f"email.password_env names {settings.password_env}, which is not set")
+
+    def send(self, message: EmailMessage) -> None:
+        s = self.settings
+        where = f"SMTP server {s.host}:{s.port}"
+        try:
+            if s.security == "tls":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=SMTP_TIMEOUT,
+                                                        context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=SMTP_TIMEOUT)
+            with client:
+                if s.security == "starttls":
+                    client.starttls(context=ssl.create_default_context())
+                if s.user:
+                    client.login(s.user, self.password or "")
+                refused = client.send_message(message)
+            if refused:
+                raise DeliveryError(f"{where} refused some recipients: {', '.join(refused)}")
+        except smtplib.SMTPAuthenticationError as error:
+            raise DeliveryError(f"{where} refused the login of {s.user!r}: {_reason(error)}") from error
+        except smtplib.SMTPRecipientsRefused as error:
+            raise DeliveryError(f"{where} refused every recipient: {', '.join(error.recipients)}") from error
+        except smtplib.SMTPNotSupportedError as error:
+            raise DeliveryError(f"{where} does not offer STARTTLS; set email.security") from error
+        except smtplib.SMTPException as error:
+            raise DeliveryError(f"{where}: {_reason(error)}") from error
+        except (TimeoutError, OSError) as error:
+            raise DeliveryError(f"cannot reach {where}: {error}") from error
+
+
+def _reason(error: smtplib.SMTPException) -> str:
+    code = getattr(error, "smtp_code", None)
+    text = getattr(error, "smtp_error", b"")
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {text}".strip() if code else str(error)

@@ -1,0 +1,188 @@
+"""EDGE: the SQL of weekly digests: what a week holds, and each week's delivery state.
+
+Kept apart from `store.py` (feeds and items) so each stays one responsibility; both work on the same
+`Store` connection and transactions. A digest's life, in the `digests` table:
+
+    rendered -> sending -> sent
+                        -> failed -> sending ... (retried with backoff)
+                        -> uncertain (the process died mid-delivery: never resent without --resend)
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from .store import Store
+from .types import Evidence, FeedTrouble, Span, ThemedItem, WeekData
+from .units import from_iso, iso
+
+LATE_LOOKBACK = timedelta(weeks=8)  # how far back an unreported item may still be caught up
+STATES = ("rendered", "sending", "sent", "failed", "uncertain")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRecord:
+    week: str
+    state: str
+    subject: str
+    message_id: str
+    items: int
+    attempts: int
+    rendered_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+
+
+def week_data(store: Store, week: str, start: datetime, end: datetime, themes: list[str]) -> WeekData:
+    """Read everything the digest of [start, end) needs."""
+    items = _themed_items(store, "i.published >= ? AND i.published < ?", [iso(start), iso(end)], themes)
+    items += _late_items(store, week, start, themes)
+    previous_start = start - (end - start)
+    previous: dict[str, int] = defaultdict(int)
+    for theme, count in store.conn.execute(
+            "SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
+            "WHERE i.published >= ? AND i.published < ? GROUP BY m.theme", (iso(previous_start), iso(start))):
+        previous[theme] = count
+    outlets = tuple(store.conn.execute(
+        "SELECT f.name, count(*) AS n FROM item_sources s JOIN items i ON i.id = s.item_id "
+        "JOIN feeds f ON f.id = s.feed_id WHERE i.published >= ? AND i.published < ? "
+        "GROUP BY f.id ORDER BY n DESC, f.name LIMIT 10", (iso(start), iso(end))).fetchall())
+    total = store.conn.execute("SELECT count(*) FROM items WHERE published >= ? AND published < ?",
+                               (iso(start), iso(end))).fetchone()[0]
+    return WeekData(week=week, start=start, end=end, items=tuple(items), total_items=total,
+                    previous=dict(previous), outlets=outlets, troubled=_troubled(store, start, end))
+
+
+def _themed_items(store: Store, where: str, params: list[Any], themes: list[str],
+                  late: bool = False) -> list[ThemedItem]:
+    if not themes:
+        return []
+    marks = ",".join("?" * len(themes))
+    rows = store.conn.execute(
+        f"SELECT i.id, m.theme, m.score, m.evidence, i.title, i.link, i.summary, i.published, i.date_source, "
+        f"(SELECT group_concat(name, char(31)) FROM (SELECT f.name FROM item_sources s JOIN feeds f "
+        f" ON f.id = s.feed_id WHERE s.item_id = i.id ORDER BY s.first_seen, f.name)) AS outlets "
+        f"FROM matches m JOIN items i ON i.id = m.item_id WHERE {where} AND m.theme IN ({marks}) "
+        f"ORDER BY i.published, i.id", [*params, *themes]).fetchall()
+    return [ThemedItem(item_id=r[0], theme=r[1], score=r[2], evidence=_evidence(r[3]), title=r[4], link=r[5],
+                       summary=r[6], published=from_iso(r[7]), date_source=r[8],  # type: ignore[arg-type]
+                       outlets=tuple((r[9] or "").split("\x1f")), late=late) for r in rows]
+
+
+def _late_items(store: Store, week: str, start: datetime, themes: list[str]) -> list[ThemedItem]:
+    """Matched items of earlier weeks that no digest has reported although their week's digest went
+    out: they arrived too late for it, and are reported now, marked late."""
+    candidates = _themed_items(
+        store, "i.published < ? AND i.published >= ? AND i.id NOT IN "
+        "(SELECT item_id FROM digest_items WHERE week != ?)",
+        [iso(start), iso(start - LATE_LOOKBACK), week], themes, late=True)
+    if not candidates:
+        return []
+    sent = [(from_iso(s), from_iso(e)) for s, e in store.conn.execute(
+        "SELECT week_start, week_end FROM digests WHERE state IN ('sent', 'uncertain') AND week != ?", (week,))]
+    return [item for item in candidates
+            if any(s <= item.published < e for s, e in sent)]  # type: ignore[operator]
+
+
+def _troubled(store: Store, start: datetime, end: datetime) -> tuple[FeedTrouble, ...]:
+    """Feeds polled during the week without a single success, and dead feeds."""
+    rows = store.conn.execute("""
+        SELECT f.name, f.url, f.last_error, f.dead, f.consecutive_failures FROM feeds f
+        WHERE f.in_config = 1 AND (f.dead = 1 OR (
+            EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id AND x.started_at >= ? AND x.started_at < ?)
+            AND NOT EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id AND x.started_at >= ?
+                            AND x.started_at < ? AND x.outcome NOT IN ('error', 'gone'))))
+        ORDER BY f.dead DESC, f.name""", (iso(start), iso(end), iso(start), iso(end))).fetchall()
+    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=bool(r[3]), failures=r[4]) for r in rows)
+
+
+def _evidence(text: str) -> tuple[Evidence, ...]:
+    out = []
+    for e in json.loads(text or "[]"):
+        spans = tuple(Span(s["field"], s["start"], s["end"], s["text"]) for s in e.get("spans", ()))
+        out.append(Evidence(e["kind"], e["name"], e["score"], spans))
+    return tuple(out)
+
+
+# -- delivery state -------------------------------------------------------------------------------
+
+def record(store: Store, week: str) -> DigestRecord | None:
+    row = store.conn.execute("SELECT week, state, subject, message_id, items, attempts, rendered_at, sent_at, "
+                             "last_error, next_attempt_at FROM digests WHERE week = ?", (week,)).fetchone()
+    return _record(row) if row else None
+
+
+def records(store: Store) -> list[DigestRecord]:
+    rows = store.conn.execute("SELECT week, state, subject, message_id, items, attempts, rendered_at, sent_at, "
+                              "last_error, next_attempt_at FROM digests ORDER BY week DESC").fetchall()
+    return [_record(row) for row in rows]
+
+
+def _record(row: Any) -> DigestRecord:
+    return DigestRecord(week=row[0], state=row[1], subject=row[2], message_id=row[3], items=row[4], attempts=row[5],
+                        rendered_at=from_iso(row[6]), sent_at=from_iso(row[7]),  # type: ignore[arg-type]
+                        last_error=row[8], next_attempt_at=from_iso(row[9]))
+
+
+def save_rendered(store: Store, data: WeekData, subject: str, message_id: str, now: datetime) -> None:
+    """Record the week as rendered, with the items it reports (replacing an earlier unsent rendering).
+    A week already sent keeps its state: only its record of items is refreshed if re-rendered on purpose."""
+    with store.transaction():
+        existing = record(store, data.week)
+        state = existing.state if existing and existing.state != "rendered" else "rendered"
+        store.conn.execute(
+            "INSERT INTO digests (week, week_start, week_end, state, subject, message_id, items, rendered_at) "
+            "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(week) DO UPDATE SET subject = excluded.subject, "
+            "items = excluded.items, rendered_at = excluded.rendered_at, state = ?",
+            (data.week, iso(data.start), iso(data.end), state, subject,
+             existing.message_id if existing else message_id, len({i.item_id for i in data.items}), iso(now), state))
+        store.conn.execute("DELETE FROM digest_items WHERE week = ?", (data.week,))
+        store.conn.executemany("INSERT OR IGNORE INTO digest_items VALUES (?,?,?,?)",
+                               [(data.week, i.item_id, i.theme, int(i.late)) for i in data.items])
+
+
+def mark_sending(store: Store, week: str) -> None:
+    """Written and committed before the SMTP exchange: a crash during it leaves 'sending' behind."""
+    with store.transaction():
+        store.conn.execute("UPDATE digests SET state = 'sending', attempts = attempts + 1 WHERE week = ?", (week,))
+
+
+def mark_sent(store: Store, week: str, now: datetime) -> None:
+    with store.transaction():
+        store.conn.execute("UPDATE digests SET state = 'sent', sent_at = ?, last_error = NULL, next_attempt_at = NULL "
+                           "WHERE week = ?", (iso(now), week))
+
+
+def mark_failed(store: Store, week: str, error: str, retry_at: datetime) -> None:
+    with store.transaction():
+        store.conn.execute("UPDATE digests SET state = 'failed', last_error = ?, next_attempt_at = ? WHERE week = ?",
+                           (error, iso(retry_at), week))
+
+
+def settle_interrupted(store: Store) -> list[str]:
+    """Weeks left 'sending' by a process that died during delivery become 'uncertain': the message may
+    have gone out, so it is not sent again unless someone says --resend."""
+    with store.transaction():
+        weeks = [row[0] for row in store.conn.execute("SELECT week FROM digests WHERE state = 'sending'")]
+        store.conn.execute("UPDATE digests SET state = 'uncertain', last_error = 'the process stopped during "
+                           "delivery; it may or may not have been sent' WHERE state = 'sending'")
+    return weeks
+
+
+def due_retries(store: Store, now: datetime) -> list[str]:
+    return [row[0] for row in store.conn.execute(
+        "SELECT week FROM digests WHERE state = 'failed' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+        "ORDER BY week", (iso(now),))]
+
+
+def week_start_of(store: Store, week: str) -> datetime:
+    row = store.conn.execute("SELECT week_start FROM digests WHERE week = ?", (week,)).fetchone()
+    moment = from_iso(row[0]) if row else None
+    if moment is None:
+        raise KeyError(week)
+    return moment

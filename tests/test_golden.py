@@ -1,0 +1,53 @@
+"""Golden file: a fixed database, built from the fixture feeds in tests/data/feeds with a fixed clock,
+renders exactly tests/data/golden/2023-W39.txt (the shipped themes, time zone Asia/Yerevan).
+
+After a deliberate change of the digest, regenerate with UPDATE_GOLDEN=1 and read the diff."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from monitor.config import load_config
+from monitor.fetch import Fetcher
+from monitor.pipeline import poll_round
+from monitor.publish import publish
+from monitor.store import Store
+from monitor.weeks import parse_week
+
+from .conftest import REPO, config_text
+from .feedserver import Route
+
+DATA = Path(__file__).parent / "data"
+GOLDEN = DATA / "golden" / "2023-W39.txt"
+
+
+class Clock:
+    """Starts on 2 October 2023 and moves a second at each reading: repeatable, and never still."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2023, 10, 2, 6, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+def test_fixture_database_renders_the_golden_text_digest(feed_server, tmp_path):
+    feeds = []
+    for path in sorted((DATA / "feeds").glob("*.xml")):
+        feeds.append({"name": path.stem, "url": feed_server.add("/" + path.name, Route(body=path.read_bytes()))})
+    shipped = (REPO / "config" / "feeds.toml").read_text()
+    themes = "[terms]" + shipped.split("\n[terms]", 1)[1].split("# --- Digests")[0]
+    config_path = tmp_path / "feeds.toml"
+    config_path.write_text(config_text(feeds, extra='\n[monitor]\ntimezone = "Asia/Yerevan"\n\n' + themes))
+    config = load_config(config_path)
+    clock = Clock()
+    with Store.open(tmp_path / "golden.db") as store, Fetcher(config.polling, clock=clock) as fetcher:
+        poll_round(config, store, fetcher, clock)
+        start = parse_week("2023-W39", config.timezone)
+        text = publish(config, store, start, datetime(2023, 10, 2, 8, tzinfo=UTC), dry_run=True).text
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_text(text, encoding="utf-8")
+    assert text == GOLDEN.read_text(encoding="utf-8")
