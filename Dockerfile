@@ -1,5 +1,5 @@
-# monitor: one polling round of config/feeds.toml into /app/data/monitor.db.
-# Build: docker build -t monitor .   Run: docker run --rm -v monitor-data:/app/data -v ./digests:/app/digests monitor
+# monitor as a service: polls config/feeds.toml into /app/data/monitor.db, writes digests to /app/digests.
+# Build: docker build -t monitor .   Run: docker run -d -v monitor-data:/app/data -v ./digests:/app/digests monitor
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,5 +19,7 @@ VOLUME ["/app/data", "/app/digests"]
 ENV MONITOR_CONFIG=/app/config/feeds.toml \
     MONITOR_DB=/app/data/monitor.db
 
+HEALTHCHECK --interval=5m --timeout=30s --start-period=2m CMD ["monitor", "status"]
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["monitor"]
-CMD ["poll"]
+CMD ["run"]

@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine with Python 3.11+:
-#   make run    one polling round of config/feeds.toml into data/monitor.db
+#   make run    the service: polls config/feeds.toml into data/monitor.db, writes weekly digests
 #   make test   the test suite
 # Both create .venv and install the package into it first (again only when pyproject.toml changes).
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/monitor poll
+	$(BIN)/monitor run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -33,11 +33,14 @@ ALLOWED = {
     "deliver": {"config", "errors"},
     "store_digest": {"store", "types", "units"},
     "publish": {"config", "deliver", "digest", "render", "store", "store_digest", "weeks"},
+    "schedule": {"types", "weeks"},
+    "daemon": {"config", "deliver", "errors", "fetch", "match", "pipeline", "publish", "schedule", "store",
+               "store_digest", "weeks"},
     "cli": None,  # the top: builds everything
     "__main__": {"cli"},
     "__init__": set(),
 }
-PURE = {"types", "errors", "units", "identity", "settings", "parse", "policy", "report", "schema", "terms", "match", "weeks", "cluster", "digest"}
+PURE = {"types", "errors", "units", "identity", "settings", "parse", "policy", "report", "schema", "terms", "match", "weeks", "cluster", "digest", "schedule"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
 

@@ -12,13 +12,14 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -36,8 +37,12 @@ from .policy import revive
 from .publish import publish, retry_failed
 from .report import feed_line, health_rows, match_lines, round_summary, search_lines
 from .store import Store
-from .units import format_duration
-from .weeks import last_complete_week, parse_week, week_start
+from .units import format_duration, iso
+from .weeks import last_complete_week, parse_week, week_label, week_start
+from .daemon import Daemon, running_pid
+from .schedule import digest_send_moment
+from .store import health_figures
+from .report import health_problems, status_lines
 
 DEFAULT_CONFIG = "config/feeds.toml"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,6 +80,26 @@ class Context:
             store.close()
 
 
+def setup_logging(log_format: str, verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines() if log_format == "json" else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    for noisy in ("httpx", "apscheduler"):  # a line per request or per job run would drown ours
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+                "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
 def handle_errors(function: F) -> F:
     """Print a MonitorError as one clear `Error:` line (no traceback) and exit with its code."""
 
@@ -99,9 +124,7 @@ def handle_errors(function: F) -> F:
 @click.pass_context
 def cli(ctx: click.Context, config_path: str, db_path: str | None, verbose: bool) -> None:
     """Follow news feeds, match them to tracked themes, and keep everything in one SQLite file."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown ours
+    setup_logging("text", verbose)
     ctx.obj = Context(config_path=config_path, db_override=db_path)
 
 
@@ -350,6 +373,61 @@ def digests(obj: Context, as_json: bool) -> None:
         if r["state"] == "failed" and r["next_attempt_at"]:
             note += f" (retry after {r['next_attempt_at']:%Y-%m-%d %H:%M} UTC)"
         click.echo(f"{r['week']:<9} {r['state']:<10} {r['items']:>5} {r['attempts']:>5}  {sent:<16}  {note}")
+
+
+@cli.command()
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Log lines for people, or JSON lines for a log collector.")
+@click.pass_obj
+@handle_errors
+def run(obj: Context, log_format: str) -> None:
+    """Run as a service: poll every feed on its schedule, write and send the weekly digest."""
+    obj.config  # noqa: B018 - a broken config stops here, with every problem listed
+    setup_logging(log_format, verbose=True)
+    sys.exit(Daemon(obj.config_path, obj.db_override, utc_now).run())
+
+
+@cli.command()
+@click.pass_obj
+@handle_errors
+def reload(obj: Context) -> None:
+    """Tell the running daemon to re-read the config (as SIGHUP does); a broken config is refused."""
+    obj.config  # noqa: B018 - check it here too, so the problem is shown to the person who asked
+    pid = running_pid(obj.db_path)
+    if not pid or pid < 0:
+        raise UsageError(f"no monitor daemon runs on {obj.db_path}")
+    os.kill(pid, signal.SIGHUP)
+    click.echo(f"asked the daemon (pid {pid}) to reload {obj.config_path}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_obj
+@handle_errors
+def status(obj: Context, as_json: bool) -> None:
+    """How the service is doing; exit 1 when unhealthy, so it serves as a container health check."""
+    config, now = obj.config, utc_now()
+    pid = running_pid(obj.db_path)
+    zone = ZoneInfo(config.timezone)
+    local = now.astimezone(zone)
+    day_start = datetime(local.year, local.month, local.day, tzinfo=zone)
+    with obj.store(must_exist=True) as store:
+        figures = health_figures(store, iso(day_start) or "", iso(week_start(now, config.timezone,
+                                                                                config.digest.week_start)) or "")
+    d = config.digest
+    due = week_start(now, config.timezone, d.week_start)  # this week's digest comes next
+    next_digest = digest_send_moment(due, config.timezone, d.week_start, d.send_day, d.send_time)
+    problems = health_problems(pid, figures, config, now)
+    report = {"daemon": {"running": bool(pid), "pid": pid}, **figures,
+              "next_digest": {"week": week_label(due, config.timezone), "due": next_digest.isoformat()},
+              "healthy": not problems, "problems": problems}
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+    else:
+        for line in status_lines(report, config.timezone, now):
+            click.echo(line)
+    if problems:
+        sys.exit(1)
 
 
 def _match_jsonl(matcher: Matcher, lines: Any) -> None:

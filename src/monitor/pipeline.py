@@ -13,6 +13,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -22,7 +23,7 @@ from .errors import MonitorError
 from .fetch import Fetcher
 from .match import Matcher
 from .parse import parse_feed
-from .policy import after_fetch, classify, skip_reason
+from .policy import after_fetch, classify, is_due, skip_reason
 from .store import Store
 from .types import FeedReport, FeedSource, FeedState, FetchOutcome, FetchResult, ParsedFeed
 
@@ -65,19 +66,44 @@ def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
         }
         for future in as_completed(futures):
             state = futures[future]
-            emit(_process(state, sources[state.name], future, config, store, clock, matcher))
+            emit(_process(state, sources[state.name], _result(future, state, clock), config, store, clock,
+                          matcher))
     return reports
 
 
-def _process(state: FeedState, source: FeedSource, future: Future[FetchResult], config: Config,
-             store: Store, clock: Clock, matcher: Matcher) -> FeedReport:
+def poll_feed(config: Config, store: Store, fetcher: Fetcher, clock: Clock, name: str, matcher: Matcher,
+              store_lock: AbstractContextManager[object], *, due_only: bool = True) -> FeedReport | None:
+    """Poll one feed if it is due (the daemon's job): fetched outside `store_lock`, so many feeds fetch at
+    once, then parsed and stored under it, one feed at a time. None when it was not due."""
+    with store_lock:
+        state = store.feed_state(name)
+    source = config.feed(name)
+    if state is None or source is None:
+        return None
     now = clock()
+    if due_only and not is_due(state, source.interval, now):
+        return None
+    future: Future[FetchResult] = Future()
     try:
-        result = future.result()
+        future.set_result(fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified))
+    except Exception as crash:  # noqa: BLE001 - reported as the feed's error by _result
+        future.set_exception(crash)
+    with store_lock:
+        return _process(state, source, _result(future, state, clock), config, store, clock, matcher)
+
+
+def _result(future: Future[FetchResult], state: FeedState, clock: Clock) -> FetchResult:
+    try:
+        return future.result()
     except Exception as crash:  # noqa: BLE001 - a fetch bug must cost one feed, not the round
         log.exception("fetching %s failed unexpectedly", state.url)
-        result = FetchResult(url=state.url, final_url=state.url, status=None, started_at=now, duration=0.0,
-                             error=f"internal error while fetching: {type(crash).__name__}: {crash}")
+        return FetchResult(url=state.url, final_url=state.url, status=None, started_at=clock(), duration=0.0,
+                           error=f"internal error while fetching: {type(crash).__name__}: {crash}")
+
+
+def _process(state: FeedState, source: FeedSource, result: FetchResult, config: Config,
+             store: Store, clock: Clock, matcher: Matcher) -> FeedReport:
+    now = clock()
     outcome, parsed, error, body_hash = _interpret(state, source, result, now)
     new_state = after_fetch(state, result, outcome, now=now, interval=source.interval,
                             backoff_max=config.polling.backoff_max, error=error, body_hash=body_hash)
@@ -90,9 +116,24 @@ def _process(state: FeedState, source: FeedSource, future: Future[FetchResult], 
         log.error("%s", failure)
         return replace(report, outcome=FetchOutcome.ERROR, error=str(failure), store_failed=True)
     report = replace(report, counts=counts)
-    log.info("%s %s: %s", report.outcome.value, report.feed, report.error or
-             f"{counts.new} new, {counts.updated} updated, {counts.seen} seen")
+    _log(report, state, new_state)
     return report
+
+
+def _log(report: FeedReport, before: FeedState, after: FeedState) -> None:
+    """One line per poll; a failing feed is told when it starts and stops failing, not at every poll."""
+    if after.consecutive_failures and not before.consecutive_failures:
+        log.warning("%s %s: started failing: %s", report.outcome.value, report.feed, report.error)
+    elif after.consecutive_failures:
+        log.debug("%s %s: still failing (%d): %s", report.outcome.value, report.feed,
+                  after.consecutive_failures, report.error)
+    elif before.consecutive_failures:
+        log.info("%s %s: recovered after %d failure(s)", report.outcome.value, report.feed,
+                 before.consecutive_failures)
+    else:
+        counts = report.counts
+        log.info("%s %s: %d new, %d updated, %d seen, %d on themes", report.outcome.value, report.feed,
+                 counts.new, counts.updated, counts.seen, counts.matched)
 
 
 def _interpret(state: FeedState, source: FeedSource, result: FetchResult,

@@ -134,3 +134,49 @@ def match_lines(matches: Sequence[ThemeMatch], labels: dict[str, str], title: st
                 if spans:
                     lines.append(f"    {field}: {highlight(fields[field], spans, mark)}")
     return lines
+
+
+def health_problems(pid: int | None, figures: dict[str, Any], config: Any, now: datetime) -> list[str]:
+    """Why the service is unhealthy (none: healthy): no daemon, no poll for too long, every feed failing."""
+    problems = []
+    if not pid:
+        problems.append("the daemon is not running (`monitor run`)")
+    longest = max((f.interval for f in config.feeds), default=timedelta(minutes=30))
+    last = from_iso(figures["last_fetch"])
+    if pid and last and now - last > max(2 * longest, timedelta(minutes=15)):
+        problems.append(f"no feed polled since {last:%Y-%m-%d %H:%M} UTC")
+    feeds = figures["feeds"]
+    polled = feeds.get("ok", 0) + feeds.get("failing", 0) + feeds.get("dead", 0)
+    if polled and not feeds.get("ok"):
+        problems.append("every polled feed is failing or dead")
+    return problems
+
+
+def status_lines(report: dict[str, Any], timezone: str, now: datetime) -> list[str]:
+    daemon = report["daemon"]
+    feeds = report["feeds"]
+    last = from_iso(report["last_fetch"])
+    ago = f" ({_ago(now - last)} ago)" if last else ""
+    week_themes = ", ".join(f"{k} {v}" for k, v in sorted(report["themes_week"].items())) or "none"
+    today_themes = ", ".join(f"{k} {v}" for k, v in sorted(report["themes_today"].items())) or "none"
+    digest = report["last_digest"]
+    lines = [
+        f"daemon       {'running (pid ' + str(daemon['pid']) + ')' if daemon['running'] else 'not running'}",
+        f"last poll    {f'{last:%Y-%m-%d %H:%M} UTC' if last else 'never'}{ago}",
+        f"feeds        " + (", ".join(f"{n} {s}" for s, n in sorted(feeds.items())) or "none configured"),
+        f"items        today {report['items_today']}, this week {report['items_week']}",
+        f"themes       today: {today_themes}; this week: {week_themes}",
+        f"next digest  {report['next_digest']['week']} due {report['next_digest']['due'][:16].replace('T', ' ')} "
+        f"{timezone}" + (f" (last: {digest[0]} {digest[1]})" if digest else ""),
+        "health       " + ("ok" if report["healthy"] else "UNHEALTHY: " + "; ".join(report["problems"])),
+    ]
+    return lines
+
+
+def _ago(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // 1440} days"

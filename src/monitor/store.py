@@ -360,3 +360,23 @@ def _feed_state(row: dict[str, Any]) -> FeedState:
         consecutive_failures=row["consecutive_failures"], retry_not_before=from_iso(row["retry_not_before"]),
         dead=bool(row["dead"]),
     )
+
+
+def health_figures(store: Store, day_start: str, week_start: str) -> dict[str, Any]:
+    """What `monitor status` reports, in few queries (timestamps as stored: UTC ISO text)."""
+    conn = store.conn
+    feeds = dict(conn.execute(
+        "SELECT CASE WHEN dead THEN 'dead' WHEN consecutive_failures > 0 THEN 'failing' "
+        "WHEN last_fetch_at IS NULL THEN 'new' ELSE 'ok' END AS state, count(*) FROM feeds "
+        "WHERE in_config = 1 GROUP BY state").fetchall())
+    last_fetch = conn.execute("SELECT max(started_at) FROM fetches").fetchone()[0]
+    today, week = conn.execute("SELECT sum(first_seen >= ?), sum(first_seen >= ?) FROM items",
+                               (day_start, week_start)).fetchone()
+    themes = dict(conn.execute("SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
+                               "WHERE i.first_seen >= ? GROUP BY m.theme", (week_start,)).fetchall())
+    themes_today = dict(conn.execute("SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
+                                     "WHERE i.first_seen >= ? GROUP BY m.theme", (day_start,)).fetchall())
+    last_digest = conn.execute("SELECT week, state, sent_at FROM digests ORDER BY week DESC LIMIT 1").fetchone()
+    return {"feeds": feeds, "last_fetch": last_fetch, "items_today": today or 0, "items_week": week or 0,
+            "themes_week": themes, "themes_today": themes_today,
+            "last_digest": list(last_digest) if last_digest else None}

@@ -1,0 +1,131 @@
+"""`monitor run` as a real subprocess against feeds on 127.0.0.1: it polls, stores, sends the due digest
+to a real SMTP server, stops on SIGTERM within the bound, and a restart stores no duplicates, polls no
+feed before its time and sends no second digest. Reload picks up a new feed and refuses a broken config."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.weeks import week_start
+
+from .mailserver import MailServer
+from .samples import Entry, rss
+from .test_digest import email_section
+from .test_themes_cli import THEMES
+
+STOP_BOUND = 35  # seconds: the daemon's STOP_TIMEOUT and some slack
+
+
+def last_week_entries() -> list[Entry]:
+    """Sample items published in the last complete week, whatever today is."""
+    monday = week_start(datetime.now(UTC), "UTC") - timedelta(days=5)
+    return [Entry(title=f"Sample: families fled Stepanakert, report {n}", link=f"https://sample-wire.example.org/d/{n}",
+                  guid=f"https://sample-wire.example.org/d/{n}", published=monday + timedelta(hours=n)) for n in range(3)]
+
+
+class Running:
+    def __init__(self, config, db, log):
+        self.log = log
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
+            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+    def stop(self) -> float:
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(timeout=STOP_BOUND) == 0, self.log.read_text()
+        return time.monotonic() - started
+
+
+def wait_for(condition, timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def count(db, sql: str) -> int:
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def mail():
+    server = MailServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.timeout(180)
+def test_the_daemon_polls_sends_the_due_digest_stops_and_restarts_cleanly(feed_server, write_config, mail,
+                                                                        tmp_path, run_cli):
+    url = feed_server.add("/wire", body=rss(last_week_entries()))
+    digest = '\n[digest]\nweek_start = "monday"\nsend_day = "monday"\nsend_time = "00:00"\n'
+    config = write_config([{"name": "sample-wire", "url": url, "interval": "1h"}],
+                          extra=THEMES + "\n" + email_section(mail.port) + digest
+                          + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n')
+    db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
+    daemon = Running(config, db, log)
+    try:
+        wait_for(lambda: count(db, "SELECT count(*) FROM items") == 3, what="the first poll")
+        wait_for(lambda: len(mail.messages) == 1, what="the due digest")
+        status = run_cli(config, "status")
+        assert f"running (pid {daemon.process.pid})" in status.output and "health       ok" in status.output
+        second = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
+                                capture_output=True, text=True, timeout=30)
+        assert second.returncode == 3 and f"already runs on {db}" in second.stderr
+        assert run_cli(config, "search", "Stepanakert").output  # CLI commands work beside the daemon
+    finally:
+        took = daemon.stop()
+    assert took < STOP_BOUND
+    assert "monitor stopped" in log.read_text()
+    assert run_cli(config, "status", expect=1).output.count("not running") == 2  # daemon line and health line
+
+    hits = len(feed_server.hits("/wire"))
+    again = Running(config, db, log)
+    try:
+        time.sleep(7)  # time for any startup poll and digest check to happen, if they (wrongly) would
+    finally:
+        again.stop()
+    assert len(feed_server.hits("/wire")) == hits  # polled within its interval: not polled again
+    assert count(db, "SELECT count(*) FROM items") == 3 and len(mail.messages) == 1
+    assert count(db, "SELECT count(*) FROM digests WHERE state = 'sent'") == 1
+
+
+@pytest.mark.timeout(180)
+def test_reload_adds_a_feed_and_refuses_a_broken_config(feed_server, write_config, tmp_path, run_cli):
+    first = {"name": "sample-wire", "url": feed_server.add("/a", body=rss(last_week_entries()))}
+    config = write_config([first])
+    db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
+    daemon = Running(config, db, log)
+    try:
+        wait_for(lambda: count(db, "SELECT count(*) FROM items") == 3, what="the first poll")
+        good = config.read_text()
+        config.write_text(good + '\n[[feeds]]\nname = "sample-second"\nurl = "'
+                          + feed_server.add("/b", body=rss([Entry("Sample: a second feed", "https://b.example.org/1")]))
+                          + '"\n')
+        assert "asked the daemon" in run_cli(config, "reload").output
+        wait_for(lambda: count(db, "SELECT count(*) FROM items") == 4, what="the new feed's poll")
+        config.write_text(good + "\n[[feeds]]\nname = 42\n")
+        os.kill(daemon.process.pid, signal.SIGHUP)
+        wait_for(lambda: "reload refused" in log.read_text(), what="the refusal")
+        assert daemon.process.poll() is None  # still running, on the old config
+    finally:
+        daemon.stop()
