@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine with Python 3.11+:
 #   make run    the service: polls config/feeds.toml into data/monitor.db, writes weekly digests
 #   make test   the test suite
+#   make demo   the whole product, offline, in a minute
 # Both create .venv and install the package into it first (again only when pyproject.toml changes).
 
 PYTHON ?= python3
@@ -8,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint clean
+.PHONY: run test demo check lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +23,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m mypy
+
+demo: $(STAMP)
+	$(BIN)/monitor demo
 
 check: $(STAMP)
 	$(BIN)/monitor check

@@ -1,4 +1,4 @@
-"""Golden file: a fixed database, built from the fixture feeds in tests/data/feeds with a fixed clock,
+"""Golden file: a fixed database, built from the sample feeds of `monitor demo` with a fixed clock,
 renders exactly tests/data/golden/2023-W39.txt (the shipped themes, time zone Asia/Yerevan).
 
 After a deliberate change of the digest, regenerate with UPDATE_GOLDEN=1 and read the diff."""
@@ -20,6 +20,7 @@ from .conftest import REPO, config_text
 from .feedserver import Route
 
 DATA = Path(__file__).parent / "data"
+SAMPLES = REPO / "src" / "monitor" / "samples"  # the demo's sample feeds
 GOLDEN = DATA / "golden" / "2023-W39.txt"
 
 
@@ -36,7 +37,7 @@ class Clock:
 
 def test_fixture_database_renders_the_golden_text_digest(feed_server, tmp_path):
     feeds = []
-    for path in sorted((DATA / "feeds").glob("*.xml")):
+    for path in sorted(SAMPLES.glob("*.xml")):
         feeds.append({"name": path.stem, "url": feed_server.add("/" + path.name, Route(body=path.read_bytes()))})
     shipped = (REPO / "config" / "feeds.toml").read_text()
     themes = "[terms]" + shipped.split("\n[terms]", 1)[1].split("# --- Digests")[0]

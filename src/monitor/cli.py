@@ -40,6 +40,7 @@ from .store import Store
 from .units import format_duration, iso
 from .weeks import last_complete_week, parse_week, week_label, week_start
 from .daemon import Daemon, running_pid
+from .demo import SAMPLE_WEEK, run_demo
 from .schedule import digest_send_moment
 from .store import health_figures
 from .report import health_problems, status_lines
@@ -428,6 +429,34 @@ def status(obj: Context, as_json: bool) -> None:
             click.echo(line)
     if problems:
         sys.exit(1)
+
+
+@cli.command()
+@click.option("--out", "out_dir", metavar="DIR", help="Folder for the digest (default: monitor.digests_dir).")
+@click.option("--dir", "folder", metavar="DIR", help="Folder for the throw-away database (default: a new "
+              "temporary folder).")
+@click.pass_obj
+@handle_errors
+def demo(obj: Context, out_dir: str | None, folder: str | None) -> None:
+    """The whole product, offline: sample feeds served on 127.0.0.1, polled, matched, and a digest written."""
+    config = obj.config
+    click.echo("Serving the bundled sample feeds (invented, marked \"Sample\") on 127.0.0.1 and polling them:")
+    result = run_demo(config, utc_now, out_dir=out_dir, folder=folder,
+                      on_report=lambda report: click.echo("  " + feed_line(report)))
+    db = result.database
+    matched = ", ".join(f"{theme} {count}" for theme, count in sorted(result.matches.items())) or "none"
+    files = " and ".join(str(path) for path in result.digest.files)
+    click.echo(f"""
+Stored in a throw-away database: {db}
+Matches per theme: {matched}
+Digest of {SAMPLE_WEEK} written: {files}
+
+Try next:
+  monitor --db {db} search Stepanakert
+  monitor --db {db} themes
+  monitor match "Sample: Armenians feel betrayed as Russian peacekeepers stood by in Karabakh"
+  sqlite3 {db} "SELECT m.theme, m.score, i.title FROM matches m JOIN items i ON i.id = m.item_id ORDER BY m.score DESC"
+Then put your feeds in {config.path} and start the service with `make run` (monitor run).""")
 
 
 def _match_jsonl(matcher: Matcher, lines: Any) -> None:
