@@ -12,11 +12,12 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from monitor.weeks import week_start
 
-from .mailserver import MailServer
+from .mailserver import MailServer, free_port
 from .samples import Entry, rss
 from .test_digest import email_section
 from .test_themes_cli import THEMES
@@ -112,11 +113,14 @@ def test_the_daemon_polls_sends_the_due_digest_stops_and_restarts_cleanly(feed_s
 @pytest.mark.timeout(180)
 def test_reload_adds_a_feed_and_refuses_a_broken_config(feed_server, write_config, tmp_path, run_cli):
     first = {"name": "sample-wire", "url": feed_server.add("/a", body=rss(last_week_entries()))}
-    config = write_config([first])
+    port = free_port()
+    config = write_config([first], extra=f'[metrics]\nenabled = true\naddress = "127.0.0.1:{port}"\n')
     db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
     daemon = Running(config, db, log)
     try:
         wait_for(lambda: count(db, "SELECT count(*) FROM items") == 3, what="the first poll")
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        assert 'monitor_polls_total{outcome="ok"} 1.0' in metrics and "monitor_items_new_total 3.0" in metrics
         good = config.read_text()
         config.write_text(good + '\n[[feeds]]\nname = "sample-second"\nurl = "'
                           + feed_server.add("/b", body=rss([Entry("Sample: a second feed", "https://b.example.org/1")]))

@@ -34,8 +34,10 @@ ALLOWED = {
     "store_digest": {"store", "types", "units"},
     "publish": {"config", "deliver", "digest", "render", "store", "store_digest", "weeks"},
     "schedule": {"types", "weeks"},
-    "daemon": {"config", "deliver", "errors", "fetch", "match", "pipeline", "publish", "schedule", "store",
-               "store_digest", "weeks"},
+    "daemon": {"config", "deliver", "errors", "fetch", "match", "metrics", "pipeline", "publish", "schedule",
+               "store", "store_digest", "weeks"},
+    "metrics": {"types"},
+    "opml": {"identity", "types"},
     "demo": {"config", "fetch", "match", "pipeline", "publish", "store", "types", "weeks"},
     "cli": None,  # the top: builds everything
     "__main__": {"cli"},

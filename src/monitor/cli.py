@@ -19,15 +19,18 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
 
-from . import __version__, store_digest
-from .config import Config, load_config
+from . import __version__, opml, store_digest
+from .config import Config, load_config, parse_config
+from .daemon import Daemon, running_pid
 from .deliver import SmtpSender
+from .demo import SAMPLE_WEEK, run_demo
 from .errors import MonitorError, StoreError, UsageError
 from .fetch import Fetcher
 from .match import Matcher, matches_json
@@ -35,15 +38,12 @@ from .parse import plain_text
 from .pipeline import poll_round
 from .policy import revive
 from .publish import publish, retry_failed
-from .report import feed_line, health_rows, match_lines, round_summary, search_lines
-from .store import Store
+from .report import feed_line, health_problems, health_rows, match_lines, round_summary, search_lines, status_lines
+from .schedule import digest_send_moment
+from .settings import http_url
+from .store import Store, health_figures
 from .units import format_duration, iso
 from .weeks import last_complete_week, parse_week, week_label, week_start
-from .daemon import Daemon, running_pid
-from .demo import SAMPLE_WEEK, run_demo
-from .schedule import digest_send_moment
-from .store import health_figures
-from .report import health_problems, status_lines
 
 DEFAULT_CONFIG = "config/feeds.toml"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -218,6 +218,56 @@ def feeds_revive(obj: Context, names: tuple[str, ...]) -> None:
         store.revive([revive(state) for state in store.feed_states(names)])
     for name in names:
         click.echo(f"{name}: revived; it is polled at the next round")
+
+
+@feeds.command("export")
+@click.option("--out", "out_file", type=click.File("w", encoding="utf-8"), default="-", metavar="FILE",
+              help="Write to FILE instead of standard output.")
+@click.pass_obj
+@handle_errors
+def feeds_export(obj: Context, out_file: Any) -> None:
+    """The configured feeds as OPML, for any feed reader."""
+    out_file.write(opml.export(obj.config.feeds))
+
+
+@feeds.command("import")
+@click.argument("source", type=click.File("rb"), metavar="FILE.opml")
+@click.option("--dry-run", is_flag=True, help="Say what would be added; change nothing.")
+@click.pass_obj
+@handle_errors
+def feeds_import(obj: Context, source: Any, dry_run: bool) -> None:
+    """Add the feeds of an OPML file to the config (appended as [[feeds]]; comments kept)."""
+    config = obj.config
+    try:
+        found = opml.read(source.read())
+    except ValueError as error:
+        raise UsageError(f"{source.name}: {error}") from None
+    usable, refused = [], []
+    for feed in found:
+        try:
+            http_url(feed.url)
+            usable.append(feed)
+        except ValueError as error:
+            refused.append(f"{feed.url} ({error})")
+    added, present = opml.new_feeds(usable, config.feeds)
+    for line in refused:
+        click.echo(f"  skipped, not an http(s) feed: {line}")
+    for feed in present:
+        click.echo(f"  already configured: {feed.url}")
+    for feed in added:
+        click.echo(f"  {'would add' if dry_run else 'added'}: {feed.name}  {feed.url}")
+    if not added or dry_run:
+        click.echo(f"{len(added)} feed(s) {'would be ' if dry_run else ''}added to {config.path}")
+        return
+    path = Path(config.path)
+    text = path.read_text(encoding="utf-8")
+    updated = text + ("" if text.endswith("\n") else "\n") + "\n# Imported from " + Path(source.name).name + "\n"
+    updated += opml.as_toml(added)
+    parse_config(updated, config.path)  # never write a config that would not load
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(updated, encoding="utf-8")
+    os.replace(temporary, path)
+    click.echo(f"{len(added)} feed(s) added to {config.path}; a running daemon picks them up on `monitor reload`")
 
 
 @cli.command()

@@ -19,6 +19,7 @@ from .settings import (
     DIGEST,
     EMAIL,
     FEED,
+    METRICS,
     MONITOR,
     POLLING,
     REQUIRED,
@@ -72,6 +73,12 @@ class EmailSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    enabled: bool = False
+    address: str = "127.0.0.1:9464"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: str
     database: str = "data/monitor.db"
@@ -83,6 +90,7 @@ class Config:
     terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     digest: DigestSettings = DigestSettings()
     email: EmailSettings = EmailSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     def feed(self, name: str) -> FeedSource | None:
         return next((f for f in self.feeds if f.name == name), None)
@@ -132,6 +140,7 @@ class _Validator:
         polling = self.table(data.get("polling", {}), ("polling",), POLLING)
         digest = self.table(data.get("digest", {}), ("digest",), DIGEST)
         email = self.table(data.get("email", {}), ("email",), EMAIL)
+        metrics = self.table(data.get("metrics", {}), ("metrics",), METRICS)
         email["sender"] = email.pop("from", None)
         if email.get("enabled") and not email.get("to"):
             self.problem(("email", "to"), "e-mail is enabled but has no recipients; add to = [\"you@example.org\"]")
@@ -144,6 +153,7 @@ class _Validator:
             terms=terms,
             digest=DigestSettings(**_present(digest)),
             email=EmailSettings(**_present(email)),
+            metrics=MetricsSettings(**_present(metrics)),
             **_present(monitor),
         )
 

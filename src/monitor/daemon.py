@@ -40,6 +40,8 @@ from .deliver import Sender, SmtpSender
 from .errors import MonitorError
 from .fetch import Fetcher
 from .match import Matcher
+from .metrics import Metrics
+from .metrics import start as start_metrics
 from .pipeline import poll_feed
 from .publish import publish, retry_failed
 from .schedule import due_digest_week, first_poll
@@ -93,6 +95,7 @@ class Daemon:
         self.busy_lock = threading.Condition()
         self._lock_file: IO[str] | None = None
         self.signals = 0
+        self.metrics: Metrics | None = None
         self.last_first_poll = clock()
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -115,6 +118,7 @@ class Daemon:
             self.store.sync_feeds(self.config.feeds, self.clock())
         self._schedule_feeds(initial=True)
         self._schedule_digest()
+        self.metrics = start_metrics(self.config.metrics.enabled, self.config.metrics.address)
         self.scheduler.start()
         log.info("monitor running: %d feeds, %d themes, database %s (pid %d)", len(self.config.feeds),
                  len(self.config.themes), self.db_path, os.getpid())
@@ -139,6 +143,8 @@ class Daemon:
         with self.store_lock:  # no write in progress: what is committed is all there is
             self.store.close()
         self.fetcher.close()
+        if self.metrics:
+            self.metrics.close()
         log.info("monitor stopped%s", f" ({abandoned} feed(s) abandoned mid-fetch)" if abandoned else "")
         self._release_lock()
         if abandoned:
@@ -182,9 +188,11 @@ class Daemon:
             first = first_poll(state, feed.interval, now, index, len(feeds))
             seconds = feed.interval.total_seconds()
             # next_run_time, not start_date: an interval trigger whose start has just passed would wait a
-            # whole interval for its first run.
+            # whole interval for its first run. No misfire limit: after a sleep, an overdue feed runs once
+            # (coalesced) on waking rather than waiting for its next slot.
             self.scheduler.add_job(
                 self._poll_job, IntervalTrigger(seconds=seconds, jitter=min(seconds * 0.1, 300)),
+                misfire_grace_time=None,
                 next_run_time=first or now + feed.interval, args=[feed.name], id=f"feed:{feed.name}",
                 name=feed.name, replace_existing=True)
             self.last_first_poll = max(self.last_first_poll, first or now)
@@ -195,7 +203,10 @@ class Daemon:
         with self.busy_lock:
             self.busy += 1
         try:
-            poll_feed(self.config, self.store, self.fetcher, self.clock, name, self.matcher, self.store_lock)
+            report = poll_feed(self.config, self.store, self.fetcher, self.clock, name, self.matcher,
+                               self.store_lock)
+            if report and self.metrics:
+                self.metrics.poll(report)
         finally:
             with self.busy_lock:
                 self.busy -= 1
@@ -232,6 +243,8 @@ class Daemon:
             if sender is not None:
                 results += retry_failed(config, self.store, now, sender)
         for result in results:
+            if self.metrics and result.state in ("sent", "failed"):
+                self.metrics.digest(result.state)
             (log.error if result.state == "failed" else log.info)("digest %s", result.message)
 
     def _job_failed(self, event: JobExecutionEvent) -> None:

@@ -163,7 +163,7 @@ def status_lines(report: dict[str, Any], timezone: str, now: datetime) -> list[s
     lines = [
         f"daemon       {'running (pid ' + str(daemon['pid']) + ')' if daemon['running'] else 'not running'}",
         f"last poll    {f'{last:%Y-%m-%d %H:%M} UTC' if last else 'never'}{ago}",
-        f"feeds        " + (", ".join(f"{n} {s}" for s, n in sorted(feeds.items())) or "none configured"),
+        "feeds        " + (", ".join(f"{n} {s}" for s, n in sorted(feeds.items())) or "none configured"),
         f"items        today {report['items_today']}, this week {report['items_week']}",
         f"themes       today: {today_themes}; this week: {week_themes}",
         f"next digest  {report['next_digest']['week']} due {report['next_digest']['due'][:16].replace('T', ' ')} "

@@ -226,6 +226,19 @@ EMAIL = (
     Setting("subject", _string, "Media monitor digest {week}", "subject line; {week} is the ISO week"),
 )
 
+def _listen_address(value: Any) -> str:
+    text = _string(value)
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected host:port such as \"127.0.0.1:9464\", got {value!r}")
+    return text
+
+
+METRICS = (
+    Setting("enabled", _boolean, False, "serve metrics for Prometheus from the daemon"),
+    Setting("address", _listen_address, "127.0.0.1:9464", "host:port the metrics are served on, at /metrics"),
+)
+
 SECTIONS: dict[str, tuple[Setting, ...]] = {
     "monitor": MONITOR,
     "polling": POLLING,
@@ -234,6 +247,7 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
     "themes": THEME,
     "digest": DIGEST,
     "email": EMAIL,
+    "metrics": METRICS,
 }
 
 # Every table of settings, nested ones included, by the heading the README gives it.
