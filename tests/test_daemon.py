@@ -4,6 +4,7 @@ feed before its time and sends no second digest. Reload picks up a new feed and 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -133,3 +134,22 @@ def test_reload_adds_a_feed_and_refuses_a_broken_config(feed_server, write_confi
         assert daemon.process.poll() is None  # still running, on the old config
     finally:
         daemon.stop()
+
+
+@pytest.mark.timeout(120)
+def test_json_logs_and_a_second_signal_exits_at_once(feed_server, write_config, tmp_path):
+    slow = feed_server.add("/slow", body=rss(last_week_entries()) * 50, trickle=0.05)  # minutes to read
+    config = write_config([{"name": "sample-slow", "url": slow}], polling={"deadline": "10m", "read_timeout": "1m"})
+    db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
+    process = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run",
+                                "--log-format", "json"], stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    wait_for(lambda: feed_server.hits("/slow"), what="the slow fetch to start")
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert process.poll() is None  # the first signal waits for the feed being fetched...
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) != 0 and time.monotonic() - started < 5  # ...the second does not
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert {"time", "level", "logger", "message"} <= set(lines[0])
+    assert any("second signal" in line["message"] for line in lines)
