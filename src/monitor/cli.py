@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import unicodedata
@@ -494,6 +495,10 @@ def demo(obj: Context, out_dir: str | None, folder: str | None) -> None:
     result = run_demo(config, utc_now, out_dir=out_dir, folder=folder,
                       on_report=lambda report: click.echo("  " + feed_line(report)))
     db = result.database
+    # Commands the user can paste: `monitor` where it is on PATH, else the way this one was started.
+    started = sys.argv[0]
+    prog = ("monitor" if shutil.which("monitor") else
+            os.path.relpath(started) if os.path.basename(started) == "monitor" else f"{sys.executable} -m monitor")
     matched = ", ".join(f"{theme} {count}" for theme, count in sorted(result.matches.items())) or "none"
     files = " and ".join(str(path) for path in result.digest.files)
     click.echo(f"""
@@ -502,9 +507,9 @@ Matches per theme: {matched}
 Digest of {SAMPLE_WEEK} written: {files}
 
 Try next:
-  monitor --db {db} search Stepanakert
-  monitor --db {db} themes
-  monitor match "Sample: Armenians feel betrayed as Russian peacekeepers stood by in Karabakh"
+  {prog} --db {db} search Stepanakert
+  {prog} --db {db} themes
+  {prog} match "Sample: Armenians feel betrayed as Russian peacekeepers stood by in Karabakh"
   sqlite3 {db} "SELECT m.theme, m.score, i.title FROM matches m JOIN items i ON i.id = m.item_id ORDER BY m.score DESC"
 Then put your feeds in {config.path} and start the service with `make run` (monitor run).""")
 
