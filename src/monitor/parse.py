@@ -50,8 +50,10 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str], feed_id: in
     response_headers = {k.lower(): v for k, v in headers.items()}
     response_headers.setdefault("content-location", url)  # feedparser resolves relative links against it
     try:
+        # Both of feedparser's HTML passes are off: nh3 sanitizes and resolves relative links in one go,
+        # several times faster (bench/ingest.py).
         parsed = feedparser.parse(body, response_headers=response_headers, sanitize_html=False,
-                                  resolve_relative_uris=True)
+                                  resolve_relative_uris=False)
     except Exception as error:  # noqa: BLE001 - feedparser has crashed on hostile input before
         return ParsedFeed(title=None, items=(), bozo=f"parser failed: {type(error).__name__}: {error}")
     feed_language = language or _language(parsed.feed.get("language"))
@@ -75,7 +77,7 @@ def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | 
     title = _plain(entry.get("title", ""))[:MAX_TITLE_CHARS]
     raw_link = entry.get("link") or ""
     link = canonical_url(urljoin(url, raw_link)) if raw_link else None
-    summary_html = _summary_html(entry)
+    summary_html = _summary_html(entry, urljoin(url, entry.get("link") or ""))
     summary_text = _plain(summary_html)[:MAX_TEXT_CHARS]
     published, date_source = _date(entry, now)
     guid = (entry.get("id") or "").strip()[:2000] or None
@@ -99,7 +101,7 @@ def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | 
     )
 
 
-def _summary_html(entry: Any) -> str:
+def _summary_html(entry: Any, base: str) -> str:
     """The entry's description as safe HTML; full `content` only when there is no description."""
     detail = entry.get("summary_detail") or {}
     value = entry.get("summary")
@@ -111,8 +113,12 @@ def _summary_html(entry: Any) -> str:
     value = value[:MAX_SUMMARY_CHARS]
     if detail.get("type") == "text/plain":
         value = html.escape(value)
-    return nh3.clean(value, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES,
-                     link_rel="noopener noreferrer nofollow").strip()
+    try:
+        return nh3.clean(value, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES,
+                         link_rel="noopener noreferrer nofollow", url_relative=("rewrite_with_base", base)).strip()
+    except ValueError:  # a base nh3 cannot use (not an absolute URL): relative links are dropped instead
+        return nh3.clean(value, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES,
+                         link_rel="noopener noreferrer nofollow", url_relative="deny").strip()
 
 
 def plain_text(markup: str) -> str:
