@@ -20,3 +20,15 @@ def test_quality_benchmark_runs_or_skips_cleanly():
                           timeout=300)
     assert done.returncode == 0, done.stderr
     assert "macro_f1=" in done.stdout or done.stdout.startswith("skipped")
+
+
+def test_ingest_and_polling_benchmarks_run():
+    ingest = subprocess.run([sys.executable, "bench/ingest.py", "--items", "100", "--runs", "1"],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert ingest.returncode == 0, ingest.stderr
+    assert "monitor ingest" in ingest.stdout and "ratio" in ingest.stdout
+    polling = subprocess.run([sys.executable, "bench/polling.py", "--feeds", "12", "--hosts", "3",
+                              "--sequential-sample", "3", "--items-per-feed=5"],
+                             cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert polling.returncode == 0, polling.stderr
+    assert "faster than sequential" in polling.stdout and "(limit 2)" in polling.stdout

@@ -1,0 +1,132 @@
+"""Benchmark: a poll round over many feeds served with realistic latency, concurrent against sequential,
+and a round of 304s against a full round, all measured in the same run.
+
+    python bench/polling.py [--feeds 1000] [--hosts 20] [--sequential-sample 100] [--items-per-feed=50]
+
+Feeds are spread over `--hosts` HTTP servers on 127.0.0.2, 127.0.0.3, ... (loopback addresses, so the
+per-host limit applies as it would across outlets); each response waits 50-200 ms. The sequential round is
+measured on a sample of feeds (it takes minutes at full size) and compared per feed.
+Goals (issue 6): >= 10x faster than sequential at concurrency 20 with the per-host limit respected; a 304
+round >= 5x faster than a full round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from common import REPO
+from ingest import document
+
+sys.path.insert(0, str(REPO / "src"))
+from monitor.config import Config, PollingSettings  # noqa: E402
+from monitor.fetch import Fetcher  # noqa: E402
+from monitor.pipeline import poll_round  # noqa: E402
+from monitor.store import Store  # noqa: E402
+from monitor.types import FeedSource  # noqa: E402
+
+BODY = document(int(next((a.split("=")[1] for a in sys.argv if a.startswith("--items-per-feed=")), "50")))
+ETAG = '"sample-v1"'
+
+
+class Server:
+    """One host: every path answers BODY after 50-200 ms, 304 to a matching If-None-Match."""
+
+    def __init__(self, address: str):
+        self.in_flight = 0
+        self.most = 0
+        self.lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802
+                with owner.lock:
+                    owner.in_flight += 1
+                    owner.most = max(owner.most, owner.in_flight)
+                try:
+                    time.sleep(random.uniform(0.05, 0.2))
+                    if self.headers.get("If-None-Match") == ETAG:
+                        self.send_response(304)
+                        self.send_header("ETag", ETAG)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/rss+xml")
+                    self.send_header("ETag", ETAG)
+                    self.send_header("Content-Length", str(len(BODY)))
+                    self.end_headers()
+                    self.wfile.write(BODY)
+                finally:
+                    with owner.lock:
+                        owner.in_flight -= 1
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer((address, 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://{address}:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+def clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def run_round(feeds: list[FeedSource], concurrency: int, per_host: int, folder: Path, name: str,
+              rounds: int = 1) -> list[float]:
+    polling = PollingSettings(concurrency=concurrency, per_host=per_host, deadline=timedelta(seconds=60),
+                              user_agent="monitor-bench")
+    config = Config(path="bench", polling=polling, feeds=tuple(feeds))
+    times = []
+    with Store.open(folder / f"{name}.db") as store, Fetcher(polling, clock=clock) as fetcher:
+        for _ in range(rounds):
+            start = time.perf_counter()
+            reports = poll_round(config, store, fetcher, clock, force=True)
+            times.append(time.perf_counter() - start)
+            assert len(reports) == len(feeds) and not [r for r in reports if r.error], reports[:3]
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--hosts", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--per-host", type=int, default=2)
+    parser.add_argument("--sequential-sample", type=int, default=100)
+    parser.add_argument("--items-per-feed", type=int, default=50, help="items in every feed document (read early)")
+    args = parser.parse_args()
+    servers = [Server(f"127.0.0.{n + 2}") for n in range(args.hosts)]
+    feeds = [FeedSource(f"feed-{n}", f"{servers[n % len(servers)].url}/feed/{n}", timedelta(minutes=30))
+             for n in range(args.feeds)]
+    folder = Path(tempfile.mkdtemp(prefix="monitor-bench-"))
+    sample = feeds[:args.sequential_sample]
+    [sequential] = run_round(sample, 1, 1, folder, "sequential")
+    full, not_modified = run_round(feeds, args.concurrency, args.per_host, folder, "concurrent", rounds=2)
+    per_feed_sequential = sequential / len(sample)
+    per_feed_concurrent = full / len(feeds)
+    most_per_host = max(s.most for s in servers)
+    print(f"feeds: {len(feeds)} of {args.items_per_feed} items ({len(BODY) // 1000} kB) on {len(servers)} hosts, "
+          f"50-200 ms per response; concurrency {args.concurrency}, "
+          f"per host {args.per_host}")
+    print(f"sequential ({len(sample)} feeds):  {per_feed_sequential * 1000:7.1f} ms/feed  (baseline)")
+    print(f"concurrent full round:      {per_feed_concurrent * 1000:7.1f} ms/feed  "
+          f"{per_feed_sequential / per_feed_concurrent:.1f}x faster than sequential; round {full:.1f} s")
+    print(f"concurrent 304 round:       {not_modified / len(feeds) * 1000:7.1f} ms/feed  "
+          f"{full / not_modified:.1f}x faster than the full round")
+    print(f"most requests at once on one host: {most_per_host} (limit {args.per_host})")
+
+
+if __name__ == "__main__":
+    main()
