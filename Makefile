@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test demo check lint clean
+.PHONY: run test demo bench check lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/monitor demo
+
+# Every benchmark at its default size (minutes); CI runs them tiny, as a smoke test (tests/test_bench.py).
+bench: $(STAMP)
+	cd bench && ../$(BIN)/python matching.py && ../$(BIN)/python matching.py --samples \
+	  && ../$(BIN)/python ingest.py && ../$(BIN)/python polling.py && ../$(BIN)/python scale.py \
+	  && ../$(BIN)/python quality.py
 
 check: $(STAMP)
 	$(BIN)/monitor check

@@ -32,3 +32,10 @@ def test_ingest_and_polling_benchmarks_run():
                              cwd=REPO, capture_output=True, text=True, timeout=120)
     assert polling.returncode == 0, polling.stderr
     assert "faster than sequential" in polling.stdout and "(limit 2)" in polling.stdout
+
+
+def test_scale_benchmark_runs_at_a_small_size():
+    done = subprocess.run([sys.executable, "bench/scale.py", "--sizes", "2000"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "2,000" in done.stdout and "rematch" in done.stdout

@@ -279,7 +279,8 @@ def feeds_import(obj: Context, source: Any, dry_run: bool) -> None:
 @click.pass_obj
 @handle_errors
 def search(obj: Context, query: str, limit: int, newest: bool, as_json: bool) -> None:
-    """Full-text search of titles and summaries (words, "exact phrases", OR, NOT, prefix*)."""
+    """Full-text search of titles and summaries (words, "exact phrases", OR, NOT, prefix*), among the 2,000
+    most recently stored matches."""
     with obj.store(must_exist=True) as store:
         rows = store.search(query, limit=limit, newest_first=newest)
     if as_json:

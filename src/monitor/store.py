@@ -34,6 +34,7 @@ from .units import from_iso, iso
 
 BUSY_TIMEOUT_MS = 30_000
 CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
+RANK_WINDOW = 2000  # search ranks the most recent matches, at most this many
 
 
 class Store:
@@ -327,19 +328,40 @@ class Store:
     def search(self, query: str, limit: int = 20, newest_first: bool = False) -> list[dict[str, Any]]:
         """Full-text search (FTS5 syntax: words, "phrases", OR, NOT, prefix*). A query that is not valid
         FTS5 syntax is searched again as plain words, so a stray quote or hyphen still finds something."""
-        order = "i.published DESC" if newest_first else "rank, i.published DESC"
-        sql = f"""
-            SELECT i.id, i.title, i.link, i.published, i.date_source, f.name AS feed,
-                   snippet(items_fts, -1, '[', ']', '…', 16) AS snippet
-            FROM items_fts JOIN items i ON i.id = items_fts.rowid JOIN feeds f ON f.id = i.feed_id
-            WHERE items_fts MATCH ? ORDER BY {order} LIMIT ?"""
+        # Ranking every match of a common word in a large archive is slow (bm25 for each), so relevance is
+        # judged among the RANK_WINDOW most recent matches: FTS5 walks its index newest first and stops.
+        # Snippets are made for the rows shown only.
         try:
-            return list(self.db.query(sql, [query, limit]))
+            return self._search(query, limit, newest_first)
         except sqlite3.OperationalError:
-            return list(self.db.query(sql, [_as_plain_words(query), limit]))
+            return self._search(_as_plain_words(query), limit, newest_first)
+
+    def _search(self, query: str, limit: int, newest_first: bool) -> list[dict[str, Any]]:
+        window = self.conn.execute(
+            "SELECT items_fts.rowid, rank, i.published FROM items_fts JOIN items i ON i.id = items_fts.rowid "
+            "WHERE items_fts MATCH ? ORDER BY items_fts.rowid DESC LIMIT ?", (query, max(limit, RANK_WINDOW))).fetchall()
+        if newest_first:
+            window.sort(key=lambda r: (r[2], r[0]), reverse=True)
+        else:
+            window.sort(key=lambda r: (r[1], -_stamp(r[2]), -r[0]))  # best rank, then newest
+        ids = [r[0] for r in window[:limit]]
+        if not ids:
+            return []
+        snippets = dict(self.conn.execute(
+            f"SELECT rowid, snippet(items_fts, -1, '[', ']', '…', 16) FROM items_fts WHERE items_fts MATCH ? "
+            f"AND rowid IN ({_marks(ids)})", [query, *ids]).fetchall())
+        rows = {row["id"]: row for row in self.db.query(
+            f"SELECT i.id, i.title, i.link, i.published, i.date_source, f.name AS feed FROM items i "
+            f"JOIN feeds f ON f.id = i.feed_id WHERE i.id IN ({_marks(ids)})", ids)}
+        return [{**rows[i], "snippet": snippets.get(i)} for i in ids if i in rows]
 
     def count(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
+
+
+def _stamp(text: str) -> float:
+    moment = from_iso(text)
+    return moment.timestamp() if moment else 0.0
 
 
 def _marks(values: Sequence[Any]) -> str:
