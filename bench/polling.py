@@ -33,13 +33,13 @@ from monitor.store import Store  # noqa: E402
 from monitor.types import FeedSource  # noqa: E402
 
 BODY = document(int(next((a.split("=")[1] for a in sys.argv if a.startswith("--items-per-feed=")), "50")))
-ETAG = '"sample-v1"'
+ETAG: str | None = '"sample-v1"'
 
 
 class Server:
     """One host: every path answers BODY after 50-200 ms, 304 to a matching If-None-Match."""
 
-    def __init__(self, address: str):
+    def __init__(self, address: str, latency: tuple[float, float] = (0.05, 0.2)):
         self.in_flight = 0
         self.most = 0
         self.lock = threading.Lock()
@@ -53,8 +53,8 @@ class Server:
                     owner.in_flight += 1
                     owner.most = max(owner.most, owner.in_flight)
                 try:
-                    time.sleep(random.uniform(0.05, 0.2))
-                    if self.headers.get("If-None-Match") == ETAG:
+                    time.sleep(random.uniform(*latency))
+                    if ETAG and self.headers.get("If-None-Match") == ETAG:
                         self.send_response(304)
                         self.send_header("ETag", ETAG)
                         self.send_header("Content-Length", "0")
@@ -62,7 +62,8 @@ class Server:
                         return
                     self.send_response(200)
                     self.send_header("Content-Type", "application/rss+xml")
-                    self.send_header("ETag", ETAG)
+                    if ETAG:
+                        self.send_header("ETag", ETAG)
                     self.send_header("Content-Length", str(len(BODY)))
                     self.end_headers()
                     self.wfile.write(BODY)

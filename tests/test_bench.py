@@ -39,3 +39,14 @@ def test_scale_benchmark_runs_at_a_small_size():
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "2,000" in done.stdout and "rematch" in done.stdout
+
+
+def test_unchanged_and_memory_benchmarks_run():
+    unchanged = subprocess.run([sys.executable, "unchanged.py", "--feeds", "10", "--hosts", "2"],
+                               cwd=REPO / "bench", capture_output=True, text=True, timeout=120)
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert "none parsed" in unchanged.stdout
+    memory = subprocess.run([sys.executable, "memory.py", "--feeds", "10", "--hosts", "2", "--seconds", "4"],
+                            cwd=REPO / "bench", capture_output=True, text=True, timeout=120)
+    assert memory.returncode == 0, memory.stderr
+    assert "peak resident" in memory.stdout
