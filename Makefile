@@ -30,7 +30,7 @@ demo: $(STAMP)
 # Every benchmark at its default size (minutes); CI runs them tiny, as a smoke test (tests/test_bench.py).
 bench: $(STAMP)
 	cd bench && ../$(BIN)/python matching.py && ../$(BIN)/python matching.py --samples \
-	  && ../$(BIN)/python ingest.py && ../$(BIN)/python polling.py && ../$(BIN)/python unchanged.py \
+	  && ../$(BIN)/python ingest.py && ../$(BIN)/python ingest.py --samples && ../$(BIN)/python polling.py && ../$(BIN)/python unchanged.py \
 	  && ../$(BIN)/python memory.py && ../$(BIN)/python scale.py \
 	  && ../$(BIN)/python quality.py
 

@@ -33,9 +33,9 @@ from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
 NOW = datetime(2023, 10, 1, tzinfo=UTC)
 
 
-def document(count: int) -> bytes:
+def document(count: int, samples_only: bool = False) -> bytes:
     entries = []
-    for n, (title, summary) in enumerate(news_items(count)):
+    for n, (title, summary) in enumerate(news_items(count, samples_only=samples_only)):
         date = (NOW - timedelta(minutes=n)).strftime("%a, %d %b %Y %H:%M:%S +0000")
         entries.append(f"<item><title>{escape(title)}</title><link>https://sample.example.org/{n}?utm_source=rss</link>"
                        f"<guid>https://sample.example.org/{n}</guid><pubDate>{date}</pubDate>"
@@ -57,8 +57,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--samples", action="store_true", help="a general feed's mix (one item in ten on the "
+                        "themes) instead of the eval items, all on-topic")
     args = parser.parse_args()
-    body = document(args.items)
+    body = document(args.items, samples_only=args.samples)
     headers = {"content-type": "application/rss+xml; charset=utf-8"}
     matcher = Matcher(load_config(REPO / "config" / "feeds.toml").themes)
     folder = Path(tempfile.mkdtemp(prefix="monitor-bench-"))
