@@ -77,12 +77,13 @@ def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | 
     """The entry as an Item, or None for an entry with nothing in it (a document cut off mid-entry)."""
     title = _plain(entry.get("title", ""))[:MAX_TITLE_CHARS]
     raw_link = entry.get("link") or ""
-    link = canonical_url(urljoin(url, raw_link)) if raw_link else None
-    summary_html = _summary_html(entry, urljoin(url, entry.get("link") or ""))
+    absolute = urljoin(url, raw_link) if raw_link else url
+    link = canonical_url(absolute) if raw_link else None
+    summary_html = _summary_html(entry, absolute)
     summary_text = _plain(summary_html)[:MAX_TEXT_CHARS]
     published, date_source = _date(entry, now)
     guid = (entry.get("id") or "").strip()[:2000] or None
-    feed_date = entry.get("published") or entry.get("updated")
+    feed_date = dict.get(entry, "published") or dict.get(entry, "updated")
     if not title and not summary_text:
         if not link and not guid:
             return None
