@@ -20,7 +20,6 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import feedparser
-
 from common import REPO, news_items
 
 sys.path.insert(0, str(REPO / "src"))

@@ -165,7 +165,7 @@ class _Validator:
             return {}
         known = {s.key: s for s in settings}
         out: dict[str, Any] = {}
-        for key, value in raw.items():
+        for key in raw:
             if key in SECRET_KEYS:
                 self.problem((*path, key), "secrets never live in the config file: put it in an environment "
                              "variable and name that variable (for example password_env = \"MONITOR_SMTP_PASSWORD\")")

@@ -22,6 +22,7 @@ import sqlite_utils
 from .errors import StoreError
 from .schema import MIGRATIONS
 from .types import FeedReport, FeedSource, FeedState, ItemCounts, ParsedFeed, ThemeMatch
+from .units import from_iso, iso
 
 
 class Matching(Protocol):
@@ -30,7 +31,7 @@ class Matching(Protocol):
     version: str
 
     def match(self, title: str, summary: str = "") -> list[ThemeMatch]: ...
-from .units import from_iso, iso
+
 
 BUSY_TIMEOUT_MS = 30_000
 CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
