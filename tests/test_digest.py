@@ -237,3 +237,14 @@ def test_the_html_digest_renders_in_a_real_browser(digest_setup, run_cli, tmp_pa
                     (tmp_path / "digests" / f"{WEEK}.html").as_uri()], capture_output=True, timeout=120)
     assert png.exists() and png.stat().st_size > 5_000
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_late_item_is_reported_next_week_where_digests_are_only_written(digest_setup, feed_server, run_cli,
+                                                                          tmp_path):
+    config = digest_setup()
+    run_cli(config, "digest", "--week", WEEK, "--no-send")
+    late = entry(9, "Sample: more refugees from Karabakh registered in Goris", day=30)
+    feed_server.add("/wire", body=rss([*STORIES, late]))
+    run_cli(config, "poll")
+    run_cli(config, "digest", "--week", "2023-W40", "--no-send")
+    assert "[LATE]" in (tmp_path / "digests" / "2023-W40.txt").read_text()

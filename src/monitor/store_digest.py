@@ -76,7 +76,8 @@ def _themed_items(store: Store, where: str, params: list[Any], themes: list[str]
 
 def _late_items(store: Store, week: str, start: datetime, themes: list[str]) -> list[ThemedItem]:
     """Matched items of earlier weeks that no digest has reported although their week's digest went
-    out: they arrived too late for it, and are reported now, marked late."""
+    out (was sent, or written where e-mail is off): they arrived too late for it, and are reported now,
+    marked late."""
     candidates = _themed_items(
         store, "i.published < ? AND i.published >= ? AND i.id NOT IN "
         "(SELECT item_id FROM digest_items WHERE week != ?)",
@@ -84,7 +85,8 @@ def _late_items(store: Store, week: str, start: datetime, themes: list[str]) -> 
     if not candidates:
         return []
     sent = [(from_iso(s), from_iso(e)) for s, e in store.conn.execute(
-        "SELECT week_start, week_end FROM digests WHERE state IN ('sent', 'uncertain') AND week != ?", (week,))]
+        "SELECT week_start, week_end FROM digests WHERE state IN ('rendered', 'sent', 'uncertain') AND week != ?",
+        (week,))]
     return [item for item in candidates
             if any(s <= item.published < e for s, e in sent)]  # type: ignore[operator]
 
