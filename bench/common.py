@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -60,3 +64,28 @@ def news_items(count: int, seed: int = 7, *, samples_only: bool = False) -> list
             words = " ".join(rng.choice(pool) for _ in range(5))
             out.append((rng.choice(pool) + f" ({n})", f"<p>{words}</p>"))
     return out
+
+
+DOCUMENT_END = datetime(2023, 10, 1, tzinfo=UTC)
+
+
+def document(count: int, samples_only: bool = False) -> bytes:
+    """An RSS 2.0 document of `count` news items (see news_items), a minute apart, links with tracking."""
+    entries = []
+    for n, (title, summary) in enumerate(news_items(count, samples_only=samples_only)):
+        date = (DOCUMENT_END - timedelta(minutes=n)).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        entries.append(f"<item><title>{escape(title)}</title><link>https://sample.example.org/{n}?utm_source=rss</link>"
+                       f"<guid>https://sample.example.org/{n}</guid><pubDate>{date}</pubDate>"
+                       f"<description>{escape(summary)}</description></item>")
+    return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Sample Wire</title>'
+            f"<link>https://sample.example.org/</link>{''.join(entries)}</channel></rss>").encode()
+
+
+def best_of(runs: int, work: Callable[[], object]) -> float:
+    """The fastest of `runs` timings, in seconds: the least disturbed by the rest of the machine."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)

@@ -13,14 +13,12 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import feedparser
-from common import REPO, news_items
+from common import REPO, best_of, document
 
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config import load_config  # noqa: E402
@@ -29,27 +27,7 @@ from monitor.parse import parse_feed  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
 
-NOW = datetime(2023, 10, 1, tzinfo=UTC)
-
-
-def document(count: int, samples_only: bool = False) -> bytes:
-    entries = []
-    for n, (title, summary) in enumerate(news_items(count, samples_only=samples_only)):
-        date = (NOW - timedelta(minutes=n)).strftime("%a, %d %b %Y %H:%M:%S +0000")
-        entries.append(f"<item><title>{escape(title)}</title><link>https://sample.example.org/{n}?utm_source=rss</link>"
-                       f"<guid>https://sample.example.org/{n}</guid><pubDate>{date}</pubDate>"
-                       f"<description>{escape(summary)}</description></item>")
-    return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Sample Wire</title>'
-            f"<link>https://sample.example.org/</link>{''.join(entries)}</channel></rss>").encode()
-
-
-def best(runs: int, work) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
+NOW = datetime(2023, 10, 1, tzinfo=UTC)  # the documents' items are dated before it
 
 
 def main() -> None:
@@ -74,10 +52,10 @@ def main() -> None:
             counts = store.record_poll(replace(state, last_fetch_at=NOW), report, parsed, NOW, matcher)
             assert counts.new == args.items, counts
 
-    default = best(args.runs, lambda: feedparser.parse(body, response_headers=headers))
-    ours = best(args.runs, lambda: feedparser.parse(body, response_headers=headers, sanitize_html=False,
+    default = best_of(args.runs, lambda: feedparser.parse(body, response_headers=headers))
+    ours = best_of(args.runs, lambda: feedparser.parse(body, response_headers=headers, sanitize_html=False,
                                                       resolve_relative_uris=False))
-    pipeline = best(args.runs, ingest)
+    pipeline = best_of(args.runs, ingest)
     n = args.items
     print(f"items per document: {n}")
     print(f"feedparser, defaults (sanitizer on):   {n / default:>8,.0f} items/s  (baseline)")

@@ -10,32 +10,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from xml.sax.saxutils import escape
 
 import feedparser
-from common import REPO, eval_texts, news_items
+from common import REPO, best_of, document, eval_texts, news_items
 
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config import load_config  # noqa: E402
 from monitor.match import Matcher  # noqa: E402
 from monitor.parse import plain_text  # noqa: E402
-
-
-def rss(items: list[tuple[str, str]]) -> bytes:
-    entries = "".join(f"<item><title>{escape(t)}</title><link>https://sample.example.org/{n}</link>"
-                      f"<guid>https://sample.example.org/{n}</guid><description>{escape(s)}</description></item>"
-                      for n, (t, s) in enumerate(items))
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Sample</title>{entries}</channel></rss>'.encode()
-
-
-def best_of(runs: int, work) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -46,18 +28,18 @@ def main() -> None:
                         "themes, as in a general news feed) instead of the eval items")
     args = parser.parse_args()
     items = news_items(args.items, samples_only=args.samples)
-    body = rss(items)
+    body = document(args.items, samples_only=args.samples)
     texts = [(plain_text(t), plain_text(s)) for t, s in items]
 
     # feedparser as monitor calls it (parse.py): its own sanitizer off, relative links resolved.
     parse_seconds = best_of(args.runs, lambda: feedparser.parse(body, sanitize_html=False,
                                                                 resolve_relative_uris=True))
     matcher = Matcher(load_config(REPO / "config" / "feeds.toml").themes)
-    matcher.match_many(texts[:200])  # warm the compiled themes, as a daemon would be
+    [matcher.match(t, s) for t, s in texts[:200]]  # warm the compiled themes, as a daemon would be
     fresh = Matcher(load_config(REPO / "config" / "feeds.toml").themes)
-    cold_seconds = best_of(1, lambda: fresh.match_many(texts))
-    match_seconds = best_of(args.runs, lambda: matcher.match_many(texts))
-    matched = sum(1 for found in matcher.match_many(texts) if found)
+    cold_seconds = best_of(1, lambda: [fresh.match(t, s) for t, s in texts])
+    match_seconds = best_of(args.runs, lambda: [matcher.match(t, s) for t, s in texts])
+    matched = sum(1 for t, s in texts if matcher.match(t, s))
 
     source = "the real items of ../shared/eval, cycled" if eval_texts() and not args.samples else "sample sentences"
     print(f"items: {len(items)} from {source}; {matched} matched a theme")

@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 
 import polling
-from common import REPO
-from ingest import document
+from common import REPO, document
 
 sys.path.insert(0, str(REPO / "src"))
 

@@ -22,8 +22,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from common import REPO
-from ingest import document
+from common import REPO, document
 
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config import Config, PollingSettings  # noqa: E402

@@ -18,8 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import polling
-from common import REPO
-from ingest import document
+from common import REPO, document
 
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config import Config, PollingSettings  # noqa: E402

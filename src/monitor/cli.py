@@ -331,7 +331,7 @@ def themes(obj: Context, as_json: bool) -> None:
     since = week_start(utc_now(), config.timezone, config.digest.week_start)
     with obj.store() as store:
         counts = store.theme_counts(since)
-        stale = store.stale_matches(matcher.version)
+        stale = store.items_to_match(matcher.version)
     rows = [{"theme": key, "label": theme.label, "this_week": counts.get(key, (0, 0))[0],
              "total": counts.get(key, (0, 0))[1], "threshold": theme.threshold,
              "phrases": len(theme.phrases), "rules": len(theme.rules)} for key, theme in config.themes.items()]

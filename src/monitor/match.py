@@ -223,8 +223,6 @@ class Matcher:
                 found.append(result)
         return sorted(found, key=lambda m: -m.score)
 
-    def match_many(self, texts: Iterable[tuple[str, str]]) -> list[list[ThemeMatch]]:
-        return [self.match(title, summary) for title, summary in texts]
 
     def _word_patterns(self, fields: _Fields) -> dict[str, tuple[int, ...]]:
         """Which word patterns each distinct token matches (only tokens that match any). News repeats

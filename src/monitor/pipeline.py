@@ -61,13 +61,11 @@ def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
     with ThreadPoolExecutor(max_workers=min(config.polling.concurrency, len(due)),
                             thread_name_prefix="fetch") as pool:
         futures: dict[Future[FetchResult], FeedState] = {
-            pool.submit(fetcher.fetch, state.url, etag=state.etag, last_modified=state.last_modified): state
-            for state in interleave_hosts(due)
+            pool.submit(_safe_fetch, fetcher, state, clock): state for state in interleave_hosts(due)
         }
         for future in as_completed(futures):
             state = futures[future]
-            emit(_process(state, sources[state.name], _result(future, state, clock), config, store, clock,
-                          matcher))
+            emit(_process(state, sources[state.name], future.result(), config, store, clock, matcher))
     return reports
 
 
@@ -85,18 +83,14 @@ def poll_feed(config: Config, store: Store, fetcher: Fetcher, clock: Clock, name
     # interval, so an early run polls instead of skipping a whole interval.
     if due_only and not is_due(state, source.interval * 0.9, now):
         return None
-    future: Future[FetchResult] = Future()
-    try:
-        future.set_result(fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified))
-    except Exception as crash:  # noqa: BLE001 - reported as the feed's error by _result
-        future.set_exception(crash)
+    result = _safe_fetch(fetcher, state, clock)
     with store_lock:
-        return _process(state, source, _result(future, state, clock), config, store, clock, matcher)
+        return _process(state, source, result, config, store, clock, matcher)
 
 
-def _result(future: Future[FetchResult], state: FeedState, clock: Clock) -> FetchResult:
+def _safe_fetch(fetcher: Fetcher, state: FeedState, clock: Clock) -> FetchResult:
     try:
-        return future.result()
+        return fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified)
     except Exception as crash:  # noqa: BLE001 - a fetch bug must cost one feed, not the round
         log.exception("fetching %s failed unexpectedly", state.url)
         return FetchResult(url=state.url, final_url=state.url, status=None, started_at=clock(), duration=0.0,

@@ -296,9 +296,6 @@ class Store:
             "GROUP BY m.theme", (iso(since),))
         return {theme: (int(recent or 0), int(total)) for theme, recent, total in rows}
 
-    def stale_matches(self, version: str) -> int:
-        """Items last matched with other themes than `version` (or never)."""
-        return self.items_to_match(version)
 
     def _existing_items(self, keys: list[str]) -> dict[str, tuple[int, str]]:
         found: dict[str, tuple[int, str]] = {}

@@ -21,7 +21,8 @@ from .types import Evidence, FeedTrouble, Span, ThemedItem, WeekData
 from .units import from_iso, iso
 
 LATE_LOOKBACK = timedelta(weeks=8)  # how far back an unreported item may still be caught up
-STATES = ("rendered", "sending", "sent", "failed", "uncertain")
+_RECORD = ("SELECT week, state, subject, message_id, items, attempts, rendered_at, sent_at, last_error, "
+           "next_attempt_at FROM digests")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,14 +115,12 @@ def _evidence(text: str) -> tuple[Evidence, ...]:
 # -- delivery state -------------------------------------------------------------------------------
 
 def record(store: Store, week: str) -> DigestRecord | None:
-    row = store.conn.execute("SELECT week, state, subject, message_id, items, attempts, rendered_at, sent_at, "
-                             "last_error, next_attempt_at FROM digests WHERE week = ?", (week,)).fetchone()
+    row = store.conn.execute(f"{_RECORD} WHERE week = ?", (week,)).fetchone()
     return _record(row) if row else None
 
 
 def records(store: Store) -> list[DigestRecord]:
-    rows = store.conn.execute("SELECT week, state, subject, message_id, items, attempts, rendered_at, sent_at, "
-                              "last_error, next_attempt_at FROM digests ORDER BY week DESC").fetchall()
+    rows = store.conn.execute(f"{_RECORD} ORDER BY week DESC").fetchall()
     return [_record(row) for row in rows]
 
 
