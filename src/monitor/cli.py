@@ -29,7 +29,6 @@ import click
 
 from . import __version__, opml, store_digest
 from .config import Config, load_config, parse_config
-from .daemon import Daemon, running_pid
 from .deliver import SmtpSender
 from .demo import SAMPLE_WEEK, run_demo
 from .errors import MonitorError, StoreError, UsageError
@@ -437,6 +436,8 @@ def run(obj: Context, log_format: str) -> None:
     """Run as a service: poll every feed on its schedule, write and send the weekly digest."""
     obj.config  # noqa: B018 - a broken config stops here, with every problem listed
     setup_logging(log_format, verbose=True)
+    from .daemon import Daemon  # APScheduler costs a tenth of a second to import: only for the service
+
     sys.exit(Daemon(obj.config_path, obj.db_override, utc_now).run())
 
 
@@ -446,6 +447,8 @@ def run(obj: Context, log_format: str) -> None:
 def reload(obj: Context) -> None:
     """Tell the running daemon to re-read the config (as SIGHUP does); a broken config is refused."""
     obj.config  # noqa: B018 - check it here too, so the problem is shown to the person who asked
+    from .daemon import running_pid
+
     pid = running_pid(obj.db_path)
     if not pid or pid < 0:
         raise UsageError(f"no monitor daemon runs on {obj.db_path}")
@@ -460,6 +463,8 @@ def reload(obj: Context) -> None:
 def status(obj: Context, as_json: bool) -> None:
     """How the service is doing; exit 1 when unhealthy, so it serves as a container health check."""
     config, now = obj.config, utc_now()
+    from .daemon import running_pid
+
     pid = running_pid(obj.db_path)
     zone = ZoneInfo(config.timezone)
     local = now.astimezone(zone)
