@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO / "src"))
 from monitor.config import Config, PollingSettings  # noqa: E402
 from monitor.fetch import Fetcher  # noqa: E402
 from monitor.pipeline import poll_round  # noqa: E402
+from monitor.settings import auto_processes  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from monitor.types import FeedSource  # noqa: E402
 
@@ -84,9 +85,9 @@ def clock() -> datetime:
 
 
 def run_round(feeds: list[FeedSource], concurrency: int, per_host: int, folder: Path, name: str,
-              rounds: int = 1) -> list[float]:
+              rounds: int = 1, parse_processes: int = 0) -> list[float]:
     polling = PollingSettings(concurrency=concurrency, per_host=per_host, deadline=timedelta(seconds=60),
-                              user_agent="monitor-bench")
+                              user_agent="monitor-bench", parse_processes=parse_processes)
     config = Config(path="bench", polling=polling, feeds=tuple(feeds))
     times = []
     with Store.open(folder / f"{name}.db") as store, Fetcher(polling, clock=clock) as fetcher:
@@ -106,6 +107,8 @@ def main() -> None:
     parser.add_argument("--per-host", type=int, default=2)
     parser.add_argument("--sequential-sample", type=int, default=100)
     parser.add_argument("--items-per-feed", type=int, default=50, help="items in every feed document (read early)")
+    parser.add_argument("--parse-processes", type=int, default=auto_processes(),
+                        help="helper processes for parsing (default: the setting's \"auto\")")
     args = parser.parse_args()
     servers = [Server(f"127.0.0.{n + 2}") for n in range(args.hosts)]
     feeds = [FeedSource(f"feed-{n}", f"{servers[n % len(servers)].url}/feed/{n}", timedelta(minutes=30))
@@ -113,17 +116,21 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="monitor-bench-"))
     sample = feeds[:args.sequential_sample]
     [sequential] = run_round(sample, 1, 1, folder, "sequential")
-    full, not_modified = run_round(feeds, args.concurrency, args.per_host, folder, "concurrent", rounds=2)
+    [one_process] = run_round(feeds, args.concurrency, args.per_host, folder, "one-process")
+    full, not_modified = run_round(feeds, args.concurrency, args.per_host, folder, "concurrent", rounds=2,
+                                   parse_processes=args.parse_processes)
     per_feed_sequential = sequential / len(sample)
     per_feed_concurrent = full / len(feeds)
     most_per_host = max(s.most for s in servers)
     print(f"feeds: {len(feeds)} of {args.items_per_feed} items ({len(BODY) // 1000} kB) on {len(servers)} hosts, "
           f"50-200 ms per response; concurrency {args.concurrency}, "
           f"per host {args.per_host}")
-    print(f"sequential ({len(sample)} feeds):  {per_feed_sequential * 1000:7.1f} ms/feed  (baseline)")
-    print(f"concurrent full round:      {per_feed_concurrent * 1000:7.1f} ms/feed  "
+    print(f"sequential ({len(sample)} feeds):     {per_feed_sequential * 1000:7.1f} ms/feed  (baseline)")
+    print(f"concurrent, parsed in-process: {one_process / len(feeds) * 1000:7.1f} ms/feed  "
+          f"{sequential / len(sample) / (one_process / len(feeds)):.1f}x faster than sequential; round {one_process:.1f} s")
+    print(f"concurrent, {args.parse_processes} parse process(es): {per_feed_concurrent * 1000:7.1f} ms/feed  "
           f"{per_feed_sequential / per_feed_concurrent:.1f}x faster than sequential; round {full:.1f} s")
-    print(f"concurrent 304 round:       {not_modified / len(feeds) * 1000:7.1f} ms/feed  "
+    print(f"concurrent 304 round:          {not_modified / len(feeds) * 1000:7.1f} ms/feed  "
           f"{full / not_modified:.1f}x faster than the full round")
     print(f"most requests at once on one host: {most_per_host} (limit {args.per_host})")
 

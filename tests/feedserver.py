@@ -49,12 +49,23 @@ class _Handler(BaseHTTPRequestHandler):
             for key in (host, "*"):  # "*": all hosts together
                 owner.in_flight[key] = owner.in_flight.get(key, 0) + 1
                 owner.most_in_flight[key] = max(owner.most_in_flight.get(key, 0), owner.in_flight[key])
+        self._answered = False
         try:
             self._answer(route)
         finally:
-            with owner.lock:
-                for key in (host, "*"):
-                    owner.in_flight[key] -= 1
+            self._count_answered()
+
+    def _count_answered(self) -> None:
+        """A request stops counting as in flight before the last bytes of its answer go out: once they
+        have, the client may start its next request before this thread gets the GIL back."""
+        if self._answered:
+            return
+        self._answered = True
+        owner = self.server.owner
+        host = (self.headers.get("Host") or "").split(":")[0]
+        with owner.lock:
+            for key in (host, "*"):
+                owner.in_flight[key] -= 1
 
     def _answer(self, route: Route | None) -> None:
         if route is None:
@@ -100,6 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            self._count_answered()
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass

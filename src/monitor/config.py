@@ -30,6 +30,7 @@ from .settings import (
     USER_AGENT,
     Setting,
     _string_list,
+    auto_processes,
 )
 from .terms import expand
 from .types import FeedSource, RuleSpec, ThemeSpec
@@ -49,6 +50,7 @@ class PollingSettings:
     max_bytes: int = 10_000_000
     user_agent: str = USER_AGENT
     backoff_max: timedelta = parse_duration("12h")
+    parse_processes: int = auto_processes()
 
 
 @dataclass(frozen=True, slots=True)

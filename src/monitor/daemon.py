@@ -42,6 +42,7 @@ from .fetch import Fetcher
 from .match import Matcher
 from .metrics import Metrics
 from .metrics import start as start_metrics
+from .parsers import make_parser
 from .pipeline import poll_feed
 from .publish import publish, retry_failed
 from .schedule import due_digest_week, first_poll
@@ -105,6 +106,7 @@ class Daemon:
         self.store = Store.open(self.db_path)
         self.matcher = Matcher(self.config.themes)
         self.fetcher = Fetcher(self.config.polling, clock=self.clock)
+        self.parser = make_parser(self.config.polling.parse_processes)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(self.config.polling.concurrency),
                        "digest": ThreadPoolExecutor(1)},
@@ -143,6 +145,7 @@ class Daemon:
         with self.store_lock:  # no write in progress: what is committed is all there is
             self.store.close()
         self.fetcher.close()
+        self.parser.close()
         if self.metrics:
             self.metrics.close()
         log.info("monitor stopped%s", f" ({abandoned} feed(s) abandoned mid-fetch)" if abandoned else "")
@@ -204,7 +207,7 @@ class Daemon:
             self.busy += 1
         try:
             report = poll_feed(self.config, self.store, self.fetcher, self.clock, name, self.matcher,
-                               self.store_lock)
+                               self.store_lock, parser=self.parser)
             if report and self.metrics:
                 self.metrics.poll(report)
         finally:
@@ -268,6 +271,9 @@ class Daemon:
         if new.themes != old.themes:
             self.matcher = Matcher(new.themes)
             log.info("themes changed: new items use them; `monitor rematch` updates stored ones")
+        if new.polling.parse_processes != old.polling.parse_processes:
+            self.parser, previous = make_parser(new.polling.parse_processes), self.parser
+            previous.close()  # after the feeds it is parsing
         with self.store_lock:
             self.store.sync_feeds(new.feeds, self.clock())
         for name in removed:

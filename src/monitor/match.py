@@ -35,12 +35,12 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
 from .terms import fold, term_words
-from .types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec
+from .types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec, evidence_records
 
 MATCHER_VERSION = 1  # bump when a change of this module changes what matches
 NAME_SIMILARITY = 85  # rapidfuzz ratio for a near spelling of a name: Karabagh ~ Karabakh is 87.5
@@ -440,5 +440,5 @@ def matches_json(matches: Sequence[ThemeMatch]) -> dict[str, object]:
     return {
         "themes": [m.theme for m in matches],
         "scores": {m.theme: m.score for m in matches},
-        "evidence": {m.theme: [asdict(e) for e in m.evidence] for m in matches},
+        "evidence": {m.theme: evidence_records(m.evidence) for m in matches},
     }

@@ -1,9 +1,11 @@
 """One poll round: every due feed fetched, parsed and stored, each in isolation from the others.
 
-Fetching is I/O-bound and runs in a thread pool (`polling.concurrency` at once, `per_host` per host);
-parsing and storing are CPU-bound and run in the calling thread as results arrive, which is faster than
-parsing inside the fetch threads (the GIL) and keeps every database write in one thread. A feed that
-fails, or whose storing fails, becomes an error report; the round goes on.
+Fetching is I/O-bound and runs in a thread pool (`polling.concurrency` at once, `per_host` per host).
+Parsing is CPU-bound: with helper processes (`polling.parse_processes`, parsers.py) each fetch thread hands
+its body to one and waits, so parsing runs on the other cores; without them it runs in the calling thread
+as results arrive, which beats parsing inside the fetch threads (the GIL). Matching and storing run in the
+calling thread, which keeps every database write in one thread. A feed that fails, or whose storing
+fails, becomes an error report; the round goes on.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -22,7 +24,7 @@ from .config import Config
 from .errors import MonitorError
 from .fetch import Fetcher
 from .match import Matcher
-from .parse import parse_feed
+from .parsers import InlineParser, Parser, make_parser
 from .policy import after_fetch, classify, is_due, skip_reason
 from .store import Store
 from .types import FeedReport, FeedSource, FeedState, FetchOutcome, FetchResult, ParsedFeed
@@ -33,11 +35,29 @@ Clock = Callable[[], datetime]
 ReportSink = Callable[[FeedReport], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Interpretation:
+    """What one fetch means: its outcome, the parsed feed (if any), the error text and the body's hash."""
+
+    outcome: FetchOutcome
+    parsed: ParsedFeed | None
+    error: str | None
+    body_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    result: FetchResult
+    interpretation: Interpretation | None = None  # None: not interpreted yet (parsing in this process)
+
+
 def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
                names: Iterable[str] | None = None, force: bool = False,
-               on_report: ReportSink | None = None, matcher: Matcher | None = None) -> list[FeedReport]:
+               on_report: ReportSink | None = None, matcher: Matcher | None = None,
+               parser: Parser | None = None) -> list[FeedReport]:
     """Poll the configured feeds (or the named ones) once; new and changed items are matched to the
-    themes as they are stored. Returns one report per feed."""
+    themes as they are stored. Returns one report per feed. Without a `parser`, the round makes its own
+    (helper processes when the settings ask for them and there are enough due feeds)."""
     matcher = matcher or Matcher(config.themes)
     store.sync_feeds(config.feeds, clock())
     sources = {feed.name: feed for feed in config.feeds}
@@ -58,21 +78,32 @@ def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
             due.append(state)
     if not due:
         return reports
-    with ThreadPoolExecutor(max_workers=min(config.polling.concurrency, len(due)),
-                            thread_name_prefix="fetch") as pool:
-        futures: dict[Future[FetchResult], FeedState] = {
-            pool.submit(_safe_fetch, fetcher, state, clock): state for state in interleave_hosts(due)
-        }
-        for future in as_completed(futures):
-            state = futures[future]
-            emit(_process(state, sources[state.name], future.result(), config, store, clock, matcher))
+    round_parser = parser or make_parser(config.polling.parse_processes, len(due))
+    # Parsing in the fetch threads pays only when it leaves this process.
+    early = None if round_parser.in_process else round_parser
+    try:
+        with ThreadPoolExecutor(max_workers=min(config.polling.concurrency, len(due)),
+                                thread_name_prefix="fetch") as pool:
+            futures: dict[Future[Fetched], FeedState] = {
+                pool.submit(_fetch, fetcher, state, sources[state.name], clock, early): state
+                for state in interleave_hosts(due)
+            }
+            for future in as_completed(futures):
+                state = futures[future]
+                emit(_process(state, sources[state.name], future.result(), config, store, clock, matcher,
+                              round_parser))
+    finally:
+        if parser is None:
+            round_parser.close()
     return reports
 
 
 def poll_feed(config: Config, store: Store, fetcher: Fetcher, clock: Clock, name: str, matcher: Matcher,
-              store_lock: AbstractContextManager[object], *, due_only: bool = True) -> FeedReport | None:
-    """Poll one feed if it is due (the daemon's job): fetched outside `store_lock`, so many feeds fetch at
-    once, then parsed and stored under it, one feed at a time. None when it was not due."""
+              store_lock: AbstractContextManager[object], *, due_only: bool = True,
+              parser: Parser | None = None) -> FeedReport | None:
+    """Poll one feed if it is due (the daemon's job): fetched and parsed outside `store_lock`, so many
+    feeds fetch (and, with helper processes, parse) at once, then matched and stored under it, one feed at
+    a time. None when it was not due."""
     with store_lock:
         state = store.feed_state(name)
     source = config.feed(name)
@@ -83,9 +114,18 @@ def poll_feed(config: Config, store: Store, fetcher: Fetcher, clock: Clock, name
     # interval, so an early run polls instead of skipping a whole interval.
     if due_only and not is_due(state, source.interval * 0.9, now):
         return None
-    result = _safe_fetch(fetcher, state, clock)
+    fetched = _fetch(fetcher, state, source, clock, parser or InlineParser())
     with store_lock:
-        return _process(state, source, result, config, store, clock, matcher)
+        return _process(state, source, fetched, config, store, clock, matcher, parser or InlineParser())
+
+
+def _fetch(fetcher: Fetcher, state: FeedState, source: FeedSource, clock: Clock,
+           parser: Parser | None) -> Fetched:
+    """Fetch one feed and, given a parser, interpret (parse) it too."""
+    result = _safe_fetch(fetcher, state, clock)
+    if parser is None:
+        return Fetched(result)
+    return Fetched(result, _interpret(state, source, result, clock(), parser))
 
 
 def _safe_fetch(fetcher: Fetcher, state: FeedState, clock: Clock) -> FetchResult:
@@ -97,12 +137,14 @@ def _safe_fetch(fetcher: Fetcher, state: FeedState, clock: Clock) -> FetchResult
                            error=f"internal error while fetching: {type(crash).__name__}: {crash}")
 
 
-def _process(state: FeedState, source: FeedSource, result: FetchResult, config: Config,
-             store: Store, clock: Clock, matcher: Matcher) -> FeedReport:
+def _process(state: FeedState, source: FeedSource, fetched: Fetched, config: Config,
+             store: Store, clock: Clock, matcher: Matcher, parser: Parser) -> FeedReport:
     now = clock()
-    outcome, parsed, error, body_hash = _interpret(state, source, result, now)
+    result = fetched.result
+    meaning = fetched.interpretation or _interpret(state, source, result, now, parser)
+    outcome, parsed, error = meaning.outcome, meaning.parsed, meaning.error
     new_state = after_fetch(state, result, outcome, now=now, interval=source.interval,
-                            backoff_max=config.polling.backoff_max, error=error, body_hash=body_hash)
+                            backoff_max=config.polling.backoff_max, error=error, body_hash=meaning.body_hash)
     report = FeedReport(feed=state.name, url=state.url, outcome=outcome, status=result.status, error=error,
                         note=_note(result, parsed), duration=result.duration, bytes_read=result.bytes_read,
                         started_at=result.started_at)
@@ -132,8 +174,8 @@ def _log(report: FeedReport, before: FeedState, after: FeedState) -> None:
                  counts.new, counts.updated, counts.seen, counts.matched)
 
 
-def _interpret(state: FeedState, source: FeedSource, result: FetchResult,
-               now: datetime) -> tuple[FetchOutcome, ParsedFeed | None, str | None, str | None]:
+def _interpret(state: FeedState, source: FeedSource, result: FetchResult, now: datetime,
+               parser: Parser) -> Interpretation:
     """Outcome, parsed feed, error text and body hash of one fetch."""
     body_hash = hashlib.sha256(result.body).hexdigest() if result.body is not None else None
     outcome = classify(result, state, body_hash)
@@ -141,15 +183,15 @@ def _interpret(state: FeedState, source: FeedSource, result: FetchResult,
         error = result.error if outcome in (FetchOutcome.ERROR, FetchOutcome.GONE) else None
         if outcome is FetchOutcome.GONE:
             error = "410 Gone: the feed was removed; it is not polled again until revived"
-        return outcome, None, error, body_hash
+        return Interpretation(outcome, None, error, body_hash)
     assert result.body is not None
-    parsed = parse_feed(result.body, url=result.final_url, headers=result.headers, feed_id=state.id, now=now,
-                        language=source.language)
+    parsed = parser.parse(result.body, url=result.final_url, headers=result.headers, feed_id=state.id, now=now,
+                          language=source.language)
     if not parsed.items and not parsed.version:
-        return FetchOutcome.ERROR, None, f"not a readable feed: {parsed.bozo}", None
+        return Interpretation(FetchOutcome.ERROR, None, f"not a readable feed: {parsed.bozo}", None)
     if result.truncated:
-        return FetchOutcome.PARTIAL, parsed, result.error, body_hash
-    return FetchOutcome.OK, parsed, None, body_hash
+        return Interpretation(FetchOutcome.PARTIAL, parsed, result.error, body_hash)
+    return Interpretation(FetchOutcome.OK, parsed, None, body_hash)
 
 
 def _note(result: FetchResult, parsed: ParsedFeed | None) -> str | None:

@@ -6,6 +6,7 @@ reference (a test checks that every setting here is documented there).
 
 from __future__ import annotations
 
+import os
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -74,6 +75,21 @@ def _integer(low: int, high: int) -> Callable[[Any], int]:
         return value
 
     return convert
+
+
+def auto_processes() -> int:
+    """One helper process per core beyond the first (the main process keeps one core for fetching,
+    matching and storing), at most four."""
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+def _processes(value: Any) -> int:
+    if value == "auto":
+        return auto_processes()
+    try:
+        return _integer(0, 16)(value)
+    except ValueError:
+        raise ValueError(f"expected \"auto\" or a whole number from 0 to 16, got {value!r}") from None
 
 
 def _boolean(value: Any) -> bool:
@@ -178,6 +194,8 @@ POLLING = (
     Setting("max_bytes", _size, "10MB", "largest body read; a larger one is cut off and reported"),
     Setting("user_agent", _string, USER_AGENT, "User-Agent header; add a contact address for feed owners"),
     Setting("backoff_max", _duration, "12h", "longest wait after repeated failures"),
+    Setting("parse_processes", _processes, "auto", "helper processes that parse feeds, so a round uses "
+            "every core; 0 parses in the main process; \"auto\" is one per core beyond the first"),
 )
 
 FEED = (

@@ -12,7 +12,6 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,7 +20,7 @@ import sqlite_utils
 
 from .errors import StoreError
 from .schema import MIGRATIONS
-from .types import FeedReport, FeedSource, FeedState, ItemCounts, ParsedFeed, ThemeMatch
+from .types import FeedReport, FeedSource, FeedState, ItemCounts, ParsedFeed, ThemeMatch, evidence_records
 from .units import from_iso, iso
 
 
@@ -222,14 +221,20 @@ class Store:
             else:
                 source_updates.append((stamp, item.content_hash, item_id, feed_id))
                 seen_ids.append(item_id)
+        # Matched before they are written, so a new item is inserted once, with its matcher version.
+        version = matcher.version if matcher else None
+        found = {i.key: matcher.match(i.title, i.summary_text) for i in new_rows + updates} if matcher else {}
         if new_rows:
             self.conn.executemany(
                 "INSERT INTO items (key, feed_id, title, link, summary, summary_html, author, language, guid,"
-                " published, date_source, first_seen, content_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " published, date_source, first_seen, content_hash, matcher_version)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(i.key, feed_id, i.title, i.link, i.summary_text, i.summary_html, i.author, i.language, i.guid,
-                  iso(i.published), i.date_source, stamp, i.content_hash) for i in new_rows])
-            ids = self._existing_items([i.key for i in new_rows])
-            new_sources += [(ids[i.key][0], feed_id, stamp, stamp, i.link, i.content_hash) for i in new_rows]
+                  iso(i.published), i.date_source, stamp, i.content_hash, version) for i in new_rows])
+            new_ids = {key: row[0] for key, row in self._existing_items([i.key for i in new_rows]).items()}
+            new_sources += [(new_ids[i.key], feed_id, stamp, stamp, i.link, i.content_hash) for i in new_rows]
+            if matcher:
+                self._insert_matches([(new_ids[i.key], found[i.key]) for i in new_rows], version, stamp)
         if updates:
             self.conn.executemany(
                 "UPDATE items SET title = ?, link = ?, summary = ?, summary_html = ?, author = ?, updated_at = ?,"
@@ -237,18 +242,14 @@ class Store:
                 " date_source = CASE WHEN ? = 'first_seen' THEN date_source ELSE ? END WHERE key = ?",
                 [(i.title, i.link, i.summary_text, i.summary_html, i.author, stamp, i.content_hash,
                   i.date_source, iso(i.published), i.date_source, i.date_source, i.key) for i in updates])
+            if matcher and version:
+                self._write_matches([(existing[i.key][0], found[i.key]) for i in updates], version, stamp)
         if new_sources:
             self.conn.executemany("INSERT OR IGNORE INTO item_sources VALUES (?,?,?,?,?,?)", new_sources)
         if source_updates:
             self.conn.executemany("UPDATE item_sources SET last_seen = ?, content_hash = ? "
                                   "WHERE item_id = ? AND feed_id = ?", source_updates)
-        matched = 0
-        if matcher and (new_rows or updates):
-            changed = new_rows + updates
-            ids = self._existing_items([i.key for i in changed])
-            results = [(ids[i.key][0], matcher.match(i.title, i.summary_text)) for i in changed]
-            self._write_matches(results, matcher.version, stamp)
-            matched = sum(1 for _, found in results if found)
+        matched = sum(1 for matches in found.values() if matches)
         return ItemCounts(new=len(new_rows), updated=len(updates), seen=len(seen_ids), matched=matched)
 
     # -- theme matches ----------------------------------------------------------------------------
@@ -256,14 +257,17 @@ class Store:
     def _write_matches(self, results: Sequence[tuple[int, Sequence[ThemeMatch]]], version: str,
                        stamp: str | None) -> None:
         """Replace the matches of these items (inside the caller's transaction)."""
-        ids = [(item_id,) for item_id, _ in results]
-        self.conn.executemany("DELETE FROM matches WHERE item_id = ?", ids)
-        self.conn.executemany(
-            "INSERT INTO matches (item_id, theme, score, evidence, matcher_version, matched_at) VALUES (?,?,?,?,?,?)",
-            [(item_id, m.theme, m.score, json.dumps([asdict(e) for e in m.evidence], ensure_ascii=False), version,
-              stamp) for item_id, found in results for m in found])
+        self.conn.executemany("DELETE FROM matches WHERE item_id = ?", [(item_id,) for item_id, _ in results])
+        self._insert_matches(results, version, stamp)
         self.conn.executemany("UPDATE items SET matcher_version = ? WHERE id = ?",
                               [(version, item_id) for item_id, _ in results])
+
+    def _insert_matches(self, results: Sequence[tuple[int, Sequence[ThemeMatch]]], version: str | None,
+                        stamp: str | None) -> None:
+        self.conn.executemany(
+            "INSERT INTO matches (item_id, theme, score, evidence, matcher_version, matched_at) VALUES (?,?,?,?,?,?)",
+            [(item_id, m.theme, m.score, json.dumps(evidence_records(m.evidence), ensure_ascii=False), version, stamp)
+             for item_id, found in results for m in found])
 
     def items_to_match(self, version: str, *, everything: bool = False) -> int:
         """How many items `rematch` would match: those not matched with `version`, or all."""

@@ -8,8 +8,10 @@ it, so the data flow can be read from this file alone.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +192,14 @@ class Evidence:
     name: str  # the phrase as written in the config, or the rule's name
     score: int
     spans: tuple[Span, ...]
+
+
+def evidence_records(evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
+    """Evidence as plain dicts (the stored JSON and `match --jsonl`); by hand, as dataclasses.asdict
+    deep-copies every field and cost more than the matching itself."""
+    return [{"kind": e.kind, "name": e.name, "score": e.score,
+             "spans": [{"field": s.field, "start": s.start, "end": s.end, "text": s.text} for s in e.spans]}
+            for e in evidence]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,105 @@
+"""Where feed documents are parsed: in this process, or in helper processes that use the other cores.
+
+feedparser is pure Python, so in one process it holds the GIL and a round of new content is bound to one
+core, however many fetch threads wait. A `ProcessParser` parses in helper processes while this one fetches,
+matches and stores (bench/polling.py measures the gain). Both parsers answer the same call, so the poll
+round does not care which it has. A helper that dies (killed, out of memory, a crash in a C extension)
+costs the feed it was parsing, not the daemon: the feed gets an error and a fresh helper takes over.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from typing import Protocol
+
+from .parse import parse_feed
+from .types import ParsedFeed
+
+log = logging.getLogger("monitor.parse")
+
+# Starting a helper (a fresh interpreter importing feedparser) costs ~0.3 s: a one-off poll of a handful
+# of feeds is faster parsed here.
+MIN_FEEDS_FOR_PROCESSES = 16
+
+
+class Parser(Protocol):
+    in_process: bool
+
+    def parse(self, body: bytes, *, url: str, headers: Mapping[str, str], feed_id: int, now: datetime,
+              language: str | None = None) -> ParsedFeed: ...
+
+    def close(self) -> None: ...
+
+
+class InlineParser:
+    """Parses in the calling thread."""
+
+    in_process = True
+
+    def parse(self, body: bytes, *, url: str, headers: Mapping[str, str], feed_id: int, now: datetime,
+              language: str | None = None) -> ParsedFeed:
+        return parse_feed(body, url=url, headers=headers, feed_id=feed_id, now=now, language=language)
+
+    def close(self) -> None:
+        pass
+
+
+class ProcessParser:
+    """Parses in `processes` helper processes; `parse` is thread-safe and blocks only its caller."""
+
+    in_process = False
+
+    def __init__(self, processes: int):
+        self.processes = processes
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                # spawn, not fork: the daemon has threads (scheduler, fetchers) whose locks a fork would copy.
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_ignore_stop_signals)
+            return self._pool
+
+    def parse(self, body: bytes, *, url: str, headers: Mapping[str, str], feed_id: int, now: datetime,
+              language: str | None = None) -> ParsedFeed:
+        pool = self._executor()
+        try:
+            return pool.submit(parse_feed, body, url=url, headers=dict(headers), feed_id=feed_id, now=now,
+                               language=language).result()
+        except BrokenProcessPool:
+            log.error("the parser process died while parsing %s; starting a new one", url)
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            return ParsedFeed(title=None, items=(), bozo="the parser process died while parsing this document")
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_stop_signals() -> None:
+    """Ctrl-C and systemd's stop reach the whole process group; the daemon finishes the feeds in hand and
+    then closes its helpers, which must live until then."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def make_parser(processes: int, feeds: int | None = None) -> Parser:
+    """Helper processes when the setting asks for them and there is enough to parse (`feeds`, when known)."""
+    if processes <= 0 or (feeds is not None and feeds < MIN_FEEDS_FOR_PROCESSES):
+        return InlineParser()
+    return ProcessParser(processes)
+
