@@ -102,7 +102,7 @@ class Daemon:
 
     def run(self) -> int:
         self._acquire_lock()
-        self.store = Store.open(self.db_path)
+        self.store = Store.open(self.db_path, self.config.busy_timeout)
         self.matcher = Matcher(self.config.themes)
         self.fetcher = Fetcher(self.config.polling, clock=self.clock)
         self.scheduler = BackgroundScheduler(
