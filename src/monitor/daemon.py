@@ -43,7 +43,7 @@ from .match import Matcher
 from .metrics import Metrics
 from .metrics import start as start_metrics
 from .pipeline import poll_feed
-from .publish import publish, retry_failed
+from .publish import publish, retry_failed, settle_interrupted
 from .schedule import due_digest_week, first_poll
 from .store import Store
 from .store_digest import record
@@ -237,6 +237,9 @@ class Daemon:
         week = due_digest_week(now, config.timezone, d.week_start, d.send_day, d.send_time)
         sender = self.sender_factory(config)
         with self.store_lock:
+            # A daemon killed during an SMTP exchange left its week `sending`; a week already produced is not
+            # published again below, so without this it would stay `sending`, as if still on its way, forever.
+            settle_interrupted(self.store)
             existing = record(self.store, week_label(week, config.timezone))
             wanted = existing is None or (existing.state == "rendered" and sender is not None)
             results = [publish(config, self.store, week, now, sender=sender)] if wanted else []

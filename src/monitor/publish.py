@@ -43,9 +43,7 @@ def publish(config: Config, store: Store, start: datetime, now: datetime, *, out
             sender: Sender | None = None, resend: bool = False, dry_run: bool = False) -> Published:
     week = week_label(start, config.timezone)
     if not dry_run:
-        for interrupted in store_digest.settle_interrupted(store):
-            log.warning("digest %s: delivery was interrupted; marked uncertain (--resend sends it again)",
-                        interrupted)
+        settle_interrupted(store)
     existing = store_digest.record(store, week)
     if existing and existing.state in ("sent", "uncertain") and not resend and not dry_run:
         when = f" on {existing.sent_at:%Y-%m-%d %H:%M} UTC" if existing.sent_at else ""
@@ -77,6 +75,14 @@ def publish(config: Config, store: Store, start: datetime, now: datetime, *, out
     log.info("digest %s: sent to %s", week, ", ".join(config.email.to))
     return Published(week, "sent", digest.subject, text,
                      f"{week}: written and sent to {', '.join(config.email.to)}", files)
+
+
+def settle_interrupted(store: Store) -> list[str]:
+    """Weeks a dead process left `sending` become `uncertain` (never sent again without --resend)."""
+    weeks = store_digest.settle_interrupted(store)
+    for week in weeks:
+        log.warning("digest %s: delivery was interrupted; marked uncertain (--resend sends it again)", week)
+    return weeks
 
 
 def retry_failed(config: Config, store: Store, now: datetime, sender: Sender, *, out_dir: str | None = None,
