@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -18,18 +20,24 @@ def free_port() -> int:
 
 
 class _Inbox:
-    def __init__(self) -> None:
+    def __init__(self, reply_delay: float = 0.0) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.reply_delay = reply_delay
+        self.received = threading.Event()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append((list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
+        self.received.set()
+        # A slow "250 OK" leaves a window in which the message is here but the sender does not know it yet:
+        # the moment at-most-once delivery is about.
+        await asyncio.sleep(self.reply_delay)
         return "250 OK"
 
 
 class MailServer:
-    def __init__(self, user: str | None = None, password: str | None = None):
-        self.inbox = _Inbox()
+    def __init__(self, user: str | None = None, password: str | None = None, reply_delay: float = 0.0):
+        self.inbox = _Inbox(reply_delay)
         options: dict[str, Any] = {}
         if user:
             def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:

@@ -74,7 +74,7 @@ class Context:
         self.config  # noqa: B018 - a broken config stops every command, even one that needs only the db
         if must_exist and not os.path.exists(self.db_path):
             raise UsageError(f"no database at {self.db_path} yet: `monitor poll` creates it")
-        store = Store.open(self.db_path)
+        store = Store.open(self.db_path, self.config.busy_timeout)
         try:
             yield store
         finally:

@@ -86,6 +86,7 @@ class Config:
     database: str = "data/monitor.db"
     digests_dir: str = "digests"
     timezone: str = "UTC"
+    busy_timeout: timedelta = timedelta(seconds=30)
     polling: PollingSettings = PollingSettings()
     feeds: tuple[FeedSource, ...] = ()
     themes: dict[str, ThemeSpec] = field(default_factory=dict)

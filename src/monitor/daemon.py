@@ -44,7 +44,7 @@ from .metrics import Metrics
 from .metrics import start as start_metrics
 from .parsers import make_parser
 from .pipeline import poll_feed
-from .publish import publish, retry_failed
+from .publish import publish, retry_failed, settle_interrupted
 from .schedule import due_digest_week, first_poll
 from .store import Store
 from .store_digest import record
@@ -103,7 +103,7 @@ class Daemon:
 
     def run(self) -> int:
         self._acquire_lock()
-        self.store = Store.open(self.db_path)
+        self.store = Store.open(self.db_path, self.config.busy_timeout)
         self.matcher = Matcher(self.config.themes)
         self.fetcher = Fetcher(self.config.polling, clock=self.clock)
         self.parser = make_parser(self.config.polling.parse_processes)
@@ -240,6 +240,9 @@ class Daemon:
         week = due_digest_week(now, config.timezone, d.week_start, d.send_day, d.send_time)
         sender = self.sender_factory(config)
         with self.store_lock:
+            # A daemon killed during an SMTP exchange left its week `sending`; a week already produced is not
+            # published again below, so without this it would stay `sending`, as if still on its way, forever.
+            settle_interrupted(self.store)
             existing = record(self.store, week_label(week, config.timezone))
             wanted = existing is None or (existing.state == "rendered" and sender is not None)
             results = [publish(config, self.store, week, now, sender=sender)] if wanted else []

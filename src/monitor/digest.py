@@ -95,6 +95,7 @@ class Digest:
     troubled: tuple[FeedTrouble, ...]
     chart: tuple[Bar, ...]
     chart_max: int
+    late_since: datetime | None = None  # in the digest's time zone: due then, delivery failed until `generated`
 
     @property
     def empty(self) -> bool:
@@ -102,7 +103,7 @@ class Digest:
 
 
 def build(data: WeekData, themes: Mapping[str, ThemeSpec], *, timezone: str, now: datetime,
-          subject_template: str) -> Digest:
+          subject_template: str, delivery_late_since: datetime | None = None) -> Digest:
     zone = ZoneInfo(timezone)
     first_day = data.start.astimezone(zone).date()
     days = tuple(first_day + timedelta(days=n) for n in range(7))
@@ -123,7 +124,8 @@ def build(data: WeekData, themes: Mapping[str, ThemeSpec], *, timezone: str, now
         sections=tuple(sections), total_items=data.total_items,
         matched_items=len({i.item_id for i in data.items if not i.late}),
         late_items=len({i.item_id for i in data.items if i.late}), outlets=data.outlets[:5],
-        troubled=data.troubled, chart=chart, chart_max=chart_max)
+        troubled=data.troubled, chart=chart, chart_max=chart_max,
+        late_since=delivery_late_since.astimezone(zone) if delivery_late_since else None)
 
 
 def subject_line(template: str, week: str) -> str:

@@ -151,7 +151,8 @@ def _process(state: FeedState, source: FeedSource, fetched: Fetched, config: Con
     try:
         counts = store.record_poll(new_state, report, parsed, now, matcher)
     except MonitorError as failure:
-        log.error("%s", failure)
+        # Nothing of this poll was kept (not even its validators), so the next poll fetches and stores it all.
+        log.error("%s: this poll was not stored; the feed is polled again at its next turn: %s", state.name, failure)
         return replace(report, outcome=FetchOutcome.ERROR, error=str(failure), store_failed=True)
     report = replace(report, counts=counts)
     _log(report, state, new_state)

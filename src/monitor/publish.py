@@ -43,16 +43,17 @@ def publish(config: Config, store: Store, start: datetime, now: datetime, *, out
             sender: Sender | None = None, resend: bool = False, dry_run: bool = False) -> Published:
     week = week_label(start, config.timezone)
     if not dry_run:
-        for interrupted in store_digest.settle_interrupted(store):
-            log.warning("digest %s: delivery was interrupted; marked uncertain (--resend sends it again)",
-                        interrupted)
+        settle_interrupted(store)
     existing = store_digest.record(store, week)
     if existing and existing.state in ("sent", "uncertain") and not resend and not dry_run:
         when = f" on {existing.sent_at:%Y-%m-%d %H:%M} UTC" if existing.sent_at else ""
         return Published(week, existing.state, existing.subject, "",
                          f"{week}: already {existing.state}{when}; nothing sent (--resend sends it again)")
     data = store_digest.week_data(store, week, start, week_end(start, config.timezone), list(config.themes))
-    digest = build(data, config.themes, timezone=config.timezone, now=now, subject_template=config.email.subject)
+    # A week whose deliveries failed says, when it finally goes out, that it is late and since when.
+    late_since = existing.failing_since if existing and existing.state == "failed" and sender else None
+    digest = build(data, config.themes, timezone=config.timezone, now=now, subject_template=config.email.subject,
+                   delivery_late_since=late_since)
     env = environment(config.digest.templates_dir)
     text, html = render_text(digest, env), render_html(digest, env)
     if dry_run:
@@ -69,7 +70,7 @@ def publish(config: Config, store: Store, start: datetime, now: datetime, *, out
     except DeliveryError as error:
         attempts = (existing.attempts if existing else 0) + 1
         retry_at = now + min(RETRY_FIRST * 2 ** (attempts - 1), RETRY_MAX)
-        store_digest.mark_failed(store, week, str(error), retry_at)
+        store_digest.mark_failed(store, week, str(error), retry_at, now)
         log.error("digest %s: %s; retried after %s", week, error, f"{retry_at:%Y-%m-%d %H:%M} UTC")
         return Published(week, "failed", digest.subject, text,
                          f"{week}: written, NOT sent: {error} (retried after {retry_at:%H:%M} UTC)", files, str(error))
@@ -77,6 +78,14 @@ def publish(config: Config, store: Store, start: datetime, now: datetime, *, out
     log.info("digest %s: sent to %s", week, ", ".join(config.email.to))
     return Published(week, "sent", digest.subject, text,
                      f"{week}: written and sent to {', '.join(config.email.to)}", files)
+
+
+def settle_interrupted(store: Store) -> list[str]:
+    """Weeks a dead process left `sending` become `uncertain` (never sent again without --resend)."""
+    weeks = store_digest.settle_interrupted(store)
+    for week in weeks:
+        log.warning("digest %s: delivery was interrupted; marked uncertain (--resend sends it again)", week)
+    return weeks
 
 
 def retry_failed(config: Config, store: Store, now: datetime, sender: Sender, *, out_dir: str | None = None,

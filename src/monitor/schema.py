@@ -151,4 +151,9 @@ CREATE TABLE digest_items (
 ) WITHOUT ROWID;
 CREATE INDEX digest_items_item ON digest_items(item_id);
 """),
+    Migration(4, "when a week's failed deliveries began", """
+-- Set by the first failed delivery of a week and kept: a digest delivered after failures says it is late
+-- and since when it was due.
+ALTER TABLE digests ADD COLUMN failing_since TEXT;
+"""),
 )

@@ -182,6 +182,7 @@ MONITOR = (
     Setting("database", _string, "data/monitor.db", "SQLite file, relative to the working directory"),
     Setting("digests_dir", _string, "digests", "folder the weekly digests are written to"),
     Setting("timezone", _timezone, "UTC", "IANA time zone for dates shown to people"),
+    Setting("busy_timeout", _duration, "30s", "how long a write waits while another process holds the database's write lock"),
 )
 
 POLLING = (

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,33 +32,35 @@ class Matching(Protocol):
     def match(self, title: str, summary: str = "") -> list[ThemeMatch]: ...
 
 
-BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT = timedelta(seconds=30)  # `monitor.busy_timeout`
 CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
 RANK_WINDOW = 2000  # search ranks the most recent matches, at most this many
 
 
 class Store:
-    def __init__(self, path: str, conn: sqlite3.Connection):
+    def __init__(self, path: str, conn: sqlite3.Connection, busy_timeout: timedelta = BUSY_TIMEOUT):
         self.path = path
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
+        self.busy_timeout = busy_timeout
 
     @classmethod
-    def open(cls, path: str | Path) -> Store:
-        """Open (creating it and its folder if needed) and migrate the database."""
+    def open(cls, path: str | Path, busy_timeout: timedelta = BUSY_TIMEOUT) -> Store:
+        """Open (creating it and its folder if needed) and migrate the database. A write waits up to
+        `busy_timeout` for another process's write lock (an analyst's `BEGIN IMMEDIATE`, a `monitor poll`)."""
         path = str(path)
         try:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            conn = sqlite3.connect(path, timeout=busy_timeout.total_seconds(), isolation_level=None,
                                    check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout.total_seconds() * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # durable at each checkpoint; safe in WAL mode
             conn.execute("PRAGMA foreign_keys = ON")
         except (OSError, sqlite3.Error) as error:
             raise StoreError(path, f"cannot open: {error}") from error
-        store = cls(path, conn)
+        store = cls(path, conn, busy_timeout)
         store.migrate()
         return store
 
@@ -77,14 +79,39 @@ class Store:
         # instead of failing half-way through when a read would have to become a write.
         try:
             self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
         except sqlite3.Error as error:
-            raise StoreError(self.path, f"cannot write: {error}") from error
+            raise self.write_error(error) from error
+        try:
+            yield
+            self.conn.execute("COMMIT")
+        except BaseException as error:
+            # After an I/O error or a full disk mid-statement SQLite has already rolled back (a ROLLBACK then
+            # fails and would hide the real error); after a failed COMMIT the transaction is still open, and
+            # left so, every later BEGIN of this connection would fail even once the disk has room again.
+            if self.conn.in_transaction:
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            if isinstance(error, sqlite3.Error):
+                raise self.write_error(error) from error
+            raise
+
+    def write_error(self, error: sqlite3.Error) -> StoreError:
+        """A write that failed, as a StoreError saying what the usual cause is."""
+        text = str(error)
+        code = getattr(error, "sqlite_errorcode", None)
+        code = code & 0xFF if isinstance(code, int) else None  # the primary code of an extended one
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in text:
+            hint = (f"another process held the write lock for more than monitor.busy_timeout "
+                    f"({self.busy_timeout.total_seconds():g}s); nothing of this write was kept")
+        elif code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR) or "disk" in text:
+            hint = "is the disk full, or the file over a size limit? nothing of this write was kept"
+        elif code == sqlite3.SQLITE_READONLY or "readonly" in text:
+            hint = "the file or its folder is not writable by this user"
+        else:
+            hint = ""
+        return StoreError(self.path, f"cannot write: {text}" + (f" ({hint})" if hint else ""))
 
     # -- schema -----------------------------------------------------------------------------------
 

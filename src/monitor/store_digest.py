@@ -22,7 +22,7 @@ from .units import from_iso, iso
 
 LATE_LOOKBACK = timedelta(weeks=8)  # how far back an unreported item may still be caught up
 _RECORD = ("SELECT week, state, subject, message_id, items, attempts, rendered_at, sent_at, last_error, "
-           "next_attempt_at FROM digests")
+           "next_attempt_at, failing_since FROM digests")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,7 @@ class DigestRecord:
     sent_at: datetime | None
     last_error: str | None
     next_attempt_at: datetime | None
+    failing_since: datetime | None = None  # the first failed delivery of the week, if any
 
 
 def week_data(store: Store, week: str, start: datetime, end: datetime, themes: list[str]) -> WeekData:
@@ -127,7 +128,7 @@ def records(store: Store) -> list[DigestRecord]:
 def _record(row: Any) -> DigestRecord:
     return DigestRecord(week=row[0], state=row[1], subject=row[2], message_id=row[3], items=row[4], attempts=row[5],
                         rendered_at=from_iso(row[6]), sent_at=from_iso(row[7]),  # type: ignore[arg-type]
-                        last_error=row[8], next_attempt_at=from_iso(row[9]))
+                        last_error=row[8], next_attempt_at=from_iso(row[9]), failing_since=from_iso(row[10]))
 
 
 def save_rendered(store: Store, data: WeekData, subject: str, message_id: str, now: datetime) -> None:
@@ -159,10 +160,11 @@ def mark_sent(store: Store, week: str, now: datetime) -> None:
                            "WHERE week = ?", (iso(now), week))
 
 
-def mark_failed(store: Store, week: str, error: str, retry_at: datetime) -> None:
+def mark_failed(store: Store, week: str, error: str, retry_at: datetime, now: datetime) -> None:
     with store.transaction():
-        store.conn.execute("UPDATE digests SET state = 'failed', last_error = ?, next_attempt_at = ? WHERE week = ?",
-                           (error, iso(retry_at), week))
+        store.conn.execute("UPDATE digests SET state = 'failed', last_error = ?, next_attempt_at = ?, "
+                           "failing_since = coalesce(failing_since, ?) WHERE week = ?",
+                           (error, iso(retry_at), iso(now), week))
 
 
 def settle_interrupted(store: Store) -> list[str]:
