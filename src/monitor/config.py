@@ -49,6 +49,7 @@ class PollingSettings:
     max_bytes: int = 10_000_000
     user_agent: str = USER_AGENT
     backoff_max: timedelta = parse_duration("12h")
+    allow_private_redirects: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +210,7 @@ class _Validator:
                 continue
             feeds.append(FeedSource(name=name, url=url, interval=values.get("interval") or default_interval,
                                     language=values.get("language"), tags=values.get("tags", ()),
+                                    allow_private_redirects=values.get("allow_private_redirects"),
                                     line=self.lines.find(("feeds", index))))
         return tuple(feeds)
 

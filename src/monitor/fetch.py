@@ -5,12 +5,15 @@ Polite means: a descriptive User-Agent; conditional GET (If-None-Match / If-Modi
 deadline, so a server trickling a byte a second cannot hold a worker); bounded size (the body is
 streamed and cut at the cap, measured after decompression, so a gzip bomb is cut too); at most
 `per_host` requests to one host at once. Redirects are followed here, not by httpx, to know whether every
-hop was permanent (then the stored URL moves) and to refuse schemes other than http(s).
+hop was permanent (then the stored URL moves), to refuse schemes other than http(s), and to refuse, before
+connecting, a redirect into a loopback, private or link-local network the feed's own address is not in
+(`addresses.redirect_refusal`; `allow_private_redirects` lifts it).
 """
 
 from __future__ import annotations
 
 import email.utils
+import socket
 import threading
 import time
 import zlib
@@ -21,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from .addresses import Address, parse_address, redirect_refusal
 from .config import PollingSettings
 from .types import FetchResult
 
@@ -60,9 +64,12 @@ class Fetcher:
     def close(self) -> None:
         self.client.close()
 
-    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+              allow_private_redirects: bool | None = None) -> FetchResult:
+        """`allow_private_redirects`: the feed's own setting; None takes `polling.allow_private_redirects`."""
+        allow = self.polling.allow_private_redirects if allow_private_redirects is None else allow_private_redirects
         with self._slot(url):  # the deadline starts once the host has a slot for us, not while queued
-            return _Exchange(self, url, etag, last_modified, self.clock(), time.monotonic()).run()
+            return _Exchange(self, url, etag, last_modified, self.clock(), time.monotonic(), allow).run()
 
     def _slot(self, url: str) -> threading.BoundedSemaphore:
         host = (urlsplit(url).hostname or "").lower()
@@ -76,8 +83,10 @@ class _Exchange:
     """One fetch with its redirects, against one total deadline."""
 
     def __init__(self, fetcher: Fetcher, url: str, etag: str | None, last_modified: str | None,
-                 started_at: datetime, start: float):
+                 started_at: datetime, start: float, allow_private_redirects: bool = False):
         self.fetcher = fetcher
+        self.allow_private_redirects = allow_private_redirects
+        self._origin: list[Address] | None = None
         self.polling = fetcher.polling
         self.url = url
         self.started_at = started_at
@@ -113,10 +122,32 @@ class _Exchange:
                 return self.result(current, status=status, error=f"redirect to a non-HTTP address refused: {target}")
             if target in visited:
                 return self.result(current, status=status, error=f"redirect loop at {target}")
+            refusal = self.refusal(target)
+            if refusal:
+                return self.result(current, status=status, error=refusal)
             visited.add(target)
             all_permanent = all_permanent and status in PERMANENT
             current = target
         return self.result(current, status=None, error=f"more than {MAX_REDIRECTS} redirects")
+
+    def refusal(self, target: str) -> str | None:
+        """Why the redirect to `target` is not followed, decided before any connection to it."""
+        if self.allow_private_redirects:
+            return None
+        if self._origin is None:
+            try:
+                self._origin = resolve(urlsplit(self.url).hostname or "")
+            except OSError:
+                self._origin = []  # the feed's own host is gone from DNS: only global targets qualify
+        try:
+            addresses = resolve(urlsplit(target).hostname or "")
+        except OSError as error:
+            return f"redirect to {target} refused: its host does not resolve ({error})"
+        reason = redirect_refusal(self._origin, addresses)
+        if reason is None:
+            return None
+        return (f"redirect to a non-public address refused: {target} ({reason}, the feed's own address is not); "
+                "allow_private_redirects = true allows it")
 
     def remaining(self) -> float:
         left = self.deadline - time.monotonic()
@@ -209,6 +240,17 @@ class _Failure(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+def resolve(host: str) -> list[Address]:
+    """Every address a host name resolves to (an IP literal is itself). Raises OSError when it does not."""
+    literal = parse_address(host.strip("[]"))
+    if literal is not None:
+        return [literal]
+    if not host:
+        raise OSError("no host")
+    found = [parse_address(str(info[4][0])) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)]
+    return [address for address in found if address is not None]
 
 
 def _with_permanent(result: FetchResult, target: str) -> FetchResult:

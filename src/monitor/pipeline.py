@@ -61,7 +61,8 @@ def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
     with ThreadPoolExecutor(max_workers=min(config.polling.concurrency, len(due)),
                             thread_name_prefix="fetch") as pool:
         futures: dict[Future[FetchResult], FeedState] = {
-            pool.submit(_safe_fetch, fetcher, state, clock): state for state in interleave_hosts(due)
+            pool.submit(_safe_fetch, fetcher, state, sources[state.name], clock): state
+            for state in interleave_hosts(due)
         }
         for future in as_completed(futures):
             state = futures[future]
@@ -83,14 +84,15 @@ def poll_feed(config: Config, store: Store, fetcher: Fetcher, clock: Clock, name
     # interval, so an early run polls instead of skipping a whole interval.
     if due_only and not is_due(state, source.interval * 0.9, now):
         return None
-    result = _safe_fetch(fetcher, state, clock)
+    result = _safe_fetch(fetcher, state, source, clock)
     with store_lock:
         return _process(state, source, result, config, store, clock, matcher)
 
 
-def _safe_fetch(fetcher: Fetcher, state: FeedState, clock: Clock) -> FetchResult:
+def _safe_fetch(fetcher: Fetcher, state: FeedState, source: FeedSource, clock: Clock) -> FetchResult:
     try:
-        return fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified)
+        return fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified,
+                             allow_private_redirects=source.allow_private_redirects)
     except Exception as crash:  # noqa: BLE001 - a fetch bug must cost one feed, not the round
         log.exception("fetching %s failed unexpectedly", state.url)
         return FetchResult(url=state.url, final_url=state.url, status=None, started_at=clock(), duration=0.0,
