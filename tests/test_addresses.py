@@ -19,7 +19,8 @@ def ips(*texts: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     ("127.0.0.1", "loopback"), ("127.200.0.9", "loopback"), ("::1", "loopback"), ("::ffff:127.0.0.1", "loopback"),
     ("169.254.169.254", "link-local"), ("fe80::1", "link-local"),
     ("10.0.0.1", "private"), ("172.16.5.4", "private"), ("172.31.255.255", "private"), ("192.168.1.1", "private"),
-    ("fd00::1", "private"), ("fc00::5", "private"), ("::ffff:10.1.2.3", "private"), ("64:ff9b::a9fe:a9fe", "link-local"),
+    ("fd00::1", "private"), ("fc00::5", "private"), ("::ffff:10.1.2.3", "private"),
+    ("64:ff9b::a9fe:a9fe", "link-local"),  # NAT64 of 169.254.169.254
     ("2002:7f00:1::", "loopback"),  # 6to4 of 127.0.0.1
     ("100.64.0.1", "shared"), ("0.0.0.0", "unspecified"), ("::", "unspecified"),
     ("224.0.0.1", "multicast"), ("ff02::1", "multicast"),

@@ -180,9 +180,15 @@ class _Exchange:
                 return self.result(url, status=status, headers=headers, body=body, truncated=truncated,
                                    bytes_read=read, error=error)
         except httpx.TimeoutException as error:
+            if self.deadline - time.monotonic() < 0.05:  # the wait was cut to what the deadline left
+                raise _Failure(f"deadline of {self.polling.deadline.total_seconds():g}s exceeded") from error
             raise _Failure(_timeout_message(error, self.polling)) from error
         except httpx.HTTPError as error:
             raise _Failure(f"{_describe(error)}") from error
+        except httpx.InvalidURL as error:
+            # httpx parses a redirect's Location even when it follows none itself, and `javascript:x` or
+            # `http://[x` fails there, before the response reaches us: an error of this feed, not a crash.
+            raise _Failure(f"unusable address in the response (a redirect's Location?): {error}") from error
         except (OSError, ValueError) as error:  # a bad URL, a socket error httpx let through
             raise _Failure(f"{type(error).__name__}: {error}") from error
 
