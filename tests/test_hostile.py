@@ -362,6 +362,15 @@ def test_redirects_within_loopback_are_followed_and_the_setting_opens_the_rest(f
         result = run_cli(write_config(feeds), "poll")
         assert "2 new" in line_of(result.output, "sample-other") and other.hits("/moved")
         assert "1 new" in line_of(result.output, "sample-localhost")
+        # The name was resolved once, checked, and the connection made to the checked address: a DNS answer
+        # that changes in between (rebinding) cannot send it elsewhere. The server still sees the name.
+        port = feed_server.base_url.rsplit(":", 1)[1]
+        assert feed_server.hits("/home")[0].headers["host"] == f"localhost:{port}"
+        fetcher, requested = fetcher_for()
+        with fetcher:
+            pinned = fetcher.fetch(feed_server.url("/to-localhost"))
+        assert pinned.status == 200 and pinned.final_url == f"http://localhost:{port}/home"
+        assert requested[-1] == f"http://127.0.0.1:{port}/home"
         refused = line_of(result.output, "sample-metadata")
         assert refused.startswith("error") and "169.254.169.254" in refused and "non-public" in refused
         error = query("SELECT last_error FROM feeds WHERE name = 'sample-metadata'")[0]["last_error"]

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -104,11 +104,12 @@ class _Exchange:
 
     def run(self) -> FetchResult:
         current = self.url
+        pin: Address | None = None
         visited = {current}
         all_permanent = True
         for _ in range(MAX_REDIRECTS + 1):
             try:
-                outcome = self.get(current)
+                outcome = self.get(current, pin)
             except _Failure as failure:
                 return self.result(current, status=failure.status, error=failure.message)
             if isinstance(outcome, FetchResult):
@@ -122,7 +123,7 @@ class _Exchange:
                 return self.result(current, status=status, error=f"redirect to a non-HTTP address refused: {target}")
             if target in visited:
                 return self.result(current, status=status, error=f"redirect loop at {target}")
-            refusal = self.refusal(target)
+            refusal, pin = self.check(target)
             if refusal:
                 return self.result(current, status=status, error=refusal)
             visited.add(target)
@@ -130,10 +131,12 @@ class _Exchange:
             current = target
         return self.result(current, status=None, error=f"more than {MAX_REDIRECTS} redirects")
 
-    def refusal(self, target: str) -> str | None:
-        """Why the redirect to `target` is not followed, decided before any connection to it."""
+    def check(self, target: str) -> tuple[str | None, Address | None]:
+        """Why the redirect to `target` is not followed, decided before any connection to it; else the
+        checked address to connect to. Connecting there, rather than letting httpx resolve the name again,
+        leaves no gap for a DNS answer that changes between the check and the connection (DNS rebinding)."""
         if self.allow_private_redirects:
-            return None
+            return None, None
         if self._origin is None:
             try:
                 self._origin = resolve(urlsplit(self.url).hostname or "")
@@ -142,12 +145,14 @@ class _Exchange:
         try:
             addresses = resolve(urlsplit(target).hostname or "")
         except OSError as error:
-            return f"redirect to {target} refused: its host does not resolve ({error})"
+            return f"redirect to {target} refused: its host does not resolve ({error})", None
+        if not addresses:
+            return f"redirect to {target} refused: its host does not resolve", None
         reason = redirect_refusal(self._origin, addresses)
         if reason is None:
-            return None
+            return None, next((a for a in addresses if a.version == 4), addresses[0])
         return (f"redirect to a non-public address refused: {target} ({reason}, the feed's own address is not); "
-                "allow_private_redirects = true allows it")
+                "allow_private_redirects = true allows it"), None
 
     def remaining(self) -> float:
         left = self.deadline - time.monotonic()
@@ -161,11 +166,21 @@ class _Exchange:
                              read=min(self.polling.read_timeout.total_seconds(), left),
                              write=min(10.0, left), pool=left)
 
-    def get(self, url: str) -> FetchResult | tuple[int, str]:
-        """One request: a final result, or (status, location) of a redirect to follow."""
+    def get(self, url: str, pin: Address | None = None) -> FetchResult | tuple[int, str]:
+        """One request: a final result, or (status, location) of a redirect to follow. `pin`: the address
+        to connect to instead of resolving the host again (Host and TLS SNI still name the host)."""
         client = self.fetcher.client
+        request_url, headers, extensions = url, self.headers, {}
+        if pin is not None:
+            parts = urlsplit(url)
+            host = f"[{pin}]" if pin.version == 6 else str(pin)
+            request_url = urlunsplit(parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")))
+            headers = {**self.headers, "Host": parts.netloc.rsplit("@", 1)[-1]}
+            if parts.scheme.lower() == "https":
+                extensions = {"sni_hostname": parts.hostname or ""}
         try:
-            with client.stream("GET", url, headers=self.headers, timeout=self.timeout()) as response:
+            with client.stream("GET", request_url, headers=headers, timeout=self.timeout(),
+                               extensions=extensions) as response:
                 headers = {k.lower(): v for k, v in response.headers.items()}
                 status = response.status_code
                 if status in REDIRECTS and "location" in headers:
