@@ -12,6 +12,7 @@ PACKAGE = Path(monitor.__file__).parent
 # module -> the modules of ours it may import
 ALLOWED = {
     "types": set(),
+    "addresses": set(),
     "errors": set(),
     "units": set(),
     "schema": set(),
@@ -24,7 +25,7 @@ ALLOWED = {
     "parse": {"identity", "types"},
     "policy": {"types"},
     "report": {"types", "units"},
-    "fetch": {"config", "types"},
+    "fetch": {"addresses", "config", "types"},
     "store": {"errors", "schema", "types", "units"},
     "parsers": {"parse", "types"},
     "pipeline": {"config", "errors", "fetch", "match", "parsers", "policy", "store", "types"},
@@ -44,7 +45,7 @@ ALLOWED = {
     "__main__": {"cli"},
     "__init__": set(),
 }
-PURE = {"types", "errors", "units", "identity", "settings", "parse", "policy", "report", "schema", "terms", "match", "weeks", "cluster", "digest", "schedule"}
+PURE = {"addresses", "types", "errors", "units", "identity", "settings", "parse", "policy", "report", "schema", "terms", "match", "weeks", "cluster", "digest", "schedule"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
 

@@ -308,3 +308,66 @@ def test_garbage_never_raises() -> None:
 def test_language_from_the_feed_or_the_argument(channel: str, argument: str | None,
                                                 expected: str | None) -> None:
     assert one(rss(item(), channel=channel).encode(), language=argument).language == expected
+
+
+# --- entity tricks and oversized documents ---------------------------------------------------------
+
+LAUGHS = ('<!ENTITY lol "lol">' + "".join(f'<!ENTITY lol{n} "{("&lol%s;" % (n - 1 if n > 1 else "")) * 10}">'
+                                            for n in range(1, 10)))
+
+
+@pytest.mark.parametrize("separator", ["", "\n"])  # feedparser itself only strips declarations that start a line
+def test_billion_laughs_expands_nothing(separator: str) -> None:
+    import time
+    import tracemalloc
+
+    doctype = "<!DOCTYPE rss [" + separator + LAUGHS.replace("><", ">" + separator + "<") + separator + "]>"
+    body = rss(item("Sample: laughs &lol9;", extra="<description>&lol9;</description>")).replace(
+        "<rss", doctype + "<rss", 1).encode()
+    tracemalloc.start()
+    started = time.perf_counter()
+    parsed = parse_it(body)
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert elapsed < 0.5 and peak < 5_000_000, (elapsed, peak)  # unprotected: 1.8 s and 59 MB
+    [entry] = parsed.items
+    assert "lollol" not in entry.title + entry.summary_text
+
+
+def test_a_long_safe_looking_entity_is_not_multiplied() -> None:
+    # `<!ENTITY a "AAA...">` has no markup, so feedparser kept it; 8,000 references made a 32 kB feed cost 200 MB.
+    doctype = '<!DOCTYPE rss [\n<!ENTITY a "' + "A" * 8000 + '">\n]>\n'
+    body = rss(item(extra="<description>" + "&a;" * 8000 + "</description>")).replace("<rss", doctype + "<rss", 1)
+    entry = one(body.encode())
+    assert "AAAA" not in entry.summary_text
+
+
+def test_an_entity_naming_one_character_still_works() -> None:
+    doctype = '<!DOCTYPE rss [\n<!ENTITY eacute "&#233;">\n<!ENTITY dash \'&#x2014;\'>\n]>\n'
+    body = rss(item("Sample: Goris&dash;Lachin, r&eacute;sum&eacute;")).replace("<rss", doctype + "<rss", 1).encode()
+    assert one(body).title == "Sample: Goris\u2014Lachin, r\u00e9sum\u00e9"
+
+
+def test_netscape_rss_091_is_still_recognised_by_its_doctype() -> None:
+    doctype = ('<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+               '"http://my.netscape.com/publish/formats/rss-0.91.dtd">\n')
+    body = rss(item()).replace('<rss version="2.0">', doctype + '<rss version="0.91">', 1).encode()
+    assert parse_it(body).version == "rss091n"
+
+
+def test_external_entities_read_no_file(tmp_path: Any) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SAMPLE-SECRET-MARKER")
+    doctype = f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]>'
+    body = rss(item("Sample: &xxe;", extra="<description>&xxe;</description>"),
+               channel="<description>&xxe;</description>").replace("<rss", doctype + "<rss", 1).encode()
+    parsed = parse_it(body)
+    assert "SAMPLE-SECRET-MARKER" not in repr(parsed)
+
+
+def test_only_the_first_entries_of_a_huge_document_are_read() -> None:
+    body = rss(*(item(f"Sample {n}", f"https://example.org/news/{n}") for n in range(parse.MAX_ITEMS + 50)))
+    parsed = parse_it(body.encode())
+    assert len(parsed.items) == parse.MAX_ITEMS and parsed.items[0].title == "Sample 0"
+    assert parsed.bozo and f"more than {parse.MAX_ITEMS:,} entries" in parsed.bozo

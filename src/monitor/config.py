@@ -51,6 +51,7 @@ class PollingSettings:
     user_agent: str = USER_AGENT
     backoff_max: timedelta = parse_duration("12h")
     parse_processes: int = auto_processes()
+    allow_private_redirects: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +213,7 @@ class _Validator:
                 continue
             feeds.append(FeedSource(name=name, url=url, interval=values.get("interval") or default_interval,
                                     language=values.get("language"), tags=values.get("tags", ()),
+                                    allow_private_redirects=values.get("allow_private_redirects"),
                                     line=self.lines.find(("feeds", index))))
         return tuple(feeds)
 

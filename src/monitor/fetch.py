@@ -5,22 +5,26 @@ Polite means: a descriptive User-Agent; conditional GET (If-None-Match / If-Modi
 deadline, so a server trickling a byte a second cannot hold a worker); bounded size (the body is
 streamed and cut at the cap, measured after decompression, so a gzip bomb is cut too); at most
 `per_host` requests to one host at once. Redirects are followed here, not by httpx, to know whether every
-hop was permanent (then the stored URL moves) and to refuse schemes other than http(s).
+hop was permanent (then the stored URL moves), to refuse schemes other than http(s), and to refuse, before
+connecting, a redirect into a loopback, private or link-local network the feed's own address is not in
+(`addresses.redirect_refusal`; `allow_private_redirects` lifts it).
 """
 
 from __future__ import annotations
 
 import email.utils
+import socket
 import threading
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from .addresses import Address, parse_address, redirect_refusal
 from .config import PollingSettings
 from .types import FetchResult
 
@@ -60,9 +64,12 @@ class Fetcher:
     def close(self) -> None:
         self.client.close()
 
-    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+              allow_private_redirects: bool | None = None) -> FetchResult:
+        """`allow_private_redirects`: the feed's own setting; None takes `polling.allow_private_redirects`."""
+        allow = self.polling.allow_private_redirects if allow_private_redirects is None else allow_private_redirects
         with self._slot(url):  # the deadline starts once the host has a slot for us, not while queued
-            return _Exchange(self, url, etag, last_modified, self.clock(), time.monotonic()).run()
+            return _Exchange(self, url, etag, last_modified, self.clock(), time.monotonic(), allow).run()
 
     def _slot(self, url: str) -> threading.BoundedSemaphore:
         host = (urlsplit(url).hostname or "").lower()
@@ -76,8 +83,10 @@ class _Exchange:
     """One fetch with its redirects, against one total deadline."""
 
     def __init__(self, fetcher: Fetcher, url: str, etag: str | None, last_modified: str | None,
-                 started_at: datetime, start: float):
+                 started_at: datetime, start: float, allow_private_redirects: bool = False):
         self.fetcher = fetcher
+        self.allow_private_redirects = allow_private_redirects
+        self._origin: list[Address] | None = None
         self.polling = fetcher.polling
         self.url = url
         self.started_at = started_at
@@ -95,11 +104,12 @@ class _Exchange:
 
     def run(self) -> FetchResult:
         current = self.url
+        pin: Address | None = None
         visited = {current}
         all_permanent = True
         for _ in range(MAX_REDIRECTS + 1):
             try:
-                outcome = self.get(current)
+                outcome = self.get(current, pin)
             except _Failure as failure:
                 return self.result(current, status=failure.status, error=failure.message)
             if isinstance(outcome, FetchResult):
@@ -113,10 +123,36 @@ class _Exchange:
                 return self.result(current, status=status, error=f"redirect to a non-HTTP address refused: {target}")
             if target in visited:
                 return self.result(current, status=status, error=f"redirect loop at {target}")
+            refusal, pin = self.check(target)
+            if refusal:
+                return self.result(current, status=status, error=refusal)
             visited.add(target)
             all_permanent = all_permanent and status in PERMANENT
             current = target
         return self.result(current, status=None, error=f"more than {MAX_REDIRECTS} redirects")
+
+    def check(self, target: str) -> tuple[str | None, Address | None]:
+        """Why the redirect to `target` is not followed, decided before any connection to it; else the
+        checked address to connect to. Connecting there, rather than letting httpx resolve the name again,
+        leaves no gap for a DNS answer that changes between the check and the connection (DNS rebinding)."""
+        if self.allow_private_redirects:
+            return None, None
+        if self._origin is None:
+            try:
+                self._origin = resolve(urlsplit(self.url).hostname or "")
+            except OSError:
+                self._origin = []  # the feed's own host is gone from DNS: only global targets qualify
+        try:
+            addresses = resolve(urlsplit(target).hostname or "")
+        except OSError as error:
+            return f"redirect to {target} refused: its host does not resolve ({error})", None
+        if not addresses:
+            return f"redirect to {target} refused: its host does not resolve", None
+        reason = redirect_refusal(self._origin, addresses)
+        if reason is None:
+            return None, next((a for a in addresses if a.version == 4), addresses[0])
+        return (f"redirect to a non-public address refused: {target} ({reason}, the feed's own address is not); "
+                "allow_private_redirects = true allows it"), None
 
     def remaining(self) -> float:
         left = self.deadline - time.monotonic()
@@ -130,11 +166,21 @@ class _Exchange:
                              read=min(self.polling.read_timeout.total_seconds(), left),
                              write=min(10.0, left), pool=left)
 
-    def get(self, url: str) -> FetchResult | tuple[int, str]:
-        """One request: a final result, or (status, location) of a redirect to follow."""
+    def get(self, url: str, pin: Address | None = None) -> FetchResult | tuple[int, str]:
+        """One request: a final result, or (status, location) of a redirect to follow. `pin`: the address
+        to connect to instead of resolving the host again (Host and TLS SNI still name the host)."""
         client = self.fetcher.client
+        request_url, headers, extensions = url, self.headers, {}
+        if pin is not None:
+            parts = urlsplit(url)
+            host = f"[{pin}]" if pin.version == 6 else str(pin)
+            request_url = urlunsplit(parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")))
+            headers = {**self.headers, "Host": parts.netloc.rsplit("@", 1)[-1]}
+            if parts.scheme.lower() == "https":
+                extensions = {"sni_hostname": parts.hostname or ""}
         try:
-            with client.stream("GET", url, headers=self.headers, timeout=self.timeout()) as response:
+            with client.stream("GET", request_url, headers=headers, timeout=self.timeout(),
+                               extensions=extensions) as response:
                 headers = {k.lower(): v for k, v in response.headers.items()}
                 status = response.status_code
                 if status in REDIRECTS and "location" in headers:
@@ -149,9 +195,15 @@ class _Exchange:
                 return self.result(url, status=status, headers=headers, body=body, truncated=truncated,
                                    bytes_read=read, error=error)
         except httpx.TimeoutException as error:
+            if self.deadline - time.monotonic() < 0.05:  # the wait was cut to what the deadline left
+                raise _Failure(f"deadline of {self.polling.deadline.total_seconds():g}s exceeded") from error
             raise _Failure(_timeout_message(error, self.polling)) from error
         except httpx.HTTPError as error:
             raise _Failure(f"{_describe(error)}") from error
+        except httpx.InvalidURL as error:
+            # httpx parses a redirect's Location even when it follows none itself, and `javascript:x` or
+            # `http://[x` fails there, before the response reaches us: an error of this feed, not a crash.
+            raise _Failure(f"unusable address in the response (a redirect's Location?): {error}") from error
         except (OSError, ValueError) as error:  # a bad URL, a socket error httpx let through
             raise _Failure(f"{type(error).__name__}: {error}") from error
 
@@ -209,6 +261,17 @@ class _Failure(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+def resolve(host: str) -> list[Address]:
+    """Every address a host name resolves to (an IP literal is itself). Raises OSError when it does not."""
+    literal = parse_address(host.strip("[]"))
+    if literal is not None:
+        return [literal]
+    if not host:
+        raise OSError("no host")
+    found = [parse_address(str(info[4][0])) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)]
+    return [address for address in found if address is not None]
 
 
 def _with_permanent(result: FetchResult, target: str) -> FetchResult:

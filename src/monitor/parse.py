@@ -1,6 +1,9 @@
 """Feed bytes + response headers -> `ParsedFeed`. Pure: no network, no clock (`now` is given), no disk.
 
 feedparser is handed the downloaded bytes and headers, never a URL, so it never fetches anything itself.
+A feed's DTD is never used: its internal subset is dropped before either of feedparser's parsers sees the
+document (`_neutral_doctype`), so entity tricks (billion laughs, quadratic blow-up, external entities
+naming a local file or a URL) expand nothing and read nothing.
 Its own sanitizer is switched off: summaries are cleaned here with nh3 (the Ammonia sanitizer), which is
 faster and whose output is what the digests show. A "bozo" (ill-formed) document keeps every entry
 feedparser could still read; the reason travels with the result.
@@ -19,6 +22,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
+import feedparser.api
 import nh3
 
 from .identity import canonical_url, content_hash, item_key
@@ -27,6 +31,11 @@ from .types import Item, ParsedFeed
 MAX_TITLE_CHARS = 1_000
 MAX_SUMMARY_CHARS = 50_000  # of HTML; plain text is cut at a fifth of that
 MAX_TEXT_CHARS = 10_000
+# feedparser takes ~0.1 ms per entry and storing and matching as long again: a document of 100,000 entries
+# (9 MB, under max_bytes) held a round for over a minute. News feeds carry tens of entries, archives a few
+# hundred; past this many the rest of the document is not read.
+MAX_ITEMS = 2_000
+_ENTRY_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\b")
 EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=2)  # servers in odd time zones date items "tomorrow"
 
@@ -43,6 +52,75 @@ _SPACES = re.compile(r"\s+")
 # wrong charset label is common and harmless once decoded.
 _HARMLESS = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
 
+# The one entity declaration a feed may keep: a name for one character (`<!ENTITY nbsp "&#160;">`), which
+# expands to no more than it is written with.
+_CHAR_ENTITY = re.compile(rb'<!ENTITY\s+([A-Za-z_][\w.-]{0,63})\s+(["\'])(&#(?:[0-9]{1,7}|x[0-9A-Fa-f]{1,6});)\2\s*>')
+_PROLOG_MISC = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->)", re.DOTALL)
+
+
+def _neutral_doctype(data: bytes) -> tuple[str | None, bytes, dict[str, str]]:
+    """Stands in for feedparser's `replace_doctype`, which runs on the document already converted to
+    UTF-8 (so a UTF-16 or EBCDIC feed is covered too) right before the strict (expat) and loose parsers.
+
+    feedparser's own version only removes entity declarations that start a line and keeps "safe" ones of
+    any length: `<!ENTITY a "AAAA...">` referenced thousands of times made a 32 kB feed cost 200 MB and
+    1.3 s, and declarations written on one line reached expat, whose amplification limit only stops a
+    billion laughs after some 8 MB of output (1.8 s, 59 MB). Here the whole DOCTYPE goes; only entities
+    naming one character come back. Returns (feed version hint, document, entities for the loose parser).
+    """
+    version = None
+    entities: dict[str, str] = {}
+    while (span := _doctype_span(data)) is not None:
+        start, end = span
+        doctype = data[start:end]
+        if b"netscape" in doctype.lower():
+            version = "rss091n"  # RSS 0.91 (Netscape) is told apart by its DOCTYPE only
+        for name, _quote, value in _CHAR_ENTITY.findall(doctype):
+            entities[name.decode()] = value.decode()
+        data = data[:start] + data[end:]
+    if entities:
+        declarations = "".join(f'<!ENTITY {name} "{value}">' for name, value in entities.items())
+        start = _prolog_end(data)
+        data = data[:start] + f"<!DOCTYPE feed [{declarations}]>".encode() + data[start:]
+    return version, data, entities
+
+
+def _prolog_end(data: bytes) -> int:
+    position = 0
+    while (found := _PROLOG_MISC.match(data, position)) and found.end() > position:
+        position = found.end()
+    return position
+
+
+def _doctype_span(data: bytes) -> tuple[int, int] | None:
+    """Where the DOCTYPE declaration of the prolog starts and ends (its internal subset included)."""
+    start = _prolog_end(data)
+    if not data.startswith(b"<!DOCTYPE", start):
+        return None
+    position, depth, quote = start + 9, 0, 0
+    while position < len(data):
+        char = data[position]
+        if quote:
+            quote = 0 if char == quote else quote
+        elif data.startswith(b"<!--", position):
+            close = data.find(b"-->", position + 4)
+            position = len(data) if close < 0 else close + 2
+        elif char in b"\"'":
+            quote = char
+        elif char == ord("["):
+            depth += 1
+        elif char == ord("]"):
+            depth -= 1
+        elif char == ord(">") and depth <= 0:
+            return start, position + 1
+        position += 1
+    return start, len(data)  # never closed: all of it was DOCTYPE, and none of it is read
+
+
+# Installed once, for every parse: feedparser offers no option for it, and the hook is the one place that
+# sees the document after its conversion to UTF-8 and before any parser.
+feedparser.api.replace_doctype = _neutral_doctype
+
 
 def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str], feed_id: int, now: datetime,
                language: str | None = None) -> ParsedFeed:
@@ -50,6 +128,7 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str], feed_id: in
     # Content-Type carries the charset; links are resolved here (urljoin, nh3), not by feedparser, whose
     # per-element base tracking costs a urljoin for every element.
     response_headers = {k.lower(): v for k, v in headers.items() if k.lower() != "content-location"}
+    body, cut = _first_entries(body, MAX_ITEMS)
     try:
         # Both of feedparser's HTML passes are off: nh3 sanitizes and resolves relative links in one go,
         # several times faster (bench/ingest.py).
@@ -69,8 +148,19 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str], feed_id: in
         bozo = f"{type(exception).__name__}: {exception}" if exception else "ill-formed document"
     if not items and not parsed.get("version"):
         bozo = bozo or "no RSS, Atom or RDF feed found in the document"
+    if cut:
+        bozo = f"more than {MAX_ITEMS:,} entries: the first {MAX_ITEMS:,} were read, the rest of the document was not"
     title = _plain(parsed.feed.get("title", ""))[:MAX_TITLE_CHARS] or None
     return ParsedFeed(title=title, items=tuple(items.values()), bozo=bozo, version=parsed.get("version") or None)
+
+
+def _first_entries(body: bytes, limit: int) -> tuple[bytes, bool]:
+    """The document up to the start of its entry number `limit + 1`, and whether it was cut there. The
+    cut document is ill-formed; both parsers keep the complete entries before the cut."""
+    for count, found in enumerate(_ENTRY_START.finditer(body)):
+        if count == limit:
+            return body[:found.start()], True
+    return body, False
 
 
 def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | None) -> Item | None:

@@ -122,15 +122,16 @@ def poll_feed(config: Config, store: Store, fetcher: Fetcher, clock: Clock, name
 def _fetch(fetcher: Fetcher, state: FeedState, source: FeedSource, clock: Clock,
            parser: Parser | None) -> Fetched:
     """Fetch one feed and, given a parser, interpret (parse) it too."""
-    result = _safe_fetch(fetcher, state, clock)
+    result = _safe_fetch(fetcher, state, source, clock)
     if parser is None:
         return Fetched(result)
     return Fetched(result, _interpret(state, source, result, clock(), parser))
 
 
-def _safe_fetch(fetcher: Fetcher, state: FeedState, clock: Clock) -> FetchResult:
+def _safe_fetch(fetcher: Fetcher, state: FeedState, source: FeedSource, clock: Clock) -> FetchResult:
     try:
-        return fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified)
+        return fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified,
+                             allow_private_redirects=source.allow_private_redirects)
     except Exception as crash:  # noqa: BLE001 - a fetch bug must cost one feed, not the round
         log.exception("fetching %s failed unexpectedly", state.url)
         return FetchResult(url=state.url, final_url=state.url, status=None, started_at=clock(), duration=0.0,

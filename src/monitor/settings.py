@@ -98,6 +98,10 @@ def _boolean(value: Any) -> bool:
     return value
 
 
+def _optional_boolean(value: Any) -> bool | None:
+    return None if value is None else _boolean(value)
+
+
 def _duration(value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError(f"expected a duration in quotes such as \"30m\", got {value!r}")
@@ -197,6 +201,8 @@ POLLING = (
     Setting("backoff_max", _duration, "12h", "longest wait after repeated failures"),
     Setting("parse_processes", _processes, "auto", "helper processes that parse feeds, so a round uses "
             "every core; 0 parses in the main process; \"auto\" is one per core beyond the first"),
+    Setting("allow_private_redirects", _boolean, False, "follow redirects into loopback, private and "
+            "link-local networks that the feed's own address is not in"),
 )
 
 FEED = (
@@ -205,6 +211,7 @@ FEED = (
     Setting("interval", _duration, None, "polling interval for this feed (default: polling.interval)"),
     Setting("language", _language, None, "language code of the feed's items, such as \"en\" or \"ru\""),
     Setting("tags", _string_list, (), "free labels such as [\"armenia\", \"state-media\"]"),
+    Setting("allow_private_redirects", _optional_boolean, None, "this feed's own polling.allow_private_redirects"),
 )
 
 THEME = (

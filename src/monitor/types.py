@@ -24,6 +24,7 @@ class FeedSource:
     language: str | None = None
     tags: tuple[str, ...] = ()
     line: int | None = None  # where the entry starts in the config file, for error messages
+    allow_private_redirects: bool | None = None  # None: polling.allow_private_redirects decides
 
 
 @dataclass(frozen=True, slots=True)
