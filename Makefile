@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test demo bench check lint clean
+.PHONY: run test demo bench growth check lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ bench: $(STAMP)
 	  && ../$(BIN)/python ingest.py && ../$(BIN)/python ingest.py --samples && ../$(BIN)/python polling.py && ../$(BIN)/python unchanged.py \
 	  && ../$(BIN)/python memory.py && ../$(BIN)/python scale.py \
 	  && ../$(BIN)/python quality.py
+
+# Every benchmark at three sizes (about 15 minutes): how the cost per item or feed grows.
+growth: $(STAMP)
+	cd bench && ../$(BIN)/python growth.py
 
 check: $(STAMP)
 	$(BIN)/monitor check

@@ -69,10 +69,11 @@ def news_items(count: int, seed: int = 7, *, samples_only: bool = False) -> list
 DOCUMENT_END = datetime(2023, 10, 1, tzinfo=UTC)
 
 
-def document(count: int, samples_only: bool = False) -> bytes:
-    """An RSS 2.0 document of `count` news items (see news_items), a minute apart, links with tracking."""
+def document(count: int, samples_only: bool = False, first: int = 0) -> bytes:
+    """An RSS 2.0 document of `count` news items (see news_items), a minute apart, links with tracking;
+    items are numbered from `first`, so documents with other `first`s carry other items."""
     entries = []
-    for n, (title, summary) in enumerate(news_items(count, samples_only=samples_only)):
+    for n, (title, summary) in enumerate(news_items(count, samples_only=samples_only), start=first):
         date = (DOCUMENT_END - timedelta(minutes=n)).strftime("%a, %d %b %Y %H:%M:%S +0000")
         entries.append(f"<item><title>{escape(title)}</title><link>https://sample.example.org/{n}?utm_source=rss</link>"
                        f"<guid>https://sample.example.org/{n}</guid><pubDate>{date}</pubDate>"

@@ -1,29 +1,40 @@
 """Benchmark: the whole ingest of one feed document (parse + identity + de-duplication + matching + store,
 one transaction) against feedparser's parse alone of the same bytes, measured in the same run.
 
-    python bench/ingest.py [--items N] [--runs R]
+    python bench/ingest.py [--items N] [--runs R] [--feeds F] [--samples]
 
 Goal (issue 6): at most 1.3x feedparser's parse. Both baselines are printed: feedparser with its defaults
 (its own sanitizer on, what a hand-rolled script would run) and as monitor calls it (its HTML passes off,
-nh3 sanitizes instead).
+nh3 sanitizes instead). Two pipelines are measured: one document ingested in this process (the cost per
+item on one core), and a poll round of `--feeds` such documents served on loopback (fetch included), where
+helper processes parse while this one matches and stores (`polling.parse_processes`).
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import tempfile
+import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import feedparser
 from common import REPO, best_of, document
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config import load_config  # noqa: E402
+from monitor.config import Config, PollingSettings, load_config  # noqa: E402
+from monitor.fetch import Fetcher  # noqa: E402
 from monitor.match import Matcher  # noqa: E402
 from monitor.parse import parse_feed  # noqa: E402
+from monitor.parsers import InlineParser, ProcessParser  # noqa: E402
+from monitor.pipeline import poll_round  # noqa: E402
+from monitor.settings import auto_processes  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
 
@@ -34,6 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--feeds", type=int, default=10, help="documents in the poll round")
     parser.add_argument("--samples", action="store_true", help="a general feed's mix (one item in ten on the "
                         "themes) instead of the eval items, all on-topic")
     args = parser.parse_args()
@@ -56,12 +68,68 @@ def main() -> None:
     ours = best_of(args.runs, lambda: feedparser.parse(body, response_headers=headers, sanitize_html=False,
                                                       resolve_relative_uris=False))
     pipeline = best_of(args.runs, ingest)
+    round_seconds, round_items, processes = ingest_round(args.feeds, args.items, args.samples, folder)
     n = args.items
     print(f"items per document: {n}")
     print(f"feedparser, defaults (sanitizer on):   {n / default:>8,.0f} items/s  (baseline)")
     print(f"feedparser, as monitor calls it:       {n / ours:>8,.0f} items/s  ratio {ours / default:.2f}")
     print(f"monitor ingest (parse+match+store):    {n / pipeline:>8,.0f} items/s  "
           f"ratio {pipeline / default:.2f} to defaults, {pipeline / ours:.2f} to monitor's parse")
+    print(f"poll round of {args.feeds} such feeds, {processes} parse helper(s), fetch included:"
+          f" {round_items / round_seconds:>8,.0f} items/s  ratio {round_seconds / round_items / (default / n):.2f}"
+          f" to defaults")
+
+
+def ingest_round(feeds: int, items: int, samples: bool, folder: Path) -> tuple[float, int, int]:
+    """Seconds for one poll round of `feeds` documents of `items` new items each, and the items stored."""
+    documents = [document(items, samples_only=samples, first=n * items) for n in range(feeds)]
+    hosts = [f"127.0.0.{2 + n}" for n in range(4)]
+    context = multiprocessing.get_context("fork")  # before this process starts any thread
+    mine, theirs = context.Pipe()
+    server = context.Process(target=_serve, args=(hosts, documents, theirs), daemon=True)
+    server.start()
+    urls = mine.recv()
+    processes = auto_processes()
+    polling = PollingSettings(concurrency=8, per_host=2, user_agent="monitor-bench", parse_processes=processes)
+    config = Config(path="bench", polling=polling, themes=load_config(REPO / "config" / "feeds.toml").themes,
+                    feeds=tuple(FeedSource(f"feed-{n}", f"{urls[n % len(urls)]}/feed/{n}", timedelta(minutes=30))
+                                for n in range(feeds)))
+    now = lambda: datetime.now(UTC)  # noqa: E731
+    try:
+        parser = ProcessParser(processes) if processes else InlineParser()
+        with Store.open(folder / "round.db") as store, Fetcher(polling, clock=now) as fetcher:
+            parser.parse(documents[0][:200], url="https://sample.example.org/", headers={}, feed_id=0, now=now())
+            start = time.perf_counter()  # helpers already started: a daemon starts them once
+            reports = poll_round(config, store, fetcher, now, force=True, parser=parser)
+            seconds = time.perf_counter() - start
+        parser.close()
+        stored = sum(r.counts.new for r in reports)
+        assert stored == feeds * items, [r.error for r in reports if r.error][:3]
+    finally:
+        server.terminate()
+    return seconds, stored, processes
+
+
+def _serve(hosts: list[str], documents: list[bytes], conn: Any) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802
+            body = documents[int(self.path.rsplit("/", 1)[1])]
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    servers = [ThreadingHTTPServer((host, 0), Handler) for host in hosts]
+    for httpd in servers:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    conn.send([f"http://{host}:{httpd.server_address[1]}" for host, httpd in zip(hosts, servers, strict=True)])
+    threading.Event().wait()
 
 
 if __name__ == "__main__":

@@ -23,10 +23,10 @@ def test_quality_benchmark_runs_or_skips_cleanly():
 
 
 def test_ingest_and_polling_benchmarks_run():
-    ingest = subprocess.run([sys.executable, "bench/ingest.py", "--items", "100", "--runs", "1"],
+    ingest = subprocess.run([sys.executable, "bench/ingest.py", "--items", "100", "--runs", "1", "--feeds", "3"],
                             cwd=REPO, capture_output=True, text=True, timeout=120)
     assert ingest.returncode == 0, ingest.stderr
-    assert "monitor ingest" in ingest.stdout and "ratio" in ingest.stdout
+    assert "monitor ingest" in ingest.stdout and "poll round of 3 such feeds" in ingest.stdout
     polling = subprocess.run([sys.executable, "bench/polling.py", "--feeds", "12", "--hosts", "3",
                               "--sequential-sample", "3", "--items-per-feed=5"],
                              cwd=REPO, capture_output=True, text=True, timeout=120)
@@ -50,3 +50,12 @@ def test_unchanged_and_memory_benchmarks_run():
                             cwd=REPO / "bench", capture_output=True, text=True, timeout=120)
     assert memory.returncode == 0, memory.stderr
     assert "peak resident" in memory.stdout
+
+
+def test_growth_table_runs_each_benchmark_at_three_sizes():
+    done = subprocess.run([sys.executable, "growth.py", "--scale", "0.01", "--only", "matching", "ingest"],
+                          cwd=REPO / "bench", capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [line.split() for line in done.stdout.splitlines() if line.startswith(("matching ", "ingest "))]
+    assert [r[1] for r in rows if r[0] == "matching"] == ["10", "100", "1,000"]
+    assert all(r[-2].endswith("x") for r in rows[1:3])  # growth figures between sizes
