@@ -306,3 +306,31 @@ def test_a_feed_failing_for_weeks_is_backed_off_and_recovers_on_its_own(feed_ser
             assert (state.consecutive_failures, state.retry_not_before, state.last_error) == (0, None, None)
     print(f"\nfeed down 3 weeks: {hits_500} requests to the 500 server, {tries_refused} refused connections "
           f"(polled every 15 min: {int(outage / timedelta(minutes=15))} rounds)")
+
+
+@pytest.mark.timeout(60)
+def test_an_unwritable_digests_folder_is_a_clear_error_and_the_week_goes_out_once_when_it_is_fixed(
+        feed_server, write_config, run_cli, db_path, tmp_path):
+    folder = tmp_path / "digests"
+    folder.write_text("a file where the digests folder should be\n")  # mkdir fails for root too, unlike chmod
+    mail = MailServer().start()
+    try:
+        config = write_config([{"name": "sample-wire", "url": feed_server.add("/wire", body=rss(STORIES))}],
+                              extra=THEMES + "\n" + email_section(mail.port)
+                              + f'\n[monitor]\ndigests_dir = "{folder}"\n')
+        run_cli(config, "poll")
+        for _ in range(2):  # every run says so, and changes nothing
+            failed = run_cli(config, "digest", "--week", WEEK, expect=1)
+            assert f"Error: digest {WEEK}: cannot write its files to {folder}/: a file stands where the folder " \
+                   "should be" in failed.output, failed.output
+            assert "OSError" not in failed.output and "Traceback" not in failed.output
+            assert mail.messages == []
+            assert count(db_path, "SELECT count(*) FROM digests") == 0  # nothing recorded: the week is still due
+        folder.unlink()
+        fixed = run_cli(config, "digest", "--week", WEEK)
+        assert f"{WEEK}: written and sent" in fixed.output
+        assert (folder / f"{WEEK}.txt").exists() and (folder / f"{WEEK}.html").exists()
+        assert "already sent" in run_cli(config, "digest", "--week", WEEK).output
+        assert len(mail.messages) == 1
+    finally:
+        mail.stop()

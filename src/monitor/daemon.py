@@ -239,15 +239,23 @@ class Daemon:
         d = config.digest
         week = due_digest_week(now, config.timezone, d.week_start, d.send_day, d.send_time)
         sender = self.sender_factory(config)
-        with self.store_lock:
-            # A daemon killed during an SMTP exchange left its week `sending`; a week already produced is not
-            # published again below, so without this it would stay `sending`, as if still on its way, forever.
-            settle_interrupted(self.store)
-            existing = record(self.store, week_label(week, config.timezone))
-            wanted = existing is None or (existing.state == "rendered" and sender is not None)
-            results = [publish(config, self.store, week, now, sender=sender)] if wanted else []
-            if sender is not None:
-                results += retry_failed(config, self.store, now, sender)
+        try:
+            with self.store_lock:
+                # A daemon killed during an SMTP exchange left its week `sending`; a week already produced is
+                # not published again below, so without this it would stay `sending`, as if still on its way,
+                # forever.
+                settle_interrupted(self.store)
+                existing = record(self.store, week_label(week, config.timezone))
+                wanted = existing is None or (existing.state == "rendered" and sender is not None)
+                results = [publish(config, self.store, week, now, sender=sender)] if wanted else []
+                if sender is not None:
+                    results += retry_failed(config, self.store, now, sender)
+        except MonitorError as error:
+            # An unwritable digests folder or a locked database: nothing of the week was recorded or sent,
+            # so the next check produces it; the daemon and its polling go on.
+            log.error("%s; tried again at the next digest check (every %d minutes)", error,
+                      DIGEST_CHECK.total_seconds() // 60)
+            return
         for result in results:
             if self.metrics and result.state in ("sent", "failed"):
                 self.metrics.digest(result.state)
