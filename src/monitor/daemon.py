@@ -45,7 +45,7 @@ from .metrics import start as start_metrics
 from .parsers import make_parser
 from .pipeline import poll_feed
 from .publish import publish, retry_failed, settle_interrupted
-from .schedule import due_digest_week, first_poll
+from .schedule import OVERDUE_SPREAD, due_digest_week, first_poll
 from .store import Store
 from .store_digest import record
 from .weeks import week_label
@@ -268,7 +268,11 @@ class Daemon:
                 misfire_grace_time=None,
                 next_run_time=first or now + feed.interval, args=[feed.name], id=f"feed:{feed.name}",
                 name=feed.name, replace_existing=True)
-            self.last_first_poll = max(self.last_first_poll, first or now)
+            # Only feeds due now (or within the overdue spread) hold the start-up digest check back: one polled
+            # recently has its items stored already, and waiting for its next turn (up to its interval) would
+            # leave a missed digest to the next 10-minute check or later.
+            if first is not None and first <= now + OVERDUE_SPREAD:
+                self.last_first_poll = max(self.last_first_poll, first)
 
     def _poll_job(self, name: str) -> None:
         if self.stopping.is_set():
@@ -296,7 +300,8 @@ class Daemon:
                                misfire_grace_time=None)
         self.scheduler.add_job(self._digest_job, IntervalTrigger(seconds=DIGEST_CHECK.total_seconds()),
                                id="digest:check", executor="digest", replace_existing=True)
-        # At start-up, once the overdue feeds have had their first poll, so a missed digest has their items.
+        # At start-up, once the overdue feeds have had their first poll, so a missed digest has their items
+        # (at most OVERDUE_SPREAD and the delay after start).
         start_check = max(self.clock(), self.last_first_poll) + STARTUP_DIGEST_DELAY
         self.scheduler.add_job(self._digest_job, DateTrigger(run_date=start_check),
                                id="digest:startup", executor="digest", replace_existing=True)
