@@ -153,3 +153,44 @@ def test_json_logs_and_a_second_signal_exits_at_once(feed_server, write_config, 
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     assert {"time", "level", "logger", "message"} <= set(lines[0])
     assert any("second signal" in line["message"] for line in lines)
+
+
+@pytest.mark.timeout(60)
+def test_a_restart_with_no_feed_due_produces_the_missed_digest_within_seconds_once_its_folder_is_usable(
+        feed_server, write_config, mail, tmp_path, run_cli):
+    url = feed_server.add("/wire", body=rss(last_week_entries()))
+    folder = tmp_path / "digests"
+    digest = '\n[digest]\nweek_start = "monday"\nsend_day = "monday"\nsend_time = "00:00"\n'
+    config = write_config([{"name": "sample-wire", "url": url, "interval": "1h"}],
+                          extra=THEMES + "\n" + email_section(mail.port) + digest
+                          + f'\n[monitor]\ndigests_dir = "{folder}"\n')
+    run_cli(config, "poll")  # polled just now: not due again for an hour, and last week's digest is due
+    db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
+    hits = len(feed_server.hits("/wire"))
+    folder.write_text("a file where the digests folder should be\n")
+    daemon = Running(config, db, log)
+    try:
+        wait_for(lambda: "cannot write its files" in log.read_text(), timeout=12, what="the start-up digest check")
+        line = next(x for x in log.read_text().splitlines() if "cannot write its files" in x)
+        assert f"to {folder}/: a file stands where the folder should be" in line and "OSError" not in line
+        assert "tried again at the next digest check" in line
+        time.sleep(0.3)
+        assert daemon.process.poll() is None and mail.messages == []  # it lives on; nothing went out
+        assert count(db, "SELECT count(*) FROM digests") == 0
+    finally:
+        daemon.stop()
+    folder.unlink()
+    again = Running(config, db, log)
+    started = time.monotonic()
+    try:
+        wait_for(lambda: len(mail.messages) == 1, timeout=10, what="the missed digest after the restart")
+        produced_after = time.monotonic() - started
+        assert count(db, "SELECT count(*) FROM digests WHERE state = 'sent'") == 1
+        assert any(folder.glob("*.txt")) and any(folder.glob("*.html"))
+        time.sleep(0.5)
+    finally:
+        again.stop()
+    assert len(mail.messages) == 1
+    assert len(feed_server.hits("/wire")) == hits  # the feed was not due: the digest did not wait for it
+    assert produced_after < 8.0, f"{produced_after:.1f}s"
+    print(f"\nmissed digest produced {produced_after:.1f}s after the restart (no feed due)")

@@ -306,3 +306,71 @@ def test_a_feed_failing_for_weeks_is_backed_off_and_recovers_on_its_own(feed_ser
             assert (state.consecutive_failures, state.retry_not_before, state.last_error) == (0, None, None)
     print(f"\nfeed down 3 weeks: {hits_500} requests to the 500 server, {tries_refused} refused connections "
           f"(polled every 15 min: {int(outage / timedelta(minutes=15))} rounds)")
+
+
+@pytest.mark.timeout(60)
+def test_an_unwritable_digests_folder_is_a_clear_error_and_the_week_goes_out_once_when_it_is_fixed(
+        feed_server, write_config, run_cli, db_path, tmp_path):
+    folder = tmp_path / "digests"
+    folder.write_text("a file where the digests folder should be\n")  # mkdir fails for root too, unlike chmod
+    mail = MailServer().start()
+    try:
+        config = write_config([{"name": "sample-wire", "url": feed_server.add("/wire", body=rss(STORIES))}],
+                              extra=THEMES + "\n" + email_section(mail.port)
+                              + f'\n[monitor]\ndigests_dir = "{folder}"\n')
+        run_cli(config, "poll")
+        for _ in range(2):  # every run says so, and changes nothing
+            failed = run_cli(config, "digest", "--week", WEEK, expect=1)
+            assert f"Error: digest {WEEK}: cannot write its files to {folder}/: a file stands where the folder " \
+                   "should be" in failed.output, failed.output
+            assert "OSError" not in failed.output and "Traceback" not in failed.output
+            assert mail.messages == []
+            assert count(db_path, "SELECT count(*) FROM digests") == 0  # nothing recorded: the week is still due
+        folder.unlink()
+        fixed = run_cli(config, "digest", "--week", WEEK)
+        assert f"{WEEK}: written and sent" in fixed.output
+        assert (folder / f"{WEEK}.txt").exists() and (folder / f"{WEEK}.html").exists()
+        assert "already sent" in run_cli(config, "digest", "--week", WEEK).output
+        assert len(mail.messages) == 1
+    finally:
+        mail.stop()
+
+
+@pytest.mark.timeout(60)
+def test_a_daemon_started_while_the_write_lock_is_held_waits_says_who_holds_it_and_starts_after(
+        feed_server, write_config, run_cli, db_path, tmp_path):
+    config = write_config([{"name": "sample-wire", "url": feed_server.add("/wire", body=rss(headlines(3, site=SITE))),
+                            "interval": "1h"}],
+                          extra='[monitor]\nbusy_timeout = "500ms"\n'
+                                f'digests_dir = "{tmp_path / "digests"}"\n')
+    run_cli(config, "poll")
+    log = tmp_path / "daemon.log"
+    analyst = sqlite3.connect(db_path, isolation_level=None)  # an analyst's sqlite3 session, here in this process
+    analyst.execute("BEGIN IMMEDIATE")
+    try:
+        # SIGTERM while it waits stops it at once, with exit 0.
+        first = start_daemon(config, db_path, log)
+        wait_for(lambda: "is locked" in log.read_text(), timeout=10, what="the waiting line")
+        line = next(x for x in log.read_text().splitlines() if "is locked" in x)
+        assert f"database {db_path} is locked: another process holds its write lock" in line
+        assert f"pid {os.getpid()} (" in line  # whom to ask: the process that has the file open
+        time.sleep(1.0)  # past busy_timeout twice over: it still waits rather than exiting 1
+        assert first.poll() is None, log.read_text()
+        started = time.monotonic()
+        stop_daemon(first, log)
+        assert time.monotonic() - started < 3.0
+        assert "monitor stopped while waiting for the database" in log.read_text()
+
+        second = start_daemon(config, db_path, log)
+        wait_for(lambda: log.read_text().count("is locked") == 2, timeout=10, what="the second daemon waiting")
+        assert "monitor running" not in log.read_text()
+    finally:
+        analyst.execute("COMMIT")
+        analyst.close()
+    try:
+        wait_for(lambda: "monitor running" in log.read_text(), timeout=10, what="start-up after the lock is gone")
+        assert "released its write lock" in log.read_text()
+        assert second.poll() is None
+    finally:
+        stop_daemon(second, log)
+    assert integrity(db_path) == "ok"

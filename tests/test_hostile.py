@@ -179,6 +179,35 @@ def test_a_trickling_server_and_a_silent_one_end_at_the_deadline(feed_server, wr
     assert elapsed < 3.0, f"{elapsed:.1f}s"
 
 
+def test_a_server_falling_silent_just_before_the_deadline_does_not_hold_the_fetch_past_it(
+        feed_server, write_config, run_cli, query):
+    """httpcore fixes a body's read timeout when the body starts (here min(read_timeout, time left) = 1.5 s):
+    a piece arriving at 1.2 s used to restart that wait, so the fetch ended at ~2.7 s. The deadline is hard."""
+    body = rss(headlines(3))
+
+    def falls_silent() -> Iterator[bytes]:
+        yield body[:200]
+        feed_server.stopping.wait(1.2)
+        yield body[200:400]
+        feed_server.stopping.wait(10)  # silent until the test's server stops
+
+    config = write_config([
+        {"name": "sample-silent-late", "url": feed_server.add("/late", chunks=falls_silent, length=len(body))},
+        {"name": "sample-good", "url": feed_server.add("/good", body=rss(headlines(2)))},
+    ], polling={"deadline": "1500ms", "read_timeout": "10s"})
+    started = time.perf_counter()
+    result = run_cli(config, "poll")
+    elapsed = time.perf_counter() - started
+    assert "deadline of 1.5s exceeded" in line_of(result.output, "sample-silent-late")
+    assert "2 new" in line_of(result.output, "sample-good")
+    assert elapsed < 2.5, f"{elapsed:.2f}s"
+    assert feed_server.sent["/late"] == 400  # the second piece did arrive before the deadline cut it
+    rows = query("SELECT f.name, x.outcome, x.duration_ms FROM fetches x JOIN feeds f ON f.id = x.feed_id")
+    outcomes = {r["name"]: (r["outcome"], r["duration_ms"]) for r in rows}
+    assert outcomes["sample-good"][0] == "ok"
+    assert outcomes["sample-silent-late"][0] == "error" and outcomes["sample-silent-late"][1] < 2000
+
+
 def test_redirects_to_other_schemes_and_long_chains_are_refused(feed_server, write_config, run_cli):
     targets = {"javascript": "javascript:alert(1)", "data": "data:application/rss+xml,<rss/>",
                "ftp": "ftp://127.0.0.1/feed.xml", "gopher": "gopher://127.0.0.1:70/1", "noscheme": "//127.0.0.1:1/x"}

@@ -37,7 +37,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from .config import Config, load_config
 from .deliver import Sender, SmtpSender
-from .errors import MonitorError
+from .errors import MonitorError, StoreError
 from .fetch import Fetcher
 from .match import Matcher
 from .metrics import Metrics
@@ -45,7 +45,7 @@ from .metrics import start as start_metrics
 from .parsers import make_parser
 from .pipeline import poll_feed
 from .publish import publish, retry_failed, settle_interrupted
-from .schedule import due_digest_week, first_poll
+from .schedule import OVERDUE_SPREAD, due_digest_week, first_poll
 from .store import Store
 from .store_digest import record
 from .weeks import week_label
@@ -56,6 +56,9 @@ STOP_TIMEOUT = 30.0  # seconds from the first signal to exit
 DIGEST_CHECK = timedelta(minutes=10)
 MISFIRE_GRACE = 300  # seconds: a poll that could not start on time still runs within this
 STARTUP_DIGEST_DELAY = timedelta(seconds=5)
+STARTUP_TRY = timedelta(seconds=1)  # one start-up try's wait for another process's write lock
+STARTUP_PAUSE = 0.2  # seconds between start-up tries
+STARTUP_LOG_EVERY = 60.0  # seconds: a lock held for hours is not logged five times a second
 
 
 class AlreadyRunning(MonitorError):
@@ -81,6 +84,27 @@ def running_pid(db_path: str) -> int | None:
     return None
 
 
+def lock_suspects(db_path: str) -> list[str]:
+    """Other processes that have the database open ("pid 123 (sqlite3)"), so a log can say whom to ask.
+    Linux only (/proc); best effort: processes of other users are not visible to a non-root daemon."""
+    try:
+        target = os.path.realpath(db_path)
+        names = {target, target + "-wal", target + "-shm"}
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                if any(os.path.realpath(fd) in names for fd in (entry / "fd").iterdir()):
+                    command = (entry / "comm").read_text().strip()
+                    found.append(f"pid {entry.name} ({command})")
+            except OSError:
+                continue  # gone meanwhile, or not ours to look at
+        return sorted(found)
+    except OSError:
+        return []
+
+
 class Daemon:
     def __init__(self, config_path: str, db_path: str | None, clock: Callable[[], datetime],
                  sender_factory: Callable[[Config], Sender | None] | None = None):
@@ -103,7 +127,16 @@ class Daemon:
 
     def run(self) -> int:
         self._acquire_lock()
-        self.store = Store.open(self.db_path, self.config.busy_timeout)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._stop_signal)
+        reload_asked = threading.Event()  # SIGHUP before the scheduler exists: reload once it does
+        signal.signal(signal.SIGHUP, lambda *_: reload_asked.set())
+        store = self._open_store()
+        if store is None:
+            log.info("monitor stopped while waiting for the database")
+            self._release_lock()
+            return 0
+        self.store = store
         self.matcher = Matcher(self.config.themes)
         self.fetcher = Fetcher(self.config.polling, clock=self.clock)
         self.parser = make_parser(self.config.polling.parse_processes)
@@ -113,19 +146,56 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE},
             timezone=self.config.timezone)
         self.scheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._stop_signal)
         signal.signal(signal.SIGHUP, lambda *_: self.reload())
-        with self.store_lock:
-            self.store.sync_feeds(self.config.feeds, self.clock())
         self._schedule_feeds(initial=True)
         self._schedule_digest()
         self.metrics = start_metrics(self.config.metrics.enabled, self.config.metrics.address)
         self.scheduler.start()
         log.info("monitor running: %d feeds, %d themes, database %s (pid %d)", len(self.config.feeds),
                  len(self.config.themes), self.db_path, os.getpid())
+        if reload_asked.is_set():
+            self.reload()
         self.stopping.wait()
         return self._shutdown()
+
+    def _open_store(self) -> Store | None:
+        """The database opened and the configured feeds recorded in it, however long another process holds
+        its write lock; None when a signal stopped the wait.
+
+        Each try waits at most STARTUP_TRY for the lock: SQLite's wait is one C call, during which Python
+        runs no signal handler, so a try as long as `busy_timeout` (30 s by default) would delay SIGTERM."""
+        attempt = min(self.config.busy_timeout, STARTUP_TRY)
+        waiting_since: float | None = None
+        logged = -STARTUP_LOG_EVERY
+        while True:
+            store = None
+            try:
+                store = Store.open(self.db_path, attempt)
+                with self.store_lock:
+                    store.sync_feeds(self.config.feeds, self.clock())
+                store.set_busy_timeout(self.config.busy_timeout)
+                if waiting_since is not None:
+                    log.info("database %s: the other process released its write lock after %.0fs; starting",
+                             self.db_path, time.monotonic() - waiting_since)
+                return store
+            except StoreError as error:
+                if store is not None:
+                    store.close()
+                if not error.locked:
+                    raise
+            now = time.monotonic()
+            waiting_since = now if waiting_since is None else waiting_since
+            if now - logged >= STARTUP_LOG_EVERY:
+                logged = now
+                holders = lock_suspects(self.db_path)
+                log.warning(
+                    "database %s is locked: another process holds its write lock (%s); start-up waits until "
+                    "that process commits or exits (an analyst's BEGIN IMMEDIATE, a `monitor rematch`), "
+                    "trying again every %.1fs (waited %.0fs so far; SIGTERM stops the wait)",
+                    self.db_path, "open in: " + ", ".join(holders) if holders else "which one is not visible",
+                    attempt.total_seconds() + STARTUP_PAUSE, now - waiting_since)
+            if self.stopping.wait(STARTUP_PAUSE):
+                return None
 
     def _stop_signal(self, signum: int, frame: FrameType | None) -> None:
         self.signals += 1
@@ -198,7 +268,11 @@ class Daemon:
                 misfire_grace_time=None,
                 next_run_time=first or now + feed.interval, args=[feed.name], id=f"feed:{feed.name}",
                 name=feed.name, replace_existing=True)
-            self.last_first_poll = max(self.last_first_poll, first or now)
+            # Only feeds due now (or within the overdue spread) hold the start-up digest check back: one polled
+            # recently has its items stored already, and waiting for its next turn (up to its interval) would
+            # leave a missed digest to the next 10-minute check or later.
+            if first is not None and first <= now + OVERDUE_SPREAD:
+                self.last_first_poll = max(self.last_first_poll, first)
 
     def _poll_job(self, name: str) -> None:
         if self.stopping.is_set():
@@ -226,7 +300,8 @@ class Daemon:
                                misfire_grace_time=None)
         self.scheduler.add_job(self._digest_job, IntervalTrigger(seconds=DIGEST_CHECK.total_seconds()),
                                id="digest:check", executor="digest", replace_existing=True)
-        # At start-up, once the overdue feeds have had their first poll, so a missed digest has their items.
+        # At start-up, once the overdue feeds have had their first poll, so a missed digest has their items
+        # (at most OVERDUE_SPREAD and the delay after start).
         start_check = max(self.clock(), self.last_first_poll) + STARTUP_DIGEST_DELAY
         self.scheduler.add_job(self._digest_job, DateTrigger(run_date=start_check),
                                id="digest:startup", executor="digest", replace_existing=True)
@@ -239,15 +314,23 @@ class Daemon:
         d = config.digest
         week = due_digest_week(now, config.timezone, d.week_start, d.send_day, d.send_time)
         sender = self.sender_factory(config)
-        with self.store_lock:
-            # A daemon killed during an SMTP exchange left its week `sending`; a week already produced is not
-            # published again below, so without this it would stay `sending`, as if still on its way, forever.
-            settle_interrupted(self.store)
-            existing = record(self.store, week_label(week, config.timezone))
-            wanted = existing is None or (existing.state == "rendered" and sender is not None)
-            results = [publish(config, self.store, week, now, sender=sender)] if wanted else []
-            if sender is not None:
-                results += retry_failed(config, self.store, now, sender)
+        try:
+            with self.store_lock:
+                # A daemon killed during an SMTP exchange left its week `sending`; a week already produced is
+                # not published again below, so without this it would stay `sending`, as if still on its way,
+                # forever.
+                settle_interrupted(self.store)
+                existing = record(self.store, week_label(week, config.timezone))
+                wanted = existing is None or (existing.state == "rendered" and sender is not None)
+                results = [publish(config, self.store, week, now, sender=sender)] if wanted else []
+                if sender is not None:
+                    results += retry_failed(config, self.store, now, sender)
+        except MonitorError as error:
+            # An unwritable digests folder or a locked database: nothing of the week was recorded or sent,
+            # so the next check produces it; the daemon and its polling go on.
+            log.error("%s; tried again at the next digest check (every %d minutes)", error,
+                      DIGEST_CHECK.total_seconds() // 60)
+            return
         for result in results:
             if self.metrics and result.state in ("sent", "failed"):
                 self.metrics.digest(result.state)

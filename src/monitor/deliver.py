@@ -27,6 +27,24 @@ class DeliveryError(MonitorError):
     """The SMTP server could not be reached or refused the message; the digest stays unsent."""
 
 
+class DigestFilesError(MonitorError):
+    """A week's digest files cannot be written (the folder cannot be made, is a file, is not writable, the
+    disk is full). Raised before anything is recorded or sent, so the week is simply produced, and sent,
+    once the folder is usable again."""
+
+    def __init__(self, folder: Path, week: str, cause: OSError):
+        self.folder = folder
+        self.week = week
+        if isinstance(cause, (FileExistsError, NotADirectoryError)):
+            reason = "a file stands where the folder should be"
+        elif isinstance(cause, PermissionError):
+            reason = "permission denied"
+        else:
+            reason = cause.strerror or str(cause)
+        super().__init__(f"digest {week}: cannot write its files to {folder}/: {reason} ({cause}); nothing was "
+                         f"sent or recorded; the week is produced once the folder can be written (monitor.digests_dir)")
+
+
 class Sender(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
@@ -35,6 +53,13 @@ def write_files(folder: str | Path, week: str, text: str, html: str) -> tuple[Pa
     """`YYYY-Www.txt` and `.html`, each written to a temporary file and renamed over the old one, so a
     reader never sees half a digest."""
     target = Path(folder)
+    try:
+        return _write_files(target, week, text, html)
+    except OSError as error:
+        raise DigestFilesError(target, week, error) from error
+
+
+def _write_files(target: Path, week: str, text: str, html: str) -> tuple[Path, Path]:
     target.mkdir(parents=True, exist_ok=True)
     paths = []
     for suffix, content in (("txt", text), ("html", html)):

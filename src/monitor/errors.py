@@ -45,8 +45,9 @@ class ConfigError(MonitorError):
 class StoreError(MonitorError):
     """The database cannot be opened, migrated or written."""
 
-    def __init__(self, path: str, message: str):
+    def __init__(self, path: str, message: str, *, locked: bool = False):
         self.path = path
+        self.locked = locked  # another process held the write lock: waiting and trying again can succeed
         super().__init__(f"database {path}: {message}")
 
 

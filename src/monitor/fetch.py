@@ -157,8 +157,11 @@ class _Exchange:
     def remaining(self) -> float:
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise _Failure(f"deadline of {self.polling.deadline.total_seconds():g}s exceeded")
+            raise _Failure(self.deadline_message())
         return left
+
+    def deadline_message(self) -> str:
+        return f"deadline of {self.polling.deadline.total_seconds():g}s exceeded"
 
     def timeout(self) -> httpx.Timeout:
         left = self.remaining()
@@ -189,14 +192,20 @@ class _Exchange:
                 if not 200 <= status < 300:
                     return self.result(url, status=status, headers=headers, retry_after=retry_after,
                                        error=None if status in (304,) else f"HTTP {status} {response.reason_phrase}".strip())
-                body, truncated, read = self.read(response)
+                with _Watchdog(response, self.deadline - time.monotonic()) as watchdog:
+                    try:
+                        body, truncated, read = self.read(response)
+                    except (httpx.HTTPError, OSError, ValueError) as cut:
+                        if watchdog.fired:  # the error is the cut connection: the deadline is the cause
+                            raise _Failure(self.deadline_message()) from cut
+                        raise
                 error = (f"response larger than max_bytes ({self.polling.max_bytes:,} bytes): cut off there"
                          if truncated else None)
                 return self.result(url, status=status, headers=headers, body=body, truncated=truncated,
                                    bytes_read=read, error=error)
         except httpx.TimeoutException as error:
             if self.deadline - time.monotonic() < 0.05:  # the wait was cut to what the deadline left
-                raise _Failure(f"deadline of {self.polling.deadline.total_seconds():g}s exceeded") from error
+                raise _Failure(self.deadline_message()) from error
             raise _Failure(_timeout_message(error, self.polling)) from error
         except httpx.HTTPError as error:
             raise _Failure(f"{_describe(error)}") from error
@@ -226,6 +235,41 @@ class _Exchange:
         if len(buffer) > cap:
             return bytes(buffer[:cap]), True, wire
         return bytes(buffer), False, wire
+
+
+class _Watchdog:
+    """Cuts a response's connection when the fetch's deadline passes.
+
+    httpcore fixes the read timeout of a body when the body starts, so checking the deadline between chunks
+    is not enough: a server that falls silent just before the deadline would hold the fetch for up to
+    `read_timeout` more. Shutting the socket down wakes the blocked read at once (closing it would not wake
+    a `recv` on Linux); the reader then sees a closed connection, which `fired` explains."""
+
+    def __init__(self, response: httpx.Response, seconds: float):
+        self.response = response
+        self.fired = False
+        self.timer = threading.Timer(max(seconds, 0.0), self._cut)
+        self.timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.cancel()
+
+    def _cut(self) -> None:
+        stream = self.response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if not isinstance(sock, socket.socket):
+            return
+        self.fired = True
+        try:
+            # socket.socket's own shutdown, not SSLSocket's, which would tear down the TLS state under the
+            # reading thread's feet.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed: the read has ended anyway
 
 
 class _BoundedDecoder:

@@ -59,7 +59,7 @@ class Store:
             conn.execute("PRAGMA synchronous = NORMAL")  # durable at each checkpoint; safe in WAL mode
             conn.execute("PRAGMA foreign_keys = ON")
         except (OSError, sqlite3.Error) as error:
-            raise StoreError(path, f"cannot open: {error}") from error
+            raise StoreError(path, f"cannot open: {error}", locked=_is_locked(error)) from error
         store = cls(path, conn, busy_timeout)
         store.migrate()
         return store
@@ -102,7 +102,7 @@ class Store:
         text = str(error)
         code = getattr(error, "sqlite_errorcode", None)
         code = code & 0xFF if isinstance(code, int) else None  # the primary code of an extended one
-        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in text:
+        if _is_locked(error):
             hint = (f"another process held the write lock for more than monitor.busy_timeout "
                     f"({self.busy_timeout.total_seconds():g}s); nothing of this write was kept")
         elif code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR) or "disk" in text:
@@ -111,7 +111,12 @@ class Store:
             hint = "the file or its folder is not writable by this user"
         else:
             hint = ""
-        return StoreError(self.path, f"cannot write: {text}" + (f" ({hint})" if hint else ""))
+        return StoreError(self.path, f"cannot write: {text}" + (f" ({hint})" if hint else ""),
+                          locked=_is_locked(error))
+
+    def set_busy_timeout(self, busy_timeout: timedelta) -> None:
+        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout.total_seconds() * 1000)}")
+        self.busy_timeout = busy_timeout
 
     # -- schema -----------------------------------------------------------------------------------
 
@@ -141,7 +146,7 @@ class Store:
                 applied.append(migration.version)
             return applied
         except sqlite3.Error as error:
-            raise StoreError(self.path, f"cannot apply the schema: {error}") from error
+            raise StoreError(self.path, f"cannot apply the schema: {error}", locked=_is_locked(error)) from error
 
     def schema_version(self) -> int:
         return self.conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
@@ -431,3 +436,10 @@ def health_figures(store: Store, day_start: str, week_start: str) -> dict[str, A
     return {"feeds": feeds, "last_fetch": last_fetch, "items_today": today or 0, "items_week": week or 0,
             "themes_week": themes, "themes_today": themes_today,
             "last_digest": list(last_digest) if last_digest else None}
+
+
+def _is_locked(error: BaseException) -> bool:
+    """Another connection holds the lock (SQLITE_BUSY or SQLITE_LOCKED), as opposed to a broken file."""
+    code = getattr(error, "sqlite_errorcode", None)
+    code = code & 0xFF if isinstance(code, int) else None  # the primary code of an extended one
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(error)
