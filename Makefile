@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test demo bench check lint clean
+.PHONY: run test demo bench fuzz check lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ bench: $(STAMP)
 	  && ../$(BIN)/python ingest.py && ../$(BIN)/python ingest.py --samples && ../$(BIN)/python polling.py && ../$(BIN)/python unchanged.py \
 	  && ../$(BIN)/python memory.py && ../$(BIN)/python scale.py \
 	  && ../$(BIN)/python quality.py
+
+# The fuzzing properties of tests/test_fuzz.py with fresh random seeds for FUZZ_SECONDS (CI runs them briefly).
+FUZZ_SECONDS ?= 300
+fuzz: $(STAMP)
+	cd bench && ../$(BIN)/python fuzz.py --seconds $(FUZZ_SECONDS)
 
 check: $(STAMP)
 	$(BIN)/monitor check

@@ -143,8 +143,12 @@ def _interpret(state: FeedState, source: FeedSource, result: FetchResult,
             error = "410 Gone: the feed was removed; it is not polled again until revived"
         return outcome, None, error, body_hash
     assert result.body is not None
-    parsed = parse_feed(result.body, url=result.final_url, headers=result.headers, feed_id=state.id, now=now,
-                        language=source.language)
+    try:
+        parsed = parse_feed(result.body, url=result.final_url, headers=result.headers, feed_id=state.id, now=now,
+                            language=source.language)
+    except Exception as crash:  # noqa: BLE001 - parse_feed must not raise, but a bug there costs one feed, not the round
+        log.exception("parsing %s failed unexpectedly", state.url)
+        return FetchOutcome.ERROR, None, f"internal error while parsing: {type(crash).__name__}: {crash}", None
     if not parsed.items and not parsed.version:
         return FetchOutcome.ERROR, None, f"not a readable feed: {parsed.bozo}", None
     if result.truncated:
