@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test demo bench fuzz check lint clean
+.PHONY: run test demo bench fuzz soak check lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	cd bench && ../$(BIN)/python matching.py && ../$(BIN)/python matching.py --samples \
 	  && ../$(BIN)/python ingest.py && ../$(BIN)/python ingest.py --samples && ../$(BIN)/python polling.py && ../$(BIN)/python unchanged.py \
-	  && ../$(BIN)/python memory.py && ../$(BIN)/python scale.py \
+	  && ../$(BIN)/python memory.py && ../$(BIN)/python load.py && ../$(BIN)/python scale.py \
 	  && ../$(BIN)/python quality.py
 
 # The fuzzing properties of tests/test_fuzz.py with fresh random seeds for FUZZ_SECONDS (CI runs them briefly).

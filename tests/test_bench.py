@@ -50,3 +50,11 @@ def test_unchanged_and_memory_benchmarks_run():
                             cwd=REPO / "bench", capture_output=True, text=True, timeout=120)
     assert memory.returncode == 0, memory.stderr
     assert "peak resident" in memory.stdout
+
+
+def test_load_benchmark_runs_at_a_small_size():
+    load = subprocess.run([sys.executable, "load.py", "--feeds", "50", "--hosts", "5", "--items", "5"],
+                          cwd=REPO / "bench", capture_output=True, text=True, timeout=120)
+    assert load.returncode == 0, load.stdout + load.stderr
+    assert "225 of 225 items stored" in load.stdout and "peak resident memory" in load.stdout
+
