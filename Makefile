@@ -39,8 +39,13 @@ FUZZ_SECONDS ?= 300
 fuzz: $(STAMP)
 	cd bench && ../$(BIN)/python fuzz.py --seconds $(FUZZ_SECONDS)
 
+# monitor run against changing local feeds for SOAK_SECONDS; fails on growth of memory, descriptors or threads.
+SOAK_SECONDS ?= 300
+soak: $(STAMP)
+	cd bench && ../$(BIN)/python soak.py --seconds $(SOAK_SECONDS)
+
 check: $(STAMP)
 	$(BIN)/monitor check
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .hypothesis

@@ -146,7 +146,7 @@ def _interpret(state: FeedState, source: FeedSource, result: FetchResult,
     try:
         parsed = parse_feed(result.body, url=result.final_url, headers=result.headers, feed_id=state.id, now=now,
                             language=source.language)
-    except Exception as crash:  # noqa: BLE001 - parse_feed must not raise, but a bug there costs one feed, not the round
+    except Exception as crash:  # noqa: BLE001 - parse_feed never raises by contract; a bug there costs one feed
         log.exception("parsing %s failed unexpectedly", state.url)
         return FetchOutcome.ERROR, None, f"internal error while parsing: {type(crash).__name__}: {crash}", None
     if not parsed.items and not parsed.version:
