@@ -130,9 +130,13 @@ def main() -> int:
         if not series:
             failures.append("no samples")
             break
-        growing = len(warm) >= 3 and grew([s[key] for s in warm], relative, absolute, steadily)
+        after = [s[key] for s in warm]
+        growing = len(after) >= 3 and grew(after, relative, absolute, steadily)
+        n = len(after)
+        thirds = " / ".join(f"{statistics.median(p):.1f}" for p in (after[:n // 3], after[n // 3:2 * n // 3],
+                                                                  after[2 * n // 3:]) if p)
         print(f"  {key:8s} first {series[0]:7.1f}  last {series[-1]:7.1f}  max {max(series):7.1f}"
-              f"{'  GROWING' if growing else ''}")
+              f"  (after warm-up, medians of thirds: {thirds}){'  GROWING' if growing else ''}")
         if growing:
             failures.append(f"{key} grew after the warm-up")
     if failures:

@@ -84,7 +84,8 @@ def pieces(extra: list[str]) -> st.SearchStrategy[str]:
 
 texts = st.lists(pieces([" ", "Sample:", "Sample Wire"]), max_size=14).map("".join)
 # Now and then, text longer than every cap, so the caps themselves are exercised.
-long_texts = st.one_of(texts, st.tuples(texts, st.integers(1, 2_500)).map(lambda t: (t[0] or "x") * t[1]))
+long_texts = st.one_of(texts, st.tuples(texts, st.integers(1, 2_500)).map(lambda t: (t[0] or "x") * t[1]),
+                       st.deferred(lambda: theme_texts()))
 
 
 @st.composite
@@ -281,12 +282,43 @@ def test_matching_parsed_items_points_at_the_stored_text(body: bytes) -> None:
         check_matches(matcher().match(item.title, item.summary_text), item.title, item.summary_text)
 
 
-theme_texts = st.lists(st.one_of(st.sampled_from(THEME_WORDS), pieces(["Russia", "Karabakh"]),
-                                 st.sampled_from([" ", ", ", ". ", "-", "'s "])), max_size=40).map("".join)
+# Sample sentences that match the shipped themes, so that matching produces evidence whose spans can be
+# checked; hostile pieces go between and into their words, and words change case (which changes the
+# length of "İ" and "ẞ" when lower-cased).
+ON_THEME = ["Sample: Armenians feel betrayed as Russian peacekeepers stood by in Karabakh",
+            "Sample: first families leave Nagorno-Karabakh for Armenia",
+            "Sample: Baku promises Karabakh Armenians will keep their rights after reintegration",
+            "Sample: refugees from Karabakh arrive in Goris as the exodus of Karabakh Armenians grows",
+            "Sample: Kremlin abandoned Armenia, critics in Yerevan say of Russia's inaction in Karabakh",
+            "Пример: беженцы из Карабаха прибывают в Горис; армяне покидают Карабах"]
+
+
+@st.composite
+def theme_texts(draw: st.DrawFn) -> str:
+    if draw(st.integers(0, 4)) == 0:  # now and then, word soup
+        return "".join(draw(st.lists(st.one_of(st.sampled_from(THEME_WORDS), pieces(["Russia", "Karabakh"])),
+                                     max_size=40)))
+    words = draw(st.sampled_from(ON_THEME)).split(" ")
+    out = []
+    for word in words:
+        how = draw(st.sampled_from(["same"] * 6 + ["upper", "title", "accent", "dotted", "piece"]))
+        if how == "upper":
+            word = word.upper()
+        elif how == "title":
+            word = word.title()
+        elif how == "accent":  # a combining mark, composed or not by NFC
+            word = word + draw(st.sampled_from(["\u0301", "\u0307", "\u0323\u0301", "\u20dd"]))
+        elif how == "dotted":
+            word = word.replace("i", "İ").replace("ss", "ẞ")
+        elif how == "piece":
+            word = draw(pieces(["-", "'s"])) + word
+        out.append(word)
+        out.append(draw(st.sampled_from([" ", " ", " ", "  ", "\u00a0", " \u2014 ", "\t", "\n", ", "])))
+    return "".join(out)
 
 
 @FUZZ
-@given(theme_texts, theme_texts)
+@given(theme_texts(), theme_texts())
 def test_matcher_never_raises_and_spans_quote_the_text(title: str, summary: str) -> None:
     EXAMPLES["count"] += 1
     found = matcher().match(title, summary)
@@ -305,3 +337,9 @@ def test_the_safety_check_itself_catches_what_it_must() -> None:
             continue
         raise AssertionError(f"the checker let through {unsafe!r}")
     assert_safe_html('<p>Sample Wire &lt;script&gt; <a href="https://example.org/" rel="noopener">x</a></p>')
+
+
+def test_the_on_theme_samples_do_match() -> None:
+    # The span properties above are only exercised when matching finds evidence: the sentences the
+    # generator starts from must keep matching the shipped themes.
+    assert all(matcher().match(sentence) for sentence in ON_THEME)
