@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test demo bench growth check lint clean
+.PHONY: run test demo bench growth fuzz soak check lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,15 +31,25 @@ demo: $(STAMP)
 bench: $(STAMP)
 	cd bench && ../$(BIN)/python matching.py && ../$(BIN)/python matching.py --samples \
 	  && ../$(BIN)/python ingest.py && ../$(BIN)/python ingest.py --samples && ../$(BIN)/python polling.py && ../$(BIN)/python unchanged.py \
-	  && ../$(BIN)/python memory.py && ../$(BIN)/python scale.py \
+	  && ../$(BIN)/python memory.py && ../$(BIN)/python load.py && ../$(BIN)/python scale.py \
 	  && ../$(BIN)/python quality.py
 
 # Every benchmark at three sizes (about 15 minutes): how the cost per item or feed grows.
 growth: $(STAMP)
 	cd bench && ../$(BIN)/python growth.py
 
+# The fuzzing properties of tests/test_fuzz.py with fresh random seeds for FUZZ_SECONDS (CI runs them briefly).
+FUZZ_SECONDS ?= 300
+fuzz: $(STAMP)
+	cd bench && ../$(BIN)/python fuzz.py --seconds $(FUZZ_SECONDS)
+
+# monitor run against changing local feeds for SOAK_SECONDS; fails on growth of memory, descriptors or threads.
+SOAK_SECONDS ?= 300
+soak: $(STAMP)
+	cd bench && ../$(BIN)/python soak.py --seconds $(SOAK_SECONDS)
+
 check: $(STAMP)
 	$(BIN)/monitor check
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .hypothesis

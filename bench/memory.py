@@ -58,7 +58,9 @@ def main() -> None:
     polling.BODY = document(50)
     servers = [polling.Server(f"127.0.0.{n + 2}") for n in range(args.hosts)]
     folder = Path(tempfile.mkdtemp(prefix="monitor-memory-"))
-    lines = ['[polling]', 'concurrency = 20', 'interval = "1m"', '']
+    # digests_dir: the daemon writes last week's digest at start-up; it belongs with the throw-away database.
+    lines = ['[monitor]', f'digests_dir = "{folder / "digests"}"', '', '[polling]', 'concurrency = 20',
+             'interval = "1m"', '']
     for n in range(args.feeds):
         lines += ["[[feeds]]", f'name = "feed-{n}"', f'url = "{servers[n % len(servers)].url}/feed/{n}"', ""]
     themes = (REPO / "config" / "feeds.toml").read_text()

@@ -59,3 +59,32 @@ def test_growth_table_runs_each_benchmark_at_three_sizes():
     rows = [line.split() for line in done.stdout.splitlines() if line.startswith(("matching ", "ingest "))]
     assert [r[1] for r in rows if r[0] == "matching"] == ["10", "100", "1,000"]
     assert all(r[-2].endswith("x") for r in rows[1:3])  # growth figures between sizes
+
+
+def test_load_benchmark_runs_at_a_small_size():
+    load = subprocess.run([sys.executable, "load.py", "--feeds", "50", "--hosts", "5", "--items", "5"],
+                          cwd=REPO / "bench", capture_output=True, text=True, timeout=120)
+    assert load.returncode == 0, load.stdout + load.stderr
+    assert "225 of 225 items stored" in load.stdout and "peak resident memory" in load.stdout
+
+
+def test_soak_benchmark_runs_for_a_few_seconds():
+    soak = subprocess.run([sys.executable, "soak.py", "--seconds", "6", "--feeds", "6", "--hosts", "2",
+                           "--interval", "1", "--change", "1"],
+                          cwd=REPO / "bench", capture_output=True, text=True, timeout=120)
+    assert soak.returncode == 0, soak.stdout + soak.stderr
+    assert "0 errors" in soak.stdout and "threads  first" in soak.stdout
+
+
+def test_soak_growth_check_tells_a_leak_from_a_pool_filling_up():
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import soak  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    one_thread_per_poll = [4 + n for n in range(30)]
+    pool_filling_up = [3, 3, 5, 8, 11, 13, 13, 13, 13, 13, 13, 13]
+    assert soak.grew(one_thread_per_poll, 0.0, 4, True)
+    assert not soak.grew(pool_filling_up, 0.0, 4, True)
+    assert soak.grew([50, 51, 52, 58, 63, 70], 0.25, 0.0, False)  # memory up 35%
+    assert not soak.grew([50, 51, 52, 54, 55, 57], 0.25, 0.0, False)

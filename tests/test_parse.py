@@ -146,6 +146,10 @@ def test_dates_are_utc_or_first_seen(pub_date: str | None, published: datetime, 
         ("https://example.org/a?utm_source=rss&amp;id=3&amp;gclid=x#top", "https://example.org/a?id=3"),
         ("HTTPS://EXAMPLE.org:443/b", "https://example.org/b"),
         ("javascript:void(0)", None),
+        # Found by tests/test_fuzz.py: urljoin raises ValueError on a broken IPv6 literal, and that escaped
+        # parse_feed and ended the whole poll round.
+        ("http://[::1", None),
+        ("https://[2001:db8::1/x", None),
     ],
 )
 def test_links_are_resolved_and_canonical(raw: str, expected: str | None) -> None:
@@ -184,6 +188,18 @@ def test_summary_html_removes_what_runs_loads_or_tracks(hostile: str, gone: list
         assert fragment not in entry.summary_text
 
 
+@pytest.mark.parametrize("item_link", ["javascript://example.org/x", "ftp://example.org/file", "data:text/html,x"])
+def test_relative_links_in_a_summary_never_inherit_the_scheme_of_an_odd_item_link(item_link: str) -> None:
+    # Found by tests/test_fuzz.py: relative links were joined to the item's link whatever its scheme, and
+    # nh3 checks schemes before joining, so "javascript://example.org/%0aalert(1)" reached summary_html.
+    entry = one(rss(item(link=item_link, extra="<description>&lt;a href=\"%0aalert(1)\"&gt;a&lt;/a&gt; "
+                                              "&lt;a href=\"/2023/09/more\"&gt;b&lt;/a&gt;</description>")).encode())
+    assert entry.link is None
+    assert 'href="https://example.org/sample-wire/%0aalert(1)"' in entry.summary_html  # against the feed's URL
+    assert 'href="https://example.org/2023/09/more"' in entry.summary_html
+    assert item_link.split(":")[0] not in entry.summary_html
+
+
 def test_summary_text_is_plain_with_spaces_between_blocks_and_entities_decoded() -> None:
     entry = with_summary("<![CDATA[<p>First&nbsp;para.</p><p>Second &amp; last &#8212; &quot;q&quot;</p>"
                          "<ul><li>one</li><li>two</li></ul>line<br>break]]>")
@@ -209,6 +225,23 @@ def test_a_huge_title_is_cut() -> None:
     parsed = parse_it(rss(item(title=huge)).replace("Sample Wire", huge, 1).encode())
     assert len(parsed.items[0].title) == parse.MAX_TITLE_CHARS
     assert parsed.title is not None and len(parsed.title) == parse.MAX_TITLE_CHARS
+
+
+def test_an_untitled_item_named_by_a_huge_guid_or_link_is_cut_too() -> None:
+    # Found by tests/test_fuzz.py: an entry with neither title nor summary is named by its link or guid,
+    # which bypassed the title cap (a guid may be 2,000 characters, a link any length).
+    long_guid = "sample-" + "x" * 1_990
+    long_link = "https://example.org/" + "y" * 3_000
+    parsed = parse_it(rss(f"<item><guid>{long_guid}</guid></item>",
+                          item(title="", link=long_link)).encode())
+    assert [len(i.title) for i in parsed.items] == [parse.MAX_TITLE_CHARS] * 2
+    assert parsed.items[0].guid == long_guid  # the guid itself is kept whole: it is the identity
+
+
+def test_an_untitled_item_named_by_its_guid_gets_a_composed_title() -> None:
+    # Found by tests/test_fuzz.py: the matcher's spans index composed (NFC) text, as every other title is.
+    entry = one(rss('<item><guid isPermaLink="false">Sample-A\u0300</guid></item>').encode())
+    assert (entry.title, entry.guid) == ("Sample-\u00c0", "Sample-A\u0300")
 
 
 def test_duplicate_entries_within_a_feed_are_kept_once() -> None:

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import feedparser.api
@@ -167,9 +167,10 @@ def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | 
     """The entry as an Item, or None for an entry with nothing in it (a document cut off mid-entry)."""
     title = _plain(entry.get("title", ""))[:MAX_TITLE_CHARS]
     raw_link = entry.get("link") or ""
-    absolute = urljoin(url, raw_link) if raw_link else url
-    link = canonical_url(absolute) if raw_link else None
-    summary_html = _summary_html(entry, absolute)
+    absolute = _join(url, raw_link) if raw_link else None
+    link = canonical_url(absolute) if absolute else None
+    absolute = absolute or url
+    summary_html = _summary_html(entry, absolute, url)
     summary_text = _plain(summary_html)[:MAX_TEXT_CHARS]
     published, date_source = _date(entry, now)
     guid = (entry.get("id") or "").strip()[:2000] or None
@@ -177,7 +178,7 @@ def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | 
     if not title and not summary_text:
         if not link and not guid:
             return None
-        title = link or guid or ""
+        title = unicodedata.normalize("NFC", link or guid or "")[:MAX_TITLE_CHARS]  # composed, as _plain makes titles
     return Item(
         key=item_key(feed_id, guid, link, title, feed_date),
         title=title,
@@ -193,8 +194,24 @@ def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | 
     )
 
 
-def _summary_html(entry: Any, base: str) -> str:
-    """The entry's description as safe HTML; full `content` only when there is no description."""
+def _join(base: str, link: str) -> str | None:
+    """`link` resolved against the feed's URL; None for one urllib cannot even split ("http://[::1")."""
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return None
+
+
+def _is_http(url: str) -> bool:
+    try:
+        return urlsplit(url).scheme.lower() in ("http", "https")
+    except ValueError:
+        return False
+
+
+def _summary_html(entry: Any, base: str, feed_url: str) -> str:
+    """The entry's description as safe HTML; full `content` only when there is no description. Relative
+    links resolve against the item's link, or the feed's URL when the item's is not http(s)."""
     detail = entry.get("summary_detail") or {}
     value = entry.get("summary")
     if not value and entry.get("content"):
@@ -205,6 +222,9 @@ def _summary_html(entry: Any, base: str) -> str:
     value = value[:MAX_SUMMARY_CHARS]
     if detail.get("type") == "text/plain":
         value = html.escape(value)
+    # nh3 checks the scheme of a link as written, not after joining it to the base: a relative
+    # "%0aalert(1)" under an item link "javascript://x/" would come out as a script URL.
+    base = next((b for b in (base, feed_url) if _is_http(b)), "")
     try:
         return nh3.clean(value, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES,
                          link_rel="noopener noreferrer nofollow", url_relative=("rewrite_with_base", base)).strip()

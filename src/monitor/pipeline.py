@@ -187,8 +187,13 @@ def _interpret(state: FeedState, source: FeedSource, result: FetchResult, now: d
             error = "410 Gone: the feed was removed; it is not polled again until revived"
         return Interpretation(outcome, None, error, body_hash)
     assert result.body is not None
-    parsed = parser.parse(result.body, url=result.final_url, headers=result.headers, feed_id=state.id, now=now,
-                          language=source.language)
+    try:
+        parsed = parser.parse(result.body, url=result.final_url, headers=result.headers, feed_id=state.id, now=now,
+                              language=source.language)
+    except Exception as crash:  # noqa: BLE001 - parse_feed never raises by contract; a bug there costs one feed
+        log.exception("parsing %s failed unexpectedly", state.url)
+        return Interpretation(FetchOutcome.ERROR, None, f"internal error while parsing: {type(crash).__name__}: {crash}",
+                              None)
     if not parsed.items and not parsed.version:
         return Interpretation(FetchOutcome.ERROR, None, f"not a readable feed: {parsed.bozo}", None)
     if result.truncated:
