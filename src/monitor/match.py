@@ -265,15 +265,17 @@ class Matcher:
             for pattern in patterns[token]:
                 at[pattern].append(position)
         out: dict[int, list[tuple[int, int]]] = {}
+        at_sets: dict[int, set[int]] = {}  # made only for the patterns multi-word terms ask about
         for pattern, positions in at.items():
             for term_id in self._single_word.get(pattern, ()):
-                out[term_id] = out.get(term_id, []) + [(p, p) for p in positions]
+                out.setdefault(term_id, []).extend((p, p) for p in positions)
             for term_id in self._multi_word.get(pattern, ()):
                 rest = self._term_list[term_id].words[1:]
                 for start in positions:
                     end = start + len(rest)
                     if end < len(fields.tokens) and fields.field_of[end] == fields.field_of[start] and all(
-                            start + 1 + k in at.get(word, ()) for k, word in enumerate(rest)):
+                            start + 1 + k in (at_sets.get(word) or at_sets.setdefault(word, set(at.get(word, ()))))
+                            for k, word in enumerate(rest)):
                         out.setdefault(term_id, []).append((start, end))
         return out
 
