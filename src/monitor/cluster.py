@@ -27,18 +27,17 @@ def _key(title: str) -> str:
     return _SUFFIX.sub("", title).casefold()
 
 
-def same_story(a: ThemedItem, b: ThemedItem) -> bool:
-    if abs(a.published - b.published) > WINDOW:
-        return False
-    ta, tb = _key(a.title), _key(b.title)
-    if fuzz.token_sort_ratio(ta, tb) >= SAME_WORDS:
+def _same_story(a: str, b: str, words_a: int, words_b: int) -> bool:
+    if fuzz.token_sort_ratio(a, b, processor=None) >= SAME_WORDS:
         return True
-    shorter = min(len(ta.split()), len(tb.split()))
-    return shorter >= MIN_WORDS and fuzz.token_set_ratio(ta, tb) >= CONTAINED
+    return min(words_a, words_b) >= MIN_WORDS and fuzz.token_set_ratio(a, b, processor=None) >= CONTAINED
 
 
 def cluster(items: Sequence[ThemedItem]) -> list[list[ThemedItem]]:
-    """Group the items (of one theme) into stories; each story's items in order of publication."""
+    """Group the items (of one theme) into stories; each story's items in order of publication.
+
+    Every pair published within WINDOW is compared: quadratic in the items of a few days, which stays small
+    for one theme (a thousand a week costs well under a second); keys are made once per item."""
     parent = list(range(len(items)))
 
     def root(i: int) -> int:
@@ -47,12 +46,14 @@ def cluster(items: Sequence[ThemedItem]) -> list[list[ThemedItem]]:
             i = parent[i]
         return i
 
+    keys = [_key(item.title) for item in items]
+    words = [len(key.split()) for key in keys]
     order = sorted(range(len(items)), key=lambda i: items[i].published)
     for position, i in enumerate(order):
         for j in order[position + 1:]:
             if items[j].published - items[i].published > WINDOW:
                 break
-            if same_story(items[i], items[j]):
+            if root(i) != root(j) and _same_story(keys[i], keys[j], words[i], words[j]):
                 parent[root(j)] = root(i)
     groups: dict[int, list[ThemedItem]] = {}
     for i in order:
