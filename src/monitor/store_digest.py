@@ -80,17 +80,14 @@ def _late_items(store: Store, week: str, start: datetime, themes: list[str]) -> 
     """Matched items of earlier weeks that no digest has reported although their week's digest went
     out (was sent, or written where e-mail is off): they arrived too late for it, and are reported now,
     marked late."""
-    candidates = _themed_items(
+    # The weeks that went out are matched in SQL (ISO strings in UTC compare as times), so the months of
+    # lookback are not all read and parsed to keep a few.
+    return _themed_items(
         store, "i.published < ? AND i.published >= ? AND i.id NOT IN "
-        "(SELECT item_id FROM digest_items WHERE week != ?)",
-        [iso(start), iso(start - LATE_LOOKBACK), week], themes, late=True)
-    if not candidates:
-        return []
-    sent = [(from_iso(s), from_iso(e)) for s, e in store.conn.execute(
-        "SELECT week_start, week_end FROM digests WHERE state IN ('rendered', 'sent', 'uncertain') AND week != ?",
-        (week,))]
-    return [item for item in candidates
-            if any(s <= item.published < e for s, e in sent)]  # type: ignore[operator]
+        "(SELECT item_id FROM digest_items WHERE week != ?) AND EXISTS (SELECT 1 FROM digests d "
+        "WHERE d.state IN ('rendered', 'sent', 'uncertain') AND d.week != ? "
+        "AND i.published >= d.week_start AND i.published < d.week_end)",
+        [iso(start), iso(start - LATE_LOOKBACK), week, week], themes, late=True)
 
 
 def _troubled(store: Store, start: datetime, end: datetime) -> tuple[FeedTrouble, ...]:
