@@ -195,7 +195,8 @@ def _interpret(state: FeedState, source: FeedSource, result: FetchResult, now: d
         return Interpretation(FetchOutcome.ERROR, None, f"internal error while parsing: {type(crash).__name__}: {crash}",
                               None)
     if not parsed.items and not parsed.version:
-        return Interpretation(FetchOutcome.ERROR, None, f"not a readable feed: {parsed.bozo}", None)
+        cut = f"; {result.error}" if result.truncated and result.error else ""
+        return Interpretation(FetchOutcome.ERROR, None, f"not a readable feed: {parsed.bozo}{cut}", None)
     if result.truncated:
         return Interpretation(FetchOutcome.PARTIAL, parsed, result.error, body_hash)
     return Interpretation(FetchOutcome.OK, parsed, None, body_hash)
