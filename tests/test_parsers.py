@@ -7,8 +7,12 @@ import multiprocessing
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from contextlib import closing
 from datetime import UTC, datetime
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -72,3 +76,38 @@ def test_a_round_parsed_in_helpers_stores_what_an_in_process_round_stores(feed_s
                                              "ORDER BY key").fetchall()
     assert len(stored[1]) == 3 * MIN_FEEDS_FOR_PROCESSES
     assert stored[0] == stored[1]
+
+
+HOLDER = """
+import multiprocessing, sys, time
+from datetime import UTC, datetime
+from monitor.parsers import ProcessParser
+parser = ProcessParser(1)
+parser.parse(b"<rss version='2.0'><channel><title>Sample Wire</title></channel></rss>",
+             url="https://sample-wire.example.org/rss", headers={}, feed_id=1, now=datetime.now(UTC))
+print(*[child.pid for child in multiprocessing.active_children()], flush=True)
+time.sleep(60)
+"""
+
+
+def test_helpers_of_a_process_killed_outright_do_not_outlive_it() -> None:
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER], stdout=subprocess.PIPE, text=True)
+    try:
+        helpers = [int(pid) for pid in holder.stdout.readline().split()]  # type: ignore[union-attr]
+        assert helpers, "the parser started no helper"
+        assert all(alive(pid) for pid in helpers)
+    finally:
+        holder.kill()  # SIGKILL: no chance to close its helpers
+        holder.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in helpers), "an orphaned parse helper is still running"
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie (a finished orphan waits for init to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False

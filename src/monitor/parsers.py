@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,6 +29,7 @@ log = logging.getLogger("monitor.parse")
 # Starting a helper (a fresh interpreter importing feedparser) costs ~0.3 s: a one-off poll of a handful
 # of feeds is faster parsed here.
 MIN_FEEDS_FOR_PROCESSES = 16
+PARENT_CHECK_SECONDS = 1.0
 
 
 class Parser(Protocol):
@@ -66,7 +69,7 @@ class ProcessParser:
             if self._pool is None:
                 # spawn, not fork: the daemon has threads (scheduler, fetchers) whose locks a fork would copy.
                 self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_ignore_stop_signals)
+                                                 initializer=_start_helper)
             return self._pool
 
     def parse(self, body: bytes, *, url: str, headers: Mapping[str, str], feed_id: int, now: datetime,
@@ -90,11 +93,21 @@ class ProcessParser:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _ignore_stop_signals() -> None:
+def _start_helper() -> None:
     """Ctrl-C and systemd's stop reach the whole process group; the daemon finishes the feeds in hand and
-    then closes its helpers, which must live until then."""
+    then closes its helpers, which must live until then, so they ignore both. A daemon killed outright
+    (SIGKILL, the OOM killer) cannot close them, and a pool's helper holds both ends of its own task queue,
+    so it would wait forever: it watches its parent and leaves when the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    parent = os.getppid()
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:  # an orphan is adopted by init or a subreaper: its parent id changes
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def make_parser(processes: int, feeds: int | None = None) -> Parser:
