@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import socket
 import sqlite3
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -177,6 +178,41 @@ def test_a_trickling_server_and_a_silent_one_end_at_the_deadline(feed_server, wr
     assert "2 new" in line_of(result.output, "sample-good")
     # One byte a second arrives between two checks of the deadline: it ends within a byte's wait after it.
     assert elapsed < 3.0, f"{elapsed:.1f}s"
+
+
+def test_headers_trickled_byte_by_byte_end_at_the_deadline(feed_server, write_config, run_cli):
+    """Every header byte arrives well within read_timeout, so no read ever times out; without a hard
+    deadline the fetch would last as long as the server keeps sending (httpcore accepts 100 kB of headers)."""
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def trickle_headers() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nX-Sample-Slow: ")
+            while not stop.wait(0.2):
+                try:
+                    conn.sendall(b"a")
+                except OSError:  # the poller cut the connection: what the test waits for
+                    return
+
+    server = threading.Thread(target=trickle_headers, daemon=True)
+    server.start()
+    config = write_config([
+        {"name": "sample-header-trickle", "url": f"http://127.0.0.1:{listener.getsockname()[1]}/feed"},
+        {"name": "sample-good", "url": feed_server.add("/good", body=rss(headlines(2)))},
+    ], polling={"deadline": "1500ms", "read_timeout": "10s"})
+    try:
+        started = time.perf_counter()
+        result = run_cli(config, "poll")
+        elapsed = time.perf_counter() - started
+    finally:
+        stop.set()
+        listener.close()
+    assert "deadline of 1.5s exceeded" in line_of(result.output, "sample-header-trickle"), result.output
+    assert "2 new" in line_of(result.output, "sample-good")
+    assert elapsed < 2.5, f"{elapsed:.2f}s"
 
 
 def test_a_server_falling_silent_just_before_the_deadline_does_not_hold_the_fetch_past_it(

@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -172,7 +173,6 @@ class _Exchange:
     def get(self, url: str, pin: Address | None = None) -> FetchResult | tuple[int, str]:
         """One request: a final result, or (status, location) of a redirect to follow. `pin`: the address
         to connect to instead of resolving the host again (Host and TLS SNI still name the host)."""
-        client = self.fetcher.client
         request_url, headers, extensions = url, self.headers, {}
         if pin is not None:
             parts = urlsplit(url)
@@ -181,40 +181,49 @@ class _Exchange:
             headers = {**self.headers, "Host": parts.netloc.rsplit("@", 1)[-1]}
             if parts.scheme.lower() == "https":
                 extensions = {"sni_hostname": parts.hostname or ""}
-        try:
-            with client.stream("GET", request_url, headers=headers, timeout=self.timeout(),
-                               extensions=extensions) as response:
-                headers = {k.lower(): v for k, v in response.headers.items()}
-                status = response.status_code
-                if status in REDIRECTS and "location" in headers:
-                    return status, headers["location"]
-                retry_after = _retry_after(headers.get("retry-after"), self.fetcher.clock())
-                if not 200 <= status < 300:
-                    return self.result(url, status=status, headers=headers, retry_after=retry_after,
-                                       error=None if status in (304,) else f"HTTP {status} {response.reason_phrase}".strip())
-                with _Watchdog(response, self.deadline - time.monotonic()) as watchdog:
-                    try:
-                        body, truncated, read = self.read(response)
-                    except (httpx.HTTPError, OSError, ValueError) as cut:
-                        if watchdog.fired:  # the error is the cut connection: the deadline is the cause
-                            raise _Failure(self.deadline_message()) from cut
-                        raise
-                error = (f"response larger than max_bytes ({self.polling.max_bytes:,} bytes): cut off there"
-                         if truncated else None)
-                return self.result(url, status=status, headers=headers, body=body, truncated=truncated,
-                                   bytes_read=read, error=error)
-        except httpx.TimeoutException as error:
+        # The watchdog covers the whole exchange: connecting, the headers (which a server may trickle a byte
+        # at a time, each within read_timeout) and the body.
+        with _Watchdog(self.deadline - time.monotonic()) as watchdog:
+            try:
+                return self.exchange(url, request_url, headers, {**extensions, "trace": watchdog.trace}, watchdog)
+            except _Failure:
+                raise
+            except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as error:
+                if watchdog.fired:  # the error is the cut connection: the deadline is the cause
+                    raise _Failure(self.deadline_message()) from error
+                raise _Failure(self.describe(error)) from error
+
+    def exchange(self, url: str, request_url: str, headers: dict[str, str], extensions: dict[str, Any],
+                 watchdog: _Watchdog) -> FetchResult | tuple[int, str]:
+        with self.fetcher.client.stream("GET", request_url, headers=headers, timeout=self.timeout(),
+                                        extensions=extensions) as response:
+            watchdog.watch(response.extensions.get("network_stream"))  # a reused connection was not seen opening
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            status = response.status_code
+            if status in REDIRECTS and "location" in headers:
+                return status, headers["location"]
+            retry_after = _retry_after(headers.get("retry-after"), self.fetcher.clock())
+            if not 200 <= status < 300:
+                return self.result(url, status=status, headers=headers, retry_after=retry_after,
+                                   error=None if status in (304,) else f"HTTP {status} {response.reason_phrase}".strip())
+            body, truncated, read = self.read(response)
+            error = (f"response larger than max_bytes ({self.polling.max_bytes:,} bytes): cut off there"
+                     if truncated else None)
+            return self.result(url, status=status, headers=headers, body=body, truncated=truncated,
+                               bytes_read=read, error=error)
+
+    def describe(self, error: Exception) -> str:
+        if isinstance(error, httpx.TimeoutException):
             if self.deadline - time.monotonic() < 0.05:  # the wait was cut to what the deadline left
-                raise _Failure(self.deadline_message()) from error
-            raise _Failure(_timeout_message(error, self.polling)) from error
-        except httpx.HTTPError as error:
-            raise _Failure(f"{_describe(error)}") from error
-        except httpx.InvalidURL as error:
+                return self.deadline_message()
+            return _timeout_message(error, self.polling)
+        if isinstance(error, httpx.HTTPError):
+            return _describe(error)
+        if isinstance(error, httpx.InvalidURL):
             # httpx parses a redirect's Location even when it follows none itself, and `javascript:x` or
             # `http://[x` fails there, before the response reaches us: an error of this feed, not a crash.
-            raise _Failure(f"unusable address in the response (a redirect's Location?): {error}") from error
-        except (OSError, ValueError) as error:  # a bad URL, a socket error httpx let through
-            raise _Failure(f"{type(error).__name__}: {error}") from error
+            return f"unusable address in the response (a redirect's Location?): {error}"
+        return f"{type(error).__name__}: {error}"  # a bad URL, a socket error httpx let through
 
     def read(self, response: httpx.Response) -> tuple[bytes, bool, int]:
         """Stream the body into memory up to the cap. Returns (body, truncated, bytes on the wire).
@@ -238,16 +247,18 @@ class _Exchange:
 
 
 class _Watchdog:
-    """Cuts a response's connection when the fetch's deadline passes.
+    """Cuts a fetch's connection when its deadline passes.
 
-    httpcore fixes the read timeout of a body when the body starts, so checking the deadline between chunks
-    is not enough: a server that falls silent just before the deadline would hold the fetch for up to
-    `read_timeout` more. Shutting the socket down wakes the blocked read at once (closing it would not wake
-    a `recv` on Linux); the reader then sees a closed connection, which `fired` explains."""
+    Timeouts bound each wait, not the whole: httpcore fixes a read's timeout when the body starts, and a
+    server may trickle its headers or body a byte at a time, each within read_timeout. Shutting the socket
+    down wakes a blocked read at once (closing it would not wake a `recv` on Linux); the reader then sees a
+    closed connection, which `fired` explains. The socket is learnt from httpcore's trace of the connection
+    being opened, or from the response for a connection reused from the pool."""
 
-    def __init__(self, response: httpx.Response, seconds: float):
-        self.response = response
+    def __init__(self, seconds: float):
         self.fired = False
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
         self.timer = threading.Timer(max(seconds, 0.0), self._cut)
         self.timer.daemon = True
 
@@ -258,18 +269,32 @@ class _Watchdog:
     def __exit__(self, *exc: object) -> None:
         self.timer.cancel()
 
-    def _cut(self) -> None:
-        stream = self.response.extensions.get("network_stream")
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete":
+            self.watch(info.get("return_value"))
+
+    def watch(self, stream: Any) -> None:
         sock = stream.get_extra_info("socket") if stream is not None else None
-        if not isinstance(sock, socket.socket):
-            return
-        self.fired = True
-        try:
-            # socket.socket's own shutdown, not SSLSocket's, which would tear down the TLS state under the
-            # reading thread's feet.
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed: the read has ended anyway
+        if isinstance(sock, socket.socket):
+            with self._lock:
+                self._socket = sock
+                if self.fired:  # the deadline passed while connecting
+                    _shut(sock)
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.fired = True
+            if self._socket is not None:
+                _shut(self._socket)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        # socket.socket's own shutdown, not SSLSocket's, which would tear down the TLS state under the
+        # reading thread's feet.
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed: the read has ended anyway
 
 
 class _BoundedDecoder:
