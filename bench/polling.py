@@ -128,7 +128,8 @@ def run_round(feeds: list[FeedSource], concurrency: int, per_host: int, folder: 
             start = time.perf_counter()
             reports = poll_round(config, store, fetcher, clock, force=True)
             times.append(time.perf_counter() - start)
-            assert len(reports) == len(feeds) and not [r for r in reports if r.error], reports[:3]
+            failed = [(r.feed, r.error) for r in reports if r.error]
+            assert len(reports) == len(feeds) and not failed, failed[:5]
     return times
 
 

@@ -181,11 +181,12 @@ class _Exchange:
             headers = {**self.headers, "Host": parts.netloc.rsplit("@", 1)[-1]}
             if parts.scheme.lower() == "https":
                 extensions = {"sni_hostname": parts.hostname or ""}
-        # The watchdog covers the whole exchange: connecting, the headers (which a server may trickle a byte
-        # at a time, each within read_timeout) and the body.
+        # The watchdog learns the connection with the response, so it guards the body. (httpcore's `trace`
+        # extension would show the connection as it opens, guarding the headers too; but with it, even a no-op
+        # callback, one request in a few thousand stalled for read_timeout in bench/polling.py.)
         with _Watchdog(self.deadline - time.monotonic()) as watchdog:
             try:
-                return self.exchange(url, request_url, headers, {**extensions, "trace": watchdog.trace}, watchdog)
+                return self.exchange(url, request_url, headers, extensions, watchdog)
             except _Failure:
                 raise
             except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as error:
@@ -250,10 +251,9 @@ class _Watchdog:
     """Cuts a fetch's connection when its deadline passes.
 
     Timeouts bound each wait, not the whole: httpcore fixes a read's timeout when the body starts, and a
-    server may trickle its headers or body a byte at a time, each within read_timeout. Shutting the socket
-    down wakes a blocked read at once (closing it would not wake a `recv` on Linux); the reader then sees a
-    closed connection, which `fired` explains. The socket is learnt from httpcore's trace of the connection
-    being opened, or from the response for a connection reused from the pool."""
+    server may trickle its body a byte at a time, each within read_timeout. Shutting the socket down wakes a
+    blocked read at once (closing it would not wake a `recv` on Linux); the reader then sees a closed
+    connection, which `fired` explains."""
 
     def __init__(self, seconds: float):
         self.fired = False
@@ -268,10 +268,6 @@ class _Watchdog:
 
     def __exit__(self, *exc: object) -> None:
         self.timer.cancel()
-
-    def trace(self, event: str, info: dict[str, Any]) -> None:
-        if event == "connection.connect_tcp.complete":
-            self.watch(info.get("return_value"))
 
     def watch(self, stream: Any) -> None:
         sock = stream.get_extra_info("socket") if stream is not None else None
