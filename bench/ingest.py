@@ -13,18 +13,15 @@ helper processes parse while this one matches and stores (`polling.parse_process
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import feedparser
+import polling
 from common import REPO, best_of, document
 
 sys.path.insert(0, str(REPO / "src"))
@@ -32,7 +29,7 @@ from monitor.config import Config, PollingSettings, load_config  # noqa: E402
 from monitor.fetch import Fetcher  # noqa: E402
 from monitor.match import Matcher  # noqa: E402
 from monitor.parse import parse_feed  # noqa: E402
-from monitor.parsers import InlineParser, ProcessParser  # noqa: E402
+from monitor.parsers import make_parser  # noqa: E402
 from monitor.pipeline import poll_round  # noqa: E402
 from monitor.settings import auto_processes  # noqa: E402
 from monitor.store import Store  # noqa: E402
@@ -83,21 +80,16 @@ def main() -> None:
 def ingest_round(feeds: int, items: int, samples: bool, folder: Path) -> tuple[float, int, int]:
     """Seconds for one poll round of `feeds` documents of `items` new items each, and the items stored."""
     documents = [document(items, samples_only=samples, first=n * items) for n in range(feeds)]
-    hosts = [f"127.0.0.{2 + n}" for n in range(4)]
-    context = multiprocessing.get_context("fork")  # before this process starts any thread
-    mine, theirs = context.Pipe()
-    server = context.Process(target=_serve, args=(hosts, documents, theirs), daemon=True)
-    server.start()
-    urls = mine.recv()
+    hosts = polling.Hosts(4, latency=(0.0, 0.0), documents=documents)
     processes = auto_processes()
-    polling = PollingSettings(concurrency=8, per_host=2, user_agent="monitor-bench", parse_processes=processes)
-    config = Config(path="bench", polling=polling, themes=load_config(REPO / "config" / "feeds.toml").themes,
-                    feeds=tuple(FeedSource(f"feed-{n}", f"{urls[n % len(urls)]}/feed/{n}", timedelta(minutes=30))
-                                for n in range(feeds)))
+    settings = PollingSettings(concurrency=8, per_host=2, user_agent="monitor-bench", parse_processes=processes)
+    config = Config(path="bench", polling=settings, themes=load_config(REPO / "config" / "feeds.toml").themes,
+                    feeds=tuple(FeedSource(f"feed-{n}", f"{hosts.urls[n % len(hosts.urls)]}/feed/{n}",
+                                           timedelta(minutes=30)) for n in range(feeds)))
     now = lambda: datetime.now(UTC)  # noqa: E731
     try:
-        parser = ProcessParser(processes) if processes else InlineParser()
-        with Store.open(folder / "round.db") as store, Fetcher(polling, clock=now) as fetcher:
+        parser = make_parser(processes)
+        with Store.open(folder / "round.db") as store, Fetcher(settings, clock=now) as fetcher:
             parser.parse(documents[0][:200], url="https://sample.example.org/", headers={}, feed_id=0, now=now())
             start = time.perf_counter()  # helpers already started: a daemon starts them once
             reports = poll_round(config, store, fetcher, now, force=True, parser=parser)
@@ -106,30 +98,8 @@ def ingest_round(feeds: int, items: int, samples: bool, folder: Path) -> tuple[f
         stored = sum(r.counts.new for r in reports)
         assert stored == feeds * items, [r.error for r in reports if r.error][:3]
     finally:
-        server.terminate()
+        hosts.close()
     return seconds, stored, processes
-
-
-def _serve(hosts: list[str], documents: list[bytes], conn: Any) -> None:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:  # noqa: N802
-            body = documents[int(self.path.rsplit("/", 1)[1])]
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    servers = [ThreadingHTTPServer((host, 0), Handler) for host in hosts]
-    for httpd in servers:
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    conn.send([f"http://{host}:{httpd.server_address[1]}" for host, httpd in zip(hosts, servers, strict=True)])
-    threading.Event().wait()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,11 @@ ETAG: str | None = '"sample-v1"'
 
 
 class Server:
-    """One host: every path answers BODY after 50-200 ms, 304 to a matching If-None-Match."""
+    """One host: every path answers BODY after 50-200 ms, 304 to a matching If-None-Match; given
+    `documents`, /feed/N answers documents[N] instead (feeds with items of their own)."""
 
-    def __init__(self, address: str, latency: tuple[float, float] = (0.05, 0.2)):
+    def __init__(self, address: str, latency: tuple[float, float] = (0.05, 0.2),
+                 documents: Sequence[bytes] | None = None):
         self.in_flight = 0
         self.most = 0
         self.lock = threading.Lock()
@@ -62,13 +65,14 @@ class Server:
                         self.send_header("Content-Length", "0")
                         self.end_headers()
                         return
+                    body = documents[int(self.path.rsplit("/", 1)[1])] if documents else BODY
                     self.send_response(200)
                     self.send_header("Content-Type", "application/rss+xml")
                     if ETAG:
                         self.send_header("ETag", ETAG)
-                    self.send_header("Content-Length", str(len(BODY)))
+                    self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    self.wfile.write(BODY)
+                    self.wfile.write(body)
                 finally:
                     with owner.lock:
                         owner.in_flight -= 1
@@ -86,11 +90,13 @@ class Hosts:
     """`count` Servers in a child process: their work is not the poller's, so it must neither share the
     measured process's GIL nor be counted in its time (real servers are elsewhere)."""
 
-    def __init__(self, count: int, latency: tuple[float, float] = (0.05, 0.2)):
+    def __init__(self, count: int, latency: tuple[float, float] = (0.05, 0.2),
+                 documents: Sequence[bytes] | None = None):
         context = multiprocessing.get_context("fork")  # before the measured process starts any thread
         self._most = [context.Value("i", 0) for _ in range(count)]
         mine, theirs = context.Pipe()
-        self._process = context.Process(target=_serve, args=(count, latency, self._most, theirs), daemon=True)
+        self._process = context.Process(target=_serve, args=(count, latency, documents, self._most, theirs),
+                                        daemon=True)
         self._process.start()
         self.urls: list[str] = mine.recv()
 
@@ -104,8 +110,9 @@ class Hosts:
         self._process.join()
 
 
-def _serve(count: int, latency: tuple[float, float], most: list[Any], conn: Any) -> None:
-    servers = [Server(f"127.0.0.{n + 2}", latency) for n in range(count)]
+def _serve(count: int, latency: tuple[float, float], documents: Sequence[bytes] | None, most: list[Any],
+           conn: Any) -> None:
+    servers = [Server(f"127.0.0.{n + 2}", latency, documents) for n in range(count)]
     conn.send([server.url for server in servers])
     while True:
         time.sleep(0.05)

@@ -24,11 +24,8 @@ TEST_POLLING = {"connect_timeout": "2s", "read_timeout": "2s", "deadline": "5s",
 
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
-    server = FeedServer().start()
-    try:
+    with FeedServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def config_text(feeds: list[dict[str, Any]], polling: dict[str, Any] | None = None,

@@ -235,3 +235,9 @@ class FeedServer:
         self.stopping.set()
         self._server.shutdown()
         self._server.server_close()
+
+    def __enter__(self) -> FeedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

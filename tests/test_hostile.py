@@ -58,11 +58,8 @@ def database_text(db_path: Path) -> str:
 @pytest.fixture
 def second_server() -> Iterator[FeedServer]:
     """Another loopback server, standing for a remote host a hostile feed points at."""
-    server = FeedServer().start()
-    try:
+    with FeedServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 # --- 1. XML attacks -------------------------------------------------------------------------------

@@ -114,9 +114,10 @@ def poll_feed(config: Config, store: Store, fetcher: Fetcher, clock: Clock, name
     # interval, so an early run polls instead of skipping a whole interval.
     if due_only and not is_due(state, source.interval * 0.9, now):
         return None
-    fetched = _fetch(fetcher, state, source, clock, parser or InlineParser())
+    parser = parser or InlineParser()
+    fetched = _fetch(fetcher, state, source, clock, parser)
     with store_lock:
-        return _process(state, source, fetched, config, store, clock, matcher, parser or InlineParser())
+        return _process(state, source, fetched, config, store, clock, matcher, parser)
 
 
 def _fetch(fetcher: Fetcher, state: FeedState, source: FeedSource, clock: Clock,

@@ -274,8 +274,8 @@ class Store:
                 " date_source = CASE WHEN ? = 'first_seen' THEN date_source ELSE ? END WHERE key = ?",
                 [(i.title, i.link, i.summary_text, i.summary_html, i.author, stamp, i.content_hash,
                   i.date_source, iso(i.published), i.date_source, i.date_source, i.key) for i in updates])
-            if matcher and version:
-                self._write_matches([(existing[i.key][0], found[i.key]) for i in updates], version, stamp)
+            if matcher:
+                self._write_matches([(existing[i.key][0], found[i.key]) for i in updates], matcher.version, stamp)
         if new_sources:
             self.conn.executemany("INSERT OR IGNORE INTO item_sources VALUES (?,?,?,?,?,?)", new_sources)
         if source_updates:
