@@ -38,10 +38,12 @@ from .parse import plain_text
 from .pipeline import poll_round
 from .policy import revive
 from .publish import publish, retry_failed
-from .report import feed_line, health_problems, health_rows, match_lines, round_summary, search_lines, status_lines
+from .report import (feed_line, health_problems, health_rows, match_lines, round_summary, search_lines, shown_row,
+                     status_lines)
 from .schedule import digest_send_moment
 from .settings import http_url
 from .store import Store, health_figures
+from .textsafe import redact, shown, shown_block
 from .units import format_duration, iso
 from .weeks import last_complete_week, parse_week, week_label, week_start
 
@@ -84,7 +86,7 @@ class Context:
 def setup_logging(log_format: str, verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLines() if log_format == "json" else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+                         SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -92,13 +94,21 @@ def setup_logging(log_format: str, verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-class JsonLines(logging.Formatter):
+class SafeFormatter(logging.Formatter):
+    """Log lines quote feed URLs, errors and feed text: whatever a call site passed, no credentials and no
+    terminal controls reach the log (`textsafe.shown_block`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return shown_block(super().format(record))
+
+
+class JsonLines(SafeFormatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
                 "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False)
+        return shown_block(json.dumps(line, ensure_ascii=False))
 
 
 def handle_errors(function: F) -> F:
@@ -109,7 +119,7 @@ def handle_errors(function: F) -> F:
         try:
             return function(*args, **kwargs)
         except MonitorError as error:
-            click.echo(f"Error: {error}", err=True)
+            click.echo(f"Error: {shown_block(str(error))}", err=True)
             sys.exit(error.exit_code)
 
     return wrapper  # type: ignore[return-value]
@@ -144,7 +154,7 @@ def check(obj: Context) -> None:
     click.echo(f"  feeds      {len(config.feeds)}")
     for feed in config.feeds:
         extra = ", ".join(filter(None, [feed.language, " ".join(feed.tags)]))
-        click.echo(f"    {feed.name:<28} every {format_duration(feed.interval):<6} {feed.url}"
+        click.echo(f"    {feed.name:<28} every {format_duration(feed.interval):<6} {redact(feed.url)}"
                    + (f"  [{extra}]" if extra else ""))
     click.echo(f"  themes     {len(config.themes)}" + (f": {', '.join(config.themes)}" if config.themes else ""))
     email = config.email
@@ -223,11 +233,13 @@ def feeds_revive(obj: Context, names: tuple[str, ...]) -> None:
 @feeds.command("export")
 @click.option("--out", "out_file", type=click.File("w", encoding="utf-8"), default="-", metavar="FILE",
               help="Write to FILE instead of standard output.")
+@click.option("--with-credentials", is_flag=True, help="Keep the user:password of feed URLs (hidden by default: "
+              "an OPML file is made to be shared).")
 @click.pass_obj
 @handle_errors
-def feeds_export(obj: Context, out_file: Any) -> None:
+def feeds_export(obj: Context, out_file: Any, with_credentials: bool) -> None:
     """The configured feeds as OPML, for any feed reader."""
-    out_file.write(opml.export(obj.config.feeds))
+    out_file.write(opml.export(obj.config.feeds, with_credentials=with_credentials))
 
 
 @feeds.command("import")
@@ -248,14 +260,14 @@ def feeds_import(obj: Context, source: Any, dry_run: bool) -> None:
             http_url(feed.url)
             usable.append(feed)
         except ValueError as error:
-            refused.append(f"{feed.url} ({error})")
+            refused.append(f"{shown(feed.url)} ({shown(str(error))})")
     added, present = opml.new_feeds(usable, config.feeds)
     for line in refused:
         click.echo(f"  skipped, not an http(s) feed: {line}")
     for feed in present:
-        click.echo(f"  already configured: {feed.url}")
+        click.echo(f"  already configured: {shown(feed.url)}")
     for feed in added:
-        click.echo(f"  {'would add' if dry_run else 'added'}: {feed.name}  {feed.url}")
+        click.echo(f"  {'would add' if dry_run else 'added'}: {feed.name}  {shown(feed.url)}")
     if not added or dry_run:
         click.echo(f"{len(added)} feed(s) {'would be ' if dry_run else ''}added to {config.path}")
         return
@@ -284,7 +296,7 @@ def search(obj: Context, query: str, limit: int, newest: bool, as_json: bool) ->
         rows = store.search(query, limit=limit, newest_first=newest)
     if as_json:
         for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(json.dumps(shown_row(row), ensure_ascii=False))
         return
     for line in search_lines(rows):
         click.echo(line)
