@@ -30,7 +30,7 @@ ALLOWED = {
     "parsers": {"parse", "types"},
     "pipeline": {"config", "errors", "fetch", "match", "parsers", "policy", "store", "types"},
     "cluster": {"types"},
-    "digest": {"cluster", "types"},
+    "digest": {"cluster", "types", "weeks"},
     "render": {"digest"},
     "deliver": {"config", "errors"},
     "store_digest": {"store", "types", "units"},
