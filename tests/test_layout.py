@@ -31,7 +31,7 @@ ALLOWED = {
     "parsers": {"parse", "types"},
     "pipeline": {"config", "errors", "fetch", "match", "parsers", "policy", "store", "types"},
     "cluster": {"types"},
-    "digest": {"cluster", "types"},
+    "digest": {"cluster", "types", "weeks"},
     "render": {"digest", "textsafe"},
     "deliver": {"config", "errors"},
     "store_digest": {"store", "types", "units"},

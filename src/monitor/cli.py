@@ -45,7 +45,7 @@ from .settings import http_url
 from .store import Store, health_figures
 from .textsafe import redact, shown, shown_block
 from .units import format_duration, iso
-from .weeks import last_complete_week, parse_week, week_label, week_start
+from .weeks import last_complete_week, parse_week, week_coverage, week_end, week_label, week_start
 
 DEFAULT_CONFIG = "config/feeds.toml"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -404,6 +404,18 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
         raise UsageError(f"--send needs recipients: set email.to in {config.path}")
     sender = SmtpSender(config.email) if wants_mail and not dry_run else None
     with obj.store(must_exist=True) as store:
+        # A week that ended before the first successful poll (issue 11): not digested unless named, and
+        # then e-mailed only when --send says so.
+        since = store_digest.polled_since(store)
+        unpolled = week_coverage(start, week_end(start, config.timezone), since) == "none"
+        if unpolled and week is None:
+            label = week_label(start, config.timezone)
+            click.echo(f"{label}: no digest: nothing was polled that week (" + (
+                f"polling began {since:%Y-%m-%d %H:%M} UTC" if since else "no successful poll yet")
+                + f"); `monitor digest --week {label}` writes it anyway")
+            return
+        if unpolled and send is None:
+            sender = None
         result = publish(config, store, start, now, out_dir=out_dir, sender=sender, resend=resend, dry_run=dry_run)
         retried = retry_failed(config, store, now, sender, out_dir=out_dir, skip=result.week) if sender else []
     if dry_run:
@@ -412,6 +424,8 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
         return
     for outcome in (result, *retried):
         click.echo(outcome.message)
+    if unpolled and send is None and wants_mail:
+        click.echo(f"{result.week}: not e-mailed: nothing was polled that week (--send sends it)")
     if any(outcome.state == "failed" for outcome in (result, *retried)):
         sys.exit(1)
 

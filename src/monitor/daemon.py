@@ -45,9 +45,9 @@ from .metrics import start as start_metrics
 from .parsers import make_parser
 from .pipeline import poll_feed
 from .publish import publish, retry_failed, settle_interrupted
-from .schedule import OVERDUE_SPREAD, due_digest_week, first_poll
+from .schedule import OVERDUE_SPREAD, due_digest, due_digest_week, first_poll
 from .store import Store
-from .store_digest import record
+from .store_digest import polled_since, record
 from .weeks import week_label
 
 log = logging.getLogger("monitor.daemon")
@@ -122,6 +122,7 @@ class Daemon:
         self.signals = 0
         self.metrics: Metrics | None = None
         self.last_first_poll = clock()
+        self.unpolled_week: str | None = None  # the due week last found unpolled, said once in the log
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -321,7 +322,10 @@ class Daemon:
                 # forever.
                 settle_interrupted(self.store)
                 existing = record(self.store, week_label(week, config.timezone))
-                wanted = existing is None or (existing.state == "rendered" and sender is not None)
+                since = polled_since(self.store)
+                # A week that ended before the first successful poll is not digested unbidden (issue 11).
+                unpolled = due_digest(now, config.timezone, d.week_start, d.send_day, d.send_time, since) is None
+                wanted = not unpolled and (existing is None or (existing.state == "rendered" and sender is not None))
                 results = [publish(config, self.store, week, now, sender=sender)] if wanted else []
                 if sender is not None:
                     results += retry_failed(config, self.store, now, sender)
@@ -331,6 +335,11 @@ class Daemon:
             log.error("%s; tried again at the next digest check (every %d minutes)", error,
                       DIGEST_CHECK.total_seconds() // 60)
             return
+        if unpolled and self.unpolled_week != week_label(week, config.timezone):
+            self.unpolled_week = week_label(week, config.timezone)
+            log.info("digest %s: not produced: nothing was polled that week (%s); `monitor digest --week %s` "
+                     "writes it", self.unpolled_week, f"polling began {since:%Y-%m-%d %H:%M} UTC" if since
+                     else "no successful poll yet", self.unpolled_week)
         for result in results:
             if self.metrics and result.state in ("sent", "failed"):
                 self.metrics.digest(result.state)

@@ -57,7 +57,14 @@ def week_data(store: Store, week: str, start: datetime, end: datetime, themes: l
     total = store.conn.execute("SELECT count(*) FROM items WHERE published >= ? AND published < ?",
                                (iso(start), iso(end))).fetchone()[0]
     return WeekData(week=week, start=start, end=end, items=tuple(items), total_items=total,
-                    previous=dict(previous), outlets=outlets, troubled=_troubled(store, start, end))
+                    previous=dict(previous), outlets=outlets, troubled=_troubled(store, start, end),
+                    polled_since=polled_since(store))
+
+
+def polled_since(store: Store) -> datetime | None:
+    """The first successful poll of any feed, removed ones included (None: none yet): before it, nothing
+    was polled, whatever items the feeds' back catalogues brought."""
+    return from_iso(store.conn.execute("SELECT min(first_success_at) FROM feeds").fetchone()[0])
 
 
 def _themed_items(store: Store, where: str, params: list[Any], themes: list[str],
@@ -91,15 +98,20 @@ def _late_items(store: Store, week: str, start: datetime, themes: list[str]) -> 
 
 
 def _troubled(store: Store, start: datetime, end: datetime) -> tuple[FeedTrouble, ...]:
-    """Feeds polled during the week without a single success, and dead feeds."""
+    """Feeds polled during the week without a single success, and dead feeds; with the first poll of
+    those added during the week, which have not failed *all* week."""
     rows = store.conn.execute("""
-        SELECT f.name, f.url, f.last_error, f.dead, f.consecutive_failures FROM feeds f
+        SELECT f.name, f.url, f.last_error, f.dead, f.consecutive_failures,
+               CASE WHEN f.first_fetch_at >= :start AND f.first_fetch_at < :end THEN f.first_fetch_at END
+        FROM feeds f
         WHERE f.in_config = 1 AND (f.dead = 1 OR (
-            EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id AND x.started_at >= ? AND x.started_at < ?)
-            AND NOT EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id AND x.started_at >= ?
-                            AND x.started_at < ? AND x.outcome NOT IN ('error', 'gone'))))
-        ORDER BY f.dead DESC, f.name""", (iso(start), iso(end), iso(start), iso(end))).fetchall()
-    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=bool(r[3]), failures=r[4]) for r in rows)
+            EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id AND x.started_at >= :start
+                    AND x.started_at < :end)
+            AND NOT EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id AND x.started_at >= :start
+                            AND x.started_at < :end AND x.outcome NOT IN ('error', 'gone'))))
+        ORDER BY f.dead DESC, f.name""", {"start": iso(start), "end": iso(end)}).fetchall()
+    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=bool(r[3]), failures=r[4],
+                             since=from_iso(r[5])) for r in rows)
 
 
 def _evidence(text: str) -> tuple[Evidence, ...]:

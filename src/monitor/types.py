@@ -238,6 +238,7 @@ class FeedTrouble:
     last_error: str | None
     dead: bool
     failures: int
+    since: datetime | None = None  # its first poll, when that fell within the week: failing since it was added
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,3 +253,5 @@ class WeekData:
     previous: dict[str, int]  # items per theme the week before
     outlets: tuple[tuple[str, int], ...]  # items per feed this week, busiest first
     troubled: tuple[FeedTrouble, ...]
+    polled_since: datetime | None  # the first successful poll of any feed (None: none yet), so the digest
+    # can tell a week nothing was polled in, or only part of, from a quiet one
