@@ -321,9 +321,28 @@ class Store:
                 return
             results = [(item_id, matcher.match(title, summary)) for item_id, title, summary in rows]
             with self.transaction():
-                self._write_matches(results, matcher.version, stamp)
+                self._write_matches(self._still_current(rows, results, matcher), matcher.version, stamp)
             last_id = rows[-1][0]
             yield len(rows)
+
+    def _still_current(self, rows: Sequence[tuple[int, str, str]], results: list[tuple[int, list[ThemeMatch]]],
+                       matcher: Matching) -> list[tuple[int, list[ThemeMatch]]]:
+        """The batch's results, each item matched again on the text it holds now (inside the write
+        transaction) if a poll changed it since the batch was read: a stale match would quote text the
+        item no longer has. An item deleted meanwhile is left out."""
+        ids = [row[0] for row in rows]
+        now: dict[int, tuple[str, str]] = {}
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            now.update((item_id, (title, summary)) for item_id, title, summary in self.conn.execute(
+                f"SELECT id, title, summary FROM items WHERE id IN ({_marks(chunk)})", chunk))
+        fresh = []
+        for (item_id, title, summary), (_, found) in zip(rows, results, strict=True):
+            current = now.get(item_id)
+            if current is None:
+                continue
+            fresh.append((item_id, found if current == (title, summary) else matcher.match(*current)))
+        return fresh
 
     def theme_counts(self, since: datetime) -> dict[str, tuple[int, int]]:
         """theme -> (matches of items published since `since`, matches in all)."""
