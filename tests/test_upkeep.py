@@ -86,12 +86,15 @@ def add_history(db: Path, now: datetime) -> dict[str, int]:
         rows.append((feeds[feed], iso(when), 20, "http://127.0.0.1/x", None if outcome == "error" else 200,
                      outcome, "connection refused" if outcome == "error" else None))
 
-    # Months ago: the first successful poll of each feed, then a long history (every 10 minutes).
-    for feed in feeds:
+    # Months ago: the first successful poll of each feed but one that never worked, then a long history
+    # (every 10 minutes).
+    first = [feed for feed in feeds if feed != "sample-never"]
+    for feed in first:
         fetch(feed, now - timedelta(days=200), "ok")
     old = [now - timedelta(days=199) + timedelta(minutes=10 * n) for n in range(12_000)]  # 199 .. ~116 days ago
     for n, when in enumerate(old):
-        fetch("sample-good" if n % 2 else "sample-down", when, "error" if n % 7 == 0 else "not_modified")
+        feed = ("sample-good", "sample-down", "sample-never")[n % 3]
+        fetch(feed, when, "error" if n % 7 == 0 or feed == "sample-never" else "not_modified")
     # Within the window: the last 80 days, every hour; sample-down failed all of last week.
     week = last_complete_week(now, "UTC", "monday")
     recent = [now - timedelta(days=80) + timedelta(hours=n) for n in range(80 * 24 - 2)]
@@ -103,7 +106,7 @@ def add_history(db: Path, now: datetime) -> dict[str, int]:
                      "VALUES (?,?,?,?,?,?,?)", rows)
     conn.commit()
     conn.close()
-    return {"first": len(feeds), "old": len(old), "recent": 2 * len(recent)}
+    return {"first": len(first), "old": len(old), "recent": 2 * len(recent)}
 
 
 @pytest.mark.timeout(180)
@@ -111,7 +114,8 @@ def test_the_daemon_prunes_fetches_past_the_window_and_recent_weeks_read_the_sam
                                                                                   tmp_path):
     good = feed_server.add("/good", body=rss([Entry("Sample: a story", "https://good.example.org/1")]))
     config = write_config([{"name": "sample-good", "url": good},
-                           {"name": "sample-down", "url": "http://127.0.0.1:9/down"}],
+                           {"name": "sample-down", "url": "http://127.0.0.1:9/down"},
+                           {"name": "sample-never", "url": "http://127.0.0.1:9/never"}],
                           extra=f'[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n')
     db = tmp_path / "data" / "monitor.db"
     monitor(config, db, "feeds")  # creates the database and the feeds
