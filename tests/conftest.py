@@ -18,8 +18,10 @@ from .feedserver import FeedServer
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
-# Short limits so that tests of timeouts stay fast; a test that needs others writes them.
-TEST_POLLING = {"connect_timeout": "2s", "read_timeout": "2s", "deadline": "5s", "concurrency": 8}
+# Short limits so that tests of timeouts stay fast; a test that needs others writes them. The servers are the
+# tests' own, so intervals of seconds are meant (test_bounds.py checks that a config has to say so).
+TEST_POLLING = {"connect_timeout": "2s", "read_timeout": "2s", "deadline": "5s", "concurrency": 8,
+                "allow_short_intervals": True}
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ ALLOWED = {
     "schedule": {"types", "weeks"},
     "daemon": {"config", "deliver", "errors", "fetch", "match", "metrics", "parsers", "pipeline", "publish", "schedule",
                "store", "store_digest", "weeks"},
-    "metrics": {"types"},
+    "metrics": {"types", "units"},
     "opml": {"identity", "textsafe", "types"},
     "demo": {"config", "fetch", "match", "pipeline", "publish", "store", "types", "weeks"},
     "cli": None,  # the top: builds everything

@@ -183,6 +183,11 @@ def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
     with obj.store() as store, Fetcher(config.polling, clock=utc_now) as fetcher:
         reports = poll_round(config, store, fetcher, utc_now, names=names or None, force=force,
                              on_report=lambda report: click.echo(feed_line(report)), matcher=matcher)
+        try:  # upkeep for polls run by cron, without the daemon; best effort: the round is stored
+            store.prune_fetches(utc_now() - config.polling.keep_fetches, utc_now())
+            store.checkpoint()
+        except StoreError as error:
+            click.echo(f"warning: the fetches log was not pruned: {error}", err=True)
     click.echo(round_summary(reports, (utc_now() - started).total_seconds()))
     unstored = [r.feed for r in reports if r.store_failed]
     if unstored:

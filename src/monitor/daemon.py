@@ -10,6 +10,7 @@
 - SIGTERM/SIGINT (as uvicorn does it): stop taking new work, let the feeds being polled finish (each is
   bounded by `polling.deadline`), commit, exit 0 within `STOP_TIMEOUT`; a second signal exits at once.
   SIGHUP re-reads the config; a broken one is refused with a log line and the old one stays.
+- Upkeep once a day (and soon after start-up): fetches older than `polling.keep_fetches` are pruned.
 - A lock file beside the database (`<db>.lock`, holding the pid) keeps a second daemon off the same file;
   CLI commands keep working beside the daemon (SQLite WAL, busy timeout).
 """
@@ -23,7 +24,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import IO
@@ -58,6 +59,8 @@ MISFIRE_GRACE = 300  # seconds: a poll that could not start on time still runs w
 STARTUP_DIGEST_DELAY = timedelta(seconds=5)
 STARTUP_TRY = timedelta(seconds=1)  # one start-up try's wait for another process's write lock
 STARTUP_PAUSE = 0.2  # seconds between start-up tries
+PRUNE_EVERY = timedelta(days=1)
+PRUNE_FIRST = timedelta(seconds=10)  # after start-up: a daemon restarted daily still prunes
 STARTUP_LOG_EVERY = 60.0  # seconds: a lock held for hours is not logged five times a second
 
 
@@ -150,6 +153,7 @@ class Daemon:
         signal.signal(signal.SIGHUP, lambda *_: self.reload())
         self._schedule_feeds(initial=True)
         self._schedule_digest()
+        self._schedule_upkeep()
         self.metrics = start_metrics(self.config.metrics.enabled, self.config.metrics.address)
         self.scheduler.start()
         log.info("monitor running: %d feeds, %d themes, database %s (pid %d)", len(self.config.feeds),
@@ -344,6 +348,26 @@ class Daemon:
             if self.metrics and result.state in ("sent", "failed"):
                 self.metrics.digest(result.state)
             (log.error if result.state == "failed" else log.info)("digest %s", result.message)
+
+    # -- upkeep -----------------------------------------------------------------------------------
+
+    def _schedule_upkeep(self) -> None:
+        self.scheduler.add_job(self._prune_job, IntervalTrigger(seconds=PRUNE_EVERY.total_seconds()),
+                               next_run_time=datetime.now(UTC) + PRUNE_FIRST, id="upkeep:prune",
+                               replace_existing=True)
+
+    def _prune_job(self) -> None:
+        """Delete fetches older than polling.keep_fetches, a chunk per transaction, on a connection of its
+        own (the polls' connection is not held; each chunk waits for and holds the write lock briefly)."""
+        keep, now = self.config.polling.keep_fetches, self.clock()
+        try:
+            with Store.open(self.db_path, self.config.busy_timeout) as store:
+                total = store.prune_fetches(now - keep, now, stop=self.stopping.is_set)
+        except MonitorError as error:
+            log.error("pruning the fetches log failed: %s; tried again in a day", error)
+            return
+        if total:
+            log.info("pruned %d fetch(es) older than %g days from the fetches log", total, keep.total_seconds() / 86400)
 
     def _job_failed(self, event: JobExecutionEvent) -> None:
         log.error("job %s failed: %r", event.job_id, event.exception)

@@ -31,7 +31,7 @@ import httpx
 from .addresses import Address, parse_address, redirect_refusal
 from .config import PollingSettings
 from .textsafe import redact
-from .types import FetchResult
+from .types import RETRY_AFTER_CAP, FetchResult
 
 MAX_REDIRECTS = 5
 REDIRECTS = {301, 302, 303, 307, 308}
@@ -377,19 +377,20 @@ def _with_permanent(result: FetchResult, target: str) -> FetchResult:
 
 
 def _retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """Retry-After is either seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    """Retry-After is either seconds or an HTTP date (RFC 9110 §10.2.3), capped at RETRY_AFTER_CAP: a server
+    may send any number, and timedelta overflows past 10**14 seconds."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return timedelta(seconds=int(value))
+        return timedelta(seconds=min(int(value), int(RETRY_AFTER_CAP.total_seconds())))
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(when - now, timedelta(0))
+    return min(max(when - now, timedelta(0)), RETRY_AFTER_CAP)
 
 
 def _timeout_message(error: httpx.TimeoutException, polling: PollingSettings) -> str:

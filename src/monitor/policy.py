@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from .types import FeedState, FetchOutcome, FetchResult
+from .types import RETRY_AFTER_CAP, FeedState, FetchOutcome, FetchResult
 
-RETRY_AFTER_CAP = timedelta(days=7)
+__all__ = ["RETRY_AFTER_CAP", "after_fetch", "backoff", "classify", "is_due", "revive", "skip_reason"]
 SUCCESSES = {FetchOutcome.OK, FetchOutcome.PARTIAL, FetchOutcome.NOT_MODIFIED, FetchOutcome.UNCHANGED}
 
 

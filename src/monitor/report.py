@@ -180,9 +180,19 @@ def status_lines(report: dict[str, Any], timezone: str, now: datetime) -> list[s
         f"themes       today: {today_themes}; this week: {week_themes}",
         f"next digest  {report['next_digest']['week']} due {report['next_digest']['due'][:16].replace('T', ' ')} "
         f"{timezone}" + (f" (last: {digest[0]} {digest[1]})" if digest else ""),
+        _fetch_log_line(report.get("fetch_log")),
         "health       " + ("ok" if report["healthy"] else "UNHEALTHY: " + "; ".join(report["problems"])),
     ]
     return lines
+
+
+def _fetch_log_line(log: dict[str, Any] | None) -> str:
+    if not log:
+        return "fetch log    empty"
+    since = f" since {log['oldest'][:10]}" if log["oldest"] else ""
+    pruned = (f"{log['pruned']:,} pruned, last on {log['last_pruned'][:10]}" if log["last_pruned"]
+              else "none pruned yet")
+    return f"fetch log    {log['rows']:,} rows kept{since}; {pruned}"
 
 
 def _ago(delta: timedelta) -> str:

@@ -177,4 +177,14 @@ CREATE TRIGGER fetches_first AFTER INSERT ON fetches BEGIN
     WHERE id = new.feed_id;
 END;
 """),
+    Migration(8, "what pruning deleted from the fetches log", """
+-- `fetches` keeps polling.keep_fetches (90 days by default); older rows are deleted, and counted here so
+-- that `monitor status` can say how much history was let go.
+CREATE TABLE pruned (
+    table_name TEXT PRIMARY KEY,          -- the log pruned: fetches
+    rows INTEGER NOT NULL DEFAULT 0,      -- rows deleted so far, every prune together
+    last_pruned_at TEXT,                  -- when rows were last deleted
+    older_than TEXT                       -- the last prune deleted rows that started before this
+);
+"""),
 )
