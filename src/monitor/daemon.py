@@ -44,7 +44,7 @@ from .metrics import Metrics
 from .metrics import start as start_metrics
 from .parsers import make_parser
 from .pipeline import poll_feed
-from .publish import publish, retry_failed, settle_interrupted
+from .publish import busy_message, publish, retry_failed, settle_interrupted
 from .schedule import OVERDUE_SPREAD, due_digest_week, first_poll
 from .store import Store
 from .store_digest import record
@@ -318,10 +318,12 @@ class Daemon:
             with self.store_lock:
                 # A daemon killed during an SMTP exchange left its week `sending`; a week already produced is
                 # not published again below, so without this it would stay `sending`, as if still on its way,
-                # forever.
-                settle_interrupted(self.store)
+                # forever. Another live process's claim is left alone.
+                settle_interrupted(self.store, now)
                 existing = record(self.store, week_label(week, config.timezone))
                 wanted = existing is None or (existing.state == "rendered" and sender is not None)
+                if existing and existing.state == "sending":
+                    log.info("digest %s", busy_message(existing))
                 results = [publish(config, self.store, week, now, sender=sender)] if wanted else []
                 if sender is not None:
                     results += retry_failed(config, self.store, now, sender)
