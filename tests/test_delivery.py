@@ -212,3 +212,54 @@ def test_no_send_rewrites_a_sent_weeks_files_and_changes_nothing_it_recorded(
         assert len(mail.messages) == 1
         run_cli(config, "digest", "--week", "2023-W40")  # the late item goes to the next week, marked late
         assert late.title in (tmp_path / "digests" / "2023-W40.txt").read_text()
+
+
+# -- 5. no long lock -------------------------------------------------------------------------------
+
+@pytest.mark.timeout(150)
+def test_a_slow_digest_exchange_neither_stops_polling_nor_holds_up_sigterm(feed_server, write_config, run_cli,
+                                                                         tmp_path, db_path):
+    digest = '\n[digest]\nweek_start = "monday"\nsend_day = "monday"\nsend_time = "00:00"\n'
+    log = tmp_path / "daemon.log"
+    # Each RCPT TO answered after 25 s: with two recipients the exchange lasts 50 s, longer than STOP_TIMEOUT,
+    # and no single reply takes longer than SMTP_TIMEOUT.
+    with MailServer(rcpt_delay=25.0) as mail:
+        config = configure(feed_server, write_config, tmp_path, mail.port, entries=last_week_entries(), extra=digest)
+        daemon = subprocess.Popen(monitor(config, db_path, "run"), stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: count(db_path, "SELECT count(*) FROM items") == 3, what="the first poll")
+            assert mail.inbox.rcpt_seen.wait(30), "the daemon never began its digest exchange"
+            second = rss([Entry("Sample: a second feed", "https://b.example.org/1")])
+            config.write_text(config.read_text().replace(
+                "\n[monitor]", f'\n[[feeds]]\nname = "sample-second"\nurl = "{feed_server.add("/b", body=second)}"\n'
+                               "\n[monitor]", 1))
+            run_cli(config, "reload")
+            asked = time.monotonic()
+            stored = None
+            while time.monotonic() - asked < 12:
+                if count(db_path, "SELECT count(*) FROM items") == 4:
+                    stored = time.monotonic() - asked
+                    break
+                time.sleep(0.1)
+            during = not mail.messages and rows(db_path, "SELECT state FROM digests") == [{"state": "sending"}]
+        finally:
+            started = time.monotonic()
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                code = daemon.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                code = daemon.wait()
+            took = time.monotonic() - started
+    print(f"\nslow digest exchange: new feed stored {stored and round(stored, 1)}s after the reload "
+          f"(digest still sending: {during}); SIGTERM exited {code} after {took:.1f}s")
+    assert stored is not None, "no item stored during the digest exchange"
+    assert during
+    assert code == 0 and took < STOP_BOUND, log.read_text()[-3000:]
+    # The exchange was abandoned at the bound: `sending`, settled by the next run as uncertain, never resent.
+    assert rows(db_path, "SELECT state FROM digests") == [{"state": "sending"}]
+    with MailServer() as mail:
+        config.write_text(config.read_text().replace(f"port = {config.read_text().split('port = ')[1].split()[0]}",
+                                                     f"port = {mail.port}"))
+        result = run_cli(config, "digest", expect=None)
+        assert "uncertain" in result.output and not mail.messages
