@@ -9,6 +9,7 @@ Everything runs against real processes: the CLI (in-process or as `python -m mon
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -80,7 +81,7 @@ def test_a_message_refused_for_one_recipient_is_sent_once_and_says_who_did_not_g
 @pytest.mark.parametrize("misbehaviour", [{"quit_reply": "421 4.3.2 shutting down"}, {"drop_at_quit": True}],
                          ids=["quit-421", "dropped-at-quit"])
 def test_a_bad_answer_to_quit_after_the_message_was_accepted_is_still_sent_once(
-        feed_server, write_config, run_cli, tmp_path, db_path, caplog, misbehaviour):
+        feed_server, write_config, run_cli, tmp_path, db_path, misbehaviour):
     with MailServer(**misbehaviour) as mail:
         config = configure(feed_server, write_config, tmp_path, mail.port)
         run_cli(config, "poll")
@@ -99,7 +100,7 @@ def test_a_bad_answer_to_quit_after_the_message_was_accepted_is_still_sent_once(
 @pytest.mark.timeout(120)
 def test_concurrent_digest_commands_send_the_week_once(feed_server, write_config, run_cli, tmp_path, db_path):
     senders = 4
-    with MailServer(reply_delay=3.0) as mail:
+    with MailServer(reply_delay=6.0) as mail:  # the others start while the first waits for its 250
         config = configure(feed_server, write_config, tmp_path, mail.port)
         run_cli(config, "poll")
         processes = [subprocess.Popen(monitor(config, db_path, "digest", "--week", WEEK, "--send"),
@@ -259,7 +260,6 @@ def test_a_slow_digest_exchange_neither_stops_polling_nor_holds_up_sigterm(feed_
     # The exchange was abandoned at the bound: `sending`, settled by the next run as uncertain, never resent.
     assert rows(db_path, "SELECT state FROM digests") == [{"state": "sending"}]
     with MailServer() as mail:
-        config.write_text(config.read_text().replace(f"port = {config.read_text().split('port = ')[1].split()[0]}",
-                                                     f"port = {mail.port}"))
+        config.write_text(re.sub(r"\nport = \d+", f"\nport = {mail.port}", config.read_text()))
         result = run_cli(config, "digest", expect=None)
         assert "uncertain" in result.output and not mail.messages
