@@ -2,7 +2,7 @@
 
 It can also misbehave the ways real servers do: refuse some recipients (550 at RCPT TO), answer each RCPT
 slowly, answer QUIT with something other than 221, or drop the connection at QUIT, after it has accepted
-the message."""
+the message; or keep the message and hang up without answering the "." that ends it."""
 
 from __future__ import annotations
 
@@ -26,13 +26,14 @@ def free_port() -> int:
 
 class _Inbox:
     def __init__(self, reply_delay: float = 0.0, refuse: Iterable[str] = (), rcpt_delay: float = 0.0,
-                 quit_reply: str | None = None, drop_at_quit: bool = False) -> None:
+                 quit_reply: str | None = None, drop_at_quit: bool = False, drop_at_data: bool = False) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.reply_delay = reply_delay
         self.refuse = {address.lower() for address in refuse}
         self.rcpt_delay = rcpt_delay
         self.quit_reply = quit_reply
         self.drop_at_quit = drop_at_quit
+        self.drop_at_data = drop_at_data
         self.received = threading.Event()
         self.rcpt_seen = threading.Event()  # a delivery has begun: its first RCPT TO arrived
 
@@ -50,6 +51,8 @@ class _Inbox:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append((list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
         self.received.set()
+        if self.drop_at_data:
+            server.transport.abort()  # the message is here; its sender never hears so
         # A slow "250 OK" leaves a window in which the message is here but the sender does not know it yet:
         # the moment at-most-once delivery is about.
         await asyncio.sleep(self.reply_delay)
@@ -64,8 +67,8 @@ class _Inbox:
 class MailServer:
     def __init__(self, user: str | None = None, password: str | None = None, reply_delay: float = 0.0, *,
                  refuse: Iterable[str] = (), rcpt_delay: float = 0.0, quit_reply: str | None = None,
-                 drop_at_quit: bool = False):
-        self.inbox = _Inbox(reply_delay, refuse, rcpt_delay, quit_reply, drop_at_quit)
+                 drop_at_quit: bool = False, drop_at_data: bool = False):
+        self.inbox = _Inbox(reply_delay, refuse, rcpt_delay, quit_reply, drop_at_quit, drop_at_data)
         options: dict[str, Any] = {}
         if user:
             def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:

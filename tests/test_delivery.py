@@ -95,6 +95,19 @@ def test_a_bad_answer_to_quit_after_the_message_was_accepted_is_still_sent_once(
     assert "QUIT" in run_cli(config, "digests").output
 
 
+def test_a_message_sent_whole_whose_answer_never_came_is_uncertain_and_not_sent_again(
+        feed_server, write_config, run_cli, tmp_path, db_path):
+    with MailServer(drop_at_data=True) as mail:
+        config = configure(feed_server, write_config, tmp_path, mail.port)
+        run_cli(config, "poll")
+        first = run_cli(config, "digest", "--week", WEEK, expect=1)
+        again = run_cli(config, "digest", "--week", WEEK)
+        copies = len(mail.messages)
+    print(f"\nno answer to the final '.': {copies} copies after two runs")
+    assert copies == 1 and "UNCERTAIN" in first.output and "already uncertain" in again.output, first.output
+    assert rows(db_path, "SELECT state FROM digests") == [{"state": "uncertain"}]
+
+
 # -- 2. two senders --------------------------------------------------------------------------------
 
 @pytest.mark.timeout(120)

@@ -403,7 +403,7 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
         return
     for outcome in (result, *retried):
         click.echo(outcome.message)
-    if any(outcome.state == "failed" for outcome in (result, *retried)):
+    if any(outcome.error for outcome in (result, *retried)):  # failed, or uncertain, in this run
         sys.exit(1)
 
 

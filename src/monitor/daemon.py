@@ -352,7 +352,7 @@ class Daemon:
         for result in results:
             if self.metrics and result.state in ("sent", "failed"):
                 self.metrics.digest(result.state)
-            (log.error if result.state == "failed" else log.info)("digest %s", result.message)
+            (log.error if result.error else log.info)("digest %s", result.message)
 
     def _job_failed(self, event: JobExecutionEvent) -> None:
         log.error("job %s failed: %r", event.job_id, event.exception)

@@ -28,6 +28,11 @@ class DeliveryError(MonitorError):
     """The SMTP server could not be reached or refused the message; the digest stays unsent."""
 
 
+class DeliveryUncertain(DeliveryError):
+    """The whole message was transmitted and the server's answer never came (the connection dropped or timed
+    out after the final "."): it may have been accepted, so it must not be sent again automatically."""
+
+
 class DigestFilesError(MonitorError):
     """A week's digest files cannot be written (the folder cannot be made, is a file, is not writable, the
     disk is full). Raised before anything is recorded or sent, so the week is simply produced, and sent,
@@ -129,16 +134,22 @@ class SmtpSender:
                                                         context=ssl.create_default_context())
             else:
                 client = smtplib.SMTP(s.host, s.port, timeout=SMTP_TIMEOUT)
+            transmitted: list[bool] = []
             try:
                 if s.security == "starttls":
                     client.starttls(context=ssl.create_default_context())
                 if s.user:
                     client.login(s.user, self.password or "")
+                transmitted = _watch_transmission(client)
                 # smtplib raises only when every recipient was refused or DATA was; refusals of some come
                 # back here, after the others have the message.
                 refused = client.send_message(message)
-            except BaseException:
+            except BaseException as error:
                 client.close()
+                # No answer (not a refusal, which is an SMTPResponseException) after the whole message went.
+                if transmitted and isinstance(error, OSError) and not isinstance(error, smtplib.SMTPResponseException):
+                    raise DeliveryUncertain(f"{where} received the whole message but never answered "
+                                            f"({error or type(error).__name__}): it may have been delivered") from error
                 raise
         except smtplib.SMTPAuthenticationError as error:
             raise DeliveryError(f"{where} refused the login of {s.user!r}: {_reason(error)}") from error
@@ -152,6 +163,22 @@ class SmtpSender:
             raise DeliveryError(f"cannot reach {where}: {error}") from error
         return Delivery(refused=tuple((address, _reply(*reply)) for address, reply in refused.items()),
                         note=_quit(client, where))
+
+
+def _watch_transmission(client: smtplib.SMTP) -> list[bool]:
+    """Becomes [True] once the message's last line (the lone "." that ends DATA, RFC 5321 §4.1.1.4) has gone to
+    the server: from then on, a missing answer means the message may have been accepted. smtplib sends the
+    message and its "." in one `send` call and tells no one; this wrapper on the one client instance does."""
+    transmitted: list[bool] = []
+    send = client.send
+
+    def watched(data: bytes | str) -> None:
+        send(data)
+        if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):
+            transmitted.append(True)
+
+    client.send = watched  # type: ignore[method-assign,assignment]
+    return transmitted
 
 
 def _quit(client: smtplib.SMTP, where: str) -> str | None:

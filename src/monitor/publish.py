@@ -5,7 +5,8 @@ exchange and marked `sent` after it. The claim is a compare-and-set in the datab
 sending the same week at once, one sends and the other says who is sending. A message the server accepted
 for at least one recipient is `sent`, even if it refused others or answered QUIT badly (both are recorded
 and warned about: a retry would give the others a second copy). A delivery the server refused outright,
-or that could not reach it, is `failed` and retried with backoff. A process that died between the two
+or that could not reach it, is `failed` and retried with backoff; one whose whole message went out and
+whose answer never came is `uncertain` at once. A process that died between the two
 marks leaves `sending`; the next run turns it into `uncertain` once that process is gone (same host, pid
 no longer alive) or its claim is older than any delivery takes (CLAIM_BOUND): it may have gone out, so it
 is not sent again unless someone asks with `--resend` (the copy then carries the same Message-ID, so mail
@@ -30,7 +31,16 @@ from zoneinfo import ZoneInfo
 
 from . import store_digest
 from .config import Config
-from .deliver import SMTP_TIMEOUT, Delivery, DeliveryError, Sender, build_message, new_message_id, write_files
+from .deliver import (
+    SMTP_TIMEOUT,
+    Delivery,
+    DeliveryError,
+    DeliveryUncertain,
+    Sender,
+    build_message,
+    new_message_id,
+    write_files,
+)
 from .digest import build
 from .render import environment, render_html, render_text
 from .store import Store
@@ -110,6 +120,12 @@ def _send(config: Config, store: Store, claimed: store_digest.DigestRecord, subj
     week = claimed.week
     try:
         delivery = sender.send(build_message(config.email, subject, text, html_, claimed.message_id, now)) or Delivery()
+    except DeliveryUncertain as error:
+        store_digest.mark_uncertain(store, week, str(error))
+        log.error("digest %s: %s; marked uncertain, not sent again without --resend", week, error)
+        return Published(week, "uncertain", subject, text,
+                         f"{week}: written; delivery UNCERTAIN: {error} (not sent again without --resend)", files,
+                         str(error))
     except DeliveryError as error:
         retry_at = now + min(RETRY_FIRST * 2 ** (claimed.attempts - 1), RETRY_MAX)
         store_digest.mark_failed(store, week, str(error), retry_at, now)

@@ -214,6 +214,11 @@ def mark_failed(store: Store, week: str, error: str, retry_at: datetime, now: da
                            (error, iso(retry_at), iso(now), week))
 
 
+def mark_uncertain(store: Store, week: str, why: str) -> None:
+    with store.transaction():
+        store.conn.execute("UPDATE digests SET state = 'uncertain', last_error = ? WHERE week = ?", (why, week))
+
+
 def sending(store: Store) -> list[DigestRecord]:
     """The weeks some process has claimed for sending and not yet settled."""
     return [_record(row) for row in store.conn.execute(f"{_RECORD} WHERE state = 'sending' ORDER BY week")]
