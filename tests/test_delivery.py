@@ -272,6 +272,8 @@ def test_a_slow_digest_exchange_neither_stops_polling_nor_holds_up_sigterm(feed_
     assert code == 0 and took < STOP_BOUND, log.read_text()[-3000:]
     # The exchange was abandoned at the bound: `sending`, settled by the next run as uncertain, never resent.
     assert rows(db_path, "SELECT state FROM digests") == [{"state": "sending"}]
+    assert f"being sent by pid {daemon.pid}" in run_cli(config, "digests").output
+    assert f"pid {daemon.pid} is gone" in run_cli(config, "digests").output
     with MailServer() as mail:
         config.write_text(re.sub(r"\nport = \d+", f"\nport = {mail.port}", config.read_text()))
         result = run_cli(config, "digest", expect=None)

@@ -37,7 +37,7 @@ from .match import Matcher, matches_json
 from .parse import plain_text
 from .pipeline import poll_round
 from .policy import revive
-from .publish import delivery_warning, publish, retry_failed, week_over
+from .publish import claim_gone, delivery_warning, publish, retry_failed, week_over
 from .report import feed_line, health_problems, health_rows, match_lines, round_summary, search_lines, status_lines
 from .schedule import digest_send_moment
 from .settings import http_url
@@ -414,8 +414,11 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
 def digests(obj: Context, as_json: bool) -> None:
     """The weeks with a digest and their state: rendered, sending, sent, failed or uncertain; for a sent one,
     any recipient the server refused."""
+    now = utc_now()
     with obj.store(must_exist=True) as store:
-        rows = [asdict(r) for r in store_digest.records(store)]
+        records = store_digest.records(store)
+    gone = {r.week: claim_gone(r, now) for r in records if r.state == "sending"}
+    rows = [asdict(r) for r in records]
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -430,6 +433,8 @@ def digests(obj: Context, as_json: bool) -> None:
             note += f" (retry after {r['next_attempt_at']:%Y-%m-%d %H:%M} UTC)"
         if r["state"] == "sending" and r["claimed_at"]:
             note = f"being sent by pid {r['claimed_pid']} on {r['claimed_host']} since {r['claimed_at']:%H:%M:%S} UTC"
+            if gone.get(r["week"]):
+                note += f", but {gone[r['week']]}: the next digest run marks it uncertain"
         if r["state"] == "sent":
             note = delivery_warning(r["refused"], r["delivery_note"])
         click.echo(f"{r['week']:<9} {r['state']:<10} {r['items']:>5} {r['attempts']:>5}  {sent:<16}  {note}")

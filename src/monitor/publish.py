@@ -214,7 +214,7 @@ def settle_interrupted(store: Store, now: datetime) -> list[str]:
     process's claim is left alone."""
     weeks = []
     for claimed in store_digest.sending(store):
-        why = _gone(claimed, now)
+        why = claim_gone(claimed, now)
         if why and store_digest.settle(store, claimed, f"the process stopped during delivery ({why}); it may or "
                                                        "may not have been sent"):
             weeks.append(claimed.week)
@@ -223,7 +223,7 @@ def settle_interrupted(store: Store, now: datetime) -> list[str]:
     return weeks
 
 
-def _gone(claimed: store_digest.DigestRecord, now: datetime) -> str | None:
+def claim_gone(claimed: store_digest.DigestRecord, now: datetime) -> str | None:
     """Why the claim's process can no longer be sending; None when it may still be."""
     pid, host = claimed.claimed_pid, claimed.claimed_host
     if pid is None or claimed.claimed_at is None:
