@@ -37,7 +37,7 @@ from .match import Matcher, matches_json
 from .parse import plain_text
 from .pipeline import poll_round
 from .policy import revive
-from .publish import publish, retry_failed
+from .publish import claim_gone, delivery_warning, publish, retry_failed, week_over
 from .report import (feed_line, health_problems, health_rows, match_lines, round_summary, search_lines, shown_row,
                      status_lines)
 from .schedule import digest_send_moment
@@ -396,7 +396,8 @@ def rematch(obj: Context, everything: bool, batch: int) -> None:
 @handle_errors
 def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | None, resend: bool,
            dry_run: bool) -> None:
-    """Write a week's digest to digests/ as YYYY-Www.txt and .html, and e-mail it when e-mail is on."""
+    """Write a week's digest to digests/ as YYYY-Www.txt and .html, and e-mail it when e-mail is on. A week
+    not over yet is only previewed (YYYY-Www.preview.txt and .html), never recorded, e-mailed only on --send."""
     config = obj.config
     now = utc_now()
     try:
@@ -404,7 +405,9 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
                  else last_complete_week(now, config.timezone, config.digest.week_start))
     except ValueError as error:
         raise UsageError(str(error)) from None
-    wants_mail = config.email.enabled if send is None else send
+    # A week not over is only previewed, and e-mailed only when asked for in so many words.
+    over = week_over(start, now, config.timezone)
+    wants_mail = (config.email.enabled if send is None else send) if over else send is True
     if wants_mail and not config.email.to:
         raise UsageError(f"--send needs recipients: set email.to in {config.path}")
     sender = SmtpSender(config.email) if wants_mail and not dry_run else None
@@ -431,7 +434,7 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
         click.echo(outcome.message)
     if unpolled and send is None and wants_mail:
         click.echo(f"{result.week}: not e-mailed: nothing was polled that week (--send sends it)")
-    if any(outcome.state == "failed" for outcome in (result, *retried)):
+    if any(outcome.error for outcome in (result, *retried)):  # failed, or uncertain, in this run
         sys.exit(1)
 
 
@@ -440,9 +443,13 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
 @click.pass_obj
 @handle_errors
 def digests(obj: Context, as_json: bool) -> None:
-    """The weeks with a digest and their state: rendered, sending, sent, failed or uncertain."""
+    """The weeks with a digest and their state: rendered, sending, sent, failed or uncertain; for a sent one,
+    any recipient the server refused."""
+    now = utc_now()
     with obj.store(must_exist=True) as store:
-        rows = [asdict(r) for r in store_digest.records(store)]
+        records = store_digest.records(store)
+    gone = {r.week: claim_gone(r, now) for r in records if r.state == "sending"}
+    rows = [asdict(r) for r in records]
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -455,6 +462,12 @@ def digests(obj: Context, as_json: bool) -> None:
         note = r["last_error"] or ""
         if r["state"] == "failed" and r["next_attempt_at"]:
             note += f" (retry after {r['next_attempt_at']:%Y-%m-%d %H:%M} UTC)"
+        if r["state"] == "sending" and r["claimed_at"]:
+            note = f"being sent by pid {r['claimed_pid']} on {r['claimed_host']} since {r['claimed_at']:%H:%M:%S} UTC"
+            if gone.get(r["week"]):
+                note += f", but {gone[r['week']]}: the next digest run marks it uncertain"
+        if r["state"] == "sent":
+            note = delivery_warning(r["refused"], r["delivery_note"])
         click.echo(f"{r['week']:<9} {r['state']:<10} {r['items']:>5} {r['attempts']:>5}  {sent:<16}  {note}")
 
 

@@ -45,7 +45,7 @@ from .metrics import Metrics
 from .metrics import start as start_metrics
 from .parsers import make_parser
 from .pipeline import poll_feed
-from .publish import publish, retry_failed, settle_interrupted
+from .publish import busy_message, publish, retry_failed, settle_interrupted
 from .schedule import OVERDUE_SPREAD, due_digest, due_digest_week, first_poll
 from .store import Store
 from .store_digest import polled_since, record
@@ -223,7 +223,7 @@ class Daemon:
         self.parser.close()
         if self.metrics:
             self.metrics.close()
-        log.info("monitor stopped%s", f" ({abandoned} feed(s) abandoned mid-fetch)" if abandoned else "")
+        log.info("monitor stopped%s", f" ({abandoned} job(s) abandoned mid-way)" if abandoned else "")
         self._release_lock()
         if abandoned:
             os._exit(0)  # threads stuck in a fetch must not hold the exit past the bound
@@ -312,27 +312,45 @@ class Daemon:
                                id="digest:startup", executor="digest", replace_existing=True)
 
     def _digest_job(self) -> None:
-        """Produce the digest that is due if it has not been, and retry failed deliveries. Idempotent."""
+        """Produce the digest that is due if it has not been, and retry failed deliveries. Idempotent.
+
+        Counted as busy: shutdown waits for it as for a poll, within STOP_TIMEOUT, then leaves it (the week
+        stays `sending`, settled by the next start)."""
         if self.stopping.is_set():
             return
+        with self.busy_lock:
+            self.busy += 1
+        try:
+            self._digest_round()
+        finally:
+            with self.busy_lock:
+                self.busy -= 1
+                self.busy_lock.notify_all()
+
+    def _digest_round(self) -> None:
         config, now = self.config, self.clock()
         d = config.digest
         week = due_digest_week(now, config.timezone, d.week_start, d.send_day, d.send_time)
         sender = self.sender_factory(config)
         try:
-            with self.store_lock:
+            # Its own connection, not the pollers' under store_lock: reading a big week and the SMTP exchange
+            # block no poll (WAL readers never block the writer), and the few state writes are short
+            # transactions of their own.
+            with Store.open(self.db_path, config.busy_timeout) as store:
                 # A daemon killed during an SMTP exchange left its week `sending`; a week already produced is
                 # not published again below, so without this it would stay `sending`, as if still on its way,
-                # forever.
-                settle_interrupted(self.store)
-                existing = record(self.store, week_label(week, config.timezone))
-                since = polled_since(self.store)
-                # A week that ended before the first successful poll is not digested unbidden (issue 11).
+                # forever. Another live process's claim is left alone.
+                settle_interrupted(store, now)
+                existing = record(store, week_label(week, config.timezone))
+                since = polled_since(store)
+                # A week that ended before the first successful poll is not digested unbidden.
                 unpolled = due_digest(now, config.timezone, d.week_start, d.send_day, d.send_time, since) is None
                 wanted = not unpolled and (existing is None or (existing.state == "rendered" and sender is not None))
-                results = [publish(config, self.store, week, now, sender=sender)] if wanted else []
+                if existing and existing.state == "sending":
+                    log.info("digest %s", busy_message(existing))
+                results = [publish(config, store, week, now, sender=sender)] if wanted else []
                 if sender is not None:
-                    results += retry_failed(config, self.store, now, sender)
+                    results += retry_failed(config, store, now, sender)
         except MonitorError as error:
             # An unwritable digests folder or a locked database: nothing of the week was recorded or sent,
             # so the next check produces it; the daemon and its polling go on.
@@ -347,7 +365,7 @@ class Daemon:
         for result in results:
             if self.metrics and result.state in ("sent", "failed"):
                 self.metrics.digest(result.state)
-            (log.error if result.state == "failed" else log.info)("digest %s", result.message)
+            (log.error if result.error else log.info)("digest %s", result.message)
 
     # -- upkeep -----------------------------------------------------------------------------------
 

@@ -156,6 +156,16 @@ CREATE INDEX digest_items_item ON digest_items(item_id);
 -- and since when it was due.
 ALTER TABLE digests ADD COLUMN failing_since TEXT;
 """),
+    Migration(5, "who claimed a week for sending, and what the server said of a delivery it accepted", """
+-- Claiming a week for sending is a compare-and-set on `state`; the claimant is recorded so another process
+-- can tell a live delivery (leave it alone, say who sends) from one whose process died (settle it).
+ALTER TABLE digests ADD COLUMN claimed_pid INTEGER;
+ALTER TABLE digests ADD COLUMN claimed_host TEXT;
+ALTER TABLE digests ADD COLUMN claimed_at TEXT;
+-- A message accepted for at least one recipient is sent; these say what went wrong around it.
+ALTER TABLE digests ADD COLUMN refused TEXT;          -- JSON object: recipient -> the server's reply
+ALTER TABLE digests ADD COLUMN delivery_note TEXT;    -- e.g. QUIT answered with 421 after the message
+"""),
     Migration(6, "when each feed was first polled, and first polled successfully", """
 -- Kept on the feed, not read from `fetches`, whose old rows are pruned: a digest says which part of its
 -- week was polled (nothing before the first successful poll of any feed), and a feed first polled during
