@@ -103,7 +103,7 @@ def test_an_untrusted_certificate_sends_nothing_says_what_to_fix_and_the_week_is
     done = monitor(config, "digest", "--week", WEEK, "--send")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "certificate verify failed: unable to get local issuer certificate" in done.stdout
-    assert "Set email.ca_file" in done.stdout and "fix the server's certificate" in done.stdout
+    assert "set email.ca_file" in done.stdout and "fix the server's certificate" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
     assert not server.messages and not server.sessions  # no message, and no password went to that server
     assert re.search(rf"{WEEK}\s+failed", monitor(config, "digests").stdout)

@@ -127,7 +127,6 @@ class SmtpSender:
         except (TimeoutError, OSError) as error:
             raise DeliveryError(f"cannot reach {where}: {error}") from error
 
-
     def _connect(self, where: str) -> smtplib.SMTP:
         """An open connection, encrypted as `email.security` says and logged in when a user is set. The
         server's certificate is verified (its chain and that it names `email.host`) before the password
@@ -166,8 +165,8 @@ def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
 
 def _tls_failure(where: str, settings: EmailSettings, error: ssl.SSLError) -> str:
     if isinstance(error, ssl.SSLCertVerificationError):
-        return (f"{where}: certificate verify failed: {error.verify_message}; nothing was sent. Set email.ca_file "
-                f"to the CA that signed it (or SSL_CERT_FILE), or fix the server's certificate so that a trusted "
+        return (f"{where}: certificate verify failed: {error.verify_message}; set email.ca_file to "
+                f"the CA that signed it (or SSL_CERT_FILE), or fix the server's certificate so that a trusted "
                 f"CA signed it for {settings.host!r} (email.host)")
     return (f"{where}: TLS failed: {error.reason or error}; check email.security (\"tls\" for a port such as "
             f"465 that speaks TLS at once, \"starttls\" for 587) and email.port")
