@@ -283,11 +283,14 @@ def test_name_resolution_is_bounded_by_the_deadline_and_the_connect_timeout(feed
             direct = fetcher.fetch(f"http://feed.slow.test:{port}/slow-dns")
         with Fetcher(replace(settings, connect_timeout=parse_duration("300ms")), resolver=dns) as fetcher:
             redirected = fetcher.fetch(redirecting)  # the redirect check resolves the target first
+            slow = fetcher.fetch(f"http://feed.slow.test:{port}/slow-dns")
     finally:
         dns.released.set()
     assert direct.error == "deadline of 1.5s exceeded" and direct.duration < 2.0, (direct.error, direct.duration)
     assert redirected.error and "does not resolve (resolving cdn.slow.test took longer than 0.3s)" in redirected.error
-    assert redirected.duration < 1.0 and dns.asked == ["feed.slow.test", "cdn.slow.test"]
+    assert slow.error == "timed out: resolving feed.slow.test took longer than 0.3s (connect_timeout 0.3s)", slow.error
+    assert redirected.duration < 1.0 and slow.duration < 1.0
+    assert dns.asked == ["feed.slow.test", "cdn.slow.test", "feed.slow.test"]
 
 
 def test_a_server_falling_silent_just_before_the_deadline_does_not_hold_the_fetch_past_it(

@@ -17,8 +17,8 @@ import pytest
 import trustme
 
 from .mailserver import TlsMailServer
-from .test_digest import STORIES, WEEK, email_section
 from .samples import rss
+from .test_digest import STORIES, WEEK, email_section
 from .test_themes_cli import THEMES
 
 PASSWORD_ENV = "SAMPLE_SMTP_PASSWORD"

@@ -338,7 +338,7 @@ def _retry_after(value: str | None, now: datetime) -> timedelta | None:
 
 def _timeout_message(error: httpx.TimeoutException, polling: PollingSettings) -> str:
     if isinstance(error, httpx.ConnectTimeout) and "resolving" in str(error):
-        return f"timed out resolving the host name: {error} (connect_timeout {polling.connect_timeout.total_seconds():g}s)"
+        return f"timed out: {error} (connect_timeout {polling.connect_timeout.total_seconds():g}s)"
     if isinstance(error, httpx.ConnectTimeout):
         return f"timed out connecting (connect_timeout {polling.connect_timeout.total_seconds():g}s)"
     if isinstance(error, httpx.ReadTimeout):
