@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import threading
 from collections.abc import Iterable
 from email import message_from_bytes, policy
@@ -15,7 +16,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -98,3 +99,67 @@ class MailServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+class _TlsInbox(_Inbox):
+    """Also keeps, for each message, whether it came over TLS and who had logged in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions: list[dict[str, Any]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        mechanism, login = session.auth_data or (None, None)
+        self.sessions.append({"tls": session.ssl is not None, "authenticated": session.authenticated,
+                              "mechanism": mechanism, "login": login})
+        return await super().handle_DATA(server, session, envelope)
+
+
+class _ImplicitTlsSMTP(SMTP):
+    """aiosmtpd 1.4 counts a connection as encrypted only after STARTTLS, so with `auth_require_tls` it
+    refuses AUTH on a port that speaks TLS from the first byte (aio-libs/aiosmtpd#281). Here a connection
+    that arrived through TLS counts as encrypted, as it does on a real port 465."""
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        if transport.get_extra_info("ssl_object") is not None:
+            self._tls_protocol = transport
+            assert self.session is not None
+            self.session.ssl = {"cipher": transport.get_extra_info("cipher")}
+
+
+class _ImplicitTlsController(Controller):
+    def factory(self) -> SMTP:
+        return _ImplicitTlsSMTP(self.handler, **self.SMTP_kwargs)
+
+
+class TlsMailServer(MailServer):
+    """A submission server as the shipped config expects one: `mode` "starttls" (port 587: plain until
+    STARTTLS, which it requires before anything else) or "tls" (port 465: TLS from the first byte), with
+    `certificate` (a trustme leaf) as its own, and a login (LOGIN or PLAIN) that is only offered over TLS."""
+
+    def __init__(self, certificate: Any, mode: str = "starttls", user: str = "analyst",
+                 password: str = "sample-password", mechanisms: tuple[str, ...] = ("LOGIN", "PLAIN")):
+        self.inbox = self.tls_inbox = _TlsInbox()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        certificate.configure_cert(context)
+
+        def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+            ok = isinstance(data, LoginPassword) and data.login.decode() == user and data.password.decode() == password
+            return AuthResult(success=ok, handled=False, auth_data=(mechanism, user) if ok else None)
+
+        options: dict[str, Any] = {
+            "authenticator": check, "auth_required": True, "auth_require_tls": True,
+            "auth_exclude_mechanism": [m for m in ("LOGIN", "PLAIN") if m not in mechanisms]}
+        self.port = free_port()
+        if mode == "starttls":
+            self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, tls_context=context,
+                                         require_starttls=True, **options)
+        elif mode == "tls":
+            self.controller = _ImplicitTlsController(self.inbox, hostname="127.0.0.1", port=self.port,
+                                                     ssl_context=context, **options)
+        else:
+            raise ValueError(f"mode: expected 'starttls' or 'tls', got {mode!r}")
+
+    @property
+    def sessions(self) -> list[dict[str, Any]]:
+        return self.tls_inbox.sessions

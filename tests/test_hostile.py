@@ -16,8 +16,10 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -177,8 +179,6 @@ def test_a_trickling_server_and_a_silent_one_end_at_the_deadline(feed_server, wr
     assert elapsed < 3.0, f"{elapsed:.1f}s"
 
 
-@pytest.mark.xfail(strict=True, reason="known limit: the deadline watchdog learns the socket with the response, "
-                   "so headers trickled a byte at a time (each within read_timeout) are not cut at the deadline")
 def test_headers_trickled_byte_by_byte_end_at_the_deadline(feed_server, write_config, run_cli):
     """Every header byte arrives well within read_timeout, so no read ever times out; the fetch lasts as
     long as the server keeps sending (httpcore accepts 100 kB of headers). Here the server gives up after
@@ -215,6 +215,82 @@ def test_headers_trickled_byte_by_byte_end_at_the_deadline(feed_server, write_co
     assert "deadline of 1.5s exceeded" in line_of(result.output, "sample-header-trickle"), result.output
     assert "2 new" in line_of(result.output, "sample-good")
     assert elapsed < 2.5, f"{elapsed:.2f}s"
+
+
+def test_headers_trickled_on_a_reused_connection_end_at_the_deadline():
+    """The second request of a kept-alive connection: its socket was opened by an earlier fetch, so the
+    watchdog must learn it when this fetch starts writing, not when the connection opened."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+    body = rss(headlines(1))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            conn.recv(65536)  # the next request, on the same connection
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Sample-Slow: ")
+            for _ in range(20):  # 4 s
+                if stop.wait(0.2):
+                    return
+                try:
+                    conn.sendall(b"a")
+                except OSError:
+                    return
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/feed"
+    settings = PollingSettings(read_timeout=parse_duration("10s"), deadline=parse_duration("1500ms"))
+    try:
+        with Fetcher(settings) as fetcher:
+            first = fetcher.fetch(url)
+            second = fetcher.fetch(url)
+    finally:
+        stop.set()
+        listener.close()
+    assert first.error is None and first.body == body
+    assert second.error == "deadline of 1.5s exceeded" and second.duration < 2.0, (second.error, second.duration)
+
+
+class SlowDns:
+    """socket.getaddrinfo as the machine's resolver, except that names under `.slow.test` take `seconds` to
+    answer (then 127.0.0.1), as a resolver whose server does not answer does. The machine's own resolver is
+    not the test's to slow down, so the fetcher is given this one."""
+
+    def __init__(self, seconds: float = 30.0):
+        self.seconds = seconds
+        self.released = threading.Event()
+        self.asked: list[str] = []
+
+    def __call__(self, host: str, port: object, *args: object, **kwargs: object) -> list:
+        self.asked.append(host)
+        if host.endswith(".slow.test"):
+            self.released.wait(self.seconds)
+            host = "127.0.0.1"
+        return socket.getaddrinfo(host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_name_resolution_is_bounded_by_the_deadline_and_the_connect_timeout(feed_server):
+    port = urlsplit(feed_server.add("/slow-dns", body=rss(headlines(1)))).port
+    dns = SlowDns()
+    settings = PollingSettings(connect_timeout=parse_duration("10s"), deadline=parse_duration("1500ms"))
+    redirecting = feed_server.add("/to-slow-dns", status=302,
+                                  headers={"Location": f"http://cdn.slow.test:{port}/slow-dns"})
+    try:
+        with Fetcher(settings, resolver=dns) as fetcher:
+            direct = fetcher.fetch(f"http://feed.slow.test:{port}/slow-dns")
+        with Fetcher(replace(settings, connect_timeout=parse_duration("300ms")), resolver=dns) as fetcher:
+            redirected = fetcher.fetch(redirecting)  # the redirect check resolves the target first
+            slow = fetcher.fetch(f"http://feed.slow.test:{port}/slow-dns")
+    finally:
+        dns.released.set()
+    assert direct.error == "deadline of 1.5s exceeded" and direct.duration < 2.0, (direct.error, direct.duration)
+    assert redirected.error and "does not resolve (resolving cdn.slow.test took longer than 0.3s)" in redirected.error
+    assert slow.error == "timed out: resolving feed.slow.test took longer than 0.3s (connect_timeout 0.3s)", slow.error
+    assert redirected.duration < 1.0 and slow.duration < 1.0
+    assert dns.asked == ["feed.slow.test", "cdn.slow.test", "feed.slow.test"]
 
 
 def test_a_server_falling_silent_just_before_the_deadline_does_not_hold_the_fetch_past_it(

@@ -73,6 +73,7 @@ class EmailSettings:
     security: str = "starttls"
     user: str | None = None
     password_env: str | None = None
+    ca_file: str | None = None
     sender: str = "monitor@localhost"
     to: tuple[str, ...] = ()
     subject: str = "Media monitor digest {week}"

@@ -129,17 +129,9 @@ class SmtpSender:
         s = self.settings
         where = f"SMTP server {s.host}:{s.port}"
         try:
-            if s.security == "tls":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=SMTP_TIMEOUT,
-                                                        context=ssl.create_default_context())
-            else:
-                client = smtplib.SMTP(s.host, s.port, timeout=SMTP_TIMEOUT)
+            client = self._connect(where)
             transmitted: list[bool] = []
             try:
-                if s.security == "starttls":
-                    client.starttls(context=ssl.create_default_context())
-                if s.user:
-                    client.login(s.user, self.password or "")
                 transmitted = _watch_transmission(client)
                 # smtplib raises only when every recipient was refused or DATA was; refusals of some come
                 # back here, after the others have the message.
@@ -163,6 +155,32 @@ class SmtpSender:
             raise DeliveryError(f"cannot reach {where}: {error}") from error
         return Delivery(refused=tuple((address, _reply(*reply)) for address, reply in refused.items()),
                         note=_quit(client, where))
+
+    def _connect(self, where: str) -> smtplib.SMTP:
+        """An open connection, encrypted as `email.security` says and logged in when a user is set. The
+        server's certificate is verified (its chain and that it names `email.host`) before the password
+        is sent; a certificate that fails is a DeliveryError that says what to fix."""
+        s = self.settings
+        context = tls_context(s.ca_file)
+        try:
+            if s.security == "tls":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=SMTP_TIMEOUT, context=context)
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=SMTP_TIMEOUT)
+        except ssl.SSLError as error:
+            raise DeliveryError(_tls_failure(where, s, error)) from error
+        try:
+            if s.security == "starttls":
+                client.starttls(context=context)
+            if s.user:
+                client.login(s.user, self.password or "")
+        except ssl.SSLError as error:
+            client.close()
+            raise DeliveryError(_tls_failure(where, s, error)) from error
+        except BaseException:
+            client.close()
+            raise
+        return client
 
 
 def _watch_transmission(client: smtplib.SMTP) -> list[bool]:
@@ -204,6 +222,24 @@ def _reply(code: int, text: bytes | str) -> str:
 
 def _refusals(recipients: dict[str, tuple[int, bytes]]) -> str:
     return "; ".join(f"{address} ({_reply(*reply)})" for address, reply in recipients.items())
+
+
+def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """Verifying client context: the system's CA certificates (which OpenSSL lets SSL_CERT_FILE and
+    SSL_CERT_DIR replace), or only those of `ca_file` for a server signed by a private CA."""
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (ssl.SSLError, OSError) as error:  # checked by the config already; the file may have changed since
+        raise DeliveryError(f"email.ca_file {ca_file}: cannot load CA certificates from it: {error}") from error
+
+
+def _tls_failure(where: str, settings: EmailSettings, error: ssl.SSLError) -> str:
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return (f"{where}: certificate verify failed: {error.verify_message}; set email.ca_file to "
+                f"the CA that signed it (or SSL_CERT_FILE), or fix the server's certificate so that a trusted "
+                f"CA signed it for {settings.host!r} (email.host)")
+    return (f"{where}: TLS failed: {error.reason or error}; check email.security (\"tls\" for a port such as "
+            f"465 that speaks TLS at once, \"starttls\" for 587) and email.port")
 
 
 def _reason(error: smtplib.SMTPException) -> str:

@@ -2,8 +2,9 @@
 
 Polite means: a descriptive User-Agent; conditional GET (If-None-Match / If-Modified-Since, RFC 9110
 §13.1) so an unchanged feed costs the server a 304; gzip; bounded time (connect, read and a total
-deadline, so a server trickling a byte a second cannot hold a worker); bounded size (the body is
-streamed and cut at the cap, measured after decompression, so a gzip bomb is cut too); at most
+deadline over the whole exchange, name resolution included, so a server trickling a byte a second cannot
+hold a worker: `netguard`); bounded size (the body is streamed and cut at the cap, measured after
+decompression, so a gzip bomb is cut too); at most
 `per_host` requests to one host at once. Redirects are followed here, not by httpx, to know whether every
 hop was permanent (then the stored URL moves), to refuse schemes other than http(s), and to refuse, before
 connecting, a redirect into a loopback, private or link-local network the feed's own address is not in
@@ -26,10 +27,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
+import httpcore
 import httpx
 
 from .addresses import Address, parse_address, redirect_refusal
 from .config import PollingSettings
+from .netguard import GuardedBackend, Resolver, Watchdog, getaddrinfo
 from .textsafe import redact
 from .types import RETRY_AFTER_CAP, FetchResult
 
@@ -47,16 +50,18 @@ def utc_now() -> datetime:
 class Fetcher:
     """Holds one connection pool for a whole round; safe to call from many threads at once."""
 
-    def __init__(self, polling: PollingSettings, *, clock: Callable[[], datetime] = utc_now):
+    def __init__(self, polling: PollingSettings, *, clock: Callable[[], datetime] = utc_now,
+                 resolver: Resolver = socket.getaddrinfo):
+        """`resolver`: socket.getaddrinfo, or a stand-in with its signature (a test's slow DNS)."""
         self.polling = polling
         self.clock = clock
+        self.resolver = resolver
         self._host_slots: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
         self.client = httpx.Client(
             follow_redirects=False,
             headers={"User-Agent": polling.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=polling.concurrency * 2,
-                                max_keepalive_connections=polling.concurrency),
+            transport=_transport(polling, GuardedBackend(resolver)),
             trust_env=False,  # a proxy from the environment must be configured on purpose, not inherited
         )
 
@@ -82,6 +87,20 @@ class Fetcher:
             if host not in self._host_slots:
                 self._host_slots[host] = threading.BoundedSemaphore(self.polling.per_host)
             return self._host_slots[host]
+
+
+def _transport(polling: PollingSettings, backend: httpcore.NetworkBackend) -> httpx.HTTPTransport:
+    """httpx's transport over a pool that connects through `backend`. httpx takes no network backend, so
+    its pool is rebuilt with what httpx would give it: the same TLS context, limits and keep-alive."""
+    transport = httpx.HTTPTransport(trust_env=False)
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=polling.concurrency * 2,
+        max_keepalive_connections=polling.concurrency,
+        keepalive_expiry=5.0,  # httpx's default
+        network_backend=backend,
+    )
+    return transport
 
 
 class _Exchange:
@@ -146,11 +165,11 @@ class _Exchange:
             return None, None
         if self._origin is None:
             try:
-                self._origin = resolve(urlsplit(self.url).hostname or "")
+                self._origin = self.resolve(urlsplit(self.url).hostname or "")
             except OSError:
                 self._origin = []  # the feed's own host is gone from DNS: only global targets qualify
         try:
-            addresses = resolve(urlsplit(target).hostname or "")
+            addresses = self.resolve(urlsplit(target).hostname or "")
         except OSError as error:
             return f"redirect to {target} refused: its host does not resolve ({error})", None
         if not addresses:
@@ -160,6 +179,11 @@ class _Exchange:
             return None, next((a for a in addresses if a.version == 4), addresses[0])
         return (f"redirect to a non-public address refused: {target} ({reason}, the feed's own address is not); "
                 "allow_private_redirects = true allows it"), None
+
+    def resolve(self, host: str) -> list[Address]:
+        """Within the connect timeout and the deadline, like a connection."""
+        budget = min(self.polling.connect_timeout.total_seconds(), self.deadline - time.monotonic())
+        return resolve(host, max(budget, 0.0), self.fetcher.resolver)
 
     def remaining(self) -> float:
         left = self.deadline - time.monotonic()
@@ -190,12 +214,11 @@ class _Exchange:
                 headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode()  # as httpx does
             if parts.scheme.lower() == "https":
                 extensions = {"sni_hostname": parts.hostname or ""}
-        # The watchdog learns the connection with the response, so it guards the body. (httpcore's `trace`
-        # extension would show the connection as it opens, guarding the headers too; but with it, even a no-op
-        # callback, one request in a few thousand stalled for read_timeout in bench/polling.py.)
-        with _Watchdog(self.deadline - time.monotonic()) as watchdog:
+        # The watchdog sees the connection from the moment it opens (netguard.GuardedBackend), so the deadline
+        # holds for connecting, TLS, the headers and the body alike.
+        with Watchdog(self.deadline - time.monotonic()) as watchdog:
             try:
-                return self.exchange(url, request_url, headers, extensions, watchdog)
+                return self.exchange(url, request_url, headers, extensions)
             except _Failure:
                 raise
             except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as error:
@@ -203,11 +226,10 @@ class _Exchange:
                     raise _Failure(self.deadline_message()) from error
                 raise _Failure(self.describe(error)) from error
 
-    def exchange(self, url: str, request_url: str, headers: dict[str, str], extensions: dict[str, Any],
-                 watchdog: _Watchdog) -> FetchResult | tuple[int, str]:
+    def exchange(self, url: str, request_url: str, headers: dict[str, str],
+                 extensions: dict[str, Any]) -> FetchResult | tuple[int, str]:
         with self.fetcher.client.stream("GET", request_url, headers=headers, timeout=self.timeout(),
                                         extensions=extensions) as response:
-            watchdog.watch(response.extensions.get("network_stream"))  # a reused connection was not seen opening
             headers = {k.lower(): v for k, v in response.headers.items()}
             status = response.status_code
             if status in REDIRECTS and "location" in headers:
@@ -256,52 +278,6 @@ class _Exchange:
         return bytes(buffer), False, wire
 
 
-class _Watchdog:
-    """Cuts a fetch's connection when its deadline passes.
-
-    Timeouts bound each wait, not the whole: httpcore fixes a read's timeout when the body starts, and a
-    server may trickle its body a byte at a time, each within read_timeout. Shutting the socket down wakes a
-    blocked read at once (closing it would not wake a `recv` on Linux); the reader then sees a closed
-    connection, which `fired` explains."""
-
-    def __init__(self, seconds: float):
-        self.fired = False
-        self._socket: socket.socket | None = None
-        self._lock = threading.Lock()
-        self.timer = threading.Timer(max(seconds, 0.0), self._cut)
-        self.timer.daemon = True
-
-    def __enter__(self) -> _Watchdog:
-        self.timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.timer.cancel()
-
-    def watch(self, stream: Any) -> None:
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if isinstance(sock, socket.socket):
-            with self._lock:
-                self._socket = sock
-                if self.fired:  # the deadline passed while connecting
-                    _shut(sock)
-
-    def _cut(self) -> None:
-        with self._lock:
-            self.fired = True
-            if self._socket is not None:
-                _shut(self._socket)
-
-
-def _shut(sock: socket.socket) -> None:
-    try:
-        # socket.socket's own shutdown, not SSLSocket's, which would tear down the TLS state under the
-        # reading thread's feet.
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed: the read has ended anyway
-
-
 class _BoundedDecoder:
     """gzip/deflate decoding that never produces more than it is allowed to."""
 
@@ -337,14 +313,15 @@ class _Failure(Exception):
         self.status = status
 
 
-def resolve(host: str) -> list[Address]:
-    """Every address a host name resolves to (an IP literal is itself). Raises OSError when it does not."""
+def resolve(host: str, timeout: float | None = None, resolver: Resolver = socket.getaddrinfo) -> list[Address]:
+    """Every address a host name resolves to (an IP literal is itself), within `timeout` seconds. Raises
+    OSError (TimeoutError past the timeout) when it does not."""
     literal = parse_address(host.strip("[]"))
     if literal is not None:
         return [literal]
     if not host:
         raise OSError("no host")
-    found = [parse_address(str(info[4][0])) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)]
+    found = [parse_address(str(info[4][0])) for info in getaddrinfo(host, None, timeout, resolver)]
     return [address for address in found if address is not None]
 
 
@@ -394,6 +371,8 @@ def _retry_after(value: str | None, now: datetime) -> timedelta | None:
 
 
 def _timeout_message(error: httpx.TimeoutException, polling: PollingSettings) -> str:
+    if isinstance(error, httpx.ConnectTimeout) and "resolving" in str(error):
+        return f"timed out: {error} (connect_timeout {polling.connect_timeout.total_seconds():g}s)"
     if isinstance(error, httpx.ConnectTimeout):
         return f"timed out connecting (connect_timeout {polling.connect_timeout.total_seconds():g}s)"
     if isinstance(error, httpx.ReadTimeout):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -194,6 +195,22 @@ def _env_name(value: Any) -> str | None:
     return value
 
 
+def _ca_file(value: Any) -> str | None:
+    """A PEM file of CA certificates that exists and loads, so a typo is a config error, not a failed
+    digest on Monday."""
+    if value is None:
+        return None
+    path = _string(value)
+    if not os.path.isfile(path):
+        raise ValueError(f"expected a file of PEM CA certificates; {path!r} does not exist (a relative path is "
+                         "taken from the working directory)")
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError) as error:
+        raise ValueError(f"expected a file of PEM CA certificates; {path!r} cannot be loaded: {error}") from None
+    return path
+
+
 def _address(value: Any) -> str:
     text = _string(value)
     if not re.fullmatch(r"[^@\s<>\r\n]+@[^@\s<>\r\n]+", text):
@@ -278,6 +295,8 @@ EMAIL = (
     Setting("security", _choice("starttls", "tls", "none"), "starttls", "\"starttls\", \"tls\" or \"none\""),
     Setting("user", _optional_string, None, "SMTP user name"),
     Setting("password_env", _env_name, None, "environment variable that holds the SMTP password"),
+    Setting("ca_file", _ca_file, None, "PEM file of the CA certificates that sign the SMTP server's certificate, "
+            "trusted instead of the system's (for a private CA); the certificate is always verified"),
     Setting("from", _address, "monitor@localhost", "sender address"),
     Setting("to", _address_list, (), "recipient addresses"),
     Setting("subject", _string, "Media monitor digest {week}", "subject line; {week} is the ISO week"),
