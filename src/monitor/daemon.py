@@ -10,6 +10,17 @@
 - SIGTERM/SIGINT (as uvicorn does it): stop taking new work, let the feeds being polled finish (each is
   bounded by `polling.deadline`), commit, exit 0 within `STOP_TIMEOUT`; a second signal exits at once.
   SIGHUP re-reads the config; a broken one is refused with a log line and the old one stays.
+- Signal handlers only set flags; the main thread does the work (`_main_loop`). A handler that reloaded
+  itself re-entered the reload when a second SIGHUP came during the first, and waited forever for the store
+  lock its own thread held. A reload that finds the database's write lock held (an analyst's BEGIN
+  IMMEDIATE) waits at most RELOAD_TRY, keeps the running config and is tried again RELOAD_RETRY later:
+  never fatal, and SIGTERM is never held up for long.
+- A reload applies everything it says: new feeds, themes, `[polling]` (a new fetcher; the old one is closed
+  after its in-flight fetches), the digest schedule, `busy_timeout`; what only a restart can apply
+  (`reloading.restart_needed`) is named in the log line.
+- The wall clock may step (set back by hand or by NTP after a sleep): APScheduler's run times are wall-clock
+  times, so a step back of a day would leave every job waiting a day. The main loop notices a step (against
+  the monotonic clock) and reschedules; times stored in the future count as due (`policy.as_of`).
 - A lock file beside the database (`<db>.lock`, holding the pid) keeps a second daemon off the same file;
   CLI commands keep working beside the daemon (SQLite WAL, busy timeout).
 """
@@ -23,12 +34,13 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import IO
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -42,9 +54,11 @@ from .fetch import Fetcher
 from .match import Matcher
 from .metrics import Metrics
 from .metrics import start as start_metrics
-from .parsers import make_parser
+from .parsers import Parser, make_parser
 from .pipeline import poll_feed
+from .policy import in_future
 from .publish import publish, retry_failed, settle_interrupted
+from .reloading import Swappable, restart_needed
 from .schedule import OVERDUE_SPREAD, due_digest_week, first_poll
 from .store import Store
 from .store_digest import record
@@ -59,6 +73,10 @@ STARTUP_DIGEST_DELAY = timedelta(seconds=5)
 STARTUP_TRY = timedelta(seconds=1)  # one start-up try's wait for another process's write lock
 STARTUP_PAUSE = 0.2  # seconds between start-up tries
 STARTUP_LOG_EVERY = 60.0  # seconds: a lock held for hours is not logged five times a second
+RELOAD_TRY = timedelta(seconds=1)  # one reload's wait for another process's write lock (see STARTUP_TRY)
+RELOAD_RETRY = 5.0  # seconds until a reload that found the database locked is tried again
+CLOCK_CHECK = 5.0  # seconds between the main loop's looks at the wall clock
+CLOCK_STEP = timedelta(minutes=1)  # a jump of the wall clock against the monotonic one larger than this
 
 
 class AlreadyRunning(MonitorError):
@@ -115,6 +133,8 @@ class Daemon:
         self.db_path = db_path or self.config.database
         self.sender_factory = sender_factory or _smtp_sender
         self.stopping = threading.Event()
+        self.wake = threading.Event()  # set by the signal handlers: the main loop has something to do
+        self.reload_asked = False
         self.store_lock = threading.Lock()
         self.busy = 0
         self.busy_lock = threading.Condition()
@@ -129,8 +149,7 @@ class Daemon:
         self._acquire_lock()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._stop_signal)
-        reload_asked = threading.Event()  # SIGHUP before the scheduler exists: reload once it does
-        signal.signal(signal.SIGHUP, lambda *_: reload_asked.set())
+        signal.signal(signal.SIGHUP, self._reload_signal)  # also before the scheduler exists: done once it does
         store = self._open_store()
         if store is None:
             log.info("monitor stopped while waiting for the database")
@@ -138,25 +157,44 @@ class Daemon:
             return 0
         self.store = store
         self.matcher = Matcher(self.config.themes)
-        self.fetcher = Fetcher(self.config.polling, clock=self.clock)
-        self.parser = make_parser(self.config.polling.parse_processes)
+        self.fetcher = Swappable(Fetcher(self.config.polling, clock=self.clock), Fetcher.close)
+        self.parser: Swappable[Parser] = Swappable(make_parser(self.config.polling.parse_processes),
+                                                   lambda parser: parser.close())
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(self.config.polling.concurrency),
                        "digest": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE},
             timezone=self.config.timezone)
         self.scheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
-        signal.signal(signal.SIGHUP, lambda *_: self.reload())
         self._schedule_feeds(initial=True)
         self._schedule_digest()
         self.metrics = start_metrics(self.config.metrics.enabled, self.config.metrics.address)
         self.scheduler.start()
         log.info("monitor running: %d feeds, %d themes, database %s (pid %d)", len(self.config.feeds),
                  len(self.config.themes), self.db_path, os.getpid())
-        if reload_asked.is_set():
-            self.reload()
-        self.stopping.wait()
+        self._main_loop()
         return self._shutdown()
+
+    def _main_loop(self) -> None:
+        """Until a stop signal: reloads asked by SIGHUP (retried while the database is locked), and steps of
+        the wall clock. Here, in the main thread outside any signal handler, a reload never interrupts
+        another."""
+        retry_at: float | None = None
+        skew = self._skew()
+        while not self.stopping.is_set():
+            wait = CLOCK_CHECK if retry_at is None else min(CLOCK_CHECK, max(0.0, retry_at - time.monotonic()))
+            self.wake.wait(wait)
+            self.wake.clear()
+            if self.stopping.is_set():
+                return
+            skew = self._clock_stepped(skew)
+            if self.reload_asked or (retry_at is not None and time.monotonic() >= retry_at):
+                self.reload_asked = False
+                retry_at = None if self.reload() else time.monotonic() + RELOAD_RETRY
+
+    def _reload_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.reload_asked = True
+        self.wake.set()
 
     def _open_store(self) -> Store | None:
         """The database opened and the configured feeds recorded in it, however long another process holds
@@ -204,6 +242,7 @@ class Daemon:
             os._exit(1)
         log.info("signal %s: finishing the feeds being polled, then stopping", signal.Signals(signum).name)
         self.stopping.set()
+        self.wake.set()
 
     def _shutdown(self) -> int:
         self.scheduler.shutdown(wait=False)  # no new jobs; running ones go on below
@@ -254,6 +293,12 @@ class Daemon:
         with self.store_lock:
             states = {s.name: s for s in self.store.feed_states()}
         feeds = [f for f in self.config.feeds if changed is None or f.name in changed]
+        ahead = [s for s in states.values() if in_future(s.last_fetch_at, now) and (changed is None or s.name in changed)]
+        if ahead:
+            latest = max(s.last_fetch_at for s in ahead if s.last_fetch_at)
+            log.warning("clock: %d feed(s) were last polled at times in the future (up to %s UTC, %s ahead): the "
+                        "clock was set back, or was ahead when they were polled; they count as due and are polled "
+                        "now", len(ahead), f"{latest:%Y-%m-%d %H:%M}", timedelta(seconds=round((latest - now).total_seconds())))
         for index, feed in enumerate(feeds):
             state = states.get(feed.name)
             if state is None:
@@ -266,7 +311,8 @@ class Daemon:
             self.scheduler.add_job(
                 self._poll_job, IntervalTrigger(seconds=seconds, jitter=min(seconds * 0.1, 300)),
                 misfire_grace_time=None,
-                next_run_time=first or now + feed.interval, args=[feed.name], id=f"feed:{feed.name}",
+                next_run_time=self._scheduler_time(first or now + feed.interval), args=[feed.name],
+                id=f"feed:{feed.name}",
                 name=feed.name, replace_existing=True)
             # Only feeds due now (or within the overdue spread) hold the start-up digest check back: one polled
             # recently has its items stored already, and waiting for its next turn (up to its interval) would
@@ -280,8 +326,9 @@ class Daemon:
         with self.busy_lock:
             self.busy += 1
         try:
-            report = poll_feed(self.config, self.store, self.fetcher, self.clock, name, self.matcher,
-                               self.store_lock, parser=self.parser)
+            with self.fetcher.borrow() as fetcher, self.parser.borrow() as parser:
+                report = poll_feed(self.config, self.store, fetcher, self.clock, name, self.matcher,
+                                   self.store_lock, parser=parser)
             if report and self.metrics:
                 self.metrics.poll(report)
         finally:
@@ -303,7 +350,7 @@ class Daemon:
         # At start-up, once the overdue feeds have had their first poll, so a missed digest has their items
         # (at most OVERDUE_SPREAD and the delay after start).
         start_check = max(self.clock(), self.last_first_poll) + STARTUP_DIGEST_DELAY
-        self.scheduler.add_job(self._digest_job, DateTrigger(run_date=start_check),
+        self.scheduler.add_job(self._digest_job, DateTrigger(run_date=self._scheduler_time(start_check)),
                                id="digest:startup", executor="digest", replace_existing=True)
 
     def _digest_job(self) -> None:
@@ -341,13 +388,21 @@ class Daemon:
 
     # -- reload -----------------------------------------------------------------------------------
 
-    def reload(self) -> None:
-        """Re-read the config; keep the old one when the new one is broken."""
+    def reload(self) -> bool:
+        """Re-read the config and apply it; keep the old one when the new one is broken. False when the
+        database could not be written (locked past RELOAD_TRY, or a full disk): nothing was applied, and the
+        main loop tries again."""
         try:
             new = load_config(self.config_path)
         except MonitorError as error:
             log.error("reload refused, keeping the running config: %s", str(error).replace("\n", " | "))
-            return
+            return True
+        try:
+            renames = self._sync_feeds(new)
+        except StoreError as error:
+            log.warning("reload waits for the database: %s; the running config stays until the reload can be "
+                        "applied, tried again in %.0fs", error, RELOAD_RETRY)
+            return False
         old = self.config
         old_feeds = {f.name: f for f in old.feeds}
         new_feeds = {f.name: f for f in new.feeds}
@@ -357,18 +412,59 @@ class Daemon:
         if new.themes != old.themes:
             self.matcher = Matcher(new.themes)
             log.info("themes changed: new items use them; `monitor rematch` updates stored ones")
+        if new.polling != old.polling:
+            self.fetcher.replace(Fetcher(new.polling, clock=self.clock))  # the old one closes after its fetches
         if new.polling.parse_processes != old.polling.parse_processes:
-            self.parser, previous = make_parser(new.polling.parse_processes), self.parser
-            previous.close()  # after the feeds it is parsing
-        with self.store_lock:
-            self.store.sync_feeds(new.feeds, self.clock())
+            self.parser.replace(make_parser(new.polling.parse_processes))  # after the feeds it is parsing
         for name in removed:
-            self.scheduler.remove_job(f"feed:{name}")
+            try:
+                self.scheduler.remove_job(f"feed:{name}")
+            except JobLookupError:
+                pass  # never scheduled: it had no row when the feeds were scheduled
         self._schedule_feeds(initial=False, changed=changed)
         if new.digest != old.digest or new.timezone != old.timezone:
             self._schedule_digest()
-        log.info("reloaded %s: %d feed(s) added or changed, %d removed", self.config_path, len(changed),
-                 len(removed))
+        for before, after in renames:
+            log.info("feed %s renamed %s: its items and history stay with it", before, after)
+        pending = restart_needed(old, new, database_given=self.db_override is not None)
+        log.info("reloaded %s: %d feed(s) added or changed, %d removed%s", self.config_path, len(changed),
+                 len(removed), "; these settings need a restart to take effect: " + ", ".join(pending) if pending else "")
+        return True
+
+    def _sync_feeds(self, config: Config) -> list[tuple[str, str]]:
+        """The feeds table brought to `config`, waiting at most RELOAD_TRY for another process's write lock
+        (the main thread waits inside one SQLite call, deaf to signals, and poll jobs wait for the store
+        lock meanwhile); then `monitor.busy_timeout` of `config` applies."""
+        with self.store_lock:
+            self.store.set_busy_timeout(min(config.busy_timeout, RELOAD_TRY))
+            try:
+                renames = self.store.sync_feeds(config.feeds, self.clock())
+            except BaseException:
+                self.store.set_busy_timeout(self.config.busy_timeout)
+                raise
+            self.store.set_busy_timeout(config.busy_timeout)
+            return renames
+
+    # -- the wall clock ---------------------------------------------------------------------------
+
+    def _skew(self) -> float:
+        return self.clock().timestamp() - time.monotonic()
+
+    def _clock_stepped(self, skew: float) -> float:
+        """Reschedule every job when the wall clock stepped since the last look; returns the new skew."""
+        now = self._skew()
+        step = now - skew
+        if abs(step) > CLOCK_STEP.total_seconds():
+            log.warning("clock: the wall clock stepped %s by %s; rescheduling every feed and the digest checks",
+                        "back" if step < 0 else "forward", timedelta(seconds=round(abs(step))))
+            self._schedule_feeds(initial=False)
+            self._schedule_digest()
+        return now
+
+    def _scheduler_time(self, moment: datetime) -> datetime:
+        """A moment of `self.clock` as APScheduler's real wall clock reads it (they differ in tests that set
+        MONITOR_CLOCK_OFFSET)."""
+        return datetime.now(UTC) + (moment - self.clock())
 
 
 def _smtp_sender(config: Config) -> Sender | None:
