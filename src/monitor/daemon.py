@@ -30,6 +30,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import select
 import signal
 import threading
 import time
@@ -132,9 +133,15 @@ class Daemon:
         self.config = load_config(config_path)
         self.db_path = db_path or self.config.database
         self.sender_factory = sender_factory or _smtp_sender
-        self.stopping = threading.Event()
-        self.wake = threading.Event()  # set by the signal handlers: the main loop has something to do
+        self.stopping = threading.Event()  # set by the main thread once a stop was asked; jobs look at it
+        # The signal handlers only set these flags and write a byte to the pipe, which wakes the main loop.
+        # No lock: a handler runs in the main thread between two of its bytecodes, possibly while that thread
+        # holds the very lock it would take (an Event's, the store's), and would then wait for itself forever.
+        self.stop_asked = False
         self.reload_asked = False
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
         self.store_lock = threading.Lock()
         self.busy = 0
         self.busy_lock = threading.Condition()
@@ -181,11 +188,10 @@ class Daemon:
         another."""
         retry_at: float | None = None
         skew = self._skew()
-        while not self.stopping.is_set():
-            wait = CLOCK_CHECK if retry_at is None else min(CLOCK_CHECK, max(0.0, retry_at - time.monotonic()))
-            self.wake.wait(wait)
-            self.wake.clear()
-            if self.stopping.is_set():
+        while True:
+            self._sleep(CLOCK_CHECK if retry_at is None else min(CLOCK_CHECK, max(0.0, retry_at - time.monotonic())))
+            if self.stop_asked:
+                self.stopping.set()
                 return
             skew = self._clock_stepped(skew)
             if self.reload_asked or (retry_at is not None and time.monotonic() >= retry_at):
@@ -194,7 +200,22 @@ class Daemon:
 
     def _reload_signal(self, signum: int, frame: FrameType | None) -> None:
         self.reload_asked = True
-        self.wake.set()
+        self._poke()
+
+    def _poke(self) -> None:
+        try:
+            os.write(self._wake_write, b"\0")
+        except BlockingIOError:
+            pass  # the pipe is full: the main loop has a wake-up waiting already
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait `seconds`, or less when a signal handler pokes the main loop."""
+        select.select([self._wake_read], [], [], seconds)
+        try:
+            while os.read(self._wake_read, 512):
+                pass
+        except BlockingIOError:
+            pass
 
     def _open_store(self) -> Store | None:
         """The database opened and the configured feeds recorded in it, however long another process holds
@@ -232,7 +253,9 @@ class Daemon:
                     "trying again every %.1fs (waited %.0fs so far; SIGTERM stops the wait)",
                     self.db_path, "open in: " + ", ".join(holders) if holders else "which one is not visible",
                     attempt.total_seconds() + STARTUP_PAUSE, now - waiting_since)
-            if self.stopping.wait(STARTUP_PAUSE):
+            self._sleep(STARTUP_PAUSE)
+            if self.stop_asked:
+                self.stopping.set()
                 return None
 
     def _stop_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -241,8 +264,8 @@ class Daemon:
             log.warning("second signal: exiting now")
             os._exit(1)
         log.info("signal %s: finishing the feeds being polled, then stopping", signal.Signals(signum).name)
-        self.stopping.set()
-        self.wake.set()
+        self.stop_asked = True
+        self._poke()
 
     def _shutdown(self) -> int:
         self.scheduler.shutdown(wait=False)  # no new jobs; running ones go on below
