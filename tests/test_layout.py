@@ -38,7 +38,7 @@ ALLOWED = {
     "publish": {"config", "deliver", "digest", "render", "store", "store_digest", "weeks"},
     "schedule": {"policy", "types", "weeks"},
     "daemon": {"config", "deliver", "errors", "fetch", "match", "metrics", "parsers", "pipeline", "policy", "publish",
-               "reloading", "schedule", "store", "store_digest", "weeks"},
+               "reloading", "schedule", "store", "store_digest", "types", "weeks"},
     "reloading": {"config"},
     "metrics": {"types"},
     "opml": {"identity", "types"},

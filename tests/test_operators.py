@@ -108,8 +108,11 @@ def test_a_burst_of_twenty_sighups_neither_deadlocks_nor_stops_the_daemon(feed_s
     add_feed(config, "sample-second", feed_server.add("/b", body=rss(entries("second"))))
     daemon.hup()
     wait_for(lambda: count(db, "SELECT count(*) FROM items") == 6, what="the feed added after the burst")
+    for n in range(20):  # and a stop right behind a burst
+        daemon.hup()
+        time.sleep(0.005 * (n % 7))
     took = stopped_cleanly(daemon)
-    print(f"\n20 SIGHUPs: still polling, exit 0 in {took:.1f}s")
+    print(f"\n20 SIGHUPs: still polling; SIGTERM right after 20 more: exit 0 in {took:.1f}s")
 
 
 @pytest.mark.timeout(120)
@@ -223,7 +226,7 @@ def test_renaming_a_feed_with_plain_guids_keeps_its_items_and_sightings(feed_ser
 
 def test_a_feed_moved_by_a_301_and_renamed_to_its_new_address_keeps_its_items(feed_server, write_config, run_cli,
                                                                               query):
-    new = feed_server.add("/new", body=rss(entries("moved", 3, guid=None)))
+    new = feed_server.add("/new", body=rss(entries("moved", 3, guid="plain")))
     old = feed_server.add("/old", status=301, headers={"Location": new})
     config = write_config([{"name": "sample-old", "url": old}])
     assert "moved permanently" in run_cli(config, "poll").output
@@ -232,7 +235,8 @@ def test_a_feed_moved_by_a_301_and_renamed_to_its_new_address_keeps_its_items(fe
     config = write_config([{"name": "sample-moved", "url": new}])
     run_cli(config, "poll")
     assert query("SELECT count(*) AS n FROM items")[0]["n"] == 3
-    assert query("SELECT name FROM feeds") == [{"name": "sample-moved"}]
+    assert query("SELECT name, url, config_url FROM feeds") == [{"name": "sample-moved", "url": new, "config_url": new}]
+    assert query("SELECT count(*) AS n FROM item_sources")[0]["n"] == 3
     # items without guid or link, keyed by title and the feed's date, also survive
     feed_server.add("/new", body=rss([Entry(title="Sample: no link at all", link="")]))
     run_cli(config, "poll")

@@ -41,8 +41,8 @@ from types import FrameType
 from typing import IO
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
-from apscheduler.jobstores.base import JobLookupError
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
@@ -63,6 +63,7 @@ from .reloading import Swappable, restart_needed
 from .schedule import OVERDUE_SPREAD, due_digest_week, first_poll
 from .store import Store
 from .store_digest import record
+from .types import FeedState
 from .weeks import week_label
 
 log = logging.getLogger("monitor.daemon")
@@ -316,12 +317,7 @@ class Daemon:
         with self.store_lock:
             states = {s.name: s for s in self.store.feed_states()}
         feeds = [f for f in self.config.feeds if changed is None or f.name in changed]
-        ahead = [s for s in states.values() if in_future(s.last_fetch_at, now) and (changed is None or s.name in changed)]
-        if ahead:
-            latest = max(s.last_fetch_at for s in ahead if s.last_fetch_at)
-            log.warning("clock: %d feed(s) were last polled at times in the future (up to %s UTC, %s ahead): the "
-                        "clock was set back, or was ahead when they were polled; they count as due and are polled "
-                        "now", len(ahead), f"{latest:%Y-%m-%d %H:%M}", timedelta(seconds=round((latest - now).total_seconds())))
+        _log_future([states[f.name] for f in feeds if f.name in states], now)
         for index, feed in enumerate(feeds):
             state = states.get(feed.name)
             if state is None:
@@ -450,8 +446,9 @@ class Daemon:
         for before, after in renames:
             log.info("feed %s renamed %s: its items and history stay with it", before, after)
         pending = restart_needed(old, new, database_given=self.db_override is not None)
+        needs = "; these settings need a restart to take effect: " + ", ".join(pending) if pending else ""
         log.info("reloaded %s: %d feed(s) added or changed, %d removed%s", self.config_path, len(changed),
-                 len(removed), "; these settings need a restart to take effect: " + ", ".join(pending) if pending else "")
+                 len(removed), needs)
         return True
 
     def _sync_feeds(self, config: Config) -> list[tuple[str, str]]:
@@ -488,6 +485,16 @@ class Daemon:
         """A moment of `self.clock` as APScheduler's real wall clock reads it (they differ in tests that set
         MONITOR_CLOCK_OFFSET)."""
         return datetime.now(UTC) + (moment - self.clock())
+
+
+def _log_future(states: list[FeedState], now: datetime) -> None:
+    """One line when feeds were last polled at times in the future (policy.as_of makes them due)."""
+    ahead = [s.last_fetch_at for s in states if s.last_fetch_at and in_future(s.last_fetch_at, now)]
+    if ahead:
+        latest = max(ahead)
+        log.warning("clock: %d feed(s) were last polled at times in the future (up to %s UTC, %s ahead): the clock "
+                    "was set back, or was ahead when they were polled; they count as due and are polled now",
+                    len(ahead), f"{latest:%Y-%m-%d %H:%M}", timedelta(seconds=round((latest - now).total_seconds())))
 
 
 def _smtp_sender(config: Config) -> Sender | None:
