@@ -182,11 +182,14 @@ def test_reloads_beside_monitor_poll_in_a_loop_neither_fail_nor_stop_polling(fee
 @pytest.mark.timeout(120)
 def test_reload_applies_polling_settings_and_names_those_that_need_a_restart(feed_server, write_config, tmp_path,
                                                                             daemons):
-    config = write_config([{"name": "sample-wire", "url": feed_server.add("/a", body=rss(last_week_entries()))}])
+    slow = feed_server.add("/slow", body=rss(entries("slow", 2)), delay=1.5)  # in flight during the reload
+    config = write_config([{"name": "sample-wire", "url": feed_server.add("/a", body=rss(last_week_entries()))},
+                           {"name": "sample-slow", "url": slow}])
     db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
     daemon = Daemon(config, db, log)
     daemons.append(daemon)
     wait_for(lambda: count(db, "SELECT count(*) FROM items") == 3, what="the first poll")
+    assert feed_server.hits("/slow") and count(db, "SELECT count(*) FROM fetches") == 1
     first_agent = feed_server.hits("/a")[0].headers["user-agent"]
     text = config.read_text().replace("concurrency = 8", 'concurrency = 3\nuser_agent = "monitor-test/2 (reloaded)"'
                                       '\nmax_bytes = "600B"')
@@ -198,9 +201,14 @@ def test_reload_applies_polling_settings_and_names_those_that_need_a_restart(fee
     assert feed_server.hits("/b")[0].headers["user-agent"] == "monitor-test/2 (reloaded)"
     wait_for(lambda: count(db, "SELECT count(*) FROM fetches WHERE outcome = 'partial'") == 1,
              what="the body cut at the new max_bytes")
+    # the fetch in flight during the reload finished on the old fetcher, closed only after it
+    wait_for(lambda: count(db, "SELECT count(*) FROM items WHERE link LIKE 'https://slow.%'") == 2,
+             what="the slow feed's items")
+    assert count(db, "SELECT outcome FROM fetches f JOIN feeds d ON d.id = f.feed_id WHERE d.name = 'sample-slow'") == "ok"
     reloaded = next(line for line in log.read_text().splitlines() if "reloaded" in line)
     assert "polling.concurrency" in reloaded and "restart" in reloaded, reloaded
     assert "polling.user_agent" not in reloaded  # applied, so not among those waiting for a restart
+    assert "1 feed(s) added or changed" in reloaded  # the others only moved down the file
     stopped_cleanly(daemon)
 
 

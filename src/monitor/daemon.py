@@ -35,6 +35,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -423,8 +424,9 @@ class Daemon:
                         "applied, tried again in %.0fs", error, RELOAD_RETRY)
             return False
         old = self.config
-        old_feeds = {f.name: f for f in old.feeds}
-        new_feeds = {f.name: f for f in new.feeds}
+        # Where an entry stands in the file is no change of the feed: an edit above it moves it.
+        old_feeds = {f.name: replace(f, line=None) for f in old.feeds}
+        new_feeds = {f.name: replace(f, line=None) for f in new.feeds}
         changed = {name for name, feed in new_feeds.items() if old_feeds.get(name) != feed}
         removed = set(old_feeds) - set(new_feeds)
         self.config = new
