@@ -100,7 +100,7 @@ def test_a_burst_of_twenty_sighups_neither_deadlocks_nor_stops_the_daemon(feed_s
     db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
     daemon = Daemon(config, db, log)
     daemons.append(daemon)
-    wait_for(lambda: count(db, "SELECT count(*) FROM fetches") == 150, what="the first polls")
+    wait_for(lambda: count(db, "SELECT count(*) FROM fetches") == 150, timeout=60, what="the first polls")
     for n in range(20):
         daemon.hup()
         time.sleep(0.005 * (n % 7))
@@ -151,7 +151,7 @@ def test_reloads_beside_monitor_poll_in_a_loop_neither_fail_nor_stop_polling(fee
     db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
     daemon = Daemon(config, db, log)
     daemons.append(daemon)
-    wait_for(lambda: count(db, "SELECT count(*) FROM feeds") == 60, what="the daemon's start")
+    wait_for(lambda: count(db, "SELECT count(*) FROM feeds") == 60, timeout=60, what="the daemon's start")
     failures = []
     for round_ in range(6):
         for n in range(10):  # new feeds, which both the daemon's reload and each poll insert
@@ -274,7 +274,7 @@ def test_times_stored_in_the_future_neither_stop_polling_nor_pass_unreported(fee
     hits = len(feed_server.hits("/wire")), len(feed_server.hits("/flaky"))
     daemon = Daemon(config, db, log)
     daemons.append(daemon)
-    wait_for(lambda: count(db, "SELECT count(*) FROM items") == 5, timeout=15,
+    wait_for(lambda: count(db, "SELECT count(*) FROM items") == 5, timeout=30,
              what="polls of the feeds whose times were in the future")
     assert (len(feed_server.hits("/wire")), len(feed_server.hits("/flaky"))) == (hits[0] + 1, hits[1] + 1)
     assert "in the future" in log.read_text()
