@@ -293,3 +293,25 @@ def test_a_bad_clock_offset_is_a_clear_usage_error(write_config, tmp_path):
     config = write_config([])
     result = monitor(config, tmp_path / "m.db", "check", env={"MONITOR_CLOCK_OFFSET": "tomorrow"})
     assert result.returncode == 2 and "MONITOR_CLOCK_OFFSET" in result.stderr, result.stderr
+
+
+def test_status_counts_only_past_polls_as_the_last_and_flags_a_daemon_with_none_since_the_clock_went_back():
+    from datetime import UTC, datetime
+
+    from monitor.config import Config
+    from monitor.report import health_problems, status_lines
+
+    now = datetime(2026, 11, 29, 12, tzinfo=UTC)
+    future = {"feeds": 2, "fetches": 5, "latest": "2026-11-30T12:00:00Z"}
+    figures = {"feeds": {"ok": 2}, "last_fetch": None, "future": future}
+    problems = health_problems(4242, figures, Config(path="x.toml"), now)
+    assert problems == ["no feed polled since the clock was set back (the last polls are dated up to "
+                        "2026-11-30 12:00 UTC, in the future)"]
+    report = {"daemon": {"running": True, "pid": 4242}, **figures, "items_today": 0, "items_week": 0,
+              "themes_week": {}, "themes_today": {}, "last_digest": None,
+              "next_digest": {"week": "2026-W49", "due": "2026-12-07T08:00:00+00:00"},
+              "healthy": False, "problems": problems}
+    lines = status_lines(report, "UTC", now)
+    assert ("clock        2 feed(s) last polled and 5 poll(s) logged in the future, up to 2026-11-30 12:00 UTC "
+            "(24 h ahead)") in "\n".join(lines)
+    assert "last poll    never" in lines
