@@ -204,7 +204,8 @@ def test_reload_applies_polling_settings_and_names_those_that_need_a_restart(fee
     # the fetch in flight during the reload finished on the old fetcher, closed only after it
     wait_for(lambda: count(db, "SELECT count(*) FROM items WHERE link LIKE 'https://slow.%'") == 2,
              what="the slow feed's items")
-    assert count(db, "SELECT outcome FROM fetches f JOIN feeds d ON d.id = f.feed_id WHERE d.name = 'sample-slow'") == "ok"
+    slow_outcome = "SELECT outcome FROM fetches f JOIN feeds d ON d.id = f.feed_id WHERE d.name = 'sample-slow'"
+    assert count(db, slow_outcome) == "ok"
     reloaded = next(line for line in log.read_text().splitlines() if "reloaded" in line)
     assert "polling.concurrency" in reloaded and "restart" in reloaded, reloaded
     assert "polling.user_agent" not in reloaded  # applied, so not among those waiting for a restart
