@@ -86,7 +86,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="monitor-soak-"))
     # digests_dir: the daemon writes last week's digest at start-up; it belongs with the throw-away database.
     lines = ["[monitor]", f'digests_dir = "{folder / "digests"}"', "", "[polling]", f'interval = "{args.interval}s"',
-             "concurrency = 10", 'deadline = "10s"', ""]
+             "allow_short_intervals = true", "concurrency = 10", 'deadline = "10s"', ""]
     for n, url in enumerate(urls):
         lines += ["[[feeds]]", f'name = "soak-{n}"', f'url = "{url}"', ""]
     themes = (REPO / "config" / "feeds.toml").read_text()

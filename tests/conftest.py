@@ -18,8 +18,10 @@ from .feedserver import FeedServer
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
-# Short limits so that tests of timeouts stay fast; a test that needs others writes them.
-TEST_POLLING = {"connect_timeout": "2s", "read_timeout": "2s", "deadline": "5s", "concurrency": 8}
+# Short limits so that tests of timeouts stay fast; a test that needs others writes them. The servers are the
+# tests' own, so intervals of seconds are meant (test_bounds.py checks that a config has to say so).
+TEST_POLLING = {"connect_timeout": "2s", "read_timeout": "2s", "deadline": "5s", "concurrency": 8,
+                "allow_short_intervals": True}
 
 
 @pytest.fixture
@@ -94,3 +96,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
     if FIGURES:
         terminalreporter.write_line("feedparser corpus: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in FIGURES.items()))
+
+
+def backdate_polling(db_path: Path, since: str = "2023-01-02T00:00:00Z") -> None:
+    """Make the database record polling since `since` (UTC ISO), as a monitor running all along would have:
+    the weeks after it count as polled (a week that ended before the first successful poll is not
+    digested unbidden). The CLI's clock is the real one; this writes the history it would have left."""
+    conn = sqlite3.connect(db_path)
+    try:
+        conn.execute("UPDATE feeds SET first_fetch_at = ?, first_success_at = ?", (since, since))
+        conn.commit()
+    finally:
+        conn.close()

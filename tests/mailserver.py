@@ -1,10 +1,15 @@
-"""A real SMTP server on 127.0.0.1 for tests (aiosmtpd), keeping every message it accepts."""
+"""A real SMTP server on 127.0.0.1 for tests (aiosmtpd), keeping every message it accepts.
+
+It can also misbehave the ways real servers do: refuse some recipients (550 at RCPT TO), answer each RCPT
+slowly, answer QUIT with something other than 221, or drop the connection at QUIT, after it has accepted
+the message; or keep the message and hang up without answering the "." that ends it."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import threading
+from collections.abc import Iterable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -20,24 +25,50 @@ def free_port() -> int:
 
 
 class _Inbox:
-    def __init__(self, reply_delay: float = 0.0) -> None:
+    def __init__(self, reply_delay: float = 0.0, refuse: Iterable[str] = (), rcpt_delay: float = 0.0,
+                 quit_reply: str | None = None, drop_at_quit: bool = False, drop_at_data: bool = False) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.reply_delay = reply_delay
+        self.refuse = {address.lower() for address in refuse}
+        self.rcpt_delay = rcpt_delay
+        self.quit_reply = quit_reply
+        self.drop_at_quit = drop_at_quit
+        self.drop_at_data = drop_at_data
         self.received = threading.Event()
+        self.rcpt_seen = threading.Event()  # a delivery has begun: its first RCPT TO arrived
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                          rcpt_options: list[str]) -> str:
+        self.rcpt_seen.set()
+        await asyncio.sleep(self.rcpt_delay)
+        if address.lower() in self.refuse:
+            return f"550 5.1.1 <{address}>: no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append((list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
         self.received.set()
+        if self.drop_at_data:
+            server.transport.abort()  # the message is here; its sender never hears so
         # A slow "250 OK" leaves a window in which the message is here but the sender does not know it yet:
         # the moment at-most-once delivery is about.
         await asyncio.sleep(self.reply_delay)
         return "250 OK"
 
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> Any:  # noqa: N802
+        if self.drop_at_quit:
+            server.transport.abort()  # gone without a word, after the 250 for the message
+        return self.quit_reply or "221 Bye"
+
 
 class MailServer:
-    def __init__(self, user: str | None = None, password: str | None = None, reply_delay: float = 0.0):
-        self.inbox = _Inbox(reply_delay)
+    def __init__(self, user: str | None = None, password: str | None = None, reply_delay: float = 0.0, *,
+                 refuse: Iterable[str] = (), rcpt_delay: float = 0.0, quit_reply: str | None = None,
+                 drop_at_quit: bool = False, drop_at_data: bool = False):
+        self.inbox = _Inbox(reply_delay, refuse, rcpt_delay, quit_reply, drop_at_quit, drop_at_data)
         options: dict[str, Any] = {}
         if user:
             def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
@@ -51,9 +82,19 @@ class MailServer:
     def messages(self) -> list[tuple[list[str], EmailMessage]]:
         return self.inbox.messages
 
+    def copies(self, address: str) -> int:
+        """How many messages reached `address`."""
+        return sum(address in recipients for recipients, _ in self.messages)
+
     def start(self) -> MailServer:
         self.controller.start()
         return self
 
     def stop(self) -> None:
         self.controller.stop()
+
+    def __enter__(self) -> MailServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

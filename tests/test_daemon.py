@@ -18,6 +18,7 @@ import pytest
 
 from monitor.weeks import week_start
 
+from .conftest import backdate_polling
 from .mailserver import MailServer, free_port
 from .samples import Entry, rss
 from .test_digest import email_section
@@ -84,6 +85,8 @@ def test_the_daemon_polls_sends_the_due_digest_stops_and_restarts_cleanly(feed_s
                           extra=THEMES + "\n" + email_section(mail.port) + digest
                           + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n')
     db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
+    run_cli(config, "feeds")  # a database that has polled since before last week: its digest is due
+    backdate_polling(db)  # (a first start sends none for a week it never polled: test_coverage.py)
     daemon = Running(config, db, log)
     try:
         wait_for(lambda: count(db, "SELECT count(*) FROM items") == 3, what="the first poll")
@@ -166,6 +169,7 @@ def test_a_restart_with_no_feed_due_produces_the_missed_digest_within_seconds_on
                           + f'\n[monitor]\ndigests_dir = "{folder}"\n')
     run_cli(config, "poll")  # polled just now: not due again for an hour, and last week's digest is due
     db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
+    backdate_polling(db)  # polling since before last week, so its digest is due
     hits = len(feed_server.hits("/wire"))
     folder.write_text("a file where the digests folder should be\n")
     daemon = Running(config, db, log)

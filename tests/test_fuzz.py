@@ -63,8 +63,9 @@ MARKUP = ["<script>alert(1)</script>", "<SCRIPT src=//example.org/x.js></SCRIPT>
           '&lt;a href="javascript:alert(1)"&gt;x&lt;/a&gt;', "<math><mi xlink:href=javascript:alert(1)>",
           "<p>Sample Wire paragraph</p>", "<br/>", "<form action=javascript:alert(1)><input></form>"]
 ENTITIES = ["&amp;", "&lt;", "&gt;", "&quot;", "&#38;", "&#x26;", "&nbsp;", "&eacute;", "&#0;", "&#xD800;",
-            "&#1114112;", "&#x1F600;", "&undefined;", "&", "&#;", "&sample;"]
-CONTROL = [chr(c) for c in range(0, 32)] + ["\x7f", "\x85", "\u2028", "\u200b", "\ufeff", "\ufffe", "\U0001F600"]
+            "&#1114112;", "&#x1F600;", "&undefined;", "&", "&#;", "&sample;", "&#27;", "&#x1b;[2J", "&#x9b;",
+            "&#7;", "&#133;"]
+CONTROL = [chr(c) for c in range(0, 32)] + ["\x7f", "\x85", "\x9b", "\x1b]0;pwned\x07", "\x1b[2J", "\u2028", "\u200b", "\ufeff", "\ufffe", "\U0001F600"]
 LINKS = ["https://sample-wire.example.org/2023/09/story", "http://sample-wire.example.org/a?utm_source=rss&id=1",
          "/2023/09/relative", "../up/one", "?p=12", "//sample-wire.example.org/protocol-relative", "#fragment",
          "javascript:alert(1)", " JaVaScRiPt:alert(document.cookie)", "data:text/html,<script>alert(1)</script>",
@@ -216,16 +217,26 @@ def assert_safe_html(fragment: str) -> None:
                 assert squeezed.startswith(("http://", "https://", "mailto:")), fragment
 
 
+def controls(text: str | None, allowed: str = "") -> list[str]:
+    """Control characters (C0, DEL, C1) of `text` other than `allowed`: what could drive a terminal."""
+    return [c for c in text or "" if unicodedata.category(c) == "Cc" and c not in allowed]
+
+
 def check_parsed(parsed: ParsedFeed) -> None:
     keys = [item.key for item in parsed.items]
     assert len(keys) == len(set(keys)), keys
     if parsed.title is not None:
         assert 0 < len(parsed.title) <= parse.MAX_TITLE_CHARS
+        assert not controls(parsed.title), parsed.title
     for item in parsed.items:
         assert item.key.startswith(("url:", "guid:1:", "hash:1:")), item.key
         assert len(item.title) <= parse.MAX_TITLE_CHARS, len(item.title)
         assert len(item.summary_text) <= parse.MAX_TEXT_CHARS
         assert item.title or item.summary_text, item
+        # Stored text drives no terminal: one-line fields have no controls at all, HTML only newline and tab.
+        for text in (item.title, item.summary_text, item.link, item.author, item.guid, item.key):
+            assert not controls(text), repr(text)
+        assert not controls(item.summary_html, "\n\t"), repr(item.summary_html)
         assert_safe_html(item.summary_html)
         assert item.link is None or item.link.startswith(("http://", "https://")), item.link
         assert item.published.tzinfo is not None and item.published.utcoffset() == timedelta(0)

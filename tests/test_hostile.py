@@ -353,7 +353,7 @@ def test_hostile_content_is_harmless_in_digest_files_and_email(feed_server, writ
                               extra=THEMES + "\n" + email_section(mail.port))
         run_cli(config, "poll")
         out = tmp_path / "out"
-        result = run_cli(config, "digest", "--week", WEEK, "--out", str(out))
+        result = run_cli(config, "digest", "--week", WEEK, "--out", str(out), "--send")  # WEEK predates the poll
         assert "written and sent" in result.output
         html = (out / f"{WEEK}.html").read_text()
         text = (out / f"{WEEK}.txt").read_text()

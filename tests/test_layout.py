@@ -18,21 +18,22 @@ ALLOWED = {
     "units": set(),
     "schema": set(),
     "identity": set(),
+    "textsafe": set(),
     "terms": set(),
     "weeks": set(),
     "match": {"terms", "types"},
     "settings": {"units"},
     "config": {"errors", "identity", "settings", "terms", "types", "units"},
-    "parse": {"identity", "types"},
+    "parse": {"identity", "textsafe", "types"},
     "policy": {"types"},
-    "report": {"policy", "types", "units"},
-    "fetch": {"addresses", "config", "types"},
+    "report": {"policy", "textsafe", "types", "units"},
+    "fetch": {"addresses", "config", "textsafe", "types"},
     "store": {"errors", "identity", "schema", "types", "units"},
     "parsers": {"parse", "types"},
     "pipeline": {"config", "errors", "fetch", "match", "parsers", "policy", "store", "types"},
     "cluster": {"types"},
-    "digest": {"cluster", "types"},
-    "render": {"digest"},
+    "digest": {"cluster", "types", "weeks"},
+    "render": {"digest", "textsafe"},
     "deliver": {"config", "errors"},
     "store_digest": {"store", "types", "units"},
     "publish": {"config", "deliver", "digest", "render", "store", "store_digest", "weeks"},
@@ -40,14 +41,14 @@ ALLOWED = {
     "daemon": {"config", "deliver", "errors", "fetch", "match", "metrics", "parsers", "pipeline", "policy", "publish",
                "reloading", "schedule", "store", "store_digest", "types", "weeks"},
     "reloading": {"config"},
-    "metrics": {"types"},
-    "opml": {"identity", "types"},
+    "metrics": {"types", "units"},
+    "opml": {"identity", "textsafe", "types"},
     "demo": {"config", "fetch", "match", "pipeline", "publish", "store", "types", "weeks"},
     "cli": None,  # the top: builds everything
     "__main__": {"cli"},
     "__init__": set(),
 }
-PURE = {"addresses", "types", "errors", "units", "identity", "settings", "parse", "policy", "report", "schema", "terms", "match", "weeks", "cluster", "digest", "schedule"}
+PURE = {"addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy", "report", "schema", "terms", "match", "weeks", "cluster", "digest", "schedule"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
 

@@ -54,3 +54,13 @@ def test_hostile_or_broken_opml_is_refused(write_config, run_cli, tmp_path):
     html = tmp_path / "page.opml"
     html.write_text("<html><body>not opml</body></html>")
     assert "not an OPML document" in run_cli(config, "feeds", "import", str(html), expect=2).output
+
+
+def test_export_hides_feed_credentials_unless_asked_to_keep_them(write_config, run_cli, tmp_path):
+    config = write_config([{"name": "sample-private", "url": "https://user:secret@a.example.org/rss"},
+                           {"name": "sample-token", "url": "https://secret-token@b.example.org/rss"}])
+    shared = run_cli(config, "feeds", "export").output
+    assert "secret" not in shared
+    assert 'xmlUrl="https://user:***@a.example.org/rss"' in shared and 'xmlUrl="https://***@b.example.org/rss"' in shared
+    kept = run_cli(config, "feeds", "export", "--with-credentials").output
+    assert 'xmlUrl="https://user:secret@a.example.org/rss"' in kept

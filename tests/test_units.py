@@ -6,7 +6,17 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from monitor.units import format_duration, format_size, from_iso, iso, parse_duration, parse_size
+from monitor.units import (
+    MAX_DURATION,
+    MAX_SIZE,
+    format_duration,
+    format_size,
+    from_iso,
+    iso,
+    listen_address,
+    parse_duration,
+    parse_size,
+)
 
 NOW = datetime(2023, 9, 30, 12, tzinfo=UTC)
 
@@ -123,6 +133,36 @@ def test_parse_size_rejects_what_is_not_a_size(value: str) -> None:
 def test_parse_size_rejects_zero_and_negative(value: str | int) -> None:
     with pytest.raises(ValueError, match="greater than zero"):
         parse_size(value)
+
+
+@pytest.mark.parametrize("text", ["999999999999d", "9" * 400 + "w", "3651d"])
+def test_parse_duration_refuses_past_its_maximum_instead_of_overflowing(text: str) -> None:
+    with pytest.raises(ValueError, match="at most 3650d"):
+        parse_duration(text)
+    assert parse_duration("3650d") == MAX_DURATION
+    with pytest.raises(ValueError, match="at most 1h"):
+        parse_duration("61m", timedelta(hours=1))
+
+
+@pytest.mark.parametrize("value", ["1001GB", "9" * 400 + "GB", 10**13])
+def test_parse_size_refuses_past_its_maximum_instead_of_overflowing(value: str | int) -> None:
+    with pytest.raises(ValueError, match="at most 1.0 TB"):
+        parse_size(value)
+    assert parse_size("1000GB") == MAX_SIZE
+
+
+@pytest.mark.parametrize(("text", "expected"), [("127.0.0.1:9464", ("127.0.0.1", 9464)),
+                                                ("localhost:80", ("localhost", 80)),
+                                                ("[::1]:9464", ("::1", 9464)), ("[::]:1", ("::", 1))])
+def test_listen_address_reads_host_and_port_ipv6_in_brackets(text: str, expected: tuple[str, int]) -> None:
+    assert listen_address(text) == expected
+
+
+@pytest.mark.parametrize("text", ["9464", ":9464", "::1:9464", "[::1]", "[nonsense]:9464", "host:0", "host:65536",
+                                  "host:http"])
+def test_listen_address_refuses_what_cannot_be_served(text: str) -> None:
+    with pytest.raises(ValueError, match="host:port"):
+        listen_address(text)
 
 
 @pytest.mark.parametrize("value", [True, False])

@@ -37,13 +37,15 @@ from .match import Matcher, matches_json
 from .parse import plain_text
 from .pipeline import poll_round
 from .policy import CLOCK_SLACK, revive
-from .publish import publish, retry_failed
-from .report import feed_line, health_problems, health_rows, match_lines, round_summary, search_lines, status_lines
+from .publish import claim_gone, delivery_warning, publish, retry_failed, week_over
+from .report import (feed_line, health_problems, health_rows, match_lines, round_summary, search_lines, shown_row,
+                     status_lines)
 from .schedule import digest_send_moment
 from .settings import http_url
 from .store import Store, clock_figures, health_figures
+from .textsafe import redact, shown, shown_block
 from .units import format_duration, iso
-from .weeks import last_complete_week, parse_week, week_label, week_start
+from .weeks import last_complete_week, parse_week, week_coverage, week_end, week_label, week_start
 
 DEFAULT_CONFIG = "config/feeds.toml"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,7 +85,7 @@ class Context:
 def setup_logging(log_format: str, verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLines() if log_format == "json" else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+                         SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -91,13 +93,21 @@ def setup_logging(log_format: str, verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-class JsonLines(logging.Formatter):
+class SafeFormatter(logging.Formatter):
+    """Log lines quote feed URLs, errors and feed text: whatever a call site passed, no credentials and no
+    terminal controls reach the log (`textsafe.shown_block`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return shown_block(super().format(record))
+
+
+class JsonLines(SafeFormatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
                 "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False)
+        return shown_block(json.dumps(line, ensure_ascii=False))
 
 
 def handle_errors(function: F) -> F:
@@ -108,7 +118,7 @@ def handle_errors(function: F) -> F:
         try:
             return function(*args, **kwargs)
         except MonitorError as error:
-            click.echo(f"Error: {error}", err=True)
+            click.echo(f"Error: {shown_block(str(error))}", err=True)
             sys.exit(error.exit_code)
 
     return wrapper  # type: ignore[return-value]
@@ -148,7 +158,7 @@ def check(obj: Context) -> None:
     click.echo(f"  feeds      {len(config.feeds)}")
     for feed in config.feeds:
         extra = ", ".join(filter(None, [feed.language, " ".join(feed.tags)]))
-        click.echo(f"    {feed.name:<28} every {format_duration(feed.interval):<6} {feed.url}"
+        click.echo(f"    {feed.name:<28} every {format_duration(feed.interval):<6} {redact(feed.url)}"
                    + (f"  [{extra}]" if extra else ""))
     click.echo(f"  themes     {len(config.themes)}" + (f": {', '.join(config.themes)}" if config.themes else ""))
     email = config.email
@@ -177,6 +187,11 @@ def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
     with obj.store() as store, Fetcher(config.polling, clock=utc_now) as fetcher:
         reports = poll_round(config, store, fetcher, utc_now, names=names or None, force=force,
                              on_report=lambda report: click.echo(feed_line(report)), matcher=matcher)
+        try:  # upkeep for polls run by cron, without the daemon; best effort: the round is stored
+            store.prune_fetches(utc_now() - config.polling.keep_fetches, utc_now())
+            store.checkpoint()
+        except StoreError as error:
+            click.echo(f"warning: the fetches log was not pruned: {error}", err=True)
     click.echo(round_summary(reports, (utc_now() - started).total_seconds()))
     unstored = [r.feed for r in reports if r.store_failed]
     if unstored:
@@ -227,11 +242,13 @@ def feeds_revive(obj: Context, names: tuple[str, ...]) -> None:
 @feeds.command("export")
 @click.option("--out", "out_file", type=click.File("w", encoding="utf-8"), default="-", metavar="FILE",
               help="Write to FILE instead of standard output.")
+@click.option("--with-credentials", is_flag=True, help="Keep the user:password of feed URLs (hidden by default: "
+              "an OPML file is made to be shared).")
 @click.pass_obj
 @handle_errors
-def feeds_export(obj: Context, out_file: Any) -> None:
+def feeds_export(obj: Context, out_file: Any, with_credentials: bool) -> None:
     """The configured feeds as OPML, for any feed reader."""
-    out_file.write(opml.export(obj.config.feeds))
+    out_file.write(opml.export(obj.config.feeds, with_credentials=with_credentials))
 
 
 @feeds.command("import")
@@ -252,14 +269,14 @@ def feeds_import(obj: Context, source: Any, dry_run: bool) -> None:
             http_url(feed.url)
             usable.append(feed)
         except ValueError as error:
-            refused.append(f"{feed.url} ({error})")
+            refused.append(f"{shown(feed.url)} ({shown(str(error))})")
     added, present = opml.new_feeds(usable, config.feeds)
     for line in refused:
         click.echo(f"  skipped, not an http(s) feed: {line}")
     for feed in present:
-        click.echo(f"  already configured: {feed.url}")
+        click.echo(f"  already configured: {shown(feed.url)}")
     for feed in added:
-        click.echo(f"  {'would add' if dry_run else 'added'}: {feed.name}  {feed.url}")
+        click.echo(f"  {'would add' if dry_run else 'added'}: {feed.name}  {shown(feed.url)}")
     if not added or dry_run:
         click.echo(f"{len(added)} feed(s) {'would be ' if dry_run else ''}added to {config.path}")
         return
@@ -288,7 +305,7 @@ def search(obj: Context, query: str, limit: int, newest: bool, as_json: bool) ->
         rows = store.search(query, limit=limit, newest_first=newest)
     if as_json:
         for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(json.dumps(shown_row(row), ensure_ascii=False))
         return
     for line in search_lines(rows):
         click.echo(line)
@@ -383,7 +400,8 @@ def rematch(obj: Context, everything: bool, batch: int) -> None:
 @handle_errors
 def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | None, resend: bool,
            dry_run: bool) -> None:
-    """Write a week's digest to digests/ as YYYY-Www.txt and .html, and e-mail it when e-mail is on."""
+    """Write a week's digest to digests/ as YYYY-Www.txt and .html, and e-mail it when e-mail is on. A week
+    not over yet is only previewed (YYYY-Www.preview.txt and .html), never recorded, e-mailed only on --send."""
     config = obj.config
     now = utc_now()
     try:
@@ -391,11 +409,25 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
                  else last_complete_week(now, config.timezone, config.digest.week_start))
     except ValueError as error:
         raise UsageError(str(error)) from None
-    wants_mail = config.email.enabled if send is None else send
+    # A week not over is only previewed, and e-mailed only when asked for in so many words.
+    over = week_over(start, now, config.timezone)
+    wants_mail = (config.email.enabled if send is None else send) if over else send is True
     if wants_mail and not config.email.to:
         raise UsageError(f"--send needs recipients: set email.to in {config.path}")
     sender = SmtpSender(config.email) if wants_mail and not dry_run else None
     with obj.store(must_exist=True) as store:
+        # A week that ended before the first successful poll (issue 11): not digested unless named, and
+        # then e-mailed only when --send says so.
+        since = store_digest.polled_since(store)
+        unpolled = week_coverage(start, week_end(start, config.timezone), since) == "none"
+        if unpolled and week is None:
+            label = week_label(start, config.timezone)
+            click.echo(f"{label}: no digest: nothing was polled that week (" + (
+                f"polling began {since:%Y-%m-%d %H:%M} UTC" if since else "no successful poll yet")
+                + f"); `monitor digest --week {label}` writes it anyway")
+            return
+        if unpolled and send is None:
+            sender = None
         result = publish(config, store, start, now, out_dir=out_dir, sender=sender, resend=resend, dry_run=dry_run)
         retried = retry_failed(config, store, now, sender, out_dir=out_dir, skip=result.week) if sender else []
     if dry_run:
@@ -404,7 +436,9 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
         return
     for outcome in (result, *retried):
         click.echo(outcome.message)
-    if any(outcome.state == "failed" for outcome in (result, *retried)):
+    if unpolled and send is None and wants_mail:
+        click.echo(f"{result.week}: not e-mailed: nothing was polled that week (--send sends it)")
+    if any(outcome.error for outcome in (result, *retried)):  # failed, or uncertain, in this run
         sys.exit(1)
 
 
@@ -413,9 +447,13 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
 @click.pass_obj
 @handle_errors
 def digests(obj: Context, as_json: bool) -> None:
-    """The weeks with a digest and their state: rendered, sending, sent, failed or uncertain."""
+    """The weeks with a digest and their state: rendered, sending, sent, failed or uncertain; for a sent one,
+    any recipient the server refused."""
+    now = utc_now()
     with obj.store(must_exist=True) as store:
-        rows = [asdict(r) for r in store_digest.records(store)]
+        records = store_digest.records(store)
+    gone = {r.week: claim_gone(r, now) for r in records if r.state == "sending"}
+    rows = [asdict(r) for r in records]
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -428,6 +466,12 @@ def digests(obj: Context, as_json: bool) -> None:
         note = r["last_error"] or ""
         if r["state"] == "failed" and r["next_attempt_at"]:
             note += f" (retry after {r['next_attempt_at']:%Y-%m-%d %H:%M} UTC)"
+        if r["state"] == "sending" and r["claimed_at"]:
+            note = f"being sent by pid {r['claimed_pid']} on {r['claimed_host']} since {r['claimed_at']:%H:%M:%S} UTC"
+            if gone.get(r["week"]):
+                note += f", but {gone[r['week']]}: the next digest run marks it uncertain"
+        if r["state"] == "sent":
+            note = delivery_warning(r["refused"], r["delivery_note"])
         click.echo(f"{r['week']:<9} {r['state']:<10} {r['items']:>5} {r['attempts']:>5}  {sent:<16}  {note}")
 
 

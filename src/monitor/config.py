@@ -17,6 +17,7 @@ from .errors import ConfigError, ConfigProblem
 from .identity import canonical_url
 from .settings import (
     DIGEST,
+    MIN_INTERVAL,
     EMAIL,
     FEED,
     METRICS,
@@ -32,7 +33,7 @@ from .settings import (
     _string_list,
     auto_processes,
 )
-from .terms import expand
+from .terms import check_phrase, expand
 from .types import FeedSource, RuleSpec, ThemeSpec
 from .units import parse_duration
 
@@ -52,6 +53,8 @@ class PollingSettings:
     backoff_max: timedelta = parse_duration("12h")
     parse_processes: int = auto_processes()
     allow_private_redirects: bool = False
+    allow_short_intervals: bool = False
+    keep_fetches: timedelta = timedelta(days=90)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,7 @@ class _Validator:
     def __init__(self, text: str):
         self.lines = _KeyLines(text)
         self.problems: list[ConfigProblem] = []
+        self.allow_short = False  # polling.allow_short_intervals, once read
 
     def problem(self, path: tuple[str | int, ...], message: str) -> None:
         self.problems.append(ConfigProblem(_dotted(path), message, self.lines.find(path)))
@@ -148,6 +152,8 @@ class _Validator:
         email["sender"] = email.pop("from", None)
         if email.get("enabled") and not email.get("to"):
             self.problem(("email", "to"), "e-mail is enabled but has no recipients; add to = [\"you@example.org\"]")
+        self.allow_short = bool(polling.get("allow_short_intervals"))
+        self.check_interval(("polling", "interval"), data.get("polling", {}), polling.get("interval"))
         default_interval = polling.get("interval") or parse_duration("30m")
         return Config(
             path=file,
@@ -190,6 +196,15 @@ class _Validator:
                 self.problem((*path, setting.key), str(error))
         return out
 
+    def check_interval(self, path: tuple[str | int, ...], raw: Any, interval: timedelta | None) -> None:
+        """An interval under a minute is refused unless the operator says so: "1ms" for "1m" once sent
+        thousands of requests in seconds to a server that was not ours."""
+        if interval is None or self.allow_short or interval >= MIN_INTERVAL:
+            return
+        written = raw.get(path[-1]) if isinstance(raw, dict) else interval
+        self.problem(path, f"{written!r} is shorter than a minute (a typo for \"1m\"?); set "
+                     "polling.allow_short_intervals = true if you mean it")
+
     def feeds(self, raw: Any, default_interval: timedelta) -> tuple[FeedSource, ...]:
         if not isinstance(raw, list):
             self.problem(("feeds",), "expected a list of [[feeds]] tables")
@@ -199,6 +214,7 @@ class _Validator:
         urls: dict[str, int] = {}
         for index, entry in enumerate(raw):
             values = self.table(entry, ("feeds", index), FEED)
+            self.check_interval(("feeds", index, "interval"), entry, values.get("interval"))
             name, url = values.get("name"), values.get("url")
             if name is not None:
                 if name in names:
@@ -232,6 +248,8 @@ class _Validator:
             except ValueError as error:
                 self.problem(("terms", name), str(error))
                 continue
+            if not words:  # every rule or filter using it would silently match nothing, or everything
+                self.problem(("terms", name), "a term set needs at least one term")
             sets[name] = words
         return sets
 
@@ -247,6 +265,11 @@ class _Validator:
                 self.problem(("themes", key), "expected a table [themes.<key>] with label and phrases or rules")
                 continue
             values = self.table(raw[key], ("themes", key), THEME)
+            for phrase in values.get("phrases", ()):
+                try:
+                    check_phrase(phrase)
+                except ValueError as error:
+                    self.problem(("themes", key, "phrases"), str(error))
             for field_name in ("require", "exclude"):
                 values[field_name] = self.expanded(("themes", key, field_name), values.get(field_name, ()), sets)
             rules = tuple(self.rule(("themes", key, "rules", n), rule, sets)
@@ -265,6 +288,8 @@ class _Validator:
         if "all" not in values:
             return None
         groups = tuple(self.expanded((*path, "all"), group, sets) for group in values["all"])
+        if len(self.problems) == problems_before and not all(groups):
+            self.problem((*path, "all"), "an entry names no terms (an empty term set?), so the rule could never match")
         if len(self.problems) > problems_before or not all(groups):
             return None
         return RuleSpec(name=values.get("name") or f"rule {int(path[-1]) + 1}", groups=groups,

@@ -21,6 +21,7 @@
 - The wall clock may step (set back by hand or by NTP after a sleep): APScheduler's run times are wall-clock
   times, so a step back of a day would leave every job waiting a day. The main loop notices a step (against
   the monotonic clock) and reschedules; times stored in the future count as due (`policy.as_of`).
+- Upkeep once a day (and soon after start-up): fetches older than `polling.keep_fetches` are pruned.
 - A lock file beside the database (`<db>.lock`, holding the pid) keeps a second daemon off the same file;
   CLI commands keep working beside the daemon (SQLite WAL, busy timeout).
 """
@@ -59,11 +60,11 @@ from .metrics import start as start_metrics
 from .parsers import Parser, make_parser
 from .pipeline import poll_feed
 from .policy import in_future
-from .publish import publish, retry_failed, settle_interrupted
+from .publish import busy_message, publish, retry_failed, settle_interrupted
 from .reloading import Swappable, restart_needed
-from .schedule import OVERDUE_SPREAD, due_digest_week, first_poll
+from .schedule import OVERDUE_SPREAD, due_digest, due_digest_week, first_poll
 from .store import Store
-from .store_digest import record
+from .store_digest import polled_since, record
 from .types import FeedState
 from .weeks import week_label
 
@@ -75,6 +76,8 @@ MISFIRE_GRACE = 300  # seconds: a poll that could not start on time still runs w
 STARTUP_DIGEST_DELAY = timedelta(seconds=5)
 STARTUP_TRY = timedelta(seconds=1)  # one start-up try's wait for another process's write lock
 STARTUP_PAUSE = 0.2  # seconds between start-up tries
+PRUNE_EVERY = timedelta(days=1)
+PRUNE_FIRST = timedelta(seconds=10)  # after start-up: a daemon restarted daily still prunes
 STARTUP_LOG_EVERY = 60.0  # seconds: a lock held for hours is not logged five times a second
 RELOAD_TRY = timedelta(seconds=1)  # one reload's wait for another process's write lock (see STARTUP_TRY)
 RELOAD_RETRY = 5.0  # seconds until a reload that found the database locked is tried again
@@ -151,6 +154,7 @@ class Daemon:
         self.signals = 0
         self.metrics: Metrics | None = None
         self.last_first_poll = clock()
+        self.unpolled_week: str | None = None  # the due week last found unpolled, said once in the log
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -177,6 +181,7 @@ class Daemon:
         self.scheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
         self._schedule_feeds(initial=True)
         self._schedule_digest()
+        self._schedule_upkeep()
         self.metrics = start_metrics(self.config.metrics.enabled, self.config.metrics.address)
         self.scheduler.start()
         log.info("monitor running: %d feeds, %d themes, database %s (pid %d)", len(self.config.feeds),
@@ -282,7 +287,7 @@ class Daemon:
         self.parser.close()
         if self.metrics:
             self.metrics.close()
-        log.info("monitor stopped%s", f" ({abandoned} feed(s) abandoned mid-fetch)" if abandoned else "")
+        log.info("monitor stopped%s", f" ({abandoned} job(s) abandoned mid-way)" if abandoned else "")
         self._release_lock()
         if abandoned:
             os._exit(0)  # threads stuck in a fetch must not hold the exit past the bound
@@ -374,34 +379,80 @@ class Daemon:
                                id="digest:startup", executor="digest", replace_existing=True)
 
     def _digest_job(self) -> None:
-        """Produce the digest that is due if it has not been, and retry failed deliveries. Idempotent."""
+        """Produce the digest that is due if it has not been, and retry failed deliveries. Idempotent.
+
+        Counted as busy: shutdown waits for it as for a poll, within STOP_TIMEOUT, then leaves it (the week
+        stays `sending`, settled by the next start)."""
         if self.stopping.is_set():
             return
+        with self.busy_lock:
+            self.busy += 1
+        try:
+            self._digest_round()
+        finally:
+            with self.busy_lock:
+                self.busy -= 1
+                self.busy_lock.notify_all()
+
+    def _digest_round(self) -> None:
         config, now = self.config, self.clock()
         d = config.digest
         week = due_digest_week(now, config.timezone, d.week_start, d.send_day, d.send_time)
         sender = self.sender_factory(config)
         try:
-            with self.store_lock:
+            # Its own connection, not the pollers' under store_lock: reading a big week and the SMTP exchange
+            # block no poll (WAL readers never block the writer), and the few state writes are short
+            # transactions of their own.
+            with Store.open(self.db_path, config.busy_timeout) as store:
                 # A daemon killed during an SMTP exchange left its week `sending`; a week already produced is
                 # not published again below, so without this it would stay `sending`, as if still on its way,
-                # forever.
-                settle_interrupted(self.store)
-                existing = record(self.store, week_label(week, config.timezone))
-                wanted = existing is None or (existing.state == "rendered" and sender is not None)
-                results = [publish(config, self.store, week, now, sender=sender)] if wanted else []
+                # forever. Another live process's claim is left alone.
+                settle_interrupted(store, now)
+                existing = record(store, week_label(week, config.timezone))
+                since = polled_since(store)
+                # A week that ended before the first successful poll is not digested unbidden.
+                unpolled = due_digest(now, config.timezone, d.week_start, d.send_day, d.send_time, since) is None
+                wanted = not unpolled and (existing is None or (existing.state == "rendered" and sender is not None))
+                if existing and existing.state == "sending":
+                    log.info("digest %s", busy_message(existing))
+                results = [publish(config, store, week, now, sender=sender)] if wanted else []
                 if sender is not None:
-                    results += retry_failed(config, self.store, now, sender)
+                    results += retry_failed(config, store, now, sender)
         except MonitorError as error:
             # An unwritable digests folder or a locked database: nothing of the week was recorded or sent,
             # so the next check produces it; the daemon and its polling go on.
             log.error("%s; tried again at the next digest check (every %d minutes)", error,
                       DIGEST_CHECK.total_seconds() // 60)
             return
+        if unpolled and self.unpolled_week != week_label(week, config.timezone):
+            self.unpolled_week = week_label(week, config.timezone)
+            log.info("digest %s: not produced: nothing was polled that week (%s); `monitor digest --week %s` "
+                     "writes it", self.unpolled_week, f"polling began {since:%Y-%m-%d %H:%M} UTC" if since
+                     else "no successful poll yet", self.unpolled_week)
         for result in results:
             if self.metrics and result.state in ("sent", "failed"):
                 self.metrics.digest(result.state)
-            (log.error if result.state == "failed" else log.info)("digest %s", result.message)
+            (log.error if result.error else log.info)("digest %s", result.message)
+
+    # -- upkeep -----------------------------------------------------------------------------------
+
+    def _schedule_upkeep(self) -> None:
+        self.scheduler.add_job(self._prune_job, IntervalTrigger(seconds=PRUNE_EVERY.total_seconds()),
+                               next_run_time=datetime.now(UTC) + PRUNE_FIRST, id="upkeep:prune",
+                               replace_existing=True)
+
+    def _prune_job(self) -> None:
+        """Delete fetches older than polling.keep_fetches, a chunk per transaction, on a connection of its
+        own (the polls' connection is not held; each chunk waits for and holds the write lock briefly)."""
+        keep, now = self.config.polling.keep_fetches, self.clock()
+        try:
+            with Store.open(self.db_path, self.config.busy_timeout) as store:
+                total = store.prune_fetches(now - keep, now, stop=self.stopping.is_set)
+        except MonitorError as error:
+            log.error("pruning the fetches log failed: %s; tried again in a day", error)
+            return
+        if total:
+            log.info("pruned %d fetch(es) older than %g days from the fetches log", total, keep.total_seconds() / 86400)
 
     def _job_failed(self, event: JobExecutionEvent) -> None:
         log.error("job %s failed: %r", event.job_id, event.exception)
@@ -477,10 +528,11 @@ class Daemon:
         now = self._skew()
         step = now - skew
         if abs(step) > CLOCK_STEP.total_seconds():
-            log.warning("clock: the wall clock stepped %s by %s; rescheduling every feed and the digest checks",
+            log.warning("clock: the wall clock stepped %s by %s; rescheduling every job",
                         "back" if step < 0 else "forward", timedelta(seconds=round(abs(step))))
             self._schedule_feeds(initial=False)
             self._schedule_digest()
+            self._schedule_upkeep()
         return now
 
     def _scheduler_time(self, moment: datetime) -> datetime:

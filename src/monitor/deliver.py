@@ -11,6 +11,7 @@ import os
 import smtplib
 import ssl
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -25,6 +26,11 @@ SMTP_TIMEOUT = 30.0
 
 class DeliveryError(MonitorError):
     """The SMTP server could not be reached or refused the message; the digest stays unsent."""
+
+
+class DeliveryUncertain(DeliveryError):
+    """The whole message was transmitted and the server's answer never came (the connection dropped or timed
+    out after the final "."): it may have been accepted, so it must not be sent again automatically."""
 
 
 class DigestFilesError(MonitorError):
@@ -45,8 +51,17 @@ class DigestFilesError(MonitorError):
                          f"sent or recorded; the week is produced once the folder can be written (monitor.digests_dir)")
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What the server said of a message it accepted for at least one recipient: the message is sent,
+    whatever is listed here. Produced by a `Sender`, recorded by `publish`."""
+
+    refused: tuple[tuple[str, str], ...] = ()  # (recipient, the server's reply): they did not get it
+    note: str | None = None  # what went wrong after the message was accepted (a bad answer to QUIT)
+
+
 class Sender(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: EmailMessage) -> Delivery | None: ...
 
 
 def write_files(folder: str | Path, week: str, text: str, html: str) -> tuple[Path, Path]:
@@ -108,7 +123,9 @@ class SmtpSender:
         if settings.user and settings.password_env and self.password is None:
             raise DeliveryError(f"email.password_env names {settings.password_env}, which is not set")
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage) -> Delivery:
+        """Raises DeliveryError when no recipient got the message; once the server has accepted it for one,
+        it is sent, and what went wrong besides is in the returned Delivery."""
         s = self.settings
         where = f"SMTP server {s.host}:{s.port}"
         try:
@@ -117,24 +134,76 @@ class SmtpSender:
                                                         context=ssl.create_default_context())
             else:
                 client = smtplib.SMTP(s.host, s.port, timeout=SMTP_TIMEOUT)
-            with client:
+            transmitted: list[bool] = []
+            try:
                 if s.security == "starttls":
                     client.starttls(context=ssl.create_default_context())
                 if s.user:
                     client.login(s.user, self.password or "")
+                transmitted = _watch_transmission(client)
+                # smtplib raises only when every recipient was refused or DATA was; refusals of some come
+                # back here, after the others have the message.
                 refused = client.send_message(message)
-            if refused:
-                raise DeliveryError(f"{where} refused some recipients: {', '.join(refused)}")
+            except BaseException as error:
+                client.close()
+                # No answer (not a refusal, which is an SMTPResponseException) after the whole message went.
+                if transmitted and isinstance(error, OSError) and not isinstance(error, smtplib.SMTPResponseException):
+                    raise DeliveryUncertain(f"{where} received the whole message but never answered "
+                                            f"({error or type(error).__name__}): it may have been delivered") from error
+                raise
         except smtplib.SMTPAuthenticationError as error:
             raise DeliveryError(f"{where} refused the login of {s.user!r}: {_reason(error)}") from error
         except smtplib.SMTPRecipientsRefused as error:
-            raise DeliveryError(f"{where} refused every recipient: {', '.join(error.recipients)}") from error
+            raise DeliveryError(f"{where} refused every recipient: {_refusals(error.recipients)}") from error
         except smtplib.SMTPNotSupportedError as error:
             raise DeliveryError(f"{where} does not offer STARTTLS; set email.security") from error
         except smtplib.SMTPException as error:
             raise DeliveryError(f"{where}: {_reason(error)}") from error
         except (TimeoutError, OSError) as error:
             raise DeliveryError(f"cannot reach {where}: {error}") from error
+        return Delivery(refused=tuple((address, _reply(*reply)) for address, reply in refused.items()),
+                        note=_quit(client, where))
+
+
+def _watch_transmission(client: smtplib.SMTP) -> list[bool]:
+    """Becomes [True] once the message's last line (the lone "." that ends DATA, RFC 5321 §4.1.1.4) has gone to
+    the server: from then on, a missing answer means the message may have been accepted. smtplib sends the
+    message and its "." in one `send` call and tells no one; this wrapper on the one client instance does."""
+    transmitted: list[bool] = []
+    send = client.send
+
+    def watched(data: bytes | str) -> None:
+        send(data)
+        if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):
+            transmitted.append(True)
+
+    client.send = watched  # type: ignore[method-assign,assignment]
+    return transmitted
+
+
+def _quit(client: smtplib.SMTP, where: str) -> str | None:
+    """Say QUIT (RFC 5321 §4.1.1.10). The message is already accepted, so a server that answers anything but
+    221, or hangs up, changes nothing about its delivery: it is noted, never raised (which would make the
+    week `failed` and a retry send a second copy)."""
+    try:
+        code, text = client.docmd("QUIT")
+    except (smtplib.SMTPException, OSError) as error:
+        return f"{where} accepted the message, then dropped the connection at QUIT ({error or type(error).__name__})"
+    finally:
+        client.close()
+    if code != 221:
+        return f"{where} accepted the message, then answered QUIT with {_reply(code, text)}"
+    return None
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {text}".strip()
+
+
+def _refusals(recipients: dict[str, tuple[int, bytes]]) -> str:
+    return "; ".join(f"{address} ({_reply(*reply)})" for address, reply in recipients.items())
 
 
 def _reason(error: smtplib.SMTPException) -> str:

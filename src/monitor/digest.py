@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .cluster import cluster
 from .types import Evidence, FeedTrouble, ThemedItem, ThemeSpec, WeekData
+from .weeks import week_coverage
 
 SUMMARY_CHARS = 280
 CONTEXT_CHARS = 70
@@ -62,6 +63,7 @@ class Section:
     items: int
     previous: int
     per_day: tuple[int, ...]
+    compared: str = ""  # "+2 on last week", or why that figure means less: "last week not polled"
 
     @property
     def change(self) -> int:
@@ -96,6 +98,11 @@ class Digest:
     chart: tuple[Bar, ...]
     chart_max: int
     late_since: datetime | None = None  # in the digest's time zone: due then, delivery failed until `generated`
+    # How much of the week, and of the week before, was polled: full | partial | none (see weeks.week_coverage),
+    # and since when (the first successful poll, in the digest's time zone; None: none yet).
+    coverage: str = "full"
+    previous_coverage: str = "full"
+    polled_since: datetime | None = None
 
     @property
     def empty(self) -> bool:
@@ -106,6 +113,8 @@ def build(data: WeekData, themes: Mapping[str, ThemeSpec], *, timezone: str, now
           subject_template: str, delivery_late_since: datetime | None = None) -> Digest:
     zone = ZoneInfo(timezone)
     first_day = data.start.astimezone(zone).date()
+    polled_since = data.polled_since.astimezone(zone) if data.polled_since else None
+    previous_coverage = week_coverage(data.start - (data.end - data.start), data.start, data.polled_since)
     days = tuple(first_day + timedelta(days=n) for n in range(7))
     sections = []
     for index, (key, theme) in enumerate(themes.items()):
@@ -116,7 +125,9 @@ def build(data: WeekData, themes: Mapping[str, ThemeSpec], *, timezone: str, now
                          key=lambda s: (-s.score, -(len(s.also) + 1), -s.published.timestamp()))
         sections.append(Section(key=key, label=theme.label, description=theme.description,
                                 color=PALETTE[index % len(PALETTE)], stories=tuple(stories), items=len(current),
-                                previous=data.previous.get(key, 0), per_day=tuple(per_day[d] for d in days)))
+                                previous=data.previous.get(key, 0), per_day=tuple(per_day[d] for d in days),
+                                compared=_compared(len(current) - data.previous.get(key, 0), previous_coverage,
+                                                   polled_since)))
     chart, chart_max = _chart(sections)
     return Digest(
         week=data.week, timezone=timezone, first_day=first_day, last_day=days[-1], days=days,
@@ -124,8 +135,21 @@ def build(data: WeekData, themes: Mapping[str, ThemeSpec], *, timezone: str, now
         sections=tuple(sections), total_items=data.total_items,
         matched_items=len({i.item_id for i in data.items if not i.late}),
         late_items=len({i.item_id for i in data.items if i.late}), outlets=data.outlets[:5],
-        troubled=data.troubled, chart=chart, chart_max=chart_max,
-        late_since=delivery_late_since.astimezone(zone) if delivery_late_since else None)
+        troubled=tuple(replace(t, since=t.since.astimezone(zone)) if t.since else t for t in data.troubled),
+        chart=chart, chart_max=chart_max,
+        late_since=delivery_late_since.astimezone(zone) if delivery_late_since else None,
+        coverage=week_coverage(data.start, data.end, data.polled_since), previous_coverage=previous_coverage,
+        polled_since=polled_since)
+
+
+def _compared(change: int, previous_coverage: str, polled_since: datetime | None) -> str:
+    """The change on last week, unless last week was not polled: then a figure would compare with nothing."""
+    if previous_coverage == "none":
+        return "last week not polled"
+    signed = f"+{change}" if change > 0 else str(change)
+    if previous_coverage == "partial" and polled_since:
+        return f"{signed} on last week, polled only from {polled_since:%A}"
+    return f"{signed} on last week"
 
 
 def subject_line(template: str, week: str) -> str:

@@ -7,11 +7,14 @@ streamed and cut at the cap, measured after decompression, so a gzip bomb is cut
 `per_host` requests to one host at once. Redirects are followed here, not by httpx, to know whether every
 hop was permanent (then the stored URL moves), to refuse schemes other than http(s), and to refuse, before
 connecting, a redirect into a loopback, private or link-local network the feed's own address is not in
-(`addresses.redirect_refusal`; `allow_private_redirects` lifts it).
+(`addresses.redirect_refusal`; `allow_private_redirects` lifts it). Credentials in the feed's URL
+(`https://user:secret@host/feed`) go along on redirects to the same host only (`_with_credentials`), and
+never into an error message (`textsafe.redact`).
 """
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import socket
 import threading
@@ -21,13 +24,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
 from .addresses import Address, parse_address, redirect_refusal
 from .config import PollingSettings
-from .types import FetchResult
+from .textsafe import redact
+from .types import RETRY_AFTER_CAP, FetchResult
 
 MAX_REDIRECTS = 5
 REDIRECTS = {301, 302, 303, 307, 308}
@@ -100,6 +104,8 @@ class _Exchange:
             self.headers["If-Modified-Since"] = last_modified
 
     def result(self, final_url: str, **fields: object) -> FetchResult:
+        if isinstance(fields.get("error"), str):  # messages quote URLs: the feed's own, a redirect's target
+            fields["error"] = redact(str(fields["error"]))
         return FetchResult(url=self.url, final_url=final_url, started_at=self.started_at,
                            duration=time.monotonic() - self.start, **fields)  # type: ignore[arg-type]
 
@@ -118,7 +124,7 @@ class _Exchange:
                     outcome = _with_permanent(outcome, current)
                 return outcome
             status, location = outcome
-            target = urljoin(current, location)
+            target = _with_credentials(current, urljoin(current, location))
             scheme = urlsplit(target).scheme.lower()
             if scheme not in ("http", "https"):
                 return self.result(current, status=status, error=f"redirect to a non-HTTP address refused: {target}")
@@ -179,6 +185,9 @@ class _Exchange:
             host = f"[{pin}]" if pin.version == 6 else str(pin)
             request_url = urlunsplit(parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")))
             headers = {**self.headers, "Host": parts.netloc.rsplit("@", 1)[-1]}
+            if parts.username is not None:  # the address replaced the userinfo httpx would have sent
+                credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+                headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode()  # as httpx does
             if parts.scheme.lower() == "https":
                 extensions = {"sni_hostname": parts.hostname or ""}
         # The watchdog learns the connection with the response, so it guards the body. (httpcore's `trace`
@@ -339,24 +348,49 @@ def resolve(host: str) -> list[Address]:
     return [address for address in found if address is not None]
 
 
+def _with_credentials(source: str, target: str) -> str:
+    """`target` with the userinfo of `source` when it has none and names the same host and port (or is the
+    same host's https). An absolute Location drops it, so without this an authenticated feed fails after
+    its site moves it within itself; another host never gets it (as httpx drops Authorization there)."""
+    try:
+        old, new = urlsplit(source), urlsplit(target)
+        ports = _port(old), _port(new)
+    except ValueError:  # not a usable address: refused further on, with or without credentials
+        return target
+    if old.username is None or new.username is not None or new.password is not None:
+        return target
+    same = (old.hostname or "") == (new.hostname or "") and (
+        (old.scheme == new.scheme and ports[0] == ports[1])
+        or (old.scheme, new.scheme) == ("http", "https") and ports == (80, 443))
+    if not same:
+        return target
+    userinfo = old.netloc.rsplit("@", 1)[0]
+    return urlunsplit(new._replace(netloc=f"{userinfo}@{new.netloc}"))
+
+
+def _port(parts: Any) -> int:
+    return int(parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower(), 0))
+
+
 def _with_permanent(result: FetchResult, target: str) -> FetchResult:
     return replace(result, permanent_redirect=target)
 
 
 def _retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """Retry-After is either seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    """Retry-After is either seconds or an HTTP date (RFC 9110 §10.2.3), capped at RETRY_AFTER_CAP: a server
+    may send any number, and timedelta overflows past 10**14 seconds."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return timedelta(seconds=int(value))
+        return timedelta(seconds=min(int(value), int(RETRY_AFTER_CAP.total_seconds())))
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(when - now, timedelta(0))
+    return min(max(when - now, timedelta(0)), RETRY_AFTER_CAP)
 
 
 def _timeout_message(error: httpx.TimeoutException, polling: PollingSettings) -> str:

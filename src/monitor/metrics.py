@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from .types import FeedReport
+from .units import listen_address
 
 log = logging.getLogger("monitor.metrics")
 
@@ -18,7 +19,7 @@ class Metrics:
     def __init__(self, address: str):
         from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
-        host, _, port = address.rpartition(":")
+        host, port = listen_address(address)  # "[::1]:9464" is served on ::1, not looked up as a name
         self.registry = CollectorRegistry()
         self.polls = Counter("monitor_polls", "Feed polls by outcome", ["outcome"], registry=self.registry)
         self.failures = Counter("monitor_poll_failures", "Feed polls that failed", registry=self.registry)
@@ -29,7 +30,7 @@ class Metrics:
                                  buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
         self.digests = Counter("monitor_digest_sends", "Digest deliveries by result", ["state"],
                                registry=self.registry)
-        self.server: Any = start_http_server(int(port), addr=host or "127.0.0.1", registry=self.registry)
+        self.server: Any = start_http_server(port, addr=host, registry=self.registry)
 
     def poll(self, report: FeedReport) -> None:
         self.polls.labels(report.outcome.value).inc()

@@ -1,5 +1,7 @@
 """OPML, the format every feed reader speaks: the config's feeds out, another reader's feeds in. Pure.
 
+Export hides the password of a feed URL's credentials (`https://user:***@host/feed`, textsafe.redact): an
+OPML file is made to be shared. `with_credentials` keeps them, for moving one's own feeds to a reader.
 Import never rewrites what is in the config: new feeds are appended as `[[feeds]]` tables to its text
 (comments and layout kept), and the result is validated before anything is written.
 """
@@ -14,6 +16,7 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 from defusedxml import ElementTree as SafeElementTree  # no entity expansion, no external entities
 
 from .identity import canonical_url
+from .textsafe import redact
 from .types import FeedSource
 
 
@@ -25,13 +28,13 @@ class OpmlFeed:
     tags: tuple[str, ...]
 
 
-def export(feeds: Sequence[FeedSource], title: str = "monitor feeds") -> str:
+def export(feeds: Sequence[FeedSource], title: str = "monitor feeds", *, with_credentials: bool = False) -> str:
     root = Element("opml", version="2.0")
     head = SubElement(root, "head")
     SubElement(head, "title").text = title
     body = SubElement(root, "body")
     for feed in feeds:
-        attributes = {"type": "rss", "text": feed.name, "title": feed.name, "xmlUrl": feed.url}
+        attributes = {"type": "rss", "text": feed.name, "title": feed.name, "xmlUrl": feed.url if with_credentials else redact(feed.url)}
         if feed.tags:
             attributes["category"] = ",".join(feed.tags)
         if feed.language:

@@ -26,6 +26,7 @@ import feedparser.api
 import nh3
 
 from .identity import canonical_url, content_hash, item_key
+from .textsafe import one_line, strip_controls
 from .types import Item, ParsedFeed
 
 MAX_TITLE_CHARS = 1_000
@@ -166,14 +167,14 @@ def _first_entries(body: bytes, limit: int) -> tuple[bytes, bool]:
 def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | None) -> Item | None:
     """The entry as an Item, or None for an entry with nothing in it (a document cut off mid-entry)."""
     title = _plain(entry.get("title", ""))[:MAX_TITLE_CHARS]
-    raw_link = entry.get("link") or ""
+    raw_link = one_line(entry.get("link") or "")
     absolute = _join(url, raw_link) if raw_link else None
     link = canonical_url(absolute) if absolute else None
     absolute = absolute or url
     summary_html = _summary_html(entry, absolute, url)
     summary_text = _plain(summary_html)[:MAX_TEXT_CHARS]
     published, date_source = _date(entry, now)
-    guid = (entry.get("id") or "").strip()[:2000] or None
+    guid = one_line(entry.get("id") or "").strip()[:2000] or None
     feed_date = dict.get(entry, "published") or dict.get(entry, "updated")
     if not title and not summary_text:
         if not link and not guid:
@@ -225,12 +226,17 @@ def _summary_html(entry: Any, base: str, feed_url: str) -> str:
     # nh3 checks the scheme of a link as written, not after joining it to the base: a relative
     # "%0aalert(1)" under an item link "javascript://x/" would come out as a script URL.
     base = next((b for b in (base, feed_url) if _is_http(b)), "")
+    # Controls go before nh3 too: removed only after it, "jav\x01ascript:" would become a script link that
+    # nh3 had judged relative.
+    value = strip_controls(value)
     try:
-        return nh3.clean(value, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES,
-                         link_rel="noopener noreferrer nofollow", url_relative=("rewrite_with_base", base)).strip()
+        cleaned = nh3.clean(value, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES,
+                            link_rel="noopener noreferrer nofollow", url_relative=("rewrite_with_base", base))
     except ValueError:  # a base nh3 cannot use (not an absolute URL): relative links are dropped instead
-        return nh3.clean(value, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES,
-                         link_rel="noopener noreferrer nofollow", url_relative="deny").strip()
+        cleaned = nh3.clean(value, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES,
+                            link_rel="noopener noreferrer nofollow", url_relative="deny")
+    # And after: nh3 writes `&#27;` out as the character itself.
+    return strip_controls(cleaned).strip()
 
 
 def plain_text(markup: str) -> str:
@@ -239,13 +245,14 @@ def plain_text(markup: str) -> str:
 
 
 def _plain(markup: str) -> str:
-    """Visible text of an HTML fragment, one space between blocks and words."""
+    """Visible text of an HTML fragment, one space between blocks and words, no control characters (raw
+    or written as `&#27;`: a title must not drive the terminal that shows it)."""
     if not markup:
         return ""
     if "<" in markup:
         markup = nh3.clean(_BLOCK_BOUNDARY.sub(" <", markup), tags=set())
     # NFC: one code point per accented letter, so search and matching see "é" however it was typed.
-    return unicodedata.normalize("NFC", _SPACES.sub(" ", html.unescape(markup)).strip())
+    return unicodedata.normalize("NFC", _SPACES.sub(" ", one_line(html.unescape(markup))).strip())
 
 
 def _date(entry: Any, now: datetime) -> tuple[datetime, str]:

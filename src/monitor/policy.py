@@ -16,10 +16,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from .types import FeedState, FetchOutcome, FetchResult
+from .types import RETRY_AFTER_CAP, FeedState, FetchOutcome, FetchResult
 
-RETRY_AFTER_CAP = timedelta(days=7)
 CLOCK_SLACK = timedelta(minutes=1)  # a stored time this far ahead of now is still taken at its word
+
+__all__ = ["CLOCK_SLACK", "RETRY_AFTER_CAP", "after_fetch", "as_of", "backoff", "classify", "in_future", "is_due",
+           "revive", "skip_reason"]
 SUCCESSES = {FetchOutcome.OK, FetchOutcome.PARTIAL, FetchOutcome.NOT_MODIFIED, FetchOutcome.UNCHANGED}
 
 

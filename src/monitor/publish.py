@@ -1,22 +1,46 @@
 """One week's digest: built, written, recorded and, when e-mail is on, sent, never twice.
 
-The guarantee is *at most once*: the week is marked `sending` (and committed) before the SMTP exchange
-and `sent` after it. A delivery the server refused, or that could not reach it, is `failed` and retried
-with backoff; a process that died between the two marks leaves `sending`, which the next run turns into
-`uncertain`: it may have gone out, so it is not sent again unless someone asks with `--resend` (the copy
-then carries the same Message-ID, so mail clients and archives can tell it is the same message).
+The guarantee is *at most once*: the week is claimed for sending (`sending`, committed) before the SMTP
+exchange and marked `sent` after it. The claim is a compare-and-set in the database: of two processes
+sending the same week at once, one sends and the other says who is sending. A message the server accepted
+for at least one recipient is `sent`, even if it refused others or answered QUIT badly (both are recorded
+and warned about: a retry would give the others a second copy). A delivery the server refused outright,
+or that could not reach it, is `failed` and retried with backoff; one whose whole message went out and
+whose answer never came is `uncertain` at once. A process that died between the two
+marks leaves `sending`; the next run turns it into `uncertain` once that process is gone (same host, pid
+no longer alive) or its claim is older than any delivery takes (CLAIM_BOUND): it may have gone out, so it
+is not sent again unless someone asks with `--resend` (the copy then carries the same Message-ID, so mail
+clients and archives can tell it is the same message).
+
+A week that has not ended can only be previewed: written to `YYYY-Www.preview.txt/.html`, marked as a
+preview at the top, never recorded, and e-mailed only when the caller passes a sender (`--send`), with
+"Preview" in its subject. The week's real digest is produced once it is over.
 """
 
 from __future__ import annotations
 
+import html
 import logging
-from dataclasses import dataclass
+import os
+import re
+import socket
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from . import store_digest
 from .config import Config
-from .deliver import DeliveryError, Sender, build_message, new_message_id, write_files
+from .deliver import (
+    SMTP_TIMEOUT,
+    Delivery,
+    DeliveryError,
+    DeliveryUncertain,
+    Sender,
+    build_message,
+    new_message_id,
+    write_files,
+)
 from .digest import build
 from .render import environment, render_html, render_text
 from .store import Store
@@ -26,12 +50,16 @@ log = logging.getLogger("monitor.digest")
 
 RETRY_FIRST = timedelta(minutes=5)
 RETRY_MAX = timedelta(hours=6)
+# A claim older than this is settled even when its process cannot be seen (another host): an SMTP exchange
+# is a dozen replies at most, each waited for at most SMTP_TIMEOUT.
+CLAIM_BOUND = timedelta(seconds=SMTP_TIMEOUT * 20)
+PREVIEW_SUBJECT = "Preview: "
 
 
 @dataclass(frozen=True, slots=True)
 class Published:
     week: str
-    state: str  # the week's state afterwards; "dry-run" when nothing was changed
+    state: str  # the week's state afterwards; "dry-run" when nothing was changed, "preview" for a week not over
     subject: str
     text: str
     message: str  # one line for the user
@@ -39,53 +67,191 @@ class Published:
     error: str | None = None
 
 
+def week_over(start: datetime, now: datetime, timezone: str) -> bool:
+    return week_end(start, timezone) <= now
+
+
 def publish(config: Config, store: Store, start: datetime, now: datetime, *, out_dir: str | None = None,
             sender: Sender | None = None, resend: bool = False, dry_run: bool = False) -> Published:
     week = week_label(start, config.timezone)
+    if not week_over(start, now, config.timezone):
+        return preview(config, store, start, now, out_dir=out_dir, sender=sender, dry_run=dry_run)
     if not dry_run:
-        settle_interrupted(store)
+        settle_interrupted(store, now)
     existing = store_digest.record(store, week)
-    if existing and existing.state in ("sent", "uncertain") and not resend and not dry_run:
-        when = f" on {existing.sent_at:%Y-%m-%d %H:%M} UTC" if existing.sent_at else ""
-        return Published(week, existing.state, existing.subject, "",
-                         f"{week}: already {existing.state}{when}; nothing sent (--resend sends it again)")
+    went_out = existing is not None and existing.state in store_digest.WENT_OUT
+    if existing and not dry_run:
+        if existing.state == "sending":  # a live claim: settle_interrupted left it
+            return _busy(existing)
+        if went_out and sender is not None and not resend:
+            return _already(existing)
     data = store_digest.week_data(store, week, start, week_end(start, config.timezone), list(config.themes))
+    if went_out:
+        # What a week that went out reported is fixed: its files, rewritten or resent, show those items, and
+        # items stored for it since are the next digest's late ones.
+        shown = store_digest.reported(store, week)
+        data = replace(data, items=tuple(i for i in data.items if (i.item_id, i.theme) in shown))
     # A week whose deliveries failed says, when it finally goes out, that it is late and since when.
     late_since = existing.failing_since if existing and existing.state == "failed" and sender else None
     digest = build(data, config.themes, timezone=config.timezone, now=now, subject_template=config.email.subject,
                    delivery_late_since=late_since)
     env = environment(config.digest.templates_dir)
-    text, html = render_text(digest, env), render_html(digest, env)
+    text, html_ = render_text(digest, env), render_html(digest, env)
     if dry_run:
         return Published(week, "dry-run", digest.subject, text, f"{week}: dry run, nothing written or sent")
-    files = write_files(out_dir or config.digests_dir, week, text, html)
+    files = write_files(out_dir or config.digests_dir, week, text, html_)
     message_id = existing.message_id if existing else new_message_id(config.email.sender)
-    store_digest.save_rendered(store, data, digest.subject, message_id, now)
     if sender is None:
-        state = existing.state if existing and existing.state != "rendered" and not resend else "rendered"
+        if existing and went_out:
+            return Published(week, existing.state, existing.subject, text,
+                             f"{week}: files rewritten in {files[0].parent}/; the week stays {existing.state} as "
+                             f"recorded, nothing sent", files)
+        store_digest.save_rendered(store, data, digest.subject, message_id, now)
+        state = existing.state if existing and existing.state != "rendered" else "rendered"
         return Published(week, state, digest.subject, text, f"{week}: written to {files[0].parent}/", files)
-    store_digest.mark_sending(store, week)
+    won, claimed = store_digest.claim(store, data, digest.subject, message_id, now, claimant(now), resend=resend)
+    if not won:
+        return _busy(claimed) if claimed.state == "sending" else _already(claimed)
+    return _send(config, store, claimed, digest.subject, text, html_, now, sender, files)
+
+
+def _send(config: Config, store: Store, claimed: store_digest.DigestRecord, subject: str, text: str, html_: str,
+          now: datetime, sender: Sender, files: tuple[Path, ...]) -> Published:
+    week = claimed.week
     try:
-        sender.send(build_message(config.email, digest.subject, text, html, message_id, now))
+        delivery = sender.send(build_message(config.email, subject, text, html_, claimed.message_id, now)) or Delivery()
+    except DeliveryUncertain as error:
+        store_digest.mark_uncertain(store, week, str(error))
+        log.error("digest %s: %s; marked uncertain, not sent again without --resend", week, error)
+        return Published(week, "uncertain", subject, text,
+                         f"{week}: written; delivery UNCERTAIN: {error} (not sent again without --resend)", files,
+                         str(error))
     except DeliveryError as error:
-        attempts = (existing.attempts if existing else 0) + 1
-        retry_at = now + min(RETRY_FIRST * 2 ** (attempts - 1), RETRY_MAX)
+        retry_at = now + min(RETRY_FIRST * 2 ** (claimed.attempts - 1), RETRY_MAX)
         store_digest.mark_failed(store, week, str(error), retry_at, now)
         log.error("digest %s: %s; retried after %s", week, error, f"{retry_at:%Y-%m-%d %H:%M} UTC")
-        return Published(week, "failed", digest.subject, text,
+        return Published(week, "failed", subject, text,
                          f"{week}: written, NOT sent: {error} (retried after {retry_at:%H:%M} UTC)", files, str(error))
-    store_digest.mark_sent(store, week, now)
-    log.info("digest %s: sent to %s", week, ", ".join(config.email.to))
-    return Published(week, "sent", digest.subject, text,
-                     f"{week}: written and sent to {', '.join(config.email.to)}", files)
+    refused = dict(delivery.refused)
+    store_digest.mark_sent(store, week, now, refused, delivery.note)
+    got = [address for address in config.email.to if address not in refused]
+    warning = delivery_warning(refused, delivery.note)
+    if warning:
+        log.warning("digest %s: sent to %s; %s", week, ", ".join(got), warning)
+    else:
+        log.info("digest %s: sent to %s", week, ", ".join(got))
+    return Published(week, "sent", subject, text,
+                     f"{week}: written and sent to {', '.join(got)}" + (f"; {warning}" if warning else ""), files)
 
 
-def settle_interrupted(store: Store) -> list[str]:
-    """Weeks a dead process left `sending` become `uncertain` (never sent again without --resend)."""
-    weeks = store_digest.settle_interrupted(store)
-    for week in weeks:
-        log.warning("digest %s: delivery was interrupted; marked uncertain (--resend sends it again)", week)
+def delivery_warning(refused: dict[str, str] | None, note: str | None) -> str:
+    """What went wrong with a delivery that went out, in one line ("" when nothing did)."""
+    parts = [f"REFUSED {address} ({reply}): not sent to them, and not sent again to the others (--resend "
+             f"sends to everyone)" for address, reply in (refused or {}).items()]
+    return "; ".join([*parts, *([note] if note else [])])
+
+
+def _busy(record: store_digest.DigestRecord) -> Published:
+    return Published(record.week, "sending", record.subject, "", busy_message(record))
+
+
+def busy_message(record: store_digest.DigestRecord) -> str:
+    since = f" since {record.claimed_at:%Y-%m-%d %H:%M:%S} UTC" if record.claimed_at else ""
+    return f"{record.week}: being sent by pid {record.claimed_pid} on {record.claimed_host}{since}; nothing done here"
+
+
+def _already(record: store_digest.DigestRecord) -> Published:
+    when = f" on {record.sent_at:%Y-%m-%d %H:%M} UTC" if record.sent_at else ""
+    return Published(record.week, record.state, record.subject, "",
+                     f"{record.week}: already {record.state}{when}; nothing sent (--resend sends it again)")
+
+
+def preview(config: Config, store: Store, start: datetime, now: datetime, *, out_dir: str | None = None,
+            sender: Sender | None = None, dry_run: bool = False) -> Published:
+    """A week not over: written as `YYYY-Www.preview.*`, marked so at the top, never recorded; e-mailed only
+    with a sender, "Preview" in the subject."""
+    zone = ZoneInfo(config.timezone)
+    week, end = week_label(start, config.timezone), week_end(start, config.timezone)
+    data = store_digest.week_data(store, week, start, end, list(config.themes))
+    digest = build(data, config.themes, timezone=config.timezone, now=now,
+                   subject_template=PREVIEW_SUBJECT + config.email.subject)
+    env = environment(config.digest.templates_dir)
+    local_end = end.astimezone(zone)
+    banner = (f"PREVIEW: week {week} is not over (it ends {local_end:%A} {local_end.day} {local_end:%B %Y %H:%M} "
+              f"{config.timezone}). This is not the week's digest, which is produced once the week has ended.")
+    text = f"{banner}\n\n{render_text(digest, env)}"
+    html_ = _mark_html(render_html(digest, env), banner)
+    if dry_run:
+        return Published(week, "dry-run", digest.subject, text, f"{week}: preview, dry run, nothing written or sent")
+    files = write_files(out_dir or config.digests_dir, f"{week}.preview", text, html_)
+    where = f"{week}: PREVIEW (the week is not over) written to {files[0]} and .html, not recorded"
+    if sender is None:
+        return Published(week, "preview", digest.subject, text, f"{where}; not e-mailed (--send e-mails it)", files)
+    try:
+        sender.send(build_message(config.email, digest.subject, text, html_, new_message_id(config.email.sender), now))
+    except DeliveryError as error:
+        return Published(week, "failed", digest.subject, text, f"{where}; NOT e-mailed: {error}", files, str(error))
+    return Published(week, "preview", digest.subject, text,
+                     f"{where}; e-mailed to {', '.join(config.email.to)} as a preview", files)
+
+
+def _mark_html(page: str, banner: str) -> str:
+    """The banner first thing in the body (or the page, for a template without one)."""
+    mark = (f'<div style="padding:12px 24px;background:#fff3cd;border:2px solid #b9770e;'
+            f'font:bold 15px Arial,sans-serif;">{html.escape(banner)}</div>')
+    body = re.search(r"<body[^>]*>", page, re.IGNORECASE)
+    return page[:body.end()] + mark + page[body.end():] if body else mark + page
+
+
+# -- claims ---------------------------------------------------------------------------------------
+
+def claimant(now: datetime) -> store_digest.Claimant:
+    return store_digest.Claimant(os.getpid(), socket.gethostname(), now)
+
+
+def settle_interrupted(store: Store, now: datetime) -> list[str]:
+    """Weeks whose sending process is gone become `uncertain` (never sent again without --resend); a live
+    process's claim is left alone."""
+    weeks = []
+    for claimed in store_digest.sending(store):
+        why = claim_gone(claimed, now)
+        if why and store_digest.settle(store, claimed, f"the process stopped during delivery ({why}); it may or "
+                                                       "may not have been sent"):
+            weeks.append(claimed.week)
+            log.warning("digest %s: delivery was interrupted; marked uncertain (%s; --resend sends it again)",
+                        claimed.week, why)
     return weeks
+
+
+def claim_gone(claimed: store_digest.DigestRecord, now: datetime) -> str | None:
+    """Why the claim's process can no longer be sending; None when it may still be."""
+    pid, host = claimed.claimed_pid, claimed.claimed_host
+    if pid is None or claimed.claimed_at is None:
+        return "claimed by a version that did not record who"
+    if now - claimed.claimed_at > CLAIM_BOUND:
+        return f"claimed by pid {pid} on {host} at {claimed.claimed_at:%Y-%m-%d %H:%M:%S} UTC, longer ago than " \
+               f"any delivery takes"
+    if host != socket.gethostname():
+        return None
+    # Our own pid: a process sends one week at a time, and this one is not sending now, so the claim was left
+    # by an earlier process that had the same pid (a container's daemon is pid 1 at every start).
+    if pid == os.getpid() or not _alive(pid):
+        return f"pid {pid} is gone"
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    try:  # a zombie has finished; only its parent has not collected it yet
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def retry_failed(config: Config, store: Store, now: datetime, sender: Sender, *, out_dir: str | None = None,

@@ -2,14 +2,20 @@
 named in the config (`digest.templates_dir`), which override them file by file.
 
 Everything in a digest comes from feeds and is untrusted: the HTML template is autoescaped, evidence is
-marked up from plain-text segments, and links are only ever http(s) (see digest.py).
+marked up from plain-text segments, and links are only ever http(s) (see digest.py). Every value a
+template prints passes `shown` (Jinja's `finalize`), in shipped and override templates alike: no terminal
+control characters in the text digest (nor the e-mail made of it), no credentials of a feed URL.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from .digest import Digest, sparkline
+from .textsafe import shown_block
 
 
 def environment(templates_dir: str | None = None) -> Environment:
@@ -21,11 +27,19 @@ def environment(templates_dir: str | None = None) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=shown,
     )
     env.filters["sparkline"] = sparkline
     env.filters["signed"] = lambda n: f"+{n}" if n > 0 else str(n)
     env.filters["longdate"] = lambda day: f"{day:%A} {day.day} {day:%B}"  # "Monday 25 September", portably
     return env
+
+
+def shown(value: Any) -> Any:
+    """A printed value without controls or credentials; markup stays markup (not escaped again)."""
+    if isinstance(value, Markup):
+        return Markup(shown_block(str(value)))
+    return shown_block(value) if isinstance(value, str) else value
 
 
 def render_text(digest: Digest, env: Environment) -> str:

@@ -1,4 +1,9 @@
-"""What the CLI prints: poll lines, round summaries, feed health, search results. Pure text formatting."""
+"""What the CLI prints: poll lines, round summaries, feed health, search results. Pure text formatting.
+
+Every text that a feed or a server supplied (titles, snippets, links, errors, notes) and every feed URL
+goes through `textsafe.shown` here: no terminal control characters, no credentials, whatever the
+database holds (text stored before control characters were stripped at parse time included).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .policy import in_future
+from .textsafe import one_line, shown
 from .types import FeedReport, FetchOutcome, Span, ThemeMatch
 from .units import format_size, from_iso
 
@@ -31,13 +37,13 @@ def feed_line(report: FeedReport) -> str:
         if counts.matched:
             detail += f"; {counts.matched} on themes"
     elif report.outcome is FetchOutcome.SKIPPED:
-        detail = report.note or ""
+        detail = shown(report.note)
     elif report.outcome in (FetchOutcome.NOT_MODIFIED, FetchOutcome.UNCHANGED):
         detail = "nothing new"
     else:
-        detail = report.error or "failed"
+        detail = shown(report.error) or "failed"
     if report.outcome is FetchOutcome.PARTIAL and report.error:
-        detail += f"; {report.error}"
+        detail += f"; {shown(report.error)}"
     facts = []
     if report.status is not None:
         facts.append(str(report.status))
@@ -47,7 +53,7 @@ def feed_line(report: FeedReport) -> str:
         facts.append(f"{report.duration:.2f}s")
     line = f"{label:<13} {report.feed:<28} {detail}" + (f"  ({', '.join(facts)})" if facts else "")
     if report.note and report.outcome is not FetchOutcome.SKIPPED:
-        line += f"\n{'':<13} {'':<28} note: {report.note}"
+        line += f"\n{'':<13} {'':<28} note: {shown(report.note)}"
     return line
 
 
@@ -81,18 +87,18 @@ def health_rows(rows: Sequence[dict[str, Any]], now: datetime) -> list[dict[str,
                 due = now
             next_poll = "now" if due <= now else f"{due:%Y-%m-%d %H:%M}"
         out.append({
-            "name": row["name"], "url": row["url"], "state": state, "items": row["items"],
+            "name": row["name"], "url": shown(row["url"]), "state": state, "items": row["items"],
             "last_success_at": _short(from_iso(row["last_success_at"])),
-            "last_error": row["last_error"], "last_error_at": _short(from_iso(row["last_error_at"])),
+            "last_error": shown(row["last_error"]) or None, "last_error_at": _short(from_iso(row["last_error_at"])),
             "consecutive_failures": row["consecutive_failures"], "next_poll": next_poll,
-            "dead": bool(row["dead"]), "title": row["title"],
+            "dead": bool(row["dead"]), "title": shown(row["title"]) or None,
         })
     return out
 
 
 def search_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     lines = []
-    for row in rows:
+    for row in map(shown_row, rows):
         date = row["published"][:10] + ("*" if row["date_source"] == "first_seen" else "")
         lines.append(f"{date}  {row['feed']}  {row['title']}")
         if row["snippet"] and row["snippet"] != row["title"]:
@@ -102,6 +108,11 @@ def search_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def shown_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row read back from the database, each text made printable (`textsafe.shown`)."""
+    return {key: shown(value) if isinstance(value, str) else value for key, value in row.items()}
+
+
 def _short(moment: datetime | None) -> str | None:
     return f"{moment:%Y-%m-%d %H:%M}" if moment else None
 
@@ -109,7 +120,7 @@ def _short(moment: datetime | None) -> str | None:
 def highlight(text: str, spans: Sequence[Span], mark: Callable[[str], str], context: int = 70) -> str:
     """`text` with each span marked, cut to the neighbourhood of the spans."""
     if not spans:
-        return text
+        return one_line(text)
     ordered = sorted({(s.start, s.end) for s in spans})
     start = max(0, ordered[0][0] - context)
     end = min(len(text), ordered[-1][1] + context)
@@ -117,9 +128,10 @@ def highlight(text: str, spans: Sequence[Span], mark: Callable[[str], str], cont
     for span_start, span_end in ordered:
         if span_start < position:
             continue
-        out += [text[position:span_start], mark(text[span_start:span_end])]
+        # Cleaned piece by piece: the spans index the text as given, and `mark` may add terminal styling.
+        out += [one_line(text[position:span_start]), mark(one_line(text[span_start:span_end]))]
         position = span_end
-    out.append(text[position:end])
+    out.append(one_line(text[position:end]))
     return ("…" if start > 0 else "") + "".join(out) + ("…" if end < len(text) else "")
 
 
@@ -175,6 +187,7 @@ def status_lines(report: dict[str, Any], timezone: str, now: datetime) -> list[s
         f"themes       today: {today_themes}; this week: {week_themes}",
         f"next digest  {report['next_digest']['week']} due {report['next_digest']['due'][:16].replace('T', ' ')} "
         f"{timezone}" + (f" (last: {digest[0]} {digest[1]})" if digest else ""),
+        _fetch_log_line(report.get("fetch_log")),
         *_clock_lines(report.get("future"), now),
         "health       " + ("ok" if report["healthy"] else "UNHEALTHY: " + "; ".join(report["problems"])),
     ]
@@ -192,6 +205,15 @@ def _clock_lines(future: dict[str, Any] | None, now: datetime) -> list[str]:
         f"{future['fetches']} poll(s) logged" if future["fetches"] else "") if part)
     return [f"clock        {what} in the future, up to {latest:%Y-%m-%d %H:%M} UTC ({_ago(latest - now)} ahead): "
             f"the clock was set back, or was ahead then; such feeds count as due and are polled"]
+
+
+def _fetch_log_line(log: dict[str, Any] | None) -> str:
+    if not log:
+        return "fetch log    empty"
+    since = f" since {log['oldest'][:10]}" if log["oldest"] else ""
+    pruned = (f"{log['pruned']:,} pruned, last on {log['last_pruned'][:10]}" if log["last_pruned"]
+              else "none pruned yet")
+    return f"fetch log    {log['rows']:,} rows kept{since}; {pruned}"
 
 
 def _ago(delta: timedelta) -> str:

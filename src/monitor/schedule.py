@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from .policy import as_of
 from .types import FeedState
-from .weeks import WEEKDAYS, week_start
+from .weeks import WEEKDAYS, week_coverage, week_end, week_start
 
 OVERDUE_SPREAD = timedelta(seconds=60)  # overdue feeds start within this, not all at once...
 OVERDUE_RATE = 20  # ...at about this many a second, so a handful start at once and a thousand over 50 s
@@ -50,3 +50,12 @@ def due_digest_week(now: datetime, timezone: str, first_day: str, send_day: str,
     while digest_send_moment(week, timezone, first_day, send_day, send_time) > now:
         week = week_start(week - timedelta(hours=12), timezone, first_day)
     return week
+
+
+def due_digest(now: datetime, timezone: str, first_day: str, send_day: str, send_time: str,
+               polled_since: datetime | None) -> datetime | None:
+    """The start of the week whose digest is due by `now`, or None when that week ended before the first
+    successful poll (`polled_since`; None: none yet): a week nothing was polled in is not digested unless
+    someone asks for it by name, so a first start does not e-mail an empty or back-catalogue digest."""
+    week = due_digest_week(now, timezone, first_day, send_day, send_time)
+    return None if week_coverage(week, week_end(week, timezone), polled_since) == "none" else week

@@ -156,4 +156,45 @@ CREATE INDEX digest_items_item ON digest_items(item_id);
 -- and since when it was due.
 ALTER TABLE digests ADD COLUMN failing_since TEXT;
 """),
+    Migration(5, "who claimed a week for sending, and what the server said of a delivery it accepted", """
+-- Claiming a week for sending is a compare-and-set on `state`; the claimant is recorded so another process
+-- can tell a live delivery (leave it alone, say who sends) from one whose process died (settle it).
+ALTER TABLE digests ADD COLUMN claimed_pid INTEGER;
+ALTER TABLE digests ADD COLUMN claimed_host TEXT;
+ALTER TABLE digests ADD COLUMN claimed_at TEXT;
+-- A message accepted for at least one recipient is sent; these say what went wrong around it.
+ALTER TABLE digests ADD COLUMN refused TEXT;          -- JSON object: recipient -> the server's reply
+ALTER TABLE digests ADD COLUMN delivery_note TEXT;    -- e.g. QUIT answered with 421 after the message
+"""),
+    Migration(6, "when each feed was first polled, and first polled successfully", """
+-- Kept on the feed, not read from `fetches`, whose old rows are pruned: a digest says which part of its
+-- week was polled (nothing before the first successful poll of any feed), and a feed first polled during
+-- the week is "failing since it was added", not "failed all week".
+ALTER TABLE feeds ADD COLUMN first_fetch_at TEXT;
+ALTER TABLE feeds ADD COLUMN first_success_at TEXT;
+UPDATE feeds SET
+    first_fetch_at = coalesce((SELECT min(started_at) FROM fetches x WHERE x.feed_id = feeds.id), last_fetch_at),
+    first_success_at = coalesce((SELECT min(started_at) FROM fetches x WHERE x.feed_id = feeds.id
+                                 AND x.outcome NOT IN ('error', 'gone')), last_success_at);
+-- Every fetch is logged, whoever logs it; the earliest wins, so a clock set back cannot move them later.
+CREATE TRIGGER fetches_first AFTER INSERT ON fetches BEGIN
+    UPDATE feeds SET
+        first_fetch_at = CASE WHEN first_fetch_at IS NULL OR new.started_at < first_fetch_at
+                              THEN new.started_at ELSE first_fetch_at END,
+        first_success_at = CASE WHEN new.outcome NOT IN ('error', 'gone')
+                                 AND (first_success_at IS NULL OR new.started_at < first_success_at)
+                                THEN new.started_at ELSE first_success_at END
+    WHERE id = new.feed_id;
+END;
+"""),
+    Migration(8, "what pruning deleted from the fetches log", """
+-- `fetches` keeps polling.keep_fetches (90 days by default); older rows are deleted, and counted here so
+-- that `monitor status` can say how much history was let go.
+CREATE TABLE pruned (
+    table_name TEXT PRIMARY KEY,          -- the log pruned: fetches
+    rows INTEGER NOT NULL DEFAULT 0,      -- rows deleted so far, every prune together
+    last_pruned_at TEXT,                  -- when rows were last deleted
+    older_than TEXT                       -- the last prune deleted rows that started before this
+);
+"""),
 )

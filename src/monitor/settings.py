@@ -11,10 +11,11 @@ import re
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from .units import parse_duration, parse_size
+from .units import MAX_DURATION, listen_address, parse_duration, parse_size
 
 REQUIRED = object()  # marks a setting without a default
 
@@ -63,8 +64,12 @@ def _term_groups(value: Any) -> tuple[tuple[str, ...], ...]:
         raise ValueError("expected a list whose entries are terms, @sets or lists of terms, "
                          "such as [\"@russia\", [\"betray*\", \"abandon*\"]]")
     groups = []
-    for entry in value:
-        groups.append((_string(entry),) if isinstance(entry, str) else _string_list(entry))
+    for number, entry in enumerate(value, start=1):
+        group = (_string(entry),) if isinstance(entry, str) else _string_list(entry)
+        if not group:  # one term of each entry must appear: an empty one can never be satisfied
+            raise ValueError(f"entry {number} is an empty list, so the rule could never match; "
+                             "give it at least one term or remove it")
+        groups.append(group)
     return tuple(groups)
 
 
@@ -102,16 +107,37 @@ def _optional_boolean(value: Any) -> bool | None:
     return None if value is None else _boolean(value)
 
 
-def _duration(value: Any) -> Any:
+def _duration(value: Any, maximum: timedelta = MAX_DURATION) -> Any:
     if not isinstance(value, str):
         raise ValueError(f"expected a duration in quotes such as \"30m\", got {value!r}")
-    return parse_duration(value)
+    return parse_duration(value, maximum)
+
+
+def _duration_upto(maximum: str) -> Callable[[Any], timedelta]:
+    limit = parse_duration(maximum)
+    return lambda value: _duration(value, limit)
+
+
+# Bounds past which a setting is a typo: no fetch is worth waiting an hour for, SQLite's busy timeout is a
+# 32-bit count of milliseconds (24 days), and a body is held in memory while it is parsed.
+_wait = _duration_upto("1h")
+_period = _duration_upto("365d")
+MIN_INTERVAL = timedelta(minutes=1)  # shorter only with polling.allow_short_intervals
+MAX_BODY = 1000**3
+MIN_FETCH_WINDOW = timedelta(days=14)
+
+
+def _fetch_window(value: Any) -> timedelta:
+    window = _duration(value)
+    if window < MIN_FETCH_WINDOW:  # the digest reports on last week's fetches, up to 14 days back
+        raise ValueError(f"expected at least 14d, so that the digest still sees last week's fetches, got {value!r}")
+    return window
 
 
 def _size(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ValueError(f"expected a size such as \"10MB\", got {value!r}")
-    return parse_size(value)
+    return parse_size(value, MAX_BODY)
 
 
 def http_url(value: Any) -> str:
@@ -186,19 +212,24 @@ MONITOR = (
     Setting("database", _string, "data/monitor.db", "SQLite file, relative to the working directory"),
     Setting("digests_dir", _string, "digests", "folder the weekly digests are written to"),
     Setting("timezone", _timezone, "UTC", "IANA time zone for dates shown to people"),
-    Setting("busy_timeout", _duration, "30s", "how long a write waits while another process holds the database's write lock"),
+    Setting("busy_timeout", _duration_upto("1d"), "30s", "how long a write waits while another process holds the database's write lock"),
 )
 
 POLLING = (
-    Setting("interval", _duration, "30m", "how often each feed is polled, unless a feed sets its own"),
+    Setting("interval", _period, "30m", "how often each feed is polled, unless a feed sets its own; "
+            "at least a minute unless allow_short_intervals"),
+    Setting("allow_short_intervals", _boolean, False, "accept intervals shorter than a minute (for a test "
+            "server; against anyone else's server it is a typo, such as \"1ms\" for \"1m\")"),
     Setting("concurrency", _integer(1, 200), 10, "feeds fetched at the same time"),
     Setting("per_host", _integer(1, 50), 2, "requests to one host at the same time"),
-    Setting("connect_timeout", _duration, "10s", "time to open a connection"),
-    Setting("read_timeout", _duration, "30s", "longest silence while reading a response"),
-    Setting("deadline", _duration, "60s", "total time one feed's fetch may take"),
-    Setting("max_bytes", _size, "10MB", "largest body read; a larger one is cut off and reported"),
+    Setting("connect_timeout", _wait, "10s", "time to open a connection (at most 1h)"),
+    Setting("read_timeout", _wait, "30s", "longest silence while reading a response (at most 1h)"),
+    Setting("deadline", _wait, "60s", "total time one feed's fetch may take (at most 1h)"),
+    Setting("max_bytes", _size, "10MB", "largest body read (at most 1 GB); a larger one is cut off and reported"),
     Setting("user_agent", _string, USER_AGENT, "User-Agent header; add a contact address for feed owners"),
-    Setting("backoff_max", _duration, "12h", "longest wait after repeated failures"),
+    Setting("backoff_max", _period, "12h", "longest wait after repeated failures"),
+    Setting("keep_fetches", _fetch_window, "90d", "how long each fetch stays in the fetches log (at least "
+            "14d); the daemon prunes older rows once a day"),
     Setting("parse_processes", _processes, "auto", "helper processes that parse feeds, so a round uses "
             "every core; 0 parses in the main process; \"auto\" is one per core beyond the first"),
     Setting("allow_private_redirects", _boolean, False, "follow redirects into loopback, private and "
@@ -208,7 +239,7 @@ POLLING = (
 FEED = (
     Setting("name", _string, REQUIRED, "unique short name, used by `monitor poll --feed`"),
     Setting("url", http_url, REQUIRED, "address of the RSS or Atom feed"),
-    Setting("interval", _duration, None, "polling interval for this feed (default: polling.interval)"),
+    Setting("interval", _period, None, "polling interval for this feed (default: polling.interval)"),
     Setting("language", _language, None, "language code of the feed's items, such as \"en\" or \"ru\""),
     Setting("tags", _string_list, (), "free labels such as [\"armenia\", \"state-media\"]"),
     Setting("allow_private_redirects", _optional_boolean, None, "this feed's own polling.allow_private_redirects"),
@@ -254,9 +285,7 @@ EMAIL = (
 
 def _listen_address(value: Any) -> str:
     text = _string(value)
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"expected host:port such as \"127.0.0.1:9464\", got {value!r}")
+    listen_address(text)
     return text
 
 

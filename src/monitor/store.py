@@ -9,8 +9,9 @@ query for the keys of a whole feed, never one query per item).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,6 +37,11 @@ class Matching(Protocol):
 BUSY_TIMEOUT = timedelta(seconds=30)  # `monitor.busy_timeout`
 CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
 RANK_WINDOW = 2000  # search ranks the most recent matches, at most this many
+# A WAL that a long read transaction let grow (to the size of the database) is cut back to this once it is
+# checkpointed; without a limit SQLite reuses the file but never shrinks it.
+JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
+PRUNE_CHUNK = 5000  # fetches deleted per transaction: a poll waits at most for one chunk
+SUCCESSES = "('ok', 'partial', 'not_modified', 'unchanged')"  # fetches.outcome of a successful poll
 
 
 class Store:
@@ -58,6 +64,7 @@ class Store:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout.total_seconds() * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # durable at each checkpoint; safe in WAL mode
+            conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
             conn.execute("PRAGMA foreign_keys = ON")
         except (OSError, sqlite3.Error) as error:
             raise StoreError(path, f"cannot open: {error}", locked=_is_locked(error)) from error
@@ -114,6 +121,24 @@ class Store:
             hint = ""
         return StoreError(self.path, f"cannot write: {text}" + (f" ({hint})" if hint else ""),
                           locked=_is_locked(error))
+
+    def checkpoint(self) -> bool:
+        """After a big write: if the WAL has outgrown JOURNAL_SIZE_LIMIT, copy it into the database and
+        truncate it, without waiting. A reader still on an old snapshot (an analyst's open transaction) makes
+        this a no-op; journal_size_limit then cuts the WAL back at a later write. True when it was cut."""
+        try:
+            if self.path == ":memory:" or os.path.getsize(self.path + "-wal") <= JOURNAL_SIZE_LIMIT:
+                return False
+        except OSError:
+            return False
+        self.conn.execute("PRAGMA busy_timeout = 0")  # TRUNCATE would otherwise wait busy_timeout for readers
+        try:
+            busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error:
+            busy = 1
+        finally:
+            self.set_busy_timeout(self.busy_timeout)
+        return not busy
 
     def set_busy_timeout(self, busy_timeout: timedelta) -> None:
         self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout.total_seconds() * 1000)}")
@@ -337,9 +362,60 @@ class Store:
                 return
             results = [(item_id, matcher.match(title, summary)) for item_id, title, summary in rows]
             with self.transaction():
-                self._write_matches(results, matcher.version, stamp)
+                self._write_matches(self._still_current(rows, results, matcher), matcher.version, stamp)
             last_id = rows[-1][0]
+            self.checkpoint()
             yield len(rows)
+
+    def _still_current(self, rows: Sequence[tuple[int, str, str]], results: list[tuple[int, list[ThemeMatch]]],
+                       matcher: Matching) -> list[tuple[int, list[ThemeMatch]]]:
+        """The batch's results, each item matched again on the text it holds now (inside the write
+        transaction) if a poll changed it since the batch was read: a stale match would quote text the
+        item no longer has. An item deleted meanwhile is left out."""
+        ids = [row[0] for row in rows]
+        now: dict[int, tuple[str, str]] = {}
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            now.update((item_id, (title, summary)) for item_id, title, summary in self.conn.execute(
+                f"SELECT id, title, summary FROM items WHERE id IN ({_marks(chunk)})", chunk))
+        fresh = []
+        for (item_id, title, summary), (_, found) in zip(rows, results, strict=True):
+            current = now.get(item_id)
+            if current is None:
+                continue
+            fresh.append((item_id, found if current == (title, summary) else matcher.match(*current)))
+        return fresh
+
+    # -- upkeep -----------------------------------------------------------------------------------
+
+    def prune_fetches(self, older_than: datetime, now: datetime, *, stop: Callable[[], bool] = lambda: False,
+                      chunk: int = PRUNE_CHUNK) -> int:
+        """Delete the rows of the fetches log that started before `older_than`, `chunk` rows per transaction
+        (a poll waits at most for one), until none is left or `stop()` says so; count them in `pruned`.
+        Each feed's first successful fetch is kept: it says when polling began, which weeks a digest covers.
+        Returns how many rows were deleted."""
+        total = 0
+        while not stop():
+            with self.transaction():
+                deleted = int(self.conn.execute(f"""
+                    DELETE FROM fetches WHERE id IN (
+                        SELECT id FROM fetches WHERE started_at < ? AND id NOT IN (
+                            SELECT first FROM (SELECT (SELECT x.id FROM fetches x WHERE x.feed_id = f.id
+                                AND x.outcome IN {SUCCESSES} ORDER BY x.started_at, x.id LIMIT 1) AS first
+                                FROM feeds f) WHERE first IS NOT NULL)
+                        ORDER BY started_at LIMIT ?)""", (iso(older_than), chunk)).rowcount)
+                if deleted:
+                    self.conn.execute(
+                        "INSERT INTO pruned (table_name, rows, last_pruned_at, older_than) VALUES ('fetches', ?, ?, ?) "
+                        "ON CONFLICT (table_name) DO UPDATE SET rows = rows + excluded.rows, "
+                        "last_pruned_at = excluded.last_pruned_at, older_than = excluded.older_than",
+                        (deleted, iso(now), iso(older_than)))
+            total += deleted
+            if deleted < chunk:
+                break
+        if total:
+            self.checkpoint()
+        return total
 
     def theme_counts(self, since: datetime) -> dict[str, tuple[int, int]]:
         """theme -> (matches of items published since `since`, matches in all)."""
@@ -476,9 +552,13 @@ def health_figures(store: Store, day_start: str, week_start: str) -> dict[str, A
     themes_today = dict(conn.execute("SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
                                      "WHERE i.first_seen >= ? GROUP BY m.theme", (day_start,)).fetchall())
     last_digest = conn.execute("SELECT week, state, sent_at FROM digests ORDER BY week DESC LIMIT 1").fetchone()
+    kept, oldest = conn.execute("SELECT count(*), min(started_at) FROM fetches").fetchone()
+    pruned = conn.execute("SELECT rows, last_pruned_at FROM pruned WHERE table_name = 'fetches'").fetchone()
     return {"feeds": feeds, "last_fetch": last_fetch, "items_today": today or 0, "items_week": week or 0,
             "themes_week": themes, "themes_today": themes_today,
-            "last_digest": list(last_digest) if last_digest else None}
+            "last_digest": list(last_digest) if last_digest else None,
+            "fetch_log": {"rows": kept, "oldest": oldest, "pruned": pruned[0] if pruned else 0,
+                          "last_pruned": pruned[1] if pruned else None}}
 
 
 def clock_figures(store: Store, limit: str) -> dict[str, Any]:

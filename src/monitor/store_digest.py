@@ -3,9 +3,12 @@
 Kept apart from `store.py` (feeds and items) so each stays one responsibility; both work on the same
 `Store` connection and transactions. A digest's life, in the `digests` table:
 
-    rendered -> sending -> sent
+    rendered -> sending -> sent (accepted for at least one recipient; refusals of others are noted)
                         -> failed -> sending ... (retried with backoff)
                         -> uncertain (the process died mid-delivery: never resent without --resend)
+
+`-> sending` is a compare-and-set (`claim`): of two processes sending the same week, one wins; the other
+sees who is sending (pid, host, since when) in the row.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from .units import from_iso, iso
 
 LATE_LOOKBACK = timedelta(weeks=8)  # how far back an unreported item may still be caught up
 _RECORD = ("SELECT week, state, subject, message_id, items, attempts, rendered_at, sent_at, last_error, "
-           "next_attempt_at, failing_since FROM digests")
+           "next_attempt_at, failing_since, claimed_pid, claimed_host, claimed_at, refused, delivery_note FROM digests")
+WENT_OUT = ("sending", "sent", "uncertain")  # states in which the week's message may have reached someone
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,20 @@ class DigestRecord:
     last_error: str | None
     next_attempt_at: datetime | None
     failing_since: datetime | None = None  # the first failed delivery of the week, if any
+    claimed_pid: int | None = None  # the process that last claimed the week for sending...
+    claimed_host: str | None = None  # ...on this host...
+    claimed_at: datetime | None = None  # ...at this time
+    refused: dict[str, str] | None = None  # recipient -> the server's reply, of a delivery that went out
+    delivery_note: str | None = None  # what went wrong after the server accepted the message
+
+
+@dataclass(frozen=True, slots=True)
+class Claimant:
+    """Who claims a week for sending: this process, on this host, now."""
+
+    pid: int
+    host: str
+    at: datetime
 
 
 def week_data(store: Store, week: str, start: datetime, end: datetime, themes: list[str]) -> WeekData:
@@ -57,7 +75,14 @@ def week_data(store: Store, week: str, start: datetime, end: datetime, themes: l
     total = store.conn.execute("SELECT count(*) FROM items WHERE published >= ? AND published < ?",
                                (iso(start), iso(end))).fetchone()[0]
     return WeekData(week=week, start=start, end=end, items=tuple(items), total_items=total,
-                    previous=dict(previous), outlets=outlets, troubled=_troubled(store, start, end))
+                    previous=dict(previous), outlets=outlets, troubled=_troubled(store, start, end),
+                    polled_since=polled_since(store))
+
+
+def polled_since(store: Store) -> datetime | None:
+    """The first successful poll of any feed, removed ones included (None: none yet): before it, nothing
+    was polled, whatever items the feeds' back catalogues brought."""
+    return from_iso(store.conn.execute("SELECT min(first_success_at) FROM feeds").fetchone()[0])
 
 
 def _themed_items(store: Store, where: str, params: list[Any], themes: list[str],
@@ -91,15 +116,20 @@ def _late_items(store: Store, week: str, start: datetime, themes: list[str]) -> 
 
 
 def _troubled(store: Store, start: datetime, end: datetime) -> tuple[FeedTrouble, ...]:
-    """Feeds polled during the week without a single success, and dead feeds."""
+    """Feeds polled during the week without a single success, and dead feeds; with the first poll of
+    those added during the week, which have not failed *all* week."""
     rows = store.conn.execute("""
-        SELECT f.name, f.url, f.last_error, f.dead, f.consecutive_failures FROM feeds f
+        SELECT f.name, f.url, f.last_error, f.dead, f.consecutive_failures,
+               CASE WHEN f.first_fetch_at >= :start AND f.first_fetch_at < :end THEN f.first_fetch_at END
+        FROM feeds f
         WHERE f.in_config = 1 AND (f.dead = 1 OR (
-            EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id AND x.started_at >= ? AND x.started_at < ?)
-            AND NOT EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id AND x.started_at >= ?
-                            AND x.started_at < ? AND x.outcome NOT IN ('error', 'gone'))))
-        ORDER BY f.dead DESC, f.name""", (iso(start), iso(end), iso(start), iso(end))).fetchall()
-    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=bool(r[3]), failures=r[4]) for r in rows)
+            EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id AND x.started_at >= :start
+                    AND x.started_at < :end)
+            AND NOT EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id AND x.started_at >= :start
+                            AND x.started_at < :end AND x.outcome NOT IN ('error', 'gone'))))
+        ORDER BY f.dead DESC, f.name""", {"start": iso(start), "end": iso(end)}).fetchall()
+    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=bool(r[3]), failures=r[4],
+                             since=from_iso(r[5])) for r in rows)
 
 
 def _evidence(text: str) -> tuple[Evidence, ...]:
@@ -125,36 +155,68 @@ def records(store: Store) -> list[DigestRecord]:
 def _record(row: Any) -> DigestRecord:
     return DigestRecord(week=row[0], state=row[1], subject=row[2], message_id=row[3], items=row[4], attempts=row[5],
                         rendered_at=from_iso(row[6]), sent_at=from_iso(row[7]),  # type: ignore[arg-type]
-                        last_error=row[8], next_attempt_at=from_iso(row[9]), failing_since=from_iso(row[10]))
+                        last_error=row[8], next_attempt_at=from_iso(row[9]), failing_since=from_iso(row[10]),
+                        claimed_pid=row[11], claimed_host=row[12], claimed_at=from_iso(row[13]),
+                        refused=json.loads(row[14]) if row[14] else None, delivery_note=row[15])
+
+
+def reported(store: Store, week: str) -> set[tuple[int, str]]:
+    """(item, theme) pairs the week's digest reported."""
+    return {(r[0], r[1]) for r in store.conn.execute("SELECT item_id, theme FROM digest_items WHERE week = ?",
+                                                      (week,))}
 
 
 def save_rendered(store: Store, data: WeekData, subject: str, message_id: str, now: datetime) -> None:
     """Record the week as rendered, with the items it reports (replacing an earlier unsent rendering).
-    A week already sent keeps its state: only its record of items is refreshed if re-rendered on purpose."""
+    A week that may have gone out (sending, sent, uncertain) is left as it is: what it reported is fixed."""
     with store.transaction():
         existing = record(store, data.week)
-        state = existing.state if existing and existing.state != "rendered" else "rendered"
-        store.conn.execute(
-            "INSERT INTO digests (week, week_start, week_end, state, subject, message_id, items, rendered_at) "
-            "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(week) DO UPDATE SET subject = excluded.subject, "
-            "items = excluded.items, rendered_at = excluded.rendered_at, state = ?",
-            (data.week, iso(data.start), iso(data.end), state, subject,
-             existing.message_id if existing else message_id, len({i.item_id for i in data.items}), iso(now), state))
-        store.conn.execute("DELETE FROM digest_items WHERE week = ?", (data.week,))
-        store.conn.executemany("INSERT OR IGNORE INTO digest_items VALUES (?,?,?,?)",
-                               [(data.week, i.item_id, i.theme, int(i.late)) for i in data.items])
+        if existing and existing.state in WENT_OUT:
+            return
+        _upsert(store, data, subject, message_id, now)
 
 
-def mark_sending(store: Store, week: str) -> None:
-    """Written and committed before the SMTP exchange: a crash during it leaves 'sending' behind."""
+def _upsert(store: Store, data: WeekData, subject: str, message_id: str, now: datetime) -> None:
+    """Inside a transaction: the week's row (its state and message id kept) and its items."""
+    store.conn.execute(
+        "INSERT INTO digests (week, week_start, week_end, state, subject, message_id, items, rendered_at) "
+        "VALUES (?,?,?,'rendered',?,?,?,?) ON CONFLICT(week) DO UPDATE SET subject = excluded.subject, "
+        "items = excluded.items, rendered_at = excluded.rendered_at",
+        (data.week, iso(data.start), iso(data.end), subject, message_id, len({i.item_id for i in data.items}),
+         iso(now)))
+    store.conn.execute("DELETE FROM digest_items WHERE week = ?", (data.week,))
+    store.conn.executemany("INSERT OR IGNORE INTO digest_items VALUES (?,?,?,?)",
+                           [(data.week, i.item_id, i.theme, int(i.late)) for i in data.items])
+
+
+def claim(store: Store, data: WeekData, subject: str, message_id: str, now: datetime, claimant: Claimant, *,
+          resend: bool = False) -> tuple[bool, DigestRecord]:
+    """Claim the week for sending: record it as rendered if it is not yet, then move it to `sending` only
+    from a state that allows it, all in one IMMEDIATE transaction. Returns whether this process won, and the
+    row as it is now (when it lost: who is sending, or that it went out). A week that may have gone out is
+    claimed only on `resend`, and keeps the items it reported."""
+    allowed = ("rendered", "failed", "sent", "uncertain") if resend else ("rendered", "failed")
     with store.transaction():
-        store.conn.execute("UPDATE digests SET state = 'sending', attempts = attempts + 1 WHERE week = ?", (week,))
+        existing = record(store, data.week)
+        if existing is None or existing.state not in WENT_OUT:
+            _upsert(store, data, subject, message_id, now)
+        marks = ",".join("?" * len(allowed))
+        won = store.conn.execute(
+            f"UPDATE digests SET state = 'sending', attempts = attempts + 1, subject = ?, claimed_pid = ?, "
+            f"claimed_host = ?, claimed_at = ?, refused = NULL, delivery_note = NULL "
+            f"WHERE week = ? AND state IN ({marks})",
+            (subject, claimant.pid, claimant.host, iso(claimant.at), data.week, *allowed)).rowcount == 1
+        now_record = record(store, data.week)
+    assert now_record is not None
+    return won, now_record
 
 
-def mark_sent(store: Store, week: str, now: datetime) -> None:
+def mark_sent(store: Store, week: str, now: datetime, refused: dict[str, str] | None = None,
+              note: str | None = None) -> None:
     with store.transaction():
-        store.conn.execute("UPDATE digests SET state = 'sent', sent_at = ?, last_error = NULL, next_attempt_at = NULL "
-                           "WHERE week = ?", (iso(now), week))
+        store.conn.execute("UPDATE digests SET state = 'sent', sent_at = ?, last_error = NULL, next_attempt_at = NULL, "
+                           "refused = ?, delivery_note = ? WHERE week = ?",
+                           (iso(now), json.dumps(refused) if refused else None, note, week))
 
 
 def mark_failed(store: Store, week: str, error: str, retry_at: datetime, now: datetime) -> None:
@@ -164,14 +226,24 @@ def mark_failed(store: Store, week: str, error: str, retry_at: datetime, now: da
                            (error, iso(retry_at), iso(now), week))
 
 
-def settle_interrupted(store: Store) -> list[str]:
-    """Weeks left 'sending' by a process that died during delivery become 'uncertain': the message may
-    have gone out, so it is not sent again unless someone says --resend."""
+def mark_uncertain(store: Store, week: str, why: str) -> None:
     with store.transaction():
-        weeks = [row[0] for row in store.conn.execute("SELECT week FROM digests WHERE state = 'sending'")]
-        store.conn.execute("UPDATE digests SET state = 'uncertain', last_error = 'the process stopped during "
-                           "delivery; it may or may not have been sent' WHERE state = 'sending'")
-    return weeks
+        store.conn.execute("UPDATE digests SET state = 'uncertain', last_error = ? WHERE week = ?", (why, week))
+
+
+def sending(store: Store) -> list[DigestRecord]:
+    """The weeks some process has claimed for sending and not yet settled."""
+    return [_record(row) for row in store.conn.execute(f"{_RECORD} WHERE state = 'sending' ORDER BY week")]
+
+
+def settle(store: Store, claimed: DigestRecord, why: str) -> bool:
+    """`sending` -> `uncertain`, only if the week still holds the very claim that was judged dead (a
+    compare-and-set: a claim made meanwhile by a live process is left alone)."""
+    with store.transaction():
+        return store.conn.execute(
+            "UPDATE digests SET state = 'uncertain', last_error = ? WHERE week = ? AND state = 'sending' "
+            "AND claimed_pid IS ? AND claimed_host IS ? AND claimed_at IS ?",
+            (why, claimed.week, claimed.claimed_pid, claimed.claimed_host, iso(claimed.claimed_at))).rowcount == 1
 
 
 def due_retries(store: Store, now: datetime) -> list[str]:

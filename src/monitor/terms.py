@@ -55,6 +55,12 @@ def parse_term(text: str) -> tuple[str, ...]:
     return words
 
 
+def check_phrase(text: str) -> None:
+    """A phrase is matched by its words: one without any could never match. Raises ValueError."""
+    if not _TOKEN.search(text):
+        raise ValueError(f"phrase {text!r} has no words in it, so it could never match")
+
+
 def term_words(text: str) -> tuple[tuple[str, bool], ...]:
     """(folded word, may match near spellings) for each word of a valid term."""
     parse_term(text)

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+# A Retry-After past this is absurd (10**12 seconds, a date in 9999): the feed is polled again after it.
+RETRY_AFTER_CAP = timedelta(days=7)
+
 
 @dataclass(frozen=True, slots=True)
 class FeedSource:
@@ -104,7 +107,7 @@ class FetchResult:
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
     permanent_redirect: str | None = None  # set when every redirect hop was 301/308
     truncated: bool = False  # the body exceeded the size cap and was cut there
-    retry_after: timedelta | None = None  # from a 429/503 Retry-After header
+    retry_after: timedelta | None = None  # from a 429/503 Retry-After header, at most RETRY_AFTER_CAP
     error: str | None = None
     bytes_read: int = 0
 
@@ -238,6 +241,7 @@ class FeedTrouble:
     last_error: str | None
     dead: bool
     failures: int
+    since: datetime | None = None  # its first poll, when that fell within the week: failing since it was added
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,3 +256,5 @@ class WeekData:
     previous: dict[str, int]  # items per theme the week before
     outlets: tuple[tuple[str, int], ...]  # items per feed this week, busiest first
     troubled: tuple[FeedTrouble, ...]
+    polled_since: datetime | None  # the first successful poll of any feed (None: none yet), so the digest
+    # can tell a week nothing was polled in, or only part of, from a quiet one

@@ -45,3 +45,11 @@ def last_complete_week(now: datetime, timezone: str, first_day: str = "monday") 
     """The start of the last week that has ended by `now`."""
     current = week_start(now, timezone, first_day)
     return week_start(current - timedelta(days=1), timezone, first_day)
+
+
+def week_coverage(start: datetime, end: datetime, polled_since: datetime | None) -> str:
+    """How much of the week [start, end) was polled, given the first successful poll (None: none yet):
+    "full", "partial" (polling began during it) or "none" (it ended before polling began)."""
+    if polled_since is None or polled_since >= end:
+        return "none"
+    return "partial" if polled_since > start else "full"

@@ -1,0 +1,145 @@
+"""Upkeep for months, with real processes on one SQLite file: the WAL that an analyst's long read
+transaction let grow is cut back once the reader is gone, and the daemon prunes the fetches log to
+`polling.keep_fetches` without changing what the digest and `monitor status` say about recent weeks."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.store import JOURNAL_SIZE_LIMIT
+from monitor.units import iso
+from monitor.weeks import last_complete_week, week_label
+
+from .samples import Entry, rss
+from .test_daemon import Running, count, wait_for
+
+
+def monitor(config: Path, db: Path, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), *args],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def big_feed(feed: int, edition: int, items: int = 400) -> bytes:
+    """Items with long summaries (about 6 kB each); a new edition rewrites every one of them."""
+    site = f"https://sample-{feed}.example.org"
+    words = " ".join(f"word{(n * 7 + edition) % 997}" for n in range(900))
+    return rss([Entry(title=f"Sample {feed}-{n}: edition {edition}", link=f"{site}/{n}", guid=f"{site}/{n}",
+                      summary=f"Sample story {n}, edition {edition}. {words}") for n in range(items)])
+
+
+def wal_size(db: Path) -> int:
+    wal = Path(str(db) + "-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+@pytest.mark.timeout(240)
+def test_the_wal_an_open_read_transaction_let_grow_is_cut_back_at_the_next_poll(feed_server, write_config, tmp_path):
+    feeds = 4
+    for n in range(feeds):
+        feed_server.add(f"/feed{n}", body=big_feed(n, 1))
+    config = write_config([{"name": f"sample-{n}", "url": feed_server.url(f"/feed{n}")} for n in range(feeds)])
+    db = tmp_path / "data" / "monitor.db"
+    monitor(config, db, "poll")
+
+    # An analyst's shell stays open for days (as a daemon's connection does): the WAL is not deleted when a
+    # command closes the database, so only a checkpoint and journal_size_limit can cut it back.
+    analyst = sqlite3.connect(db, isolation_level=None)
+    try:
+        analyst.execute("BEGIN")
+        analyst.execute("SELECT count(*) FROM items").fetchone()  # a read transaction, held a while
+        for n in range(feeds):
+            feed_server.add(f"/feed{n}", body=big_feed(n, 2))
+        assert "1600 updated" in monitor(config, db, "poll").replace(",", "")
+        grown = wal_size(db)
+        assert grown > JOURNAL_SIZE_LIMIT, grown  # the WAL could not be reset under the reader
+        analyst.execute("COMMIT")  # the transaction ends; the shell stays open
+
+        monitor(config, db, "poll")  # unchanged feeds: a few small writes
+        after = wal_size(db)
+    finally:
+        analyst.close()
+    print(f"WAL {grown / 1e6:.1f} MB under the reader, {after / 1e6:.1f} MB after the next poll")
+    assert after <= JOURNAL_SIZE_LIMIT
+
+
+def troubled(digest: str) -> list[str]:
+    """The feeds a digest lists as troubled (their last error aside: the daemon polled meanwhile)."""
+    return [line.split(":")[0] for line in digest.splitlines() if "sample-" in line]
+
+
+def add_history(db: Path, now: datetime) -> dict[str, int]:
+    """Fetch rows of the past, as months of polling leave them: old ones beyond the window, recent ones
+    within it (a feed that failed all last week among them)."""
+    conn = sqlite3.connect(db)
+    feeds = dict(conn.execute("SELECT name, id FROM feeds").fetchall())
+    rows = []
+
+    def fetch(feed: str, when: datetime, outcome: str = "not_modified") -> None:
+        rows.append((feeds[feed], iso(when), 20, "http://127.0.0.1/x", None if outcome == "error" else 200,
+                     outcome, "connection refused" if outcome == "error" else None))
+
+    # Months ago: the first successful poll of each feed but one that never worked, then a long history
+    # (every 10 minutes).
+    first = [feed for feed in feeds if feed != "sample-never"]
+    for feed in first:
+        fetch(feed, now - timedelta(days=200), "ok")
+    old = [now - timedelta(days=199) + timedelta(minutes=10 * n) for n in range(12_000)]  # 199 .. ~116 days ago
+    for n, when in enumerate(old):
+        feed = ("sample-good", "sample-down", "sample-never")[n % 3]
+        fetch(feed, when, "error" if n % 7 == 0 or feed == "sample-never" else "not_modified")
+    # Within the window: the last 80 days, every hour; sample-down failed all of last week.
+    week = last_complete_week(now, "UTC", "monday")
+    recent = [now - timedelta(days=80) + timedelta(hours=n) for n in range(80 * 24 - 2)]
+    for when in recent:
+        fetch("sample-good", when)
+        down = week <= when < week + timedelta(days=7) or when >= week + timedelta(days=7)
+        fetch("sample-down", when, "error" if down else "not_modified")
+    conn.executemany("INSERT INTO fetches (feed_id, started_at, duration_ms, url, status, outcome, error) "
+                     "VALUES (?,?,?,?,?,?,?)", rows)
+    conn.commit()
+    conn.close()
+    return {"first": len(first), "old": len(old), "recent": 2 * len(recent)}
+
+
+@pytest.mark.timeout(180)
+def test_the_daemon_prunes_fetches_past_the_window_and_recent_weeks_read_the_same(feed_server, write_config,
+                                                                                  tmp_path):
+    good = feed_server.add("/good", body=rss([Entry("Sample: a story", "https://good.example.org/1")]))
+    config = write_config([{"name": "sample-good", "url": good},
+                           {"name": "sample-down", "url": "http://127.0.0.1:9/down"},
+                           {"name": "sample-never", "url": "http://127.0.0.1:9/never"}],
+                          extra=f'[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n')
+    db = tmp_path / "data" / "monitor.db"
+    monitor(config, db, "feeds")  # creates the database and the feeds
+    now = datetime.now(UTC)
+    history = add_history(db, now)
+    week = week_label(last_complete_week(now, "UTC", "monday"), "UTC")
+    before = monitor(config, db, "digest", "--week", week, "--dry-run")
+    assert troubled(before) == ["  sample-down"], before  # failed all last week: a troubled feed
+    assert count(db, "SELECT count(*) FROM pruned") == 0
+
+    log = tmp_path / "daemon.log"
+    daemon = Running(config, db, log)
+    try:
+        wait_for(lambda: count(db, "SELECT coalesce(sum(rows), 0) FROM pruned") > 0, timeout=60, what="the daemon's prune")
+    finally:
+        daemon.stop()
+    cutoff = iso(now - timedelta(days=90))
+    assert count(db, f"SELECT count(*) FROM fetches WHERE started_at < '{cutoff}'") == history["first"]
+    assert count(db, "SELECT coalesce(sum(rows), 0) FROM pruned WHERE table_name = 'fetches'") == history["old"]
+    assert count(db, f"SELECT count(*) FROM fetches WHERE started_at >= '{cutoff}' "
+                     f"AND started_at < '{iso(now)}'") == history["recent"]
+    assert "pruned" in log.read_text()
+    assert troubled(monitor(config, db, "digest", "--week", week, "--dry-run")) == troubled(before)
+    status = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "status"],
+                            capture_output=True, text=True, timeout=60).stdout
+    line = next(line for line in status.splitlines() if line.startswith("fetch log"))
+    assert f"{history['old']:,} pruned" in line, status
