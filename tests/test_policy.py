@@ -270,3 +270,20 @@ def test_revive_lets_a_dead_or_backing_off_feed_be_polled() -> None:
     assert (revived.dead, revived.consecutive_failures, revived.retry_not_before) == (False, 0, None)
     assert skip_reason(revived, NOW) is None
     assert revived.etag == '"e"' and revived.last_error == "HTTP 410"  # history is kept
+
+
+# --- times in the future (a clock set back) -------------------------------------------------------
+
+def test_a_last_fetch_in_the_future_makes_the_feed_due_now_not_when_the_clock_catches_up() -> None:
+    from monitor.schedule import first_poll
+
+    ahead = NOW + timedelta(days=1)
+    polled_ahead = state(last_fetch_at=ahead, last_success_at=ahead)
+    assert is_due(polled_ahead, INTERVAL, NOW)
+    assert first_poll(polled_ahead, INTERVAL, NOW, 0, 1) == NOW
+    failing_ahead = state(last_fetch_at=ahead, consecutive_failures=2, retry_not_before=ahead + INTERVAL)
+    assert skip_reason(failing_ahead, NOW) is None
+    # a few seconds ahead is a clock's drift, not a step: the rules take it at its word
+    just_polled = state(last_fetch_at=NOW + timedelta(seconds=5))
+    assert not is_due(just_polled, INTERVAL, NOW)
+    assert skip_reason(state(last_fetch_at=NOW, retry_not_before=NOW + timedelta(days=2)), NOW)  # a real wait

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from . import __version__, opml, store_digest
+from . import __version__, clock, opml, store_digest
 from .config import Config, load_config, parse_config
 from .deliver import SmtpSender
 from .demo import SAMPLE_WEEK, run_demo
@@ -36,13 +36,13 @@ from .fetch import Fetcher
 from .match import Matcher, matches_json
 from .parse import plain_text
 from .pipeline import poll_round
-from .policy import revive
+from .policy import CLOCK_SLACK, revive
 from .publish import claim_gone, delivery_warning, publish, retry_failed, week_over
 from .report import (feed_line, health_problems, health_rows, match_lines, round_summary, search_lines, shown_row,
                      status_lines)
 from .schedule import digest_send_moment
 from .settings import http_url
-from .store import Store, health_figures
+from .store import Store, clock_figures, health_figures
 from .textsafe import redact, shown, shown_block
 from .units import format_duration, iso
 from .weeks import last_complete_week, parse_week, week_coverage, week_end, week_label, week_start
@@ -51,8 +51,7 @@ DEFAULT_CONFIG = "config/feeds.toml"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+utc_now = clock.utc_now  # the real time, plus MONITOR_CLOCK_OFFSET in tests (clock.py)
 
 
 @dataclass
@@ -136,6 +135,11 @@ def handle_errors(function: F) -> F:
 def cli(ctx: click.Context, config_path: str, db_path: str | None, verbose: bool) -> None:
     """Follow news feeds, match them to tracked themes, and keep everything in one SQLite file."""
     setup_logging("text", verbose)
+    try:
+        clock.offset()  # a bad test setting stops every command here, not a job inside the daemon
+    except MonitorError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(error.exit_code)
     ctx.obj = Context(config_path=config_path, db_override=db_path)
 
 
@@ -516,6 +520,7 @@ def status(obj: Context, as_json: bool) -> None:
     with obj.store(must_exist=True) as store:
         figures = health_figures(store, iso(day_start) or "", iso(week_start(now, config.timezone,
                                                                                 config.digest.week_start)) or "")
+        figures |= clock_figures(store, iso(now + CLOCK_SLACK) or "")  # the last poll not in the future
     d = config.digest
     due = week_start(now, config.timezone, d.week_start)  # this week's digest comes next
     next_digest = digest_send_moment(due, config.timezone, d.week_start, d.send_day, d.send_time)

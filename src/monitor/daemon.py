@@ -10,6 +10,17 @@
 - SIGTERM/SIGINT (as uvicorn does it): stop taking new work, let the feeds being polled finish (each is
   bounded by `polling.deadline`), commit, exit 0 within `STOP_TIMEOUT`; a second signal exits at once.
   SIGHUP re-reads the config; a broken one is refused with a log line and the old one stays.
+- Signal handlers only set flags; the main thread does the work (`_main_loop`). A handler that reloaded
+  itself re-entered the reload when a second SIGHUP came during the first, and waited forever for the store
+  lock its own thread held. A reload that finds the database's write lock held (an analyst's BEGIN
+  IMMEDIATE) waits at most RELOAD_TRY, keeps the running config and is tried again RELOAD_RETRY later:
+  never fatal, and SIGTERM is never held up for long.
+- A reload applies everything it says: new feeds, themes, `[polling]` (a new fetcher; the old one is closed
+  after its in-flight fetches), the digest schedule, `busy_timeout`; what only a restart can apply
+  (`reloading.restart_needed`) is named in the log line.
+- The wall clock may step (set back by hand or by NTP after a sleep): APScheduler's run times are wall-clock
+  times, so a step back of a day would leave every job waiting a day. The main loop notices a step (against
+  the monotonic clock) and reschedules; times stored in the future count as due (`policy.as_of`).
 - Upkeep once a day (and soon after start-up): fetches older than `polling.keep_fetches` are pruned.
 - A lock file beside the database (`<db>.lock`, holding the pid) keeps a second daemon off the same file;
   CLI commands keep working beside the daemon (SQLite WAL, busy timeout).
@@ -20,10 +31,12 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import select
 import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -31,6 +44,7 @@ from typing import IO
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
@@ -43,12 +57,15 @@ from .fetch import Fetcher
 from .match import Matcher
 from .metrics import Metrics
 from .metrics import start as start_metrics
-from .parsers import make_parser
+from .parsers import Parser, make_parser
 from .pipeline import poll_feed
+from .policy import in_future
 from .publish import busy_message, publish, retry_failed, settle_interrupted
+from .reloading import Swappable, restart_needed
 from .schedule import OVERDUE_SPREAD, due_digest, due_digest_week, first_poll
 from .store import Store
 from .store_digest import polled_since, record
+from .types import FeedState
 from .weeks import week_label
 
 log = logging.getLogger("monitor.daemon")
@@ -62,6 +79,10 @@ STARTUP_PAUSE = 0.2  # seconds between start-up tries
 PRUNE_EVERY = timedelta(days=1)
 PRUNE_FIRST = timedelta(seconds=10)  # after start-up: a daemon restarted daily still prunes
 STARTUP_LOG_EVERY = 60.0  # seconds: a lock held for hours is not logged five times a second
+RELOAD_TRY = timedelta(seconds=1)  # one reload's wait for another process's write lock (see STARTUP_TRY)
+RELOAD_RETRY = 5.0  # seconds until a reload that found the database locked is tried again
+CLOCK_CHECK = 5.0  # seconds between the main loop's looks at the wall clock
+CLOCK_STEP = timedelta(minutes=1)  # a jump of the wall clock against the monotonic one larger than this
 
 
 class AlreadyRunning(MonitorError):
@@ -117,7 +138,15 @@ class Daemon:
         self.config = load_config(config_path)
         self.db_path = db_path or self.config.database
         self.sender_factory = sender_factory or _smtp_sender
-        self.stopping = threading.Event()
+        self.stopping = threading.Event()  # set by the main thread once a stop was asked; jobs look at it
+        # The signal handlers only set these flags and write a byte to the pipe, which wakes the main loop.
+        # No lock: a handler runs in the main thread between two of its bytecodes, possibly while that thread
+        # holds the very lock it would take (an Event's, the store's), and would then wait for itself forever.
+        self.stop_asked = False
+        self.reload_asked = False
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
         self.store_lock = threading.Lock()
         self.busy = 0
         self.busy_lock = threading.Condition()
@@ -133,8 +162,7 @@ class Daemon:
         self._acquire_lock()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._stop_signal)
-        reload_asked = threading.Event()  # SIGHUP before the scheduler exists: reload once it does
-        signal.signal(signal.SIGHUP, lambda *_: reload_asked.set())
+        signal.signal(signal.SIGHUP, self._reload_signal)  # also before the scheduler exists: done once it does
         store = self._open_store()
         if store is None:
             log.info("monitor stopped while waiting for the database")
@@ -142,15 +170,15 @@ class Daemon:
             return 0
         self.store = store
         self.matcher = Matcher(self.config.themes)
-        self.fetcher = Fetcher(self.config.polling, clock=self.clock)
-        self.parser = make_parser(self.config.polling.parse_processes)
+        self.fetcher = Swappable(Fetcher(self.config.polling, clock=self.clock), Fetcher.close)
+        self.parser: Swappable[Parser] = Swappable(make_parser(self.config.polling.parse_processes),
+                                                   lambda parser: parser.close())
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(self.config.polling.concurrency),
                        "digest": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE},
             timezone=self.config.timezone)
         self.scheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
-        signal.signal(signal.SIGHUP, lambda *_: self.reload())
         self._schedule_feeds(initial=True)
         self._schedule_digest()
         self._schedule_upkeep()
@@ -158,10 +186,43 @@ class Daemon:
         self.scheduler.start()
         log.info("monitor running: %d feeds, %d themes, database %s (pid %d)", len(self.config.feeds),
                  len(self.config.themes), self.db_path, os.getpid())
-        if reload_asked.is_set():
-            self.reload()
-        self.stopping.wait()
+        self._main_loop()
         return self._shutdown()
+
+    def _main_loop(self) -> None:
+        """Until a stop signal: reloads asked by SIGHUP (retried while the database is locked), and steps of
+        the wall clock. Here, in the main thread outside any signal handler, a reload never interrupts
+        another."""
+        retry_at: float | None = None
+        skew = self._skew()
+        while True:
+            self._sleep(CLOCK_CHECK if retry_at is None else min(CLOCK_CHECK, max(0.0, retry_at - time.monotonic())))
+            if self.stop_asked:
+                self.stopping.set()
+                return
+            skew = self._clock_stepped(skew)
+            if self.reload_asked or (retry_at is not None and time.monotonic() >= retry_at):
+                self.reload_asked = False
+                retry_at = None if self.reload() else time.monotonic() + RELOAD_RETRY
+
+    def _reload_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.reload_asked = True
+        self._poke()
+
+    def _poke(self) -> None:
+        try:
+            os.write(self._wake_write, b"\0")
+        except BlockingIOError:
+            pass  # the pipe is full: the main loop has a wake-up waiting already
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait `seconds`, or less when a signal handler pokes the main loop."""
+        select.select([self._wake_read], [], [], seconds)
+        try:
+            while os.read(self._wake_read, 512):
+                pass
+        except BlockingIOError:
+            pass
 
     def _open_store(self) -> Store | None:
         """The database opened and the configured feeds recorded in it, however long another process holds
@@ -199,7 +260,9 @@ class Daemon:
                     "trying again every %.1fs (waited %.0fs so far; SIGTERM stops the wait)",
                     self.db_path, "open in: " + ", ".join(holders) if holders else "which one is not visible",
                     attempt.total_seconds() + STARTUP_PAUSE, now - waiting_since)
-            if self.stopping.wait(STARTUP_PAUSE):
+            self._sleep(STARTUP_PAUSE)
+            if self.stop_asked:
+                self.stopping.set()
                 return None
 
     def _stop_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -208,7 +271,8 @@ class Daemon:
             log.warning("second signal: exiting now")
             os._exit(1)
         log.info("signal %s: finishing the feeds being polled, then stopping", signal.Signals(signum).name)
-        self.stopping.set()
+        self.stop_asked = True
+        self._poke()
 
     def _shutdown(self) -> int:
         self.scheduler.shutdown(wait=False)  # no new jobs; running ones go on below
@@ -259,6 +323,7 @@ class Daemon:
         with self.store_lock:
             states = {s.name: s for s in self.store.feed_states()}
         feeds = [f for f in self.config.feeds if changed is None or f.name in changed]
+        _log_future([states[f.name] for f in feeds if f.name in states], now)
         for index, feed in enumerate(feeds):
             state = states.get(feed.name)
             if state is None:
@@ -271,7 +336,8 @@ class Daemon:
             self.scheduler.add_job(
                 self._poll_job, IntervalTrigger(seconds=seconds, jitter=min(seconds * 0.1, 300)),
                 misfire_grace_time=None,
-                next_run_time=first or now + feed.interval, args=[feed.name], id=f"feed:{feed.name}",
+                next_run_time=self._scheduler_time(first or now + feed.interval), args=[feed.name],
+                id=f"feed:{feed.name}",
                 name=feed.name, replace_existing=True)
             # Only feeds due now (or within the overdue spread) hold the start-up digest check back: one polled
             # recently has its items stored already, and waiting for its next turn (up to its interval) would
@@ -285,8 +351,9 @@ class Daemon:
         with self.busy_lock:
             self.busy += 1
         try:
-            report = poll_feed(self.config, self.store, self.fetcher, self.clock, name, self.matcher,
-                               self.store_lock, parser=self.parser)
+            with self.fetcher.borrow() as fetcher, self.parser.borrow() as parser:
+                report = poll_feed(self.config, self.store, fetcher, self.clock, name, self.matcher,
+                                   self.store_lock, parser=parser)
             if report and self.metrics:
                 self.metrics.poll(report)
         finally:
@@ -308,7 +375,7 @@ class Daemon:
         # At start-up, once the overdue feeds have had their first poll, so a missed digest has their items
         # (at most OVERDUE_SPREAD and the delay after start).
         start_check = max(self.clock(), self.last_first_poll) + STARTUP_DIGEST_DELAY
-        self.scheduler.add_job(self._digest_job, DateTrigger(run_date=start_check),
+        self.scheduler.add_job(self._digest_job, DateTrigger(run_date=self._scheduler_time(start_check)),
                                id="digest:startup", executor="digest", replace_existing=True)
 
     def _digest_job(self) -> None:
@@ -392,34 +459,96 @@ class Daemon:
 
     # -- reload -----------------------------------------------------------------------------------
 
-    def reload(self) -> None:
-        """Re-read the config; keep the old one when the new one is broken."""
+    def reload(self) -> bool:
+        """Re-read the config and apply it; keep the old one when the new one is broken. False when the
+        database could not be written (locked past RELOAD_TRY, or a full disk): nothing was applied, and the
+        main loop tries again."""
         try:
             new = load_config(self.config_path)
         except MonitorError as error:
             log.error("reload refused, keeping the running config: %s", str(error).replace("\n", " | "))
-            return
+            return True
+        try:
+            renames = self._sync_feeds(new)
+        except StoreError as error:
+            log.warning("reload waits for the database: %s; the running config stays until the reload can be "
+                        "applied, tried again in %.0fs", error, RELOAD_RETRY)
+            return False
         old = self.config
-        old_feeds = {f.name: f for f in old.feeds}
-        new_feeds = {f.name: f for f in new.feeds}
+        # Where an entry stands in the file is no change of the feed: an edit above it moves it.
+        old_feeds = {f.name: replace(f, line=None) for f in old.feeds}
+        new_feeds = {f.name: replace(f, line=None) for f in new.feeds}
         changed = {name for name, feed in new_feeds.items() if old_feeds.get(name) != feed}
         removed = set(old_feeds) - set(new_feeds)
         self.config = new
         if new.themes != old.themes:
             self.matcher = Matcher(new.themes)
             log.info("themes changed: new items use them; `monitor rematch` updates stored ones")
+        if new.polling != old.polling:
+            self.fetcher.replace(Fetcher(new.polling, clock=self.clock))  # the old one closes after its fetches
         if new.polling.parse_processes != old.polling.parse_processes:
-            self.parser, previous = make_parser(new.polling.parse_processes), self.parser
-            previous.close()  # after the feeds it is parsing
-        with self.store_lock:
-            self.store.sync_feeds(new.feeds, self.clock())
+            self.parser.replace(make_parser(new.polling.parse_processes))  # after the feeds it is parsing
         for name in removed:
-            self.scheduler.remove_job(f"feed:{name}")
+            try:
+                self.scheduler.remove_job(f"feed:{name}")
+            except JobLookupError:
+                pass  # never scheduled: it had no row when the feeds were scheduled
         self._schedule_feeds(initial=False, changed=changed)
         if new.digest != old.digest or new.timezone != old.timezone:
             self._schedule_digest()
-        log.info("reloaded %s: %d feed(s) added or changed, %d removed", self.config_path, len(changed),
-                 len(removed))
+        for before, after in renames:
+            log.info("feed %s renamed %s: its items and history stay with it", before, after)
+        pending = restart_needed(old, new, database_given=self.db_override is not None)
+        needs = "; these settings need a restart to take effect: " + ", ".join(pending) if pending else ""
+        log.info("reloaded %s: %d feed(s) added or changed, %d removed%s", self.config_path, len(changed),
+                 len(removed), needs)
+        return True
+
+    def _sync_feeds(self, config: Config) -> list[tuple[str, str]]:
+        """The feeds table brought to `config`, waiting at most RELOAD_TRY for another process's write lock
+        (the main thread waits inside one SQLite call, deaf to signals, and poll jobs wait for the store
+        lock meanwhile); then `monitor.busy_timeout` of `config` applies."""
+        with self.store_lock:
+            self.store.set_busy_timeout(min(config.busy_timeout, RELOAD_TRY))
+            try:
+                renames = self.store.sync_feeds(config.feeds, self.clock())
+            except BaseException:
+                self.store.set_busy_timeout(self.config.busy_timeout)
+                raise
+            self.store.set_busy_timeout(config.busy_timeout)
+            return renames
+
+    # -- the wall clock ---------------------------------------------------------------------------
+
+    def _skew(self) -> float:
+        return self.clock().timestamp() - time.monotonic()
+
+    def _clock_stepped(self, skew: float) -> float:
+        """Reschedule every job when the wall clock stepped since the last look; returns the new skew."""
+        now = self._skew()
+        step = now - skew
+        if abs(step) > CLOCK_STEP.total_seconds():
+            log.warning("clock: the wall clock stepped %s by %s; rescheduling every job",
+                        "back" if step < 0 else "forward", timedelta(seconds=round(abs(step))))
+            self._schedule_feeds(initial=False)
+            self._schedule_digest()
+            self._schedule_upkeep()
+        return now
+
+    def _scheduler_time(self, moment: datetime) -> datetime:
+        """A moment of `self.clock` as APScheduler's real wall clock reads it (they differ in tests that set
+        MONITOR_CLOCK_OFFSET)."""
+        return datetime.now(UTC) + (moment - self.clock())
+
+
+def _log_future(states: list[FeedState], now: datetime) -> None:
+    """One line when feeds were last polled at times in the future (policy.as_of makes them due)."""
+    ahead = [s.last_fetch_at for s in states if s.last_fetch_at and in_future(s.last_fetch_at, now)]
+    if ahead:
+        latest = max(ahead)
+        log.warning("clock: %d feed(s) were last polled at times in the future (up to %s UTC, %s ahead): the clock "
+                    "was set back, or was ahead when they were polled; they count as due and are polled now",
+                    len(ahead), f"{latest:%Y-%m-%d %H:%M}", timedelta(seconds=round((latest - now).total_seconds())))
 
 
 def _smtp_sender(config: Config) -> Sender | None:

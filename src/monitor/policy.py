@@ -6,6 +6,9 @@
   further, capped at a week against absurd values.
 - The next success resets all of it.
 - A chain of permanent redirects (301/308) moves the stored URL; a temporary one (302/307) does not.
+- A last fetch dated in the future (the clock was set back, or was ahead when it was written) cannot be
+  right: its schedule counts as unknown, so the feed is due now rather than silently waiting for the clock
+  to catch up; its next fetch writes times of the real clock (`as_of`).
 """
 
 from __future__ import annotations
@@ -15,14 +18,31 @@ from datetime import datetime, timedelta
 
 from .types import RETRY_AFTER_CAP, FeedState, FetchOutcome, FetchResult
 
-__all__ = ["RETRY_AFTER_CAP", "after_fetch", "backoff", "classify", "is_due", "revive", "skip_reason"]
+CLOCK_SLACK = timedelta(minutes=1)  # a stored time this far ahead of now is still taken at its word
+
+__all__ = ["CLOCK_SLACK", "RETRY_AFTER_CAP", "after_fetch", "as_of", "backoff", "classify", "in_future", "is_due",
+           "revive", "skip_reason"]
 SUCCESSES = {FetchOutcome.OK, FetchOutcome.PARTIAL, FetchOutcome.NOT_MODIFIED, FetchOutcome.UNCHANGED}
+
+
+def in_future(moment: datetime | None, now: datetime) -> bool:
+    """Whether a stored time lies ahead of `now` by more than a clock's ordinary drift."""
+    return moment is not None and moment > now + CLOCK_SLACK
+
+
+def as_of(state: FeedState, now: datetime) -> FeedState:
+    """The feed's state as the rules read it at `now`: a last fetch in the future is forgotten, and with it
+    the wait it set (backoff or Retry-After counted from that impossible time), so the feed is due now."""
+    if not in_future(state.last_fetch_at, now):
+        return state
+    return replace(state, last_fetch_at=None, retry_not_before=None)
 
 
 def skip_reason(state: FeedState, now: datetime, *, force: bool = False) -> str | None:
     """Why the feed must not be polled now, or None when it may be. `force` overrides every rule."""
     if force:
         return None
+    state = as_of(state, now)
     if state.dead:
         return f"dead since it answered 410 Gone; revive it with `monitor feeds revive {state.name}`"
     if state.retry_not_before and now < state.retry_not_before:
@@ -36,6 +56,7 @@ def is_due(state: FeedState, interval: timedelta, now: datetime) -> bool:
     """Whether the regular schedule calls for a poll (the daemon's question; `monitor poll` polls anyway)."""
     if skip_reason(state, now):
         return False
+    state = as_of(state, now)
     return state.last_fetch_at is None or now >= state.last_fetch_at + interval
 
 

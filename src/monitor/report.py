@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from .policy import in_future
 from .textsafe import one_line, shown
 from .types import FeedReport, FetchOutcome, Span, ThemeMatch
 from .units import format_size, from_iso
@@ -82,6 +83,8 @@ def health_rows(rows: Sequence[dict[str, Any]], now: datetime) -> list[dict[str,
             retry = from_iso(row["retry_not_before"])
             if retry and retry > due:
                 due = retry
+            if in_future(last_fetch, now):  # the clock was set back: it counts as due (policy.as_of)
+                due = now
             next_poll = "now" if due <= now else f"{due:%Y-%m-%d %H:%M}"
         out.append({
             "name": row["name"], "url": shown(row["url"]), "state": state, "items": row["items"],
@@ -157,6 +160,10 @@ def health_problems(pid: int | None, figures: dict[str, Any], config: Any, now: 
     last = from_iso(figures["last_fetch"])
     if pid and last and now - last > max(2 * longest, timedelta(minutes=15)):
         problems.append(f"no feed polled since {last:%Y-%m-%d %H:%M} UTC")
+    future = figures.get("future")
+    if pid and not last and future and future["fetches"]:
+        problems.append(f"no feed polled since the clock was set back (the last polls are dated up to "
+                        f"{future['latest'][:16].replace('T', ' ')} UTC, in the future)")
     feeds = figures["feeds"]
     polled = feeds.get("ok", 0) + feeds.get("failing", 0) + feeds.get("dead", 0)
     if polled and not feeds.get("ok"):
@@ -181,9 +188,23 @@ def status_lines(report: dict[str, Any], timezone: str, now: datetime) -> list[s
         f"next digest  {report['next_digest']['week']} due {report['next_digest']['due'][:16].replace('T', ' ')} "
         f"{timezone}" + (f" (last: {digest[0]} {digest[1]})" if digest else ""),
         _fetch_log_line(report.get("fetch_log")),
+        *_clock_lines(report.get("future"), now),
         "health       " + ("ok" if report["healthy"] else "UNHEALTHY: " + "; ".join(report["problems"])),
     ]
     return lines
+
+
+def _clock_lines(future: dict[str, Any] | None, now: datetime) -> list[str]:
+    """Times stored in the future: the clock was set back (or was ahead when they were written)."""
+    if not future:
+        return []
+    latest = from_iso(future["latest"])
+    assert latest is not None
+    what = " and ".join(part for part in (
+        f"{future['feeds']} feed(s) last polled" if future["feeds"] else "",
+        f"{future['fetches']} poll(s) logged" if future["fetches"] else "") if part)
+    return [f"clock        {what} in the future, up to {latest:%Y-%m-%d %H:%M} UTC ({_ago(latest - now)} ahead): "
+            f"the clock was set back, or was ahead then; such feeds count as due and are polled"]
 
 
 def _fetch_log_line(log: dict[str, Any] | None) -> str:

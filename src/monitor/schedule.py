@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from .policy import as_of
 from .types import FeedState
 from .weeks import WEEKDAYS, week_coverage, week_end, week_start
 
@@ -21,6 +22,7 @@ def first_poll(state: FeedState, interval: timedelta, now: datetime, index: int,
     overdue-or-not feeds spreads the overdue ones evenly over OVERDUE_SPREAD (or the interval, if shorter)."""
     if state.dead:
         return None
+    state = as_of(state, now)  # a last poll dated in the future: due now (policy.as_of)
     due = state.last_fetch_at + interval if state.last_fetch_at else now
     if state.retry_not_before and state.retry_not_before > due:  # backoff or Retry-After
         due = state.retry_not_before

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import sqlite_utils
 
 from .errors import StoreError
+from .identity import canonical_url
 from .schema import MIGRATIONS
 from .types import FeedReport, FeedSource, FeedState, ItemCounts, ParsedFeed, ThemeMatch, evidence_records
 from .units import from_iso, iso
@@ -178,26 +179,41 @@ class Store:
 
     # -- feeds ------------------------------------------------------------------------------------
 
-    def sync_feeds(self, feeds: Sequence[FeedSource], now: datetime) -> None:
-        """Make the feeds table match the config: add new feeds, follow edits, retire removed ones
-        (their items stay). A feed whose configured URL changed starts afresh at the new URL."""
-        rows = {row["name"]: row for row in self.db.query("SELECT name, config_url FROM feeds")}
+    def sync_feeds(self, feeds: Sequence[FeedSource], now: datetime) -> list[tuple[str, str]]:
+        """Make the feeds table match the config: add new feeds, follow edits and renames, retire removed
+        ones (their items stay). A feed whose configured URL changed starts afresh at the new URL.
+        Returns the renames followed, as (old name, new name).
+
+        Safe beside other processes doing the same (a `monitor poll` while the daemon reloads): the table is
+        read inside the IMMEDIATE transaction that writes it, so no process inserts a name another has just
+        inserted. A feed new to the config at the address of a feed that left it (its configured URL, or
+        the one a 301 moved it to) is that feed renamed: the row keeps its id, so the identity keys of its
+        items (`identity.item_key`, scoped by feed id when guids are not URLs) and its sightings stay."""
         with self.transaction():
+            rows = {row["name"]: row for row in self.db.query("SELECT id, name, url, config_url, in_config FROM feeds")}
+            renames = feed_renames(feeds, list(rows.values()))
+            for new_name, old_name in renames.items():
+                row = rows.pop(old_name)
+                self.conn.execute("UPDATE feeds SET name = ? WHERE id = ?", (new_name, row["id"]))
+                rows[new_name] = {**row, "name": new_name}
             for feed in feeds:
                 values = {"language": feed.language, "tags": json.dumps(list(feed.tags)),
                           "interval_seconds": int(feed.interval.total_seconds()), "in_config": 1}
                 existing = rows.get(feed.name)
                 if existing is None:
                     self.db.table("feeds").insert({"name": feed.name, "url": feed.url, "config_url": feed.url,
-                                             "created_at": iso(now), **values})
+                                                   "created_at": iso(now), **values})
                     continue
                 if existing["config_url"] != feed.url:
-                    values.update(url=feed.url, config_url=feed.url, etag=None, last_modified=None,
-                                  content_hash=None, dead=0, consecutive_failures=0, retry_not_before=None)
-                self.db.table("feeds").update(self._feed_id(feed.name), values)
+                    values.update(config_url=feed.url)
+                    if _address(existing["url"]) != _address(feed.url):  # not merely following a 301
+                        values.update(url=feed.url, etag=None, last_modified=None, content_hash=None, dead=0,
+                                      consecutive_failures=0, retry_not_before=None)
+                self.db.table("feeds").update(existing["id"], values)
             names = [f.name for f in feeds]
             retired = f"name NOT IN ({_marks(names)})" if names else "1"
-            self.conn.execute(f"UPDATE feeds SET in_config = 0 WHERE {retired}", names)
+            self.conn.execute(f"UPDATE feeds SET in_config = 0 WHERE in_config = 1 AND {retired}", names)
+        return [(old, new) for new, old in renames.items()]
 
     def _feed_id(self, name: str) -> int:
         row = self.conn.execute("SELECT id FROM feeds WHERE name = ?", (name,)).fetchone()
@@ -469,6 +485,33 @@ class Store:
         return int(self.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
 
 
+def feed_renames(feeds: Sequence[FeedSource], rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """new name -> old name, for each configured feed unknown by name whose address is that of a stored feed
+    no longer in the config (its `config_url`, or the `url` a permanent redirect moved it to). A feed that
+    has just left the config is preferred over one retired long ago; each stored feed is claimed once."""
+    configured = {f.name for f in feeds}
+    leaving = sorted((r for r in rows if r["name"] not in configured), key=lambda r: (-r["in_config"], -r["id"]))
+    taken: set[str] = set()
+    renames: dict[str, str] = {}
+    known = {r["name"] for r in rows}
+    for feed in feeds:
+        if feed.name in known:
+            continue
+        address = _address(feed.url)
+        for row in leaving:
+            if row["name"] not in taken and address in (_address(row["config_url"]), _address(row["url"])):
+                taken.add(row["name"])
+                renames[feed.name] = row["name"]
+                break
+    return renames
+
+
+def _address(url: str) -> str:
+    """A feed's address as the config compares them: http and https of one URL are the same feed."""
+    canonical = canonical_url(url) or url
+    return canonical.split(":", 1)[1] if canonical.startswith(("http:", "https:")) else canonical
+
+
 def _stamp(text: str) -> float:
     moment = from_iso(text)
     return moment.timestamp() if moment else 0.0
@@ -516,6 +559,22 @@ def health_figures(store: Store, day_start: str, week_start: str) -> dict[str, A
             "last_digest": list(last_digest) if last_digest else None,
             "fetch_log": {"rows": kept, "oldest": oldest, "pruned": pruned[0] if pruned else 0,
                           "last_pruned": pruned[1] if pruned else None}}
+
+
+def clock_figures(store: Store, limit: str) -> dict[str, Any]:
+    """What `monitor status` says about time: the last poll not after `limit` (now and a clock's drift, as
+    stored UTC text), and what is dated after it (a clock set back): feeds last polled then, fetch rows, and
+    the latest such time; `future` is None when nothing is."""
+    conn = store.conn
+    last = conn.execute("SELECT max(started_at) FROM fetches WHERE started_at <= ?", (limit,)).fetchone()[0]
+    feeds, latest_feed = conn.execute("SELECT count(*), max(last_fetch_at) FROM feeds WHERE in_config = 1 "
+                                      "AND last_fetch_at > ?", (limit,)).fetchone()
+    fetches, latest_fetch = conn.execute("SELECT count(*), max(started_at) FROM fetches WHERE started_at > ?",
+                                         (limit,)).fetchone()
+    future = None
+    if feeds or fetches:
+        future = {"feeds": feeds, "fetches": fetches, "latest": max(filter(None, [latest_feed, latest_fetch]))}
+    return {"last_fetch": last, "future": future}
 
 
 def _is_locked(error: BaseException) -> bool:
