@@ -105,6 +105,39 @@ def test_helpers_of_a_process_killed_outright_do_not_outlive_it() -> None:
     assert not any(alive(pid) for pid in helpers), "an orphaned parse helper is still running"
 
 
+# Killed while its helper is still starting: the helper is adopted before it can look at its parent.
+STARTING_HOLDER = """
+import multiprocessing, threading, time
+from datetime import UTC, datetime
+from monitor.parsers import ProcessParser
+parser = ProcessParser(1)
+threading.Thread(target=parser.parse, args=(b"<rss version='2.0'><channel/></rss>",), daemon=True,
+                 kwargs=dict(url="https://sample-wire.example.org/rss", headers={}, feed_id=1,
+                             now=datetime.now(UTC))).start()
+while not multiprocessing.active_children():
+    time.sleep(0.001)
+print(*[child.pid for child in multiprocessing.active_children()], flush=True)
+time.sleep(60)
+"""
+
+
+def test_helpers_of_a_process_killed_while_they_start_do_not_outlive_it() -> None:
+    holder = subprocess.Popen([sys.executable, "-c", STARTING_HOLDER], stdout=subprocess.PIPE, text=True)
+    try:
+        helpers = [int(pid) for pid in holder.stdout.readline().split()]  # type: ignore[union-attr]
+        assert helpers, "the parser started no helper"
+    finally:
+        holder.kill()  # before the helper has imported what it runs
+        holder.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    leftover = [pid for pid in helpers if alive(pid)]
+    for pid in leftover:
+        os.kill(pid, signal.SIGKILL)
+    assert not leftover, "a parse helper whose parent was killed while it started is still running"
+
+
 def alive(pid: int) -> bool:
     """Running, not a zombie (a finished orphan waits for init to reap it)."""
     try:

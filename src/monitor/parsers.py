@@ -69,7 +69,7 @@ class ProcessParser:
             if self._pool is None:
                 # spawn, not fork: the daemon has threads (scheduler, fetchers) whose locks a fork would copy.
                 self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_start_helper)
+                                                 initializer=_start_helper, initargs=(os.getpid(),))
             return self._pool
 
     def parse(self, body: bytes, *, url: str, headers: Mapping[str, str], feed_id: int, now: datetime,
@@ -93,14 +93,15 @@ class ProcessParser:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _start_helper() -> None:
+def _start_helper(parent: int) -> None:
     """Ctrl-C and systemd's stop reach the whole process group; the daemon finishes the feeds in hand and
     then closes its helpers, which must live until then, so they ignore both. A daemon killed outright
     (SIGKILL, the OOM killer) cannot close them, and a pool's helper holds both ends of its own task queue,
-    so it would wait forever: it watches its parent and leaves when the parent is gone."""
+    so it would wait forever: it watches its parent and leaves when the parent is gone. The parent's pid
+    comes from the parent: a daemon killed while this helper was still starting (importing feedparser takes
+    a while) would otherwise leave it adopted already, watching its new parent forever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    parent = os.getppid()
     threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True).start()
 
 
