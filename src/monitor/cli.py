@@ -472,7 +472,8 @@ def digests(obj: Context, as_json: bool) -> None:
                 note += f", but {gone[r['week']]}: the next digest run marks it uncertain"
         if r["state"] == "sent":
             note = delivery_warning(r["refused"], r["delivery_note"])
-        click.echo(f"{r['week']:<9} {r['state']:<10} {r['items']:>5} {r['attempts']:>5}  {sent:<16}  {note}")
+        # A server's reply is text from outside, as a feed's is.
+        click.echo(f"{r['week']:<9} {r['state']:<10} {r['items']:>5} {r['attempts']:>5}  {sent:<16}  {shown(note)}")
 
 
 @cli.command()
