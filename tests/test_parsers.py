@@ -91,18 +91,7 @@ time.sleep(60)
 
 
 def test_helpers_of_a_process_killed_outright_do_not_outlive_it() -> None:
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER], stdout=subprocess.PIPE, text=True)
-    try:
-        helpers = [int(pid) for pid in holder.stdout.readline().split()]  # type: ignore[union-attr]
-        assert helpers, "the parser started no helper"
-        assert all(alive(pid) for pid in helpers)
-    finally:
-        holder.kill()  # SIGKILL: no chance to close its helpers
-        holder.wait()
-    deadline = time.monotonic() + 10
-    while any(alive(pid) for pid in helpers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(alive(pid) for pid in helpers), "an orphaned parse helper is still running"
+    assert orphans_after_killing(HOLDER) == [], "an orphaned parse helper is still running"
 
 
 # Killed while its helper is still starting: the helper is adopted before it can look at its parent.
@@ -122,12 +111,19 @@ time.sleep(60)
 
 
 def test_helpers_of_a_process_killed_while_they_start_do_not_outlive_it() -> None:
-    holder = subprocess.Popen([sys.executable, "-c", STARTING_HOLDER], stdout=subprocess.PIPE, text=True)
+    leftover = orphans_after_killing(STARTING_HOLDER)  # killed before its helper has imported what it runs
+    assert leftover == [], "a parse helper whose parent was killed while it started is still running"
+
+
+def orphans_after_killing(holder_script: str) -> list[int]:
+    """Run `holder_script` (it prints its helpers' pids), SIGKILL it, and return the helpers still running
+    10 s later (killed here, so that a failing run leaves nothing behind)."""
+    holder = subprocess.Popen([sys.executable, "-c", holder_script], stdout=subprocess.PIPE, text=True)
     try:
         helpers = [int(pid) for pid in holder.stdout.readline().split()]  # type: ignore[union-attr]
-        assert helpers, "the parser started no helper"
+        assert helpers and all(alive(pid) for pid in helpers), "the parser started no helper"
     finally:
-        holder.kill()  # before the helper has imported what it runs
+        holder.kill()  # SIGKILL: no chance to close its helpers
         holder.wait()
     deadline = time.monotonic() + 10
     while any(alive(pid) for pid in helpers) and time.monotonic() < deadline:
@@ -135,7 +131,7 @@ def test_helpers_of_a_process_killed_while_they_start_do_not_outlive_it() -> Non
     leftover = [pid for pid in helpers if alive(pid)]
     for pid in leftover:
         os.kill(pid, signal.SIGKILL)
-    assert not leftover, "a parse helper whose parent was killed while it started is still running"
+    return leftover
 
 
 def alive(pid: int) -> bool:
