@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.stemming import search_query
 from monitor.store import Store
 from monitor.types import FeedSource
 
@@ -27,6 +28,8 @@ RUSSIAN = [  # invented sample text, as every sample here (Sample Wire, example.
     ("Sample: что будет с армянами в Карабахе", SAMPLE_NOTE),
     ("Sample: refugees reach Goris", SAMPLE_NOTE),
     ("Sample: a refugee centre opens", SAMPLE_NOTE),
+    ("Sample: փախստականները հասել են Գորիս", SAMPLE_NOTE),  # Armenian: the refugees reached Goris
+    ("Sample: փախստականների թիվը աճում է", SAMPLE_NOTE),  # the number of refugees grows
 ]
 EVAL_RU = REPO.parent / "shared" / "eval" / "ru_items.jsonl"
 
@@ -64,6 +67,19 @@ def test_russian_inflected_forms_find_each_other(polled, run_cli):
     assert titles(run_cli, polled, '"помощь беженцев"') == {"в Ереване раздают помощь беженцам"}
     assert titles(run_cli, polled, "беженцы NOT Горис") == refugees - {"беженцы прибывают в Горис"}
     assert titles(run_cli, polled, "беженцы OR Карабах") == refugees | karabakh
+
+
+def test_armenian_inflected_forms_find_each_other(polled, run_cli):
+    both = {"փախստականները հասել են Գորիս", "փախստականների թիվը աճում է"}
+    assert titles(run_cli, polled, "փախստականներ") == titles(run_cli, polled, "փախստականների") == both
+
+
+def test_queries_keep_their_fts5_syntax_with_words_stemmed():
+    assert search_query("refugees") == '"refuge"'
+    assert search_query('title:Карабаха NOT "Russian peacekeepers"') == (
+        'title: ("карабах" OR "караб" OR "карабаха") NOT "russian peacekeep"')
+    assert search_query("NEAR(беженцы Горис, 5) OR refug*") == 'NEAR ( "беженц" "горис" , 5 ) OR "refug"*'
+    assert search_query("happy*") == '"happ"*'  # the part the word shares with its stem "happi"
 
 
 def test_english_still_stems_and_results_show_the_original_words_highlighted(polled, run_cli):
