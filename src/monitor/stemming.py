@@ -33,9 +33,6 @@ class Term:
     stem: str
     prefix: bool = False
 
-    def finds(self, stem: str) -> bool:
-        return stem.startswith(self.stem) if self.prefix else stem == self.stem
-
 
 def language_of(word: str) -> str | None:
     """The Snowball stemmer for a word's script: its first letter decides."""
@@ -193,8 +190,16 @@ def snippet(title: str, summary: str, terms: list[Term], words: int = SNIPPET_WO
 
 
 def _hits(text: str, terms: list[Term]) -> tuple[list[tuple[int, int]], list[int]]:
+    exact = {t.stem for t in terms if not t.prefix}
+    prefixes = tuple(t.stem for t in terms if t.prefix)
     spans = [m.span() for m in WORD.finditer(text)]
-    hits = [n for n, (a, b) in enumerate(spans) if any(t.finds(stem(text[a:b])) for t in terms)]
+    known = _known
+    hits = []
+    for n, (start, end) in enumerate(spans):
+        word = text[start:end]
+        found = known[word] if word in known else _learn(word)
+        if found in exact or (prefixes and found.startswith(prefixes)):
+            hits.append(n)
     return spans, hits
 
 
