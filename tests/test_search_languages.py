@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from monitor.stemming import search_query
+from monitor.stemming import WORD, search_query
 from monitor.store import Store
 from monitor.types import FeedSource
 
@@ -136,3 +138,22 @@ def test_real_russian_items_inflected_forms_find_the_same_items(tmp_path, capsys
     assert figures["беженцы"][1] == figures["беженцев"][1] >= figures["беженц*"][0]
     assert figures["Карабах"][1] == figures["Карабаха"][1] >= figures["Карабаха"][0]
     assert all(after >= before for before, after in figures.values())
+
+
+QUERY_PARTS = [*'беженцыКарабахrefugeՀայաստան "*():^+-,.', "OR", "NOT", "AND", "NEAR", "title", "ё", "Ş", " "]
+QUERY_TEXT = st.lists(st.sampled_from(QUERY_PARTS), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(QUERY_TEXT)
+def test_any_query_is_answered_and_every_word_of_an_item_finds_it(query):
+    with Store.open(":memory:") as store:
+        store.sync_feeds([FeedSource("sample-wire", f"{SITE}/rss", timedelta(hours=1))], WHEN)
+        with store.transaction():
+            store.conn.execute(
+                "INSERT INTO items (key, feed_id, title, summary, published, date_source, first_seen, content_hash) "
+                "VALUES ('k', 1, ?, ?, '2023-09-25T09:00:00Z', 'first_seen', '2023-09-25T09:00:00Z', '')",
+                ("Sample: " + query, SAMPLE_NOTE))
+        store.search(query)  # never an error, whatever the syntax
+        for word in set(WORD.findall(query)):
+            assert store.search(f'"{word}"'), word  # any word of an item, as written, finds it

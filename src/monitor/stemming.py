@@ -85,12 +85,10 @@ def alternatives(word: str) -> list[str]:
     if language_of(word) != "russian":
         return [own]
     lower = word.lower().replace("ё", "е")
-    found = {own}
-    for base in {lower, own}:
-        found.update(stem(base + ending) for ending in _RU_ENDINGS)
-    # A form the stemmer cut shorter than the word's own stem stands for another word ("карабахи" is no
-    # "караб"); only stems that begin the word, or that the word's stem begins, are the same word.
-    return [own, *sorted(s for s in found - {own} if len(s) >= 3 and (lower.startswith(s) or s.startswith(own)))]
+    found = {stem(base + ending) for base in (lower, own) for ending in _RU_ENDINGS}
+    # Only the word itself, when it is the stem of its other forms ("карабах" of "карабаха"), and stems that
+    # its stem begins with ("караб" of "карабах"): other stems made by adding endings are other words.
+    return [own, *sorted(s for s in found - {own} if s == lower or (len(s) >= 3 and own.startswith(s)))]
 
 
 def _prefix(word: str) -> str:
@@ -120,6 +118,8 @@ def search_query(query: str) -> str:
             depth += 1
             if out and out[-1] == "NEAR" and not near_depth:
                 near_depth = depth
+            elif not near_depth:
+                _and_after_operand(out)
             out.append(token)
         elif token == ")":
             if depth == near_depth:
@@ -134,8 +134,18 @@ def search_query(query: str) -> str:
             phrase = token[0] == '"'
             inner = token[1:-1] if len(token) > 1 and token.endswith('"') else token[1:]  # closed if unclosed
             words = WORD.findall(inner.replace('""', '"') if phrase else token)
-            out.append(_words(words, prefix=following == "*", single=bool(near_depth), phrase=phrase))
+            operand = _words(words, prefix=following == "*", single=bool(near_depth), phrase=phrase)
+            if not near_depth:
+                _and_after_operand(out)
+            out.append(operand)
     return " ".join(out).replace(" *", "*").replace(" :", ":")
+
+
+def _and_after_operand(out: list[str]) -> None:
+    """FTS5 reads "a b" as a AND b, but not "a (b OR c)" nor "(a OR b) c": a word stemmed into a group of
+    alternatives needs the AND said."""
+    if out and (out[-1].endswith(('"', ")")) or out[-1] == "*"):
+        out.append("AND")
 
 
 def _words(words: list[str], *, prefix: bool, single: bool, phrase: bool) -> str:
