@@ -320,8 +320,8 @@ class Store:
                   i.date_source, iso(i.published), i.date_source, i.date_source, i.key) for i in updates])
             if matcher:
                 self._write_matches([(existing[i.key][0], found[i.key]) for i in updates], matcher.version, stamp)
-        written = [new_ids[i.key] for i in new_rows] if new_rows else []
-        self._stem_items(written + [existing[i.key][0] for i in updates])
+        ids = {**(new_ids if new_rows else {}), **{i.key: existing[i.key][0] for i in updates}}
+        self._index_stems([(ids[i.key], i.title, i.summary_text) for i in new_rows + updates])
         if new_sources:
             self.conn.executemany("INSERT OR IGNORE INTO item_sources VALUES (?,?,?,?,?,?)", new_sources)
         if source_updates:
@@ -350,12 +350,19 @@ class Store:
         """Index these items' stemmed text for search (inside the caller's transaction)."""
         for start in range(0, len(ids), CHUNK):
             chunk = list(ids[start:start + CHUNK])
-            rows = self.conn.execute(f"SELECT id, title, summary FROM items WHERE id IN ({_marks(chunk)})",
-                                     chunk).fetchall()
-            self.conn.execute(f"DELETE FROM items_stemmed WHERE item_id IN ({_marks(chunk)})", chunk)
+            self._index_stems(self.conn.execute(f"SELECT id, title, summary FROM items WHERE id IN ({_marks(chunk)})",
+                                                chunk).fetchall())
+
+    def _index_stems(self, rows: Sequence[tuple[int, str, str]]) -> None:
+        """Index items' text, as (id, title, summary) that the items table holds, stemmed (inside the caller's
+        transaction)."""
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start:start + CHUNK]
+            ids = [row[0] for row in chunk]
+            self.conn.execute(f"DELETE FROM items_stemmed WHERE item_id IN ({_marks(ids)})", ids)
             self.conn.executemany("INSERT INTO items_stemmed (item_id, title, summary) VALUES (?,?,?)",
-                                  [(item_id, stem_text(title), stem_text(summary)) for item_id, title, summary in rows])
-            self.conn.execute(f"DELETE FROM items_unstemmed WHERE item_id IN ({_marks(chunk)})", chunk)
+                                  [(item_id, stem_text(title), stem_text(summary)) for item_id, title, summary in chunk])
+            self.conn.execute(f"DELETE FROM items_unstemmed WHERE item_id IN ({_marks(ids)})", ids)
 
     # -- theme matches ----------------------------------------------------------------------------
 
