@@ -62,7 +62,7 @@ def stem(word: str) -> str:
     return _stemmer(language).stemWord(lower) if language else lower
 
 
-_known: dict[str, str] = {}  # stem_text's own cache: a dict lookup per word is a third of stem()'s cost
+_known: dict[str, str] = {}  # stem_text's own cache: an inline dict lookup is cheaper than a call to stem()
 _KNOWN_MAX = 200_000
 
 
@@ -106,8 +106,9 @@ def _quoted(stem_: str) -> str:
 
 def search_query(query: str) -> str:
     """An FTS5 query (words, "phrases", OR, AND, NOT, NEAR, prefix*, column:, parentheses) with its words
-    replaced by their stems, for the stemmed index. The syntax is kept as written, so a query that was not
-    valid FTS5 stays invalid (and the caller falls back to plain words)."""
+    replaced by their stems, for the stemmed index. The syntax is kept as written (an AND is said where a
+    word became a group of alternatives), so a query that was not valid FTS5 stays invalid and the caller
+    falls back to plain words."""
     tokens = _QUERY_TOKEN.findall(query)
     out: list[str] = []
     near_depth = 0  # inside NEAR(...) only phrases are allowed: one stem per word
