@@ -496,7 +496,7 @@ def run(obj: Context, log_format: str) -> None:
 def reload(obj: Context) -> None:
     """Tell the running daemon to re-read the config (as SIGHUP does); a broken config is refused."""
     obj.config  # noqa: B018 - check it here too, so the problem is shown to the person who asked
-    from .daemon import running_pid
+    from .pidlock import running_pid
 
     pid = running_pid(obj.db_path)
     if not pid or pid < 0:
@@ -512,7 +512,7 @@ def reload(obj: Context) -> None:
 def status(obj: Context, as_json: bool) -> None:
     """How the service is doing; exit 1 when unhealthy, so it serves as a container health check."""
     config, now = obj.config, utc_now()
-    from .daemon import running_pid
+    from .pidlock import running_pid
 
     pid = running_pid(obj.db_path)
     zone = ZoneInfo(config.timezone)
