@@ -26,7 +26,9 @@ ALLOWED = {
     "config": {"errors", "identity", "settings", "terms", "types", "units"},
     "parse": {"identity", "textsafe", "types"},
     "policy": {"types"},
-    "report": {"policy", "textsafe", "types", "units"},
+    "report": {"policy", "quality", "textsafe", "types", "units"},
+    "quality": set(),
+    "labels": {"identity", "store", "units"},
     "fetch": {"addresses", "config", "netguard", "textsafe", "types"},
     "netguard": set(),
     "store": {"errors", "identity", "schema", "types", "units"},
@@ -50,7 +52,7 @@ ALLOWED = {
     "__main__": {"cli"},
     "__init__": set(),
 }
-PURE = {"addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy", "report", "schema", "terms", "match", "weeks", "cluster", "digest", "schedule"}
+PURE = {"quality", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy", "report", "schema", "terms", "match", "weeks", "cluster", "digest", "schedule"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
 
