@@ -26,7 +26,8 @@ ALLOWED = {
     "config": {"errors", "identity", "settings", "terms", "types", "units"},
     "parse": {"identity", "textsafe", "types"},
     "policy": {"types"},
-    "report": {"policy", "quality", "textsafe", "types", "units"},
+    "report": {"policy", "quality", "teach", "textsafe", "types", "units"},
+    "teach": {"match", "terms", "types"},
     "quality": set(),
     "labels": {"identity", "store", "units"},
     "fetch": {"addresses", "config", "netguard", "textsafe", "types"},
@@ -52,7 +53,7 @@ ALLOWED = {
     "__main__": {"cli"},
     "__init__": set(),
 }
-PURE = {"quality", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy", "report", "schema", "terms", "match", "weeks", "cluster", "digest", "schedule"}
+PURE = {"quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy", "report", "schema", "terms", "match", "weeks", "cluster", "digest", "schedule"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
 

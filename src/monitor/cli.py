@@ -30,6 +30,8 @@ import click
 
 from . import __version__, clock, labels, opml, store_digest
 from . import quality as quality_
+from . import report as report_
+from . import teach
 from .config import Config, load_config, parse_config
 from .deliver import SmtpSender
 from .demo import SAMPLE_WEEK, run_demo
@@ -46,6 +48,7 @@ from .schedule import digest_send_moment
 from .settings import http_url
 from .store import Store, clock_figures, health_figures
 from .textsafe import redact, shown, shown_block
+from .types import ThemeSpec, evidence_records
 from .units import format_duration, iso
 from .weeks import last_complete_week, parse_week, week_coverage, week_end, week_label, week_start
 
@@ -613,6 +616,90 @@ def label(obj: Context, item_id: int | None, theme: str | None, verdict: str | N
         saved = labels.save(store, [labels.Judgement(item_id, theme, verdict == "yes", who, note)], utc_now())
     state = "stored" if saved.new else "changed" if saved.changed else "unchanged (the same verdict was stored)"
     click.echo(f"item {item_id}, {theme}: {verdict} by {who}, {state}")
+
+
+@cli.command()
+@click.argument("theme")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="Most items shown.")
+@click.option("--scan", default=10_000, show_default=True, type=click.IntRange(1, 10_000_000), metavar="N",
+              help="Look among the N most recently published items not yet judged for THEME.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines, one per item; ask nothing.")
+@click.option("--by", "who", metavar="NAME", help="Who judges (default: the user running monitor).")
+@click.pass_obj
+@handle_errors
+def review(obj: Context, theme: str, limit: int, scan: int, as_json: bool, who: str | None) -> None:
+    """The items most worth a judgement for THEME: near misses, with the terms that nearly matched marked.
+    In a terminal it asks, item by item: y (about the theme), n (not), s (skip) or q (quit)."""
+    spec = _theme(obj, theme)
+    who = who or _os_user()
+    with obj.store(must_exist=True) as store:
+        judged = {item_id for (item_id, t) in labels.current(store) if t == theme}
+        items = labels.recent_items(store, scan, judged)
+        misses = teach.near_misses(spec, items, limit)
+        texts = {item_id: (title, summary) for item_id, title, summary in items}
+        if as_json:
+            for miss in misses:
+                title, summary = texts[miss.item_id]
+                click.echo(json.dumps({"item_id": miss.item_id, "theme": theme, "score": miss.score,
+                                       "reasons": list(miss.reasons), "title": shown(title),
+                                       "evidence": evidence_records(miss.evidence)}, ensure_ascii=False))
+            return
+        ask = sys.stdin.isatty() and sys.stdout.isatty()
+        mark = (lambda s: click.style(s, bold=True, underline=True)) if sys.stdout.isatty() else (lambda s: f"[{s}]")
+        stored = 0
+        for number, miss in enumerate(misses, start=1):
+            for line in report_.review_lines(number, miss, *texts[miss.item_id], mark):
+                click.echo(line)
+            if not ask:
+                continue
+            answer = click.prompt(f"   about {theme}? y/n/s(kip)/q(uit)", type=click.Choice(["y", "n", "s", "q"]),
+                                  show_choices=False, default="s")
+            if answer == "q":
+                break
+            if answer in "yn":
+                labels.save(store, [labels.Judgement(miss.item_id, theme, answer == "y", who, "monitor review")],
+                            utc_now())
+                stored += 1
+    if not misses:
+        click.echo(f"no near misses for {theme} among the {len(items)} item(s) not yet judged for it")
+    elif ask:
+        click.echo(f"{stored} judgement(s) stored by {who}; `monitor themes --quality` measures {theme} on them")
+
+
+@cli.command()
+@click.argument("theme")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="Most terms shown.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+@handle_errors
+def suggest(obj: Context, theme: str, limit: int, as_json: bool) -> None:
+    """Candidate terms for THEME from the labelled positives it misses: words and two-word phrases, with how
+    many missed positives each would catch and how many labelled negatives it would wrongly catch. Shown,
+    never applied."""
+    spec = _theme(obj, theme)
+    with obj.store(must_exist=True) as store:
+        verdicts = {item_id: v for (item_id, t), v in labels.current(store).items() if t == theme}
+        texts = labels.item_texts(store, verdicts)
+    matcher = Matcher({theme: spec})
+    missed = {item_id: texts[item_id] for item_id, v in verdicts.items()
+              if v and item_id in texts and not matcher.match(*texts[item_id])}
+    negatives = [texts[item_id] for item_id, v in verdicts.items() if not v and item_id in texts]
+    found = teach.suggest(missed, negatives, limit)
+    if as_json:
+        click.echo(json.dumps({"theme": theme, "missed_positives": len(missed), "negatives": len(negatives),
+                               "suggestions": [{"term": s.term, "catches": s.catches, "wrongly": s.wrongly,
+                                                "examples": list(s.examples)} for s in found]},
+                              indent=2, ensure_ascii=False))
+        return
+    for line in report_.suggestion_lines(theme, found, len(missed), len(negatives)):
+        click.echo(line)
+
+
+def _theme(obj: Context, theme: str) -> ThemeSpec:
+    spec = obj.config.themes.get(theme)
+    if spec is None:
+        raise UsageError(f"no theme {theme!r} in {obj.config.path}; themes: {', '.join(obj.config.themes) or 'none'}")
+    return spec
 
 
 def _os_user() -> str:

@@ -117,3 +117,10 @@ def all_items(store: Store, batch: int = 500) -> Iterator[list[tuple[int, str, s
             return
         yield [(item_id, title, summary, json.loads(stored or "{}")) for item_id, title, summary, stored in rows]
         last_id = rows[-1][0]
+
+
+def recent_items(store: Store, scan: int, leave_out: set[int]) -> list[tuple[int, str, str]]:
+    """The `scan` most recently published items (id, title, summary), without those in `leave_out`."""
+    rows = store.conn.execute("SELECT id, title, summary FROM items ORDER BY published DESC, id DESC LIMIT ?",
+                              (scan + len(leave_out),))
+    return [row for row in rows if row[0] not in leave_out][:scan]

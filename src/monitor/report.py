@@ -14,6 +14,7 @@ from typing import Any
 
 from .policy import in_future
 from .quality import Change, ThemeQuality, macro_f1
+from .teach import NearMiss, Suggestion
 from .textsafe import one_line, shown
 from .types import FeedReport, FetchOutcome, Span, ThemeMatch
 from .units import format_size, from_iso
@@ -258,4 +259,29 @@ def change_lines(changes: Sequence[Change], themes: Sequence[str]) -> list[str]:
         gone_matches = sum(c.theme == theme for c in changes)
         lines.append(f"{theme}: no longer configured; {gone_matches} stored match(es) would go")
     lines.append("nothing changed (--dry-run)")
+    return lines
+
+
+def review_lines(number: int, miss: NearMiss, title: str, summary: str, mark: Callable[[str], str]) -> list[str]:
+    """One item of `monitor review`: why it is a near miss, then the evidence of the loosened theme."""
+    lines = [f"{number}. item {miss.item_id}  score {miss.score}  ({', '.join(miss.reasons)})",
+             f"   {shown(one_line(title))}"]
+    fields = {"title": title, "summary": summary}
+    for evidence in miss.evidence:
+        lines.append(f"   {evidence.kind} \"{evidence.name}\" ({evidence.score})")
+        for field in ("title", "summary"):
+            spans = [s for s in evidence.spans if s.field == field]
+            if spans:
+                lines.append(f"     {field}: {highlight(fields[field], spans, mark)}")  # cleaned piece by piece
+    return lines
+
+
+def suggestion_lines(theme: str, suggestions: Sequence[Suggestion], missed: int, negatives: int) -> list[str]:
+    """What `monitor suggest` prints: candidate terms, with what each would catch and wrongly catch."""
+    if not missed:
+        return [f"{theme}: no labelled positive is missed: nothing to suggest"]
+    lines = [f"{theme}: {missed} labelled positive(s) missed, {negatives} labelled negative(s); candidate terms "
+             "(shown, never applied):", f"  {'catches':>7} {'wrongly':>7}  term  (e.g. items)"]
+    lines += [f"  {s.catches:>7} {s.wrongly:>7}  {shown(s.term)}  ({', '.join(map(str, s.examples))})"
+              for s in suggestions]
     return lines
