@@ -325,6 +325,13 @@ NEAR_MISSES = [  # about none of the shipped themes
     ("Putin hosts Aliyev and Pashinyan for talks on Karabakh", "The Kremlin said the leaders discussed transport links."),
     ("UN court orders Azerbaijan to pull troops back from civilian areas of Karabakh", ""),
     ("Aliyev and Pashinyan discuss the future of the peace treaty", "Foreign ministers will meet again next month."),
+    ("Armenia accused of helping Russia evade Western sanctions", ""),
+    ("Armenia bans Russian TV broadcasts after insults on air", "Yerevan said the presenters crossed a line."),
+    ("A blow to Russia's influence in the South Caucasus as Armenia and Azerbaijan talk in Washington", ""),
+    ("Yerevan blames the West for failing Karabakh Armenians", "EU and US statements were not enough, officials said."),
+    ("Azerbaijan issues ultimatum to Karabakh forces to surrender", "Baku demands the disbanding of the local army."),
+    ("Syrian refugees in Armenia struggle to find work", ""),
+    ("Putin urges restraint as fighting flares in Karabakh", ""),
     # Who blames whom is read from word order only: with Russia the accuser here, the words still fit.
     xfail("Moscow accuses Pashinyan of betraying Russia by courting the West", "",
           "putin_blame: Russia as the accuser still fits 'Russia failed' (betray* near Russia) and 'Russia blamed'"),
