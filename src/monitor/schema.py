@@ -196,7 +196,8 @@ CREATE TABLE pruned (
     last_pruned_at TEXT,                  -- when rows were last deleted
     older_than TEXT                       -- the last prune deleted rows that started before this
 );
-"""),    Migration(11, "full-text search in every language: an index of stemmed text", """
+"""),
+    Migration(11, "full-text search in every language: an index of stemmed text", """
 -- items_fts (porter) stems English only. items_stemmed holds each item's title and summary as word stems,
 -- each word stemmed by the Snowball stemmer of its script (monitor.stemming): Russian, Armenian, English.
 -- Stems are computed in Python, so the store fills this table; the triggers below only keep it honest: an
@@ -234,5 +235,20 @@ CREATE TRIGGER items_unstemmed_delete AFTER DELETE ON items BEGIN
 END;
 -- Existing items are stemmed by the store after this migration, in short transactions.
 INSERT INTO items_unstemmed SELECT id FROM items;
+"""),
+    Migration(12, "analysts' judgements of which items belong to which theme", """
+-- One current judgement per item, theme and analyst: judging again replaces it (labelled_at says when it
+-- was last changed), so a corrected mistake does not linger. Where analysts disagree, `monitor themes
+-- --quality` goes by the most recent judgement of the item and theme.
+CREATE TABLE labels (
+    item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    theme TEXT NOT NULL,                  -- the key of [themes.<key>]
+    verdict TEXT NOT NULL CHECK (verdict IN ('yes', 'no')),  -- is the item about the theme?
+    who TEXT NOT NULL,                    -- the analyst: --by, else the user running monitor
+    labelled_at TEXT NOT NULL,            -- UTC ISO 8601, when the verdict or note last changed
+    note TEXT,                            -- why, in the analyst's words; for an import, the file
+    PRIMARY KEY (item_id, theme, who)
+) WITHOUT ROWID;
+CREATE INDEX labels_theme ON labels(theme, item_id);
 """),
 )
