@@ -20,6 +20,7 @@ ALLOWED = {
     "identity": set(),
     "textsafe": set(),
     "terms": set(),
+    "stemming": set(),
     "weeks": set(),
     "match": {"terms", "types"},
     "settings": {"units"},
@@ -32,7 +33,7 @@ ALLOWED = {
     "labels": {"identity", "store", "units"},
     "fetch": {"addresses", "config", "netguard", "textsafe", "types"},
     "netguard": set(),
-    "store": {"errors", "identity", "schema", "types", "units"},
+    "store": {"errors", "identity", "schema", "stemming", "types", "units"},
     "parsers": {"parse", "types"},
     "pipeline": {"config", "errors", "fetch", "match", "parsers", "policy", "store", "types"},
     "cluster": {"types"},
@@ -54,7 +55,8 @@ ALLOWED = {
     "__main__": {"cli"},
     "__init__": set(),
 }
-PURE = {"quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy", "report", "schema", "terms", "match", "weeks", "cluster", "digest", "schedule"}
+PURE = {"quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy",
+        "report", "schema", "stemming", "terms", "match", "weeks", "cluster", "digest", "schedule"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
 
