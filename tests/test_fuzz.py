@@ -375,6 +375,7 @@ def scores(engine: Matcher, title: str, summary: str) -> dict[str, int]:
 
 
 def assert_appending_never_lowers(engine: Matcher, title: str, summary: str, extra: str, to_title: bool) -> None:
+    EXAMPLES["count"] += 1
     after = (f"{title} {extra}", summary) if to_title else (title, f"{summary} {extra}")
     before_scores, after_scores = scores(engine, title, summary), scores(engine, *after)
     for spec in (t.spec for t in engine.themes):
