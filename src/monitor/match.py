@@ -322,38 +322,47 @@ def _rule_evidence(rule: _Rule, fields: _Fields, occurrences: Mapping[int, list[
         if not places:
             return None
         places_by_group.append(places)
-    best: tuple[int, int, list[tuple[int, int]]] | None = None  # (-score, width, places)
-    for candidate in _candidates(rule, places_by_group, fields):
-        score = _salient(rule.spec.score, candidate[1], fields)
-        key = (-score, candidate[0], candidate[1])
-        if best is None or key[:2] < best[:2]:
-            best = key
-    if best is None:
+    chosen = _best_places(rule, places_by_group, fields)
+    if chosen is None:
         return None
-    spans = tuple(fields.span(start, end) for start, end in best[2])
-    return Evidence("rule", rule.spec.name, -best[0], spans)
+    spans = tuple(fields.span(start, end) for start, end in chosen)
+    return Evidence("rule", rule.spec.name, _salient(rule.spec.score, chosen, fields), spans)
 
 
-def _candidates(rule: _Rule, places_by_group: list[list[tuple[int, int]]],
-                fields: _Fields) -> Iterable[tuple[int, list[tuple[int, int]]]]:
-    """(width, places) of every stretch a rule accepts: within one field, at most `within` words wide;
-    or, for rules in any order, across title and summary, a headline and its lede read as one statement,
-    when every summary place stands in its first CROSS_FIELD_WINDOW words: a headline names the place or
-    the actor, its lede says what happened, and neither repeats the other within `within` words."""
+def _best_places(rule: _Rule, places_by_group: list[list[tuple[int, int]]],
+                 fields: _Fields) -> list[tuple[int, int]] | None:
+    """The places of the best-scoring stretch a rule accepts, the tightest of its kind. Stretches are, best
+    first: in the title (at most `within` words wide); across title and summary (below); in the summary's
+    first LATE_TOKENS words; later in the summary.
+
+    Across title and summary, for rules in any order, a headline and its lede read as one statement: some
+    terms in the title, wherever they stand in it, the rest in the summary's first CROSS_FIELD_WINDOW
+    words. A headline names the place or the actor, its lede says what happened, and neither repeats the
+    other within `within` words. Word order is syntax ("blamed ... Russia"), which a headline does not
+    share with its lede, so `ordered` rules do not reach across."""
     windows = _ordered_windows if rule.spec.ordered else _any_order_windows
     summary = fields.bounds[1]
-    in_title = [[p for p in places if p[0] < summary] for places in places_by_group]
-    in_summary = [[p for p in places if p[0] >= summary] for places in places_by_group]
-    for per_field in (in_title, in_summary):
-        if all(per_field):
-            yield from (w for w in windows(per_field) if w[0] <= rule.spec.within)
-    if rule.spec.ordered:  # word order is syntax ("blamed ... Russia"), which a headline does not share with its lede
-        return
-    lede_end = summary + CROSS_FIELD_WINDOW
-    in_lede = [[p for p in places if p[1] < lede_end] for places in in_summary]
-    chosen = _across(in_title, in_lede)
-    if chosen is not None:
-        yield chosen[-1][1] - chosen[0][0] + 1, chosen
+    cuts = [bisect.bisect_left(places, (summary,)) for places in places_by_group]  # places are sorted
+    in_title = [places[:cut] for places, cut in zip(places_by_group, cuts, strict=True)]
+    in_summary = [places[cut:] for places, cut in zip(places_by_group, cuts, strict=True)]
+    if all(in_title):
+        tightest = min(windows(in_title, rule.spec.within), key=lambda w: w[0], default=None)
+        if tightest is not None:
+            return tightest[1]
+    if any(in_title) and not rule.spec.ordered:
+        lede_end = summary + CROSS_FIELD_WINDOW
+        chosen = _across(in_title, [[p for p in places[:bisect.bisect_left(places, (lede_end,))] if p[1] < lede_end]
+                                    for places in in_summary])
+        if chosen is not None:
+            return chosen
+    if not all(in_summary):
+        return None
+    best: tuple[bool, int, list[tuple[int, int]]] | None = None  # (late, width, places)
+    for width, places in windows(in_summary, rule.spec.within):
+        late = places[0][0] - summary >= LATE_TOKENS
+        if best is None or (late, width) < best[:2]:
+            best = (late, width, places)
+    return best[2] if best else None
 
 
 def _across(in_title: list[list[tuple[int, int]]], in_lede: list[list[tuple[int, int]]]) -> list[tuple[int, int]] | None:
@@ -399,9 +408,10 @@ def _salient(score: int, places: Sequence[tuple[int, int]], fields: _Fields) -> 
     return score
 
 
-def _ordered_windows(places_by_group: list[list[tuple[int, int]]]) -> Iterable[tuple[int, list[tuple[int, int]]]]:
+def _ordered_windows(places_by_group: list[list[tuple[int, int]]],
+                     within: int) -> Iterable[tuple[int, list[tuple[int, int]]]]:
     """For each place of the first group, the tightest run from it with one place of each group, each
-    group after the previous one."""
+    group after the previous one, if it is at most `within` words wide."""
     for first in places_by_group[0]:
         chosen = [first]
         for places in places_by_group[1:]:
@@ -409,12 +419,14 @@ def _ordered_windows(places_by_group: list[list[tuple[int, int]]]) -> Iterable[t
             if after is None:
                 return  # no later first place can do better
             chosen.append(after)
-        yield chosen[-1][1] - chosen[0][0] + 1, chosen
+        if chosen[-1][1] - chosen[0][0] + 1 <= within:
+            yield chosen[-1][1] - chosen[0][0] + 1, chosen
 
 
-def _any_order_windows(places_by_group: list[list[tuple[int, int]]]) -> Iterable[tuple[int, list[tuple[int, int]]]]:
+def _any_order_windows(places_by_group: list[list[tuple[int, int]]],
+                       within: int) -> Iterable[tuple[int, list[tuple[int, int]]]]:
     """For each place a run can begin at, the tightest run from it with one place of each group, in any
-    order (a sliding window over all places)."""
+    order (a sliding window over all places), if it is at most `within` words wide."""
     tagged = sorted((start, end, group) for group, places in enumerate(places_by_group) for start, end in places)
     need = len(places_by_group)
     counts: dict[int, int] = defaultdict(int)
@@ -422,9 +434,9 @@ def _any_order_windows(places_by_group: list[list[tuple[int, int]]]) -> Iterable
     for right, (_, _, group) in enumerate(tagged):
         counts[group] += 1
         while len(counts) == need:
-            chosen = _distinct_places(tagged[left:right + 1], need)
-            if chosen is not None:
-                yield max(end for _, end, _ in tagged[left:right + 1]) - tagged[left][0] + 1, chosen
+            width = max(end for _, end, _ in tagged[left:right + 1]) - tagged[left][0] + 1
+            if width <= within and (chosen := _distinct_places(tagged[left:right + 1], need)) is not None:
+                yield width, chosen
             counts[tagged[left][2]] -= 1
             if not counts[tagged[left][2]]:
                 del counts[tagged[left][2]]
@@ -471,30 +483,35 @@ def _phrase_evidence(phrase: _Phrase, fields: _Fields, cutoff: int) -> Evidence 
     """The best-scoring place of a phrase. A phrase is compared with the stretch of words around each word
     that could begin one of its content words (as many words either side as the phrase has), never with the
     whole field at once: a field's best alignment moves when text is added, and could move onto a stretch
-    that fails the content-word check while the earlier one passed. A stretch ends in padding that matches
-    nothing, so a phrase hanging off the end of the text scores as if more, unrelated, words followed: what
-    it will score when they come. Thus more text only adds stretches, and never lowers a phrase's score."""
+    that fails the content-word check while the earlier one passed. A stretch is padded both sides with
+    characters that match nothing, so a phrase hanging off the end of the text scores as if more, unrelated,
+    words followed: what it will score when they come. Thus more text only adds stretches, and never lowers
+    a phrase's score."""
     best: Evidence | None = None
     allowed = 1 if len(phrase.content) >= 5 else 0
     reach = phrase.length
     padding = "\0" * len(phrase.folded)
+    exhaustive = len(phrase.folded) <= 64  # rapidfuzz tries every alignment of a needle this short
     for field in (0, 1):
         words = fields.field_tokens(field)
         starts = fields.starts(field)
         if not words or sum(p in starts for p in phrase.prefixes) < phrase.needed:
             continue
+        if exhaustive and fuzz.partial_ratio(phrase.folded, padding + " ".join(words) + padding,
+                                             score_cutoff=cutoff) < cutoff:
+            continue  # no stretch of the field can do better than the whole, padded alike: a cheap no
         base = fields.bounds[field]
         starts_at = fields.where(field)
         for anchor in sorted({i for p in phrase.prefixes if p in starts_at for i in starts_at[p]}):
             low = max(0, anchor - reach)
             window = words[low:anchor + reach + 1]
             text = " ".join(window)
-            aligned = fuzz.partial_ratio_alignment(phrase.folded, text + padding, score_cutoff=cutoff)
+            aligned = fuzz.partial_ratio_alignment(phrase.folded, padding + text + padding, score_cutoff=cutoff)
             if aligned is None or _missing(phrase.content, window) > allowed:
                 continue
-            offsets = list(itertools.accumulate((len(w) + 1 for w in window[:-1]), initial=0))
-            first = bisect.bisect_right(offsets, min(aligned.dest_start, len(text) - 1)) - 1
-            last = max(first, bisect.bisect_left(offsets, min(aligned.dest_end, len(text))) - 1)
+            offsets = list(itertools.accumulate((len(w) + 1 for w in window[:-1]), initial=len(padding)))
+            first = max(0, bisect.bisect_right(offsets, min(aligned.dest_start, len(padding) + len(text) - 1)) - 1)
+            last = max(first, bisect.bisect_left(offsets, min(aligned.dest_end, len(padding) + len(text))) - 1)
             place = (base + low + first, base + low + last)
             score = _salient(round(aligned.score), [place], fields)
             if best is None or score > best.score:
