@@ -1,6 +1,7 @@
 """Matching quality on ../shared/eval: the matcher against the baseline an analyst would otherwise use.
 
-    python bench/quality.py
+    python bench/quality.py            # every eval set: the matcher and the baselines
+    python bench/quality.py --halves   # the shipped themes on two fixed halves of all sets, and on all of it
 
 For each eval set, runs `monitor match --jsonl` (the shipped themes) and three baselines built from the
 same theme definitions, then scores each with the eval's own score.py:
@@ -8,12 +9,15 @@ same theme definitions, then scores each with the eval's own score.py:
 - any keyword: an OR query of every term of the theme, as an alert service would run it;
 - keywords AND: each rule's terms anywhere in the item, in any order and distance (no proximity, no
   phrases): what a boolean search without `monitor`'s rules would find.
-Needs ../shared (skips with a message where it is absent).
+`--halves` is for tuning a theme honestly: choose on one half, read the other (the split is fixed, seed 12,
+half of each set in each). Needs ../shared (skips with a message where it is absent).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import random
 import subprocess
 import sys
 import tempfile
@@ -28,7 +32,9 @@ from monitor.match import Matcher  # noqa: E402
 from monitor.parse import plain_text  # noqa: E402
 from monitor.types import RuleSpec  # noqa: E402
 
-SETS = [("feed items", "items.jsonl", "labels.jsonl"), ("ledes", "ledes_items.jsonl", "ledes_labels.jsonl")]
+SETS = [("feed items", "items.jsonl", "labels.jsonl"), ("ledes", "ledes_items.jsonl", "ledes_labels.jsonl"),
+        ("ledes2", "ledes2_items.jsonl", "ledes2_labels.jsonl"), ("Russian ledes", "ru_items.jsonl", "ru_labels.jsonl")]
+SPLIT_SEED = 12
 
 
 def baseline(items: Path, out: Path) -> None:
@@ -76,9 +82,39 @@ def score(labels: Path, predictions: Path) -> str:
                           capture_output=True, text=True, check=True).stdout
 
 
+def halves(folder: Path) -> None:
+    """Every set's items and labels cut in two fixed halves; the shipped themes scored on A, B and all."""
+    parts: dict[str, tuple[list[str], list[str]]] = {"A": ([], []), "B": ([], []), "all": ([], [])}
+    for _, items, labels in SETS:
+        lines = [line for line in (EVAL / items).read_text(encoding="utf-8").splitlines() if line.strip()]
+        by_link = {json.loads(line)["link"]: line for line in (EVAL / labels).read_text(encoding="utf-8").splitlines()
+                   if line.strip()}
+        order = list(range(len(lines)))
+        random.Random(SPLIT_SEED).shuffle(order)
+        for rank, index in enumerate(order):
+            link = json.loads(lines[index])["link"]
+            for half in ("A" if rank % 2 == 0 else "B", "all"):
+                parts[half][0].append(lines[index])
+                parts[half][1].append(by_link[link])
+    for half, (items_lines, label_lines) in parts.items():
+        items, labels, out = (folder / f"{half}-{name}.jsonl" for name in ("items", "labels", "pred"))
+        items.write_text("\n".join(items_lines) + "\n", encoding="utf-8")
+        labels.write_text("\n".join(label_lines) + "\n", encoding="utf-8")
+        matcher(items, out)
+        print(f"== half {half}: monitor" if half != "all" else "== all sets: monitor")
+        print(score(labels, out))
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--halves", action="store_true", help="score the shipped themes on two fixed halves")
+    args = parser.parse_args()
     if not (EVAL / "score.py").exists():
         print(f"skipped: no eval set at {EVAL} (it ships in ../shared, not in this repo)")
+        return
+    if args.halves:
+        with tempfile.TemporaryDirectory() as folder:
+            halves(Path(folder))
         return
     with tempfile.TemporaryDirectory() as folder:
         for name, items, labels in SETS:

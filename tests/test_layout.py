@@ -20,16 +20,20 @@ ALLOWED = {
     "identity": set(),
     "textsafe": set(),
     "terms": set(),
+    "stemming": set(),
     "weeks": set(),
     "match": {"terms", "types"},
     "settings": {"units"},
     "config": {"errors", "identity", "settings", "terms", "types", "units"},
     "parse": {"identity", "textsafe", "types"},
     "policy": {"types"},
-    "report": {"policy", "textsafe", "types", "units"},
+    "report": {"policy", "quality", "teach", "textsafe", "types", "units"},
+    "teach": {"match", "terms", "types"},
+    "quality": set(),
+    "labels": {"identity", "store", "units"},
     "fetch": {"addresses", "config", "netguard", "textsafe", "types"},
     "netguard": set(),
-    "store": {"errors", "identity", "schema", "types", "units"},
+    "store": {"errors", "identity", "schema", "stemming", "types", "units"},
     "parsers": {"parse", "types"},
     "pipeline": {"config", "errors", "fetch", "match", "parsers", "policy", "store", "types"},
     "cluster": {"types"},
@@ -39,17 +43,20 @@ ALLOWED = {
     "store_digest": {"store", "types", "units"},
     "publish": {"config", "deliver", "digest", "render", "store", "store_digest", "weeks"},
     "schedule": {"policy", "types", "weeks"},
-    "daemon": {"config", "deliver", "errors", "fetch", "match", "metrics", "parsers", "pipeline", "policy", "publish",
-               "reloading", "schedule", "store", "store_digest", "types", "weeks"},
+    "pidlock": {"errors"},
+    "daemon": {"config", "deliver", "errors", "fetch", "match", "metrics", "parsers", "pidlock", "pipeline", "policy",
+               "publish", "reloading", "schedule", "store", "store_digest", "types", "weeks"},
     "reloading": {"config"},
     "metrics": {"types", "units"},
     "opml": {"identity", "textsafe", "types"},
     "demo": {"config", "fetch", "match", "pipeline", "publish", "store", "types", "weeks"},
     "cli": None,  # the top: builds everything
+    "cli_labels": None,  # commands of cli, in their own file
     "__main__": {"cli"},
     "__init__": set(),
 }
-PURE = {"addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy", "report", "schema", "terms", "match", "weeks", "cluster", "digest", "schedule"}
+PURE = {"quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy",
+        "report", "schema", "stemming", "terms", "match", "weeks", "cluster", "digest", "schedule"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
 

@@ -326,6 +326,11 @@ POSITIVE = {
         ("Пашинян обвинил Россию в бездействии миротворцев в Карабахе", ""),
         ("В Ереване считают, что Москва предала Армению", ""),
         ("Armenians ask why Russia's 2,000 peacekeepers never fired a shot to defend Karabakh", ""),
+        # Concepts of the analysts' brief (../shared/eval/THEMES.md) that the themes once had no words for.
+        ("Armenia skips the CSTO summit after the fall of Karabakh", ""),
+        ("Pashinyan says Russia violated its commitments under the trilateral statement on Karabakh", ""),
+        ("", "Armenia is dissatisfied with the CSTO's response to the Azerbaijani attacks, its security chief said."),
+        ("В Армении разочаровались в России после потери Карабаха", ""),
     ],
     "baku_promises": [
         ("Aliyev promises Karabakh Armenians equal rights as citizens of Azerbaijan", ""),
@@ -336,6 +341,12 @@ POSITIVE = {
         ("Алиев пообещал армянам Карабаха права и безопасность", ""),
         ("Баку гарантирует безопасность армянам Карабаха", ""),
         ("Baku vows Armenians who remain in Khankendi will be treated as equal citizens", ""),
+        ("Azerbaijani officials and representatives of Karabakh Armenians meet in Yevlakh",
+         "The talks were about the future of the region's people."),
+        ("Baku says Karabakh Armenians are free to stay or to leave", ""),
+        ("Karabakh residents fear Baku's promises will not be kept", ""),
+        ("Баку и представители карабахских армян обсудили их будущее", ""),
+        ("Баку призвал армян Карабаха не покидать регион", ""),
     ],
     "armenian_exodus": [
         ("Tens of thousands of ethnic Armenians flee Nagorno-Karabakh", ""),
@@ -347,6 +358,10 @@ POSITIVE = {
         ("Беженцы из Нагорного Карабаха прибывают в Армению", ""),
         ("Exodus from Nagorno-Karabagh: thousands of Armenians cross into Armenia", ""),
         ("Stepanakert empties as residents leave for Armenia", ""),
+        ("Villagers burn their houses before leaving Kalbajar as the district is handed over", ""),  # 2020
+        ("Жители Кельбаджара покидают свои дома", ""),
+        ("Опустевший Степанакерт: в городе осталось несколько десятков армян", ""),
+        ("Karabakh Armenians see no way back: few plan to go back home", ""),
     ],
 }
 
@@ -367,6 +382,21 @@ NEAR_MISSES = [  # about none of the shipped themes
     ("Asked whether Moscow would send more troops to Armenia, the Kremlin declined to comment", ""),
     ("Russia criticised Armenia for joining the International Criminal Court", "Moscow called it an unfriendly step."),
     ("Захарова раскритиковала Армению за учения с США", ""),
+    # The brief's traps: Azerbaijanis displaced in the 1990s, warnings before the departure, Russia mediating,
+    # a court order that says nothing of the Karabakh Armenians' rights, talks between the states.
+    ("Great Return: displaced families move back to Shusha",
+     "Former IDPs return to their homes in the Karabakh region, decades after they fled."),
+    ("Activists warn of ethnic cleansing in Nagorno-Karabakh", "Azerbaijan denies any such plan."),
+    ("Putin hosts Aliyev and Pashinyan for talks on Karabakh", "The Kremlin said the leaders discussed transport links."),
+    ("UN court orders Azerbaijan to pull troops back from civilian areas of Karabakh", ""),
+    ("Aliyev and Pashinyan discuss the future of the peace treaty", "Foreign ministers will meet again next month."),
+    ("Armenia accused of helping Russia evade Western sanctions", ""),
+    ("Armenia bans Russian TV broadcasts after insults on air", "Yerevan said the presenters crossed a line."),
+    ("A blow to Russia's influence in the South Caucasus as Armenia and Azerbaijan talk in Washington", ""),
+    ("Yerevan blames the West for failing Karabakh Armenians", "EU and US statements were not enough, officials said."),
+    ("Azerbaijan issues ultimatum to Karabakh forces to surrender", "Baku demands the disbanding of the local army."),
+    ("Syrian refugees in Armenia struggle to find work", ""),
+    ("Putin urges restraint as fighting flares in Karabakh", ""),
     # Who blames whom is read from word order only: with Russia the accuser here, the words still fit.
     xfail("Moscow accuses Pashinyan of betraying Russia by courting the West", "",
           "putin_blame: Russia as the accuser still fits 'Russia failed' (betray* near Russia) and 'Russia blamed'"),

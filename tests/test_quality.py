@@ -13,10 +13,12 @@ import pytest
 from .conftest import REPO, SHARED
 
 EVAL = SHARED / "eval"
-# Floors a little under the scores when they were set (feed items macro 0.92, ledes 0.85), so noise-free
-# runs pass and a real regression fails.
-FLOORS = {"items.jsonl": ("labels.jsonl", 0.85), "ledes_items.jsonl": ("ledes_labels.jsonl", 0.80)}
-THEME_FLOOR = 0.70
+# Floors a little under the scores when they were set (themes rewritten from THEMES.md: feed items macro 0.92,
+# ledes 0.88, ledes2 0.85, Russian ledes 0.87; every theme >= 0.77 on each set), so noise-free runs pass and
+# a real regression fails.
+FLOORS = {"items.jsonl": ("labels.jsonl", 0.85), "ledes_items.jsonl": ("ledes_labels.jsonl", 0.83),
+          "ledes2_items.jsonl": ("ledes2_labels.jsonl", 0.80), "ru_items.jsonl": ("ru_labels.jsonl", 0.82)}
+THEME_FLOOR = 0.75
 
 
 @pytest.mark.parametrize("items", sorted(FLOORS))

@@ -342,10 +342,15 @@ def match(obj: Context, text: str | None, summary: str, jsonl: Any) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--quality", is_flag=True, help="Precision, recall and F1 of each theme on the labelled items "
+              "(matched again in memory with the config's themes), and the items it gets wrong.")
 @click.pass_obj
 @handle_errors
-def themes(obj: Context, as_json: bool) -> None:
+def themes(obj: Context, as_json: bool, quality: bool) -> None:
     """The tracked themes, with how many items each matched this week and in all."""
+    if quality:
+        cli_labels.themes_quality(obj, as_json)
+        return
     config = obj.config
     matcher = Matcher(config.themes)
     since = week_start(utc_now(), config.timezone, config.digest.week_start)
@@ -372,10 +377,14 @@ def themes(obj: Context, as_json: bool) -> None:
               "have not seen.")
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000),
               help="Items per transaction: a running daemon waits at most for one batch.")
+@click.option("--dry-run", is_flag=True, help="List the items that would enter or leave each theme; change nothing.")
 @click.pass_obj
 @handle_errors
-def rematch(obj: Context, everything: bool, batch: int) -> None:
+def rematch(obj: Context, everything: bool, batch: int, dry_run: bool) -> None:
     """Match stored items again after the themes changed, in batches, with a progress bar."""
+    if dry_run:
+        cli_labels.rematch_dry_run(obj, batch)
+        return
     matcher = Matcher(obj.config.themes)
     with obj.store(must_exist=True) as store:
         total = store.items_to_match(matcher.version, everything=everything)
@@ -496,7 +505,7 @@ def run(obj: Context, log_format: str) -> None:
 def reload(obj: Context) -> None:
     """Tell the running daemon to re-read the config (as SIGHUP does); a broken config is refused."""
     obj.config  # noqa: B018 - check it here too, so the problem is shown to the person who asked
-    from .daemon import running_pid
+    from .pidlock import running_pid
 
     pid = running_pid(obj.db_path)
     if not pid or pid < 0:
@@ -512,7 +521,7 @@ def reload(obj: Context) -> None:
 def status(obj: Context, as_json: bool) -> None:
     """How the service is doing; exit 1 when unhealthy, so it serves as a container health check."""
     config, now = obj.config, utc_now()
-    from .daemon import running_pid
+    from .pidlock import running_pid
 
     pid = running_pid(obj.db_path)
     zone = ZoneInfo(config.timezone)
@@ -586,6 +595,10 @@ def _match_jsonl(matcher: Matcher, lines: Any) -> None:
         click.echo(json.dumps(result, ensure_ascii=False))
     if bad:
         raise UsageError(f"{bad} line(s) of {lines.name} could not be read (see above)")
+
+
+# The commands by which analysts teach the themes live beside this module; importing it registers them.
+from . import cli_labels  # noqa: E402, I001
 
 
 def main() -> None:

@@ -22,13 +22,12 @@
   times, so a step back of a day would leave every job waiting a day. The main loop notices a step (against
   the monotonic clock) and reschedules; times stored in the future count as due (`policy.as_of`).
 - Upkeep once a day (and soon after start-up): fetches older than `polling.keep_fetches` are pruned.
-- A lock file beside the database (`<db>.lock`, holding the pid) keeps a second daemon off the same file;
-  CLI commands keep working beside the daemon (SQLite WAL, busy timeout).
+- A lock file beside the database (`pidlock`) keeps a second daemon off the same file; CLI commands keep
+  working beside the daemon (SQLite WAL, busy timeout).
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import select
@@ -38,7 +37,6 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import FrameType
 from typing import IO
 
@@ -58,6 +56,7 @@ from .match import Matcher
 from .metrics import Metrics
 from .metrics import start as start_metrics
 from .parsers import Parser, make_parser
+from .pidlock import acquire, lock_suspects
 from .pipeline import poll_feed
 from .policy import in_future
 from .publish import busy_message, publish, retry_failed, settle_interrupted
@@ -83,50 +82,6 @@ RELOAD_TRY = timedelta(seconds=1)  # one reload's wait for another process's wri
 RELOAD_RETRY = 5.0  # seconds until a reload that found the database locked is tried again
 CLOCK_CHECK = 5.0  # seconds between the main loop's looks at the wall clock
 CLOCK_STEP = timedelta(minutes=1)  # a jump of the wall clock against the monotonic one larger than this
-
-
-class AlreadyRunning(MonitorError):
-    exit_code = 3
-
-
-def lock_path(db_path: str) -> Path:
-    return Path(str(db_path) + ".lock")
-
-
-def running_pid(db_path: str) -> int | None:
-    """The pid of the daemon holding the database's lock, or None when no daemon runs."""
-    path = lock_path(db_path)
-    if not path.exists():
-        return None
-    with path.open("r+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            text = handle.read().strip()
-            return int(text) if text.isdigit() else -1
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return None
-
-
-def lock_suspects(db_path: str) -> list[str]:
-    """Other processes that have the database open ("pid 123 (sqlite3)"), so a log can say whom to ask.
-    Linux only (/proc); best effort: processes of other users are not visible to a non-root daemon."""
-    try:
-        target = os.path.realpath(db_path)
-        names = {target, target + "-wal", target + "-shm"}
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) == os.getpid():
-                continue
-            try:
-                if any(os.path.realpath(fd) in names for fd in (entry / "fd").iterdir()):
-                    command = (entry / "comm").read_text().strip()
-                    found.append(f"pid {entry.name} ({command})")
-            except OSError:
-                continue  # gone meanwhile, or not ours to look at
-        return sorted(found)
-    except OSError:
-        return []
 
 
 class Daemon:
@@ -294,22 +249,7 @@ class Daemon:
         return 0
 
     def _acquire_lock(self) -> None:
-        path = lock_path(self.db_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = path.open("a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            pid = handle.read().strip() or "?"
-            handle.close()
-            raise AlreadyRunning(f"another monitor daemon (pid {pid}) already runs on {self.db_path}; "
-                                 f"stop it first, or give this one another --db") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._lock_file = handle
+        self._lock_file = acquire(self.db_path)
 
     def _release_lock(self) -> None:
         if self._lock_file:

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .policy import in_future
+from .quality import Change, ThemeQuality, macro_f1
+from .teach import NearMiss, Suggestion
 from .textsafe import one_line, shown
 from .types import FeedReport, FetchOutcome, Span, ThemeMatch
 from .units import format_size, from_iso
@@ -223,3 +225,63 @@ def _ago(delta: timedelta) -> str:
     if minutes < 48 * 60:
         return f"{minutes // 60} h"
     return f"{minutes // 1440} days"
+
+
+def quality_lines(figures: Sequence[ThemeQuality], items: int) -> list[str]:
+    """What `monitor themes --quality` prints: a table of figures per theme, then what each gets wrong."""
+    if not items:
+        return ["no labelled items yet: `monitor label ITEM_ID THEME yes|no` or `monitor label --import FILE.jsonl`"]
+    lines = [f"{'theme':<20}{'P':>7}{'R':>7}{'F1':>7}{'TP':>5}{'FP':>5}{'FN':>5}{'judged':>8}"]
+    for f in figures:
+        lines.append(f"{f.theme:<20}{f.precision:>7.3f}{f.recall:>7.3f}{f.f1:>7.3f}{f.tp:>5}{f.fp:>5}{f.fn:>5}"
+                     f"{f.judged:>8}")
+    lines.append(f"macro F1 {macro_f1(figures):.3f} on {items} labelled item(s), matched with the config's themes")
+    for f in figures:
+        if f.wrong:
+            lines.append(f"\n{f.theme}: {f.fp} wrongly matched, {f.fn} missed")
+        for w in f.wrong:
+            what = "missed " if w.verdict else "matched"
+            lines.append(f"  {what} {w.item_id:>7} {w.score:>4}  {shown(one_line(w.title))}")
+    return lines
+
+
+def change_lines(changes: Sequence[Change], themes: Sequence[str]) -> list[str]:
+    """What `monitor rematch --dry-run` prints: per theme, the items that would enter (+) or leave (-)."""
+    lines = []
+    for theme in themes:
+        mine = [c for c in changes if c.theme == theme]
+        entering = sum(c.entering for c in mine)
+        lines.append(f"{theme}: {entering} would enter, {len(mine) - entering} would leave")
+        lines += [f"  {'+' if c.entering else '-'} {c.item_id:>7} {c.score:>4}  {shown(one_line(c.title))}"
+                  for c in mine]
+    gone = sorted({c.theme for c in changes} - set(themes))
+    for theme in gone:
+        gone_matches = sum(c.theme == theme for c in changes)
+        lines.append(f"{theme}: no longer configured; {gone_matches} stored match(es) would go")
+    lines.append("nothing changed (--dry-run)")
+    return lines
+
+
+def review_lines(number: int, miss: NearMiss, title: str, summary: str, mark: Callable[[str], str]) -> list[str]:
+    """One item of `monitor review`: why it is a near miss, then the evidence of the loosened theme."""
+    lines = [f"{number}. item {miss.item_id}  score {miss.score}  ({', '.join(miss.reasons)})",
+             f"   {shown(one_line(title))}"]
+    fields = {"title": title, "summary": summary}
+    for evidence in miss.evidence:
+        lines.append(f"   {evidence.kind} \"{evidence.name}\" ({evidence.score})")
+        for field in ("title", "summary"):
+            spans = [s for s in evidence.spans if s.field == field]
+            if spans:
+                lines.append(f"     {field}: {highlight(fields[field], spans, mark)}")  # cleaned piece by piece
+    return lines
+
+
+def suggestion_lines(theme: str, suggestions: Sequence[Suggestion], missed: int, negatives: int) -> list[str]:
+    """What `monitor suggest` prints: candidate terms, with what each would catch and wrongly catch."""
+    if not missed:
+        return [f"{theme}: no labelled positive is missed: nothing to suggest"]
+    lines = [f"{theme}: {missed} labelled positive(s) missed, {negatives} labelled negative(s); candidate terms "
+             "(shown, never applied):", f"  {'catches':>7} {'wrongly':>7}  term  (e.g. items)"]
+    lines += [f"  {s.catches:>7} {s.wrongly:>7}  {shown(s.term)}  ({', '.join(map(str, s.examples))})"
+              for s in suggestions]
+    return lines

@@ -197,4 +197,58 @@ CREATE TABLE pruned (
     older_than TEXT                       -- the last prune deleted rows that started before this
 );
 """),
+    Migration(11, "full-text search in every language: an index of stemmed text", """
+-- items_fts (porter) stems English only. items_stemmed holds each item's title and summary as word stems,
+-- each word stemmed by the Snowball stemmer of its script (monitor.stemming): Russian, Armenian, English.
+-- Stems are computed in Python, so the store fills this table; the triggers below only keep it honest: an
+-- item whose text changes by any means (an analyst's UPDATE too) loses its stems and waits in
+-- items_unstemmed until the store stems it again (at the next poll, search, rematch or open).
+CREATE TABLE items_stemmed (
+    item_id INTEGER PRIMARY KEY,          -- items.id
+    title TEXT NOT NULL,                  -- the title's words as stems, separated by spaces
+    summary TEXT NOT NULL                 -- the summary's words as stems
+);
+CREATE VIRTUAL TABLE items_stemmed_fts USING fts5(
+    title, summary, content='items_stemmed', content_rowid='item_id',
+    tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER items_stemmed_insert AFTER INSERT ON items_stemmed BEGIN
+    INSERT INTO items_stemmed_fts(rowid, title, summary) VALUES (new.item_id, new.title, new.summary);
+END;
+CREATE TRIGGER items_stemmed_delete AFTER DELETE ON items_stemmed BEGIN
+    INSERT INTO items_stemmed_fts(items_stemmed_fts, rowid, title, summary)
+        VALUES ('delete', old.item_id, old.title, old.summary);
+END;
+CREATE TABLE items_unstemmed (
+    item_id INTEGER PRIMARY KEY           -- an item not in items_stemmed yet: new, edited or from before 11
+);
+CREATE TRIGGER items_unstemmed_insert AFTER INSERT ON items BEGIN
+    INSERT OR IGNORE INTO items_unstemmed VALUES (new.id);
+END;
+CREATE TRIGGER items_unstemmed_update AFTER UPDATE OF title, summary ON items BEGIN
+    DELETE FROM items_stemmed WHERE item_id = old.id;
+    INSERT OR IGNORE INTO items_unstemmed VALUES (new.id);
+END;
+CREATE TRIGGER items_unstemmed_delete AFTER DELETE ON items BEGIN
+    DELETE FROM items_stemmed WHERE item_id = old.id;
+    DELETE FROM items_unstemmed WHERE item_id = old.id;
+END;
+-- Existing items are stemmed by the store after this migration, in short transactions.
+INSERT INTO items_unstemmed SELECT id FROM items;
+"""),
+    Migration(12, "analysts' judgements of which items belong to which theme", """
+-- One current judgement per item, theme and analyst: judging again replaces it (labelled_at says when it
+-- was last changed), so a corrected mistake does not linger. Where analysts disagree, `monitor themes
+-- --quality` goes by the most recent judgement of the item and theme.
+CREATE TABLE labels (
+    item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    theme TEXT NOT NULL,                  -- the key of [themes.<key>]
+    verdict TEXT NOT NULL CHECK (verdict IN ('yes', 'no')),  -- is the item about the theme?
+    who TEXT NOT NULL,                    -- the analyst: --by, else the user running monitor
+    labelled_at TEXT NOT NULL,            -- UTC ISO 8601, when the verdict or note last changed
+    note TEXT,                            -- why, in the analyst's words; for an import, the file
+    PRIMARY KEY (item_id, theme, who)
+) WITHOUT ROWID;
+CREATE INDEX labels_theme ON labels(theme, item_id);
+"""),
 )

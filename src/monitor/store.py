@@ -22,6 +22,7 @@ import sqlite_utils
 from .errors import StoreError
 from .identity import canonical_url
 from .schema import MIGRATIONS
+from .stemming import query_terms, search_query, snippet, stem_text
 from .types import FeedReport, FeedSource, FeedState, ItemCounts, ParsedFeed, ThemeMatch, evidence_records
 from .units import from_iso, iso
 
@@ -40,6 +41,7 @@ RANK_WINDOW = 2000  # search ranks the most recent matches, at most this many
 # A WAL that a long read transaction let grow (to the size of the database) is cut back to this once it is
 # checkpointed; without a limit SQLite reuses the file but never shrinks it.
 JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
+STEM_CHUNK = 2000  # items stemmed per transaction when catching up (after migration 11, or SQL edits)
 PRUNE_CHUNK = 5000  # fetches deleted per transaction: a poll waits at most for one chunk
 SUCCESSES = "('ok', 'partial', 'not_modified', 'unchanged')"  # fetches.outcome of a successful poll
 
@@ -70,6 +72,7 @@ class Store:
             raise StoreError(path, f"cannot open: {error}", locked=_is_locked(error)) from error
         store = cls(path, conn, busy_timeout)
         store.migrate()
+        store.stem_pending()
         return store
 
     def close(self) -> None:
@@ -317,6 +320,8 @@ class Store:
                   i.date_source, iso(i.published), i.date_source, i.date_source, i.key) for i in updates])
             if matcher:
                 self._write_matches([(existing[i.key][0], found[i.key]) for i in updates], matcher.version, stamp)
+        ids = {**(new_ids if new_rows else {}), **{i.key: existing[i.key][0] for i in updates}}
+        self._index_stems([(ids[i.key], i.title, i.summary_text) for i in new_rows + updates])
         if new_sources:
             self.conn.executemany("INSERT OR IGNORE INTO item_sources VALUES (?,?,?,?,?,?)", new_sources)
         if source_updates:
@@ -324,6 +329,40 @@ class Store:
                                   "WHERE item_id = ? AND feed_id = ?", source_updates)
         matched = sum(1 for matches in found.values() if matches)
         return ItemCounts(new=len(new_rows), updated=len(updates), seen=len(seen_ids), matched=matched)
+
+    # -- search index ----------------------------------------------------------------------------
+
+    def stem_pending(self, chunk: int = STEM_CHUNK) -> int:
+        """Stem the items waiting in `items_unstemmed` (all items after migration 11, any item whose text an
+        analyst changed with SQL), `chunk` per short transaction. Returns how many were stemmed."""
+        total = 0
+        while self.conn.execute("SELECT EXISTS (SELECT 1 FROM items_unstemmed)").fetchone()[0]:
+            with self.transaction():  # read inside the write lock: no edit slips between read and write
+                ids = [row[0] for row in self.conn.execute("SELECT item_id FROM items_unstemmed ORDER BY item_id "
+                                                            "LIMIT ?", (chunk,))]
+                self._stem_items(ids)
+            total += len(ids)
+            if total > chunk:
+                self.checkpoint()
+        return total
+
+    def _stem_items(self, ids: Sequence[int]) -> None:
+        """Index these items' stemmed text for search (inside the caller's transaction)."""
+        for start in range(0, len(ids), CHUNK):
+            chunk = list(ids[start:start + CHUNK])
+            self._index_stems(self.conn.execute(f"SELECT id, title, summary FROM items WHERE id IN ({_marks(chunk)})",
+                                                chunk).fetchall())
+
+    def _index_stems(self, rows: Sequence[tuple[int, str, str]]) -> None:
+        """Index items' text, as (id, title, summary) that the items table holds, stemmed (inside the caller's
+        transaction)."""
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start:start + CHUNK]
+            ids = [row[0] for row in chunk]
+            self.conn.execute(f"DELETE FROM items_stemmed WHERE item_id IN ({_marks(ids)})", ids)
+            self.conn.executemany("INSERT INTO items_stemmed (item_id, title, summary) VALUES (?,?,?)",
+                                  [(item_id, stem_text(title), stem_text(summary)) for item_id, title, summary in chunk])
+            self.conn.execute(f"DELETE FROM items_unstemmed WHERE item_id IN ({_marks(ids)})", ids)
 
     # -- theme matches ----------------------------------------------------------------------------
 
@@ -452,20 +491,23 @@ class Store:
             FROM feeds f WHERE f.in_config = 1 ORDER BY f.id"""))
 
     def search(self, query: str, limit: int = 20, newest_first: bool = False) -> list[dict[str, Any]]:
-        """Full-text search (FTS5 syntax: words, "phrases", OR, NOT, prefix*). A query that is not valid
-        FTS5 syntax is searched again as plain words, so a stray quote or hyphen still finds something."""
+        """Full-text search (FTS5 syntax: words, "phrases", OR, NOT, prefix*), every word stemmed by its
+        language (`stemming`): "беженцы" finds "беженцев", "refugee" finds "refugees". A query that is not
+        valid FTS5 syntax is searched again as plain words, so a stray quote or hyphen still finds something."""
         # Ranking every match of a common word in a large archive is slow (bm25 for each), so relevance is
         # judged among the RANK_WINDOW most recent matches: FTS5 walks its index newest first and stops.
         # Snippets are made for the rows shown only.
+        self.stem_pending()
         try:
-            return self._search(query, limit, newest_first)
+            return self._search(search_query(query), limit, newest_first)
         except sqlite3.OperationalError:
-            return self._search(_as_plain_words(query), limit, newest_first)
+            return self._search(search_query(_as_plain_words(query)), limit, newest_first)
 
     def _search(self, query: str, limit: int, newest_first: bool) -> list[dict[str, Any]]:
         window = self.conn.execute(
-            "SELECT items_fts.rowid, rank, i.published FROM items_fts JOIN items i ON i.id = items_fts.rowid "
-            "WHERE items_fts MATCH ? ORDER BY items_fts.rowid DESC LIMIT ?", (query, max(limit, RANK_WINDOW))).fetchall()
+            "SELECT s.rowid, rank, i.published FROM items_stemmed_fts s JOIN items i ON i.id = s.rowid "
+            "WHERE items_stemmed_fts MATCH ? ORDER BY s.rowid DESC LIMIT ?",
+            (query, max(limit, RANK_WINDOW))).fetchall()
         if newest_first:
             window.sort(key=lambda r: (r[2], r[0]), reverse=True)
         else:
@@ -473,13 +515,13 @@ class Store:
         ids = [r[0] for r in window[:limit]]
         if not ids:
             return []
-        snippets = dict(self.conn.execute(
-            f"SELECT rowid, snippet(items_fts, -1, '[', ']', '…', 16) FROM items_fts WHERE items_fts MATCH ? "
-            f"AND rowid IN ({_marks(ids)})", [query, *ids]).fetchall())
+        # The original text is shown, its words highlighted where their stems are the query's.
+        terms = query_terms(query)
         rows = {row["id"]: row for row in self.db.query(
-            f"SELECT i.id, i.title, i.link, i.published, i.date_source, f.name AS feed FROM items i "
+            f"SELECT i.id, i.title, i.summary, i.link, i.published, i.date_source, f.name AS feed FROM items i "
             f"JOIN feeds f ON f.id = i.feed_id WHERE i.id IN ({_marks(ids)})", ids)}
-        return [{**rows[i], "snippet": snippets.get(i)} for i in ids if i in rows]
+        return [{**_without(rows[i], "summary"), "snippet": snippet(rows[i]["title"], rows[i]["summary"], terms)}
+                for i in ids if i in rows]
 
     def count(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
@@ -515,6 +557,10 @@ def _address(url: str) -> str:
 def _stamp(text: str) -> float:
     moment = from_iso(text)
     return moment.timestamp() if moment else 0.0
+
+
+def _without(row: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != key}
 
 
 def _marks(values: Sequence[Any]) -> str:

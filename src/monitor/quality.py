@@ -1,0 +1,132 @@
+"""PURE: how well the themes agree with the analysts' labels, and what a theme edit would change.
+
+Labels in, figures out: per theme precision, recall and F1 over the items judged for that theme, with the
+items it gets wrong; the items that would enter or leave each theme if the stored ones were matched again;
+and the reading of label files in the format of `../shared/eval/` (`{"link": ..., "themes": [...]}`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Wrong:
+    """An item a theme gets wrong: matched though judged "no" (a false positive) or missed though judged
+    "yes" (a false negative, with its best score below the threshold: 0 when nothing of the theme stood)."""
+
+    item_id: int
+    title: str
+    score: int
+    verdict: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeQuality:
+    theme: str
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+    wrong: tuple[Wrong, ...]
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def judged(self) -> int:
+        return self.tp + self.fp + self.fn + self.tn
+
+
+def quality(themes: Sequence[str], verdicts: Mapping[tuple[int, str], bool],
+            scores: Mapping[int, Mapping[str, int]], titles: Mapping[int, str],
+            near: Mapping[int, Mapping[str, int]] | None = None) -> list[ThemeQuality]:
+    """Per theme, the matcher's decisions (`scores`: item -> {theme: score} of its matches) against the
+    analysts' `verdicts`. `near` gives a missed item's best score below the threshold, where known."""
+    out = []
+    for theme in themes:
+        counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
+        wrong = []
+        for (item_id, judged_theme), verdict in sorted(verdicts.items()):
+            if judged_theme != theme:
+                continue
+            matched = theme in scores.get(item_id, {})
+            counts[("t" if matched == verdict else "f") + ("p" if matched else "n")] += 1
+            if matched != verdict:
+                score = scores[item_id][theme] if matched else (near or {}).get(item_id, {}).get(theme, 0)
+                wrong.append(Wrong(item_id, titles.get(item_id, ""), score, verdict))
+        out.append(ThemeQuality(theme, wrong=tuple(wrong), **counts))
+    return out
+
+
+def macro_f1(figures: Sequence[ThemeQuality]) -> float:
+    judged = [f for f in figures if f.judged]
+    return sum(f.f1 for f in judged) / len(judged) if judged else 0.0
+
+
+def quality_json(figures: Sequence[ThemeQuality]) -> dict[str, Any]:
+    return {"themes": [{"theme": f.theme, "precision": round(f.precision, 3), "recall": round(f.recall, 3),
+                        "f1": round(f.f1, 3), "tp": f.tp, "fp": f.fp, "fn": f.fn, "tn": f.tn, "judged": f.judged,
+                        "wrong": [{"item_id": w.item_id, "title": w.title, "score": w.score,
+                                   "error": "missed" if w.verdict else "wrongly matched"} for w in f.wrong]}
+                       for f in figures],
+            "macro_f1": round(macro_f1(figures), 3)}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """An item that would enter (score now) or leave (score stored) a theme on `monitor rematch`."""
+
+    item_id: int
+    title: str
+    theme: str
+    entering: bool
+    score: int
+
+
+def changes(items: Iterable[tuple[int, str, Mapping[str, int], Mapping[str, int]]]) -> list[Change]:
+    """From (id, title, stored {theme: score}, now {theme: score}): who enters and who leaves each theme."""
+    out = []
+    for item_id, title, stored, now in items:
+        out += [Change(item_id, title, theme, True, score) for theme, score in now.items() if theme not in stored]
+        out += [Change(item_id, title, theme, False, score) for theme, score in stored.items() if theme not in now]
+    return sorted(out, key=lambda c: (c.theme, not c.entering, c.item_id))
+
+
+@dataclass(frozen=True, slots=True)
+class LabelLine:
+    number: int
+    link: str
+    themes: frozenset[str]
+
+
+def read_label_lines(lines: Iterable[str], name: str) -> tuple[list[LabelLine], list[str]]:
+    """The lines of a label file, and a problem (file:line: what) for each line that is not
+    `{"link": "...", "themes": ["...", ...]}`. Blank lines are skipped."""
+    good, problems = [], []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            link, themes = obj["link"], obj.get("themes") or []
+            if not isinstance(link, str) or not isinstance(themes, list) or not all(isinstance(t, str) for t in themes):
+                raise TypeError("link must be a string and themes a list of strings")
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            problems.append(f"{name}:{number}: not a JSON object with \"link\" and \"themes\" ({error})")
+            continue
+        good.append(LabelLine(number, link, frozenset(themes)))
+    return good, problems
