@@ -25,7 +25,9 @@ from tests import test_fuzz  # noqa: E402
 PROPERTIES = [test_fuzz.test_parse_never_raises_and_keeps_its_promises,
               test_fuzz.test_parse_of_random_bytes_never_raises,
               test_fuzz.test_matching_parsed_items_points_at_the_stored_text,
-              test_fuzz.test_matcher_never_raises_and_spans_quote_the_text]
+              test_fuzz.test_matcher_never_raises_and_spans_quote_the_text,
+              test_fuzz.test_appending_text_never_lowers_a_shipped_themes_score,
+              test_fuzz.test_appending_text_never_lowers_a_generated_themes_score]
 
 
 def main() -> int:

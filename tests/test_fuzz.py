@@ -28,7 +28,7 @@ from monitor import parse
 from monitor.config import load_config
 from monitor.match import Matcher
 from monitor.parse import parse_feed
-from monitor.types import ParsedFeed, ThemeMatch
+from monitor.types import ParsedFeed, RuleSpec, ThemeMatch, ThemeSpec
 
 from .conftest import REPO
 
@@ -354,3 +354,60 @@ def test_the_on_theme_samples_do_match() -> None:
     # The span properties above are only exercised when matching finds evidence: the sentences the
     # generator starts from must keep matching the shipped themes.
     assert all(matcher().match(sentence) for sentence in ON_THEME)
+
+
+# --- adding words never removes a match --------------------------------------------------------------
+
+VOCABULARY = sorted({w.strip(".,;:'").lower() for s in ON_THEME for w in s.split()} - {"", "sample"})
+FILLER = ["The talks went on.", "Officials said little more on Tuesday.", "Prices rose again in the capital.",
+          "A long report followed, with many figures and quotes from both sides of the argument."]
+
+
+def exclude_probe(spec: ThemeSpec) -> Matcher | None:
+    """A matcher that fires exactly when one of the theme's exclude terms stands in the text."""
+    if not spec.exclude:
+        return None
+    return Matcher({"x": ThemeSpec("x", "x", rules=(RuleSpec("x", (spec.exclude,), within=100),), threshold=0)})
+
+
+def scores(engine: Matcher, title: str, summary: str) -> dict[str, int]:
+    return {m.theme: m.score for m in engine.match(title, summary)}
+
+
+def assert_appending_never_lowers(engine: Matcher, title: str, summary: str, extra: str, to_title: bool) -> None:
+    EXAMPLES["count"] += 1
+    after = (f"{title} {extra}", summary) if to_title else (title, f"{summary} {extra}")
+    before_scores, after_scores = scores(engine, title, summary), scores(engine, *after)
+    for spec in (t.spec for t in engine.themes):
+        probe = exclude_probe(spec)
+        if probe and probe.match(*after) and not probe.match(title, summary):
+            continue  # the added text brought an exclude term: the one thing allowed to remove a match
+        assert after_scores.get(spec.key, 0) >= before_scores.get(spec.key, 0), (spec.key, before_scores, after_scores)
+
+
+item_texts = st.lists(st.one_of(theme_texts(), st.sampled_from(FILLER)), min_size=1, max_size=6).map(" ".join)
+
+
+@FUZZ
+@given(theme_texts(), item_texts, item_texts, st.booleans())
+def test_appending_text_never_lowers_a_shipped_themes_score(title: str, summary: str, extra: str,
+                                                             to_title: bool) -> None:
+    assert_appending_never_lowers(matcher(), title, summary, extra, to_title)
+
+
+terms = st.sampled_from(VOCABULARY).flatmap(
+    lambda w: st.sampled_from([w, w.title()] + ([w[:max(3, len(w) - 2)] + "*"] if len(w) >= 4 else [])))
+groups = st.lists(terms, min_size=1, max_size=4).map(tuple)
+rules = st.builds(RuleSpec, name=st.sampled_from(["r1", "r2", "r3"]), groups=st.lists(groups, min_size=1, max_size=3).map(tuple),
+                  within=st.integers(1, 25), score=st.integers(50, 100), ordered=st.booleans())
+phrases = st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=5).map(" ".join)
+generated_themes = st.builds(ThemeSpec, key=st.just("g"), label=st.just("g"), phrases=st.lists(phrases, max_size=3).map(tuple),
+                             rules=st.lists(rules, max_size=3).map(tuple), require=st.lists(terms, max_size=2).map(tuple),
+                             exclude=st.lists(terms, max_size=2).map(tuple), threshold=st.integers(0, 100))
+
+
+@FUZZ
+@given(generated_themes, theme_texts(), item_texts, item_texts, st.booleans())
+def test_appending_text_never_lowers_a_generated_themes_score(spec: ThemeSpec, title: str, summary: str, extra: str,
+                                                               to_title: bool) -> None:
+    assert_appending_never_lowers(Matcher({"g": spec}), title, summary, extra, to_title)

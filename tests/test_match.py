@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import unicodedata
 
 import pytest
@@ -224,6 +226,69 @@ def test_matches_json_shape() -> None:
         "low": [{"kind": "rule", "name": "low", "score": 60 + TITLE_BONUS,
                  "spans": [{"field": "title", "start": 0, "end": 6, "text": "Exodus"}]}]}
     assert matches_json([]) == {"themes": [], "scores": {}, "evidence": {}}
+
+
+# --- adding words never removes a match ---------------------------------------------------------------
+# The property itself (any appended text, shipped and generated themes) is in test_fuzz.py; these are its
+# cases, written out.
+
+ISSUE_TEXT = ("The war in Karabakh has set off a long wave of anger and argument across the whole region, with many "
+              "pointing at President Vladimir Putin and his alleged inaction. Taking a step back, it becomes evident "
+              "that the situation is more complex than a simple story told in one line by critics.")
+
+
+def test_the_best_scoring_stretch_wins_not_the_tightest() -> None:
+    m = matcher({"all": [["Putin"], ["inaction"]], "within": 10, "score": 80}, threshold=80)
+    early = f"{filler(5)} Putin and his alleged inaction {filler(LATE_TOKENS)}"
+    assert score(m, "", early) == 80
+    # A tighter pair, late in the summary, is one more stretch to consider, not a replacement.
+    assert score(m, "", f"{early} Putin inaction") == 80
+    [evidence] = hits(m, "", f"{early} Putin inaction")["t"].evidence
+    assert [s.text for s in evidence.spans] == ["Putin", "inaction"] and evidence.spans[0].start < 40
+
+
+def test_the_issue_example_keeps_its_match_when_a_sentence_is_added(tmp_path) -> None:
+    config = str(REPO / "config" / "feeds.toml")
+
+    def run(summary: str) -> tuple[str, dict[str, int]]:
+        shown = subprocess.run([sys.executable, "-m", "monitor", "--config", config, "match", "", "--summary", summary],
+                               capture_output=True, text=True, timeout=60, check=True).stdout
+        lines = tmp_path / "item.jsonl"
+        lines.write_text(json.dumps({"link": "https://example.org/1", "title": "", "summary": summary}) + "\n")
+        found = subprocess.run([sys.executable, "-m", "monitor", "--config", config, "match", "--jsonl", str(lines)],
+                               capture_output=True, text=True, timeout=60, check=True).stdout
+        return shown, json.loads(found)["scores"]
+
+    shown, before = run(ISSUE_TEXT)
+    assert "putin_blame" in shown and "putin_blame" in before
+    shown, after = run(ISSUE_TEXT + " It was no simple failure on Putin's part.")
+    assert "putin_blame" in shown, shown
+    assert all(after.get(theme, 0) >= points for theme, points in before.items()), (before, after)
+
+
+# --- evidence across title and summary ----------------------------------------------------------------
+
+CROSS_FIELD_WINDOW = match.CROSS_FIELD_WINDOW
+LONG_TITLE = "Stepanakert empties as the last buses leave for the border crossing"
+
+
+@pytest.mark.parametrize(("title", "summary", "rule", "expected"), [
+    # The place in a long headline, the action in its lede: one item's evidence, however long the title.
+    (LONG_TITLE, "Families fled overnight.", {}, True),
+    (LONG_TITLE, f"{filler(CROSS_FIELD_WINDOW - 1)} fled", {}, True),
+    (LONG_TITLE, f"{filler(CROSS_FIELD_WINDOW)} fled", {}, False),  # past the lede: a passing mention
+    (LONG_TITLE, "Families fled overnight.", {"ordered": True}, False),  # word order is not shared across fields
+    ("Families fled", "Buses reached Stepanakert", {}, True),
+    ("Stepanakert", "", {}, False), ("", "Stepanakert, then fled", {"within": 2}, False),
+])
+def test_a_rule_joins_a_headline_to_its_lede(title: str, summary: str, rule: dict, expected: bool) -> None:
+    m = matcher({"all": [["Stepanakert"], ["fled"]], "within": 3, "score": 70, **rule})
+    found = hits(m, title, summary)
+    assert ("t" in found) is expected
+    if expected:
+        [evidence] = found["t"].evidence
+        assert {s.field for s in evidence.spans} == {"title", "summary"}  # each span keeps its own field
+        assert evidence.score == 70 + TITLE_BONUS
 
 
 # --- version -----------------------------------------------------------------------------------------

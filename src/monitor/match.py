@@ -6,19 +6,26 @@ Character similarity alone cannot tell news about a theme from news that merely 
 "Armenian exodus" is closer, character by character, to "Armenian exports rose; an exodus of
 tourists" than to "ethnic Armenians fled Nagorno-Karabakh". So a theme has two kinds of evidence:
 
-1. **Phrases**, matched fuzzily with rapidfuzz (`partial_ratio_alignment` over the folded text of the
-   title and of the summary): tolerant of inflection ("flee"/"fled"), spelling variants and typos. A
+1. **Phrases**, matched fuzzily with rapidfuzz (`partial_ratio_alignment` over the folded words around
+   each word of the title or summary that could begin one of the phrase's content words): tolerant of inflection ("flee"/"fled"), spelling variants and typos. A
    phrase only counts where most of its content words really stand in the matched stretch of text, so a
    high character score made of unrelated words does not. Its score is rapidfuzz's.
 2. **Rules**, which close the gap for paraphrase: one term from each of several groups (an actor, an
    action, a place...) standing within `within` words of each other, in any order, in title or summary.
    "Kremlin ... abandoned ... Armenia" and "Russia's inaction ... Karabakh" are one rule, however the
-   sentence runs. Terms match words exactly, by prefix (`betray*`) or, for names, by near spelling, after
+   sentence runs. A headline and its lede are read as one statement: for rules in any order, terms in
+   the title join terms in the summary's first `CROSS_FIELD_WINDOW` words. Terms match words exactly, by prefix (`betray*`) or, for names, by near spelling, after
    case and accents are folded (see `terms.py`). A rule's score is set by the analyst.
 
 Then the gates: at least one `require` term must appear anywhere (the actor or place that makes the
 item relevant at all), and no `exclude` term may. The theme's score is its best evidence's, raised by
 3 for each further, independent piece of evidence (capped at 100); it matches at `threshold` or above.
+
+Adding words never removes a match: every piece of evidence is the best-scoring of its candidate places
+(not the tightest), a place's score depends only on the words up to it (the late-mention penalty counts
+from the start of the summary; a phrase's stretch is padded as if more words followed), and no score is
+normalised by the item's length. So text added at the end of the title or the summary only adds
+candidates, and only an exclude term it brings can lower a theme's score (tests/test_fuzz.py holds it).
 
 Speed: texts are tokenised once per item; the term vocabulary of every theme is indexed by word, by
 prefix and, for names, by first letter, and an item that contains none of a theme's words is dismissed
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import math
 import re
 import unicodedata
@@ -42,13 +50,14 @@ from rapidfuzz import fuzz, process
 from .terms import fold, term_words
 from .types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec, evidence_records
 
-MATCHER_VERSION = 1  # bump when a change of this module changes what matches
+MATCHER_VERSION = 2  # bump when a change of this module changes what matches
 NAME_SIMILARITY = 85  # rapidfuzz ratio for a near spelling of a name: Karabagh ~ Karabakh is 87.5
 PHRASE_WORD_SIMILARITY = 80
 EXTRA_EVIDENCE_BONUS = 3
 TITLE_BONUS = 4
 LATE_PENALTY = 6
 LATE_TOKENS = 40  # words into the summary after which a mention counts as passing
+CROSS_FIELD_WINDOW = 60  # a rule may join a title's terms to terms in the summary's first words (cross-validated)
 MEMO_LIMIT = 500_000  # distinct words whose patterns are remembered
 FIELDS = ("title", "summary")
 _WORD = re.compile(r"\w+")
@@ -83,6 +92,7 @@ class _Phrase:
     content: tuple[str, ...]  # folded content words
     prefixes: tuple[str, ...]  # their first four letters, for the prefilter
     needed: int  # how many prefixes must occur before rapidfuzz is asked
+    length: int  # in words
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,14 +125,23 @@ class _Fields:
             self.field_of += [index] * len(found)
         self.bounds.append(len(self.tokens))
         self._offsets: list[tuple[int, int]] | None = None
-        self._folded: dict[int, tuple[str, list[int]]] = {}
         self._starts: dict[int, set[str]] = {}
+        self._where: dict[int, dict[str, list[int]]] = {}
 
     def starts(self, field: int) -> set[str]:
         """The first four letters of every word of a field: the phrase prefilter's question."""
         if field not in self._starts:
             self._starts[field] = {w[:4] for w in self.field_tokens(field)}
         return self._starts[field]
+
+    def where(self, field: int) -> dict[str, list[int]]:
+        """Where in the field the words beginning with each four letters stand: where a phrase may."""
+        if field not in self._where:
+            found: dict[str, list[int]] = defaultdict(list)
+            for index, word in enumerate(self.field_tokens(field)):
+                found[word[:4]].append(index)
+            self._where[field] = found
+        return self._where[field]
 
     def field_tokens(self, field: int) -> list[str]:
         return self.tokens[self.bounds[field]:self.bounds[field + 1]]
@@ -136,17 +155,6 @@ class _Fields:
             if len(self._offsets) != len(self.tokens):  # a character whose case changes its length: be safe
                 self._offsets = (self._offsets + [(0, 0)] * len(self.tokens))[:len(self.tokens)]
         return self._offsets
-
-    def folded(self, field: int) -> tuple[str, list[int]]:
-        """The field as one folded string of its tokens, and where each token starts in it."""
-        if field not in self._folded:
-            starts, position = [], 0
-            words = self.field_tokens(field)
-            for word in words:
-                starts.append(position)
-                position += len(word) + 1
-            self._folded[field] = (" ".join(words), starts)
-        return self._folded[field]
 
     def span(self, first: int, last: int) -> Span:
         """Tokens first..last (global indexes, one field) as a Span of the original text."""
@@ -299,7 +307,12 @@ class Matcher:
 
 
 def _rule_evidence(rule: _Rule, fields: _Fields, occurrences: Mapping[int, list[tuple[int, int]]]) -> Evidence | None:
-    """The tightest stretch holding one term of every group, if it is within `within` words."""
+    """The best-scoring stretch holding one term of every group (tightest among equals).
+
+    The best, not the tightest: the score depends on where the stretch stands (title, early or late in
+    the summary), and choosing by width would let a tighter but later stretch, added by more text, push
+    out an earlier one. Each candidate stretch is judged on its own, so more text can only add candidates:
+    adding words never lowers a rule's score (see the monotonicity tests)."""
     if any(group.isdisjoint(occurrences) for group in rule.groups):  # the common case, decided in C
         return None
     places_by_group = []
@@ -309,16 +322,85 @@ def _rule_evidence(rule: _Rule, fields: _Fields, occurrences: Mapping[int, list[
         if not places:
             return None
         places_by_group.append(places)
-    best = _ordered_window(places_by_group) if rule.spec.ordered else _any_order_window(places_by_group)
-    if best is None or best[0] > rule.spec.within:
+    chosen = _best_places(rule, places_by_group, fields)
+    if chosen is None:
         return None
-    spans = tuple(fields.span(start, end) for start, end in best[1])
-    return Evidence("rule", rule.spec.name, _salient(rule.spec.score, best[1], fields), spans)
+    spans = tuple(fields.span(start, end) for start, end in chosen)
+    return Evidence("rule", rule.spec.name, _salient(rule.spec.score, chosen, fields), spans)
+
+
+def _best_places(rule: _Rule, places_by_group: list[list[tuple[int, int]]],
+                 fields: _Fields) -> list[tuple[int, int]] | None:
+    """The places of the best-scoring stretch a rule accepts, the tightest of its kind. Stretches are, best
+    first: in the title (at most `within` words wide); across title and summary (below); in the summary's
+    first LATE_TOKENS words; later in the summary.
+
+    Across title and summary, for rules in any order, a headline and its lede read as one statement: some
+    terms in the title, wherever they stand in it, the rest in the summary's first CROSS_FIELD_WINDOW
+    words. A headline names the place or the actor, its lede says what happened, and neither repeats the
+    other within `within` words. Word order is syntax ("blamed ... Russia"), which a headline does not
+    share with its lede, so `ordered` rules do not reach across."""
+    windows = _ordered_windows if rule.spec.ordered else _any_order_windows
+    summary = fields.bounds[1]
+    cuts = [bisect.bisect_left(places, (summary,)) for places in places_by_group]  # places are sorted
+    in_title = [places[:cut] for places, cut in zip(places_by_group, cuts, strict=True)]
+    in_summary = [places[cut:] for places, cut in zip(places_by_group, cuts, strict=True)]
+    if all(in_title):
+        tightest = min(windows(in_title, rule.spec.within), key=lambda w: w[0], default=None)
+        if tightest is not None:
+            return tightest[1]
+    if any(in_title) and not rule.spec.ordered:
+        lede_end = summary + CROSS_FIELD_WINDOW
+        chosen = _across(in_title, [[p for p in places[:bisect.bisect_left(places, (lede_end,))] if p[1] < lede_end]
+                                    for places in in_summary])
+        if chosen is not None:
+            return chosen
+    if not all(in_summary):
+        return None
+    best: tuple[bool, int, list[tuple[int, int]]] | None = None  # (late, width, places)
+    for width, places in windows(in_summary, rule.spec.within):
+        late = places[0][0] - summary >= LATE_TOKENS
+        if best is None or (late, width) < best[:2]:
+            best = (late, width, places)
+    return best[2] if best else None
+
+
+def _across(in_title: list[list[tuple[int, int]]], in_lede: list[list[tuple[int, int]]]) -> list[tuple[int, int]] | None:
+    """One distinct place per group, at least one in the title and one in the lede, if there is such a
+    choice (decided by matching groups to places, so more places can never undo an answer)."""
+    groups = range(len(in_title))
+    for lede_group in (g for g in groups if in_lede[g]):
+        for title_group in (g for g in groups if g != lede_group and in_title[g]):
+            options = [in_lede[g] if g == lede_group else in_title[g] if g == title_group else in_title[g] + in_lede[g]
+                       for g in groups]
+            chosen = _assign(options)
+            if chosen is not None:
+                return sorted(chosen)
+    return None
+
+
+def _assign(options: list[list[tuple[int, int]]]) -> list[tuple[int, int]] | None:
+    """A distinct place for every group (bipartite matching by augmenting paths; groups are few)."""
+    owner: dict[tuple[int, int], int] = {}
+
+    def place(group: int, seen: set[tuple[int, int]]) -> bool:
+        for candidate in options[group]:
+            if candidate not in seen:
+                seen.add(candidate)
+                if candidate not in owner or place(owner[candidate], seen):
+                    owner[candidate] = group
+                    return True
+        return False
+
+    if all(place(group, set()) for group in range(len(options))):
+        return list(owner)
+    return None
 
 
 def _salient(score: int, places: Sequence[tuple[int, int]], fields: _Fields) -> int:
     """An item is about a theme when the title says so, less so when only the end of a summary does
-    (labels and readers alike count a passing mention as no mention)."""
+    (labels and readers alike count a passing mention as no mention). Measured from the start of the
+    summary, so text added after a mention never makes it later."""
     if any(fields.field_of[start] == 0 for start, _ in places):
         return min(100, score + TITLE_BONUS)
     if min(start for start, _ in places) - fields.bounds[1] >= LATE_TOKENS:
@@ -326,43 +408,39 @@ def _salient(score: int, places: Sequence[tuple[int, int]], fields: _Fields) -> 
     return score
 
 
-def _ordered_window(places_by_group: list[list[tuple[int, int]]]) -> tuple[int, list[tuple[int, int]]] | None:
-    """Tightest run with one place of each group, each group after the previous one."""
-    best: tuple[int, list[tuple[int, int]]] | None = None
+def _ordered_windows(places_by_group: list[list[tuple[int, int]]],
+                     within: int) -> Iterable[tuple[int, list[tuple[int, int]]]]:
+    """For each place of the first group, the tightest run from it with one place of each group, each
+    group after the previous one, if it is at most `within` words wide."""
     for first in places_by_group[0]:
         chosen = [first]
         for places in places_by_group[1:]:
             after = next((p for p in places if p[0] > chosen[-1][1]), None)
             if after is None:
-                break
+                return  # no later first place can do better
             chosen.append(after)
-        else:
-            width = chosen[-1][1] - chosen[0][0] + 1
-            if best is None or width < best[0]:
-                best = (width, chosen)
-    return best
+        if chosen[-1][1] - chosen[0][0] + 1 <= within:
+            yield chosen[-1][1] - chosen[0][0] + 1, chosen
 
 
-def _any_order_window(places_by_group: list[list[tuple[int, int]]]) -> tuple[int, list[tuple[int, int]]] | None:
-    """Tightest run with one place of each group, in any order (a sliding window over all places)."""
+def _any_order_windows(places_by_group: list[list[tuple[int, int]]],
+                       within: int) -> Iterable[tuple[int, list[tuple[int, int]]]]:
+    """For each place a run can begin at, the tightest run from it with one place of each group, in any
+    order (a sliding window over all places), if it is at most `within` words wide."""
     tagged = sorted((start, end, group) for group, places in enumerate(places_by_group) for start, end in places)
     need = len(places_by_group)
-    best: tuple[int, list[tuple[int, int]]] | None = None
     counts: dict[int, int] = defaultdict(int)
     left = 0
     for right, (_, _, group) in enumerate(tagged):
         counts[group] += 1
         while len(counts) == need:
             width = max(end for _, end, _ in tagged[left:right + 1]) - tagged[left][0] + 1
-            if best is None or width < best[0]:
-                chosen = _distinct_places(tagged[left:right + 1], need)
-                if chosen is not None:
-                    best = (width, chosen)
+            if width <= within and (chosen := _distinct_places(tagged[left:right + 1], need)) is not None:
+                yield width, chosen
             counts[tagged[left][2]] -= 1
             if not counts[tagged[left][2]]:
                 del counts[tagged[left][2]]
             left += 1
-    return best
 
 
 def _distinct_places(window: list[tuple[int, int, int]], need: int) -> list[tuple[int, int]] | None:
@@ -384,7 +462,7 @@ def _phrase(text: str) -> _Phrase:
     words = [fold(w) for w in _WORD.findall(text.lower())]
     content = tuple(w for w in words if w not in _STOPWORDS) or tuple(words)
     prefixes = tuple(dict.fromkeys(w[:4] for w in content))
-    return _Phrase(text, " ".join(words), content, prefixes, max(1, math.ceil(len(prefixes) * 0.6)))
+    return _Phrase(text, " ".join(words), content, prefixes, max(1, math.ceil(len(prefixes) * 0.6)), len(words))
 
 
 def _candidate_phrases(theme: _Theme, fields: _Fields) -> list[_Phrase]:
@@ -402,24 +480,42 @@ def _candidate_phrases(theme: _Theme, fields: _Fields) -> list[_Phrase]:
 
 
 def _phrase_evidence(phrase: _Phrase, fields: _Fields, cutoff: int) -> Evidence | None:
+    """The best-scoring place of a phrase. A phrase is compared with the stretch of words around each word
+    that could begin one of its content words (as many words either side as the phrase has), never with the
+    whole field at once: a field's best alignment moves when text is added, and could move onto a stretch
+    that fails the content-word check while the earlier one passed. A stretch is padded both sides with
+    characters that match nothing, so a phrase hanging off the end of the text scores as if more, unrelated,
+    words followed: what it will score when they come. Thus more text only adds stretches, and never lowers
+    a phrase's score."""
     best: Evidence | None = None
+    allowed = 1 if len(phrase.content) >= 5 else 0
+    reach = phrase.length
+    padding = "\0" * len(phrase.folded)
+    exhaustive = len(phrase.folded) <= 64  # rapidfuzz tries every alignment of a needle this short
     for field in (0, 1):
         words = fields.field_tokens(field)
-        if not words or sum(p in fields.starts(field) for p in phrase.prefixes) < phrase.needed:
+        starts = fields.starts(field)
+        if not words or sum(p in starts for p in phrase.prefixes) < phrase.needed:
             continue
-        text, offsets = fields.folded(field)
-        aligned = fuzz.partial_ratio_alignment(phrase.folded, text, score_cutoff=cutoff)
-        if aligned is None:
-            continue
-        first = bisect.bisect_right(offsets, aligned.dest_start) - 1
-        last = max(first, bisect.bisect_left(offsets, aligned.dest_end) - 1)
-        window = words[first:last + 1]
-        if _missing(phrase.content, window) > (1 if len(phrase.content) >= 5 else 0):
-            continue
+        if exhaustive and fuzz.partial_ratio(phrase.folded, padding + " ".join(words) + padding,
+                                             score_cutoff=cutoff) < cutoff:
+            continue  # no stretch of the field can do better than the whole, padded alike: a cheap no
         base = fields.bounds[field]
-        score = _salient(round(aligned.score), [(base + first, base + last)], fields)
-        if best is None or score > best.score:
-            best = Evidence("phrase", phrase.text, score, (fields.span(base + first, base + last),))
+        starts_at = fields.where(field)
+        for anchor in sorted({i for p in phrase.prefixes if p in starts_at for i in starts_at[p]}):
+            low = max(0, anchor - reach)
+            window = words[low:anchor + reach + 1]
+            text = " ".join(window)
+            aligned = fuzz.partial_ratio_alignment(phrase.folded, padding + text + padding, score_cutoff=cutoff)
+            if aligned is None or _missing(phrase.content, window) > allowed:
+                continue
+            offsets = list(itertools.accumulate((len(w) + 1 for w in window[:-1]), initial=len(padding)))
+            first = max(0, bisect.bisect_right(offsets, min(aligned.dest_start, len(padding) + len(text) - 1)) - 1)
+            last = max(first, bisect.bisect_left(offsets, min(aligned.dest_end, len(padding) + len(text))) - 1)
+            place = (base + low + first, base + low + last)
+            score = _salient(round(aligned.score), [place], fields)
+            if best is None or score > best.score:
+                best = Evidence("phrase", phrase.text, score, (fields.span(*place),))
     return best
 
 
