@@ -25,7 +25,7 @@ ALLOWED = {
     "match": {"terms", "types"},
     "settings": {"units"},
     "config": {"errors", "identity", "settings", "terms", "types", "units"},
-    "parse": {"identity", "textsafe", "types"},
+    "parse": {"identity", "stemming", "textsafe", "types"},
     "policy": {"types"},
     "report": {"policy", "quality", "teach", "textsafe", "types", "units"},
     "teach": {"match", "terms", "types"},

@@ -27,6 +27,7 @@ import nh3
 
 from .identity import canonical_url, content_hash, item_key
 from .textsafe import one_line, strip_controls
+from .stemming import stem_text
 from .types import Item, ParsedFeed
 
 MAX_TITLE_CHARS = 1_000
@@ -192,6 +193,7 @@ def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | 
         author=(_plain(entry.get("author", "")) or None),
         language=_entry_language(entry) or language,
         content_hash=content_hash(title, link, summary_text),
+        stems=(stem_text(title), stem_text(summary_text)),
     )
 
 

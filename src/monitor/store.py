@@ -321,7 +321,9 @@ class Store:
             if matcher:
                 self._write_matches([(existing[i.key][0], found[i.key]) for i in updates], matcher.version, stamp)
         ids = {**(new_ids if new_rows else {}), **{i.key: existing[i.key][0] for i in updates}}
-        self._index_stems([(ids[i.key], i.title, i.summary_text) for i in new_rows + updates])
+        fresh = new_rows + updates
+        self._index_stems([(ids[i.key], i.title, i.summary_text) for i in fresh if i.stems is None])
+        self._write_stems([(ids[i.key], *i.stems) for i in fresh if i.stems is not None])
         if new_sources:
             self.conn.executemany("INSERT OR IGNORE INTO item_sources VALUES (?,?,?,?,?,?)", new_sources)
         if source_updates:
@@ -356,12 +358,15 @@ class Store:
     def _index_stems(self, rows: Sequence[tuple[int, str, str]]) -> None:
         """Index items' text, as (id, title, summary) that the items table holds, stemmed (inside the caller's
         transaction)."""
+        self._write_stems([(item_id, stem_text(title), stem_text(summary)) for item_id, title, summary in rows])
+
+    def _write_stems(self, rows: Sequence[tuple[int, str, str]]) -> None:
+        """Index items' stemmed text, as (id, title stems, summary stems) (inside the caller's transaction)."""
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start:start + CHUNK]
             ids = [row[0] for row in chunk]
             self.conn.execute(f"DELETE FROM items_stemmed WHERE item_id IN ({_marks(ids)})", ids)
-            self.conn.executemany("INSERT INTO items_stemmed (item_id, title, summary) VALUES (?,?,?)",
-                                  [(item_id, stem_text(title), stem_text(summary)) for item_id, title, summary in chunk])
+            self.conn.executemany("INSERT INTO items_stemmed (item_id, title, summary) VALUES (?,?,?)", chunk)
             self.conn.execute(f"DELETE FROM items_unstemmed WHERE item_id IN ({_marks(ids)})", ids)
 
     # -- theme matches ----------------------------------------------------------------------------

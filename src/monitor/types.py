@@ -138,6 +138,9 @@ class Item:
     author: str | None = None
     language: str | None = None
     content_hash: str = ""  # of title, link and summary: a change means the item was updated
+    # (title, summary) as their words' stems, for the search index (`stemming.stem_text`): made where the item
+    # is parsed, which in a poll round is a helper process, not the one that stores; None: the store stems.
+    stems: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
