@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from importlib import resources
 
 from .conftest import REPO
 
@@ -22,3 +24,27 @@ def test_demo_polls_the_bundled_samples_matches_and_writes_a_digest(tmp_path):
                              "--db", str(tmp_path / "work" / "demo.db"), "search", "Stepanakert"],
                             capture_output=True, text=True, timeout=60)
     assert "Stepanakert" in search.stdout
+
+
+def test_demo_match_and_themes_work_from_an_empty_folder_with_the_packaged_starter_config(tmp_path):
+    """An installed monitor run where there is no config/feeds.toml (was: exit 2, "file not found")."""
+    env = {k: v for k, v in os.environ.items() if k != "MONITOR_CONFIG"}
+
+    def monitor(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True, timeout=120,
+                              cwd=tmp_path, env=env)
+
+    demo = monitor("demo", "--out", str(tmp_path / "out"), "--dir", str(tmp_path / "work"))
+    assert demo.returncode == 0, demo.stderr
+    assert "using the starter config shipped with monitor" in demo.stderr
+    assert "Try next:" in demo.stdout and "config/feeds.toml (copy the starter config" in demo.stdout
+    assert (tmp_path / "out" / "2023-W39.txt").exists()
+    matched = monitor("match", "Sample: Armenians flee Karabakh as Russian peacekeepers stand by")
+    assert matched.returncode == 0 and "putin_blame" in matched.stdout, matched.stdout + matched.stderr
+    assert monitor("themes").returncode == 0
+    assert monitor("feeds").returncode == 2  # the user's own feeds: no stand-in for those
+
+
+def test_the_packaged_starter_config_is_the_repositorys():
+    starter = resources.files("monitor") / "starter" / "feeds.toml"
+    assert starter.read_text() == (REPO / "config" / "feeds.toml").read_text()

@@ -16,6 +16,7 @@ import shutil
 import signal
 import sys
 import unicodedata
+from importlib import resources
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -59,12 +60,25 @@ class Context:
     config_path: str
     db_override: str | None
     _config: Config | None = None
+    using_starter: bool = False  # no config file was found: the packaged starter config stands in
 
     @property
     def config(self) -> Config:
         if self._config is None:
             self._config = load_config(self.config_path)
         return self._config
+
+    @property
+    def themes_config(self) -> Config:
+        """The config, for a command that needs only its themes: with no config file where the default
+        points (an installed monitor run from any folder), the starter config shipped in the package."""
+        if self._config is None and self.config_path == DEFAULT_CONFIG and not Path(DEFAULT_CONFIG).exists():
+            starter = str(resources.files("monitor") / "starter" / "feeds.toml")
+            click.echo(f"no {DEFAULT_CONFIG} here: using the starter config shipped with monitor ({starter})",
+                       err=True)
+            self._config = load_config(starter)
+            self.using_starter = True
+        return self.config
 
     @property
     def db_path(self) -> str:
@@ -323,7 +337,7 @@ def search(obj: Context, query: str, limit: int, newest: bool, as_json: bool) ->
 @handle_errors
 def match(obj: Context, text: str | None, summary: str, jsonl: Any) -> None:
     """Which themes a text matches, with score and highlighted evidence."""
-    matcher = Matcher(obj.config.themes)
+    matcher = Matcher(obj.themes_config.themes)
     if jsonl is not None:
         _match_jsonl(matcher, jsonl)
         return
@@ -351,7 +365,7 @@ def themes(obj: Context, as_json: bool, quality: bool) -> None:
     if quality:
         cli_labels.themes_quality(obj, as_json)
         return
-    config = obj.config
+    config = obj.themes_config
     matcher = Matcher(config.themes)
     since = week_start(utc_now(), config.timezone, config.digest.week_start)
     with obj.store() as store:
@@ -555,7 +569,7 @@ def status(obj: Context, as_json: bool) -> None:
 @handle_errors
 def demo(obj: Context, out_dir: str | None, folder: str | None) -> None:
     """The whole product, offline: sample feeds served on 127.0.0.1, polled, matched, and a digest written."""
-    config = obj.config
+    config = obj.themes_config
     click.echo("Serving the bundled sample feeds (invented, marked \"Sample\") on 127.0.0.1 and polling them:")
     result = run_demo(config, utc_now, out_dir=out_dir, folder=folder,
                       on_report=lambda report: click.echo("  " + feed_line(report)))
@@ -566,6 +580,9 @@ def demo(obj: Context, out_dir: str | None, folder: str | None) -> None:
             os.path.relpath(started) if os.path.basename(started) == "monitor" else f"{sys.executable} -m monitor")
     matched = ", ".join(f"{theme} {count}" for theme, count in sorted(result.matches.items())) or "none"
     files = " and ".join(str(path) for path in result.digest.files)
+    # Shipped inside the package, the starter config is no place for a user's feeds: copy it out first.
+    own_config = (f"{DEFAULT_CONFIG} (copy the starter config, {config.path}, to begin)" if obj.using_starter
+                  else config.path)
     click.echo(f"""
 Stored in a throw-away database: {db}
 Matches per theme: {matched}
@@ -576,7 +593,7 @@ Try next:
   {prog} --db {db} themes
   {prog} match "Sample: Armenians feel betrayed as Russian peacekeepers stood by in Karabakh"
   sqlite3 {db} "SELECT m.theme, m.score, i.title FROM matches m JOIN items i ON i.id = m.item_id ORDER BY m.score DESC"
-Then put your feeds in {config.path} and start the service with `make run` (monitor run).""")
+Then put your feeds in {own_config} and start the service with `make run` (monitor run).""")
 
 
 def _match_jsonl(matcher: Matcher, lines: Any) -> None:
