@@ -72,7 +72,6 @@ class Store:
             raise StoreError(path, f"cannot open: {error}", locked=_is_locked(error)) from error
         store = cls(path, conn, busy_timeout)
         store.migrate()
-        store.stem_pending()
         return store
 
     def close(self) -> None:
@@ -334,11 +333,14 @@ class Store:
 
     # -- search index ----------------------------------------------------------------------------
 
-    def stem_pending(self, chunk: int = STEM_CHUNK) -> int:
+    def stem_pending(self, chunk: int = STEM_CHUNK, *, stop: Callable[[], bool] = lambda: False) -> int:
         """Stem the items waiting in `items_unstemmed` (all items after migration 11, any item whose text an
-        analyst changed with SQL), `chunk` per short transaction. Returns how many were stemmed."""
+        analyst changed with SQL), `chunk` per short transaction, until none is left or `stop()` says so.
+        Called before a search (which needs them) and by the daemon's upkeep, not at every open: after an
+        upgrade, `monitor status` need not wait minutes for an archive to be stemmed. Returns how many were
+        stemmed."""
         total = 0
-        while self.conn.execute("SELECT EXISTS (SELECT 1 FROM items_unstemmed)").fetchone()[0]:
+        while not stop() and self.conn.execute("SELECT EXISTS (SELECT 1 FROM items_unstemmed)").fetchone()[0]:
             with self.transaction():  # read inside the write lock: no edit slips between read and write
                 ids = [row[0] for row in self.conn.execute("SELECT item_id FROM items_unstemmed ORDER BY item_id "
                                                             "LIMIT ?", (chunk,))]
