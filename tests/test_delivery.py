@@ -36,6 +36,9 @@ from .test_themes_cli import THEMES
 ANALYST, DESK = "analyst@example.org", "desk@example.org"
 
 
+# Last week's digest is due (Monday 00:00 has passed): the daemon's start-up check sends it.
+DIGEST_DUE_MONDAY = '\n[digest]\nweek_start = "monday"\nsend_day = "monday"\nsend_time = "00:00"\n'
+
 def configure(feed_server, write_config, tmp_path, port: int, entries=STORIES, extra: str = "") -> Path:
     url = feed_server.add("/wire", body=rss(entries))
     return write_config([{"name": "sample-wire", "url": url, "interval": "1h"}],
@@ -139,10 +142,10 @@ def test_concurrent_digest_commands_send_the_week_once(feed_server, write_config
 @pytest.mark.timeout(120)
 def test_a_daemon_starting_while_a_cli_is_sending_leaves_its_claim_alone(feed_server, write_config, run_cli,
                                                                        tmp_path, db_path):
-    digest = '\n[digest]\nweek_start = "monday"\nsend_day = "monday"\nsend_time = "00:00"\n'
     log = tmp_path / "daemon.log"
     with MailServer(reply_delay=15.0) as mail:
-        config = configure(feed_server, write_config, tmp_path, mail.port, entries=last_week_entries(), extra=digest)
+        config = configure(feed_server, write_config, tmp_path, mail.port, entries=last_week_entries(),
+                           extra=DIGEST_DUE_MONDAY)
         run_cli(config, "poll")  # the feed is not due for an hour: the daemon's start-up check comes quickly
         backdate_polling(db_path)  # polled all along: the sample week counts as polled
         cli = subprocess.Popen(monitor(config, db_path, "digest", "--send"), stdout=subprocess.PIPE,
@@ -241,12 +244,12 @@ def test_no_send_rewrites_a_sent_weeks_files_and_changes_nothing_it_recorded(
 @pytest.mark.timeout(150)
 def test_a_slow_digest_exchange_neither_stops_polling_nor_holds_up_sigterm(feed_server, write_config, run_cli,
                                                                          tmp_path, db_path):
-    digest = '\n[digest]\nweek_start = "monday"\nsend_day = "monday"\nsend_time = "00:00"\n'
     log = tmp_path / "daemon.log"
     # Each RCPT TO answered after 25 s: with two recipients the exchange lasts 50 s, longer than STOP_TIMEOUT,
     # and no single reply takes longer than SMTP_TIMEOUT.
     with MailServer(rcpt_delay=25.0) as mail:
-        config = configure(feed_server, write_config, tmp_path, mail.port, entries=last_week_entries(), extra=digest)
+        config = configure(feed_server, write_config, tmp_path, mail.port, entries=last_week_entries(),
+                           extra=DIGEST_DUE_MONDAY)
         run_cli(config, "feeds")  # a database that has polled since before last week: its digest is due
         backdate_polling(db_path)
         daemon = subprocess.Popen(monitor(config, db_path, "run"), stdout=log.open("ab"), stderr=subprocess.STDOUT)
