@@ -125,6 +125,15 @@ def test_the_daemon_prunes_fetches_past_the_window_and_recent_weeks_read_the_sam
     before = monitor(config, db, "digest", "--week", week, "--dry-run")
     assert troubled(before) == ["  sample-down"], before  # failed all last week: a troubled feed
     assert count(db, "SELECT count(*) FROM pruned") == 0
+    # An item written with plain SQL (an analyst's edit, or an archive from before the stemmed index) waits
+    # to be stemmed; the daemon's upkeep stems it, without a search having to.
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("INSERT INTO items (key, feed_id, title, summary, published, date_source, first_seen, "
+                     "content_hash) VALUES ('sample:sql', 1, 'Sample: беженцы прибывают', '', ?, 'first_seen', ?, '')",
+                     (iso(now), iso(now)))
+    conn.close()
+    assert count(db, "SELECT count(*) FROM items_unstemmed") == 1
 
     log = tmp_path / "daemon.log"
     daemon = Running(config, db, log)
@@ -132,6 +141,9 @@ def test_the_daemon_prunes_fetches_past_the_window_and_recent_weeks_read_the_sam
         # Chunk by chunk: stopping after the first commit would cut the prune short (SIGTERM stops it).
         wait_for(lambda: count(db, "SELECT coalesce(sum(rows), 0) FROM pruned") >= history["old"], timeout=60,
                  what="the daemon's prune")
+        wait_for(lambda: count(db, "SELECT count(*) FROM items_unstemmed") == 0, timeout=30,
+                 what="the daemon's stemming of the search index's backlog")
+        wait_for(lambda: "stemmed 1 item(s)" in log.read_text(), timeout=10, what="the upkeep's log line")
     finally:
         daemon.stop()
     cutoff = iso(now - timedelta(days=90))
@@ -140,6 +152,7 @@ def test_the_daemon_prunes_fetches_past_the_window_and_recent_weeks_read_the_sam
     assert count(db, f"SELECT count(*) FROM fetches WHERE started_at >= '{cutoff}' "
                      f"AND started_at < '{iso(now)}'") == history["recent"]
     assert "pruned" in log.read_text()
+    assert count(db, "SELECT count(*) FROM items_unstemmed") == 0 and "stemmed 1 item(s)" in log.read_text()
     assert troubled(monitor(config, db, "digest", "--week", week, "--dry-run")) == troubled(before)
     status = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "status"],
                             capture_output=True, text=True, timeout=60).stdout
