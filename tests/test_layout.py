@@ -37,7 +37,8 @@ ALLOWED = {
     "parsers": {"parse", "types"},
     "pipeline": {"config", "errors", "fetch", "match", "parsers", "policy", "store", "types"},
     "cluster": {"types"},
-    "digest": {"cluster", "types", "weeks"},
+    "groups": {"types"},
+    "digest": {"cluster", "groups", "types", "weeks"},
     "render": {"digest", "textsafe"},
     "deliver": {"config", "errors"},
     "store_digest": {"store", "types", "units"},
@@ -56,7 +57,7 @@ ALLOWED = {
     "__init__": set(),
 }
 PURE = {"quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy",
-        "report", "schema", "stemming", "terms", "match", "weeks", "cluster", "digest", "schedule"}
+        "report", "schema", "stemming", "terms", "match", "weeks", "cluster", "groups", "digest", "schedule"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
 

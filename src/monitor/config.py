@@ -63,6 +63,7 @@ class DigestSettings:
     send_day: str = "monday"
     send_time: str = "08:00"
     templates_dir: str | None = None
+    groups: tuple[str, ...] = ()  # feed tags that make the outlet groups; () means every feed's first tag
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,7 +94,7 @@ def publish(config: Config, store: Store, start: datetime, now: datetime, *, out
     # A week whose deliveries failed says, when it finally goes out, that it is late and since when.
     late_since = existing.failing_since if existing and existing.state == "failed" and sender else None
     digest = build(data, config.themes, timezone=config.timezone, now=now, subject_template=config.email.subject,
-                   delivery_late_since=late_since)
+                   delivery_late_since=late_since, groups=config.digest.groups)
     env = environment(config.digest.templates_dir)
     text, html_ = render_text(digest, env), render_html(digest, env)
     if dry_run:
@@ -174,7 +174,7 @@ def preview(config: Config, store: Store, start: datetime, now: datetime, *, out
     week, end = week_label(start, config.timezone), week_end(start, config.timezone)
     data = store_digest.week_data(store, week, start, end, list(config.themes))
     digest = build(data, config.themes, timezone=config.timezone, now=now,
-                   subject_template=PREVIEW_SUBJECT + config.email.subject)
+                   subject_template=PREVIEW_SUBJECT + config.email.subject, groups=config.digest.groups)
     env = environment(config.digest.templates_dir)
     local_end = end.astimezone(zone)
     banner = (f"PREVIEW: week {week} is not over (it ends {local_end:%A} {local_end.day} {local_end:%B %Y %H:%M} "

@@ -286,6 +286,8 @@ DIGEST = (
     Setting("send_day", _choice(*WEEKDAYS), "monday", "day the weekly digest is produced"),
     Setting("send_time", _clock_time, "08:00", "time of day (monitor.timezone) the digest is produced"),
     Setting("templates_dir", _optional_string, None, "folder with templates that override the shipped ones"),
+    Setting("groups", _string_list, (), "feed tags that make the outlet groups of \"who says what\", in the "
+            "order shown (default: every feed's first tag)"),
 )
 
 EMAIL = (

@@ -14,7 +14,7 @@ sees who is sending (pid, host, since when) in the row.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -68,15 +68,29 @@ def week_data(store: Store, week: str, start: datetime, end: datetime, themes: l
             "SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
             "WHERE i.published >= ? AND i.published < ? GROUP BY m.theme", (iso(previous_start), iso(start))):
         previous[theme] = count
-    outlets = tuple(store.conn.execute(
-        "SELECT f.name, count(*) AS n FROM item_sources s JOIN items i ON i.id = s.item_id "
-        "JOIN feeds f ON f.id = s.feed_id WHERE i.published >= ? AND i.published < ? "
-        "GROUP BY f.id ORDER BY n DESC, f.name LIMIT 10", (iso(start), iso(end))).fetchall())
     total = store.conn.execute("SELECT count(*) FROM items WHERE published >= ? AND published < ?",
                                (iso(start), iso(end))).fetchone()[0]
     return WeekData(week=week, start=start, end=end, items=tuple(items), total_items=total,
-                    previous=dict(previous), outlets=outlets, troubled=_troubled(store, start, end),
-                    polled_since=polled_since(store))
+                    previous=dict(previous), troubled=_troubled(store, start, end),
+                    polled_since=polled_since(store), feed_tags=feed_tags(store), carried=_carried(store, start, end))
+
+
+def feed_tags(store: Store) -> dict[str, tuple[str, ...]]:
+    """Each feed's tags, removed feeds' too (their items still count), in the order the feeds were added."""
+    return {name: tuple(json.loads(tags or "[]")) for name, tags in
+            store.conn.execute("SELECT name, tags FROM feeds ORDER BY id")}
+
+
+def _carried(store: Store, start: datetime, end: datetime) -> tuple[tuple[tuple[str, ...], int], ...]:
+    """The week's items counted by the set of feeds that carried them: a few rows however many items, and
+    enough to count each outlet group's own output with an item two of its feeds carried counted once."""
+    counts: Counter[tuple[str, ...]] = Counter()
+    for names, n in store.conn.execute(
+            "SELECT outlets, count(*) FROM (SELECT group_concat(f.name, char(31)) AS outlets "
+            "FROM items i JOIN item_sources s ON s.item_id = i.id JOIN feeds f ON f.id = s.feed_id "
+            "WHERE i.published >= ? AND i.published < ? GROUP BY i.id) GROUP BY outlets", (iso(start), iso(end))):
+        counts[tuple(sorted(names.split("\x1f")))] += n  # group_concat's order is not defined: sorted here
+    return tuple(sorted(counts.items()))
 
 
 def polled_since(store: Store) -> datetime | None:

@@ -257,7 +257,11 @@ class WeekData:
     items: tuple[ThemedItem, ...]  # matched items of the week, and late ones
     total_items: int  # every item published in the week, matched or not
     previous: dict[str, int]  # items per theme the week before
-    outlets: tuple[tuple[str, int], ...]  # items per feed this week, busiest first
     troubled: tuple[FeedTrouble, ...]
     polled_since: datetime | None  # the first successful poll of any feed (None: none yet), so the digest
     # can tell a week nothing was polled in, or only part of, from a quiet one
+    # Each feed's tags (removed feeds too), in the order of the feeds table: they make the outlet groups.
+    feed_tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Every item published in the week, counted by the set of feeds that carried it (sorted names): each
+    # group's own output, an item that two of its feeds carried counted once.
+    carried: tuple[tuple[tuple[str, ...], int], ...] = ()
