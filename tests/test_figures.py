@@ -156,3 +156,34 @@ def test_a_partly_covered_week_says_so_beside_its_figures(feed_server, write_con
                      r"September", html), html
     assert re.search(r"azerbaijan 0 items 0 events, nothing published this week \(sample-down failing since it was "
                      r"added", html), html
+
+
+def test_a_feed_that_fails_from_mid_week_is_named_beside_its_groups_figures(feed_server, write_config, run_cli,
+                                                                              tmp_path, db_path, monkeypatch):
+    def at(moment: datetime) -> None:
+        monkeypatch.setenv("MONITOR_CLOCK_OFFSET", str((moment - datetime.now(UTC)).total_seconds()))
+
+    wire = [item("wire", "fled", "Sample: families fled Stepanakert overnight", 26)]
+    az = [item("az", "baku", "Sample: thousands fled Karabakh by the Lachin road, Baku says", 26)]
+    config = write_config([{"name": "sample-wire", "url": feed_server.add("/w", body=rss(wire)), "tags": ["armenia"]},
+                           {"name": "sample-flaky", "url": feed_server.add("/az", body=rss(az)),
+                            "tags": ["azerbaijan"]}],
+                          extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n')
+    at(datetime(2023, 9, 26, 12, tzinfo=UTC))
+    run_cli(config, "poll")
+    backdate_polling(db_path)  # a monitor polling all along: the week is covered, but for the flaky feed
+    feed_server.add("/az", status=503)
+    at(datetime(2023, 9, 29, 8, tzinfo=UTC))  # from Friday on, every poll of it fails
+    run_cli(config, "poll")
+    at(datetime(2023, 9, 30, 8, tzinfo=UTC))
+    run_cli(config, "poll", "--force")
+    at(datetime(2023, 10, 2, 9, tzinfo=UTC))
+    run_cli(config, "digest", "--week", WEEK, "--no-send")
+    text = (tmp_path / "d" / f"{WEEK}.txt").read_text()
+    azerbaijan = next(line for line in text.split("== Sample exodus")[1].splitlines() if "azerbaijan" in line)
+    assert re.search(r"azerbaijan\s+1 item\s+1 event\s+100% of its 1 item \(sample-flaky failing since Friday 29 "
+                     r"September", azerbaijan), text
+    assert "1 feed failing" in next(line for line in text.splitlines() if "matched a theme" in line)
+    failing = text.split("FAILING FEEDS")[1].split("==")[0]
+    assert "sample-flaky: failing since Friday 29 September 08:00, after polls that worked" in failing
+    assert "sample-wire" not in failing

@@ -170,7 +170,7 @@ def build(data: WeekData, themes: Mapping[str, ThemeSpec], *, timezone: str, now
         sections=tuple(sections), total_items=data.total_items,
         matched_items=len({i.item_id for i in data.items if not i.late}),
         late_items=len({i.item_id for i in data.items if i.late}), outlets=_busiest(data.items),
-        troubled=tuple(replace(t, since=t.since.astimezone(zone)) if t.since else t for t in data.troubled),
+        troubled=tuple(_local(t, zone) for t in data.troubled),
         chart=chart, chart_max=chart_max,
         late_since=delivery_late_since.astimezone(zone) if delivery_late_since else None,
         coverage=week_coverage(data.start, data.end, data.polled_since), previous_coverage=previous_coverage,
@@ -198,10 +198,18 @@ def _busiest(items: Sequence[ThemedItem]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:BUSIEST])
 
 
+def _local(trouble: FeedTrouble, zone: ZoneInfo) -> FeedTrouble:
+    return replace(trouble, since=trouble.since.astimezone(zone) if trouble.since else None,
+                   failing_from=trouble.failing_from.astimezone(zone) if trouble.failing_from else None)
+
+
 def _trouble_note(trouble: FeedTrouble, zone: ZoneInfo) -> str:
     """A failing feed's note, beside its group's figures (the digest's "Failing feeds" says the error)."""
     if trouble.dead:
         return "dead (410 Gone)"
+    if trouble.failing_from:
+        start = trouble.failing_from.astimezone(zone)
+        return f"failing since {start:%A} {start.day} {start:%B}"
     if trouble.since:
         since = trouble.since.astimezone(zone)
         return f"failing since it was added on {since:%A} {since.day} {since:%B}"

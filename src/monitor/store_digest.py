@@ -142,8 +142,25 @@ def _troubled(store: Store, start: datetime, end: datetime) -> tuple[FeedTrouble
             AND NOT EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id AND x.started_at >= :start
                             AND x.started_at < :end AND x.outcome NOT IN ('error', 'gone'))))
         ORDER BY f.dead DESC, f.name""", {"start": iso(start), "end": iso(end)}).fetchall()
-    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=bool(r[3]), failures=r[4],
-                             since=from_iso(r[5])) for r in rows)
+    troubled = [FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=bool(r[3]), failures=r[4],
+                            since=from_iso(r[5])) for r in rows]
+    return tuple(troubled) + _failing_from(store, start, end, {t.name for t in troubled})
+
+
+def _failing_from(store: Store, start: datetime, end: datetime, known: set[str]) -> tuple[FeedTrouble, ...]:
+    """Feeds whose polls worked during the week and then failed to its end: part of the week is missing
+    for them, from the first of those failures. (A failure followed by a poll that worked loses nothing a
+    feed still carries, so it is not one.)"""
+    rows = store.conn.execute("""
+        SELECT f.name, f.url, f.last_error, f.consecutive_failures, min(x.started_at)
+        FROM feeds f
+        JOIN fetches x ON x.feed_id = f.id AND x.started_at < :end AND x.outcome IN ('error', 'gone')
+        WHERE f.in_config = 1 AND f.dead = 0 AND x.started_at > (
+            SELECT max(ok.started_at) FROM fetches ok WHERE ok.feed_id = f.id AND ok.started_at >= :start
+            AND ok.started_at < :end AND ok.outcome NOT IN ('error', 'gone'))
+        GROUP BY f.id ORDER BY f.name""", {"start": iso(start), "end": iso(end)}).fetchall()
+    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=False, failures=r[3],
+                             failing_from=from_iso(r[4])) for r in rows if r[0] not in known)
 
 
 def _evidence(text: str) -> tuple[Evidence, ...]:

@@ -237,7 +237,8 @@ class ThemedItem:
 
 @dataclass(frozen=True, slots=True)
 class FeedTrouble:
-    """A feed that failed every poll of the week, or is dead. Produced by `store_digest`."""
+    """A feed that failed every poll of the week, or from some poll of it to its end, or is dead. Produced by
+    `store_digest`."""
 
     name: str
     url: str
@@ -245,6 +246,9 @@ class FeedTrouble:
     dead: bool
     failures: int
     since: datetime | None = None  # its first poll, when that fell within the week: failing since it was added
+    # The first of the polls that failed to the week's end, after one that worked in the week (None: it
+    # failed all week): its items of the days before are in, those after may be missing.
+    failing_from: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
