@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import html as htmllib
 import json
+import os
 import re
 import sqlite3
+import subprocess
 from datetime import UTC, datetime
 
 import pytest
 
 from .conftest import REPO, backdate_polling
+from .png import count_colour
 from .samples import Entry, rss
 from .test_digest import WEEK, email_section, mail  # noqa: F401 - `mail` is a fixture
 from .test_themes_cli import THEMES
@@ -187,3 +190,25 @@ def test_a_feed_that_fails_from_mid_week_is_named_beside_its_groups_figures(feed
     failing = text.split("FAILING FEEDS")[1].split("==")[0]
     assert "sample-flaky: failing since Friday 29 September 08:00, after polls that worked" in failing
     assert "sample-wire" not in failing
+
+
+BROWSER = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p)), None)
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no headless Chromium here (.ci/run installs Debian's chromium)")
+def test_the_emailed_chart_still_shows_where_the_mail_client_drops_svg(outlets, run_cli, mail, tmp_path):  # noqa: F811
+    config = outlets(extra="\n" + email_section(mail.port))
+    run_cli(config, "digest", "--week", WEEK)
+    [(_, message)] = mail.messages
+    # What Gmail and Outlook desktop show of it: the message's HTML without inline SVG
+    shown = re.sub(r"<svg\b.*?</svg>", "", message.get_body(("html",)).get_content(), flags=re.S | re.I)
+    page = tmp_path / "as-gmail-shows-it.html"
+    page.write_text(shown, encoding="utf-8")
+    png = tmp_path / "shot.png"
+    subprocess.run([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+                    "--force-device-scale-factor=1", f"--user-data-dir={tmp_path / 'profile'}",
+                    f"--screenshot={png}", "--window-size=700,700", page.as_uri()], capture_output=True, timeout=120)
+    # three days' bars of the theme's colour, 26 x 48 pixels each (the colour appears nowhere else that high)
+    coloured = count_colour(png.read_bytes(), (0xB0, 0x3A, 0x2E))
+    assert coloured >= 3 * 26 * 40, coloured
