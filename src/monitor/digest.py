@@ -33,12 +33,28 @@ class Segment:
 
 
 @dataclass(frozen=True, slots=True)
+class Quote:
+    """One field of the item (title or summary) around a piece of evidence's spans in it, the spans marked."""
+
+    field: str
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Why:
     kind: str  # phrase | rule
     name: str
     score: int
-    field: str
-    segments: tuple[Segment, ...]
+    quotes: tuple[Quote, ...]  # every field the evidence stands in, title first (as `monitor match` shows it)
+
+    # A template written when evidence showed one field (an override in `digest.templates_dir`) still works.
+    @property
+    def field(self) -> str:
+        return self.quotes[0].field
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        return self.quotes[0].segments
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,12 +254,17 @@ def _safe_link(link: str | None) -> bool:
 
 
 def _why(evidence: Evidence, item: ThemedItem) -> Why:
-    """The evidence in its context: the field's text around the spans, the spans marked."""
-    field = evidence.spans[0].field if evidence.spans else "title"
-    text = item.title if field == "title" else item.summary
+    """The evidence in its context: each field it stands in, around its spans there, the spans marked. A rule
+    may take terms from the title and from the summary; showing only one field made it look groundless."""
+    fields = [f for f in ("title", "summary") if any(s.field == f for s in evidence.spans)] or ["title"]
+    quotes = tuple(_quote(evidence, field, item.title if field == "title" else item.summary) for field in fields)
+    return Why(evidence.kind, evidence.name, evidence.score, quotes)
+
+
+def _quote(evidence: Evidence, field: str, text: str) -> Quote:
     spans = sorted({(s.start, s.end) for s in evidence.spans if s.field == field and s.end <= len(text)})
     if not spans:
-        return Why(evidence.kind, evidence.name, evidence.score, field, (Segment(text[:SUMMARY_CHARS]),))
+        return Quote(field, (Segment(text[:SUMMARY_CHARS]),))
     start = max(0, spans[0][0] - CONTEXT_CHARS)
     end = min(len(text), spans[-1][1] + CONTEXT_CHARS)
     segments = [Segment("…")] if start > 0 else []
@@ -256,7 +277,7 @@ def _why(evidence: Evidence, item: ThemedItem) -> Why:
         segments.append(Segment(text[span_start:span_end], marked=True))
         position = span_end
     segments.append(Segment(text[position:end] + ("…" if end < len(text) else "")))
-    return Why(evidence.kind, evidence.name, evidence.score, field, tuple(segments))
+    return Quote(field, tuple(segments))
 
 
 def _chart(sections: Sequence[Section]) -> tuple[tuple[ChartRow, ...], int]:
