@@ -35,7 +35,7 @@ from .demo import SAMPLE_WEEK, run_demo
 from .errors import MonitorError, StoreError, UsageError
 from .fetch import Fetcher
 from .match import Matcher, matches_json
-from .parse import plain_text
+from .parse import plain_text, summary_text
 from .pipeline import poll_round
 from .policy import CLOCK_SLACK, revive
 from .publish import claim_gone, delivery_warning, publish, retry_failed, week_over
@@ -603,7 +603,7 @@ def _match_jsonl(matcher: Matcher, lines: Any) -> None:
             continue
         try:
             item = json.loads(line)
-            title, summary = plain_text(item.get("title") or ""), plain_text(item.get("summary") or "")
+            title, summary = plain_text(item.get("title") or ""), summary_text(item.get("summary") or "")
         except (ValueError, AttributeError, TypeError) as error:
             bad += 1
             click.echo(f"{lines.name}:{number}: skipped, not a JSON object with title and summary ({error})", err=True)
