@@ -19,13 +19,14 @@ ALLOWED = {
     "schema": set(),
     "identity": set(),
     "textsafe": set(),
+    "boilerplate": set(),
     "terms": set(),
     "stemming": set(),
     "weeks": set(),
     "match": {"terms", "types"},
     "settings": {"units"},
     "config": {"errors", "identity", "settings", "terms", "types", "units"},
-    "parse": {"identity", "stemming", "textsafe", "types"},
+    "parse": {"boilerplate", "identity", "stemming", "textsafe", "types"},
     "policy": {"types"},
     "report": {"policy", "quality", "teach", "textsafe", "types", "units"},
     "teach": {"match", "terms", "types"},
@@ -56,7 +57,7 @@ ALLOWED = {
     "__main__": {"cli"},
     "__init__": set(),
 }
-PURE = {"quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy",
+PURE = {"boilerplate", "quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy",
         "report", "schema", "stemming", "terms", "match", "weeks", "cluster", "groups", "digest", "schedule"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
