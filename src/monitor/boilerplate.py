@@ -36,7 +36,7 @@ _BOUNDARY = re.compile(r"</?(?:p|br|div|li|ul|ol|h\d|tr|td|th|blockquote|pre|tab
 _LABEL = re.compile(r"\W*(?:related(?: (?:articles?|stories|content|coverage|reading|links?))?|read (?:more|also|next)|"
                     r"see also|also read|more(?: on this(?: story)?| stories| news)?|recommended|"
                     r"читайте также|читать также|см\. также|по теме|смотрите также)\W*", re.IGNORECASE)
-_NETWORKS = r"(?:facebook|twitter|x|whatsapp|telegram|linkedin|reddit|pinterest|e-?mail|vk|vkontakte|ok|print|copy link)"
+_NETWORKS = r"(?:facebook|twitter|whatsapp|telegram|linkedin|reddit|pinterest|e-?mail|vkontakte|print|copy link)"
 _TRAILING = re.compile(
     r"(?:(?:continue(?:d)? reading|read more|read on|more)(?:\s*:\s*.+|\s+(?:on|at|in|from)\s+.+)?|read the (?:full|whole|rest of the|complete|original) .*"
     r"|(?:view|see|read) (?:the )?(?:full|original) (?:story|article|post)\b.*|full (?:story|article)\b.*"
