@@ -86,6 +86,16 @@ def test_a_related_links_list_does_not_make_an_exodus_feature_blame_putin(boiler
     assert camp["summary"] == "Sample item: tents went up overnight for families arriving from the region."
 
 
+def test_the_digest_shows_the_article_without_its_boilerplate(boilerplate_polled, run_cli, db_path, tmp_path):
+    backdate_polling(db_path)
+    run_cli(boilerplate_polled, "digest", "--week", WEEK, "--no-send")
+    for suffix in ("txt", "html"):
+        digest = (tmp_path / "digests" / f"{WEEK}.{suffix}").read_text()
+        assert "the journey to Goris" in digest or suffix == "txt"  # the text digest shows no summaries
+        for furniture in ("Pashinyan", "stood aside", "Continue reading", "Share on Facebook", "appeared first on"):
+            assert furniture not in digest, (suffix, furniture)
+
+
 def test_article_text_with_links_is_kept(boilerplate_polled, query):
     points = _item(query, "key-points")
     assert points["summary"] == (
