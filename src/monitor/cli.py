@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -369,7 +369,7 @@ def themes(obj: Context, as_json: bool, quality: bool) -> None:
     matcher = Matcher(config.themes)
     since = week_start(utc_now(), config.timezone, config.digest.week_start)
     with obj.store() as store:
-        counts = store.theme_counts(since)
+        counts = store.theme_counts(since, week_end(since, config.timezone))
         stale = store.items_to_match(matcher.version)
     rows = [{"theme": key, "label": theme.label, "this_week": counts.get(key, (0, 0))[0],
              "total": counts.get(key, (0, 0))[1], "threshold": theme.threshold,
@@ -408,7 +408,7 @@ def rematch(obj: Context, everything: bool, batch: int, dry_run: bool) -> None:
         with click.progressbar(length=total, label="matching", file=sys.stderr) as bar:
             for done in store.rematch(matcher, utc_now(), everything=everything, batch=batch):
                 bar.update(done)
-        counts = store.theme_counts(utc_now())
+        counts = store.theme_counts(utc_now(), utc_now())  # the totals only
     click.echo(f"matched {total} item(s); matches per theme: "
                + (", ".join(f"{theme} {total_}" for theme, (_, total_) in sorted(counts.items())) or "none"))
 
@@ -541,9 +541,11 @@ def status(obj: Context, as_json: bool) -> None:
     zone = ZoneInfo(config.timezone)
     local = now.astimezone(zone)
     day_start = datetime(local.year, local.month, local.day, tzinfo=zone)
+    day_end = datetime.combine(day_start.date() + timedelta(days=1), day_start.timetz())  # 23 or 25 h at DST
+    this_week = week_start(now, config.timezone, config.digest.week_start)
     with obj.store(must_exist=True) as store:
-        figures = health_figures(store, iso(day_start) or "", iso(week_start(now, config.timezone,
-                                                                                config.digest.week_start)) or "")
+        figures = health_figures(store, (iso(day_start) or "", iso(day_end) or ""),
+                                 (iso(this_week) or "", iso(week_end(this_week, config.timezone)) or ""))
         figures |= clock_figures(store, iso(now + CLOCK_SLACK) or "")  # the last poll not in the future
     d = config.digest
     due = week_start(now, config.timezone, d.week_start)  # this week's digest comes next

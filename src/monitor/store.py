@@ -463,11 +463,11 @@ class Store:
             self.checkpoint()
         return total
 
-    def theme_counts(self, since: datetime) -> dict[str, tuple[int, int]]:
-        """theme -> (matches of items published since `since`, matches in all)."""
+    def theme_counts(self, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
+        """theme -> (matches of items published in [start, end), matches in all)."""
         rows = self.conn.execute(
-            "SELECT m.theme, sum(i.published >= ?), count(*) FROM matches m JOIN items i ON i.id = m.item_id "
-            "GROUP BY m.theme", (iso(since),))
+            "SELECT m.theme, sum(i.published >= ? AND i.published < ?), count(*) FROM matches m "
+            "JOIN items i ON i.id = m.item_id GROUP BY m.theme", (iso(start), iso(end)))
         return {theme: (int(recent or 0), int(total)) for theme, recent, total in rows}
 
 
@@ -590,24 +590,25 @@ def _feed_state(row: dict[str, Any]) -> FeedState:
     )
 
 
-def health_figures(store: Store, day_start: str, week_start: str) -> dict[str, Any]:
-    """What `monitor status` reports, in few queries (timestamps as stored: UTC ISO text)."""
+def health_figures(store: Store, day: tuple[str, str], week: tuple[str, str]) -> dict[str, Any]:
+    """What `monitor status` reports, in few queries (timestamps as stored: UTC ISO text). `day` and `week`
+    are [start, end) in monitor.timezone: an item counts in the day and week it was published (first seen
+    when undated), as in `monitor themes` and the digest (issue 13)."""
     conn = store.conn
     feeds = dict(conn.execute(
         "SELECT CASE WHEN dead THEN 'dead' WHEN consecutive_failures > 0 THEN 'failing' "
         "WHEN last_fetch_at IS NULL THEN 'new' ELSE 'ok' END AS state, count(*) FROM feeds "
         "WHERE in_config = 1 GROUP BY state").fetchall())
     last_fetch = conn.execute("SELECT max(started_at) FROM fetches").fetchone()[0]
-    today, week = conn.execute("SELECT sum(first_seen >= ?), sum(first_seen >= ?) FROM items",
-                               (day_start, week_start)).fetchone()
-    themes = dict(conn.execute("SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
-                               "WHERE i.first_seen >= ? GROUP BY m.theme", (week_start,)).fetchall())
-    themes_today = dict(conn.execute("SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
-                                     "WHERE i.first_seen >= ? GROUP BY m.theme", (day_start,)).fetchall())
+    today, this_week = (conn.execute("SELECT count(*) FROM items WHERE published >= ? AND published < ?",
+                                     span).fetchone()[0] for span in (day, week))
+    themes, themes_today = (dict(conn.execute(
+        "SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
+        "WHERE i.published >= ? AND i.published < ? GROUP BY m.theme", span).fetchall()) for span in (week, day))
     last_digest = conn.execute("SELECT week, state, sent_at FROM digests ORDER BY week DESC LIMIT 1").fetchone()
     kept, oldest = conn.execute("SELECT count(*), min(started_at) FROM fetches").fetchone()
     pruned = conn.execute("SELECT rows, last_pruned_at FROM pruned WHERE table_name = 'fetches'").fetchone()
-    return {"feeds": feeds, "last_fetch": last_fetch, "items_today": today or 0, "items_week": week or 0,
+    return {"feeds": feeds, "last_fetch": last_fetch, "items_today": today, "items_week": this_week,
             "themes_week": themes, "themes_today": themes_today,
             "last_digest": list(last_digest) if last_digest else None,
             "fetch_log": {"rows": kept, "oldest": oldest, "pruned": pruned[0] if pruned else 0,
