@@ -60,3 +60,60 @@ def test_an_item_published_last_week_and_first_seen_this_week_counts_in_last_wee
     status = json.loads(run_cli(config, "status", "--json", expect=None).output)
     assert status["themes_week"] == {"exodus": 1}
     assert straggler.title in run_cli(config, "digest", "--week", "2026-W01", "--dry-run").output
+
+
+# Published instants where SQLite's %W and the ISO week differ (2020, 2025, 2026), and one whose week
+# differs between UTC (Sunday, 2025-W52) and Yerevan (Monday 01:30, 2026-W01).
+AROUND_NEW_YEAR = [datetime(2019, 12, 30, 10, tzinfo=UTC), datetime(2020, 1, 3, 10, tzinfo=UTC),
+                   datetime(2025, 1, 1, 10, tzinfo=UTC), datetime(2025, 12, 28, 21, 30, tzinfo=UTC),
+                   datetime(2025, 12, 29, 10, tzinfo=UTC), datetime(2026, 1, 2, 10, tzinfo=UTC)]
+
+
+def iso_week(moment: datetime) -> str:
+    year, week, _ = moment.astimezone(ZoneInfo("Asia/Yerevan")).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def canned(db_path, name: str, **params: str) -> list[dict]:
+    """Run a Datasette canned query of deploy/datasette-metadata.json as Datasette would."""
+    sql = json.loads((REPO / "deploy" / "datasette-metadata.json").read_text())["databases"]["monitor"]["queries"][name]["sql"]
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, {p: params.get(p, "") for p in re.findall(r":(\w+)", sql)})]
+    finally:
+        conn.close()
+
+
+def test_datasette_queries_count_iso_weeks_in_the_configured_time_zone_with_theme_labels(
+        feed_server, write_config, run_cli, db_path, monkeypatch):
+    pretend(monkeypatch, datetime(2026, 1, 2, 12, tzinfo=UTC))
+    entries = [fled(n, moment) for n, moment in enumerate(AROUND_NEW_YEAR)]
+    config = write_config([{"name": "sample-wire", "url": feed_server.add("/f", body=rss(entries))}],
+                          extra=YEREVAN + THEMES)
+    run_cli(config, "poll")
+
+    expected: dict[str, int] = {}
+    for moment in AROUND_NEW_YEAR:
+        expected[iso_week(moment)] = expected.get(iso_week(moment), 0) + 1
+    per_week = canned(db_path, "themes_per_week")
+    assert {row["week"]: row["items"] for row in per_week} == expected  # 2020-W01: 2, 2025-W01: 1, 2026-W01: 3
+    assert {row["label"] for row in per_week} == {"Sample exodus"}
+    assert [r["week"] for r in canned(db_path, "themes_per_week", week="2020-w01")] == ["2020-W01"]
+
+    week = canned(db_path, "theme_this_week", theme="exodus", week="2026-W01")
+    assert sorted(r["published"] for r in week) == ["2025-12-28T21:30:00Z", "2025-12-29T10:00:00Z", "2026-01-02T10:00:00Z"]
+    assert canned(db_path, "theme_this_week", theme="exodus") == week  # blank: the latest week
+    assert {r["label"] for r in week} == {"Sample exodus"}
+    assert {r["week"] for r in canned(db_path, "items_per_outlet_per_day")} == set(expected)
+
+
+def test_item_weeks_follow_a_change_of_time_zone(feed_server, write_config, run_cli, query, monkeypatch):
+    pretend(monkeypatch, datetime(2026, 1, 2, 12, tzinfo=UTC))
+    sunday_night = fled(1, datetime(2025, 12, 28, 21, 30, tzinfo=UTC))
+    url = feed_server.add("/f", body=rss([sunday_night]))
+    run_cli(write_config([{"name": "sample-wire", "url": url}], extra=THEMES), "poll")
+    assert [r["week"] for r in query("SELECT week FROM items")] == ["2025-W52"]  # UTC
+    run_cli(write_config([{"name": "sample-wire", "url": url}], extra=YEREVAN + THEMES), "poll")
+    assert [r["week"] for r in query("SELECT week FROM items")] == ["2026-W01"]
+    assert query("SELECT key, label, in_config FROM themes") == [{"key": "exodus", "label": "Sample exodus", "in_config": 1}]

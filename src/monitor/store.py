@@ -23,8 +23,10 @@ from .errors import StoreError
 from .identity import canonical_url
 from .schema import MIGRATIONS
 from .stemming import query_terms, search_query, snippet, stem_text
-from .types import FeedReport, FeedSource, FeedState, ItemCounts, ParsedFeed, ThemeMatch, evidence_records
+from .types import (FeedReport, FeedSource, FeedState, ItemCounts, ParsedFeed, ThemeMatch, ThemeSpec,
+                    evidence_records)
 from .units import from_iso, iso
+from .weeks import week_end, week_label, week_start
 
 
 class Matching(Protocol):
@@ -261,6 +263,8 @@ class Store:
         fetch row, atomically."""
         with self.transaction():
             counts = self._store_items(state.id, parsed, now, matcher) if parsed else ItemCounts()
+            if counts.new or counts.updated:
+                self._fill_weeks()
             self.save_feed_state(state, parsed.title if parsed else None)
             self.db.table("fetches").insert({
                 "feed_id": state.id, "started_at": iso(report.started_at or now), "duration_ms": int(report.duration * 1000),
@@ -314,9 +318,11 @@ class Store:
             self.conn.executemany(
                 "UPDATE items SET title = ?, link = ?, summary = ?, summary_html = ?, author = ?, updated_at = ?,"
                 " content_hash = ?, published = CASE WHEN ? = 'first_seen' THEN published ELSE ? END,"
-                " date_source = CASE WHEN ? = 'first_seen' THEN date_source ELSE ? END WHERE key = ?",
+                " date_source = CASE WHEN ? = 'first_seen' THEN date_source ELSE ? END,"
+                " week = CASE WHEN ? = 'first_seen' THEN week END WHERE key = ?",  # its week computed again
                 [(i.title, i.link, i.summary_text, i.summary_html, i.author, stamp, i.content_hash,
-                  i.date_source, iso(i.published), i.date_source, i.date_source, i.key) for i in updates])
+                  i.date_source, iso(i.published), i.date_source, i.date_source, i.date_source, i.key)
+                 for i in updates])
             if matcher:
                 self._write_matches([(existing[i.key][0], found[i.key]) for i in updates], matcher.version, stamp)
         ids = {**(new_ids if new_rows else {}), **{i.key: existing[i.key][0] for i in updates}}
@@ -330,6 +336,45 @@ class Store:
                                   "WHERE item_id = ? AND feed_id = ?", source_updates)
         matched = sum(1 for matches in found.values() if matches)
         return ItemCounts(new=len(new_rows), updated=len(updates), seen=len(seen_ids), matched=matched)
+
+    # -- what SQL users need of the config: item weeks, theme labels -----------------------------
+
+    def sync_calendar(self, timezone: str, first_day: str) -> int:
+        """Fill `items.week` where it is missing, and compute it again for every item if the time zone or
+        first weekday changed since it was computed. Returns the items whose week was written."""
+        with self.transaction():
+            if self.conn.execute("SELECT timezone, week_start FROM calendar").fetchone() == (timezone, first_day):
+                return self._fill_weeks()
+            self.conn.execute("UPDATE calendar SET timezone = ?, week_start = ?", (timezone, first_day))
+            return self._fill_weeks(everything=True)
+
+    def _fill_weeks(self, everything: bool = False) -> int:
+        """Inside a transaction: items.week of the items without one (`everything`: of all items), one
+        UPDATE per week between the earliest and latest of them, each a range of the published index."""
+        timezone, first_day = self.conn.execute("SELECT timezone, week_start FROM calendar").fetchone()
+        which = "1" if everything else "week IS NULL"
+        low, high = (from_iso(t) for t in self.conn.execute(
+            f"SELECT min(published), max(published) FROM items WHERE {which}").fetchone())
+        if low is None or high is None:
+            return 0
+        written, start = 0, week_start(low, timezone, first_day)
+        while start <= high:
+            end, label = week_end(start, timezone), week_label(start, timezone)
+            written += self.conn.execute(
+                f"UPDATE items SET week = ? WHERE published >= ? AND published < ? AND {which} "
+                f"AND week IS NOT ?", (label, iso(start), iso(end), label)).rowcount
+            start = end
+        return written
+
+    def sync_themes(self, themes: Iterable[ThemeSpec]) -> None:
+        """The `themes` table brought to the config's themes; a removed theme is kept, out of the config."""
+        rows = [(t.key, t.label, t.description, t.threshold) for t in themes]
+        with self.transaction():
+            self.conn.execute("UPDATE themes SET in_config = 0")
+            self.conn.executemany(
+                "INSERT INTO themes (key, label, description, threshold, in_config) VALUES (?,?,?,?,1) "
+                "ON CONFLICT(key) DO UPDATE SET label = excluded.label, description = excluded.description, "
+                "threshold = excluded.threshold, in_config = 1", rows)
 
     # -- search index ----------------------------------------------------------------------------
 
