@@ -76,7 +76,8 @@ def iso_week(moment: datetime) -> str:
 
 def canned(db_path, name: str, **params: str) -> list[dict]:
     """Run a Datasette canned query of deploy/datasette-metadata.json as Datasette would."""
-    sql = json.loads((REPO / "deploy" / "datasette-metadata.json").read_text())["databases"]["monitor"]["queries"][name]["sql"]
+    metadata = json.loads((REPO / "deploy" / "datasette-metadata.json").read_text())
+    sql = metadata["databases"]["monitor"]["queries"][name]["sql"]
     conn = sqlite3.connect(db_path)
     conn.row_factory = sqlite3.Row
     try:
@@ -102,7 +103,8 @@ def test_datasette_queries_count_iso_weeks_in_the_configured_time_zone_with_them
     assert [r["week"] for r in canned(db_path, "themes_per_week", week="2020-w01")] == ["2020-W01"]
 
     week = canned(db_path, "theme_this_week", theme="exodus", week="2026-W01")
-    assert sorted(r["published"] for r in week) == ["2025-12-28T21:30:00Z", "2025-12-29T10:00:00Z", "2026-01-02T10:00:00Z"]
+    assert sorted(r["published"] for r in week) == [
+        "2025-12-28T21:30:00Z", "2025-12-29T10:00:00Z", "2026-01-02T10:00:00Z"]
     assert canned(db_path, "theme_this_week", theme="exodus") == week  # blank: the latest week
     assert {r["label"] for r in week} == {"Sample exodus"}
     assert {r["week"] for r in canned(db_path, "items_per_outlet_per_day")} == set(expected)
@@ -116,4 +118,5 @@ def test_item_weeks_follow_a_change_of_time_zone(feed_server, write_config, run_
     assert [r["week"] for r in query("SELECT week FROM items")] == ["2025-W52"]  # UTC
     run_cli(write_config([{"name": "sample-wire", "url": url}], extra=YEREVAN + THEMES), "poll")
     assert [r["week"] for r in query("SELECT week FROM items")] == ["2026-W01"]
-    assert query("SELECT key, label, in_config FROM themes") == [{"key": "exodus", "label": "Sample exodus", "in_config": 1}]
+    themes = query("SELECT key, label, in_config FROM themes")
+    assert themes == [{"key": "exodus", "label": "Sample exodus", "in_config": 1}]

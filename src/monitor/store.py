@@ -23,8 +23,7 @@ from .errors import StoreError
 from .identity import canonical_url
 from .schema import MIGRATIONS
 from .stemming import query_terms, search_query, snippet, stem_text
-from .types import (FeedReport, FeedSource, FeedState, ItemCounts, ParsedFeed, ThemeMatch, ThemeSpec,
-                    evidence_records)
+from .types import FeedReport, FeedSource, FeedState, ItemCounts, ParsedFeed, ThemeMatch, ThemeSpec, evidence_records
 from .units import from_iso, iso
 from .weeks import week_end, week_label, week_start
 
