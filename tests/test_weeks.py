@@ -12,8 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.clock import utc_now
-
 from .conftest import REPO
 from .samples import Entry, rss
 from .test_themes_cli import THEMES
@@ -28,7 +26,7 @@ def fled(n: int, published: datetime) -> Entry:
 
 def pretend(monkeypatch: pytest.MonkeyPatch, now: datetime) -> None:
     """Run the CLI as if the clock said `now` (the documented MONITOR_CLOCK_OFFSET seam)."""
-    monkeypatch.setenv("MONITOR_CLOCK_OFFSET", str((now - utc_now()).total_seconds()))
+    monkeypatch.setenv("MONITOR_CLOCK_OFFSET", str((now - datetime.now(UTC)).total_seconds()))
 
 
 def test_an_item_published_last_week_and_first_seen_this_week_counts_in_last_week_everywhere(

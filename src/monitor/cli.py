@@ -218,20 +218,22 @@ def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
 @click.pass_context
 @handle_errors
 def feeds(ctx: click.Context, as_json: bool) -> None:
-    """Feed health: last success, last error, failures, next poll, dead. Subcommands manage feeds."""
+    """Feed health: state (ok, stale, failing, dead, new), newest item's age, last success, next poll, last
+    error. Subcommands manage feeds."""
     if ctx.invoked_subcommand is not None:
         return
     obj: Context = ctx.obj
     with obj.store() as store:
         store.sync_feeds(obj.config.feeds, utc_now())
-        rows = health_rows(store.feed_health(), utc_now())
+        rows = health_rows(store.feed_health(), utc_now(), obj.config.polling.stale_after)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    header = f"{'feed':<28} {'state':<12} {'items':>6}  {'last success':<17} {'next poll':<17} last error"
+    header = (f"{'feed':<28} {'state':<12} {'items':>6} {'newest':>8}  {'last success':<17} {'next poll':<17} "
+              "last error")
     click.echo(header)
     for row in rows:
-        click.echo(f"{row['name'][:28]:<28} {row['state']:<12} {row['items']:>6}  "
+        click.echo(f"{row['name'][:28]:<28} {row['state']:<12} {row['items']:>6} {row['newest_item_age'] or '':>8}  "
                    f"{row['last_success_at'] or 'never':<17} {row['next_poll']:<17} {row['last_error'] or ''}")
     states = Counter(row["state"] for row in rows)
     click.echo(", ".join(f"{count} {state}" for state, count in sorted(states.items())) or "no feeds configured")
@@ -545,7 +547,8 @@ def status(obj: Context, as_json: bool) -> None:
     this_week = week_start(now, config.timezone, config.digest.week_start)
     with obj.store(must_exist=True) as store:
         figures = health_figures(store, (iso(day_start) or "", iso(day_end) or ""),
-                                 (iso(this_week) or "", iso(week_end(this_week, config.timezone)) or ""))
+                                 (iso(this_week) or "", iso(week_end(this_week, config.timezone)) or ""),
+                                 iso(now - config.polling.stale_after) or "")
         figures |= clock_figures(store, iso(now + CLOCK_SLACK) or "")  # the last poll not in the future
     d = config.digest
     due = week_start(now, config.timezone, d.week_start)  # this week's digest comes next

@@ -45,6 +45,17 @@ JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
 STEM_CHUNK = 2000  # items stemmed per transaction when catching up (after migration 11, or SQL edits)
 PRUNE_CHUNK = 5000  # fetches deleted per transaction: a poll waits at most for one chunk
 SUCCESSES = "('ok', 'partial', 'not_modified', 'unchanged')"  # fetches.outcome of a successful poll
+# When feed `f` last brought something new, as of :upto: its newest item's publication, but no later than
+# the item's first sighting (an old story first seen today is not news); without items, its first success.
+NEWEST = ("coalesce((SELECT max(min(i.published, s.first_seen)) FROM item_sources s JOIN items i ON i.id = s.item_id "
+          "WHERE s.feed_id = f.id AND s.first_seen < :upto), f.first_success_at)")
+# Feed `f` answers but brought nothing new since :cut (NEWEST < :cut), written so that the index on
+# item_sources(feed_id, first_seen) reads only the items first seen since :cut, not a feed's whole archive.
+STALE = ("(f.last_success_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM item_sources s JOIN items i ON i.id = s.item_id "
+         "WHERE s.feed_id = f.id AND s.first_seen >= :cut AND s.first_seen < :upto AND i.published >= :cut) "
+         "AND (f.first_success_at < :cut OR EXISTS (SELECT 1 FROM item_sources s WHERE s.feed_id = f.id "
+         "AND s.first_seen < :upto)))")
+FOREVER = "9999"  # an :upto after every stored time
 
 
 class Store:
@@ -537,9 +548,9 @@ class Store:
     # -- reading ----------------------------------------------------------------------------------
 
     def feed_health(self) -> list[dict[str, Any]]:
-        return list(self.db.query("""
-            SELECT f.*, (SELECT count(*) FROM item_sources s WHERE s.feed_id = f.id) AS items
-            FROM feeds f WHERE f.in_config = 1 ORDER BY f.id"""))
+        return list(self.db.query(f"""
+            SELECT f.*, (SELECT count(*) FROM item_sources s WHERE s.feed_id = f.id) AS items, {NEWEST} AS newest
+            FROM feeds f WHERE f.in_config = 1 ORDER BY f.id""", {"upto": FOREVER}))
 
     def search(self, query: str, limit: int = 20, newest_first: bool = False) -> list[dict[str, Any]]:
         """Full-text search (FTS5 syntax: words, "phrases", OR, NOT, prefix*), every word stemmed by its
@@ -634,15 +645,16 @@ def _feed_state(row: dict[str, Any]) -> FeedState:
     )
 
 
-def health_figures(store: Store, day: tuple[str, str], week: tuple[str, str]) -> dict[str, Any]:
+def health_figures(store: Store, day: tuple[str, str], week: tuple[str, str], stale_cut: str) -> dict[str, Any]:
     """What `monitor status` reports, in few queries (timestamps as stored: UTC ISO text). `day` and `week`
     are [start, end) in monitor.timezone: an item counts in the day and week it was published (first seen
-    when undated), as in `monitor themes` and the digest (issue 13)."""
+    when undated), as in `monitor themes` and the digest (issue 13). A feed with nothing new since
+    `stale_cut` is stale."""
     conn = store.conn
     feeds = dict(conn.execute(
         "SELECT CASE WHEN dead THEN 'dead' WHEN consecutive_failures > 0 THEN 'failing' "
-        "WHEN last_fetch_at IS NULL THEN 'new' ELSE 'ok' END AS state, count(*) FROM feeds "
-        "WHERE in_config = 1 GROUP BY state").fetchall())
+        f"WHEN last_fetch_at IS NULL THEN 'new' WHEN {STALE} THEN 'stale' ELSE 'ok' END AS state, count(*) "
+        "FROM feeds f WHERE in_config = 1 GROUP BY state", {"cut": stale_cut, "upto": FOREVER}).fetchall())
     last_fetch = conn.execute("SELECT max(started_at) FROM fetches").fetchone()[0]
     today, this_week = (conn.execute("SELECT count(*) FROM items WHERE published >= ? AND published < ?",
                                      span).fetchone()[0] for span in (day, week))

@@ -237,7 +237,8 @@ class ThemedItem:
 
 @dataclass(frozen=True, slots=True)
 class FeedTrouble:
-    """A feed that failed every poll of the week, or is dead. Produced by `store_digest`."""
+    """A feed that failed every poll of the week, is dead, or is stale: it answered, but brought nothing
+    published within `polling.stale_after` of the week's end. Produced by `store_digest`."""
 
     name: str
     url: str
@@ -245,6 +246,7 @@ class FeedTrouble:
     dead: bool
     failures: int
     since: datetime | None = None  # its first poll, when that fell within the week: failing since it was added
+    stale: datetime | None = None  # it answered, but its newest item is this old (polling.stale_after)
 
 
 @dataclass(frozen=True, slots=True)
