@@ -49,9 +49,9 @@ SUCCESSES = "('ok', 'partial', 'not_modified', 'unchanged')"  # fetches.outcome 
 # the item's first sighting (an old story first seen today is not news); without items, its first success.
 NEWEST = ("coalesce((SELECT max(min(i.published, s.first_seen)) FROM item_sources s JOIN items i ON i.id = s.item_id "
           "WHERE s.feed_id = f.id AND s.first_seen < :upto), f.first_success_at)")
-# Feed `f` answers but brought nothing new since :cut (NEWEST < :cut), written so that the index on
-# item_sources(feed_id, first_seen) reads only the items first seen since :cut, not a feed's whole archive.
-STALE = ("(f.last_success_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM item_sources s JOIN items i ON i.id = s.item_id "
+# Feed `f` brought nothing new since :cut (NEWEST < :cut); the caller checks that it answers. Written so
+# that the index on item_sources(feed_id, first_seen) reads only the items first seen since :cut.
+STALE = ("(NOT EXISTS (SELECT 1 FROM item_sources s JOIN items i ON i.id = s.item_id "
          "WHERE s.feed_id = f.id AND s.first_seen >= :cut AND s.first_seen < :upto AND i.published >= :cut) "
          "AND (f.first_success_at < :cut OR EXISTS (SELECT 1 FROM item_sources s WHERE s.feed_id = f.id "
          "AND s.first_seen < :upto)))")
