@@ -370,9 +370,11 @@ class Store:
         written, start = 0, week_start(low, timezone, first_day)
         while start <= high:
             end, label = week_end(start, timezone), week_label(start, timezone)
+            # `+week`: the week's range of the published index, not every NULL week of the index on week
+            # (after migration 15 all are NULL, and each UPDATE would read them all: 14 s for 300,000 items).
             written += self.conn.execute(
-                f"UPDATE items SET week = ? WHERE published >= ? AND published < ? AND {which} "
-                f"AND week IS NOT ?", (label, iso(start), iso(end), label)).rowcount
+                f"UPDATE items SET week = ? WHERE published >= ? AND published < ? AND +{which} "
+                f"AND +week IS NOT ?", (label, iso(start), iso(end), label)).rowcount
             start = end
         return written
 
