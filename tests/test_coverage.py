@@ -153,7 +153,9 @@ def test_a_feed_added_this_week_is_failing_since_added_not_all_week(feed_server,
                                                                     db_path):
     config = write_config([{"name": "sample-old", "url": feed_server.add("/old", status=503)},
                            {"name": "sample-new", "url": feed_server.add("/new", status=503)},
-                           {"name": "sample-ok", "url": feed_server.add("/ok", body=rss(STORIES))}],
+                           # With a story of today: only the samples' 2023 stories would make it stale.
+                           {"name": "sample-ok", "url": feed_server.add("/ok", body=rss([*STORIES, Entry(
+                               "Sample: a sunny day in Goris", f"{SITE}/today", published=datetime.now(UTC))]))}],
                           extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n')
     run_cli(config, "poll")
     now = datetime.now(UTC)

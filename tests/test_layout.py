@@ -34,7 +34,7 @@ ALLOWED = {
     "labels": {"identity", "store", "units"},
     "fetch": {"addresses", "config", "netguard", "textsafe", "types"},
     "netguard": set(),
-    "store": {"errors", "identity", "schema", "stemming", "types", "units"},
+    "store": {"errors", "identity", "schema", "stemming", "types", "units", "weeks"},
     "parsers": {"parse", "types"},
     "pipeline": {"config", "errors", "fetch", "match", "parsers", "policy", "store", "types"},
     "cluster": {"types"},

@@ -55,6 +55,7 @@ class PollingSettings:
     allow_private_redirects: bool = False
     allow_short_intervals: bool = False
     keep_fetches: timedelta = timedelta(days=90)
+    stale_after: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)

@@ -216,13 +216,17 @@ def _busiest(items: Sequence[ThemedItem]) -> tuple[tuple[str, int], ...]:
 
 def _local(trouble: FeedTrouble, zone: ZoneInfo) -> FeedTrouble:
     return replace(trouble, since=trouble.since.astimezone(zone) if trouble.since else None,
-                   failing_from=trouble.failing_from.astimezone(zone) if trouble.failing_from else None)
+                   failing_from=trouble.failing_from.astimezone(zone) if trouble.failing_from else None,
+                   stale=trouble.stale.astimezone(zone) if trouble.stale else None)
 
 
 def _trouble_note(trouble: FeedTrouble, zone: ZoneInfo) -> str:
     """A failing feed's note, beside its group's figures (the digest's "Failing feeds" says the error)."""
     if trouble.dead:
         return "dead (410 Gone)"
+    if trouble.stale:
+        newest = trouble.stale.astimezone(zone)
+        return f"stale: nothing new since {newest:%A} {newest.day} {newest:%B}"
     if trouble.failing_from:
         start = trouble.failing_from.astimezone(zone)
         return f"failing since {start:%A} {start.day} {start:%B}"

@@ -85,7 +85,8 @@ def publish(config: Config, store: Store, start: datetime, now: datetime, *, out
             return _busy(existing)
         if went_out and sender is not None and not resend:
             return _already(existing)
-    data = store_digest.week_data(store, week, start, week_end(start, config.timezone), list(config.themes))
+    data = store_digest.week_data(store, week, start, week_end(start, config.timezone), list(config.themes),
+                                  now=now, stale_after=config.polling.stale_after)
     if went_out:
         # What a week that went out reported is fixed: its files, rewritten or resent, show those items, and
         # items stored for it since are the next digest's late ones.
@@ -172,7 +173,8 @@ def preview(config: Config, store: Store, start: datetime, now: datetime, *, out
     with a sender, "Preview" in the subject."""
     zone = ZoneInfo(config.timezone)
     week, end = week_label(start, config.timezone), week_end(start, config.timezone)
-    data = store_digest.week_data(store, week, start, end, list(config.themes))
+    data = store_digest.week_data(store, week, start, end, list(config.themes), now=now,
+                                  stale_after=config.polling.stale_after)
     digest = build(data, config.themes, timezone=config.timezone, now=now,
                    subject_template=PREVIEW_SUBJECT + config.email.subject, groups=config.digest.groups)
     env = environment(config.digest.templates_dir)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .store import Store
+from .store import NEWEST, STALE, SUCCESSES, Store
 from .types import Evidence, FeedTrouble, Span, ThemedItem, WeekData
 from .units import from_iso, iso
 
@@ -58,8 +58,10 @@ class Claimant:
     at: datetime
 
 
-def week_data(store: Store, week: str, start: datetime, end: datetime, themes: list[str]) -> WeekData:
-    """Read everything the digest of [start, end) needs."""
+def week_data(store: Store, week: str, start: datetime, end: datetime, themes: list[str], *,
+              now: datetime | None = None, stale_after: timedelta | None = None) -> WeekData:
+    """Read everything the digest of [start, end) needs; with `stale_after`, the feeds that answered during
+    the week but had brought nothing new for that long at its end (or `now`, for a week not over)."""
     items = _themed_items(store, "i.published >= ? AND i.published < ?", [iso(start), iso(end)], themes)
     items += _late_items(store, week, start, themes)
     previous_start = start - (end - start)
@@ -71,7 +73,8 @@ def week_data(store: Store, week: str, start: datetime, end: datetime, themes: l
     total = store.conn.execute("SELECT count(*) FROM items WHERE published >= ? AND published < ?",
                                (iso(start), iso(end))).fetchone()[0]
     return WeekData(week=week, start=start, end=end, items=tuple(items), total_items=total,
-                    previous=dict(previous), troubled=_troubled(store, start, end),
+                    previous=dict(previous),
+                    troubled=_troubled(store, start, end) + _stale(store, start, min(end, now or end), stale_after),
                     polled_since=polled_since(store), feed_tags=feed_tags(store), carried=_carried(store, start, end))
 
 
@@ -161,6 +164,19 @@ def _failing_from(store: Store, start: datetime, end: datetime, known: set[str])
         GROUP BY f.id ORDER BY f.name""", {"start": iso(start), "end": iso(end)}).fetchall()
     return tuple(FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=False, failures=r[3],
                              failing_from=from_iso(r[4])) for r in rows if r[0] not in known)
+
+
+def _stale(store: Store, start: datetime, upto: datetime, stale_after: timedelta | None) -> tuple[FeedTrouble, ...]:
+    """Feeds polled successfully during the week that had brought nothing new for `stale_after` by `upto`."""
+    if stale_after is None:
+        return ()
+    rows = store.conn.execute(f"""
+        SELECT f.name, f.url, {NEWEST} FROM feeds f
+        WHERE f.in_config = 1 AND f.dead = 0 AND {STALE} AND EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id
+            AND x.started_at >= :start AND x.started_at <= :upto AND x.outcome IN {SUCCESSES})
+        ORDER BY f.name""", {"start": iso(start), "upto": iso(upto), "cut": iso(upto - stale_after)}).fetchall()
+    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=None, dead=False, failures=0, stale=from_iso(r[2]))
+                 for r in rows)
 
 
 def _evidence(text: str) -> tuple[Evidence, ...]:

@@ -237,7 +237,8 @@ class ThemedItem:
 
 @dataclass(frozen=True, slots=True)
 class FeedTrouble:
-    """A feed that failed every poll of the week, or from some poll of it to its end, or is dead. Produced by
+    """A feed that failed every poll of the week, or from some poll of it to its end, is dead, or is stale:
+    it answered, but brought nothing published within `polling.stale_after` of the week's end. Produced by
     `store_digest`."""
 
     name: str
@@ -249,6 +250,7 @@ class FeedTrouble:
     # The first of the polls that failed to the week's end, after one that worked in the week (None: it
     # failed all week): its items of the days before are in, those after may be missing.
     failing_from: datetime | None = None
+    stale: datetime | None = None  # it answered, but its newest item is this old (polling.stale_after)
 
 
 @dataclass(frozen=True, slots=True)
