@@ -47,18 +47,23 @@ ALLOWED = {
     "schedule": {"policy", "types", "weeks"},
     "pidlock": {"errors"},
     "daemon": {"config", "deliver", "errors", "fetch", "match", "metrics", "parsers", "pidlock", "pipeline", "policy",
-               "publish", "reloading", "schedule", "store", "store_digest", "types", "weeks"},
+               "publish", "reloading", "schedule", "store", "store_digest", "store_history", "types", "weeks"},
     "reloading": {"config"},
     "metrics": {"types", "units"},
     "opml": {"identity", "textsafe", "types"},
     "demo": {"config", "fetch", "match", "pipeline", "publish", "store", "types", "weeks"},
     "cli": None,  # the top: builds everything
     "cli_labels": None,  # commands of cli, in their own file
+    "cli_history": None,  # commands of cli, in their own file
+    "history_import": {"identity", "parse", "types"},
+    "store_history": {"history_import", "store", "types", "units"},
+    "history": {"history_import", "parse", "store", "store_history", "types"},
     "__main__": {"cli"},
     "__init__": set(),
 }
 PURE = {"boilerplate", "quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy",
-        "report", "schema", "stemming", "terms", "match", "weeks", "cluster", "groups", "digest", "schedule"}
+        "report", "schema", "stemming", "terms", "match", "weeks", "cluster", "groups", "digest", "schedule",
+        "history_import"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
 

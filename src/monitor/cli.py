@@ -44,6 +44,7 @@ from .report import (feed_line, health_problems, health_rows, match_lines, round
 from .schedule import digest_send_moment
 from .settings import http_url
 from .store import Store, clock_figures, health_figures
+from .store_history import live_since
 from .textsafe import redact, shown, shown_block
 from .units import format_duration, iso
 from .weeks import last_complete_week, parse_week, week_coverage, week_end, week_label, week_start
@@ -451,7 +452,9 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
                 f"polling began {since:%Y-%m-%d %H:%M} UTC" if since else "no successful poll yet")
                 + f"); `monitor digest --week {label}` writes it anyway")
             return
-        if unpolled and send is None:
+        # Nor is a week before the first live poll e-mailed unbidden, when imports filled it (issue 15).
+        before_live = week_coverage(start, week_end(start, config.timezone), live_since(store)) == "none"
+        if before_live and send is None:
             sender = None
         result = publish(config, store, start, now, out_dir=out_dir, sender=sender, resend=resend, dry_run=dry_run)
         retried = retry_failed(config, store, now, sender, out_dir=out_dir, skip=result.week) if sender else []
@@ -463,6 +466,8 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
         click.echo(outcome.message)
     if unpolled and send is None and wants_mail:
         click.echo(f"{result.week}: not e-mailed: nothing was polled that week (--send sends it)")
+    elif before_live and send is None and wants_mail:
+        click.echo(f"{result.week}: not e-mailed: it is before the first live poll (--send sends it)")
     if any(outcome.error for outcome in (result, *retried)):  # failed, or uncertain, in this run
         sys.exit(1)
 
@@ -621,6 +626,7 @@ def _match_jsonl(matcher: Matcher, lines: Any) -> None:
 
 # The commands by which analysts teach the themes live beside this module; importing it registers them.
 from . import cli_labels  # noqa: E402, I001
+from . import cli_history  # noqa: E402, I001, F401
 
 
 def main() -> None:

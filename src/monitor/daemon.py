@@ -64,6 +64,7 @@ from .reloading import Swappable, restart_needed
 from .schedule import OVERDUE_SPREAD, due_digest, due_digest_week, first_poll
 from .store import Store
 from .store_digest import polled_since, record
+from .store_history import live_since
 from .types import FeedState
 from .weeks import week_label
 
@@ -351,8 +352,10 @@ class Daemon:
                 settle_interrupted(store, now)
                 existing = record(store, week_label(week, config.timezone))
                 since = polled_since(store)
-                # A week that ended before the first successful poll is not digested unbidden.
-                unpolled = due_digest(now, config.timezone, d.week_start, d.send_day, d.send_time, since) is None
+                # A week that ended before the first successful live poll is not digested unbidden, even when
+                # imports of the past filled it (issue 15).
+                unpolled = due_digest(now, config.timezone, d.week_start, d.send_day, d.send_time,
+                                      live_since(store)) is None
                 wanted = not unpolled and (existing is None or (existing.state == "rendered" and sender is not None))
                 if existing and existing.state == "sending":
                     log.info("digest %s", busy_message(existing))

@@ -274,4 +274,54 @@ CREATE TABLE themes (
     in_config INTEGER NOT NULL DEFAULT 1  -- 0 once removed from the config; its matches are kept
 );
 """),
+    Migration(20, "history: imported documents, archive captures, and when live polling began", """
+-- `monitor import` and `monitor backfill` store past documents through the poll's path, each as if polled at
+-- its capture time; this says where every such document came from. Not part of the fetches log (which is
+-- pruned by age, and these are old by nature).
+CREATE TABLE imports (
+    id INTEGER PRIMARY KEY,
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    origin TEXT NOT NULL,                 -- file (monitor import) | archive (monitor backfill)
+    source TEXT NOT NULL,                 -- the file's path, or the capture's address in the archive
+    captured_at TEXT NOT NULL,            -- UTC ISO 8601: the "now" the document was stored as polled at
+    body_hash TEXT NOT NULL,              -- sha256 of the document: one document is imported once per feed
+    imported_at TEXT NOT NULL,
+    items_total INTEGER NOT NULL DEFAULT 0,
+    items_new INTEGER NOT NULL DEFAULT 0,
+    items_updated INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (feed_id, body_hash)
+);
+-- The import that made a sighting (NULL: a live poll made it).
+ALTER TABLE item_sources ADD COLUMN import_id INTEGER REFERENCES imports(id);
+-- Each archive capture backfill has dealt with, so an interrupted run goes on where it stopped.
+CREATE TABLE captures (
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    timestamp TEXT NOT NULL,              -- the archive's 14-digit capture time (UTC), such as 20230925120000
+    original TEXT NOT NULL,               -- the URL the archive captured
+    digest TEXT,                          -- the archive's hash of the body
+    state TEXT NOT NULL,                  -- imported | failed (failed ones are tried again by the next run)
+    error TEXT,                           -- why it failed
+    import_id INTEGER REFERENCES imports(id),  -- the document stored (NULL: failed, or a document already imported)
+    done_at TEXT NOT NULL,
+    PRIMARY KEY (feed_id, timestamp, original)
+) WITHOUT ROWID;
+-- Imports make a feed's record begin earlier (first_success_at, which sets what a digest counts as
+-- polled), but e-mail waits for live polling: a week before first_live_at is written, not sent, unless
+-- asked for with --send.
+ALTER TABLE feeds ADD COLUMN first_live_at TEXT;
+UPDATE feeds SET first_live_at = first_success_at;
+DROP TRIGGER fetches_first;
+CREATE TRIGGER fetches_first AFTER INSERT ON fetches BEGIN
+    UPDATE feeds SET
+        first_fetch_at = CASE WHEN first_fetch_at IS NULL OR new.started_at < first_fetch_at
+                              THEN new.started_at ELSE first_fetch_at END,
+        first_success_at = CASE WHEN new.outcome NOT IN ('error', 'gone')
+                                 AND (first_success_at IS NULL OR new.started_at < first_success_at)
+                                THEN new.started_at ELSE first_success_at END,
+        first_live_at = CASE WHEN new.outcome NOT IN ('error', 'gone')
+                              AND (first_live_at IS NULL OR new.started_at < first_live_at)
+                             THEN new.started_at ELSE first_live_at END
+    WHERE id = new.feed_id;
+END;
+"""),
 )

@@ -340,7 +340,8 @@ class Store:
         self._index_stems([(ids[i.key], i.title, i.summary_text) for i in fresh if i.stems is None])
         self._write_stems([(ids[i.key], *i.stems) for i in fresh if i.stems is not None])
         if new_sources:
-            self.conn.executemany("INSERT OR IGNORE INTO item_sources VALUES (?,?,?,?,?,?)", new_sources)
+            self.conn.executemany("INSERT OR IGNORE INTO item_sources (item_id, feed_id, first_seen, last_seen, link, "
+                                  "content_hash) VALUES (?,?,?,?,?,?)", new_sources)
         if source_updates:
             self.conn.executemany("UPDATE item_sources SET last_seen = ?, content_hash = ? "
                                   "WHERE item_id = ? AND feed_id = ?", source_updates)

@@ -1,0 +1,146 @@
+"""The commands that start the record in the past: `monitor import` (saved feed documents and JSON lines)
+and `monitor backfill` (a web archive's captures of the configured feeds). Kept beside `cli.py`, which
+imports this module at its end to register them; the work is done by `history` and `archive`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .cli import Context, cli, handle_errors, utc_now
+from .errors import UsageError
+from .history import Feed, FileReport, Target, import_file
+from .history_import import parse_date
+from .match import Matcher
+from .pipeline import record_settings
+from .settings import http_url
+from .store import Store
+from .store_history import add_feed, feed_addresses, feed_id
+from .textsafe import shown
+from .types import FeedSource
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--feed", "feed_name", metavar="NAME", help="Attribute every item to this feed (a configured one, or a "
+              "new one that is stored but not polled: give its --url).")
+@click.option("--url", metavar="URL", help="The address of a new --feed.")
+@click.option("--captured-at", metavar="WHEN", help="When the documents were captured (ISO 8601, such as "
+              "2023-09-25T12:00:00Z), if they do not say so themselves.")
+@click.pass_obj
+@handle_errors
+def import_(obj: Context, paths: tuple[str, ...], feed_name: str | None, url: str | None,
+            captured_at: str | None) -> None:
+    """Import saved feed documents (RSS, Atom, RDF), folders of them, and JSON lines files (.jsonl: title,
+    summary, link, published, source), each stored as a poll made when it was captured. Importing the same
+    files again stores nothing."""
+    config = obj.config
+    when = _when(captured_at)
+    files = list(_files(paths))
+    matcher = Matcher(config.themes)
+    with obj.store() as store:
+        store.sync_feeds(config.feeds, utc_now())
+        record_settings(store, config)
+        feed = _target_feed(obj, store, feed_name, url)
+        target = Target(_feeds(store), feed_addresses(store), feed, when)
+        reports = []
+        with _progress(files, "importing") as bar:
+            for path in bar:
+                reports.append(import_file(store, path, target, matcher, utc_now))
+        store.checkpoint()
+    _summary(reports, len(files))
+
+
+def _when(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    moment = parse_date(text)
+    if moment is None:
+        raise UsageError(f"--captured-at: expected a date and time such as 2023-09-25T12:00:00Z, got {text!r}")
+    return moment
+
+
+def _files(paths: Iterable[str]) -> Iterator[Path]:
+    """The files named, and those in the folders named (recursively, hidden ones left out), in name order."""
+    for name in paths:
+        path = Path(name)
+        if not path.exists():
+            raise UsageError(f"{name}: no such file or folder")
+        if not path.is_dir():
+            yield path
+            continue
+        for folder, dirs, names in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            yield from (Path(folder) / n for n in sorted(names) if not n.startswith("."))
+
+
+def _feeds(store: Store) -> dict[int, Feed]:
+    return {row[0]: Feed(*row) for row in store.conn.execute("SELECT id, name, url, language FROM feeds")}
+
+
+def _target_feed(obj: Context, store: Store, name: str | None, url: str | None) -> int | None:
+    """The feed --feed names: configured, stored by an earlier import, or new (stored, not polled)."""
+    if name is None:
+        if url is not None:
+            raise UsageError("--url names the address of a new --feed NAME; give --feed too")
+        return None
+    configured = obj.config.feed(name)
+    if configured is not None and url is not None and url != configured.url:
+        raise UsageError(f"feed {name!r} is configured with the address {configured.url}; --url is only for a new feed")
+    found = feed_id(store, name)
+    if found is not None:
+        return found
+    if url is None:
+        raise UsageError(f"no feed {name!r} in {obj.config.path} or the database: give its address with --url "
+                         "to store it as a feed that is not polled")
+    try:
+        address = http_url(url)
+    except ValueError as error:
+        raise UsageError(f"--url: {error}") from None
+    return add_feed(store, FeedSource(name=name, url=address, interval=obj.config.polling.interval), utc_now())
+
+
+def _progress(items: list[Any], label: str) -> Any:
+    """A progress bar on stderr when it is a terminal: a long import shows it is moving; logs stay clean."""
+    if sys.stderr.isatty() and len(items) > 1:
+        return click.progressbar(items, label=label, file=sys.stderr)
+    return nullcontext(items)
+
+
+def _summary(reports: list[FileReport], total: int) -> None:
+    failed = [r for r in reports if r.error]
+    for report in reports:
+        if report.error:
+            click.echo(f"{shown(report.path)}: not imported: {shown(report.error)}", err=True)
+        for line in report.problems + report.notes:
+            click.echo(f"{shown(report.path)}: {shown(line)}", err=True)
+    documents = sum(r.documents for r in reports)
+    already = sum(r.already for r in reports)
+    new = sum(r.counts.new for r in reports)
+    updated = sum(r.counts.updated for r in reports)
+    seen = sum(r.counts.seen for r in reports)
+    matched = sum(r.counts.matched for r in reports)
+    feeds = sorted(set().union(*(r.feeds for r in reports))) if reports else []
+    if documents:
+        click.echo(f"imported {documents} document(s) of {total} file(s) into {', '.join(feeds)}: {new} item(s) new, "
+                   f"{updated} updated, {seen} already stored; {matched} on themes")
+    if already:
+        click.echo(f"{already} document(s) were imported before: nothing new stored from them")
+    if not documents and not already and not failed:
+        click.echo("nothing to import")
+    if failed:
+        click.echo(f"{len(failed)} of {total} file(s) could not be imported (see above); the others were", err=True)
+    skipped = sum(len(r.problems) for r in reports)
+    if skipped:
+        click.echo(f"{skipped} part(s) of files were skipped (see above); the rest was imported", err=True)
+    if failed or skipped:
+        sys.exit(1)
+
