@@ -57,6 +57,8 @@ ALLOWED = {
     "cli_history": None,  # commands of cli, in their own file
     "history_import": {"identity", "parse", "types"},
     "store_history": {"history_import", "store", "types", "units"},
+    "archive": {"config", "errors", "fetch", "types"},
+    "backfill": {"archive", "errors", "history", "store", "store_history"},
     "history": {"history_import", "parse", "store", "store_history", "types"},
     "__main__": {"cli"},
     "__init__": set(),

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .archive import Archive
+from .backfill import BackfillReport, import_capture, plan
 from .cli import Context, cli, handle_errors, utc_now
 from .errors import UsageError
 from .history import Feed, FileReport, Target, import_file
@@ -144,3 +147,71 @@ def _summary(reports: list[FileReport], total: int) -> None:
     if failed or skipped:
         sys.exit(1)
 
+
+
+@cli.command()
+@click.option("--since", required=True, metavar="DATE", help="First day of the period, such as 2023-09-01.")
+@click.option("--until", metavar="DATE", help="Last day of the period (default: today).")
+@click.option("--feed", "names", multiple=True, metavar="NAME", help="Only this configured feed (repeatable).")
+@click.pass_obj
+@handle_errors
+def backfill(obj: Context, since: str, until: str | None, names: tuple[str, ...]) -> None:
+    """Import the configured feeds' past from a web archive that speaks the CDX API ([backfill] archive_url,
+    the Wayback Machine by default): each capture in the period downloaded as it was and stored as a poll
+    made at its time. One request at a time, at backfill.pace; interrupted, it goes on where it stopped."""
+    config = obj.config
+    first, last = _day(since, "--since"), _day(until, "--until") if until else utc_now().date()
+    if last < first:
+        raise UsageError(f"--until {last} is before --since {first}")
+    unknown = [n for n in names if config.feed(n) is None]
+    if unknown:
+        raise UsageError(f"no feed {', '.join(map(repr, unknown))} in {config.path}")
+    sources = [f for f in config.feeds if not names or f.name in names]
+    matcher = Matcher(config.themes)
+    started = time.monotonic()
+    reports: list[BackfillReport] = []
+    with obj.store() as store, Archive(config.backfill, config.polling, clock=utc_now) as archive:
+        store.sync_feeds(config.feeds, utc_now())
+        record_settings(store, config)
+        feeds = _feeds(store)
+        target = Target(feeds, feed_addresses(store))
+        try:
+            for source in sources:
+                found = feed_id(store, source.name)
+                assert found is not None  # sync_feeds stored every configured feed
+                feed = Feed(found, source.name, source.url, source.language)
+                report = BackfillReport(feed.name)
+                reports.append(report)
+                todo = plan(store, archive, feed, first, last, config.backfill.per_day, report)
+                with _progress(todo, feed.name) as bar:
+                    for capture in bar:
+                        import_capture(store, archive, feed, capture, target, matcher, utc_now, report)
+                click.echo(_feed_line(report))
+        except KeyboardInterrupt:
+            click.echo("interrupted: what was imported is kept; run the same command again to go on", err=True)
+            sys.exit(130)
+        finally:
+            store.checkpoint()
+    minutes = max(time.monotonic() - started, 1e-9) / 60
+    click.echo(f"{sum(r.found for r in reports)} capture(s) found, {sum(r.fetched for r in reports)} fetched, "
+               f"{sum(r.skipped for r in reports)} skipped, {sum(r.failed for r in reports)} failed; "
+               f"{sum(r.new for r in reports)} item(s) new; {archive.requests} request(s) to the archive, "
+               f"{archive.requests / minutes:.0f} a minute")
+    for report in reports:
+        for error in report.errors:
+            click.echo(f"{report.feed}: {shown(error)}", err=True)
+    if any(r.failed for r in reports):
+        click.echo("failed captures are tried again by the next run", err=True)
+        sys.exit(1)
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{option}: expected a date such as 2023-09-01, got {text!r}") from None
+
+
+def _feed_line(report: BackfillReport) -> str:
+    return (f"{report.feed}: {report.found} capture(s) found, {report.fetched} fetched, {report.skipped} skipped, "
+            f"{report.failed} failed; {report.new} item(s) new")

@@ -16,6 +16,7 @@ from typing import Any
 from .errors import ConfigError, ConfigProblem
 from .identity import canonical_url
 from .settings import (
+    BACKFILL,
     DIGEST,
     MIN_INTERVAL,
     EMAIL,
@@ -88,6 +89,16 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class BackfillSettings:
+    archive_url: str = "https://web.archive.org"
+    pace: timedelta = timedelta(seconds=1)
+    per_day: int = 4
+    timeout: timedelta = timedelta(seconds=60)
+    retries: int = 5
+    max_wait: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: str
     database: str = "data/monitor.db"
@@ -101,6 +112,7 @@ class Config:
     digest: DigestSettings = DigestSettings()
     email: EmailSettings = EmailSettings()
     metrics: MetricsSettings = MetricsSettings()
+    backfill: BackfillSettings = BackfillSettings()
 
     def feed(self, name: str) -> FeedSource | None:
         return next((f for f in self.feeds if f.name == name), None)
@@ -152,6 +164,7 @@ class _Validator:
         digest = self.table(data.get("digest", {}), ("digest",), DIGEST)
         email = self.table(data.get("email", {}), ("email",), EMAIL)
         metrics = self.table(data.get("metrics", {}), ("metrics",), METRICS)
+        backfill = self.table(data.get("backfill", {}), ("backfill",), BACKFILL)
         email["sender"] = email.pop("from", None)
         if email.get("enabled") and not email.get("to"):
             self.problem(("email", "to"), "e-mail is enabled but has no recipients; add to = [\"you@example.org\"]")
@@ -167,6 +180,7 @@ class _Validator:
             digest=DigestSettings(**_present(digest)),
             email=EmailSettings(**_present(email)),
             metrics=MetricsSettings(**_present(metrics)),
+            backfill=BackfillSettings(**_present(backfill)),
             **_present(monitor),
         )
 

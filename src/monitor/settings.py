@@ -317,6 +317,23 @@ METRICS = (
     Setting("address", _listen_address, "127.0.0.1:9464", "host:port the metrics are served on, at /metrics"),
 )
 
+def _archive(value: Any) -> str:
+    return http_url(value).rstrip("/")
+
+
+BACKFILL = (
+    Setting("archive_url", _archive, "https://web.archive.org", "base address of a web archive that speaks the "
+            "CDX API (the Internet Archive's Wayback Machine, or another, or a local test server)"),
+    Setting("pace", _duration_upto("1h"), "1s", "time between the starts of two requests to the archive (one "
+            "request at a time)"),
+    Setting("per_day", _integer(1, 1000), 4, "most captures of one feed imported per day"),
+    Setting("timeout", _wait, "60s", "total time one request to the archive may take (at most 1h)"),
+    Setting("retries", _integer(0, 20), 5, "times a request refused with 429 or 503, or failing on the network, "
+            "is tried again, after its Retry-After or a doubling wait"),
+    Setting("max_wait", _wait, "10m", "longest wait before a retry; an archive that asks for more stops the run "
+            "(run it again later: it resumes)"),
+)
+
 SECTIONS: dict[str, tuple[Setting, ...]] = {
     "monitor": MONITOR,
     "polling": POLLING,
@@ -326,6 +343,7 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
     "digest": DIGEST,
     "email": EMAIL,
     "metrics": METRICS,
+    "backfill": BACKFILL,
 }
 
 # Every table of settings, nested ones included, by the heading the README gives it.

@@ -121,3 +121,24 @@ def live_since(store: Store) -> datetime | None:
     """The first successful live poll of any feed (None: none yet): a week before it is e-mailed only when
     asked for with --send, even when imports fill it."""
     return from_iso(store.conn.execute("SELECT min(first_live_at) FROM feeds").fetchone()[0])
+
+
+def done_captures(store: Store, feed: int) -> set[tuple[str, str]]:
+    """(timestamp, original) of this feed's captures imported by earlier runs (failed ones are tried again)."""
+    return {(t, o) for t, o in store.conn.execute(
+        "SELECT timestamp, original FROM captures WHERE feed_id = ? AND state = 'imported'", (feed,))}
+
+
+def import_of(store: Store, feed: int, body_hash: str) -> int | None:
+    row = store.conn.execute("SELECT id FROM imports WHERE feed_id = ? AND body_hash = ?", (feed, body_hash)).fetchone()
+    return int(row[0]) if row else None
+
+
+def record_capture(store: Store, feed: int, timestamp: str, original: str, digest: str | None, *, state: str,
+                   now: datetime, error: str | None = None, import_id: int | None = None) -> None:
+    with store.transaction():
+        store.conn.execute(
+            "INSERT INTO captures (feed_id, timestamp, original, digest, state, error, import_id, done_at) "
+            "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (feed_id, timestamp, original) DO UPDATE SET state = excluded.state, "
+            "error = excluded.error, import_id = excluded.import_id, done_at = excluded.done_at",
+            (feed, timestamp, original, digest, state, error, import_id, iso(now)))

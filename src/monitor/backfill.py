@@ -1,0 +1,78 @@
+"""A feed's past from a web archive: its captures in a period, each downloaded and imported as a poll made
+at the capture's time (issue 15).
+
+Resumable: each capture dealt with is recorded (`captures`) as soon as its document is stored, so a run
+stopped by Ctrl-C or SIGKILL goes on where it stopped; a capture whose document was stored but not yet
+recorded is downloaded again and found already imported, so nothing is stored twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+
+from .archive import Archive, Capture, capture_url, choose
+from .errors import MonitorError
+from .history import Clock, Feed, FileReport, Target, import_document
+from .store import Matching, Store
+from .store_history import done_captures, import_of, record_capture
+
+
+@dataclass
+class BackfillReport:
+    """What backfilling one feed did."""
+
+    feed: str
+    found: int = 0  # captures in the archive's index for the period
+    fetched: int = 0  # downloaded in this run
+    skipped: int = 0  # imported by an earlier run, identical to another, or over backfill.per_day
+    failed: int = 0  # could not be downloaded, or were not a feed: tried again by the next run
+    new: int = 0  # items stored for the first time
+    errors: list[str] = field(default_factory=list)
+
+
+def plan(store: Store, archive: Archive, feed: Feed, since: date, until: date, per_day: int,
+         report: BackfillReport) -> list[Capture]:
+    """The captures still to import, in time order."""
+    try:
+        captures = archive.captures(feed.url, since, until)
+    except MonitorError as error:
+        report.failed += 1
+        report.errors.append(str(error))
+        return []
+    report.found = len(captures)
+    chosen, left = choose(captures, per_day)
+    done = done_captures(store, feed.id)
+    todo = [c for c in chosen if (c.timestamp, c.original) not in done]
+    report.skipped = left + len(chosen) - len(todo)
+    return todo
+
+
+def import_capture(store: Store, archive: Archive, feed: Feed, capture: Capture, target: Target,
+                   matcher: Matching | None, clock: Clock, report: BackfillReport) -> None:
+    """Download one capture and import it as a poll made at its time; record what became of it."""
+    result = archive.download(capture)
+    where = capture_url(archive.settings.archive_url, capture)
+    if result.error or result.body is None or result.status != 200:
+        _failed(store, feed, capture, f"{where}: {result.error or f'HTTP {result.status}'}", clock, report)
+        return
+    report.fetched += 1
+    document = FileReport(where)
+    import_document(store, result.body, document, target, matcher, clock, origin="archive", feed=feed.id,
+                    captured=capture.at)
+    if document.error:  # an archive's error page, or a capture of something that is not a feed
+        _failed(store, feed, capture, f"{where}: {document.error}", clock, report)
+        return
+    report.new += document.counts.new
+    import_id = import_of(store, feed.id, hashlib.sha256(result.body).hexdigest())
+    record_capture(store, feed.id, capture.timestamp, capture.original, capture.digest, state="imported",
+                   now=clock(), import_id=import_id)
+
+
+def _failed(store: Store, feed: Feed, capture: Capture, error: str, clock: Clock, report: BackfillReport) -> None:
+    report.failed += 1
+    report.errors.append(error)
+    record_capture(store, feed.id, capture.timestamp, capture.original, capture.digest, state="failed",
+                   now=clock(), error=error)
+
