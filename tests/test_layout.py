@@ -59,7 +59,7 @@ ALLOWED = {
     "store_history": {"history_import", "store", "types", "units"},
     "archive": {"config", "errors", "fetch", "types"},
     "backfill": {"archive", "errors", "history", "store", "store_history"},
-    "history": {"history_import", "parse", "store", "store_history", "types"},
+    "history": {"history_import", "parsers", "store", "store_history", "types"},
     "__main__": {"cli"},
     "__init__": set(),
 }

@@ -20,9 +20,10 @@ from .archive import Archive
 from .backfill import BackfillReport, import_capture, plan
 from .cli import Context, cli, handle_errors, utc_now
 from .errors import UsageError
-from .history import Feed, FileReport, Target, import_file
+from .history import Feed, FileReport, Target, import_files
 from .history_import import parse_date
 from .match import Matcher
+from .parsers import make_parser
 from .pipeline import record_settings
 from .settings import http_url
 from .store import Store
@@ -54,10 +55,15 @@ def import_(obj: Context, paths: tuple[str, ...], feed_name: str | None, url: st
         record_settings(store, config)
         feed = _target_feed(obj, store, feed_name, url)
         target = Target(_feeds(store), feed_addresses(store), feed, when)
+        # Parsed in helper processes ahead of the storing, as a poll round is, when there are enough files.
+        parser = make_parser(config.polling.parse_processes, len(files))
         reports = []
-        with _progress(files, "importing") as bar:
-            for path in bar:
-                reports.append(import_file(store, path, target, matcher, utc_now))
+        try:
+            with _progress(files, "importing") as bar:
+                for report in import_files(store, bar, target, matcher, utc_now, parser):
+                    reports.append(report)
+        finally:
+            parser.close()
         store.checkpoint()
     _summary(reports, len(files))
 

@@ -9,8 +9,9 @@ report with its path and reason; the others go on.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,9 +25,9 @@ from .history_import import (
     jsonl_records,
     record_items,
 )
-from .parse import parse_feed
+from .parsers import InlineParser, Parser
 from .store import Matching, Store
-from .store_history import imported_from, record_import
+from .store_history import imported_documents, imported_from, record_import
 from .types import ItemCounts, ParsedFeed
 
 Clock = Callable[[], datetime]
@@ -77,54 +78,113 @@ class FileReport:
                                  seen=self.counts.seen + counts.seen, matched=self.counts.matched + counts.matched)
 
 
-def import_file(store: Store, path: Path, target: Target, matcher: Matching | None, clock: Clock) -> FileReport:
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A document read, attributed and parsed, ready to store (or its report, when there is nothing to)."""
+
+    report: FileReport
+    feed: int | None = None
+    body_hash: str = ""
+    parsed: ParsedFeed | None = None  # None: nothing to store (see report)
+    captured: datetime | None = None
+    body: bytes | None = None  # a JSON lines file's bytes: imported by the storing thread
+
+
+Known = Callable[[int, str], bool]  # was this document (feed id, sha256) imported before?
+
+
+def import_file(store: Store, path: Path, target: Target, matcher: Matching | None, clock: Clock,
+                parser: Parser | None = None) -> FileReport:
     """Import one saved feed document or JSON lines file."""
+    known: Known = lambda feed, body_hash: imported_from(store, feed, body_hash) is not None  # noqa: E731
+    prepared = prepare_file(path, target, parser or InlineParser(), clock(), known)
+    return store_prepared(store, prepared, target, matcher, clock, origin="file")
+
+
+def import_files(store: Store, paths: Iterable[Path], target: Target, matcher: Matching | None, clock: Clock,
+                 parser: Parser) -> Iterator[FileReport]:
+    """Import files in order, each file's report as it is stored. With helper processes (`parser`), files are
+    read and parsed ahead in threads while this one matches and stores, as a poll round does."""
+    if parser.in_process:
+        for path in paths:
+            yield import_file(store, path, target, matcher, clock, parser)
+        return
+    imported = imported_documents(store)
+    known: Known = lambda feed, body_hash: (feed, body_hash) in imported  # noqa: E731
+    workers = max(getattr(parser, "processes", 1), 1) + 1
+    ahead: deque[Future[Prepared]] = deque()
+    with ThreadPoolExecutor(workers, thread_name_prefix="import") as pool:
+        for path in paths:
+            ahead.append(pool.submit(prepare_file, path, target, parser, clock(), known))
+            if len(ahead) > 2 * workers:  # bounded: a million files are not all held in memory
+                yield store_prepared(store, ahead.popleft().result(), target, matcher, clock, origin="file")
+        while ahead:
+            yield store_prepared(store, ahead.popleft().result(), target, matcher, clock, origin="file")
+
+
+def prepare_file(path: Path, target: Target, parser: Parser, now: datetime, known: Known) -> Prepared:
     report = FileReport(str(path))
     try:
         body = path.read_bytes()
     except OSError as error:
         report.error = f"cannot be read: {error.strerror or error}"
-        return report
+        return Prepared(report)
     if path.suffix.lower() in JSONL_SUFFIXES:
-        _import_jsonl(store, body, report, target, matcher, clock)
-    else:
-        import_document(store, body, report, target, matcher, clock, origin="file")
+        return Prepared(report, body=body)
+    return prepare_document(body, report, target, parser, now, known)
+
+
+def prepare_document(body: bytes, report: FileReport, target: Target, parser: Parser, now: datetime, known: Known, *,
+                     feed: int | None = None, captured: datetime | None = None) -> Prepared:
+    """Attribute and parse one feed document: `feed` and `captured` when the caller knows them (an archive
+    capture), else the target's, else what the document says."""
+    facts = document_facts(body)
+    feed = feed or target.feed or feed_for(facts.links, target.addresses)
+    if feed is None:
+        unread = parser.parse(body, url="", headers={}, feed_id=0, now=now)
+        if not unread.items and not unread.version:  # an error page saved where a feed should be
+            report.error = f"not a readable feed: {unread.bozo}"
+            return Prepared(report)
+        named = f" (it names {', '.join(facts.links[:2])})" if facts.links else " (it names no address of its own)"
+        report.error = f"no feed has this document's address{named}: give --feed NAME, and --url for a new feed"
+        return Prepared(report)
+    info = target.feeds[feed]
+    body_hash = hashlib.sha256(body).hexdigest()
+    if known(feed, body_hash):
+        report.add(None, info.name)
+        return Prepared(report)
+    parsed = parser.parse(body, url=info.url, headers={}, feed_id=feed, now=now, language=info.language)
+    if not parsed.items and not parsed.version:
+        report.error = f"not a readable feed: {parsed.bozo}"
+        return Prepared(report)
+    when = capture_time(captured or target.captured_at, facts, parsed, now)
+    if when is None:
+        report.error = "nothing in it says when it was captured (no date of its own or of its items): give --captured-at"
+        return Prepared(report)
+    if parsed.bozo:
+        report.notes.append(f"ill-formed, kept what could be read ({parsed.bozo})")
+    return Prepared(report, feed, body_hash, at_capture(parsed, when), when)
+
+
+def store_prepared(store: Store, prepared: Prepared, target: Target, matcher: Matching | None, clock: Clock, *,
+                   origin: str) -> FileReport:
+    """Store what `prepare_file` or `prepare_document` made of a document (in the one thread that writes)."""
+    report = prepared.report
+    if prepared.body is not None:
+        _import_jsonl(store, prepared.body, report, target, matcher, clock)
+    elif prepared.parsed is not None and prepared.feed is not None and prepared.captured is not None:
+        counts = record_import(store, prepared.feed, prepared.parsed, prepared.captured, origin=origin,
+                               source=report.path, body_hash=prepared.body_hash, now=clock(), matcher=matcher)
+        report.add(counts, target.feeds[prepared.feed].name)
     return report
 
 
 def import_document(store: Store, body: bytes, report: FileReport, target: Target, matcher: Matching | None,
                     clock: Clock, *, origin: str, feed: int | None = None, captured: datetime | None = None) -> None:
-    """Import one feed document into `report`: `feed` and `captured` when the caller knows them (an archive
-    capture), else the target's, else what the document says."""
-    facts = document_facts(body)
-    feed = feed or target.feed or feed_for(facts.links, target.addresses)
-    if feed is None:
-        unread = parse_feed(body, url="", headers={}, feed_id=0, now=clock())
-        if not unread.items and not unread.version:  # an error page saved where a feed should be
-            report.error = f"not a readable feed: {unread.bozo}"
-            return
-        named = f" (it names {', '.join(facts.links[:2])})" if facts.links else " (it names no address of its own)"
-        report.error = f"no feed has this document's address{named}: give --feed NAME, and --url for a new feed"
-        return
-    info = target.feeds[feed]
-    body_hash = hashlib.sha256(body).hexdigest()
-    if imported_from(store, feed, body_hash) is not None:
-        report.add(None, info.name)
-        return
-    now = clock()
-    parsed = parse_feed(body, url=info.url, headers={}, feed_id=feed, now=now, language=info.language)
-    if not parsed.items and not parsed.version:
-        report.error = f"not a readable feed: {parsed.bozo}"
-        return
-    when = capture_time(captured or target.captured_at, facts, parsed, now)
-    if when is None:
-        report.error = "nothing in it says when it was captured (no date of its own or of its items): give --captured-at"
-        return
-    if parsed.bozo:
-        report.notes.append(f"ill-formed, kept what could be read ({parsed.bozo})")
-    counts = record_import(store, feed, at_capture(parsed, when), when, origin=origin, source=report.path,
-                           body_hash=body_hash, now=now, matcher=matcher)
-    report.add(counts, info.name)
+    """Import one feed document into `report`, parsed in this thread (an archive capture)."""
+    known: Known = lambda feed, body_hash: imported_from(store, feed, body_hash) is not None  # noqa: E731
+    prepared = prepare_document(body, report, target, InlineParser(), clock(), known, feed=feed, captured=captured)
+    store_prepared(store, prepared, target, matcher, clock, origin=origin)
 
 
 def _import_jsonl(store: Store, body: bytes, report: FileReport, target: Target, matcher: Matching | None,

@@ -142,3 +142,9 @@ def record_capture(store: Store, feed: int, timestamp: str, original: str, diges
             "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (feed_id, timestamp, original) DO UPDATE SET state = excluded.state, "
             "error = excluded.error, import_id = excluded.import_id, done_at = excluded.done_at",
             (feed, timestamp, original, digest, state, error, import_id, iso(now)))
+
+
+def imported_documents(store: Store) -> set[tuple[int, str]]:
+    """(feed id, sha256) of every document imported: a large import checks each file against it without a
+    query (an import of a million files holds a million short pairs)."""
+    return {(feed, body_hash) for feed, body_hash in store.conn.execute("SELECT feed_id, body_hash FROM imports")}

@@ -1,0 +1,104 @@
+"""Benchmark: `monitor import` of saved feed documents (read, attribute, parse, identity, de-duplication,
+matching, store with provenance) against feedparser's parse alone of the same documents, in the same run.
+
+    python bench/import.py [--files F] [--items N] [--runs R] [--samples]
+
+Goal (issue 15): at most 1.3x feedparser's parse, as for live rounds: years of captures are millions of
+items. Both baselines are printed: feedparser with its defaults (its sanitizer on, what a hand-rolled
+script would run) and as monitor calls it (its HTML passes off, nh3 sanitizes instead). The import runs
+one file after another into a new database each run (every item new: the costly case);
+a second import of the same files (every document already imported) is timed too. As `monitor import` does
+with `polling.parse_processes` ("auto": one per core beyond the first), documents are parsed in helper
+processes ahead of the storing thread, which matches and stores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+from common import REPO, best_of, document
+
+sys.path.insert(0, str(REPO / "src"))
+from monitor.config import load_config  # noqa: E402
+from monitor.history import Feed, Target, import_file, import_files  # noqa: E402
+from monitor.match import Matcher  # noqa: E402
+from monitor.parsers import make_parser  # noqa: E402
+from monitor.settings import auto_processes  # noqa: E402
+from monitor.store import Store  # noqa: E402
+from monitor.store_history import feed_addresses  # noqa: E402
+from monitor.types import FeedSource  # noqa: E402
+
+NOW = datetime(2023, 10, 1, tzinfo=UTC)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=20)
+    parser.add_argument("--items", type=int, default=200, help="items per document")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--samples", action="store_true", help="a general feed's mix (one item in ten on the "
+                        "themes) instead of the eval items, all on-topic")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="monitor-bench-import-"))
+    saved = folder / "saved"
+    saved.mkdir()
+    bodies = [document(args.items, samples_only=args.samples, first=n * args.items) for n in range(args.files)]
+    files = []
+    for n, body in enumerate(bodies):
+        files.append(saved / f"capture-{n:04d}.xml")
+        files[-1].write_bytes(body)
+    matcher = Matcher(load_config(REPO / "config" / "feeds.toml").themes)
+    counter = iter(range(10_000))
+    total = args.files * args.items
+    last: list[Store] = []
+
+    def run_import() -> None:
+        if last:
+            last.pop().close()
+        store = Store.open(folder / f"import-{next(counter)}.db")
+        last.append(store)
+        # Attributed by the documents' own site link, as `monitor import FOLDER` does without --feed.
+        store.sync_feeds([FeedSource("sample-wire", "https://sample.example.org/", timedelta(minutes=30))], NOW)
+        feeds = {row[0]: Feed(*row) for row in store.conn.execute("SELECT id, name, url, language FROM feeds")}
+        target = Target(feeds, feed_addresses(store))
+        new = sum(r.counts.new for r in import_files(store, files, target, matcher, lambda: NOW, parser))
+        assert new == total, new
+
+    def reimport() -> None:
+        store = last[0]
+        feeds = {row[0]: Feed(*row) for row in store.conn.execute("SELECT id, name, url, language FROM feeds")}
+        target = Target(feeds, feed_addresses(store))
+        assert all(import_file(store, path, target, matcher, lambda: NOW).already == 1 for path in files)
+
+    def parse_all(**options: bool) -> None:
+        for path in files:  # read from disk as the import does
+            feedparser.parse(path.read_bytes(), **options)
+
+    default = best_of(args.runs, parse_all)
+    ours = best_of(args.runs, lambda: parse_all(sanitize_html=False, resolve_relative_uris=False))
+    processes = auto_processes()
+    parser = make_parser(processes)
+    parser.parse(bodies[0][:200], url="https://sample.example.org/", headers={}, feed_id=0, now=NOW)  # started
+    imported = best_of(args.runs, run_import)
+    parser.close()
+    started = time.perf_counter()
+    reimport()
+    again = time.perf_counter() - started
+    last.pop().close()
+    print(f"documents: {args.files} of {args.items} items ({total:,} items)")
+    print(f"feedparser, defaults (sanitizer on):   {total / default:>8,.0f} items/s  (baseline)")
+    print(f"feedparser, as monitor calls it:       {total / ours:>8,.0f} items/s  ratio {ours / default:.2f}")
+    print(f"monitor import (all new), {processes} parse helper(s): {total / imported:>8,.0f} items/s  "
+          f"ratio {imported / default:.2f} to defaults, {imported / ours:.2f} to monitor's parse")
+    print(f"monitor import again (all imported):   {total / again:>8,.0f} items/s  ratio {again / default:.2f} "
+          "to defaults")
+
+
+if __name__ == "__main__":
+    main()
