@@ -32,7 +32,8 @@ from monitor.parsers import make_parser  # noqa: E402
 from monitor.settings import auto_processes  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from monitor.store_history import feed_addresses  # noqa: E402
-from monitor.types import FeedSource  # noqa: E402
+from monitor.parse import parse_feed  # noqa: E402
+from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
 
 NOW = datetime(2023, 10, 1, tzinfo=UTC)
 
@@ -42,6 +43,8 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=20)
     parser.add_argument("--items", type=int, default=200, help="items per document")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--processes", type=int, default=auto_processes(), help="parse helpers (0: parse in "
+                        "this process; default: polling.parse_processes' auto)")
     parser.add_argument("--samples", action="store_true", help="a general feed's mix (one item in ten on the "
                         "themes) instead of the eval items, all on-topic")
     args = parser.parse_args()
@@ -67,7 +70,7 @@ def main() -> None:
         store.sync_feeds([FeedSource("sample-wire", "https://sample.example.org/", timedelta(minutes=30))], NOW)
         feeds = {row[0]: Feed(*row) for row in store.conn.execute("SELECT id, name, url, language FROM feeds")}
         target = Target(feeds, feed_addresses(store))
-        new = sum(r.counts.new for r in import_files(store, files, target, matcher, lambda: NOW, parser))
+        new = sum(r.counts.new for r in import_files(store, files, target, matcher, lambda: NOW, helpers))
         assert new == total, new
 
     def reimport() -> None:
@@ -76,17 +79,30 @@ def main() -> None:
         target = Target(feeds, feed_addresses(store))
         assert all(import_file(store, path, target, matcher, lambda: NOW).already == 1 for path in files)
 
+    def live_ingest() -> None:
+        """The same documents stored by the poll's path (record_poll), parsed in this process: what the
+        import adds to a poll is attribution, capture times and provenance."""
+        with Store.open(folder / f"live-{next(counter)}.db") as store:
+            store.sync_feeds([FeedSource("sample-wire", "https://sample.example.org/", timedelta(minutes=30))], NOW)
+            state = store.feed_state("sample-wire")
+            assert state is not None
+            for path in files:
+                parsed = parse_feed(path.read_bytes(), url=state.url, headers={}, feed_id=state.id, now=NOW)
+                report = FeedReport(feed=state.name, url=state.url, outcome=FetchOutcome.OK, status=200)
+                store.record_poll(state, report, parsed, NOW, matcher)
+
     def parse_all(**options: bool) -> None:
         for path in files:  # read from disk as the import does
             feedparser.parse(path.read_bytes(), **options)
 
     default = best_of(args.runs, parse_all)
     ours = best_of(args.runs, lambda: parse_all(sanitize_html=False, resolve_relative_uris=False))
-    processes = auto_processes()
-    parser = make_parser(processes)
-    parser.parse(bodies[0][:200], url="https://sample.example.org/", headers={}, feed_id=0, now=NOW)  # started
+    processes = args.processes
+    helpers = make_parser(processes)
+    helpers.parse(bodies[0][:200], url="https://sample.example.org/", headers={}, feed_id=0, now=NOW)  # started
     imported = best_of(args.runs, run_import)
-    parser.close()
+    helpers.close()
+    live = best_of(args.runs, live_ingest)
     started = time.perf_counter()
     reimport()
     again = time.perf_counter() - started
@@ -96,6 +112,8 @@ def main() -> None:
     print(f"feedparser, as monitor calls it:       {total / ours:>8,.0f} items/s  ratio {ours / default:.2f}")
     print(f"monitor import (all new), {processes} parse helper(s): {total / imported:>8,.0f} items/s  "
           f"ratio {imported / default:.2f} to defaults, {imported / ours:.2f} to monitor's parse")
+    print(f"monitor poll path, same documents, inline: {total / live:>8,.0f} items/s  "
+          f"ratio {live / default:.2f} to defaults; import / poll path {imported / live:.2f}")
     print(f"monitor import again (all imported):   {total / again:>8,.0f} items/s  ratio {again / default:.2f} "
           "to defaults")
 

@@ -104,7 +104,7 @@ def backdate_polling(db_path: Path, since: str = "2023-01-02T00:00:00Z") -> None
     digested unbidden). The CLI's clock is the real one; this writes the history it would have left."""
     conn = sqlite3.connect(db_path)
     try:
-        conn.execute("UPDATE feeds SET first_fetch_at = ?, first_success_at = ?", (since, since))
+        conn.execute("UPDATE feeds SET first_fetch_at = ?, first_success_at = ?, first_live_at = ?", (since, since, since))
         conn.commit()
     finally:
         conn.close()

@@ -58,6 +58,7 @@ def backdate_into_week(db: Path) -> None:
         conn.execute("UPDATE fetches SET started_at = '2023-09-27T12:00:00Z'")
         conn.execute("UPDATE feeds SET created_at = '2023-09-20T12:00:00Z', last_fetch_at = '2023-09-27T12:00:00Z',"
                      " first_fetch_at = '2023-09-20T12:00:00Z', first_success_at = CASE WHEN first_success_at IS NULL"
+                     " THEN NULL ELSE '2023-09-20T12:00:00Z' END, first_live_at = CASE WHEN first_live_at IS NULL"
                      " THEN NULL ELSE '2023-09-20T12:00:00Z' END,"
                      " last_error_at = CASE WHEN last_error_at IS NULL THEN NULL ELSE '2023-09-27T12:00:00Z' END,"
                      " last_success_at = CASE WHEN last_success_at IS NULL THEN NULL ELSE '2023-09-27T12:00:00Z' END")
