@@ -127,6 +127,9 @@ def test_json_lines_go_to_a_new_feed_that_is_stored_but_not_polled(config, run_c
                {"title": "Sample: markets steady", "summary": "", "link": "https://sample-desk.example.org/b",
                 "published": "2023-09-27T08:00:00Z", "source": "https://sample-desk.example.org/rss"}]
     lines.write_text("\n".join(json.dumps(r) for r in records) + "\nnot json\n", encoding="utf-8")
+    unknown = run_cli(config, "import", str(lines), expect=1)
+    assert ("lines 1, 2: no feed has the address of their source (https://sample-desk.example.org/rss): add the "
+            "feed to the config, or give --feed NAME") in unknown.output
     missing = run_cli(config, "import", str(lines), "--feed", "sample-desk", expect=2)
     assert "give its address with --url" in missing.output
     result = run_cli(config, "import", str(lines), "--feed", "sample-desk", "--url",

@@ -147,9 +147,10 @@ def _summary(reports: list[FileReport], total: int) -> None:
         click.echo("nothing to import")
     if failed:
         click.echo(f"{len(failed)} of {total} file(s) could not be imported (see above); the others were", err=True)
-    skipped = sum(len(r.problems) for r in reports)
+    skipped = sum(len(r.problems) for r in reports)  # each a line, or the lines of one source
     if skipped:
-        click.echo(f"{skipped} part(s) of files were skipped (see above); the rest was imported", err=True)
+        click.echo(f"{skipped} problem(s) in files (see above): the lines named were skipped, the rest imported",
+                   err=True)
     if failed or skipped:
         sys.exit(1)
 

@@ -200,16 +200,21 @@ def _import_jsonl(store: Store, body: bytes, report: FileReport, target: Target,
         report.error = "no JSON lines in it"
         return
     groups: dict[tuple[int, datetime], list[Record]] = defaultdict(list)
+    unknown: dict[str, list[int]] = defaultdict(list)  # source -> its lines: said once per source
     for record in records:
         feed = target.feed or (feed_for([record.source], target.addresses) if record.source else None)
         when = target.captured_at or record.published
         if feed is None:
-            report.problems.append(f"line {record.line}: no feed has the address of its source "
-                                   f"({record.source or 'none given'}): give --feed NAME")
+            unknown[record.source or "none given"].append(record.line)
         elif when is None:
             report.problems.append(f"line {record.line}: no published date says when it was seen: give --captured-at")
         else:
             groups[feed, when].append(record)
+    for source, lines in unknown.items():
+        shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+        report.problems.append(f"line{'s' if len(lines) > 1 else ''} {shown}: no feed has the address of "
+                               f"{'their' if len(lines) > 1 else 'its'} source ({source}): add the feed to the "
+                               "config, or give --feed NAME")
     file_hash = hashlib.sha256(body).hexdigest()
     now = clock()
     for (feed, when), group in sorted(groups.items(), key=lambda g: g[0][1]):
