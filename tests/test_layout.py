@@ -36,7 +36,7 @@ ALLOWED = {
     "store": {"errors", "identity", "schema", "stemming", "types", "units"},
     "parsers": {"parse", "types"},
     "pipeline": {"config", "errors", "fetch", "match", "parsers", "policy", "store", "types"},
-    "cluster": {"types"},
+    "cluster": {"stemming", "terms", "types"},
     "digest": {"cluster", "types", "weeks"},
     "render": {"digest", "textsafe"},
     "deliver": {"config", "errors"},
