@@ -88,3 +88,10 @@ def test_soak_growth_check_tells_a_leak_from_a_pool_filling_up():
     assert not soak.grew(pool_filling_up, 0.0, 4, True)
     assert soak.grew([50, 51, 52, 58, 63, 70], 0.25, 0.0, False)  # memory up 35%
     assert not soak.grew([50, 51, 52, 54, 55, 57], 0.25, 0.0, False)
+
+
+def test_events_benchmark_runs_at_three_small_sizes():
+    done = subprocess.run([sys.executable, "bench/events.py", "--sizes", "100,200,400"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[0] for line in done.stdout.splitlines()[1:]] == ["100", "200", "400"]

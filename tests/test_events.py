@@ -27,7 +27,8 @@ def feeds(feed_server) -> list[dict[str, str]]:
         by_outlet.setdefault(site, []).append(Entry(
             title=title, link=f"https://{site}.example.org/2023/09/{n}", guid=f"https://{site}.example.org/{n}",
             summary=f"<p>{summary}</p>", published=datetime(2023, 9, day, hour, tzinfo=UTC)))
-    return [{"name": site, "url": feed_server.add(f"/{site}", body=rss(entries))} for site, entries in by_outlet.items()]
+    return [{"name": site, "url": feed_server.add(f"/{site}", body=rss(entries))}
+            for site, entries in by_outlet.items()]
 
 
 def test_one_happening_from_three_outlets_is_one_event_in_the_digest_and_in_sqlite(

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter, defaultdict
 from bisect import bisect_right
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import timedelta
+from functools import lru_cache
 
 from .stemming import stem
 from .terms import fold

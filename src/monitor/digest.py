@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .cluster import events
-from .types import Evidence, EventRow, FeedTrouble, ThemedItem, ThemeSpec, WeekData
+from .types import EventRow, Evidence, FeedTrouble, ThemedItem, ThemeSpec, WeekData
 from .weeks import week_coverage
 
 SUMMARY_CHARS = 280
