@@ -12,8 +12,8 @@ one event when they were published within WINDOW of each other and their salient
   must say the same thing, and the summaries confirm it; or
 - their titles are the same words (an outlet's copy of a wire headline), whatever their summaries.
 
-Near-linear: each item is indexed under its KEYS heaviest words (an inverted index), and the candidates
-are the pairs within WINDOW that share MIN_KEYS of them, never all pairs; a union-find joins the candidates
+Near-linear: each item is indexed under its title's KEYS rarest words (an inverted index), and the
+candidates are the pairs within WINDOW that share MIN_KEYS of them, never all pairs; a union-find joins the candidates
 that pass. Common words still count in the overlap of a pair found through rarer ones; only finding pairs
 rests on the rare words.
 """
@@ -26,7 +26,7 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from .stemming import stem
@@ -37,7 +37,7 @@ WINDOW = timedelta(days=3)
 SUMMARY_WORDS = 60  # a lede tells the happening; the rest of a long summary is background
 TITLE_WEIGHT = 2.0
 PRIOR = 30  # documents added to every word's count of non-holders: idf = log((N + PRIOR) / df)
-SIMILAR = 0.42
+SIMILAR = 0.40
 MIN_SHARED = 3
 KEYS = 8
 MIN_KEYS = 2
@@ -122,21 +122,15 @@ def events(items: Sequence[ThemedItem]) -> list[list[ThemedItem]]:
 
 
 def _candidates(items: Sequence[ThemedItem], weighed: list[_Weighed], df: Counter[str]) -> Iterator[tuple[int, int]]:
-    """Pairs (i < j, items in order of publication) within WINDOW that share MIN_KEYS of their KEYS heaviest
-    words: two reports of one event share their rarest words, so a pair that shares hardly any of them is
-    not one event, and a common word, rarely among an item's heaviest, costs nothing. Counted item by item,
-    so memory holds one item's candidates, not every pair's."""
-    # A word no other item has is the heaviest of all and finds nothing: keys are shared words.
-    keys = [sorted((w for w in entry.weight if df[w] > 1), key=lambda w: (-entry.weight[w], w))[:KEYS]
+    """Pairs (i < j, items in order of publication) within WINDOW whose titles share MIN_KEYS of their KEYS
+    rarest words: two reports of one event must say it in their headlines (see `_same_event`), and their
+    rarest headline words are what they share; a common word is rarely among an item's rarest, so it costs
+    nothing. Counted item by item, so memory holds one item's candidates, not every pair's."""
+    # A word no other item has finds nothing: keys are shared words.
+    keys = [sorted((w for w in entry.words.title if df[w] > 1), key=lambda w: (df[w], w))[:KEYS]
             for entry in weighed]
-    postings: dict[str, list[int]] = defaultdict(list)
-    for i, words in enumerate(keys):
-        for w in words:
-            postings[w].append(i)
-    # A word among the heaviest of that many items says nothing of one event.
-    postings = {w: members for w, members in postings.items() if len(members) <= MAX_POSTINGS}
     times = [item.published for item in items]
-    posted = {w: [times[j] for j in members] for w, members in postings.items()}
+    postings, posted = _index(keys, times)
     for i, words in enumerate(keys):
         shared: Counter[int] = Counter()
         limit = times[i] + WINDOW
@@ -145,6 +139,17 @@ def _candidates(items: Sequence[ThemedItem], weighed: list[_Weighed], df: Counte
             if members:
                 shared.update(members[bisect_right(members, i):bisect_right(posted[w], limit)])
         yield from ((i, j) for j, count in shared.items() if count >= MIN_KEYS)
+
+
+def _index(keys: list[list[str]], times: list[datetime]) -> tuple[dict[str, list[int]], dict[str, list[datetime]]]:
+    """Each item under its keys, and each posting's publication times (both in order of publication)."""
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, words in enumerate(keys):
+        for w in words:
+            postings[w].append(i)
+    # A word among the rarest of that many items says nothing of one event.
+    kept = {w: members for w, members in postings.items() if len(members) <= MAX_POSTINGS}
+    return kept, {w: [times[j] for j in members] for w, members in kept.items()}
 
 
 def _weigh(entry: _Words, idf: dict[str, float]) -> _Weighed:
