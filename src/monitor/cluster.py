@@ -108,6 +108,7 @@ def events(items: Sequence[ThemedItem]) -> list[list[ThemedItem]]:
     total = len(items) + PRIOR
     idf = {w: math.log(total / n) for w, n in df.items()}
     weighed = [_weigh(entry, idf) for entry in words]
+    square = {w: v * v for w, v in idf.items()}
     parent = list(range(len(items)))
 
     def root(i: int) -> int:
@@ -117,7 +118,7 @@ def events(items: Sequence[ThemedItem]) -> list[list[ThemedItem]]:
         return i
 
     for i, j in _candidates(items, weighed, df):
-        if root(i) != root(j) and _same_event(weighed[i], weighed[j], idf):
+        if root(i) != root(j) and _same_event(weighed[i], weighed[j], square):
             parent[root(j)] = root(i)
     groups: dict[int, list[ThemedItem]] = {}
     for i, item in enumerate(items):
@@ -162,19 +163,20 @@ def _weigh(entry: _Words, idf: dict[str, float]) -> _Weighed:
                     math.sqrt(sum(v * v for v in weight.values())) or 1.0)
 
 
-def similarity(a: _Weighed, b: _Weighed, idf: dict[str, float]) -> tuple[float, float]:
+def similarity(a: _Weighed, b: _Weighed, square: dict[str, float]) -> tuple[float, float]:
     """How much of each headline the other report says (anywhere in it: a headline's words are often in the
     other outlet's lede), as the geometric mean of the two shares of headline weight; and the cosine of all
-    their salient words."""
-    a_in_b = sum(idf[w] ** 2 for w in a.words.title & b.words.all) / a.title_norm ** 2
-    b_in_a = sum(idf[w] ** 2 for w in b.words.title & a.words.all) / b.title_norm ** 2
-    every = sum(a.weight[w] * b.weight[w] for w in a.words.all & b.words.all) / (a.norm * b.norm)
+    their salient words. `square`: each word's idf, squared."""
+    shared = a.words.all & b.words.all
+    a_in_b = sum(square[w] for w in shared & a.words.title) / a.title_norm ** 2
+    b_in_a = sum(square[w] for w in shared & b.words.title) / b.title_norm ** 2
+    every = sum(a.weight[w] * b.weight[w] for w in shared) / (a.norm * b.norm)
     return math.sqrt(a_in_b * b_in_a), every
 
 
-def _same_event(a: _Weighed, b: _Weighed, idf: dict[str, float]) -> bool:
+def _same_event(a: _Weighed, b: _Weighed, square: dict[str, float]) -> bool:
     if a.words.title and a.words.title == b.words.title:
         return True
     if len(a.words.all & b.words.all) < MIN_SHARED:
         return False
-    return sum(similarity(a, b, idf)) / 2 >= SIMILAR
+    return sum(similarity(a, b, square)) / 2 >= SIMILAR
