@@ -145,7 +145,7 @@ class Digest:
         """What this week's figures miss, said beside them: the part of the week not polled, failing feeds."""
         parts = []
         if self.coverage == "none":
-            parts.append("nothing polled this week")
+            parts.append("only what feeds still carried after the week")
         elif self.coverage == "partial" and self.polled_since:
             since = self.polled_since
             parts.append(f"this week polled only from {since:%A} {since.day} {since:%B %H:%M}")
