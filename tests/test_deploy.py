@@ -21,7 +21,8 @@ def test_every_canned_datasette_query_runs(feed_server, write_config, run_cli, d
     queries = metadata["databases"]["monitor"]["queries"]
     conn = sqlite3.connect(db_path)
     for name, query in queries.items():
-        params = {p: {"theme": "exodus", "q": "Stepanakert"}[p] for p in re.findall(r":(\w+)", query["sql"])}
+        values = {"theme": "exodus", "q": "Stepanakert", "week": "2023-W39"}
+        params = {p: values[p] for p in re.findall(r":(\w+)", query["sql"])}
         conn.execute(query["sql"], params).fetchall()  # raises on a broken query
     conn.close()
     assert len(queries) >= 5

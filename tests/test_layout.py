@@ -19,13 +19,14 @@ ALLOWED = {
     "schema": set(),
     "identity": set(),
     "textsafe": set(),
+    "boilerplate": set(),
     "terms": set(),
     "stemming": set(),
     "weeks": set(),
     "match": {"terms", "types"},
     "settings": {"units"},
     "config": {"errors", "identity", "settings", "terms", "types", "units"},
-    "parse": {"identity", "stemming", "textsafe", "types"},
+    "parse": {"boilerplate", "identity", "stemming", "textsafe", "types"},
     "policy": {"types"},
     "report": {"policy", "quality", "teach", "textsafe", "types", "units"},
     "teach": {"match", "terms", "types"},
@@ -33,11 +34,12 @@ ALLOWED = {
     "labels": {"identity", "store", "units"},
     "fetch": {"addresses", "config", "netguard", "textsafe", "types"},
     "netguard": set(),
-    "store": {"errors", "identity", "schema", "stemming", "types", "units"},
+    "store": {"errors", "identity", "schema", "stemming", "types", "units", "weeks"},
     "parsers": {"parse", "types"},
     "pipeline": {"config", "errors", "fetch", "match", "parsers", "policy", "store", "types"},
     "cluster": {"stemming", "terms", "types"},
-    "digest": {"cluster", "types", "weeks"},
+    "groups": {"types"},
+    "digest": {"cluster", "groups", "types", "weeks"},
     "render": {"digest", "textsafe"},
     "deliver": {"config", "errors"},
     "store_digest": {"store", "types", "units"},
@@ -55,8 +57,8 @@ ALLOWED = {
     "__main__": {"cli"},
     "__init__": set(),
 }
-PURE = {"quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy",
-        "report", "schema", "stemming", "terms", "match", "weeks", "cluster", "digest", "schedule"}
+PURE = {"boilerplate", "quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy",
+        "report", "schema", "stemming", "terms", "match", "weeks", "cluster", "groups", "digest", "schedule"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
 

@@ -116,7 +116,9 @@ def test_the_daemon_prunes_fetches_past_the_window_and_recent_weeks_read_the_sam
     config = write_config([{"name": "sample-good", "url": good},
                            {"name": "sample-down", "url": "http://127.0.0.1:9/down"},
                            {"name": "sample-never", "url": "http://127.0.0.1:9/never"}],
-                          extra=f'[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n')
+                          extra=f'[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n',
+                          # sample-good's made-up history of 200 days has no story: within a year, not stale.
+                          polling={"stale_after": "365d"})
     db = tmp_path / "data" / "monitor.db"
     monitor(config, db, "feeds")  # creates the database and the feeds
     now = datetime.now(UTC)

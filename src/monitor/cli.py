@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -35,7 +35,7 @@ from .demo import SAMPLE_WEEK, run_demo
 from .errors import MonitorError, StoreError, UsageError
 from .fetch import Fetcher
 from .match import Matcher, matches_json
-from .parse import plain_text
+from .parse import plain_text, summary_text
 from .pipeline import poll_round
 from .policy import CLOCK_SLACK, revive
 from .publish import claim_gone, delivery_warning, publish, retry_failed, week_over
@@ -218,20 +218,22 @@ def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
 @click.pass_context
 @handle_errors
 def feeds(ctx: click.Context, as_json: bool) -> None:
-    """Feed health: last success, last error, failures, next poll, dead. Subcommands manage feeds."""
+    """Feed health: state (ok, stale, failing, dead, new), newest item's age, last success, next poll, last
+    error. Subcommands manage feeds."""
     if ctx.invoked_subcommand is not None:
         return
     obj: Context = ctx.obj
     with obj.store() as store:
         store.sync_feeds(obj.config.feeds, utc_now())
-        rows = health_rows(store.feed_health(), utc_now())
+        rows = health_rows(store.feed_health(), utc_now(), obj.config.polling.stale_after)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    header = f"{'feed':<28} {'state':<12} {'items':>6}  {'last success':<17} {'next poll':<17} last error"
+    header = (f"{'feed':<28} {'state':<12} {'items':>6} {'newest':>8}  {'last success':<17} {'next poll':<17} "
+              "last error")
     click.echo(header)
     for row in rows:
-        click.echo(f"{row['name'][:28]:<28} {row['state']:<12} {row['items']:>6}  "
+        click.echo(f"{row['name'][:28]:<28} {row['state']:<12} {row['items']:>6} {row['newest_item_age'] or '':>8}  "
                    f"{row['last_success_at'] or 'never':<17} {row['next_poll']:<17} {row['last_error'] or ''}")
     states = Counter(row["state"] for row in rows)
     click.echo(", ".join(f"{count} {state}" for state, count in sorted(states.items())) or "no feeds configured")
@@ -369,7 +371,7 @@ def themes(obj: Context, as_json: bool, quality: bool) -> None:
     matcher = Matcher(config.themes)
     since = week_start(utc_now(), config.timezone, config.digest.week_start)
     with obj.store() as store:
-        counts = store.theme_counts(since)
+        counts = store.theme_counts(since, week_end(since, config.timezone))
         stale = store.items_to_match(matcher.version)
     rows = [{"theme": key, "label": theme.label, "this_week": counts.get(key, (0, 0))[0],
              "total": counts.get(key, (0, 0))[1], "threshold": theme.threshold,
@@ -408,7 +410,7 @@ def rematch(obj: Context, everything: bool, batch: int, dry_run: bool) -> None:
         with click.progressbar(length=total, label="matching", file=sys.stderr) as bar:
             for done in store.rematch(matcher, utc_now(), everything=everything, batch=batch):
                 bar.update(done)
-        counts = store.theme_counts(utc_now())
+        counts = store.theme_counts(utc_now(), utc_now())  # the totals only
     click.echo(f"matched {total} item(s); matches per theme: "
                + (", ".join(f"{theme} {total_}" for theme, (_, total_) in sorted(counts.items())) or "none"))
 
@@ -541,9 +543,12 @@ def status(obj: Context, as_json: bool) -> None:
     zone = ZoneInfo(config.timezone)
     local = now.astimezone(zone)
     day_start = datetime(local.year, local.month, local.day, tzinfo=zone)
+    day_end = datetime.combine(day_start.date() + timedelta(days=1), day_start.timetz())  # 23 or 25 h at DST
+    this_week = week_start(now, config.timezone, config.digest.week_start)
     with obj.store(must_exist=True) as store:
-        figures = health_figures(store, iso(day_start) or "", iso(week_start(now, config.timezone,
-                                                                                config.digest.week_start)) or "")
+        figures = health_figures(store, (iso(day_start) or "", iso(day_end) or ""),
+                                 (iso(this_week) or "", iso(week_end(this_week, config.timezone)) or ""),
+                                 iso(now - config.polling.stale_after) or "")
         figures |= clock_figures(store, iso(now + CLOCK_SLACK) or "")  # the last poll not in the future
     d = config.digest
     due = week_start(now, config.timezone, d.week_start)  # this week's digest comes next
@@ -603,7 +608,7 @@ def _match_jsonl(matcher: Matcher, lines: Any) -> None:
             continue
         try:
             item = json.loads(line)
-            title, summary = plain_text(item.get("title") or ""), plain_text(item.get("summary") or "")
+            title, summary = plain_text(item.get("title") or ""), summary_text(item.get("summary") or "")
         except (ValueError, AttributeError, TypeError) as error:
             bad += 1
             click.echo(f"{lines.name}:{number}: skipped, not a JSON object with title and summary ({error})", err=True)

@@ -55,6 +55,7 @@ class PollingSettings:
     allow_private_redirects: bool = False
     allow_short_intervals: bool = False
     keep_fetches: timedelta = timedelta(days=90)
+    stale_after: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class DigestSettings:
     send_day: str = "monday"
     send_time: str = "08:00"
     templates_dir: str | None = None
+    groups: tuple[str, ...] = ()  # feed tags that make the outlet groups; () means every feed's first tag
 
 
 @dataclass(frozen=True, slots=True)

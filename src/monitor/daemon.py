@@ -57,7 +57,7 @@ from .metrics import Metrics
 from .metrics import start as start_metrics
 from .parsers import Parser, make_parser
 from .pidlock import acquire, lock_suspects
-from .pipeline import poll_feed
+from .pipeline import poll_feed, record_settings
 from .policy import in_future
 from .publish import busy_message, publish, retry_failed, settle_interrupted
 from .reloading import Swappable, restart_needed
@@ -194,6 +194,7 @@ class Daemon:
                 store = Store.open(self.db_path, attempt)
                 with self.store_lock:
                     store.sync_feeds(self.config.feeds, self.clock())
+                    record_settings(store, self.config)
                 store.set_busy_timeout(self.config.busy_timeout)
                 if waiting_since is not None:
                     log.info("database %s: the other process released its write lock after %.0fs; starting",
@@ -456,6 +457,7 @@ class Daemon:
             self.store.set_busy_timeout(min(config.busy_timeout, RELOAD_TRY))
             try:
                 renames = self.store.sync_feeds(config.feeds, self.clock())
+                record_settings(self.store, config)
             except BaseException:
                 self.store.set_busy_timeout(self.config.busy_timeout)
                 raise

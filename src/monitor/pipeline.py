@@ -51,6 +51,13 @@ class Fetched:
     interpretation: Interpretation | None = None  # None: not interpreted yet (parsing in this process)
 
 
+def record_settings(store: Store, config: Config) -> None:
+    """What SQL users read of the config into the database: theme labels, and each item's week in the
+    config's time zone (migration 15)."""
+    store.sync_themes(config.themes.values())
+    store.sync_calendar(config.timezone, config.digest.week_start)
+
+
 def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
                names: Iterable[str] | None = None, force: bool = False,
                on_report: ReportSink | None = None, matcher: Matcher | None = None,
@@ -60,6 +67,7 @@ def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
     (helper processes when the settings ask for them and there are enough due feeds)."""
     matcher = matcher or Matcher(config.themes)
     store.sync_feeds(config.feeds, clock())
+    record_settings(store, config)
     sources = {feed.name: feed for feed in config.feeds}
     reports: list[FeedReport] = []
 

@@ -272,4 +272,27 @@ CREATE TABLE events (
 -- The event of each item the digest reported (NULL: reported before events were kept).
 ALTER TABLE digest_items ADD COLUMN event INTEGER;
 """),
+    Migration(15, "each item's week, and the themes' labels, for SQL and Datasette users", """
+-- SQLite before 3.46 has no ISO week (%G/%V) and no time zones but UTC, so the week an item belongs to is
+-- computed in Python (monitor.weeks) and stored: the week of `published` in monitor.timezone, labelled as
+-- the digests are. The store fills it as items are written, and again for every item when
+-- monitor.timezone or digest.week_start change (the `calendar` row says which it was computed with).
+ALTER TABLE items ADD COLUMN week TEXT;   -- such as 2026-W01; NULL until the store computes it
+CREATE INDEX items_week ON items(week);
+CREATE TABLE calendar (
+    id INTEGER PRIMARY KEY CHECK (id = 1),  -- one row
+    timezone TEXT NOT NULL,               -- the monitor.timezone items.week was computed in
+    week_start TEXT NOT NULL              -- the digest.week_start it was computed with
+);
+INSERT INTO calendar VALUES (1, 'UTC', 'monday');
+-- The themes of the config, kept in sync at start-up, reload and each poll round, so that queries can
+-- show a theme's label beside matches.theme.
+CREATE TABLE themes (
+    key TEXT PRIMARY KEY,                 -- the key of [themes.<key>], as in matches.theme
+    label TEXT NOT NULL,                  -- the name shown in digests
+    description TEXT NOT NULL DEFAULT '',
+    threshold INTEGER NOT NULL,           -- lowest score that counts as a match
+    in_config INTEGER NOT NULL DEFAULT 1  -- 0 once removed from the config; its matches are kept
+);
+"""),
 )

@@ -245,6 +245,8 @@ POLLING = (
     Setting("max_bytes", _size, "10MB", "largest body read (at most 1 GB); a larger one is cut off and reported"),
     Setting("user_agent", _string, USER_AGENT, "User-Agent header; add a contact address for feed owners"),
     Setting("backoff_max", _period, "12h", "longest wait after repeated failures"),
+    Setting("stale_after", _period, "7d", "a feed that answers but has brought no item published within this "
+            "long is `stale` in `monitor feeds`, `monitor status` and the digest"),
     Setting("keep_fetches", _fetch_window, "90d", "how long each fetch stays in the fetches log (at least "
             "14d); the daemon prunes older rows once a day"),
     Setting("parse_processes", _processes, "auto", "helper processes that parse feeds, so a round uses "
@@ -286,6 +288,8 @@ DIGEST = (
     Setting("send_day", _choice(*WEEKDAYS), "monday", "day the weekly digest is produced"),
     Setting("send_time", _clock_time, "08:00", "time of day (monitor.timezone) the digest is produced"),
     Setting("templates_dir", _optional_string, None, "folder with templates that override the shipped ones"),
+    Setting("groups", _string_list, (), "feed tags that make the outlet groups of \"who says what\", in the "
+            "order shown (default: every feed's first tag)"),
 )
 
 EMAIL = (

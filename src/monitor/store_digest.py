@@ -14,13 +14,13 @@ sees who is sending (pid, host, since when) in the row.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .store import Store
+from .store import NEWEST, STALE, SUCCESSES, Store
 from .types import EventRow, Evidence, FeedTrouble, Span, ThemedItem, WeekData
 from .units import from_iso, iso
 
@@ -59,8 +59,10 @@ class Claimant:
     at: datetime
 
 
-def week_data(store: Store, week: str, start: datetime, end: datetime, themes: list[str]) -> WeekData:
-    """Read everything the digest of [start, end) needs."""
+def week_data(store: Store, week: str, start: datetime, end: datetime, themes: list[str], *,
+              now: datetime | None = None, stale_after: timedelta | None = None) -> WeekData:
+    """Read everything the digest of [start, end) needs; with `stale_after`, the feeds that answered during
+    the week but had brought nothing new for that long at its end (or `now`, for a week not over)."""
     items = _themed_items(store, "i.published >= ? AND i.published < ?", [iso(start), iso(end)], themes)
     items += _late_items(store, week, start, themes)
     previous_start = start - (end - start)
@@ -69,15 +71,30 @@ def week_data(store: Store, week: str, start: datetime, end: datetime, themes: l
             "SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
             "WHERE i.published >= ? AND i.published < ? GROUP BY m.theme", (iso(previous_start), iso(start))):
         previous[theme] = count
-    outlets = tuple(store.conn.execute(
-        "SELECT f.name, count(*) AS n FROM item_sources s JOIN items i ON i.id = s.item_id "
-        "JOIN feeds f ON f.id = s.feed_id WHERE i.published >= ? AND i.published < ? "
-        "GROUP BY f.id ORDER BY n DESC, f.name LIMIT 10", (iso(start), iso(end))).fetchall())
     total = store.conn.execute("SELECT count(*) FROM items WHERE published >= ? AND published < ?",
                                (iso(start), iso(end))).fetchone()[0]
     return WeekData(week=week, start=start, end=end, items=tuple(items), total_items=total,
-                    previous=dict(previous), outlets=outlets, troubled=_troubled(store, start, end),
-                    polled_since=polled_since(store))
+                    previous=dict(previous),
+                    troubled=_troubled(store, start, end) + _stale(store, start, min(end, now or end), stale_after),
+                    polled_since=polled_since(store), feed_tags=feed_tags(store), carried=_carried(store, start, end))
+
+
+def feed_tags(store: Store) -> dict[str, tuple[str, ...]]:
+    """Each feed's tags, removed feeds' too (their items still count), in the order the feeds were added."""
+    return {name: tuple(json.loads(tags or "[]")) for name, tags in
+            store.conn.execute("SELECT name, tags FROM feeds ORDER BY id")}
+
+
+def _carried(store: Store, start: datetime, end: datetime) -> tuple[tuple[tuple[str, ...], int], ...]:
+    """The week's items counted by the set of feeds that carried them: a few rows however many items, and
+    enough to count each outlet group's own output with an item two of its feeds carried counted once."""
+    counts: Counter[tuple[str, ...]] = Counter()
+    for names, n in store.conn.execute(
+            "SELECT outlets, count(*) FROM (SELECT group_concat(f.name, char(31)) AS outlets "
+            "FROM items i JOIN item_sources s ON s.item_id = i.id JOIN feeds f ON f.id = s.feed_id "
+            "WHERE i.published >= ? AND i.published < ? GROUP BY i.id) GROUP BY outlets", (iso(start), iso(end))):
+        counts[tuple(sorted(names.split("\x1f")))] += n  # group_concat's order is not defined: sorted here
+    return tuple(sorted(counts.items()))
 
 
 def polled_since(store: Store) -> datetime | None:
@@ -129,8 +146,38 @@ def _troubled(store: Store, start: datetime, end: datetime) -> tuple[FeedTrouble
             AND NOT EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id AND x.started_at >= :start
                             AND x.started_at < :end AND x.outcome NOT IN ('error', 'gone'))))
         ORDER BY f.dead DESC, f.name""", {"start": iso(start), "end": iso(end)}).fetchall()
-    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=bool(r[3]), failures=r[4],
-                             since=from_iso(r[5])) for r in rows)
+    troubled = [FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=bool(r[3]), failures=r[4],
+                            since=from_iso(r[5])) for r in rows]
+    return tuple(troubled) + _failing_from(store, start, end, {t.name for t in troubled})
+
+
+def _failing_from(store: Store, start: datetime, end: datetime, known: set[str]) -> tuple[FeedTrouble, ...]:
+    """Feeds whose polls worked during the week and then failed to its end: part of the week is missing
+    for them, from the first of those failures. (A failure followed by a poll that worked loses nothing a
+    feed still carries, so it is not one.)"""
+    rows = store.conn.execute("""
+        SELECT f.name, f.url, f.last_error, f.consecutive_failures, min(x.started_at)
+        FROM feeds f
+        JOIN fetches x ON x.feed_id = f.id AND x.started_at < :end AND x.outcome IN ('error', 'gone')
+        WHERE f.in_config = 1 AND f.dead = 0 AND x.started_at > (
+            SELECT max(ok.started_at) FROM fetches ok WHERE ok.feed_id = f.id AND ok.started_at >= :start
+            AND ok.started_at < :end AND ok.outcome NOT IN ('error', 'gone'))
+        GROUP BY f.id ORDER BY f.name""", {"start": iso(start), "end": iso(end)}).fetchall()
+    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=False, failures=r[3],
+                             failing_from=from_iso(r[4])) for r in rows if r[0] not in known)
+
+
+def _stale(store: Store, start: datetime, upto: datetime, stale_after: timedelta | None) -> tuple[FeedTrouble, ...]:
+    """Feeds polled successfully during the week that had brought nothing new for `stale_after` by `upto`."""
+    if stale_after is None:
+        return ()
+    rows = store.conn.execute(f"""
+        SELECT f.name, f.url, {NEWEST} FROM feeds f
+        WHERE f.in_config = 1 AND f.dead = 0 AND {STALE} AND EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id
+            AND x.started_at >= :start AND x.started_at <= :upto AND x.outcome IN {SUCCESSES})
+        ORDER BY f.name""", {"start": iso(start), "upto": iso(upto), "cut": iso(upto - stale_after)}).fetchall()
+    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=None, dead=False, failures=0, stale=from_iso(r[2]))
+                 for r in rows)
 
 
 def _evidence(text: str) -> tuple[Evidence, ...]:
