@@ -81,7 +81,7 @@ def _reworded(text: str, pool: list[str], rng: random.Random) -> str:
 
 def run_once(items: list[ThemedItem]) -> tuple[int, int]:
     data = WeekData(week="2023-W39", start=START, end=START + timedelta(days=7), items=tuple(items),
-                    total_items=len(items), previous={}, outlets=(), troubled=(), polled_since=START)
+                    total_items=len(items), previous={}, troubled=(), polled_since=START)
     digest = build(data, THEMES, timezone="UTC", now=START + timedelta(days=8), subject_template="Digest {week}")
     env = environment()
     text, page = render_text(digest, env), render_html(digest, env)
