@@ -6,8 +6,9 @@ Only loopback traffic: the wheel is built without build isolation (setuptools co
 and installed without its dependencies, which the fresh environment borrows from the one running the tests
 through a path file. A plain path line adds the folder to sys.path without running its own path files, so
 the development checkout's editable install stays out: the fresh environment imports the wheel's copy, which
-each test checks. CI could `pip install` the wheel with its dependencies from the registry; measured on this
-machine that costs about 20 s more and proves only that the dependency ranges resolve.
+each test checks. CI could `pip install` the wheel with its dependencies from the registry: measured on this
+machine, a fresh environment with pip and the wheel installed that way took 14.5 s, against 2.3 s here, and
+would prove only that the dependency ranges resolve. The whole file takes about 12 s (build 3 s).
 """
 
 from __future__ import annotations

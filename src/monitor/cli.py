@@ -68,8 +68,8 @@ class Context:
     def config(self) -> Config:
         if self._config is None:
             if self.found and self.found.path is None:
-                raise UsageError(f"{self.found.reason}. `monitor init` writes a starter config here "
-                                 "(`monitor init --user`: for every folder), or give one with --config or MONITOR_CONFIG")
+                raise UsageError(f"{self.found.reason}. `monitor init` writes a starter config here (`monitor "
+                                 "init --user`: for every folder), or give one with --config or MONITOR_CONFIG")
             self._config = load_config(self.config_path)
         return self._config
 
