@@ -24,8 +24,9 @@ ALLOWED = {
     "stemming": set(),
     "weeks": set(),
     "match": {"terms", "types"},
-    "settings": {"units"},
-    "config": {"errors", "identity", "settings", "terms", "types", "units"},
+    "settings": {"units", "__init__"},
+    "locate": set(),
+    "config": {"errors", "identity", "locate", "settings", "terms", "types", "units"},
     "parse": {"boilerplate", "identity", "stemming", "textsafe", "types"},
     "policy": {"types"},
     "report": {"policy", "quality", "teach", "textsafe", "types", "units"},
@@ -54,11 +55,12 @@ ALLOWED = {
     "demo": {"config", "fetch", "match", "pipeline", "publish", "store", "types", "weeks"},
     "cli": None,  # the top: builds everything
     "cli_labels": None,  # commands of cli, in their own file
+    "cli_init": None,
     "__main__": {"cli"},
     "__init__": set(),
 }
 PURE = {"boilerplate", "quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy",
-        "report", "schema", "stemming", "terms", "match", "weeks", "cluster", "groups", "digest", "schedule"}
+        "report", "schema", "stemming", "terms", "match", "weeks", "cluster", "groups", "digest", "schedule", "locate"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
 

@@ -30,6 +30,7 @@ import click
 
 from . import __version__, clock, opml, store_digest
 from .config import Config, load_config, parse_config
+from .locate import PROJECT_CONFIG, STARTER, Found, find_config
 from .deliver import SmtpSender
 from .demo import SAMPLE_WEEK, run_demo
 from .errors import MonitorError, StoreError, UsageError
@@ -48,7 +49,7 @@ from .textsafe import redact, shown, shown_block
 from .units import format_duration, iso
 from .weeks import last_complete_week, parse_week, week_coverage, week_end, week_label, week_start
 
-DEFAULT_CONFIG = "config/feeds.toml"
+DEFAULT_CONFIG = PROJECT_CONFIG
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -61,21 +62,24 @@ class Context:
     db_override: str | None
     _config: Config | None = None
     using_starter: bool = False  # no config file was found: the packaged starter config stands in
+    found: Found | None = None  # how the config search went (locate.py); None: config_path was given as is
 
     @property
     def config(self) -> Config:
         if self._config is None:
+            if self.found and self.found.path is None:
+                raise UsageError(f"{self.found.reason}. `monitor init` writes a starter config here (`monitor "
+                                 "init --user`: for every folder), or give one with --config or MONITOR_CONFIG")
             self._config = load_config(self.config_path)
         return self._config
 
     @property
     def themes_config(self) -> Config:
-        """The config, for a command that needs only its themes: with no config file where the default
-        points (an installed monitor run from any folder), the starter config shipped in the package."""
-        if self._config is None and self.config_path == DEFAULT_CONFIG and not Path(DEFAULT_CONFIG).exists():
-            starter = str(resources.files("monitor") / "starter" / "feeds.toml")
-            click.echo(f"no {DEFAULT_CONFIG} here: using the starter config shipped with monitor ({starter})",
-                       err=True)
+        """The config, for a command that needs only its themes: with no config file found (an installed
+        monitor run from any folder), the starter config shipped in the package."""
+        if self._config is None and self.found and self.found.path is None:
+            starter = str(resources.files("monitor").joinpath(*STARTER))
+            click.echo(f"{self.found.reason}: using the starter config shipped with monitor ({starter})", err=True)
             self._config = load_config(starter)
             self.using_starter = True
         return self.config
@@ -139,14 +143,14 @@ def handle_errors(function: F) -> F:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--config", "config_path", envvar="MONITOR_CONFIG", default=DEFAULT_CONFIG, show_default=True,
-              metavar="FILE", help="Config file (also MONITOR_CONFIG).")
+@click.option("--config", "config_path", metavar="FILE", help="Config file (also MONITOR_CONFIG; else "
+              "./config/feeds.toml, else $XDG_CONFIG_HOME/monitor/feeds.toml).")
 @click.option("--db", "db_path", envvar="MONITOR_DB", metavar="FILE",
               help="SQLite database, overriding the config's monitor.database (also MONITOR_DB).")
 @click.option("-v", "--verbose", is_flag=True, help="Log details to standard error.")
 @click.version_option(__version__, prog_name="monitor")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str, db_path: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: bool) -> None:
     """Follow news feeds, match them to tracked themes, and keep everything in one SQLite file."""
     setup_logging("text", verbose)
     try:
@@ -154,7 +158,8 @@ def cli(ctx: click.Context, config_path: str, db_path: str | None, verbose: bool
     except MonitorError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(error.exit_code)
-    ctx.obj = Context(config_path=config_path, db_override=db_path)
+    found = find_config(config_path, os.environ, os.path.exists)
+    ctx.obj = Context(config_path=found.path or DEFAULT_CONFIG, db_override=db_path, found=found)
 
 
 @cli.command()
@@ -163,7 +168,7 @@ def cli(ctx: click.Context, config_path: str, db_path: str | None, verbose: bool
 def check(obj: Context) -> None:
     """Validate the config and print a summary of it (exit 2 when it is invalid)."""
     config = obj.config
-    click.echo(f"{config.path}: OK")
+    click.echo(f"{config.path}: OK ({obj.found.reason if obj.found else 'given'})")
     click.echo(f"  database   {obj.db_path}")
     click.echo(f"  digests    {config.digests_dir}/ (timezone {config.timezone})")
     polling = config.polling
@@ -586,8 +591,9 @@ def demo(obj: Context, out_dir: str | None, folder: str | None) -> None:
     matched = ", ".join(f"{theme} {count}" for theme, count in sorted(result.matches.items())) or "none"
     files = " and ".join(str(path) for path in result.digest.files)
     # Shipped inside the package, the starter config is no place for a user's feeds: copy it out first.
-    own_config = (f"{DEFAULT_CONFIG} (copy the starter config, {config.path}, to begin)" if obj.using_starter
-                  else config.path)
+    then = (f"Then `{prog} init` writes a config of your own ({DEFAULT_CONFIG} here): put your feeds in it and "
+            f"start the service with `{prog} run`." if obj.using_starter else
+            f"Then put your feeds in {config.path} and start the service with `make run` (monitor run).")
     click.echo(f"""
 Stored in a throw-away database: {db}
 Matches per theme: {matched}
@@ -598,7 +604,7 @@ Try next:
   {prog} --db {db} themes
   {prog} match "Sample: Armenians feel betrayed as Russian peacekeepers stood by in Karabakh"
   sqlite3 {db} "SELECT m.theme, m.score, i.title FROM matches m JOIN items i ON i.id = m.item_id ORDER BY m.score DESC"
-Then put your feeds in {own_config} and start the service with `make run` (monitor run).""")
+{then}""")
 
 
 def _match_jsonl(matcher: Matcher, lines: Any) -> None:
@@ -621,6 +627,7 @@ def _match_jsonl(matcher: Matcher, lines: Any) -> None:
 
 # The commands by which analysts teach the themes live beside this module; importing it registers them.
 from . import cli_labels  # noqa: E402, I001
+from . import cli_init  # noqa: E402, F401, I001
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitor import __version__
+
 from .units import MAX_DURATION, listen_address, parse_duration, parse_size
 
 REQUIRED = object()  # marks a setting without a default
@@ -223,7 +225,15 @@ def _address_list(value: Any) -> tuple[str, ...]:
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-USER_AGENT = "monitor/0.1 (news feed monitor; polls politely with conditional GET)"
+USER_AGENT_TEMPLATE = "monitor/{version} (news feed monitor; polls politely with conditional GET)"
+
+
+def _user_agent(value: Any) -> str:
+    """A User-Agent; `{version}` in it becomes monitor's version, so a config never names a stale one."""
+    return _string(value).replace("{version}", __version__)
+
+
+USER_AGENT = _user_agent(USER_AGENT_TEMPLATE)
 
 MONITOR = (
     Setting("database", _string, "data/monitor.db", "SQLite file, relative to the working directory"),
@@ -243,7 +253,8 @@ POLLING = (
     Setting("read_timeout", _wait, "30s", "longest silence while reading a response (at most 1h)"),
     Setting("deadline", _wait, "60s", "total time one feed's fetch may take (at most 1h)"),
     Setting("max_bytes", _size, "10MB", "largest body read (at most 1 GB); a larger one is cut off and reported"),
-    Setting("user_agent", _string, USER_AGENT, "User-Agent header; add a contact address for feed owners"),
+    Setting("user_agent", _user_agent, USER_AGENT_TEMPLATE, "User-Agent header; add a contact address for feed "
+            "owners; `{version}` stands for monitor's version"),
     Setting("backoff_max", _period, "12h", "longest wait after repeated failures"),
     Setting("stale_after", _period, "7d", "a feed that answers but has brought no item published within this "
             "long is `stale` in `monitor feeds`, `monitor status` and the digest"),
