@@ -245,7 +245,8 @@ def _story(group: Sequence[ThemedItem], zone: ZoneInfo) -> Story:
     lead = max(group, key=lambda i: (i.score, -i.published.timestamp()))
     outlets = list(dict.fromkeys(o for item in group for o in item.outlets if o))
     outlet = lead.outlets[0] if lead.outlets and lead.outlets[0] else "unknown feed"
-    summary = lead.summary if len(lead.summary) <= SUMMARY_CHARS else lead.summary[:SUMMARY_CHARS].rsplit(" ", 1)[0] + "…"
+    summary = (lead.summary if len(lead.summary) <= SUMMARY_CHARS
+               else lead.summary[:SUMMARY_CHARS].rsplit(" ", 1)[0] + "…")
     return Story(title=lead.title, link=lead.link if _safe_link(lead.link) else None, outlet=outlet,
                  also=tuple(o for o in outlets if o != outlet), published=lead.published.astimezone(zone),
                  date_known=lead.date_source != "first_seen", score=max(i.score for i in group),
