@@ -79,7 +79,7 @@ def test_soak_benchmark_runs_for_a_few_seconds():
 def test_soak_growth_check_tells_a_leak_from_a_pool_filling_up():
     sys.path.insert(0, str(REPO / "bench"))
     try:
-        import soak  # type: ignore[import-not-found]
+        import soak
     finally:
         sys.path.remove(str(REPO / "bench"))
     one_thread_per_poll = [4 + n for n in range(30)]

@@ -12,10 +12,11 @@ import pytest
 
 from .conftest import SHARED
 from .feedserver import Route
+from .helpers import CORPUS_FIGURES
 from .samples import headlines, rss
 
 CORPUS = SHARED / "corpus" / "feedparser-tests"
-FIGURES: dict[str, int] = {}  # printed in the terminal summary (conftest.py)
+FIGURES = CORPUS_FIGURES  # printed in the terminal summary (conftest.py)
 
 
 @pytest.mark.corpus

@@ -23,20 +23,10 @@ from monitor.types import FeedTrouble, ThemedItem, ThemeSpec, WeekData
 from monitor.weeks import last_complete_week, week_coverage, week_end, week_label, week_start
 
 from .conftest import backdate_polling
-from .mailserver import MailServer
+from .helpers import SITE, STORIES, THEMES, WEEK, Running, count, email_section, last_week_entries, wait_for
 from .samples import Entry, rss
-from .test_daemon import Running, count, last_week_entries, wait_for
-from .test_digest import SITE, STORIES, WEEK, email_section
-from .test_themes_cli import THEMES
 
 YEREVAN = 'timezone = "Asia/Yerevan"\n'
-
-
-@pytest.fixture
-def mail():
-    server = MailServer().start()
-    yield server
-    server.stop()
 
 
 def setup(feed_server, write_config, tmp_path, mail, entries=STORIES, extra: str = ""):

@@ -7,73 +7,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from monitor.weeks import week_start
-
 from .conftest import backdate_polling
-from .mailserver import MailServer, free_port
+from .helpers import STOP_BOUND, THEMES, Running, count, email_section, last_week_entries, wait_for
+from .mailserver import free_port
 from .samples import Entry, rss
-from .test_digest import email_section
-from .test_themes_cli import THEMES
-
-STOP_BOUND = 35  # seconds: the daemon's STOP_TIMEOUT and some slack
-
-
-def last_week_entries() -> list[Entry]:
-    """Sample items published in the last complete week, whatever today is."""
-    monday = week_start(datetime.now(UTC), "UTC") - timedelta(days=5)
-    return [Entry(title=f"Sample: families fled Stepanakert, report {n}", link=f"https://sample-wire.example.org/d/{n}",
-                  guid=f"https://sample-wire.example.org/d/{n}", published=monday + timedelta(hours=n)) for n in range(3)]
-
-
-class Running:
-    def __init__(self, config, db, log):
-        self.log = log
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
-            stdout=log.open("ab"), stderr=subprocess.STDOUT)
-
-    def stop(self) -> float:
-        started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
-        assert self.process.wait(timeout=STOP_BOUND) == 0, self.log.read_text()
-        return time.monotonic() - started
-
-
-def wait_for(condition, timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def count(db, sql: str) -> int:
-    if not db.exists():
-        return 0
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        conn.close()
-
-
-@pytest.fixture
-def mail():
-    server = MailServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.timeout(180)

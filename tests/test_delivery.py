@@ -27,11 +27,9 @@ from monitor.store import Store
 from monitor.weeks import week_end, week_label, week_start
 
 from .conftest import backdate_polling
+from .helpers import STOP_BOUND, STORIES, THEMES, WEEK, count, email_section, entry, last_week_entries, wait_for
 from .mailserver import MailServer
 from .samples import Entry, rss
-from .test_daemon import STOP_BOUND, count, last_week_entries, wait_for
-from .test_digest import STORIES, WEEK, email_section, entry
-from .test_themes_cli import THEMES
 
 ANALYST, DESK = "analyst@example.org", "desk@example.org"
 

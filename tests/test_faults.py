@@ -31,11 +31,9 @@ from monitor.weeks import parse_week
 
 from .conftest import backdate_polling
 from .feedserver import FeedServer
-from .mailserver import MailServer, free_port
+from .helpers import STORIES, THEMES, WEEK, count, email_section, wait_for
+from .mailserver import MailServer, body, free_port
 from .samples import headlines, rss
-from .test_daemon import count, wait_for
-from .test_digest import STORIES, WEEK, email_section
-from .test_themes_cli import THEMES
 
 SITE = "https://sample-wire.example.org"
 
@@ -253,8 +251,8 @@ def test_smtp_down_for_a_day_the_digest_goes_out_once_late_and_says_so(feed_serv
     local_sent = sent_at.astimezone(ZoneInfo("Asia/Yerevan"))
     notice = ("This digest was due on Monday 2 October 2023 at 08:00 and is delivered late: delivery to the "
               f"mail server failed until {local_sent:%A} {local_sent.day} {local_sent:%B %Y at %H:%M} (Asia/Yerevan).")
-    plain = " ".join(message.get_body(("plain",)).get_content().split())
-    html = " ".join(message.get_body(("html",)).get_content().split())
+    plain = " ".join(body(message, "plain").split())
+    html = " ".join(body(message, "html").split())
     assert notice in plain and notice in html
     assert STORIES[0].title in plain  # the late digest is still the whole digest
     record = run_cli(config_path, "digests", "--json").output

@@ -59,7 +59,8 @@ ALLOWED = {
     "__main__": {"cli"},
     "__init__": set(),
 }
-PURE = {"boilerplate", "quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy",
+PURE = {"boilerplate", "quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings",
+        "parse", "policy",
         "report", "schema", "stemming", "terms", "match", "weeks", "cluster", "groups", "digest", "schedule", "locate"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 

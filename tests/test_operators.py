@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import STOP_BOUND, count, last_week_entries, wait_for
 from .samples import Entry, rss
-from .test_daemon import STOP_BOUND, count, last_week_entries, wait_for
 
 DAY = 86400
 

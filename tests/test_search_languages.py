@@ -7,6 +7,7 @@ import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -41,7 +42,7 @@ def entries(texts: list[tuple[str, str]]) -> list[Entry]:
                   published=WHEN - timedelta(hours=n)) for n, (title, summary) in enumerate(texts)]
 
 
-def found(run_cli, config: Path, query: str) -> list[dict]:
+def found(run_cli, config: Path, query: str) -> list[dict[str, Any]]:
     result = run_cli(config, "search", query, "--json", "--limit", "100")
     return [json.loads(line) for line in result.output.splitlines()]
 

@@ -16,8 +16,8 @@ from monitor.store import JOURNAL_SIZE_LIMIT
 from monitor.units import iso
 from monitor.weeks import last_complete_week, week_label
 
+from .helpers import Running, count, wait_for
 from .samples import Entry, rss
-from .test_daemon import Running, count, wait_for
 
 
 def monitor(config: Path, db: Path, *args: str) -> str:
