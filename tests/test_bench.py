@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import REPO
+
+pytestmark = pytest.mark.slow  # benchmark smoke tests
 
 
 def test_matching_benchmark_runs_and_reports_ratios():

@@ -15,6 +15,8 @@ from .feedserver import Route
 from .helpers import CORPUS_FIGURES
 from .samples import headlines, rss
 
+pytestmark = pytest.mark.slow  # polls some 2,100 corpus feeds
+
 CORPUS = SHARED / "corpus" / "feedparser-tests"
 FIGURES = CORPUS_FIGURES  # printed in the terminal summary (conftest.py)
 

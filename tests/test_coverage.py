@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -40,6 +39,7 @@ def setup(feed_server, write_config, tmp_path, mail, entries=STORIES, extra: str
 # -- weeks before the first poll ------------------------------------------------------------------
 
 @pytest.mark.timeout(90)
+@pytest.mark.slow
 def test_a_first_start_sends_no_digest_for_the_week_before_it(feed_server, write_config, tmp_path, mail):
     """A fresh daemon, e-mail on, last week's send time passed: it polls (finding last week's items in
     the feed's back catalogue) and sends nothing for a week it never polled."""
@@ -51,7 +51,7 @@ def test_a_first_start_sends_no_digest_for_the_week_before_it(feed_server, write
         wait_for(lambda: count(db, "SELECT count(*) FROM items") == 3, what="the first poll")
         wait_for(lambda: mail.messages or "nothing was polled" in log.read_text(), timeout=30,
                  what="the start-up digest check")
-        time.sleep(0.5)
+        wait_for(lambda: "start-up digest check done" in log.read_text(), what="the start-up digest check's end")
     finally:
         daemon.stop()
     print(f"\ncopies of {last_week} e-mailed by a first start: {len(mail.messages)}")

@@ -26,6 +26,8 @@ from .helpers import count, email_section, wait_for
 from .mailserver import MailServer
 from .samples import headlines, rss
 
+pytestmark = pytest.mark.slow  # kill loops
+
 LOOPS = int(os.environ.get("MONITOR_KILL_LOOPS", "10"))
 SEED = int(os.environ.get("MONITOR_KILL_SEED", "7"))
 FEEDS = 3

@@ -21,6 +21,7 @@ from .samples import Entry, rss
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.slow
 def test_the_daemon_polls_sends_the_due_digest_stops_and_restarts_cleanly(feed_server, write_config, mail,
                                                                         tmp_path, run_cli):
     url = feed_server.add("/wire", body=rss(last_week_entries()))
@@ -48,9 +49,11 @@ def test_the_daemon_polls_sends_the_due_digest_stops_and_restarts_cleanly(feed_s
     assert run_cli(config, "status", expect=1).output.count("not running") == 2  # daemon line and health line
 
     hits = len(feed_server.hits("/wire"))
+    checks = log.read_text().count("start-up digest check done")
     again = Running(config, db, log)
-    try:
-        time.sleep(7)  # time for any startup poll and digest check to happen, if they (wrongly) would
+    try:  # any start-up poll and digest comes before the start-up digest check ends, if they (wrongly) would
+        wait_for(lambda: log.read_text().count("start-up digest check done") == checks + 1,
+                 what="the start-up digest check")
     finally:
         again.stop()
     assert len(feed_server.hits("/wire")) == hits  # polled within its interval: not polled again
@@ -103,6 +106,7 @@ def test_json_logs_and_a_second_signal_exits_at_once(feed_server, write_config, 
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.slow
 def test_a_restart_with_no_feed_due_produces_the_missed_digest_within_seconds_once_its_folder_is_usable(
         feed_server, write_config, mail, tmp_path, run_cli):
     url = feed_server.add("/wire", body=rss(last_week_entries()))

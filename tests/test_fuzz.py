@@ -21,6 +21,7 @@ from functools import cache
 from html.parser import HTMLParser
 from xml.sax.saxutils import escape
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +32,8 @@ from monitor.parse import parse_feed
 from monitor.types import ParsedFeed, RuleSpec, ThemeMatch, ThemeSpec
 
 from .conftest import REPO
+
+pytestmark = pytest.mark.slow  # property-based fuzzing
 
 _SLOW_DRAWS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
 # derandomize: CI explores the same examples on every run, so a red build is reproducible from its log.

@@ -113,6 +113,7 @@ def escape_feeds(feed_server: FeedServer) -> list[dict[str, str]]:
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_control_sequences_from_feeds_never_reach_the_terminal_the_digest_or_the_email(feed_server, write_config,
                                                                                       tmp_path):
     mail = MailServer().start()
@@ -163,6 +164,7 @@ def test_control_sequences_from_feeds_never_reach_the_terminal_the_digest_or_the
 # --- 2. credentials in feed URLs -------------------------------------------------------------------------
 
 @pytest.mark.timeout(180)
+@pytest.mark.slow
 def test_credentials_in_feed_urls_are_sent_to_their_host_only_and_shown_nowhere(feed_server, write_config,
                                                                                 tmp_path):
     other = FeedServer(host="127.0.0.2").start()  # another host that also asks for credentials

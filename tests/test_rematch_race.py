@@ -81,6 +81,7 @@ def monitor(config: Path, db: Path, *args: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.slow
 def test_rematch_beside_polls_that_edit_items_never_stores_evidence_the_item_no_longer_has(
         feed_server, write_config, tmp_path):
     rng = random.Random(11)

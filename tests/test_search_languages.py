@@ -147,6 +147,7 @@ QUERY_TEXT = st.lists(st.sampled_from(QUERY_PARTS), max_size=30).map("".join)
 
 @settings(max_examples=300, deadline=None)
 @given(QUERY_TEXT)
+@pytest.mark.slow
 def test_any_query_is_answered_and_every_word_of_an_item_finds_it(query):
     with Store.open(":memory:") as store:
         store.sync_feeds([FeedSource("sample-wire", f"{SITE}/rss", timedelta(hours=1))], WHEN)
