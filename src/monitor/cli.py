@@ -30,11 +30,11 @@ import click
 
 from . import __version__, clock, opml, store_digest
 from .config import Config, load_config, parse_config
-from .locate import PROJECT_CONFIG, STARTER, Found, find_config
 from .deliver import SmtpSender
 from .demo import SAMPLE_WEEK, run_demo
 from .errors import MonitorError, StoreError, UsageError
 from .fetch import Fetcher
+from .locate import PROJECT_CONFIG, STARTER, Found, find_config
 from .match import Matcher, matches_json
 from .parse import plain_text, summary_text
 from .pipeline import poll_round
