@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import REPO
+
+pytestmark = pytest.mark.slow  # benchmark smoke tests
 
 
 def test_matching_benchmark_runs_and_reports_ratios():
@@ -79,7 +83,7 @@ def test_soak_benchmark_runs_for_a_few_seconds():
 def test_soak_growth_check_tells_a_leak_from_a_pool_filling_up():
     sys.path.insert(0, str(REPO / "bench"))
     try:
-        import soak  # type: ignore[import-not-found]
+        import soak
     finally:
         sys.path.remove(str(REPO / "bench"))
     one_thread_per_poll = [4 + n for n in range(30)]

@@ -15,6 +15,8 @@ import pytest
 from monitor import cluster
 from monitor.types import ThemedItem
 
+from .helpers import BLAST, OTHERS
+
 SEP25 = datetime(2023, 9, 25, tzinfo=UTC)
 
 
@@ -26,29 +28,6 @@ def item(n: int, outlet: str, title: str, summary: str, hours: float) -> ThemedI
 
 
 # One happening, three outlets, three wordings (SAMPLES).
-BLAST = [
-    ("Sample Wire", "Sample: fuel depot blast near Stepanakert kills 20 as families flee",
-     "Sample text: an explosion at a fuel depot on the road out of Stepanakert killed at least 20 people "
-     "queuing for petrol to flee, officials said."),
-    ("Sample Dispatch", "Sample: at least 20 dead as petrol depot explodes outside Stepanakert",
-     "Sample text: people queuing for fuel to flee Karabakh were killed or injured when a depot exploded "
-     "near Stepanakert, officials said."),
-    ("Sample Courier", "Sample: hundreds injured in Stepanakert fuel depot explosion",
-     "Sample text: hospitals in Stepanakert are overwhelmed after a fuel depot explosion injured hundreds "
-     "of families fleeing Karabakh; at least 20 died."),
-]
-# Other happenings of the same days, in the same places (SAMPLES).
-OTHERS = [
-    ("Sample Wire", "Sample: first refugee buses leave Stepanakert for Goris",
-     "Sample text: buses carrying families who fled Stepanakert reached Goris in Armenia overnight, "
-     "officials said."),
-    ("Sample Dispatch", "Sample: Stepanakert hospital runs out of medicines as doctors flee",
-     "Sample text: the last hospital in Stepanakert has run out of medicines; doctors fled Karabakh with "
-     "their families, officials said."),
-]
-
-# A small labelled set of SAMPLE pairs: (title, summary) of two outlets' reports, and whether they report
-# the same happening.
 PAIRS = [
     (("Sample: Baku offers amnesty to Karabakh fighters who lay down arms",
       "Sample text: Azerbaijan will not prosecute Karabakh fighters who surrender their weapons, the "

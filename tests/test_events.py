@@ -10,9 +10,8 @@ import sqlite3
 from datetime import UTC, datetime
 
 from .conftest import REPO
+from .helpers import BLAST, OTHERS, THEMES
 from .samples import Entry, rss
-from .test_cluster import BLAST, OTHERS
-from .test_themes_cli import THEMES
 
 WEEK = "2023-W39"
 

@@ -59,7 +59,8 @@ ALLOWED = {
     "__main__": {"cli"},
     "__init__": set(),
 }
-PURE = {"boilerplate", "quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy",
+PURE = {"boilerplate", "quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings",
+        "parse", "policy",
         "report", "schema", "stemming", "terms", "match", "weeks", "cluster", "groups", "digest", "schedule", "locate"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
@@ -100,3 +101,20 @@ def test_pure_modules_touch_no_network_database_or_clock():
         source = (PACKAGE / f"{module}.py").read_text()
         for clock in ("datetime.now(", "time.time(", "date.today(", "utcnow("):
             assert clock not in source, f"{module} reads the clock ({clock}); take `now` as an argument"
+
+
+def test_no_test_module_imports_another():
+    """Shared helpers live in conftest.py or tests/helpers.py: a test module imported by another runs its
+    tests' module-level code twice and ties the two files' edits together."""
+    tests = Path(__file__).parent
+    found = []
+    for path in sorted(tests.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] if node.module else [alias.name for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            found += [f"{path.name}: {name}" for name in names if name.split(".")[-1].startswith("test_")]
+    assert not found, f"test modules importing test modules (move what they share to tests/helpers.py): {found}"

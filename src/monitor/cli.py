@@ -16,12 +16,12 @@ import shutil
 import signal
 import sys
 import unicodedata
-from importlib import resources
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -30,18 +30,26 @@ import click
 
 from . import __version__, clock, opml, store_digest
 from .config import Config, load_config, parse_config
-from .locate import PROJECT_CONFIG, STARTER, Found, find_config
 from .deliver import SmtpSender
 from .demo import SAMPLE_WEEK, run_demo
 from .errors import MonitorError, StoreError, UsageError
 from .fetch import Fetcher
+from .locate import PROJECT_CONFIG, STARTER, Found, find_config
 from .match import Matcher, matches_json
 from .parse import plain_text, summary_text
 from .pipeline import poll_round
 from .policy import CLOCK_SLACK, revive
 from .publish import claim_gone, delivery_warning, publish, retry_failed, week_over
-from .report import (feed_line, health_problems, health_rows, match_lines, round_summary, search_lines, shown_row,
-                     status_lines)
+from .report import (
+    feed_line,
+    health_problems,
+    health_rows,
+    match_lines,
+    round_summary,
+    search_lines,
+    shown_row,
+    status_lines,
+)
 from .schedule import digest_send_moment
 from .settings import http_url
 from .store import Store, clock_figures, health_figures

@@ -19,10 +19,10 @@ from .identity import canonical_url
 from .locate import data_home
 from .settings import (
     DIGEST,
-    MIN_INTERVAL,
     EMAIL,
     FEED,
     METRICS,
+    MIN_INTERVAL,
     MONITOR,
     POLLING,
     REQUIRED,
@@ -114,7 +114,8 @@ def load_config(path: str | Path) -> Config:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(file, [ConfigProblem("", "file not found (give another with --config or MONITOR_CONFIG)")]) from None
+        problem = ConfigProblem("", "file not found (give another with --config or MONITOR_CONFIG)")
+        raise ConfigError(file, [problem]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(file, [ConfigProblem("", f"cannot be read: {error}")]) from error
     config = parse_config(text, file)

@@ -268,7 +268,8 @@ def _story(group: Sequence[ThemedItem], zone: ZoneInfo) -> Story:
     """An event from its items (in order of publication)."""
     lead = max(group, key=lambda i: (i.score, -i.published.timestamp()))
     outlet = _outlet(lead)
-    summary = lead.summary if len(lead.summary) <= SUMMARY_CHARS else lead.summary[:SUMMARY_CHARS].rsplit(" ", 1)[0] + "…"
+    summary = (lead.summary if len(lead.summary) <= SUMMARY_CHARS
+               else lead.summary[:SUMMARY_CHARS].rsplit(" ", 1)[0] + "…")
     reports = _reports(group, zone)
     first = reports[0] if reports else None
     others = [r for r in reports if r.outlet != outlet]

@@ -110,7 +110,7 @@ def _optional_boolean(value: Any) -> bool | None:
     return None if value is None else _boolean(value)
 
 
-def _duration(value: Any, maximum: timedelta = MAX_DURATION) -> Any:
+def _duration(value: Any, maximum: timedelta = MAX_DURATION) -> timedelta:
     if not isinstance(value, str):
         raise ValueError(f"expected a duration in quotes such as \"30m\", got {value!r}")
     return parse_duration(value, maximum)
@@ -193,7 +193,8 @@ def _env_name(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-        raise ValueError(f"expected the name of an environment variable such as \"MONITOR_SMTP_PASSWORD\", got {value!r}")
+        raise ValueError("expected the name of an environment variable such as \"MONITOR_SMTP_PASSWORD\", "
+                         f"got {value!r}")
     return value
 
 
@@ -239,7 +240,8 @@ MONITOR = (
     Setting("database", _string, "data/monitor.db", "SQLite file, relative to the working directory"),
     Setting("digests_dir", _string, "digests", "folder the weekly digests are written to"),
     Setting("timezone", _timezone, "UTC", "IANA time zone for dates shown to people"),
-    Setting("busy_timeout", _duration_upto("1d"), "30s", "how long a write waits while another process holds the database's write lock"),
+    Setting("busy_timeout", _duration_upto("1d"), "30s",
+            "how long a write waits while another process holds the database's write lock"),
 )
 
 POLLING = (
