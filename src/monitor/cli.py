@@ -595,7 +595,7 @@ def demo(obj: Context, out_dir: str | None, folder: str | None) -> None:
     # Commands the user can paste: `monitor` where it is on PATH, else the way this one was started.
     started = sys.argv[0]
     prog = ("monitor" if shutil.which("monitor") else
-            os.path.relpath(started) if os.path.basename(started) == "monitor" else f"{sys.executable} -m monitor")
+            _pasteable(started) if os.path.basename(started) == "monitor" else f"{sys.executable} -m monitor")
     matched = ", ".join(f"{theme} {count}" for theme, count in sorted(result.matches.items())) or "none"
     files = " and ".join(str(path) for path in result.digest.files)
     # Shipped inside the package, the starter config is no place for a user's feeds: copy it out first.
@@ -640,3 +640,9 @@ from . import cli_init  # noqa: E402, F401, I001
 
 def main() -> None:
     cli(prog_name="monitor")
+
+
+def _pasteable(path: str) -> str:
+    """A path to show in a command to paste: relative when it is below here, else absolute (not ../../x)."""
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else os.path.abspath(path)
