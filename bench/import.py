@@ -28,11 +28,11 @@ sys.path.insert(0, str(REPO / "src"))
 from monitor.config import load_config  # noqa: E402
 from monitor.history import Feed, Target, import_file, import_files  # noqa: E402
 from monitor.match import Matcher  # noqa: E402
+from monitor.parse import parse_feed  # noqa: E402
 from monitor.parsers import make_parser  # noqa: E402
 from monitor.settings import auto_processes  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from monitor.store_history import feed_addresses  # noqa: E402
-from monitor.parse import parse_feed  # noqa: E402
 from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
 
 NOW = datetime(2023, 10, 1, tzinfo=UTC)

@@ -14,13 +14,14 @@ from datetime import datetime
 import pytest
 
 from .archiveserver import ArchiveServer, Stored
+from .helpers import THEMES
+from .history_samples import W38, W39, WIRE_URL, at, saved_rss, story
 from .samples import Entry
-from .test_history import SITE, W38, W39, WIRE_URL, at, saved_rss, story
-from .test_themes_cli import THEMES
 
 DESK = "https://sample-desk.example.org"
 DESK_URL = f"{DESK}/rss"
-ERROR_PAGE = b"<!DOCTYPE html><html><head><title>Wayback Machine</title></head><body>Hrm. Got an HTTP 502.</body></html>"
+ERROR_PAGE = (b"<!DOCTYPE html><html><head><title>Wayback Machine</title></head>"
+              b"<body>Hrm. Got an HTTP 502.</body></html>")
 
 
 def desk_story(n: int, title: str, when: datetime) -> Entry:
@@ -123,6 +124,7 @@ def test_backfill_settings_are_validated(write_config, run_cli, tmp_path):
         assert key in result.output
 
 
+@pytest.mark.slow  # a kill mid-run and a resumed run: some seconds
 def test_a_backfill_killed_midway_resumes_and_stores_nothing_twice(write_config, archive, tmp_path, db_path):
     config = config_for(write_config, archive, tmp_path, pace="300ms")
     command = [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db_path), "backfill",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,20 +22,10 @@ from monitor.types import FeedTrouble, ThemedItem, ThemeSpec, WeekData
 from monitor.weeks import last_complete_week, week_coverage, week_end, week_label, week_start
 
 from .conftest import backdate_polling
-from .mailserver import MailServer
+from .helpers import SITE, STORIES, THEMES, WEEK, Running, count, email_section, last_week_entries, wait_for
 from .samples import Entry, rss
-from .test_daemon import Running, count, last_week_entries, wait_for
-from .test_digest import SITE, STORIES, WEEK, email_section
-from .test_themes_cli import THEMES
 
 YEREVAN = 'timezone = "Asia/Yerevan"\n'
-
-
-@pytest.fixture
-def mail():
-    server = MailServer().start()
-    yield server
-    server.stop()
 
 
 def setup(feed_server, write_config, tmp_path, mail, entries=STORIES, extra: str = ""):
@@ -50,6 +39,7 @@ def setup(feed_server, write_config, tmp_path, mail, entries=STORIES, extra: str
 # -- weeks before the first poll ------------------------------------------------------------------
 
 @pytest.mark.timeout(90)
+@pytest.mark.slow
 def test_a_first_start_sends_no_digest_for_the_week_before_it(feed_server, write_config, tmp_path, mail):
     """A fresh daemon, e-mail on, last week's send time passed: it polls (finding last week's items in
     the feed's back catalogue) and sends nothing for a week it never polled."""
@@ -61,7 +51,7 @@ def test_a_first_start_sends_no_digest_for_the_week_before_it(feed_server, write
         wait_for(lambda: count(db, "SELECT count(*) FROM items") == 3, what="the first poll")
         wait_for(lambda: mail.messages or "nothing was polled" in log.read_text(), timeout=30,
                  what="the start-up digest check")
-        time.sleep(0.5)
+        wait_for(lambda: "start-up digest check done" in log.read_text(), what="the start-up digest check's end")
     finally:
         daemon.stop()
     print(f"\ncopies of {last_week} e-mailed by a first start: {len(mail.messages)}")

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
+from .helpers import THEMES
 from .samples import headlines, rss
-from .test_themes_cli import THEMES
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])

@@ -9,6 +9,7 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,8 +17,8 @@ from monitor.parse import summary_text
 
 from .conftest import REPO, backdate_polling
 from .feedserver import Route
+from .helpers import THEMES
 from .samples import Entry, rss
-from .test_themes_cli import THEMES
 
 WEEK = "2023-W39"  # Monday 25 September - Sunday 1 October 2023
 SITE = "https://sample-wire.example.org"
@@ -65,7 +66,7 @@ def boilerplate_polled(feed_server, write_config, run_cli, tmp_path):
     return config
 
 
-def _item(query, slug: str) -> dict:
+def _item(query, slug: str) -> dict[str, Any]:
     [row] = query("SELECT id, summary, summary_html FROM items WHERE link = ?", (f"{SITE}/2023/09/{slug}",))
     row["themes"] = sorted(r["theme"] for r in query("SELECT theme FROM matches WHERE item_id = ?", (row["id"],)))
     return row
@@ -115,8 +116,10 @@ def test_search_does_not_find_words_only_in_boilerplate(boilerplate_polled, run_
 
 def test_match_jsonl_reads_summaries_without_boilerplate(tmp_path, run_cli, write_config):
     config = write_config([], extra=SHIPPED_THEMES)
-    html = re.search(r"<description>(&lt;p&gt;Sample item: families who fled.*?)</description>",
-                     BOILERPLATE_FEED.read_text()).group(1)
+    found = re.search(r"<description>(&lt;p&gt;Sample item: families who fled.*?)</description>",
+                      BOILERPLATE_FEED.read_text())
+    assert found, f"{BOILERPLATE_FEED} lost its sample item"
+    html = found.group(1)
     summary = html.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&")
     line = {"title": "Sample: the long road out of Stepanakert", "summary": summary, "link": f"{SITE}/x"}
     source = tmp_path / "items.jsonl"
@@ -134,7 +137,8 @@ def test_match_jsonl_reads_summaries_without_boilerplate(tmp_path, run_cli, writ
     '<p><a href="https://example.org/a">Читать далее</a></p>',
 ])
 def test_trailing_boilerplate_lines_are_dropped(tail):
-    assert summary_text("<p>Sample text: families fled overnight.</p>" + tail) == "Sample text: families fled overnight."
+    assert (summary_text("<p>Sample text: families fled overnight.</p>" + tail)
+            == "Sample text: families fled overnight.")
 
 
 @pytest.mark.parametrize("kept", [

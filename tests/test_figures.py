@@ -17,10 +17,9 @@ from datetime import UTC, datetime
 import pytest
 
 from .conftest import REPO, backdate_polling
+from .helpers import THEMES, WEEK, email_section
 from .png import count_colour
 from .samples import Entry, rss
-from .test_digest import WEEK, email_section, mail  # noqa: F401 - `mail` is a fixture
-from .test_themes_cli import THEMES
 
 
 def item(site: str, slug: str, title: str, day: int, month: int = 9) -> Entry:
@@ -205,7 +204,7 @@ def test_the_emailed_chart_still_shows_where_the_mail_client_drops_svg(outlets, 
     page = tmp_path / "as-gmail-shows-it.html"
     page.write_text(shown, encoding="utf-8")
     png = tmp_path / "shot.png"
-    subprocess.run([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    subprocess.run([str(BROWSER), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
                     "--force-device-scale-factor=1", f"--user-data-dir={tmp_path / 'profile'}",
                     f"--screenshot={png}", "--window-size=700,700", page.as_uri()], capture_output=True, timeout=120)

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from .helpers import pretend
 from .samples import Entry, rss
-from .test_weeks import pretend
 
 T0 = datetime(2023, 10, 2, 9, tzinfo=UTC)  # a Monday
 ONLY = Entry(title="Sample: a quiet outlet's last story", link="https://sample-quiet.example.org/1",
              guid="https://sample-quiet.example.org/1", published=T0)
 
 
-def feeds(run_cli, config) -> dict:
+def feeds(run_cli, config) -> dict[str, Any]:
     return {row["name"]: row for row in json.loads(run_cli(config, "feeds", "--json").output)}
 
 

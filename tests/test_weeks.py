@@ -8,13 +8,12 @@ import json
 import re
 import sqlite3
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from .conftest import REPO
+from .helpers import THEMES, pretend
 from .samples import Entry, rss
-from .test_themes_cli import THEMES
 
 YEREVAN = '[monitor]\ntimezone = "Asia/Yerevan"\n'
 
@@ -22,11 +21,6 @@ YEREVAN = '[monitor]\ntimezone = "Asia/Yerevan"\n'
 def fled(n: int, published: datetime) -> Entry:
     return Entry(title=f"Sample: families fled Stepanakert, report {n}", link=f"https://sample-wire.example.org/f{n}",
                  guid=f"https://sample-wire.example.org/f{n}", published=published)
-
-
-def pretend(monkeypatch: pytest.MonkeyPatch, now: datetime) -> None:
-    """Run the CLI as if the clock said `now` (the documented MONITOR_CLOCK_OFFSET seam)."""
-    monkeypatch.setenv("MONITOR_CLOCK_OFFSET", str((now - datetime.now(UTC)).total_seconds()))
 
 
 def test_an_item_published_last_week_and_first_seen_this_week_counts_in_last_week_everywhere(
@@ -72,7 +66,7 @@ def iso_week(moment: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-def canned(db_path, name: str, **params: str) -> list[dict]:
+def canned(db_path, name: str, **params: str) -> list[dict[str, Any]]:
     """Run a Datasette canned query of deploy/datasette-metadata.json as Datasette would."""
     metadata = json.loads((REPO / "deploy" / "datasette-metadata.json").read_text())
     sql = metadata["databases"]["monitor"]["queries"][name]["sql"]

@@ -38,7 +38,8 @@ _LABEL = re.compile(r"\W*(?:related(?: (?:articles?|stories|content|coverage|rea
                     r"читайте также|читать также|см\. также|по теме|смотрите также)\W*", re.IGNORECASE)
 _NETWORKS = r"(?:facebook|twitter|whatsapp|telegram|linkedin|reddit|pinterest|e-?mail|vkontakte|print|copy link)"
 _TRAILING = re.compile(
-    r"(?:(?:continue(?:d)? reading|read more|read on|more)(?:\s*:\s*.+|\s+(?:on|at|in|from)\s+.+)?|read the (?:full|whole|rest of the|complete|original) .*"
+    r"(?:(?:continue(?:d)? reading|read more|read on|more)(?:\s*:\s*.+|\s+(?:on|at|in|from)\s+.+)?"
+    r"|read the (?:full|whole|rest of the|complete|original) .*"
     r"|(?:view|see|read) (?:the )?(?:full|original) (?:story|article|post)\b.*|full (?:story|article)\b.*"
     r"|(?:share|tweet|email|print|pin)(?: (?:this|it|on|via|with|to)\b.*)?"
     rf"|{_NETWORKS}(?:\W+{_NETWORKS})*"

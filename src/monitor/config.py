@@ -6,22 +6,24 @@ all are reported in one `ConfigError`. Nothing invalid is ever silently ignored 
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, ConfigProblem
 from .identity import canonical_url
+from .locate import data_home
 from .settings import (
     BACKFILL,
     DIGEST,
-    MIN_INTERVAL,
     EMAIL,
     FEED,
     METRICS,
+    MIN_INTERVAL,
     MONITOR,
     POLLING,
     REQUIRED,
@@ -124,10 +126,16 @@ def load_config(path: str | Path) -> Config:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(file, [ConfigProblem("", "file not found (give another with --config or MONITOR_CONFIG)")]) from None
+        problem = ConfigProblem("", "file not found (give another with --config or MONITOR_CONFIG)")
+        raise ConfigError(file, [problem]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(file, [ConfigProblem("", f"cannot be read: {error}")]) from error
-    return parse_config(text, file)
+    config = parse_config(text, file)
+    home = data_home(file, os.environ)
+    if home is None:  # relative to the working directory, as always: a project folder's config, or one given
+        return config
+    # The user-folder config is read from wherever the user stands: its files need one fixed place.
+    return replace(config, database=str(home / config.database), digests_dir=str(home / config.digests_dir))
 
 
 def parse_config(text: str, file: str = "<config>") -> Config:

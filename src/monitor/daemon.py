@@ -317,8 +317,13 @@ class Daemon:
         # At start-up, once the overdue feeds have had their first poll, so a missed digest has their items
         # (at most OVERDUE_SPREAD and the delay after start).
         start_check = max(self.clock(), self.last_first_poll) + STARTUP_DIGEST_DELAY
-        self.scheduler.add_job(self._digest_job, DateTrigger(run_date=self._scheduler_time(start_check)),
+        self.scheduler.add_job(self._startup_digest_job, DateTrigger(run_date=self._scheduler_time(start_check)),
                                id="digest:startup", executor="digest", replace_existing=True)
+
+    def _startup_digest_job(self) -> None:
+        self._digest_job()
+        # The overdue feeds have had their first poll and a missed digest is out: what a start does is done.
+        log.info("start-up digest check done")
 
     def _digest_job(self) -> None:
         """Produce the digest that is due if it has not been, and retry failed deliveries. Idempotent.

@@ -8,17 +8,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .cluster import cluster
+from .cluster import events
 from .groups import OTHER, GroupCoverage, coverage, group_names, group_troubles, memberships, output
-from .types import Evidence, FeedTrouble, ThemedItem, ThemeSpec, WeekData
+from .types import EventRow, Evidence, FeedTrouble, ThemedItem, ThemeSpec, WeekData
 from .weeks import week_coverage
 
 SUMMARY_CHARS = 280
 CONTEXT_CHARS = 70
 EVIDENCE_SHOWN = 2
+REPORTS_SHOWN = 8  # other outlets' reports listed under an event; the rest are counted
 CHART_HEIGHT = 48  # pixels of the week's busiest day's bar
 BUSIEST = 5
 PALETTE = ("#b03a2e", "#1f618d", "#b9770e", "#117864", "#6c3483", "#515a5a")
@@ -58,7 +59,22 @@ class Why:
 
 
 @dataclass(frozen=True, slots=True)
+class Report:
+    """One outlet's report of an event: its own headline and link, and when it was published."""
+
+    outlet: str
+    title: str
+    link: str | None  # http(s) only
+    published: datetime  # in the digest's time zone
+    date_known: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Story:
+    """An event: the same happening, reported by one outlet or several in their own words (cluster.py).
+    Its headline is its best-scoring report; `first` is the earliest report, `reports` the other outlets'
+    (the headline's outlet excluded)."""
+
     title: str
     link: str | None
     outlet: str
@@ -70,6 +86,12 @@ class Story:
     summary: str
     why: tuple[Why, ...]
     items: int
+    outlets: int = 1  # how many outlets reported it
+    first: Report | None = None  # the earliest report (perhaps the headline's outlet's)
+    reports: tuple[Report, ...] = ()  # each other outlet's first report, earliest first, REPORTS_SHOWN at most
+    more: int = 0  # other outlets' reports not listed
+    item_ids: tuple[int, ...] = ()  # every report, earliest first
+    headline_item: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +167,7 @@ class Digest:
         """What this week's figures miss, said beside them: the part of the week not polled, failing feeds."""
         parts = []
         if self.coverage == "none":
-            parts.append("nothing polled this week")
+            parts.append("only what feeds still carried after the week")
         elif self.coverage == "partial" and self.polled_since:
             since = self.polled_since
             parts.append(f"this week polled only from {since:%A} {since.day} {since:%B %H:%M}")
@@ -170,9 +192,10 @@ def build(data: WeekData, themes: Mapping[str, ThemeSpec], *, timezone: str, now
         items = [i for i in data.items if i.theme == key]
         current = [i for i in items if not i.late]
         per_day = Counter(i.published.astimezone(zone).date() for i in current)
-        grouped = cluster(items)
+        grouped = events(items)
+        # Widely reported first: an event five outlets covered matters more than one outlet's best match.
         stories = sorted((_story(group, zone) for group in grouped),
-                         key=lambda s: (-s.score, -(len(s.also) + 1), -s.published.timestamp()))
+                         key=lambda s: (-s.outlets, -s.score, -s.published.timestamp()))
         previous = data.previous.get(key, 0)
         sections.append(Section(key=key, label=theme.label, description=theme.description,
                                 color=PALETTE[index % len(PALETTE)], stories=tuple(stories), items=len(current),
@@ -242,15 +265,51 @@ def subject_line(template: str, week: str) -> str:
 
 
 def _story(group: Sequence[ThemedItem], zone: ZoneInfo) -> Story:
+    """An event from its items (in order of publication)."""
     lead = max(group, key=lambda i: (i.score, -i.published.timestamp()))
-    outlets = list(dict.fromkeys(o for item in group for o in item.outlets if o))
-    outlet = lead.outlets[0] if lead.outlets and lead.outlets[0] else "unknown feed"
-    summary = lead.summary if len(lead.summary) <= SUMMARY_CHARS else lead.summary[:SUMMARY_CHARS].rsplit(" ", 1)[0] + "…"
+    outlet = _outlet(lead)
+    summary = (lead.summary if len(lead.summary) <= SUMMARY_CHARS
+               else lead.summary[:SUMMARY_CHARS].rsplit(" ", 1)[0] + "…")
+    reports = _reports(group, zone)
+    first = reports[0] if reports else None
+    others = [r for r in reports if r.outlet != outlet]
     return Story(title=lead.title, link=lead.link if _safe_link(lead.link) else None, outlet=outlet,
-                 also=tuple(o for o in outlets if o != outlet), published=lead.published.astimezone(zone),
+                 also=tuple(r.outlet for r in others), published=lead.published.astimezone(zone),
                  date_known=lead.date_source != "first_seen", score=max(i.score for i in group),
                  late=all(i.late for i in group), summary=summary,
-                 why=tuple(_why(e, lead) for e in lead.evidence[:EVIDENCE_SHOWN]), items=len(group))
+                 why=tuple(_why(e, lead) for e in lead.evidence[:EVIDENCE_SHOWN]), items=len(group),
+                 outlets=max(1, len(reports)), first=first, reports=tuple(others[:REPORTS_SHOWN]),
+                 more=max(0, len(others) - REPORTS_SHOWN), item_ids=tuple(i.item_id for i in group),
+                 headline_item=lead.item_id)
+
+
+def _outlet(item: ThemedItem) -> str:
+    return item.outlets[0] if item.outlets and item.outlets[0] else "unknown feed"
+
+
+def _reports(group: Sequence[ThemedItem], zone: ZoneInfo) -> list[Report]:
+    """Each outlet's first report of the event, earliest first. An item several feeds carried is each one's
+    report, under the same link."""
+    seen: dict[str, Report] = {}
+    for item in group:
+        for outlet in [o for o in item.outlets if o] or ["unknown feed"]:
+            if outlet not in seen:
+                seen[outlet] = Report(outlet, item.title, item.link if _safe_link(item.link) else None,
+                                      item.published.astimezone(zone), item.date_source != "first_seen")
+    return list(seen.values())
+
+
+def event_rows(digest: Digest) -> list[EventRow]:
+    """The digest's events as the `events` table keeps them."""
+    rows = []
+    for section in digest.sections:
+        for number, story in enumerate(section.stories, start=1):
+            first = story.first or Report(story.outlet, story.title, story.link, story.published, story.date_known)
+            rows.append(EventRow(theme=section.key, event=number, headline_item=story.headline_item,
+                                 headline=story.title, outlets=story.outlets, items=story.item_ids,
+                                 first_outlet=first.outlet, first_item=story.item_ids[0] if story.item_ids else 0,
+                                 first_published=first.published.astimezone(UTC), score=story.score))
+    return rows
 
 
 def _safe_link(link: str | None) -> bool:

@@ -159,7 +159,8 @@ def prepare_document(body: bytes, report: FileReport, target: Target, parser: Pa
         return Prepared(report)
     when = capture_time(captured or target.captured_at, facts, parsed, now)
     if when is None:
-        report.error = "nothing in it says when it was captured (no date of its own or of its items): give --captured-at"
+        report.error = ("nothing in it says when it was captured (no date of its own or of its items): "
+                        "give --captured-at")
         return Prepared(report)
     if parsed.bozo:
         report.notes.append(f"ill-formed, kept what could be read ({parsed.bozo})")

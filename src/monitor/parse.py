@@ -27,8 +27,8 @@ import nh3
 
 from .boilerplate import article_html
 from .identity import canonical_url, content_hash, item_key
-from .textsafe import one_line, strip_controls
 from .stemming import stem_text
+from .textsafe import one_line, strip_controls
 from .types import Item, ParsedFeed
 
 MAX_TITLE_CHARS = 1_000

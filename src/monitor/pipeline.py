@@ -201,8 +201,8 @@ def _interpret(state: FeedState, source: FeedSource, result: FetchResult, now: d
                               language=source.language)
     except Exception as crash:  # noqa: BLE001 - parse_feed never raises by contract; a bug there costs one feed
         log.exception("parsing %s failed unexpectedly", state.url)
-        return Interpretation(FetchOutcome.ERROR, None, f"internal error while parsing: {type(crash).__name__}: {crash}",
-                              None)
+        return Interpretation(FetchOutcome.ERROR, None,
+                              f"internal error while parsing: {type(crash).__name__}: {crash}", None)
     if not parsed.items and not parsed.version:
         cut = f"; {result.error}" if result.truncated and result.error else ""
         return Interpretation(FetchOutcome.ERROR, None, f"not a readable feed: {parsed.bozo}{cut}", None)

@@ -41,7 +41,7 @@ from .deliver import (
     new_message_id,
     write_files,
 )
-from .digest import build
+from .digest import build, event_rows
 from .render import environment, render_html, render_text
 from .store import Store
 from .weeks import week_end, week_label
@@ -107,10 +107,11 @@ def publish(config: Config, store: Store, start: datetime, now: datetime, *, out
             return Published(week, existing.state, existing.subject, text,
                              f"{week}: files rewritten in {files[0].parent}/; the week stays {existing.state} as "
                              f"recorded, nothing sent", files)
-        store_digest.save_rendered(store, data, digest.subject, message_id, now)
+        store_digest.save_rendered(store, data, digest.subject, message_id, now, event_rows(digest))
         state = existing.state if existing and existing.state != "rendered" else "rendered"
         return Published(week, state, digest.subject, text, f"{week}: written to {files[0].parent}/", files)
-    won, claimed = store_digest.claim(store, data, digest.subject, message_id, now, claimant(now), resend=resend)
+    won, claimed = store_digest.claim(store, data, digest.subject, message_id, now, claimant(now), resend=resend,
+                                      events=event_rows(digest))
     if not won:
         return _busy(claimed) if claimed.state == "sending" else _already(claimed)
     return _send(config, store, claimed, digest.subject, text, html_, now, sender, files)

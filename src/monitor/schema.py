@@ -251,6 +251,27 @@ CREATE TABLE labels (
 ) WITHOUT ROWID;
 CREATE INDEX labels_theme ON labels(theme, item_id);
 """),
+    Migration(14, "the events each digest grouped its items into", """
+-- An event is one happening as several outlets reported it, in their own words: the digest groups a
+-- theme's items of the week into events (monitor.cluster) and shows each once. What it grouped is kept,
+-- so SQL and Datasette see what the digest saw; rewritten with the week's digest_items.
+CREATE TABLE events (
+    week TEXT NOT NULL REFERENCES digests(week) ON DELETE CASCADE,
+    theme TEXT NOT NULL,                  -- the key of [themes.<key>]
+    event INTEGER NOT NULL,               -- its place in the theme's section of the digest: 1 = shown first
+    headline TEXT NOT NULL,               -- the title the digest shows for it
+    headline_item_id INTEGER REFERENCES items(id) ON DELETE SET NULL,  -- that report (NULL once deleted)
+    outlets INTEGER NOT NULL,             -- how many outlets (feeds) reported it
+    items INTEGER NOT NULL,               -- how many items (reports) it groups
+    first_outlet TEXT NOT NULL,           -- the feed that reported it first
+    first_item_id INTEGER REFERENCES items(id) ON DELETE SET NULL,  -- the first report
+    first_published TEXT NOT NULL,        -- UTC ISO 8601, when the first report was published
+    score INTEGER NOT NULL,               -- the best of its items' scores for the theme
+    PRIMARY KEY (week, theme, event)
+) WITHOUT ROWID;
+-- The event of each item the digest reported (NULL: reported before events were kept).
+ALTER TABLE digest_items ADD COLUMN event INTEGER;
+"""),
     Migration(15, "each item's week, and the themes' labels, for SQL and Datasette users", """
 -- SQLite before 3.46 has no ISO week (%G/%V) and no time zones but UTC, so the week an item belongs to is
 -- computed in Python (monitor.weeks) and stored: the week of `published` in monitor.timezone, labelled as

@@ -277,7 +277,8 @@ class Store:
                 self._fill_weeks()
             self.save_feed_state(state, parsed.title if parsed else None)
             self.db.table("fetches").insert({
-                "feed_id": state.id, "started_at": iso(report.started_at or now), "duration_ms": int(report.duration * 1000),
+                "feed_id": state.id, "started_at": iso(report.started_at or now),
+                "duration_ms": int(report.duration * 1000),
                 "url": report.url, "status": report.status, "bytes": report.bytes_read,
                 "outcome": report.outcome.value, "error": report.error,
                 "bozo": parsed.bozo if parsed else None,

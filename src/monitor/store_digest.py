@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from .store import NEWEST, STALE, SUCCESSES, Store
-from .types import Evidence, FeedTrouble, Span, ThemedItem, WeekData
+from .types import EventRow, Evidence, FeedTrouble, Span, ThemedItem, WeekData
 from .units import from_iso, iso
 
 LATE_LOOKBACK = timedelta(weeks=8)  # how far back an unreported item may still be caught up
@@ -213,18 +214,21 @@ def reported(store: Store, week: str) -> set[tuple[int, str]]:
                                                       (week,))}
 
 
-def save_rendered(store: Store, data: WeekData, subject: str, message_id: str, now: datetime) -> None:
-    """Record the week as rendered, with the items it reports (replacing an earlier unsent rendering).
-    A week that may have gone out (sending, sent, uncertain) is left as it is: what it reported is fixed."""
+def save_rendered(store: Store, data: WeekData, subject: str, message_id: str, now: datetime,
+                  events: Sequence[EventRow] = ()) -> None:
+    """Record the week as rendered, with the items it reports and the events it grouped them into
+    (replacing an earlier unsent rendering). A week that may have gone out (sending, sent, uncertain) is
+    left as it is: what it reported is fixed."""
     with store.transaction():
         existing = record(store, data.week)
         if existing and existing.state in WENT_OUT:
             return
-        _upsert(store, data, subject, message_id, now)
+        _upsert(store, data, subject, message_id, now, events)
 
 
-def _upsert(store: Store, data: WeekData, subject: str, message_id: str, now: datetime) -> None:
-    """Inside a transaction: the week's row (its state and message id kept) and its items."""
+def _upsert(store: Store, data: WeekData, subject: str, message_id: str, now: datetime,
+            events: Sequence[EventRow] = ()) -> None:
+    """Inside a transaction: the week's row (its state and message id kept), its items and its events."""
     store.conn.execute(
         "INSERT INTO digests (week, week_start, week_end, state, subject, message_id, items, rendered_at) "
         "VALUES (?,?,?,'rendered',?,?,?,?) ON CONFLICT(week) DO UPDATE SET subject = excluded.subject, "
@@ -232,12 +236,24 @@ def _upsert(store: Store, data: WeekData, subject: str, message_id: str, now: da
         (data.week, iso(data.start), iso(data.end), subject, message_id, len({i.item_id for i in data.items}),
          iso(now)))
     store.conn.execute("DELETE FROM digest_items WHERE week = ?", (data.week,))
-    store.conn.executemany("INSERT OR IGNORE INTO digest_items VALUES (?,?,?,?)",
-                           [(data.week, i.item_id, i.theme, int(i.late)) for i in data.items])
+    event_of = {(item, e.theme): e.event for e in events for item in e.items}
+    store.conn.executemany("INSERT OR IGNORE INTO digest_items (week, item_id, theme, late, event) VALUES (?,?,?,?,?)",
+                           [(data.week, i.item_id, i.theme, int(i.late), event_of.get((i.item_id, i.theme)))
+                            for i in data.items])
+    _save_events(store, data.week, events)
+
+
+def _save_events(store: Store, week: str, events: Sequence[EventRow]) -> None:
+    store.conn.execute("DELETE FROM events WHERE week = ?", (week,))
+    store.conn.executemany(
+        "INSERT INTO events (week, theme, event, headline, headline_item_id, outlets, items, first_outlet, "
+        "first_item_id, first_published, score) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [(week, e.theme, e.event, e.headline, e.headline_item, e.outlets, len(e.items), e.first_outlet,
+          e.first_item, iso(e.first_published), e.score) for e in events])
 
 
 def claim(store: Store, data: WeekData, subject: str, message_id: str, now: datetime, claimant: Claimant, *,
-          resend: bool = False) -> tuple[bool, DigestRecord]:
+          resend: bool = False, events: Sequence[EventRow] = ()) -> tuple[bool, DigestRecord]:
     """Claim the week for sending: record it as rendered if it is not yet, then move it to `sending` only
     from a state that allows it, all in one IMMEDIATE transaction. Returns whether this process won, and the
     row as it is now (when it lost: who is sending, or that it went out). A week that may have gone out is
@@ -246,7 +262,7 @@ def claim(store: Store, data: WeekData, subject: str, message_id: str, now: date
     with store.transaction():
         existing = record(store, data.week)
         if existing is None or existing.state not in WENT_OUT:
-            _upsert(store, data, subject, message_id, now)
+            _upsert(store, data, subject, message_id, now, events)
         marks = ",".join("?" * len(allowed))
         won = store.conn.execute(
             f"UPDATE digests SET state = 'sending', attempts = attempts + 1, subject = ?, claimed_pid = ?, "

@@ -109,7 +109,8 @@ def _claim_sightings(store: Store, feed: int, import_id: int, stamp: str, keys: 
     later capture or poll was in fact first seen at this one."""
     for start in range(0, len(keys), CHUNK):
         chunk = list(keys[start:start + CHUNK])
-        store.conn.execute(f"UPDATE items SET first_seen = ? WHERE first_seen > ? AND key IN ({','.join('?' * len(chunk))})",
+        marks = ",".join("?" * len(chunk))
+        store.conn.execute(f"UPDATE items SET first_seen = ? WHERE first_seen > ? AND key IN ({marks})",
                            [stamp, stamp, *chunk])
         store.conn.execute(
             "UPDATE item_sources SET import_id = ? WHERE feed_id = ? AND first_seen = ? AND import_id IS NULL "

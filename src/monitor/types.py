@@ -271,3 +271,20 @@ class WeekData:
     # Every item published in the week, counted by the set of feeds that carried it (sorted names): each
     # group's own output, an item that two of its feeds carried counted once.
     carried: tuple[tuple[tuple[str, ...], int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One event of a digest as the `events` table keeps it: the same happening, reported by one or several
+    outlets, as the digest grouped it. Produced by `digest.event_rows`, written by `store_digest`."""
+
+    theme: str
+    event: int  # its place in the theme's section of the digest, 1 = first shown
+    headline_item: int  # items.id of the report shown as the event's headline
+    headline: str
+    outlets: int  # outlets that reported it
+    items: tuple[int, ...]  # items.id of every report of it, the first published first
+    first_outlet: str
+    first_item: int
+    first_published: datetime  # UTC
+    score: int  # the best of its items' scores for the theme
