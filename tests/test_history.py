@@ -147,3 +147,22 @@ def test_first_seen_moves_back_when_an_older_capture_is_imported_later(config, r
                 "ON s.item_id = i.id WHERE i.title LIKE '%shelling%'")
     assert row == [{"item": "2023-09-21T06:00:00Z", "first_seen": "2023-09-21T06:00:00Z",
                     "last_seen": "2023-09-28T06:00:00Z"}]
+
+
+def test_an_older_capture_imported_after_a_newer_one_never_overwrites_the_newer_copy(config, tmp_path, run_cli,
+                                                                                     query):
+    """Backfill after live polling (or files imported out of order) brings captures older than what is stored:
+    the older copy of a story edited since is history, not an update; the story was first seen then."""
+    edited = Entry(title="Sample: shelling reported near Stepanakert, two dead", link=W38[0].link,
+                   guid=W38[0].guid, summary=W38[0].summary, published=W38[0].published)
+    newer, older = tmp_path / "newer.xml", tmp_path / "older.xml"
+    newer.write_bytes(saved_rss([edited, *W39[:2]], at(28, 6)))
+    older.write_bytes(saved_rss(W38, at(21, 6)))
+    run_cli(config, "import", str(newer))
+    result = run_cli(config, "import", str(older))
+    assert "0 updated" in result.output
+    stored = query("SELECT i.title, i.first_seen, s.first_seen AS sighted, s.last_seen FROM items i "
+                   "JOIN item_sources s ON s.item_id = i.id WHERE i.link = ?", [W38[0].link])
+    assert stored == [{"title": "Sample: shelling reported near Stepanakert, two dead",
+                       "first_seen": "2023-09-21T06:00:00Z", "sighted": "2023-09-21T06:00:00Z",
+                       "last_seen": "2023-09-28T06:00:00Z"}]

@@ -293,15 +293,26 @@ class Store:
         existing = self._existing_items([i.key for i in items])
         sources = self._sources(feed_id, [row[0] for row in existing.values()])
         new_rows, updates, new_sources, source_updates, seen_ids = [], [], [], [], []
+        earlier: list[tuple[str, int, str]] = []
+        earlier_sightings: list[tuple[str, int, int, str]] = []
         for item in items:
             row = existing.get(item.key)
             if row is None:
                 new_rows.append(item)
                 continue
-            item_id, stored_hash = row
-            previous_copy = sources.get(item_id)
-            if previous_copy is None:  # another feed carries an item we have: one more sighting
+            item_id, stored_hash, item_first_seen = row
+            if stamp < item_first_seen:  # an older capture (import, backfill): the item was first seen then
+                earlier.append((stamp, item_id, stamp))
+            sighting = sources.get(item_id)
+            if sighting is None:  # another feed carries an item we have: one more sighting
                 new_sources.append((item_id, feed_id, stamp, stamp, item.link, item.content_hash))
+                seen_ids.append(item_id)
+                continue
+            previous_copy, sighting_last_seen = sighting
+            if stamp < sighting_last_seen:
+                # A copy older than the one this feed last carried is history, not an edit: it never
+                # overwrites the newer text, nor moves the sighting back in time; it can only begin it earlier.
+                earlier_sightings.append((stamp, item_id, feed_id, stamp))
                 seen_ids.append(item_id)
             elif previous_copy != item.content_hash and stored_hash != item.content_hash:
                 # This feed edited its copy since it last carried it: the item was updated. Comparing with
@@ -346,6 +357,12 @@ class Store:
         if source_updates:
             self.conn.executemany("UPDATE item_sources SET last_seen = ?, content_hash = ? "
                                   "WHERE item_id = ? AND feed_id = ?", source_updates)
+        if earlier_sightings:
+            self.conn.executemany("UPDATE item_sources SET first_seen = ? WHERE item_id = ? AND feed_id = ? "
+                                  "AND first_seen > ?", earlier_sightings)
+        if earlier:  # an undated item's week follows its first sighting: computed again
+            self.conn.executemany("UPDATE items SET first_seen = ?, week = CASE WHEN date_source = 'first_seen' "
+                                  "THEN NULL ELSE week END WHERE id = ? AND first_seen > ?", earlier)
         matched = sum(1 for matches in found.values() if matches)
         return ItemCounts(new=len(new_rows), updated=len(updates), seen=len(seen_ids), matched=matched)
 
@@ -530,23 +547,25 @@ class Store:
         return {theme: (int(recent or 0), int(total)) for theme, recent, total in rows}
 
 
-    def _existing_items(self, keys: list[str]) -> dict[str, tuple[int, str]]:
-        found: dict[str, tuple[int, str]] = {}
+    def _existing_items(self, keys: list[str]) -> dict[str, tuple[int, str, str]]:
+        """Stored items by key: id, content hash, first seen."""
+        found: dict[str, tuple[int, str, str]] = {}
         for start in range(0, len(keys), CHUNK):
             chunk = keys[start:start + CHUNK]
-            for item_id, key, stored_hash in self.conn.execute(
-                    f"SELECT id, key, content_hash FROM items WHERE key IN ({_marks(chunk)})", chunk):
-                found[key] = (item_id, stored_hash)
+            for item_id, key, stored_hash, first_seen in self.conn.execute(
+                    f"SELECT id, key, content_hash, first_seen FROM items WHERE key IN ({_marks(chunk)})", chunk):
+                found[key] = (item_id, stored_hash, first_seen)
         return found
 
-    def _sources(self, feed_id: int, item_ids: list[int]) -> dict[int, str]:
-        found: dict[int, str] = {}
+    def _sources(self, feed_id: int, item_ids: list[int]) -> dict[int, tuple[str, str]]:
+        """This feed's sightings of stored items: the hash of its last copy, when it last carried it."""
+        found: dict[int, tuple[str, str]] = {}
         for start in range(0, len(item_ids), CHUNK):
             chunk = item_ids[start:start + CHUNK]
-            for item_id, source_hash in self.conn.execute(
-                    f"SELECT item_id, content_hash FROM item_sources WHERE feed_id = ? AND item_id IN "
+            for item_id, source_hash, last_seen in self.conn.execute(
+                    f"SELECT item_id, content_hash, last_seen FROM item_sources WHERE feed_id = ? AND item_id IN "
                     f"({_marks(chunk)})", [feed_id, *chunk]):
-                found[item_id] = source_hash
+                found[item_id] = (source_hash, last_seen)
         return found
 
     # -- reading ----------------------------------------------------------------------------------
