@@ -82,6 +82,7 @@ def test_each_theme_shows_coverage_by_outlet_group_and_busiest_outlets_count_the
 
 def test_the_canned_datasette_query_gives_the_digests_group_figures(outlets, run_cli, db_path):
     config = outlets()
+    written = run_cli(config, "digest", "--week", WEEK, "--dry-run").output
     run_cli(config, "digest", "--week", WEEK, "--no-send")
     metadata = json.loads((REPO / "deploy" / "datasette-metadata.json").read_text())
     sql = metadata["databases"]["monitor"]["queries"]["theme_coverage_by_outlet_group"]["sql"]
@@ -94,6 +95,12 @@ def test_the_canned_datasette_query_gives_the_digests_group_figures(outlets, run
     assert figures[("exodus", "azerbaijan")] == (1, 7, 14.3)
     assert figures[("exodus", "russia")] == (0, 2, 0.0)
     assert figures[("exodus", "state-media")] == (0, 2, 0.0)  # every tag is a group there
+    # the events the digest counted for each group, as it stored them (the events table, digest_items.event)
+    section = written.split("== Sample exodus")[1]
+    for group in ("armenia", "azerbaijan"):
+        shown = re.search(rf"{group}\s+\d+ items?\s+(\d+) events?", section)
+        assert shown, section
+        assert [r["events"] for r in rows if (r["theme"], r["outlet_group"]) == ("exodus", group)] == [int(shown[1])]
 
 
 def test_changes_are_worded_so_no_change_is_not_read_as_none(feed_server, write_config, run_cli, tmp_path,
