@@ -105,6 +105,24 @@ class _Theme:
     phrase_prefixes: dict[str, tuple[int, ...]]  # a content word's first four letters -> phrases using it
 
 
+@dataclass(frozen=True, slots=True)
+class _TokenTerms:
+    """What one word of an item can be, for the term index."""
+
+    patterns: frozenset[int]  # the word patterns it matches
+    single: tuple[int, ...]  # the one-word terms it is
+    begins: tuple[tuple[int, tuple[int, ...]], ...]  # (multi-word term it may begin, that term's other words)
+
+
+@dataclass(frozen=True, slots=True)
+class _Gates:
+    """A theme's sets as bits of `Matcher._term_bits` (see `_gate_bits`)."""
+
+    require: int
+    exclude: int
+    rules: tuple[int, ...]  # per rule, the bits of all its groups
+
+
 class _Fields:
     """One item's title and summary as folded tokens, with lazily computed character offsets."""
 
@@ -212,11 +230,12 @@ class Matcher:
                     self._names[word[0]].append((word, pattern))
         self._prefix_lengths = sorted({len(p) for p in self._prefix})
         self._prefix_starts = {p[:3] for p in self._prefix}
-        self._token_memo: dict[str, tuple[int, ...]] = {}
+        self._token_memo: dict[str, _TokenTerms | None] = {}
         self._single_word: dict[int, list[int]] = defaultdict(list)  # pattern -> one-word terms of it
         self._multi_word: dict[int, list[int]] = defaultdict(list)  # pattern -> terms it begins
         for term_id, term in enumerate(self._term_list):
             (self._single_word if len(term.words) == 1 else self._multi_word)[term.words[0]].append(term_id)
+        self._term_bits = self._gate_bits()
 
     # -- matching -------------------------------------------------------------------------------
 
@@ -224,28 +243,41 @@ class Matcher:
         """Every theme the item matches, best first."""
         fields = _Fields(title, summary)
         occurrences = self._occurrences(fields)
+        present = 0  # the bits of every set with a term in the item
+        term_bits = self._term_bits
+        for term_id in occurrences:
+            present |= term_bits.get(term_id, 0)
         found = []
-        for theme in self.themes:
-            result = self._match_theme(theme, fields, occurrences)
+        for theme, gates in zip(self.themes, self._gates, strict=True):
+            result = self._match_theme(theme, gates, present, fields, occurrences)
             if result:
                 found.append(result)
         return sorted(found, key=lambda m: -m.score)
 
 
-    def _word_patterns(self, fields: _Fields) -> dict[str, tuple[int, ...]]:
-        """Which word patterns each distinct token matches (only tokens that match any). News repeats
-        its vocabulary, so each token's answer is remembered: most lookups are one dict access."""
-        out: dict[str, tuple[int, ...]] = {}
+    def _token_terms(self, tokens: Iterable[str]) -> dict[str, _TokenTerms]:
+        """What each distinct token can be (only tokens that are some term's word). News repeats its
+        vocabulary, so each token's answer is remembered: most lookups are one dict access."""
+        out: dict[str, _TokenTerms] = {}
         memo = self._token_memo
-        for token in set(fields.tokens):
-            found = memo.get(token)
-            if found is None:
-                found = self._patterns_of(token)
+        for token in tokens:
+            if token in memo:
+                found = memo[token]
+            else:
+                found = self._terms_of(token)
                 if len(memo) < MEMO_LIMIT:  # bounded: a long-running daemon sees endless new words
                     memo[token] = found
-            if found:
+            if found is not None:
                 out[token] = found
         return out
+
+    def _terms_of(self, token: str) -> _TokenTerms | None:
+        patterns = self._patterns_of(token)
+        if not patterns:
+            return None
+        single = tuple(t for p in patterns for t in self._single_word.get(p, ()))
+        begins = tuple((t, self._term_list[t].words[1:]) for p in patterns for t in self._multi_word.get(p, ()))
+        return _TokenTerms(frozenset(patterns), single, begins)
 
     def _patterns_of(self, token: str) -> tuple[int, ...]:
         found: list[int] = list(self._exact.get(token, ()))
@@ -264,37 +296,69 @@ class Matcher:
         return tuple(dict.fromkeys(found))
 
     def _occurrences(self, fields: _Fields) -> dict[int, list[tuple[int, int]]]:
-        """term id -> [(first token, last token)] of every place it stands."""
-        patterns = self._word_patterns(fields)
-        if not patterns:
+        """term id -> [(first token, last token)] of every place it stands, in text order."""
+        tokens = fields.tokens
+        known = self._token_terms(set(tokens))
+        if not known:
             return {}
-        at: dict[int, list[int]] = defaultdict(list)  # pattern -> token positions, ascending
-        for position, token in [(i, t) for i, t in enumerate(fields.tokens) if t in patterns]:
-            for pattern in patterns[token]:
-                at[pattern].append(position)
+        at = [known.get(token) for token in tokens]  # what each position can be
+        last = len(at) - 1
+        field_of = fields.field_of
         out: dict[int, list[tuple[int, int]]] = {}
-        at_sets: dict[int, set[int]] = {}  # made only for the patterns multi-word terms ask about
-        for pattern, positions in at.items():
-            for term_id in self._single_word.get(pattern, ()):
-                out.setdefault(term_id, []).extend((p, p) for p in positions)
-            for term_id in self._multi_word.get(pattern, ()):
-                rest = self._term_list[term_id].words[1:]
-                for start in positions:
-                    end = start + len(rest)
-                    if end < len(fields.tokens) and fields.field_of[end] == fields.field_of[start] and all(
-                            start + 1 + k in (at_sets.get(word) or at_sets.setdefault(word, set(at.get(word, ()))))
-                            for k, word in enumerate(rest)):
-                        out.setdefault(term_id, []).append((start, end))
+        for position in [p for p, terms in enumerate(at) if terms is not None]:
+            terms = at[position]
+            assert terms is not None
+            for term_id in terms.single:
+                places = out.get(term_id)
+                if places is None:
+                    out[term_id] = [(position, position)]
+                else:
+                    places.append((position, position))
+            # A multi-word term needs the next word to be some term's word, in the same field: mostly not.
+            if not terms.begins or position == last or (following := at[position + 1]) is None \
+                    or field_of[position + 1] != field_of[position]:
+                continue
+            for term_id, rest in terms.begins:
+                if rest[0] not in following.patterns:
+                    continue
+                end = position + len(rest)
+                if len(rest) == 1 or end <= last and field_of[end] == field_of[position] and all(
+                        (later := at[position + 1 + k]) is not None and word in later.patterns
+                        for k, word in enumerate(rest) if k):
+                    out.setdefault(term_id, []).append((position, end))
         return out
 
-    def _match_theme(self, theme: _Theme, fields: _Fields,
+    def _gate_bits(self) -> dict[int, int]:
+        """A bit for each theme's require and exclude sets and each rule's group, and per term the bits of
+        the sets it belongs to: OR-ing the bits of an item's terms answers "is any term of this set here?"
+        for every set at once, so most rules are dismissed by one integer test."""
+        bits: dict[int, int] = defaultdict(int)
+        gates = []
+        counter = itertools.count()
+
+        def allot(terms: frozenset[int]) -> int:
+            bit = 1 << next(counter)
+            for term in terms:
+                bits[term] |= bit
+            return bit
+
+        for theme in self.themes:
+            require = allot(theme.require)
+            exclude = allot(theme.exclude)
+            rules = tuple(sum(allot(group) for group in rule.groups) for rule in theme.rules)
+            gates.append(_Gates(require, exclude, rules))
+        self._gates = tuple(gates)
+        return dict(bits)
+
+    def _match_theme(self, theme: _Theme, gates: _Gates, present: int, fields: _Fields,
                      occurrences: Mapping[int, list[tuple[int, int]]]) -> ThemeMatch | None:
         spec = theme.spec
-        if theme.require and not any(t in occurrences for t in theme.require):
+        if theme.require and not present & gates.require:
             return None
-        if any(t in occurrences for t in theme.exclude):
+        if present & gates.exclude:
             return None
-        evidence = [e for rule in theme.rules if (e := _rule_evidence(rule, fields, occurrences))]
+        evidence = [e for rule, need in zip(theme.rules, gates.rules, strict=True)
+                    if present & need == need and (e := _rule_evidence(rule, fields, occurrences))]
         evidence += [e for phrase in _candidate_phrases(theme, fields)
                      if (e := _phrase_evidence(phrase, fields, spec.threshold))]
         if not evidence:
