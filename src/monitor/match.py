@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from .terms import fold, term_words
+from .terms import fold, term_words, words
 from .types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec, evidence_records
 
 MATCHER_VERSION = 2  # bump when a change of this module changes what matches
@@ -132,13 +132,18 @@ class _Fields:
         self.tokens: list[str] = []
         self.field_of: list[int] = []
         self.bounds: list[int] = []  # index of each field's first token
+        self._field_tokens: list[list[str]] = []
+        self._joined: dict[int, str] = {}
         for index, text in enumerate(self.originals):
             self.bounds.append(len(self.tokens))
             lowered = text.lower()
             if len(lowered) == len(text):  # the fast path: words of the lower-cased text, same offsets
-                found = [t if t.isascii() else fold(t) for t in _WORD.findall(lowered)]
+                # Lower-cased ASCII is already folded: only other words need fold()'s Unicode passes.
+                found = (words(lowered) if lowered.isascii()
+                         else [t if t.isascii() else _folded(t) for t in _WORD.findall(lowered)])
             else:  # lower-casing changed the length (Turkish "İ"): words of the original, folded one by one
-                found = [fold(t) for t in _WORD.findall(text)]
+                found = [_folded(t) for t in _WORD.findall(text)]
+            self._field_tokens.append(found)
             self.tokens += found
             self.field_of += [index] * len(found)
         self.bounds.append(len(self.tokens))
@@ -162,7 +167,13 @@ class _Fields:
         return self._where[field]
 
     def field_tokens(self, field: int) -> list[str]:
-        return self.tokens[self.bounds[field]:self.bounds[field + 1]]
+        return self._field_tokens[field]
+
+    def joined(self, field: int) -> str:
+        """The field's folded words, one space apart: what phrases are compared with."""
+        if field not in self._joined:
+            self._joined[field] = " ".join(self._field_tokens[field])
+        return self._joined[field]
 
     def offsets(self) -> list[tuple[int, int]]:
         """Character range of every token in its original field (computed only when evidence needs it)."""
@@ -522,6 +533,19 @@ def _distinct_places(window: list[tuple[int, int, int]], need: int) -> list[tupl
     return sorted(used) if len(used) == need else None
 
 
+_folded_memo: dict[str, str] = {}
+
+
+def _folded(word: str) -> str:
+    """fold(word), remembered: non-ASCII news words (Russian, Armenian, accented names) recur."""
+    found = _folded_memo.get(word)
+    if found is None:
+        found = fold(word)
+        if len(_folded_memo) < MEMO_LIMIT:
+            _folded_memo[word] = found
+    return found
+
+
 def _phrase(text: str) -> _Phrase:
     words = [fold(w) for w in _WORD.findall(text.lower())]
     content = tuple(w for w in words if w not in _STOPWORDS) or tuple(words)
@@ -561,7 +585,7 @@ def _phrase_evidence(phrase: _Phrase, fields: _Fields, cutoff: int) -> Evidence 
         starts = fields.starts(field)
         if not words or sum(p in starts for p in phrase.prefixes) < phrase.needed:
             continue
-        if exhaustive and fuzz.partial_ratio(phrase.folded, padding + " ".join(words) + padding,
+        if exhaustive and fuzz.partial_ratio(phrase.folded, padding + fields.joined(field) + padding,
                                              score_cutoff=cutoff) < cutoff:
             continue  # no stretch of the field can do better than the whole, padded alike: a cheap no
         base = fields.bounds[field]
