@@ -20,7 +20,7 @@ ALLOWED = {
     "identity": set(),
     "textsafe": set(),
     "terms": set(),
-    "stemming": set(),
+    "stemming": {"terms"},
     "weeks": set(),
     "match": {"terms", "types"},
     "settings": {"units"},
