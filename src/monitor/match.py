@@ -241,7 +241,7 @@ class Matcher:
                     self._names[word[0]].append((word, pattern))
         self._prefix_lengths = sorted({len(p) for p in self._prefix})
         self._prefix_starts = {p[:3] for p in self._prefix}
-        self._token_memo: dict[str, _TokenTerms | None] = {}
+        self._token_memo: dict[str, _TokenTerms | None] = {}  # every token of the current item, at least
         self._single_word: dict[int, list[int]] = defaultdict(list)  # pattern -> one-word terms of it
         self._multi_word: dict[int, list[int]] = defaultdict(list)  # pattern -> terms it begins
         for term_id, term in enumerate(self._term_list):
@@ -266,21 +266,16 @@ class Matcher:
         return sorted(found, key=lambda m: -m.score)
 
 
-    def _token_terms(self, tokens: Iterable[str]) -> dict[str, _TokenTerms]:
-        """What each distinct token can be (only tokens that are some term's word). News repeats its
-        vocabulary, so each token's answer is remembered: most lookups are one dict access."""
-        out: dict[str, _TokenTerms] = {}
+    def _learn(self, tokens: Sequence[str]) -> None:
+        """Remember what each token not yet seen can be (None: no term's word). News repeats its vocabulary,
+        so most items bring few new words and every lookup after this is one dict access in C."""
         memo = self._token_memo
-        for token in tokens:
-            if token in memo:
-                found = memo[token]
-            else:
-                found = self._terms_of(token)
-                if len(memo) < MEMO_LIMIT:  # bounded: a long-running daemon sees endless new words
-                    memo[token] = found
-            if found is not None:
-                out[token] = found
-        return out
+        unseen = set(tokens).difference(memo)
+        if len(memo) + len(unseen) > MEMO_LIMIT:  # bounded: a long-running daemon sees endless new words
+            memo.clear()
+            unseen = set(tokens)
+        for token in unseen:
+            memo[token] = self._terms_of(token)
 
     def _terms_of(self, token: str) -> _TokenTerms | None:
         patterns = self._patterns_of(token)
@@ -309,14 +304,12 @@ class Matcher:
     def _occurrences(self, fields: _Fields) -> dict[int, list[tuple[int, int]]]:
         """term id -> [(first token, last token)] of every place it stands, in text order."""
         tokens = fields.tokens
-        known = self._token_terms(set(tokens))
-        if not known:
-            return {}
-        at = [known.get(token) for token in tokens]  # what each position can be
+        self._learn(tokens)
+        at = list(map(self._token_memo.__getitem__, tokens))  # what each position can be
         last = len(at) - 1
         field_of = fields.field_of
         out: dict[int, list[tuple[int, int]]] = {}
-        for position in [p for p, terms in enumerate(at) if terms is not None]:
+        for position in itertools.compress(range(len(at)), at):  # the positions of some term's words
             terms = at[position]
             assert terms is not None
             for term_id in terms.single:
