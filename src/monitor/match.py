@@ -363,8 +363,8 @@ class Matcher:
             return None
         evidence = [e for rule, need in zip(theme.rules, gates.rules, strict=True)
                     if present & need == need and (e := _rule_evidence(rule, fields, occurrences))]
-        evidence += [e for phrase in _candidate_phrases(theme, fields)
-                     if (e := _phrase_evidence(phrase, fields, spec.threshold))]
+        evidence += [e for phrase, in_fields in _candidate_phrases(theme, fields)
+                     if (e := _phrase_evidence(phrase, fields, spec.threshold, in_fields))]
         if not evidence:
             return None
         evidence.sort(key=lambda e: -e.score)
@@ -546,21 +546,24 @@ def _phrase(text: str) -> _Phrase:
     return _Phrase(text, " ".join(words), content, prefixes, max(1, math.ceil(len(prefixes) * 0.6)), len(words))
 
 
-def _candidate_phrases(theme: _Theme, fields: _Fields) -> list[_Phrase]:
+def _candidate_phrases(theme: _Theme, fields: _Fields) -> list[tuple[_Phrase, tuple[int, ...]]]:
     """The phrases whose content words' first letters occur often enough in title or summary to be
-    worth a fuzzy comparison (counted from the item's side: its words are few, phrases many)."""
+    worth a fuzzy comparison (counted from the item's side: its words are few, phrases many), each with
+    the fields where they do."""
     keys = theme.phrase_prefixes.keys()
-    candidates: set[int] = set()
+    candidates: dict[int, list[int]] = defaultdict(list)
     for field in (0, 1):
         counts: dict[int, int] = defaultdict(int)
         for prefix in keys & fields.starts(field):
             for index in theme.phrase_prefixes[prefix]:
                 counts[index] += 1
-        candidates.update(i for i, n in counts.items() if n >= theme.phrases[i].needed)
-    return [theme.phrases[i] for i in sorted(candidates)]
+        for index, count in counts.items():
+            if count >= theme.phrases[index].needed:
+                candidates[index].append(field)
+    return [(theme.phrases[i], tuple(candidates[i])) for i in sorted(candidates)]
 
 
-def _phrase_evidence(phrase: _Phrase, fields: _Fields, cutoff: int) -> Evidence | None:
+def _phrase_evidence(phrase: _Phrase, fields: _Fields, cutoff: int, in_fields: Sequence[int]) -> Evidence | None:
     """The best-scoring place of a phrase. A phrase is compared with the stretch of words around each word
     that could begin one of its content words (as many words either side as the phrase has), never with the
     whole field at once: a field's best alignment moves when text is added, and could move onto a stretch
@@ -573,10 +576,9 @@ def _phrase_evidence(phrase: _Phrase, fields: _Fields, cutoff: int) -> Evidence 
     reach = phrase.length
     padding = "\0" * len(phrase.folded)
     exhaustive = len(phrase.folded) <= 64  # rapidfuzz tries every alignment of a needle this short
-    for field in (0, 1):
+    for field in in_fields:  # where the prefilter lets it
         words = fields.field_tokens(field)
-        starts = fields.starts(field)
-        if not words or sum(p in starts for p in phrase.prefixes) < phrase.needed:
+        if not words:
             continue
         if exhaustive and fuzz.partial_ratio(phrase.folded, padding + fields.joined(field) + padding,
                                              score_cutoff=cutoff) < cutoff:
