@@ -502,9 +502,12 @@ def _any_order_windows(places_by_group: list[list[tuple[int, int]]],
     for right, (_, _, group) in enumerate(tagged):
         counts[group] += 1
         while len(counts) == need:
-            width = max(end for _, end, _ in tagged[left:right + 1]) - tagged[left][0] + 1
-            if width <= within and (chosen := _distinct_places(tagged[left:right + 1], need)) is not None:
-                yield width, chosen
+            # The last place ends no earlier than it starts: a run already too wide needs no closer look.
+            if tagged[right][1] - tagged[left][0] < within:
+                window = tagged[left:right + 1]
+                width = max(end for _, end, _ in window) - tagged[left][0] + 1
+                if width <= within and (chosen := _distinct_places(window, need)) is not None:
+                    yield width, chosen
             counts[tagged[left][2]] -= 1
             if not counts[tagged[left][2]]:
                 del counts[tagged[left][2]]
@@ -514,6 +517,9 @@ def _any_order_windows(places_by_group: list[list[tuple[int, int]]],
 def _distinct_places(window: list[tuple[int, int, int]], need: int) -> list[tuple[int, int]] | None:
     """One place per group, no place serving two groups ("checkpoint" is not both a road and its
     blocking). Groups with fewer candidates choose first."""
+    if len(window) == need:  # one place per group, in order: they only have to differ
+        places = [(start, end) for start, end, _ in window]
+        return places if len(set(places)) == need else None
     candidates: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for start, end, group in window:
         candidates[group].append((start, end))
