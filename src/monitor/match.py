@@ -150,6 +150,7 @@ class _Fields:
         self._offsets: list[tuple[int, int]] | None = None
         self._starts: dict[int, set[str]] = {}
         self._where: dict[int, dict[str, list[int]]] = {}
+        self.group_places: dict[frozenset[int], list[tuple[int, int]]] = {}  # a rule group's places, sorted
 
     def starts(self, field: int) -> set[str]:
         """The first four letters of every word of a field: the phrase prefilter's question."""
@@ -384,9 +385,13 @@ def _rule_evidence(rule: _Rule, fields: _Fields, occurrences: Mapping[int, list[
     if any(group.isdisjoint(occurrences) for group in rule.groups):  # the common case, decided in C
         return None
     places_by_group = []
+    known = fields.group_places  # rules share term sets (@actors...): each set's places are found once
     for group in rule.groups:
-        # Groups hold dozens of terms and an item has few: walk the item's terms, not the group's.
-        places = sorted(place for term in group.intersection(occurrences) for place in occurrences[term])
+        places = known.get(group)
+        if places is None:
+            # Groups hold dozens of terms and an item has few: walk the item's terms, not the group's.
+            places = known[group] = sorted(place for term in group.intersection(occurrences)
+                                           for place in occurrences[term])
         if not places:
             return None
         places_by_group.append(places)
@@ -414,9 +419,12 @@ def _best_places(rule: _Rule, places_by_group: list[list[tuple[int, int]]],
     in_title = [places[:cut] for places, cut in zip(places_by_group, cuts, strict=True)]
     in_summary = [places[cut:] for places, cut in zip(places_by_group, cuts, strict=True)]
     if all(in_title):
-        tightest = min(windows(in_title, rule.spec.within), key=lambda w: w[0], default=None)
+        bar = _Bar(rule.spec.within)
+        tightest = None
+        for width, places in windows(in_title, bar):  # the first of the narrowest
+            tightest, bar.widest = places, width - 1
         if tightest is not None:
-            return tightest[1]
+            return tightest
     if any(in_title) and not rule.spec.ordered:
         lede_end = summary + CROSS_FIELD_WINDOW
         chosen = _across(in_title, [[p for p in places[:bisect.bisect_left(places, (lede_end,))] if p[1] < lede_end]
@@ -426,11 +434,23 @@ def _best_places(rule: _Rule, places_by_group: list[list[tuple[int, int]]],
     if not all(in_summary):
         return None
     best: tuple[bool, int, list[tuple[int, int]]] | None = None  # (late, width, places)
-    for width, places in windows(in_summary, rule.spec.within):
+    bar = _Bar(rule.spec.within)
+    for width, places in windows(in_summary, bar):
         late = places[0][0] - summary >= LATE_TOKENS
         if best is None or (late, width) < best[:2]:
             best = (late, width, places)
+            if not late:  # from now on only a narrower stretch that is not late either does better
+                bar.widest, bar.before = width - 1, summary + LATE_TOKENS
     return best[2] if best else None
+
+
+@dataclass(slots=True)
+class _Bar:
+    """What a stretch must beat to be worth finding, raised by the caller as better ones are found: the
+    window generators skip what cannot win (same choice, less work)."""
+
+    widest: int  # words
+    before: float = math.inf  # a stretch must begin before this token
 
 
 def _across(in_title: list[list[tuple[int, int]]], in_lede: list[list[tuple[int, int]]]) -> list[tuple[int, int]] | None:
@@ -477,24 +497,27 @@ def _salient(score: int, places: Sequence[tuple[int, int]], fields: _Fields) -> 
 
 
 def _ordered_windows(places_by_group: list[list[tuple[int, int]]],
-                     within: int) -> Iterable[tuple[int, list[tuple[int, int]]]]:
+                     bar: _Bar) -> Iterable[tuple[int, list[tuple[int, int]]]]:
     """For each place of the first group, the tightest run from it with one place of each group, each
-    group after the previous one, if it is at most `within` words wide."""
+    group after the previous one, if it is at most `bar.widest` words wide and begins before `bar.before`."""
     for first in places_by_group[0]:
+        if first[0] >= bar.before:
+            return  # nor can any later one
         chosen = [first]
         for places in places_by_group[1:]:
             after = next((p for p in places if p[0] > chosen[-1][1]), None)
             if after is None:
                 return  # no later first place can do better
             chosen.append(after)
-        if chosen[-1][1] - chosen[0][0] + 1 <= within:
+        if chosen[-1][1] - chosen[0][0] + 1 <= bar.widest:
             yield chosen[-1][1] - chosen[0][0] + 1, chosen
 
 
 def _any_order_windows(places_by_group: list[list[tuple[int, int]]],
-                       within: int) -> Iterable[tuple[int, list[tuple[int, int]]]]:
+                       bar: _Bar) -> Iterable[tuple[int, list[tuple[int, int]]]]:
     """For each place a run can begin at, the tightest run from it with one place of each group, in any
-    order (a sliding window over all places), if it is at most `within` words wide."""
+    order (a sliding window over all places), if it is at most `bar.widest` words wide and begins before
+    `bar.before`."""
     tagged = sorted((start, end, group) for group, places in enumerate(places_by_group) for start, end in places)
     need = len(places_by_group)
     counts: dict[int, int] = defaultdict(int)
@@ -502,11 +525,13 @@ def _any_order_windows(places_by_group: list[list[tuple[int, int]]],
     for right, (_, _, group) in enumerate(tagged):
         counts[group] += 1
         while len(counts) == need:
+            if tagged[left][0] >= bar.before:
+                return  # every run from here on begins too late
             # The last place ends no earlier than it starts: a run already too wide needs no closer look.
-            if tagged[right][1] - tagged[left][0] < within:
+            if tagged[right][1] - tagged[left][0] < bar.widest:
                 window = tagged[left:right + 1]
                 width = max(end for _, end, _ in window) - tagged[left][0] + 1
-                if width <= within and (chosen := _distinct_places(window, need)) is not None:
+                if width <= bar.widest and (chosen := _distinct_places(window, need)) is not None:
                     yield width, chosen
             counts[tagged[left][2]] -= 1
             if not counts[tagged[left][2]]:
