@@ -453,7 +453,8 @@ class _Bar:
     before: float = math.inf  # a stretch must begin before this token
 
 
-def _across(in_title: list[list[tuple[int, int]]], in_lede: list[list[tuple[int, int]]]) -> list[tuple[int, int]] | None:
+def _across(in_title: list[list[tuple[int, int]]],
+            in_lede: list[list[tuple[int, int]]]) -> list[tuple[int, int]] | None:
     """One distinct place per group, at least one in the title and one in the lede, if there is such a
     choice (decided by matching groups to places, so more places can never undo an answer)."""
     groups = range(len(in_title))
