@@ -123,6 +123,15 @@ class _Gates:
     rules: tuple[int, ...]  # per rule, the bits of all its groups
 
 
+@dataclass(slots=True)
+class _Bar:
+    """What a stretch must beat to be worth finding, raised by the caller as better ones are found: the
+    window generators skip what cannot win (same choice, less work)."""
+
+    widest: int  # words
+    before: float = math.inf  # a stretch must begin before this token
+
+
 class _Fields:
     """One item's title and summary as folded tokens, with lazily computed character offsets."""
 
@@ -442,15 +451,6 @@ def _best_places(rule: _Rule, places_by_group: list[list[tuple[int, int]]],
             if not late:  # from now on only a narrower stretch that is not late either does better
                 bar.widest, bar.before = width - 1, summary + LATE_TOKENS
     return best[2] if best else None
-
-
-@dataclass(slots=True)
-class _Bar:
-    """What a stretch must beat to be worth finding, raised by the caller as better ones are found: the
-    window generators skip what cannot win (same choice, less work)."""
-
-    widest: int  # words
-    before: float = math.inf  # a stretch must begin before this token
 
 
 def _across(in_title: list[list[tuple[int, int]]],
