@@ -21,7 +21,7 @@ ALLOWED = {
     "textsafe": set(),
     "boilerplate": set(),
     "terms": set(),
-    "stemming": set(),
+    "stemming": {"terms"},
     "weeks": set(),
     "match": {"terms", "types"},
     "settings": {"units", "__init__"},

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from .terms import fold, term_words
+from .terms import fold, term_words, words
 from .types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec, evidence_records
 
 MATCHER_VERSION = 2  # bump when a change of this module changes what matches
@@ -107,6 +107,33 @@ class _Theme:
     phrase_prefixes: dict[str, tuple[int, ...]]  # a content word's first four letters -> phrases using it
 
 
+@dataclass(frozen=True, slots=True)
+class _TokenTerms:
+    """What one word of an item can be, for the term index."""
+
+    patterns: frozenset[int]  # the word patterns it matches
+    single: tuple[int, ...]  # the one-word terms it is
+    begins: tuple[tuple[int, tuple[int, ...]], ...]  # (multi-word term it may begin, that term's other words)
+
+
+@dataclass(frozen=True, slots=True)
+class _Gates:
+    """A theme's sets as bits of `Matcher._term_bits` (see `_gate_bits`)."""
+
+    require: int
+    exclude: int
+    rules: tuple[int, ...]  # per rule, the bits of all its groups
+
+
+@dataclass(slots=True)
+class _Bar:
+    """What a stretch must beat to be worth finding, raised by the caller as better ones are found: the
+    window generators skip what cannot win (same choice, less work)."""
+
+    widest: int  # words
+    before: float = math.inf  # a stretch must begin before this token
+
+
 class _Fields:
     """One item's title and summary as folded tokens, with lazily computed character offsets."""
 
@@ -116,19 +143,25 @@ class _Fields:
         self.tokens: list[str] = []
         self.field_of: list[int] = []
         self.bounds: list[int] = []  # index of each field's first token
+        self._field_tokens: list[list[str]] = []
+        self._joined: dict[int, str] = {}
         for index, text in enumerate(self.originals):
             self.bounds.append(len(self.tokens))
             lowered = text.lower()
             if len(lowered) == len(text):  # the fast path: words of the lower-cased text, same offsets
-                found = [t if t.isascii() else fold(t) for t in _WORD.findall(lowered)]
+                # Lower-cased ASCII is already folded: only other words need fold()'s Unicode passes.
+                found = (words(lowered) if lowered.isascii()
+                         else [t if t.isascii() else _folded(t) for t in _WORD.findall(lowered)])
             else:  # lower-casing changed the length (Turkish "İ"): words of the original, folded one by one
-                found = [fold(t) for t in _WORD.findall(text)]
+                found = [_folded(t) for t in _WORD.findall(text)]
+            self._field_tokens.append(found)
             self.tokens += found
             self.field_of += [index] * len(found)
         self.bounds.append(len(self.tokens))
         self._offsets: list[tuple[int, int]] | None = None
         self._starts: dict[int, set[str]] = {}
         self._where: dict[int, dict[str, list[int]]] = {}
+        self.group_places: dict[frozenset[int], list[tuple[int, int]]] = {}  # a rule group's places, sorted
 
     def starts(self, field: int) -> set[str]:
         """The first four letters of every word of a field: the phrase prefilter's question."""
@@ -146,7 +179,13 @@ class _Fields:
         return self._where[field]
 
     def field_tokens(self, field: int) -> list[str]:
-        return self.tokens[self.bounds[field]:self.bounds[field + 1]]
+        return self._field_tokens[field]
+
+    def joined(self, field: int) -> str:
+        """The field's folded words, one space apart: what phrases are compared with."""
+        if field not in self._joined:
+            self._joined[field] = " ".join(self._field_tokens[field])
+        return self._joined[field]
 
     def offsets(self) -> list[tuple[int, int]]:
         """Character range of every token in its original field (computed only when evidence needs it)."""
@@ -214,11 +253,12 @@ class Matcher:
                     self._names[word[0]].append((word, pattern))
         self._prefix_lengths = sorted({len(p) for p in self._prefix})
         self._prefix_starts = {p[:3] for p in self._prefix}
-        self._token_memo: dict[str, tuple[int, ...]] = {}
+        self._token_memo: dict[str, _TokenTerms | None] = {}  # every token of the current item, at least
         self._single_word: dict[int, list[int]] = defaultdict(list)  # pattern -> one-word terms of it
         self._multi_word: dict[int, list[int]] = defaultdict(list)  # pattern -> terms it begins
         for term_id, term in enumerate(self._term_list):
             (self._single_word if len(term.words) == 1 else self._multi_word)[term.words[0]].append(term_id)
+        self._term_bits = self._gate_bits()
 
     # -- matching -------------------------------------------------------------------------------
 
@@ -226,28 +266,36 @@ class Matcher:
         """Every theme the item matches, best first."""
         fields = _Fields(title, summary)
         occurrences = self._occurrences(fields)
+        present = 0  # the bits of every set with a term in the item
+        term_bits = self._term_bits
+        for term_id in occurrences:
+            present |= term_bits.get(term_id, 0)
         found = []
-        for theme in self.themes:
-            result = self._match_theme(theme, fields, occurrences)
+        for theme, gates in zip(self.themes, self._gates, strict=True):
+            result = self._match_theme(theme, gates, present, fields, occurrences)
             if result:
                 found.append(result)
         return sorted(found, key=lambda m: -m.score)
 
 
-    def _word_patterns(self, fields: _Fields) -> dict[str, tuple[int, ...]]:
-        """Which word patterns each distinct token matches (only tokens that match any). News repeats
-        its vocabulary, so each token's answer is remembered: most lookups are one dict access."""
-        out: dict[str, tuple[int, ...]] = {}
+    def _learn(self, tokens: Sequence[str]) -> None:
+        """Remember what each token not yet seen can be (None: no term's word). News repeats its vocabulary,
+        so most items bring few new words and every lookup after this is one dict access in C."""
         memo = self._token_memo
-        for token in set(fields.tokens):
-            found = memo.get(token)
-            if found is None:
-                found = self._patterns_of(token)
-                if len(memo) < MEMO_LIMIT:  # bounded: a long-running daemon sees endless new words
-                    memo[token] = found
-            if found:
-                out[token] = found
-        return out
+        unseen = set(tokens).difference(memo)
+        if len(memo) + len(unseen) > MEMO_LIMIT:  # bounded: a long-running daemon sees endless new words
+            memo.clear()
+            unseen = set(tokens)
+        for token in unseen:
+            memo[token] = self._terms_of(token)
+
+    def _terms_of(self, token: str) -> _TokenTerms | None:
+        patterns = self._patterns_of(token)
+        if not patterns:
+            return None
+        single = tuple(t for p in patterns for t in self._single_word.get(p, ()))
+        begins = tuple((t, self._term_list[t].words[1:]) for p in patterns for t in self._multi_word.get(p, ()))
+        return _TokenTerms(frozenset(patterns), single, begins)
 
     def _patterns_of(self, token: str) -> tuple[int, ...]:
         found: list[int] = list(self._exact.get(token, ()))
@@ -266,39 +314,69 @@ class Matcher:
         return tuple(dict.fromkeys(found))
 
     def _occurrences(self, fields: _Fields) -> dict[int, list[tuple[int, int]]]:
-        """term id -> [(first token, last token)] of every place it stands."""
-        patterns = self._word_patterns(fields)
-        if not patterns:
-            return {}
-        at: dict[int, list[int]] = defaultdict(list)  # pattern -> token positions, ascending
-        for position, token in [(i, t) for i, t in enumerate(fields.tokens) if t in patterns]:
-            for pattern in patterns[token]:
-                at[pattern].append(position)
+        """term id -> [(first token, last token)] of every place it stands, in text order."""
+        tokens = fields.tokens
+        self._learn(tokens)
+        at = list(map(self._token_memo.__getitem__, tokens))  # what each position can be
+        last = len(at) - 1
+        field_of = fields.field_of
         out: dict[int, list[tuple[int, int]]] = {}
-        at_sets: dict[int, set[int]] = {}  # made only for the patterns multi-word terms ask about
-        for pattern, positions in at.items():
-            for term_id in self._single_word.get(pattern, ()):
-                out.setdefault(term_id, []).extend((p, p) for p in positions)
-            for term_id in self._multi_word.get(pattern, ()):
-                rest = self._term_list[term_id].words[1:]
-                for start in positions:
-                    end = start + len(rest)
-                    if end < len(fields.tokens) and fields.field_of[end] == fields.field_of[start] and all(
-                            start + 1 + k in (at_sets.get(word) or at_sets.setdefault(word, set(at.get(word, ()))))
-                            for k, word in enumerate(rest)):
-                        out.setdefault(term_id, []).append((start, end))
+        for position in itertools.compress(range(len(at)), at):  # the positions of some term's words
+            terms = at[position]
+            assert terms is not None
+            for term_id in terms.single:
+                places = out.get(term_id)
+                if places is None:
+                    out[term_id] = [(position, position)]
+                else:
+                    places.append((position, position))
+            # A multi-word term needs the next word to be some term's word, in the same field: mostly not.
+            if not terms.begins or position == last or (following := at[position + 1]) is None \
+                    or field_of[position + 1] != field_of[position]:
+                continue
+            for term_id, rest in terms.begins:
+                if rest[0] not in following.patterns:
+                    continue
+                end = position + len(rest)
+                if len(rest) == 1 or end <= last and field_of[end] == field_of[position] and all(
+                        (later := at[position + 1 + k]) is not None and word in later.patterns
+                        for k, word in enumerate(rest) if k):
+                    out.setdefault(term_id, []).append((position, end))
         return out
 
-    def _match_theme(self, theme: _Theme, fields: _Fields,
+    def _gate_bits(self) -> dict[int, int]:
+        """A bit for each theme's require and exclude sets and each rule's group, and per term the bits of
+        the sets it belongs to: OR-ing the bits of an item's terms answers "is any term of this set here?"
+        for every set at once, so most rules are dismissed by one integer test."""
+        bits: dict[int, int] = defaultdict(int)
+        gates = []
+        counter = itertools.count()
+
+        def allot(terms: frozenset[int]) -> int:
+            bit = 1 << next(counter)
+            for term in terms:
+                bits[term] |= bit
+            return bit
+
+        for theme in self.themes:
+            require = allot(theme.require)
+            exclude = allot(theme.exclude)
+            rules = tuple(sum(allot(group) for group in rule.groups) for rule in theme.rules)
+            gates.append(_Gates(require, exclude, rules))
+        self._gates = tuple(gates)
+        return dict(bits)
+
+    def _match_theme(self, theme: _Theme, gates: _Gates, present: int, fields: _Fields,
                      occurrences: Mapping[int, list[tuple[int, int]]]) -> ThemeMatch | None:
         spec = theme.spec
-        if theme.require and not any(t in occurrences for t in theme.require):
+        if theme.require and not present & gates.require:
             return None
-        if any(t in occurrences for t in theme.exclude):
+        if present & gates.exclude:
             return None
-        evidence = [e for rule in theme.rules if (e := _rule_evidence(rule, fields, occurrences))]
-        evidence += [e for phrase in _candidate_phrases(theme, fields)
-                     if (e := _phrase_evidence(phrase, fields, spec.threshold))]
+        evidence = [e for rule, need in zip(theme.rules, gates.rules, strict=True)
+                    if present & need == need and (e := _rule_evidence(rule, fields, occurrences))]
+        evidence += [e for phrase, in_fields in _candidate_phrases(theme, fields)
+                     if (e := _phrase_evidence(phrase, fields, spec.threshold, in_fields))]
         if not evidence:
             return None
         evidence.sort(key=lambda e: -e.score)
@@ -318,9 +396,13 @@ def _rule_evidence(rule: _Rule, fields: _Fields, occurrences: Mapping[int, list[
     if any(group.isdisjoint(occurrences) for group in rule.groups):  # the common case, decided in C
         return None
     places_by_group = []
+    known = fields.group_places  # rules share term sets (@actors...): each set's places are found once
     for group in rule.groups:
-        # Groups hold dozens of terms and an item has few: walk the item's terms, not the group's.
-        places = sorted(place for term in group.intersection(occurrences) for place in occurrences[term])
+        places = known.get(group)
+        if places is None:
+            # Groups hold dozens of terms and an item has few: walk the item's terms, not the group's.
+            places = known[group] = sorted(place for term in group.intersection(occurrences)
+                                           for place in occurrences[term])
         if not places:
             return None
         places_by_group.append(places)
@@ -348,9 +430,12 @@ def _best_places(rule: _Rule, places_by_group: list[list[tuple[int, int]]],
     in_title = [places[:cut] for places, cut in zip(places_by_group, cuts, strict=True)]
     in_summary = [places[cut:] for places, cut in zip(places_by_group, cuts, strict=True)]
     if all(in_title):
-        tightest = min(windows(in_title, rule.spec.within), key=lambda w: w[0], default=None)
+        bar = _Bar(rule.spec.within)
+        tightest = None
+        for width, places in windows(in_title, bar):  # the first of the narrowest
+            tightest, bar.widest = places, width - 1
         if tightest is not None:
-            return tightest[1]
+            return tightest
     if any(in_title) and not rule.spec.ordered:
         lede_end = summary + CROSS_FIELD_WINDOW
         chosen = _across(in_title, [[p for p in places[:bisect.bisect_left(places, (lede_end,))] if p[1] < lede_end]
@@ -360,10 +445,13 @@ def _best_places(rule: _Rule, places_by_group: list[list[tuple[int, int]]],
     if not all(in_summary):
         return None
     best: tuple[bool, int, list[tuple[int, int]]] | None = None  # (late, width, places)
-    for width, places in windows(in_summary, rule.spec.within):
+    bar = _Bar(rule.spec.within)
+    for width, places in windows(in_summary, bar):
         late = places[0][0] - summary >= LATE_TOKENS
         if best is None or (late, width) < best[:2]:
             best = (late, width, places)
+            if not late:  # from now on only a narrower stretch that is not late either does better
+                bar.widest, bar.before = width - 1, summary + LATE_TOKENS
     return best[2] if best else None
 
 
@@ -412,24 +500,27 @@ def _salient(score: int, places: Sequence[tuple[int, int]], fields: _Fields) -> 
 
 
 def _ordered_windows(places_by_group: list[list[tuple[int, int]]],
-                     within: int) -> Iterable[tuple[int, list[tuple[int, int]]]]:
+                     bar: _Bar) -> Iterable[tuple[int, list[tuple[int, int]]]]:
     """For each place of the first group, the tightest run from it with one place of each group, each
-    group after the previous one, if it is at most `within` words wide."""
+    group after the previous one, if it is at most `bar.widest` words wide and begins before `bar.before`."""
     for first in places_by_group[0]:
+        if first[0] >= bar.before:
+            return  # nor can any later one
         chosen = [first]
         for places in places_by_group[1:]:
             after = next((p for p in places if p[0] > chosen[-1][1]), None)
             if after is None:
                 return  # no later first place can do better
             chosen.append(after)
-        if chosen[-1][1] - chosen[0][0] + 1 <= within:
+        if chosen[-1][1] - chosen[0][0] + 1 <= bar.widest:
             yield chosen[-1][1] - chosen[0][0] + 1, chosen
 
 
 def _any_order_windows(places_by_group: list[list[tuple[int, int]]],
-                       within: int) -> Iterable[tuple[int, list[tuple[int, int]]]]:
+                       bar: _Bar) -> Iterable[tuple[int, list[tuple[int, int]]]]:
     """For each place a run can begin at, the tightest run from it with one place of each group, in any
-    order (a sliding window over all places), if it is at most `within` words wide."""
+    order (a sliding window over all places), if it is at most `bar.widest` words wide and begins before
+    `bar.before`."""
     tagged = sorted((start, end, group) for group, places in enumerate(places_by_group) for start, end in places)
     need = len(places_by_group)
     counts: dict[int, int] = defaultdict(int)
@@ -437,9 +528,14 @@ def _any_order_windows(places_by_group: list[list[tuple[int, int]]],
     for right, (_, _, group) in enumerate(tagged):
         counts[group] += 1
         while len(counts) == need:
-            width = max(end for _, end, _ in tagged[left:right + 1]) - tagged[left][0] + 1
-            if width <= within and (chosen := _distinct_places(tagged[left:right + 1], need)) is not None:
-                yield width, chosen
+            if tagged[left][0] >= bar.before:
+                return  # every run from here on begins too late
+            # The last place ends no earlier than it starts: a run already too wide needs no closer look.
+            if tagged[right][1] - tagged[left][0] < bar.widest:
+                window = tagged[left:right + 1]
+                width = max(end for _, end, _ in window) - tagged[left][0] + 1
+                if width <= bar.widest and (chosen := _distinct_places(window, need)) is not None:
+                    yield width, chosen
             counts[tagged[left][2]] -= 1
             if not counts[tagged[left][2]]:
                 del counts[tagged[left][2]]
@@ -449,6 +545,9 @@ def _any_order_windows(places_by_group: list[list[tuple[int, int]]],
 def _distinct_places(window: list[tuple[int, int, int]], need: int) -> list[tuple[int, int]] | None:
     """One place per group, no place serving two groups ("checkpoint" is not both a road and its
     blocking). Groups with fewer candidates choose first."""
+    if len(window) == need:  # one place per group, in order: they only have to differ
+        places = [(start, end) for start, end, _ in window]
+        return places if len(set(places)) == need else None
     candidates: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for start, end, group in window:
         candidates[group].append((start, end))
@@ -461,6 +560,19 @@ def _distinct_places(window: list[tuple[int, int, int]], need: int) -> list[tupl
     return sorted(used) if len(used) == need else None
 
 
+_folded_memo: dict[str, str] = {}
+
+
+def _folded(word: str) -> str:
+    """fold(word), remembered: non-ASCII news words (Russian, Armenian, accented names) recur."""
+    found = _folded_memo.get(word)
+    if found is None:
+        found = fold(word)
+        if len(_folded_memo) < MEMO_LIMIT:
+            _folded_memo[word] = found
+    return found
+
+
 def _phrase(text: str) -> _Phrase:
     words = [fold(w) for w in _WORD.findall(text.lower())]
     content = tuple(w for w in words if w not in _STOPWORDS) or tuple(words)
@@ -468,21 +580,24 @@ def _phrase(text: str) -> _Phrase:
     return _Phrase(text, " ".join(words), content, prefixes, max(1, math.ceil(len(prefixes) * 0.6)), len(words))
 
 
-def _candidate_phrases(theme: _Theme, fields: _Fields) -> list[_Phrase]:
+def _candidate_phrases(theme: _Theme, fields: _Fields) -> list[tuple[_Phrase, tuple[int, ...]]]:
     """The phrases whose content words' first letters occur often enough in title or summary to be
-    worth a fuzzy comparison (counted from the item's side: its words are few, phrases many)."""
+    worth a fuzzy comparison (counted from the item's side: its words are few, phrases many), each with
+    the fields where they do."""
     keys = theme.phrase_prefixes.keys()
-    candidates: set[int] = set()
+    candidates: dict[int, list[int]] = defaultdict(list)
     for field in (0, 1):
         counts: dict[int, int] = defaultdict(int)
         for prefix in keys & fields.starts(field):
             for index in theme.phrase_prefixes[prefix]:
                 counts[index] += 1
-        candidates.update(i for i, n in counts.items() if n >= theme.phrases[i].needed)
-    return [theme.phrases[i] for i in sorted(candidates)]
+        for index, count in counts.items():
+            if count >= theme.phrases[index].needed:
+                candidates[index].append(field)
+    return [(theme.phrases[i], tuple(candidates[i])) for i in sorted(candidates)]
 
 
-def _phrase_evidence(phrase: _Phrase, fields: _Fields, cutoff: int) -> Evidence | None:
+def _phrase_evidence(phrase: _Phrase, fields: _Fields, cutoff: int, in_fields: Sequence[int]) -> Evidence | None:
     """The best-scoring place of a phrase. A phrase is compared with the stretch of words around each word
     that could begin one of its content words (as many words either side as the phrase has), never with the
     whole field at once: a field's best alignment moves when text is added, and could move onto a stretch
@@ -495,12 +610,11 @@ def _phrase_evidence(phrase: _Phrase, fields: _Fields, cutoff: int) -> Evidence 
     reach = phrase.length
     padding = "\0" * len(phrase.folded)
     exhaustive = len(phrase.folded) <= 64  # rapidfuzz tries every alignment of a needle this short
-    for field in (0, 1):
+    for field in in_fields:  # where the prefilter lets it
         words = fields.field_tokens(field)
-        starts = fields.starts(field)
-        if not words or sum(p in starts for p in phrase.prefixes) < phrase.needed:
+        if not words:
             continue
-        if exhaustive and fuzz.partial_ratio(phrase.folded, padding + " ".join(words) + padding,
+        if exhaustive and fuzz.partial_ratio(phrase.folded, padding + fields.joined(field) + padding,
                                              score_cutoff=cutoff) < cutoff:
             continue  # no stretch of the field can do better than the whole, padded alike: a cheap no
         base = fields.bounds[field]

@@ -16,6 +16,8 @@ from itertools import product
 
 import Stemmer
 
+from .terms import words
+
 WORD = re.compile(r"\w+")
 # A bareword of the FTS5 query syntax, a "phrase" ("" inside is a quote), or one character of syntax.
 _QUERY_TOKEN = re.compile(r'"(?:[^"]|"")*"?|[^\s()"*:^+,]+|\S')
@@ -69,7 +71,7 @@ _KNOWN_MAX = 200_000
 def stem_text(text: str) -> str:
     """The text as its words' stems, separated by spaces: what the search index holds."""
     known = _known
-    return " ".join([known[w] if w in known else _learn(w) for w in WORD.findall(text)])
+    return " ".join([known[w] if w in known else _learn(w) for w in words(text)])
 
 
 def _learn(word: str) -> str:

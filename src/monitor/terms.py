@@ -23,6 +23,9 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 _TERM_WORD = re.compile(r"\w+\*?", re.UNICODE)
 # Letters that accent-stripping does not reach but that people type both ways.
 _FOLD = str.maketrans({"ə": "e", "ı": "i", "ß": "ss", "ł": "l", "ø": "o", "æ": "ae", "đ": "d"})
+# Every ASCII byte that is not a word character (letters, digits, "_": what \w matches in ASCII) -> space.
+_ASCII_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_ASCII_SPACES = bytes(b if b in _ASCII_WORD else 32 for b in range(256))
 MIN_PREFIX = 3  # `ru*` would match half the language
 MIN_NAME = 6  # shorter names are too close to other words to match near spellings
 
@@ -31,6 +34,14 @@ def fold(text: str) -> str:
     """Case-fold and strip accents: the form every comparison uses."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_FOLD)
+
+
+def words(text: str) -> list[str]:
+    """The words of `text` as written, exactly what `\\w+` finds: for ASCII text by translating every other
+    character to a space and splitting, several times faster than the regular expression."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_SPACES).decode("ascii").split()
+    return _TOKEN.findall(text)
 
 
 def tokens(text: str) -> Iterator[tuple[str, int, int]]:
