@@ -17,6 +17,10 @@ def test_matching_benchmark_runs_and_reports_ratios():
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "items/s" in done.stdout and "ratio to parse" in done.stdout
+    cpu = subprocess.run([sys.executable, "bench/matching_cpu.py", "--items", "200", "--rounds", "1"],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert cpu.returncode == 0, cpu.stderr
+    assert "general mix (samples):" in cpu.stdout
 
 
 def test_quality_benchmark_runs_or_skips_cleanly():

@@ -10,12 +10,14 @@ import unicodedata
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
 from monitor import match
 from monitor.config import load_config, parse_config
 from monitor.match import Matcher, matches_json
-from monitor.terms import fold
+from monitor.terms import fold, words
 from monitor.types import ThemeMatch
 
 from .conftest import REPO
@@ -447,3 +449,10 @@ def test_a_megabyte_summary(shipped: Matcher) -> None:
     assert evidence.score == 80 - LATE_PENALTY
     assert [(s.start, s.text) for s in evidence.spans] == [(len(big) + 11, "fled"), (len(big) + 16, "Karabakh")]
     assert "armenian_exodus" in hits(shipped, "", summary)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text())
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+def test_the_fast_word_split_finds_what_the_regex_finds(text: str) -> None:
+    # ASCII text takes the byte-translation path, any other text the regex: both must give \w+'s words.
+    assert words(text) == re.findall(r"\w+", text)
