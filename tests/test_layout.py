@@ -29,6 +29,9 @@ ALLOWED = {
     "policy": {"types"},
     "report": {"policy", "quality", "teach", "textsafe", "types", "units"},
     "teach": {"match", "terms", "types"},
+    "model": {"match", "stemming", "teach", "terms", "types"},
+    "train": {"errors", "model", "types"},
+    "model_store": {"match", "model", "store", "train", "types", "units"},
     "quality": set(),
     "labels": {"identity", "store", "units"},
     "fetch": {"addresses", "config", "netguard", "textsafe", "types"},
@@ -44,7 +47,8 @@ ALLOWED = {
     "publish": {"config", "deliver", "digest", "render", "store", "store_digest", "weeks"},
     "schedule": {"policy", "types", "weeks"},
     "pidlock": {"errors"},
-    "daemon": {"config", "deliver", "errors", "fetch", "match", "metrics", "parsers", "pidlock", "pipeline", "policy",
+    "daemon": {"config", "deliver", "errors", "fetch", "match", "metrics", "model_store", "parsers", "pidlock", "pipeline",
+               "policy",
                "publish", "reloading", "schedule", "store", "store_digest", "types", "weeks"},
     "reloading": {"config"},
     "metrics": {"types", "units"},
@@ -52,10 +56,11 @@ ALLOWED = {
     "demo": {"config", "fetch", "match", "pipeline", "publish", "store", "types", "weeks"},
     "cli": None,  # the top: builds everything
     "cli_labels": None,  # commands of cli, in their own file
+    "cli_model": None,
     "__main__": {"cli"},
     "__init__": set(),
 }
-PURE = {"quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy",
+PURE = {"model", "quality", "teach", "addresses", "textsafe", "types", "errors", "units", "identity", "settings", "parse", "policy",
         "report", "schema", "stemming", "terms", "match", "weeks", "cluster", "digest", "schedule"}
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 

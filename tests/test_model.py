@@ -69,7 +69,7 @@ def test_train_activates_a_model_that_beats_the_rules_and_polls_match_with_it(fe
     config, url = judged(feed_server, write_config, run_cli, tmp_path)
     result = run_cli(config, "train")
     line = next(line for line in result.output.splitlines() if line.startswith("exodus:"))
-    assert "34 label(s), 18 yes" in line and "active:" in line, result.output
+    assert "34 label(s), 18 yes; CV F1 rules 0.500, rules+model 1.000; active:" in line, result.output
     figures = json.loads(run_cli(config, "train", "exodus", "--json").output)["themes"][0]
     assert figures["active"] and figures["cv_f1_model"] > figures["cv_f1_rules"] and figures["cv_precision_model"] >= 0.9
     row = query("SELECT * FROM theme_models ORDER BY id DESC LIMIT 1")[0]
