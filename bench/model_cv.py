@@ -22,7 +22,7 @@ from quality_cv import load
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config import load_config  # noqa: E402
 from monitor.match import Matcher  # noqa: E402
-from monitor.model import FeatureProbe  # noqa: E402
+from monitor.model import theme_features  # noqa: E402
 from monitor.parse import plain_text  # noqa: E402
 from monitor.train import cross_decisions, f1, fit  # noqa: E402
 
@@ -42,6 +42,16 @@ def examples(name: str) -> list[tuple[str, str, set[str]]]:
             for i in items if i["link"] in labels]
 
 
+def trained_models(themes: dict, seed: int = 12) -> dict:
+    """A model of every theme trained on all the eval labels (for bench/matching.py's cost of models)."""
+    data = [example for name in SETS for example in examples(name)]
+    out = {}
+    for key, spec in themes.items():
+        rules, values = theme_features(spec, [(t, s) for t, s, _ in data])
+        out[key] = fit(spec, values, rules, [key in labels for _, _, labels in data], seed)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=12)
@@ -50,13 +60,11 @@ def main() -> None:
     themes = load_config(REPO / "config" / "feeds.toml").themes
     keywords = keyword_engine(themes)
     data = {name: examples(name) for name in SETS}
-    probes = {key: FeatureProbe(spec) for key, spec in themes.items()}
     cached: dict[tuple[str, str], tuple[list[dict[str, float]], list[bool], list[bool]]] = {}
     for name in SETS:
         for key in themes:
-            rules = [probes[key].rules(t, s) for t, s, _ in data[name]]
-            cached[name, key] = ([probes[key].features(t, s, r).values for (t, s, _), r in zip(data[name], rules)],
-                                 [r is not None for r in rules], [key in labels for _, _, labels in data[name]])
+            rules, values = theme_features(themes[key], [(t, s) for t, s, _ in data[name]])
+            cached[name, key] = (values, rules, [key in labels for _, _, labels in data[name]])
     print(f"== within each set: {args.folds}-fold CV (seed {args.seed}), F1 (precision)")
     print(f"{'set':<7} {'theme':<16} {'labels':>6} {'yes':>4}  {'keywords':>13}  {'rules':>13}  {'rules+model':>13}")
     for name in SETS:

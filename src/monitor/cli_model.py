@@ -18,7 +18,7 @@ from . import train as train_
 from .cli import Context, cli, handle_errors, utc_now
 from .errors import UsageError
 from .match import Matcher
-from .model import ModelMatcher, weighed_most
+from .model import ModelMatcher
 from .store import Matching, Store
 from .teach import NearMiss
 from .types import ThemeSpec
@@ -109,17 +109,14 @@ def disagreements(store: Store, spec: ThemeSpec, items: Sequence[tuple[int, str,
     if row is None or row.model is None or row.problem:
         return []
     both = ModelMatcher(Matcher({spec.key: spec}), {spec.key: spec}, {spec.key: row.model})
-    probe = both.probes[spec.key]
     found = []
     for item_id, title, summary in items:
         parted = both.disagreement(spec.key, title, summary)
         if parted is None:
             continue
-        rules, probability = parted
-        features = probe.features(title, summary, probe.rules(title, summary))
+        rules, probability, evidence = parted
         reason = (f"rules match, model says no (p={probability:.2f})" if rules
                   else f"model says yes (p={probability:.2f}), rules do not")
-        found.append((abs(probability - DISAGREE), NearMiss(item_id, round(100 * probability), (reason,),
-                                                            weighed_most(row.model, features))))
+        found.append((abs(probability - DISAGREE), NearMiss(item_id, round(100 * probability), (reason,), evidence)))
     found.sort(key=lambda pair: (-pair[0], -pair[1].item_id))
     return [miss for _, miss in found[:limit]]

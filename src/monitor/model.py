@@ -6,10 +6,9 @@ A theme's rules say why they match, but an analyst's labels can say more: that i
 logistic model over features of one (item, theme):
 
 - `rules:match`, `rules:score`: the theme's own decision and score (the rules are a feature, not a rival);
-- `rule:NAME`, `phrase:TEXT`: each rule and phrase that fired, really or in a loosened copy of the theme
-  (`teach.NearMisses`), weighted by its score;
-- `near:REASON`: why a loosened copy matched where the theme did not (far apart, gate, excluded, under
-  threshold);
+- `rule:NAME`, `phrase:TEXT`: each rule and phrase that fired, weighted by its score; where the theme did not
+  match, those of a loosened copy of it (rules' groups anywhere in the item, no gate, a threshold 15 lower);
+- `near:match`, `near:score`: the loosened copy matched where the theme did not, and its score;
 - `require:title`, `require:summary`, `exclude:title`, `exclude:summary`: the gate's terms, by field;
 - `w:STEM`, `b:STEM STEM`: the item's words and two-word phrases, folded and stemmed (`stemming.stem`).
 
@@ -25,19 +24,21 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from .match import Matcher
 from .stemming import stem
-from .teach import NearMisses
-from .terms import tokens
+from .teach import NEAR, WIDE
+from .terms import fold
 from .types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec
 
 FEATURES_VERSION = 1  # bump when `Features` changes what it extracts: stored models then need training again
 EVIDENCE_SHOWN = 5  # the features that weighed most, shown as a model match's evidence
 _FIELDS = ("title", "summary")
+_WORD = re.compile(r"\w+")
 _STOP = frozenset("""a an the of in on at to for from by with and or but not no is are was were be been has have
 had it its this that these those as into over after before about than their his her they them he she we you i
 our your will would can could should may might do does did so if then there here who which what when where
@@ -104,44 +105,69 @@ def theme_fingerprint(spec: ThemeSpec) -> str:
 
 
 class FeatureProbe:
-    """Everything feature extraction needs of one theme, compiled once; `features` is then called per item."""
+    """Everything feature extraction needs of some themes, compiled once; `features` is then called per item
+    and gives every theme's at once: the item is tokenised and each loosened matcher run once, not per theme."""
 
-    def __init__(self, spec: ThemeSpec):
-        self.spec = spec
-        self.near = NearMisses(spec)
-        gates = {}
-        for name, terms in (("require", spec.require), ("exclude", spec.exclude)):
-            if terms:  # one rule of one group: it fires where any of the terms stands
-                gates[name] = ThemeSpec(name, name, rules=(RuleSpec(name, (tuple(terms),), within=1, score=100),),
-                                        threshold=1)
-        self.gates = Matcher(gates) if gates else None
+    def __init__(self, specs: Mapping[str, ThemeSpec]):
+        self.specs = dict(specs)
+        self.real = Matcher(self.specs)
+        # One loosened copy of each theme: rules' groups may stand anywhere, no gate, a lower threshold. What it
+        # finds where the theme found nothing is a near miss (`teach.NearMisses` tells the reasons apart; one
+        # matcher here, as this runs on every item of every poll).
+        loose = {key: replace(spec, require=(), exclude=(), threshold=max(1, spec.threshold - NEAR),
+                              rules=tuple(replace(r, within=WIDE) for r in spec.rules))
+                 for key, spec in self.specs.items()}
+        for key, spec in self.specs.items():
+            for name, terms in (("require", spec.require), ("exclude", spec.exclude)):
+                if terms:  # one rule of one group: it fires where any of the terms stands, the title first
+                    loose[f"{name}\0{key}"] = ThemeSpec(f"{name}\0{key}", name, threshold=1, rules=(
+                        RuleSpec(name, (tuple(terms),), within=1, score=100),))
+        self.loose = Matcher(loose)  # one matcher: the item is read once for the loosened themes and the gates
 
-    def rules(self, title: str, summary: str) -> ThemeMatch | None:
-        found = self.near.real.match(title, summary)
-        return found[0] if found else None
+    def rules(self, title: str, summary: str) -> dict[str, ThemeMatch]:
+        return {m.theme: m for m in self.real.match(title, summary)}
 
-    def features(self, title: str, summary: str, matched: ThemeMatch | None) -> Features:
-        """`matched`: the theme's own match of the item (or None), as `Matcher.match` gave it."""
-        values: dict[str, float] = {}
-        spans: dict[str, tuple[Span, ...]] = {}
-        if matched is not None:
-            values["rules:match"] = 1.0
-            values["rules:score"] = matched.score / 100
-            _evidence(matched.evidence, values, spans)
-        else:
-            for reason, probe in self.near.probes:
-                found = probe.match(title, summary)
-                if found:
-                    values[f"near:{reason}"] = 1.0
-                    values["near:score"] = max(values.get("near:score", 0.0), found[0].score / 100)
-                    _evidence(found[0].evidence, values, spans)
-        if self.gates is not None:
-            for field, (t, s) in zip(_FIELDS, ((title, ""), ("", summary)), strict=True):
-                for gate in self.gates.match(t, s):
-                    values[f"{gate.theme}:{field}"] = 1.0
-                    spans[f"{gate.theme}:{field}"] = tuple(sp for e in gate.evidence for sp in e.spans)
-        _ngrams(title, summary, values, spans)
-        return Features(values, spans)
+    def features(self, title: str, summary: str, matched: Mapping[str, ThemeMatch]) -> dict[str, Features]:
+        """Each theme's features of an item; `matched`: the themes' own matches of it, as `rules` gives them."""
+        words: dict[str, float] = {}
+        word_spans: dict[str, tuple[Span, ...]] = {}
+        _ngrams(title, summary, words, word_spans)
+        loose: dict[str, ThemeMatch] = {}
+        gated: dict[str, list[tuple[str, tuple[Span, ...]]]] = {}
+        for m in self.loose.match(title, summary):
+            if "\0" in m.theme:  # a gate: where its term stands, the title if it does there
+                name, key = m.theme.split("\0", 1)
+                spans_ = tuple(sp for e in m.evidence for sp in e.spans)
+                gated.setdefault(key, []).append((f"{name}:{spans_[0].field}", spans_))
+            else:
+                loose[m.theme] = m
+        out = {}
+        for key in self.specs:
+            values, spans = dict(words), dict(word_spans)
+            if key in matched:
+                values["rules:match"] = 1.0
+                values["rules:score"] = matched[key].score / 100
+                _evidence(matched[key].evidence, values, spans)
+            elif key in loose:
+                values["near:match"] = 1.0
+                values["near:score"] = loose[key].score / 100
+                _evidence(loose[key].evidence, values, spans)
+            for name, where in gated.get(key, ()):
+                values[name] = 1.0
+                spans[name] = where
+            out[key] = Features(values, spans)
+        return out
+
+
+def theme_features(spec: ThemeSpec, examples: Sequence[tuple[str, str]]) -> tuple[list[bool], list[dict[str, float]]]:
+    """For training: whether the theme's rules match each (title, summary), and its features."""
+    probe = FeatureProbe({spec.key: spec})
+    rules, values = [], []
+    for title, summary in examples:
+        matched = probe.rules(title, summary)
+        rules.append(spec.key in matched)
+        values.append(probe.features(title, summary, matched)[spec.key].values)
+    return rules, values
 
 
 def _evidence(evidence: Sequence[Evidence], values: dict[str, float], spans: dict[str, tuple[Span, ...]]) -> None:
@@ -156,16 +182,26 @@ def _ngrams(title: str, summary: str, values: dict[str, float], spans: dict[str,
     """Words and two-word phrases (not across fields, nor through a function word), stemmed, each once."""
     for field, text in zip(_FIELDS, (title or "", summary or ""), strict=True):
         previous: tuple[str, int] | None = None
-        for word, start, end in tokens(text):
-            if word in _STOP or word.isdigit() or len(word) < 3:
+        lowered = text.lower()
+        same = len(lowered) == len(text)  # then offsets in the lower-cased text are those of the text
+        for found in _WORD.finditer(lowered if same else text):
+            word = found.group()
+            if not same or not word.isascii():
+                word = fold(word)
+            if word in _STOP or len(word) < 3 or word.isdigit():
                 previous = None
                 continue
+            start, end = found.span()
             stemmed = stem(word)
-            for name, first in ((f"w:{stemmed}", start),
-                                *(((f"b:{previous[0]} {stemmed}", previous[1]),) if previous else ())):
+            name = f"w:{stemmed}"
+            if name not in values:
+                values[name] = 1.0
+                spans[name] = (Span(field, start, end, text[start:end]),)
+            if previous is not None:
+                name = f"b:{previous[0]} {stemmed}"
                 if name not in values:
                     values[name] = 1.0
-                    spans[name] = (Span(field, first, end, text[first:end]),)
+                    spans[name] = (Span(field, previous[1], end, text[previous[1]:end]),)
             previous = (stemmed, start)
 
 
@@ -187,37 +223,33 @@ class ModelMatcher:
     def __init__(self, matcher: Matcher, themes: Mapping[str, ThemeSpec], models: Mapping[str, ThemeModel]):
         self.matcher = matcher
         self.models = {key: model for key, model in models.items() if key in themes}
-        self.probes = {key: FeatureProbe(themes[key]) for key in self.models}
+        self.probe = FeatureProbe({key: themes[key] for key in self.models})
         tag = ",".join(f"{key}={model.version}" for key, model in sorted(self.models.items()))
         self.version = f"{matcher.version}+models:{hashlib.sha256(tag.encode()).hexdigest()[:8]}" if tag \
             else matcher.version
 
     def match(self, title: str, summary: str = "") -> list[ThemeMatch]:
+        """Every theme the item matches, best first. A rules match the model keeps keeps its score and
+        evidence, the model's added; an item only the model matches scores its probability (0-100)."""
         found = {m.theme: m for m in self.matcher.match(title, summary)}
-        for key, model in self.models.items():
-            decided = self.decide(key, title, summary, found.get(key))
-            if decided is None:
-                found.pop(key, None)
-            else:
-                found[key] = decided
+        if self.models:
+            features = self.probe.features(title, summary, found)
+            for key, model in self.models.items():
+                rules = found.pop(key, None)
+                probability = model.probability(features[key].values)
+                if not model.decide(rules is not None, probability):
+                    continue
+                evidence = weighed_most(model, features[key])
+                found[key] = (replace(rules, evidence=rules.evidence + evidence) if rules is not None
+                              else ThemeMatch(key, round(100 * probability), evidence))
         return sorted(found.values(), key=lambda m: -m.score)
 
-    def decide(self, key: str, title: str, summary: str, rules: ThemeMatch | None) -> ThemeMatch | None:
-        """The theme's match of the item with its model, or None. A rules match the model keeps keeps its score
-        and evidence, with the model's added; an item only the model matches scores its probability."""
-        model = self.models[key]
-        features = self.probes[key].features(title, summary, rules)
-        probability = model.probability(features.values)
-        if not model.decide(rules is not None, probability):
+    def disagreement(self, key: str, title: str, summary: str) -> tuple[bool, float, tuple[Evidence, ...]] | None:
+        """(rules matched, model probability, what weighed most) where the rules and the model, on its own
+        and at even odds, disagree on an item: where a judgement teaches the model most."""
+        matched = self.probe.rules(title, summary)
+        features = self.probe.features(title, summary, matched)[key]
+        probability = self.models[key].probability(features.values)
+        if (key in matched) == (probability >= 0.5):
             return None
-        evidence = weighed_most(model, features)
-        if rules is not None:
-            return replace(rules, evidence=rules.evidence + evidence)
-        return ThemeMatch(key, round(100 * probability), evidence)
-
-    def disagreement(self, key: str, title: str, summary: str) -> tuple[bool, float] | None:
-        """(rules matched, model probability) where the rules and the model, on its own and at even odds,
-        disagree on an item: where a judgement teaches the model most."""
-        rules = self.probes[key].rules(title, summary)
-        probability = self.models[key].probability(self.probes[key].features(title, summary, rules).values)
-        return None if (rules is not None) == (probability >= 0.5) else (rules is not None, probability)
+        return key in matched, probability, weighed_most(self.models[key], features)

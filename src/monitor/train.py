@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import UsageError
-from .model import FeatureProbe, ThemeModel, theme_fingerprint
+from .model import ThemeModel, theme_features, theme_fingerprint
 from .types import ThemeSpec
 
 SEED = 12
@@ -61,8 +61,7 @@ def sklearn() -> Any:
 def train_theme(spec: ThemeSpec, examples: Sequence[tuple[str, str, bool]], seed: int = SEED,
                 folds: int = FOLDS) -> Trained:
     """Cross-validate and train a model of `spec` on (title, summary, verdict) examples."""
-    probe = FeatureProbe(spec)
-    rules = [probe.rules(title, summary) is not None for title, summary, _ in examples]
+    rules, values = theme_features(spec, [(title, summary) for title, summary, _ in examples])
     verdicts = [verdict for _, _, verdict in examples]
     positives = sum(verdicts)
     f1_rules, p_rules = f1(verdicts, rules)
@@ -70,7 +69,6 @@ def train_theme(spec: ThemeSpec, examples: Sequence[tuple[str, str, bool]], seed
         return Trained(spec.key, len(verdicts), positives, f1_rules, 0.0, p_rules, 0.0, False,
                        f"not trained: {positives} yes and {len(verdicts) - positives} no label(s); "
                        f"at least {MIN_EACH} of each are needed", None)
-    values = [probe.features(title, summary, probe.rules(title, summary)).values for title, summary, _ in examples]
     decided = cross_decisions(spec, values, rules, verdicts, seed, folds)
     f1_model, p_model = f1(verdicts, decided)
     model = fit(spec, values, rules, verdicts, seed)
