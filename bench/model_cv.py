@@ -3,7 +3,7 @@ each judged only on items the model was not trained on, and the keyword baseline
 
     python bench/model_cv.py [--seed 12] [--folds 5]
 
-- within a set: stratified k-fold cross-validation on the set's labels (`train.cross_decisions`, as `monitor
+- within a set (and "all": the four sets as one): stratified k-fold cross-validation on the set's labels (`train.cross_decisions`, as `monitor
   train` does): each fold decided by a model trained on the other folds;
 - across sets: trained on items + ledes (all of them), scored on ledes2 and ru, which it never saw;
 - keyword baseline: each rule's terms anywhere in the item, no proximity, no phrases ("keywords AND").
@@ -67,7 +67,10 @@ def main() -> None:
             cached[name, key] = (values, rules, [key in labels for _, _, labels in data[name]])
     print(f"== within each set: {args.folds}-fold CV (seed {args.seed}), F1 (precision)")
     print(f"{'set':<7} {'theme':<16} {'labels':>6} {'yes':>4}  {'keywords':>13}  {'rules':>13}  {'rules+model':>13}")
-    for name in SETS:
+    data["all"] = [example for name in SETS for example in data[name]]
+    for key in themes:
+        cached["all", key] = tuple([x for name in SETS for x in cached[name, key][i]] for i in range(3))  # type: ignore
+    for name in [*SETS, "all"]:
         macro = [0.0, 0.0, 0.0]
         for key, spec in themes.items():
             values, rules, verdicts = cached[name, key]

@@ -6,7 +6,7 @@ Per theme: the features of every labelled item are extracted once (`model.Featur
 split with a fixed seed trains on k-1 folds and decides the held-out one with rules and model together, and
 the pooled held-out decisions give the F1 of rules + model, against the rules' own F1 on the same items (the
 rules learn nothing from the labels). The model's `threshold` and `veto` are chosen inside each training part
-by a further cross-validation, so the held-out fold never tunes anything. A model is active only where rules
+and the penalty of its weights by a further cross-validation, so the held-out fold never tunes anything. A model is active only where rules
 + model beat the rules alone and keep a precision of at least `MIN_PRECISION`.
 """
 
@@ -24,7 +24,7 @@ SEED = 12
 FOLDS = 5
 MIN_EACH = 3  # labels of each verdict a theme needs before a model is trained
 MIN_PRECISION = 0.90
-C = 1.0  # inverse strength of the L2 penalty: few labels, many n-grams
+CS = (1.0,)  # inverse strengths of the L2 penalty tried, ties to the first (0.1-3 chosen per theme gained nothing)
 THRESHOLDS = (0.9, 0.8, 0.7, 0.6, 0.5)  # most cautious first: ties go to it
 VETOES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)  # a veto up to the threshold: the model alone
 MIN_WEIGHT = 1e-4  # smaller weights are not stored
@@ -99,17 +99,17 @@ def cross_decisions(spec: ThemeSpec, values: Sequence[dict[str, float]], rules: 
 
 def fit(spec: ThemeSpec, values: Sequence[dict[str, float]], rules: Sequence[bool], verdicts: Sequence[bool],
         seed: int) -> ThemeModel:
-    """A model trained on all of `values`, its threshold and veto chosen by an inner cross-validation."""
-    weights, bias = _weights(values, verdicts)
-    threshold, veto = _cutoffs(values, rules, verdicts, seed)
+    """A model trained on all of `values`; its penalty, threshold and veto chosen by an inner cross-validation."""
+    c, threshold, veto = _choose(values, rules, verdicts, seed)
+    weights, bias = _weights(values, verdicts, c)
     return ThemeModel(spec.key, weights, bias, threshold, veto, theme_fingerprint(spec))
 
 
-def _weights(values: Sequence[dict[str, float]], verdicts: Sequence[bool]) -> tuple[dict[str, float], float]:
+def _weights(values: Sequence[dict[str, float]], verdicts: Sequence[bool], c: float) -> tuple[dict[str, float], float]:
     DictVectorizer, LogisticRegression, _ = sklearn()
     vectorizer = DictVectorizer()
     x = vectorizer.fit_transform(values)
-    classifier = LogisticRegression(C=C, class_weight="balanced", max_iter=5000)
+    classifier = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
     classifier.fit(x, list(verdicts))
     names = vectorizer.get_feature_names_out()
     weights = {str(name): round(float(w), 6) for name, w in zip(names, classifier.coef_[0], strict=True)
@@ -117,29 +117,31 @@ def _weights(values: Sequence[dict[str, float]], verdicts: Sequence[bool]) -> tu
     return weights, round(float(classifier.intercept_[0]), 6)
 
 
-def _cutoffs(values: Sequence[dict[str, float]], rules: Sequence[bool], verdicts: Sequence[bool],
-             seed: int) -> tuple[float, float]:
-    """(threshold, veto) with the best F1 on held-out parts of the training items at a precision of at least
-    MIN_PRECISION, or the rules' own where theirs is lower; the most cautious pair (the rules alone, nearly)
-    where none reaches it."""
+def _choose(values: Sequence[dict[str, float]], rules: Sequence[bool], verdicts: Sequence[bool],
+            seed: int) -> tuple[float, float, float]:
+    """(penalty C, threshold, veto) with the best F1 on held-out parts of the training items at a precision of
+    at least MIN_PRECISION, or the rules' own where theirs is lower; the most cautious choice (the rules
+    alone, nearly) where none reaches it."""
     _, _, StratifiedKFold = sklearn()
     k = min(3, sum(verdicts), len(verdicts) - sum(verdicts))
     if k < 2:
-        return THRESHOLDS[0], VETOES[0]
-    probability = [0.0] * len(verdicts)
-    for train_at, test_at in StratifiedKFold(k, shuffle=True, random_state=seed).split(values, verdicts):
-        weights, bias = _weights([values[i] for i in train_at], [verdicts[i] for i in train_at])
-        scorer = ThemeModel("", weights, bias, 1.0, 0.0, "")
-        for i in test_at:
-            probability[i] = scorer.probability(values[i])
-    best, chosen = -1.0, (THRESHOLDS[0], VETOES[0])
+        return CS[0], THRESHOLDS[0], VETOES[0]
+    best, chosen = -1.0, (CS[0], THRESHOLDS[0], VETOES[0])
     floor = min(MIN_PRECISION, f1(verdicts, rules)[1])
-    for threshold in THRESHOLDS:
-        for veto in (v for v in VETOES if v <= threshold):
-            decided = [(r and p >= veto) or p >= threshold for r, p in zip(rules, probability, strict=True)]
-            score, precision = f1(verdicts, decided)
-            if precision >= floor and score > best:
-                best, chosen = score, (threshold, veto)
+    splits = list(StratifiedKFold(k, shuffle=True, random_state=seed).split(values, verdicts))
+    for c in CS:
+        probability = [0.0] * len(verdicts)
+        for train_at, test_at in splits:
+            weights, bias = _weights([values[i] for i in train_at], [verdicts[i] for i in train_at], c)
+            scorer = ThemeModel("", weights, bias, 1.0, 0.0, "")
+            for i in test_at:
+                probability[i] = scorer.probability(values[i])
+        for threshold in THRESHOLDS:
+            for veto in (v for v in VETOES if v <= threshold):
+                decided = [(r and p >= veto) or p >= threshold for r, p in zip(rules, probability, strict=True)]
+                score, precision = f1(verdicts, decided)
+                if precision >= floor and score > best:
+                    best, chosen = score, (c, threshold, veto)
     return chosen
 
 
