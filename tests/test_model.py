@@ -165,3 +165,26 @@ def test_matching_with_a_trained_model_never_needs_scikit_learn(feed_server, wri
     assert shown.returncode == 0 and shown.stdout.startswith("exodus") and "model" in shown.stdout, shown.stderr
     refused = run_without_sklearn(config, db_path, "train")
     assert refused.returncode == 2 and "pip install 'monitor[learn]'" in refused.stderr
+
+
+def test_a_running_daemon_uses_a_model_trained_after_it_started_once_reloaded(feed_server, write_config, run_cli,
+                                                                                db_path, tmp_path):
+    need_sklearn()
+    from .test_daemon import Running, count, wait_for
+
+    config, _ = judged(feed_server, write_config, run_cli, tmp_path)
+    daemon = Running(config, db_path, tmp_path / "daemon.log")
+    try:
+        wait_for(lambda: "monitor running" in (tmp_path / "daemon.log").read_text(), what="the daemon's start")
+        run_cli(config, "train")
+        second = feed_server.add("/second", body=rss([NEW_LEAVING]))
+        config.write_text(config.read_text() + f'\n[[feeds]]\nname = "second-wire"\nurl = "{second}"\n')
+        assert "asked the daemon" in run_cli(config, "reload").output
+        wait_for(lambda: count(db_path, "SELECT count(*) FROM items WHERE link = 'https://sample-wire.example.org/"
+                               "new-leaving'") == 1, what="the new feed's poll")
+        matched = count(db_path, "SELECT count(*) FROM matches m JOIN items i ON i.id = m.item_id "
+                        "WHERE i.link = 'https://sample-wire.example.org/new-leaving'")
+        assert matched == 1, (tmp_path / "daemon.log").read_text()
+        assert "trained models changed" in (tmp_path / "daemon.log").read_text()
+    finally:
+        daemon.stop()
