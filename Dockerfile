@@ -8,10 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+# The licence file is part of the package's metadata, and the packaged starter config links to config/.
+COPY pyproject.toml README.md LICENSE ./
+COPY config ./config
 COPY src ./src
 RUN pip install . && useradd --system --uid 10001 --home-dir /app monitor
-COPY config ./config
 RUN mkdir -p data digests && chown -R monitor:monitor /app/data /app/digests
 
 USER monitor

@@ -1,6 +1,8 @@
 # Two commands do all set-up on a fresh machine with Python 3.11+:
 #   make run    the service: polls config/feeds.toml into data/monitor.db, writes weekly digests
-#   make test   the test suite
+#   make test   the test suite (all of it, as CI runs it), then mypy
+#   make quick  the test suite without the tests marked slow (about a minute), for everyday work
+#   make lint   ruff check and ruff format --check
 #   make demo   the whole product, offline, in a minute
 # Both create .venv and install the package into it first (again only when pyproject.toml changes).
 
@@ -9,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test demo bench growth fuzz soak check lint clean
+.PHONY: run test quick demo bench growth fuzz soak check lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +25,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m mypy
+
+# Everything but daemon runs, kill loops, fuzzing and benchmark smoke tests (marker `slow`).
+quick: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 demo: $(STAMP)
 	$(BIN)/monitor demo

@@ -3,8 +3,8 @@ each judged only on items the model was not trained on, and the keyword baseline
 
     python bench/model_cv.py [--seed 12] [--folds 5]
 
-- within a set (and "all": the four sets as one): stratified k-fold cross-validation on the set's labels (`train.cross_decisions`, as `monitor
-  train` does): each fold decided by a model trained on the other folds;
+- within a set (and "all": the four sets as one): stratified k-fold cross-validation on the set's labels
+  (`train.cross_decisions`, as `monitor train` does): each fold decided by a model trained on the other folds;
 - across sets: trained on items + ledes (all of them), scored on ledes2 and ru, which it never saw;
 - keyword baseline: each rule's terms anywhere in the item, no proximity, no phrases ("keywords AND").
 F1 is per theme; "macro" is their mean. Needs scikit-learn (`pip install -e '.[learn]'`) and ../shared.
@@ -77,7 +77,7 @@ def main() -> None:
             kw = [key in {m.theme for m in keywords.match(t, s)} for t, s, _ in data[name]]
             decided = cross_decisions(spec, values, rules, verdicts, args.seed, args.folds)
             row = [f1(verdicts, kw), f1(verdicts, rules), f1(verdicts, decided)]
-            macro = [m + r[0] / len(themes) for m, r in zip(macro, row)]
+            macro = [m + r[0] / len(themes) for m, r in zip(macro, row, strict=True)]
             print(f"{name:<7} {key:<16} {len(verdicts):>6} {sum(verdicts):>4}  "
                   + "  ".join(f"{f:.3f} ({p:.3f})" for f, p in row))
         print(f"{name:<7} {'macro F1':<16} {'':>6} {'':>4}  " + "  ".join(f"{m:>13.3f}" for m in macro))
@@ -89,7 +89,7 @@ def main() -> None:
         model = fit(spec, values, rules, verdicts, args.seed)
         for name in TEST_ON:
             values_, rules_, verdicts_ = cached[name, key]
-            decided = [model.decide(r, model.probability(v)) for v, r in zip(values_, rules_)]
+            decided = [model.decide(r, model.probability(v)) for v, r in zip(values_, rules_, strict=True)]
             (fr, pr), (fm, pm) = f1(verdicts_, rules_), f1(verdicts_, decided)
             print(f"{name:<7} {key:<16} rules {fr:.3f} ({pr:.3f})  rules+model {fm:.3f} ({pm:.3f})  "
                   f"threshold {model.threshold} veto {model.veto}")

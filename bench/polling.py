@@ -19,9 +19,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -164,12 +164,14 @@ def main() -> None:
     per_feed_concurrent = full / len(feeds)
     most_per_host = hosts.most_at_once()
     hosts.close()
-    print(f"feeds: {len(feeds)} of {args.items_per_feed} items ({len(BODY) // 1000} kB) on {args.hosts} hosts in another process, "
+    print(f"feeds: {len(feeds)} of {args.items_per_feed} items ({len(BODY) // 1000} kB) on {args.hosts} hosts "
+          "in another process, "
           f"50-200 ms per response; concurrency {args.concurrency}, "
           f"per host {args.per_host}")
     print(f"sequential ({len(sample)} feeds):     {per_feed_sequential * 1000:7.1f} ms/feed  (baseline)")
     print(f"concurrent, parsed in-process: {one_process / len(feeds) * 1000:7.1f} ms/feed  "
-          f"{sequential / len(sample) / (one_process / len(feeds)):.1f}x faster than sequential; round {one_process:.1f} s")
+          f"{sequential / len(sample) / (one_process / len(feeds)):.1f}x faster than sequential; "
+          f"round {one_process:.1f} s")
     print(f"concurrent, {args.parse_processes} parse process(es): {per_feed_concurrent * 1000:7.1f} ms/feed  "
           f"{per_feed_sequential / per_feed_concurrent:.1f}x faster than sequential; round {full:.1f} s")
     print(f"concurrent 304 round:          {not_modified / len(feeds) * 1000:7.1f} ms/feed  "

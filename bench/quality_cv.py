@@ -95,7 +95,8 @@ def cross_validate(grid: list[str], seed: int) -> None:
         chosen = max(grid, key=lambda o: (sum(v[tune] for v in results[o].values()), -grid.index(o)))
         print(f"chosen on half {'AB'[tune]}: {chosen}; on half {'AB'[report]}: "
               + "  ".join(f"{k} {v[report]:.3f}" for k, v in results[chosen].items())
-              + f"  (first setting there: " + "  ".join(f"{k} {v[report]:.3f}" for k, v in results[grid[0]].items()) + ")")
+              + "  (first setting there: "
+              + "  ".join(f"{k} {v[report]:.3f}" for k, v in results[grid[0]].items()) + ")")
 
 
 def main() -> None:

@@ -62,8 +62,8 @@ def generate(path: Path, count: int) -> float:
                 store.conn.executemany(
                     "INSERT INTO items (id, key, feed_id, title, summary, summary_html, published, date_source, "
                     "first_seen, content_hash, matcher_version) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
-                store.conn.executemany("INSERT INTO item_sources (item_id, feed_id, first_seen, last_seen, content_hash) "
-                                       "VALUES (?,?,?,?,?)", sources)
+                store.conn.executemany("INSERT INTO item_sources (item_id, feed_id, first_seen, last_seen, "
+                                       "content_hash) VALUES (?,?,?,?,?)", sources)
                 store.conn.executemany("INSERT INTO matches VALUES (?,?,?,?,?,?)", matches)
         start = time.perf_counter()
         store.stem_pending()  # rows written with SQL wait to be stemmed, as an upgraded database's do

@@ -41,7 +41,8 @@ def main() -> None:
                   for n in range(args.feeds))
     settings = PollingSettings(concurrency=20, per_host=2, user_agent="monitor-bench")
     config = Config(path="bench", polling=settings, feeds=feeds)
-    with Store.open(Path(tempfile.mkdtemp()) / "unchanged.db") as store, Fetcher(settings, clock=polling.clock) as fetcher:
+    with (Store.open(Path(tempfile.mkdtemp()) / "unchanged.db") as store,
+          Fetcher(settings, clock=polling.clock) as fetcher):
         poll_round(config, store, fetcher, polling.clock, force=True)  # the first round parses everything
         start = time.perf_counter()
         reports = poll_round(config, store, fetcher, polling.clock, force=True)
@@ -53,7 +54,8 @@ def main() -> None:
         transfer = time.perf_counter() - start
     print(f"feeds: {args.feeds} of {args.items_per_feed} items ({len(polling.BODY) // 1000} kB), same bytes every time")
     print(f"HTTP transfer alone:  {transfer * 1000 / args.feeds:6.2f} ms/feed  (baseline)")
-    print(f"unchanged round:      {round_seconds * 1000 / args.feeds:6.2f} ms/feed  ratio {round_seconds / transfer:.2f}; "
+    print(f"unchanged round:      {round_seconds * 1000 / args.feeds:6.2f} ms/feed  "
+          f"ratio {round_seconds / transfer:.2f}; "
           f"{len(reports)} feeds 'unchanged', none parsed")
 
 

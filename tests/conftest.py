@@ -14,6 +14,8 @@ from click.testing import CliRunner, Result
 from monitor.cli import cli
 
 from .feedserver import FeedServer
+from .helpers import CORPUS_FIGURES
+from .mailserver import MailServer
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -45,6 +47,14 @@ def config_text(feeds: list[dict[str, Any]], polling: dict[str, Any] | None = No
     for feed in feeds:
         lines += ["", "[[feeds]]"] + [f"{k} = {value(v)}" for k, v in feed.items()]
     return "\n".join(lines) + "\n" + extra
+
+
+@pytest.fixture
+def mail() -> Iterator[MailServer]:
+    """A real SMTP server on 127.0.0.1 that keeps what it receives."""
+    server = MailServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -92,10 +102,9 @@ def query(db_path: Path) -> Callable[..., list[dict[str, Any]]]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    from .test_corpus import FIGURES
-
-    if FIGURES:
-        terminalreporter.write_line("feedparser corpus: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in FIGURES.items()))
+    if CORPUS_FIGURES:
+        terminalreporter.write_line("feedparser corpus: " + ", ".join(f"{k.replace('_', ' ')} {v}"
+                                                                      for k, v in CORPUS_FIGURES.items()))
 
 
 def backdate_polling(db_path: Path, since: str = "2023-01-02T00:00:00Z") -> None:

@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .feedserver import FeedServer, Route
 
@@ -157,7 +158,7 @@ def poll_round(folder: Path, *, feeds: int, hosts: int, items: int,
                         exit_code=child.returncode, output=output, **figures)
 
 
-def _read_back(db: Path, feeds: int, items: int) -> dict[str, object]:
+def _read_back(db: Path, feeds: int, items: int) -> dict[str, Any]:
     conn = sqlite3.connect(db)
     try:
         rows = conn.execute("SELECT f.name, x.outcome, coalesce(x.error, x.bozo, '') FROM fetches x "

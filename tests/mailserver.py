@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
@@ -24,6 +24,13 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
+
+
+def body(message: EmailMessage, subtype: str) -> str:
+    """The text of a message's text/`subtype` part (plain or html), which a digest always has."""
+    part = message.get_body((subtype,))
+    assert part is not None, f"no text/{subtype} part in the message"
+    return str(part.get_content())
 
 class _Inbox:
     def __init__(self, reply_delay: float = 0.0, refuse: Iterable[str] = (), rcpt_delay: float = 0.0,
@@ -50,7 +57,7 @@ class _Inbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         parsed = message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append((list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
+        self.messages.append((list(envelope.rcpt_tos), parsed))
         self.received.set()
         if self.drop_at_data:
             server.transport.abort()  # the message is here; its sender never hears so
@@ -73,7 +80,8 @@ class MailServer:
         options: dict[str, Any] = {}
         if user:
             def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-                ok = isinstance(data, LoginPassword) and data.login.decode() == user and data.password.decode() == password
+                ok = (isinstance(data, LoginPassword) and data.login.decode() == user
+                      and data.password.decode() == password)
                 return AuthResult(success=ok, handled=False)
             options = {"authenticator": check, "auth_required": True, "auth_require_tls": False}
         self.port = free_port()  # aiosmtpd's controller cannot be given port 0
@@ -87,7 +95,7 @@ class MailServer:
         """How many messages reached `address`."""
         return sum(address in recipients for recipients, _ in self.messages)
 
-    def start(self) -> MailServer:
+    def start(self) -> Self:
         self.controller.start()
         return self
 

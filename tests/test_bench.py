@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import REPO
+
+pytestmark = pytest.mark.slow  # benchmark smoke tests
 
 
 def test_matching_benchmark_runs_and_reports_ratios():
@@ -79,7 +83,7 @@ def test_soak_benchmark_runs_for_a_few_seconds():
 def test_soak_growth_check_tells_a_leak_from_a_pool_filling_up():
     sys.path.insert(0, str(REPO / "bench"))
     try:
-        import soak  # type: ignore[import-not-found]
+        import soak
     finally:
         sys.path.remove(str(REPO / "bench"))
     one_thread_per_poll = [4 + n for n in range(30)]
@@ -88,3 +92,10 @@ def test_soak_growth_check_tells_a_leak_from_a_pool_filling_up():
     assert not soak.grew(pool_filling_up, 0.0, 4, True)
     assert soak.grew([50, 51, 52, 58, 63, 70], 0.25, 0.0, False)  # memory up 35%
     assert not soak.grew([50, 51, 52, 54, 55, 57], 0.25, 0.0, False)
+
+
+def test_events_benchmark_runs_at_three_small_sizes():
+    done = subprocess.run([sys.executable, "bench/events.py", "--sizes", "100,200,400"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[0] for line in done.stdout.splitlines()[1:]] == ["100", "200", "400"]

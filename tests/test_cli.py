@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -44,7 +45,8 @@ def test_commands_refuse_to_run_on_a_broken_config(tmp_path):
 
 def test_feeds_shows_health_as_table_and_json(feed_server, write_config, run_cli):
     config = write_config([
-        {"name": "sample-ok", "url": feed_server.add("/ok", body=rss(headlines(2)))},
+        # Published now: the samples' 2023 stories would make the feed stale (test_stale.py).
+        {"name": "sample-ok", "url": feed_server.add("/ok", body=rss(headlines(2, when=datetime.now(UTC))))},
         {"name": "sample-down", "url": feed_server.add("/down", status=503)},
         {"name": "sample-later", "url": feed_server.add("/later", body=rss(headlines(1)))},
     ])

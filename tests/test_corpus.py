@@ -12,10 +12,13 @@ import pytest
 
 from .conftest import SHARED
 from .feedserver import Route
+from .helpers import CORPUS_FIGURES
 from .samples import headlines, rss
 
+pytestmark = pytest.mark.slow  # polls some 2,100 corpus feeds
+
 CORPUS = SHARED / "corpus" / "feedparser-tests"
-FIGURES: dict[str, int] = {}  # printed in the terminal summary (conftest.py)
+FIGURES = CORPUS_FIGURES  # printed in the terminal summary (conftest.py)
 
 
 @pytest.mark.corpus

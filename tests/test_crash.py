@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 
 from .conftest import backdate_polling
+from .helpers import count, email_section, wait_for
 from .mailserver import MailServer
 from .samples import headlines, rss
-from .test_daemon import count, wait_for
-from .test_digest import email_section
+
+pytestmark = pytest.mark.slow  # kill loops
 
 LOOPS = int(os.environ.get("MONITOR_KILL_LOOPS", "10"))
 SEED = int(os.environ.get("MONITOR_KILL_SEED", "7"))

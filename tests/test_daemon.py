@@ -7,76 +7,21 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from monitor.weeks import week_start
-
 from .conftest import backdate_polling
-from .mailserver import MailServer, free_port
+from .helpers import STOP_BOUND, THEMES, Running, count, email_section, last_week_entries, wait_for
+from .mailserver import free_port
 from .samples import Entry, rss
-from .test_digest import email_section
-from .test_themes_cli import THEMES
-
-STOP_BOUND = 35  # seconds: the daemon's STOP_TIMEOUT and some slack
-
-
-def last_week_entries() -> list[Entry]:
-    """Sample items published in the last complete week, whatever today is."""
-    monday = week_start(datetime.now(UTC), "UTC") - timedelta(days=5)
-    return [Entry(title=f"Sample: families fled Stepanakert, report {n}", link=f"https://sample-wire.example.org/d/{n}",
-                  guid=f"https://sample-wire.example.org/d/{n}", published=monday + timedelta(hours=n)) for n in range(3)]
-
-
-class Running:
-    def __init__(self, config, db, log):
-        self.log = log
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
-            stdout=log.open("ab"), stderr=subprocess.STDOUT)
-
-    def stop(self) -> float:
-        started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
-        assert self.process.wait(timeout=STOP_BOUND) == 0, self.log.read_text()
-        return time.monotonic() - started
-
-
-def wait_for(condition, timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def count(db, sql: str) -> int:
-    if not db.exists():
-        return 0
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        conn.close()
-
-
-@pytest.fixture
-def mail():
-    server = MailServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.slow
 def test_the_daemon_polls_sends_the_due_digest_stops_and_restarts_cleanly(feed_server, write_config, mail,
                                                                         tmp_path, run_cli):
     url = feed_server.add("/wire", body=rss(last_week_entries()))
@@ -104,9 +49,11 @@ def test_the_daemon_polls_sends_the_due_digest_stops_and_restarts_cleanly(feed_s
     assert run_cli(config, "status", expect=1).output.count("not running") == 2  # daemon line and health line
 
     hits = len(feed_server.hits("/wire"))
+    checks = log.read_text().count("start-up digest check done")
     again = Running(config, db, log)
-    try:
-        time.sleep(7)  # time for any startup poll and digest check to happen, if they (wrongly) would
+    try:  # any start-up poll and digest comes before the start-up digest check ends, if they (wrongly) would
+        wait_for(lambda: log.read_text().count("start-up digest check done") == checks + 1,
+                 what="the start-up digest check")
     finally:
         again.stop()
     assert len(feed_server.hits("/wire")) == hits  # polled within its interval: not polled again
@@ -159,6 +106,7 @@ def test_json_logs_and_a_second_signal_exits_at_once(feed_server, write_config, 
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.slow
 def test_a_restart_with_no_feed_due_produces_the_missed_digest_within_seconds_once_its_folder_is_usable(
         feed_server, write_config, mail, tmp_path, run_cli):
     url = feed_server.add("/wire", body=rss(last_week_entries()))

@@ -27,11 +27,9 @@ from monitor.store import Store
 from monitor.weeks import week_end, week_label, week_start
 
 from .conftest import backdate_polling
+from .helpers import STOP_BOUND, STORIES, THEMES, WEEK, count, email_section, entry, last_week_entries, wait_for
 from .mailserver import MailServer
 from .samples import Entry, rss
-from .test_daemon import STOP_BOUND, count, last_week_entries, wait_for
-from .test_digest import STORIES, WEEK, email_section, entry
-from .test_themes_cli import THEMES
 
 ANALYST, DESK = "analyst@example.org", "desk@example.org"
 
@@ -118,6 +116,7 @@ def test_a_message_sent_whole_whose_answer_never_came_is_uncertain_and_not_sent_
 # -- 2. two senders --------------------------------------------------------------------------------
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_concurrent_digest_commands_send_the_week_once(feed_server, write_config, run_cli, tmp_path, db_path):
     senders = 4
     with MailServer(reply_delay=6.0) as mail:  # the others start while the first waits for its 250
@@ -140,6 +139,7 @@ def test_concurrent_digest_commands_send_the_week_once(feed_server, write_config
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_a_daemon_starting_while_a_cli_is_sending_leaves_its_claim_alone(feed_server, write_config, run_cli,
                                                                        tmp_path, db_path):
     log = tmp_path / "daemon.log"
@@ -242,6 +242,7 @@ def test_no_send_rewrites_a_sent_weeks_files_and_changes_nothing_it_recorded(
 # -- 5. no long lock -------------------------------------------------------------------------------
 
 @pytest.mark.timeout(150)
+@pytest.mark.slow
 def test_a_slow_digest_exchange_neither_stops_polling_nor_holds_up_sigterm(feed_server, write_config, run_cli,
                                                                          tmp_path, db_path):
     log = tmp_path / "daemon.log"

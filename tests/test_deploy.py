@@ -11,8 +11,8 @@ from .conftest import REPO
 
 
 def test_every_canned_datasette_query_runs(feed_server, write_config, run_cli, db_path):
+    from .helpers import THEMES
     from .samples import headlines, rss
-    from .test_themes_cli import THEMES
 
     config = write_config([{"name": "sample-wire", "url": feed_server.add("/f", body=rss(headlines(5)))}], extra=THEMES)
     run_cli(config, "poll")
@@ -20,8 +20,9 @@ def test_every_canned_datasette_query_runs(feed_server, write_config, run_cli, d
     metadata = json.loads((REPO / "deploy" / "datasette-metadata.json").read_text())
     queries = metadata["databases"]["monitor"]["queries"]
     conn = sqlite3.connect(db_path)
-    for name, query in queries.items():
-        params = {p: {"theme": "exodus", "q": "Stepanakert"}[p] for p in re.findall(r":(\w+)", query["sql"])}
+    for query in queries.values():
+        values = {"theme": "exodus", "q": "Stepanakert", "week": "2023-W39"}
+        params = {p: values[p] for p in re.findall(r":(\w+)", query["sql"])}
         conn.execute(query["sql"], params).fetchall()  # raises on a broken query
     conn.close()
     assert len(queries) >= 5

@@ -31,11 +31,9 @@ from monitor.weeks import parse_week
 
 from .conftest import backdate_polling
 from .feedserver import FeedServer
-from .mailserver import MailServer, free_port
+from .helpers import STORIES, THEMES, WEEK, count, email_section, wait_for
+from .mailserver import MailServer, body, free_port
 from .samples import headlines, rss
-from .test_daemon import count, wait_for
-from .test_digest import STORIES, WEEK, email_section
-from .test_themes_cli import THEMES
 
 SITE = "https://sample-wire.example.org"
 
@@ -131,6 +129,7 @@ def test_monitor_poll_waits_for_a_writer_and_an_analysts_read_and_stores_everyth
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.slow
 def test_the_daemon_gives_up_a_round_the_lock_outlasts_says_so_and_stores_it_next_round(
         feed_server, write_config, run_cli, db_path, tmp_path):
     feed = Growing(10)
@@ -171,6 +170,7 @@ def file_size_limit(limit: int) -> Callable[[], None]:
 
 @pytest.mark.skipif(not hasattr(resource, "prlimit"), reason="needs prlimit(2) (Linux) to lift the limit")
 @pytest.mark.timeout(90)
+@pytest.mark.slow
 def test_a_full_disk_fails_rounds_clearly_the_daemon_lives_on_and_recovers_when_space_returns(
         feed_server, write_config, run_cli, db_path, tmp_path):
     feed = Growing(10)
@@ -209,6 +209,7 @@ class SteppedClock:
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.slow
 def test_smtp_down_for_a_day_the_digest_goes_out_once_late_and_says_so(feed_server, write_config, run_cli,
                                                                       db_path, tmp_path):
     mail = MailServer()  # its port is chosen, nothing listens there yet: the mail server is down
@@ -253,8 +254,8 @@ def test_smtp_down_for_a_day_the_digest_goes_out_once_late_and_says_so(feed_serv
     local_sent = sent_at.astimezone(ZoneInfo("Asia/Yerevan"))
     notice = ("This digest was due on Monday 2 October 2023 at 08:00 and is delivered late: delivery to the "
               f"mail server failed until {local_sent:%A} {local_sent.day} {local_sent:%B %Y at %H:%M} (Asia/Yerevan).")
-    plain = " ".join(message.get_body(("plain",)).get_content().split())
-    html = " ".join(message.get_body(("html",)).get_content().split())
+    plain = " ".join(body(message, "plain").split())
+    html = " ".join(body(message, "html").split())
     assert notice in plain and notice in html
     assert STORIES[0].title in plain  # the late digest is still the whole digest
     record = run_cli(config_path, "digests", "--json").output
@@ -263,6 +264,7 @@ def test_smtp_down_for_a_day_the_digest_goes_out_once_late_and_says_so(feed_serv
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.slow
 def test_a_feed_failing_for_weeks_is_backed_off_and_recovers_on_its_own(feed_server, write_config, db_path):
     refused_port = free_port()  # nothing listens here until the second feed "comes back"
     erroring = feed_server.add("/down", status=500, body=b"sample outage")
@@ -339,6 +341,7 @@ def test_an_unwritable_digests_folder_is_a_clear_error_and_the_week_goes_out_onc
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.slow
 def test_a_daemon_started_while_the_write_lock_is_held_waits_says_who_holds_it_and_starts_after(
         feed_server, write_config, run_cli, db_path, tmp_path):
     config = write_config([{"name": "sample-wire", "url": feed_server.add("/wire", body=rss(headlines(3, site=SITE))),

@@ -21,6 +21,7 @@ from functools import cache
 from html.parser import HTMLParser
 from xml.sax.saxutils import escape
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +32,8 @@ from monitor.parse import parse_feed
 from monitor.types import ParsedFeed, RuleSpec, ThemeMatch, ThemeSpec
 
 from .conftest import REPO
+
+pytestmark = pytest.mark.slow  # property-based fuzzing
 
 _SLOW_DRAWS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
 # derandomize: CI explores the same examples on every run, so a red build is reproducible from its log.
@@ -65,7 +68,8 @@ MARKUP = ["<script>alert(1)</script>", "<SCRIPT src=//example.org/x.js></SCRIPT>
 ENTITIES = ["&amp;", "&lt;", "&gt;", "&quot;", "&#38;", "&#x26;", "&nbsp;", "&eacute;", "&#0;", "&#xD800;",
             "&#1114112;", "&#x1F600;", "&undefined;", "&", "&#;", "&sample;", "&#27;", "&#x1b;[2J", "&#x9b;",
             "&#7;", "&#133;"]
-CONTROL = [chr(c) for c in range(0, 32)] + ["\x7f", "\x85", "\x9b", "\x1b]0;pwned\x07", "\x1b[2J", "\u2028", "\u200b", "\ufeff", "\ufffe", "\U0001F600"]
+CONTROL = [chr(c) for c in range(0, 32)] + ["\x7f", "\x85", "\x9b", "\x1b]0;pwned\x07", "\x1b[2J", "\u2028", "\u200b",
+                                            "\ufeff", "\ufffe", "\U0001F600"]
 LINKS = ["https://sample-wire.example.org/2023/09/story", "http://sample-wire.example.org/a?utm_source=rss&id=1",
          "/2023/09/relative", "../up/one", "?p=12", "//sample-wire.example.org/protocol-relative", "#fragment",
          "javascript:alert(1)", " JaVaScRiPt:alert(document.cookie)", "data:text/html,<script>alert(1)</script>",
@@ -83,10 +87,15 @@ def pieces(extra: list[str]) -> st.SearchStrategy[str]:
                      st.sampled_from(MARKUP), st.sampled_from(ENTITIES), st.sampled_from(extra), st.just(" "))
 
 
+def _theme_texts_below() -> st.SearchStrategy[str]:
+    """theme_texts, defined further down (a named function lets mypy wait for its type)."""
+    return theme_texts()
+
+
 texts = st.lists(pieces([" ", "Sample:", "Sample Wire"]), max_size=14).map("".join)
 # Now and then, text longer than every cap, so the caps themselves are exercised.
 long_texts = st.one_of(texts, st.tuples(texts, st.integers(1, 2_500)).map(lambda t: (t[0] or "x") * t[1]),
-                       st.deferred(lambda: theme_texts()))
+                       st.deferred(_theme_texts_below))
 
 
 @st.composite
@@ -398,11 +407,14 @@ def test_appending_text_never_lowers_a_shipped_themes_score(title: str, summary:
 terms = st.sampled_from(VOCABULARY).flatmap(
     lambda w: st.sampled_from([w, w.title()] + ([w[:max(3, len(w) - 2)] + "*"] if len(w) >= 4 else [])))
 groups = st.lists(terms, min_size=1, max_size=4).map(tuple)
-rules = st.builds(RuleSpec, name=st.sampled_from(["r1", "r2", "r3"]), groups=st.lists(groups, min_size=1, max_size=3).map(tuple),
+rules = st.builds(RuleSpec, name=st.sampled_from(["r1", "r2", "r3"]),
+                  groups=st.lists(groups, min_size=1, max_size=3).map(tuple),
                   within=st.integers(1, 25), score=st.integers(50, 100), ordered=st.booleans())
 phrases = st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=5).map(" ".join)
-generated_themes = st.builds(ThemeSpec, key=st.just("g"), label=st.just("g"), phrases=st.lists(phrases, max_size=3).map(tuple),
-                             rules=st.lists(rules, max_size=3).map(tuple), require=st.lists(terms, max_size=2).map(tuple),
+generated_themes = st.builds(ThemeSpec, key=st.just("g"), label=st.just("g"),
+                             phrases=st.lists(phrases, max_size=3).map(tuple),
+                             rules=st.lists(rules, max_size=3).map(tuple),
+                             require=st.lists(terms, max_size=2).map(tuple),
                              exclude=st.lists(terms, max_size=2).map(tuple), threshold=st.integers(0, 100))
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -29,11 +30,9 @@ from monitor.fetch import Fetcher
 from monitor.units import parse_duration
 
 from .feedserver import FeedServer
-from .mailserver import MailServer
+from .helpers import THEMES, WEEK, email_section, entry, line_of
+from .mailserver import MailServer, body
 from .samples import SAMPLE_NOTE, Entry, headlines, rss
-from .test_digest import WEEK, email_section, entry
-from .test_poll import line_of
-from .test_themes_cli import THEMES
 
 SITE = "https://sample-wire.example.org"
 
@@ -264,7 +263,7 @@ class SlowDns:
         self.released = threading.Event()
         self.asked: list[str] = []
 
-    def __call__(self, host: str, port: object, *args: object, **kwargs: object) -> list:
+    def __call__(self, host: str, port: object, *args: object, **kwargs: object) -> list[Any]:
         self.asked.append(host)
         if host.endswith(".slow.test"):
             self.released.wait(self.seconds)
@@ -437,7 +436,7 @@ def test_hostile_content_is_harmless_in_digest_files_and_email(feed_server, writ
     finally:
         mail.stop()
     assert "Sample: families fled Stepanakert" in html and "Sample: families fled Stepanakert" in text
-    for rendered in (html, message.get_body(("html",)).get_content()):
+    for rendered in (html, body(message, "html")):
         markup = re.findall(r"<[^>]+>", rendered.lower())  # what a browser reads as tags, not escaped text
         assert not [t for t in markup if re.search(r"\son[a-z]+\s*=", t)], "an event handler survived"
         dangerous = r"<(script|iframe|form|input|base|style|img|object|embed)\b|<meta http-equiv"

@@ -21,12 +21,9 @@ from monitor.textsafe import one_line, redact, shown, strip_controls
 
 from .conftest import backdate_polling
 from .feedserver import FeedServer
-from .mailserver import MailServer, free_port
+from .helpers import THEMES, WEEK, Running, count, email_section, entry, line_of, wait_for
+from .mailserver import MailServer, body, free_port
 from .samples import rss
-from .test_daemon import Running, count, wait_for
-from .test_digest import WEEK, email_section, entry
-from .test_poll import line_of
-from .test_themes_cli import THEMES
 
 SITE = "https://sample-wire.example.org"
 # Window title, clear screen, red (a C1 CSI, one byte in Latin-1), cursor home: what a hostile feed sends.
@@ -41,7 +38,8 @@ def controls(text: str) -> list[str]:
 
 
 def monitor(config: Path, db: Path, *args: str, expect: int | None = 0) -> str:
-    """`monitor --config CONFIG --db DB ARGS...` as an operator runs it, logging details (-v); stdout and stderr together."""
+    """`monitor --config CONFIG --db DB ARGS...` as an operator runs it, logging details (-v); stdout and stderr
+    together."""
     done = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "-v", *args],
                           capture_output=True, text=True, timeout=60)
     output = done.stdout + done.stderr
@@ -87,7 +85,8 @@ def test_control_characters_go_and_line_structure_stays_where_it_belongs():
     ("http://user:se@cret@host.example.org:8080/x?a=b@c", "http://user:***@host.example.org:8080/x?a=b@c"),
     ("redirect loop at http://user:secret@127.0.0.1:9/loop; see https://a:secret@b.example.org",
      "redirect loop at http://user:***@127.0.0.1:9/loop; see https://a:***@b.example.org"),
-    ("https://host.example.org/a@b and mail desk@example.org", "https://host.example.org/a@b and mail desk@example.org"),
+    ("https://host.example.org/a@b and mail desk@example.org",
+     "https://host.example.org/a@b and mail desk@example.org"),
 ])
 def test_redact_hides_the_secret_of_every_url_in_a_text(given, expected):
     assert redact(given) == expected
@@ -114,6 +113,7 @@ def escape_feeds(feed_server: FeedServer) -> list[dict[str, str]]:
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_control_sequences_from_feeds_never_reach_the_terminal_the_digest_or_the_email(feed_server, write_config,
                                                                                       tmp_path):
     mail = MailServer().start()
@@ -124,7 +124,8 @@ def test_control_sequences_from_feeds_never_reach_the_terminal_the_digest_or_the
         assert "2 new" in line_of(polled, "sample-raw") and "1 new" in line_of(polled, "sample-refs")
         # Stored clean: the parse step strips them, so every later reader gets clean text.
         conn = sqlite3.connect(db)
-        stored = conn.execute("SELECT title || ' ' || summary || ' ' || summary_html || ' ' || coalesce(link, '') || ' ' || coalesce(guid, '') "
+        stored = conn.execute("SELECT title || ' ' || summary || ' ' || summary_html || ' ' || coalesce(link, '') "
+                              "|| ' ' || coalesce(guid, '') "
                               "FROM items UNION ALL SELECT coalesce(title, '') FROM feeds").fetchall()
         conn.close()
         assert len(stored) == 5 and "Sample Wire" in " ".join(r[0] for r in stored)
@@ -151,8 +152,8 @@ def test_control_sequences_from_feeds_never_reach_the_terminal_the_digest_or_the
         outputs["digest .html"] = (out / f"{WEEK}.html").read_text()
         [(_, message)] = mail.messages
         # CR LF ends the lines of a message on the wire: the only CR allowed.
-        outputs["e-mail text"] = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
-        outputs["e-mail html"] = message.get_body(("html",)).get_content().replace("\r\n", "\n")
+        outputs["e-mail text"] = body(message, "plain").replace("\r\n", "\n")
+        outputs["e-mail html"] = body(message, "html").replace("\r\n", "\n")
     finally:
         mail.stop()
     assert "families fled Stepanakert" in outputs["digest .txt"] and "Karabakh" in outputs["e-mail text"]
@@ -163,6 +164,7 @@ def test_control_sequences_from_feeds_never_reach_the_terminal_the_digest_or_the
 # --- 2. credentials in feed URLs -------------------------------------------------------------------------
 
 @pytest.mark.timeout(180)
+@pytest.mark.slow
 def test_credentials_in_feed_urls_are_sent_to_their_host_only_and_shown_nowhere(feed_server, write_config,
                                                                                 tmp_path):
     other = FeedServer(host="127.0.0.2").start()  # another host that also asks for credentials
@@ -217,7 +219,8 @@ def test_credentials_in_feed_urls_are_sent_to_their_host_only_and_shown_nowhere(
         daemon_db, log = tmp_path / "daemon" / "monitor.db", tmp_path / "daemon.log"
         daemon = Running(daemon_config, daemon_db, log)
         try:
-            wait_for(lambda: count(daemon_db, "SELECT count(DISTINCT feed_id) FROM fetches") == 4, what="a poll of each")
+            wait_for(lambda: count(daemon_db, "SELECT count(DISTINCT feed_id) FROM fetches") == 4,
+                     what="a poll of each")
             outputs["metrics"] = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
         finally:
             daemon.stop()

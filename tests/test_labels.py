@@ -9,11 +9,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from .helpers import FLEEING, THEMES
 from .samples import Entry, headlines, rss
-from .test_themes_cli import FLEEING, THEMES
 
 LEAVING = headlines(1)[0]  # "Sample: families leave Stepanakert along the Lachin road": the theme misses it
 OTHERS = headlines(4, start=1)
@@ -26,7 +27,7 @@ def polled(feed_server, write_config, run_cli, query) -> tuple[Path, dict[str, i
     return config, {row["link"]: row["id"] for row in query("SELECT id, link FROM items")}
 
 
-def write_labels(path: Path, rows: list[dict]) -> Path:
+def write_labels(path: Path, rows: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return path
 

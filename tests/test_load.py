@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from .loadfarm import KINDS, poll_round
+
+pytestmark = pytest.mark.slow  # a poll round over hundreds of misbehaving feeds
 
 FEEDS, HOSTS, ITEMS = 200, 20, 20
 PEAK_RSS_MB = 150  # the README's goal for the daemon at 1,000 feeds; ~60 MB measured for this round

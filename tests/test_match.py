@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import unicodedata
+from typing import Any
 
 import pytest
 from rapidfuzz import fuzz
@@ -25,8 +26,9 @@ EXTRA_EVIDENCE_BONUS, MATCHER_VERSION = match.EXTRA_EVIDENCE_BONUS, match.MATCHE
 _WORD = re.compile(r"\w")
 
 
-def theme_toml(*rules: dict, phrases: tuple[str, ...] = (), require: tuple[str, ...] = (),
-               exclude: tuple[str, ...] = (), threshold: int = 50, terms: dict | None = None, key: str = "t") -> str:
+def theme_toml(*rules: dict[str, Any], phrases: tuple[str, ...] = (), require: tuple[str, ...] = (),
+               exclude: tuple[str, ...] = (), threshold: int = 50, terms: dict[str, Any] | None = None,
+               key: str = "t") -> str:
     """One theme as TOML; JSON scalars and arrays are valid TOML values."""
     lines = ["[terms]", *(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in (terms or {}).items())]
     lines += [f"[themes.{key}]", f'label = "{key}"', f"threshold = {threshold}"]
@@ -38,7 +40,7 @@ def theme_toml(*rules: dict, phrases: tuple[str, ...] = (), require: tuple[str, 
     return "\n".join(lines) + "\n"
 
 
-def matcher(*rules: dict, **options) -> Matcher:
+def matcher(*rules: dict[str, Any], **options: Any) -> Matcher:
     return Matcher(parse_config(theme_toml(*rules, **options)).themes)
 
 
@@ -196,7 +198,7 @@ SPAN_RULE = {"name": "flight", "all": [["беж*", "fled", "promised"], ["Кар
     ("Ёлки: 😀 STEPANAKERT ‒ fled", "ﬁne", [("title", "STEPANAKERT"), ("title", "fled")]),
     ("İlham Aliyev promised Xankendi", "", [("title", "promised"), ("title", "Xankendi")]),
 ])
-def test_spans_are_the_original_text_of_their_field(title: str, summary: str, expected: list) -> None:
+def test_spans_are_the_original_text_of_their_field(title: str, summary: str, expected: list[tuple[str, str]]) -> None:
     found = hits(matcher(SPAN_RULE), title, summary)  # hits() checks every span against its field
     [evidence] = found["t"].evidence
     assert (evidence.kind, evidence.name) == ("rule", "flight")
@@ -281,7 +283,7 @@ LONG_TITLE = "Stepanakert empties as the last buses leave for the border crossin
     ("Families fled", "Buses reached Stepanakert", {}, True),
     ("Stepanakert", "", {}, False), ("", "Stepanakert, then fled", {"within": 2}, False),
 ])
-def test_a_rule_joins_a_headline_to_its_lede(title: str, summary: str, rule: dict, expected: bool) -> None:
+def test_a_rule_joins_a_headline_to_its_lede(title: str, summary: str, rule: dict[str, Any], expected: bool) -> None:
     m = matcher({"all": [["Stepanakert"], ["fled"]], "within": 3, "score": 70, **rule})
     found = hits(m, title, summary)
     assert ("t" in found) is expected
@@ -316,7 +318,7 @@ def xfail(title: str, summary: str, reason: str):
     return pytest.param(title, summary, marks=pytest.mark.xfail(strict=True, reason=reason))
 
 
-POSITIVE = {
+POSITIVE: dict[str, list[Any]] = {
     "putin_blame": [
         ("Yerevan accuses Moscow of abandoning Armenia as Azerbaijan seizes Karabakh", ""),
         ("", "Russian peacekeepers stood by as Azerbaijani forces took Nagorno-Karabakh, Armenian officials say."),
@@ -387,7 +389,8 @@ NEAR_MISSES = [  # about none of the shipped themes
     ("Great Return: displaced families move back to Shusha",
      "Former IDPs return to their homes in the Karabakh region, decades after they fled."),
     ("Activists warn of ethnic cleansing in Nagorno-Karabakh", "Azerbaijan denies any such plan."),
-    ("Putin hosts Aliyev and Pashinyan for talks on Karabakh", "The Kremlin said the leaders discussed transport links."),
+    ("Putin hosts Aliyev and Pashinyan for talks on Karabakh",
+     "The Kremlin said the leaders discussed transport links."),
     ("UN court orders Azerbaijan to pull troops back from civilian areas of Karabakh", ""),
     ("Aliyev and Pashinyan discuss the future of the peace treaty", "Foreign ministers will meet again next month."),
     ("Armenia accused of helping Russia evade Western sanctions", ""),

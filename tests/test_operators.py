@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import STOP_BOUND, count, last_week_entries, wait_for
 from .samples import Entry, rss
-from .test_daemon import STOP_BOUND, count, last_week_entries, wait_for
 
 DAY = 86400
 
@@ -92,6 +92,7 @@ def stopped_cleanly(daemon: Daemon) -> float:
 # -- reload is safe -------------------------------------------------------------------------------------------
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_a_burst_of_twenty_sighups_neither_deadlocks_nor_stops_the_daemon(feed_server, write_config, tmp_path,
                                                                            daemons):
     body = rss(last_week_entries())
@@ -116,6 +117,7 @@ def test_a_burst_of_twenty_sighups_neither_deadlocks_nor_stops_the_daemon(feed_s
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_a_reload_while_an_analyst_holds_the_write_lock_is_retried_not_fatal(feed_server, write_config, tmp_path,
                                                                             daemons):
     config = write_config([{"name": "sample-wire", "url": feed_server.add("/a", body=rss(last_week_entries()))}],
@@ -143,6 +145,7 @@ def test_a_reload_while_an_analyst_holds_the_write_lock_is_retried_not_fatal(fee
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.slow
 def test_reloads_beside_monitor_poll_in_a_loop_neither_fail_nor_stop_polling(feed_server, write_config, tmp_path,
                                                                              daemons):
     body = rss(entries("wire", 40))
@@ -257,6 +260,7 @@ def test_a_feed_moved_by_a_301_and_renamed_to_its_new_address_keeps_its_items(fe
 # -- clock steps ----------------------------------------------------------------------------------------------
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_times_stored_in_the_future_neither_stop_polling_nor_pass_unreported(feed_server, write_config, tmp_path,
                                                                              daemons):
     ahead = {"MONITOR_CLOCK_OFFSET": str(DAY)}

@@ -61,6 +61,7 @@ def test_export_hides_feed_credentials_unless_asked_to_keep_them(write_config, r
                            {"name": "sample-token", "url": "https://secret-token@b.example.org/rss"}])
     shared = run_cli(config, "feeds", "export").output
     assert "secret" not in shared
-    assert 'xmlUrl="https://user:***@a.example.org/rss"' in shared and 'xmlUrl="https://***@b.example.org/rss"' in shared
+    assert ('xmlUrl="https://user:***@a.example.org/rss"' in shared
+            and 'xmlUrl="https://***@b.example.org/rss"' in shared)
     kept = run_cli(config, "feeds", "export", "--with-credentials").output
     assert 'xmlUrl="https://user:secret@a.example.org/rss"' in kept

@@ -45,7 +45,7 @@ def test_a_helper_killed_mid_work_costs_one_document_and_a_new_helper_takes_over
         helpers = multiprocessing.active_children()
         assert helpers, "no helper process was started"
         for helper in helpers:
-            os.kill(helper.pid, signal.SIGKILL)
+            helper.kill()  # SIGKILL
             helper.join(timeout=10)
         lost = parse(parser)
         assert lost.items == () and "parser process died" in (lost.bozo or "")

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .helpers import line_of
 from .samples import Entry, atom, headlines, rdf, rss
-
-
-def line_of(output: str, feed: str) -> str:
-    return next(line for line in output.splitlines() if f" {feed} " in f" {line} ")
 
 
 def test_poll_stores_items_from_rss_atom_and_rdf(feed_server, write_config, run_cli, query):
@@ -114,7 +111,8 @@ def test_malformed_feed_keeps_what_it_can_and_says_so(feed_server, write_config,
 
 def test_html_page_instead_of_feed_is_an_error(feed_server, write_config, run_cli, query):
     page = b"<!doctype html><html><body><h1>Sample site</h1><p>No feed here.</p></body></html>"
-    config = write_config([{"name": "sample-html", "url": feed_server.add("/page", body=page, content_type="text/html")}])
+    url = feed_server.add("/page", body=page, content_type="text/html")
+    config = write_config([{"name": "sample-html", "url": url}])
     result = run_cli(config, "poll")
     assert line_of(result.output, "sample-html").startswith("error")
     assert "not a readable feed" in result.output
@@ -256,7 +254,8 @@ def test_poll_one_feed_by_name_and_unknown_name(feed_server, write_config, run_c
 
 def test_user_agent_and_gzip_are_sent(feed_server, write_config, run_cli):
     url = feed_server.add("/ua", body=rss(headlines(1)))
-    run_cli(write_config([{"name": "sample-ua", "url": url}], polling={"user_agent": "monitor-test/1 (ops@example.org)"}),
+    run_cli(write_config([{"name": "sample-ua", "url": url}],
+                         polling={"user_agent": "monitor-test/1 (ops@example.org)"}),
             "poll")
     headers = feed_server.hits("/ua")[0].headers
     assert headers["user-agent"] == "monitor-test/1 (ops@example.org)"

@@ -32,7 +32,9 @@ def test_shipped_themes_score_on_the_eval_set(items, tmp_path):
                         "match", "--jsonl", str(EVAL / items)], stdout=out, check=True, timeout=120)
     report = subprocess.run([sys.executable, str(EVAL / "score.py"), str(EVAL / labels), str(predictions)],
                             capture_output=True, text=True, check=True).stdout
-    macro = float(re.search(r"macro_f1=([0-9.]+)", report).group(1))
+    found = re.search(r"macro_f1=([0-9.]+)", report)
+    assert found, report
+    macro = float(found.group(1))
     per_theme = {m.group(1): float(m.group(2))
                  for m in re.finditer(r"^(\w+)\s+[0-9.]+\s+[0-9.]+\s+([0-9.]+)", report, re.MULTILINE)}
     assert set(per_theme) == {"putin_blame", "baku_promises", "armenian_exodus"}, report

@@ -81,6 +81,7 @@ def monitor(config: Path, db: Path, *args: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.slow
 def test_rematch_beside_polls_that_edit_items_never_stores_evidence_the_item_no_longer_has(
         feed_server, write_config, tmp_path):
     rng = random.Random(11)
@@ -110,6 +111,7 @@ def test_rematch_beside_polls_that_edit_items_never_stores_evidence_the_item_no_
         output = rematch.communicate(timeout=60)[0]
         assert rematch.returncode == 0, output
         stale = stale_spans(db)
-        assert not stale, f"{len(stale)} stale span(s) after {rematches} rematch(es) beside {polls} poll(s): {stale[:3]}"
+        assert not stale, (f"{len(stale)} stale span(s) after {rematches} rematch(es) beside {polls} poll(s): "
+                           f"{stale[:3]}")
     print(f"{rematches} rematches of {FEEDS * ITEMS} items beside {polls} polls: no stale span")
     assert polls >= 3  # the polls really ran beside the rematches

@@ -7,6 +7,7 @@ import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -41,7 +42,7 @@ def entries(texts: list[tuple[str, str]]) -> list[Entry]:
                   published=WHEN - timedelta(hours=n)) for n, (title, summary) in enumerate(texts)]
 
 
-def found(run_cli, config: Path, query: str) -> list[dict]:
+def found(run_cli, config: Path, query: str) -> list[dict[str, Any]]:
     result = run_cli(config, "search", query, "--json", "--limit", "100")
     return [json.loads(line) for line in result.output.splitlines()]
 
@@ -146,6 +147,7 @@ QUERY_TEXT = st.lists(st.sampled_from(QUERY_PARTS), max_size=30).map("".join)
 
 @settings(max_examples=300, deadline=None)
 @given(QUERY_TEXT)
+@pytest.mark.slow
 def test_any_query_is_answered_and_every_word_of_an_item_finds_it(query):
     with Store.open(":memory:") as store:
         store.sync_feeds([FeedSource("sample-wire", f"{SITE}/rss", timedelta(hours=1))], WHEN)

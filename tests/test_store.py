@@ -151,11 +151,11 @@ def test_sync_feeds_follows_renames_and_leaves_other_feeds_alone(store):
     assert renames == [("sample-wire", "wire-renamed")]
     renamed = store.feed_state("wire-renamed")
     assert renamed and renamed.id == wire.id
-    assert store.feed_state("sample-mirror").id == mirror.id  # type: ignore[union-attr]
+    assert store.feed_state("sample-mirror").id == mirror.id
     # a feed removed long ago and added back under another name is that feed again
     store.sync_feeds([source("sample-mirror", "https://mirror.example.org/rss")], NOW)
     assert store.sync_feeds([source("sample-mirror", "https://mirror.example.org/rss"),
                              source("back-again", "https://sample-wire.example.org/rss")], NOW) == [
         ("wire-renamed", "back-again")]
-    assert store.feed_state("back-again").id == wire.id  # type: ignore[union-attr]
+    assert store.feed_state("back-again").id == wire.id
     assert store.count("feeds") == 3

@@ -11,26 +11,10 @@ from click.testing import CliRunner
 from monitor.cli import cli
 
 from .conftest import REPO
-from .samples import Entry, headlines, rss
+from .helpers import FLEEING, THEMES
+from .samples import headlines, rss
 
 SHIPPED = REPO / "config" / "feeds.toml"
-THEMES = """
-[terms]
-place = ["Karabakh", "Stepanakert"]
-
-[themes.exodus]
-label = "Sample exodus"
-phrases = ["Armenians flee Karabakh"]
-
-[[themes.exodus.rules]]
-name = "flight"
-all = [["flee*", "fled", "refugee*"], "@place"]
-within = 10
-"""
-FLEEING = Entry(title="Sample: families fled Stepanakert overnight", link="https://sample-wire.example.org/fled",
-                summary="<p>Sample text: long queues on the road out of Karabakh.</p>")
-
-
 def invoke(*args: str, input: str | None = None):
     return CliRunner().invoke(cli, ["--config", str(SHIPPED), *args], input=input)
 
@@ -91,7 +75,8 @@ def test_poll_stores_matches_with_evidence_and_themes_counts_them(feed_server, w
     assert [(r["title"], r["theme"]) for r in rows] == [(FLEEING.title, "exodus")]
     evidence = json.loads(rows[0]["evidence"])
     assert evidence[0]["name"] == "flight" and {s["text"] for s in evidence[0]["spans"]} == {"fled", "Stepanakert"}
-    assert query("SELECT count(*) AS n FROM items WHERE matcher_version = ?", (rows[0]["matcher_version"],))[0]["n"] == 3
+    assert query("SELECT count(*) AS n FROM items WHERE matcher_version = ?",
+                 (rows[0]["matcher_version"],))[0]["n"] == 3
     themes = json.loads(run_cli(config, "themes", "--json").output)
     assert themes["themes"][0]["total"] == 1 and themes["items_not_matched_with_these_themes"] == 0
 

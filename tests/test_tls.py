@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 import trustme
 
+from .helpers import STORIES, THEMES, WEEK, email_section
 from .mailserver import TlsMailServer
 from .samples import rss
-from .test_digest import STORIES, WEEK, email_section
-from .test_themes_cli import THEMES
 
 PASSWORD_ENV = "SAMPLE_SMTP_PASSWORD"
 

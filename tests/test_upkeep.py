@@ -16,8 +16,8 @@ from monitor.store import JOURNAL_SIZE_LIMIT
 from monitor.units import iso
 from monitor.weeks import last_complete_week, week_label
 
+from .helpers import Running, count, wait_for
 from .samples import Entry, rss
-from .test_daemon import Running, count, wait_for
 
 
 def monitor(config: Path, db: Path, *args: str) -> str:
@@ -41,6 +41,7 @@ def wal_size(db: Path) -> int:
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.slow
 def test_the_wal_an_open_read_transaction_let_grow_is_cut_back_at_the_next_poll(feed_server, write_config, tmp_path):
     feeds = 4
     for n in range(feeds):
@@ -110,13 +111,16 @@ def add_history(db: Path, now: datetime) -> dict[str, int]:
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.slow
 def test_the_daemon_prunes_fetches_past_the_window_and_recent_weeks_read_the_same(feed_server, write_config,
                                                                                   tmp_path):
     good = feed_server.add("/good", body=rss([Entry("Sample: a story", "https://good.example.org/1")]))
     config = write_config([{"name": "sample-good", "url": good},
                            {"name": "sample-down", "url": "http://127.0.0.1:9/down"},
                            {"name": "sample-never", "url": "http://127.0.0.1:9/never"}],
-                          extra=f'[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n')
+                          extra=f'[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n',
+                          # sample-good's made-up history of 200 days has no story: within a year, not stale.
+                          polling={"stale_after": "365d"})
     db = tmp_path / "data" / "monitor.db"
     monitor(config, db, "feeds")  # creates the database and the feeds
     now = datetime.now(UTC)

@@ -16,12 +16,12 @@ import shutil
 import signal
 import sys
 import unicodedata
-from importlib import resources
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -34,13 +34,22 @@ from .deliver import SmtpSender
 from .demo import SAMPLE_WEEK, run_demo
 from .errors import MonitorError, StoreError, UsageError
 from .fetch import Fetcher
+from .locate import PROJECT_CONFIG, STARTER, Found, find_config
 from .match import matches_json
-from .parse import plain_text
+from .parse import plain_text, summary_text
 from .pipeline import poll_round
 from .policy import CLOCK_SLACK, revive
 from .publish import claim_gone, delivery_warning, publish, retry_failed, week_over
-from .report import (feed_line, health_problems, health_rows, match_lines, round_summary, search_lines, shown_row,
-                     status_lines)
+from .report import (
+    feed_line,
+    health_problems,
+    health_rows,
+    match_lines,
+    round_summary,
+    search_lines,
+    shown_row,
+    status_lines,
+)
 from .schedule import digest_send_moment
 from .settings import http_url
 from .store import Matching, Store, clock_figures, health_figures
@@ -48,7 +57,7 @@ from .textsafe import redact, shown, shown_block
 from .units import format_duration, iso
 from .weeks import last_complete_week, parse_week, week_coverage, week_end, week_label, week_start
 
-DEFAULT_CONFIG = "config/feeds.toml"
+DEFAULT_CONFIG = PROJECT_CONFIG
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -61,21 +70,24 @@ class Context:
     db_override: str | None
     _config: Config | None = None
     using_starter: bool = False  # no config file was found: the packaged starter config stands in
+    found: Found | None = None  # how the config search went (locate.py); None: config_path was given as is
 
     @property
     def config(self) -> Config:
         if self._config is None:
+            if self.found and self.found.path is None:
+                raise UsageError(f"{self.found.reason}. `monitor init` writes a starter config here (`monitor "
+                                 "init --user`: for every folder), or give one with --config or MONITOR_CONFIG")
             self._config = load_config(self.config_path)
         return self._config
 
     @property
     def themes_config(self) -> Config:
-        """The config, for a command that needs only its themes: with no config file where the default
-        points (an installed monitor run from any folder), the starter config shipped in the package."""
-        if self._config is None and self.config_path == DEFAULT_CONFIG and not Path(DEFAULT_CONFIG).exists():
-            starter = str(resources.files("monitor") / "starter" / "feeds.toml")
-            click.echo(f"no {DEFAULT_CONFIG} here: using the starter config shipped with monitor ({starter})",
-                       err=True)
+        """The config, for a command that needs only its themes: with no config file found (an installed
+        monitor run from any folder), the starter config shipped in the package."""
+        if self._config is None and self.found and self.found.path is None:
+            starter = str(resources.files("monitor").joinpath(*STARTER))
+            click.echo(f"{self.found.reason}: using the starter config shipped with monitor ({starter})", err=True)
             self._config = load_config(starter)
             self.using_starter = True
         return self.config
@@ -139,14 +151,14 @@ def handle_errors(function: F) -> F:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--config", "config_path", envvar="MONITOR_CONFIG", default=DEFAULT_CONFIG, show_default=True,
-              metavar="FILE", help="Config file (also MONITOR_CONFIG).")
+@click.option("--config", "config_path", metavar="FILE", help="Config file (also MONITOR_CONFIG; else "
+              "./config/feeds.toml, else $XDG_CONFIG_HOME/monitor/feeds.toml).")
 @click.option("--db", "db_path", envvar="MONITOR_DB", metavar="FILE",
               help="SQLite database, overriding the config's monitor.database (also MONITOR_DB).")
 @click.option("-v", "--verbose", is_flag=True, help="Log details to standard error.")
 @click.version_option(__version__, prog_name="monitor")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str, db_path: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: bool) -> None:
     """Follow news feeds, match them to tracked themes, and keep everything in one SQLite file."""
     setup_logging("text", verbose)
     try:
@@ -154,7 +166,8 @@ def cli(ctx: click.Context, config_path: str, db_path: str | None, verbose: bool
     except MonitorError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(error.exit_code)
-    ctx.obj = Context(config_path=config_path, db_override=db_path)
+    found = find_config(config_path, os.environ, os.path.exists)
+    ctx.obj = Context(config_path=found.path or DEFAULT_CONFIG, db_override=db_path, found=found)
 
 
 @cli.command()
@@ -163,7 +176,7 @@ def cli(ctx: click.Context, config_path: str, db_path: str | None, verbose: bool
 def check(obj: Context) -> None:
     """Validate the config and print a summary of it (exit 2 when it is invalid)."""
     config = obj.config
-    click.echo(f"{config.path}: OK")
+    click.echo(f"{config.path}: OK ({obj.found.reason if obj.found else 'given'})")
     click.echo(f"  database   {obj.db_path}")
     click.echo(f"  digests    {config.digests_dir}/ (timezone {config.timezone})")
     polling = config.polling
@@ -218,20 +231,22 @@ def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
 @click.pass_context
 @handle_errors
 def feeds(ctx: click.Context, as_json: bool) -> None:
-    """Feed health: last success, last error, failures, next poll, dead. Subcommands manage feeds."""
+    """Feed health: state (ok, stale, failing, dead, new), newest item's age, last success, next poll, last
+    error. Subcommands manage feeds."""
     if ctx.invoked_subcommand is not None:
         return
     obj: Context = ctx.obj
     with obj.store() as store:
         store.sync_feeds(obj.config.feeds, utc_now())
-        rows = health_rows(store.feed_health(), utc_now())
+        rows = health_rows(store.feed_health(), utc_now(), obj.config.polling.stale_after)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    header = f"{'feed':<28} {'state':<12} {'items':>6}  {'last success':<17} {'next poll':<17} last error"
+    header = (f"{'feed':<28} {'state':<12} {'items':>6} {'newest':>8}  {'last success':<17} {'next poll':<17} "
+              "last error")
     click.echo(header)
     for row in rows:
-        click.echo(f"{row['name'][:28]:<28} {row['state']:<12} {row['items']:>6}  "
+        click.echo(f"{row['name'][:28]:<28} {row['state']:<12} {row['items']:>6} {row['newest_item_age'] or '':>8}  "
                    f"{row['last_success_at'] or 'never':<17} {row['next_poll']:<17} {row['last_error'] or ''}")
     states = Counter(row["state"] for row in rows)
     click.echo(", ".join(f"{count} {state}" for state, count in sorted(states.items())) or "no feeds configured")
@@ -369,7 +384,7 @@ def themes(obj: Context, as_json: bool, quality: bool) -> None:
     since = week_start(utc_now(), config.timezone, config.digest.week_start)
     with obj.store() as store:
         matcher = cli_model.matcher(obj, store, config.themes)
-        counts = store.theme_counts(since)
+        counts = store.theme_counts(since, week_end(since, config.timezone))
         stale = store.items_to_match(matcher.version)
     rows = [{"theme": key, "label": theme.label, "this_week": counts.get(key, (0, 0))[0],
              "total": counts.get(key, (0, 0))[1], "threshold": theme.threshold,
@@ -408,7 +423,7 @@ def rematch(obj: Context, everything: bool, batch: int, dry_run: bool) -> None:
         with click.progressbar(length=total, label="matching", file=sys.stderr) as bar:
             for done in store.rematch(matcher, utc_now(), everything=everything, batch=batch):
                 bar.update(done)
-        counts = store.theme_counts(utc_now())
+        counts = store.theme_counts(utc_now(), utc_now())  # the totals only
     click.echo(f"matched {total} item(s); matches per theme: "
                + (", ".join(f"{theme} {total_}" for theme, (_, total_) in sorted(counts.items())) or "none"))
 
@@ -541,9 +556,12 @@ def status(obj: Context, as_json: bool) -> None:
     zone = ZoneInfo(config.timezone)
     local = now.astimezone(zone)
     day_start = datetime(local.year, local.month, local.day, tzinfo=zone)
+    day_end = datetime.combine(day_start.date() + timedelta(days=1), day_start.timetz())  # 23 or 25 h at DST
+    this_week = week_start(now, config.timezone, config.digest.week_start)
     with obj.store(must_exist=True) as store:
-        figures = health_figures(store, iso(day_start) or "", iso(week_start(now, config.timezone,
-                                                                                config.digest.week_start)) or "")
+        figures = health_figures(store, (iso(day_start) or "", iso(day_end) or ""),
+                                 (iso(this_week) or "", iso(week_end(this_week, config.timezone)) or ""),
+                                 iso(now - config.polling.stale_after) or "")
         figures |= clock_figures(store, iso(now + CLOCK_SLACK) or "")  # the last poll not in the future
     d = config.digest
     due = week_start(now, config.timezone, d.week_start)  # this week's digest comes next
@@ -577,12 +595,13 @@ def demo(obj: Context, out_dir: str | None, folder: str | None) -> None:
     # Commands the user can paste: `monitor` where it is on PATH, else the way this one was started.
     started = sys.argv[0]
     prog = ("monitor" if shutil.which("monitor") else
-            os.path.relpath(started) if os.path.basename(started) == "monitor" else f"{sys.executable} -m monitor")
+            _pasteable(started) if os.path.basename(started) == "monitor" else f"{sys.executable} -m monitor")
     matched = ", ".join(f"{theme} {count}" for theme, count in sorted(result.matches.items())) or "none"
     files = " and ".join(str(path) for path in result.digest.files)
     # Shipped inside the package, the starter config is no place for a user's feeds: copy it out first.
-    own_config = (f"{DEFAULT_CONFIG} (copy the starter config, {config.path}, to begin)" if obj.using_starter
-                  else config.path)
+    then = (f"Then `{prog} init` writes a config of your own ({DEFAULT_CONFIG} here): put your feeds in it and "
+            f"start the service with `{prog} run`." if obj.using_starter else
+            f"Then put your feeds in {config.path} and start the service with `make run` (monitor run).")
     click.echo(f"""
 Stored in a throw-away database: {db}
 Matches per theme: {matched}
@@ -593,7 +612,7 @@ Try next:
   {prog} --db {db} themes
   {prog} match "Sample: Armenians feel betrayed as Russian peacekeepers stood by in Karabakh"
   sqlite3 {db} "SELECT m.theme, m.score, i.title FROM matches m JOIN items i ON i.id = m.item_id ORDER BY m.score DESC"
-Then put your feeds in {own_config} and start the service with `make run` (monitor run).""")
+{then}""")
 
 
 def _match_jsonl(matcher: Matching, lines: Any) -> None:
@@ -603,7 +622,7 @@ def _match_jsonl(matcher: Matching, lines: Any) -> None:
             continue
         try:
             item = json.loads(line)
-            title, summary = plain_text(item.get("title") or ""), plain_text(item.get("summary") or "")
+            title, summary = plain_text(item.get("title") or ""), summary_text(item.get("summary") or "")
         except (ValueError, AttributeError, TypeError) as error:
             bad += 1
             click.echo(f"{lines.name}:{number}: skipped, not a JSON object with title and summary ({error})", err=True)
@@ -616,7 +635,14 @@ def _match_jsonl(matcher: Matching, lines: Any) -> None:
 
 # The commands by which analysts teach the themes live beside this module; importing it registers them.
 from . import cli_labels, cli_model  # noqa: E402, I001
+from . import cli_init  # noqa: E402, F401, I001
 
 
 def main() -> None:
     cli(prog_name="monitor")
+
+
+def _pasteable(path: str) -> str:
+    """A path to show in a command to paste: relative when it is below here, else absolute (not ../../x)."""
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else os.path.abspath(path)

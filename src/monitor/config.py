@@ -6,21 +6,23 @@ all are reported in one `ConfigError`. Nothing invalid is ever silently ignored 
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, ConfigProblem
 from .identity import canonical_url
+from .locate import data_home
 from .settings import (
     DIGEST,
-    MIN_INTERVAL,
     EMAIL,
     FEED,
     METRICS,
+    MIN_INTERVAL,
     MONITOR,
     POLLING,
     REQUIRED,
@@ -55,6 +57,7 @@ class PollingSettings:
     allow_private_redirects: bool = False
     allow_short_intervals: bool = False
     keep_fetches: timedelta = timedelta(days=90)
+    stale_after: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,7 @@ class DigestSettings:
     send_day: str = "monday"
     send_time: str = "08:00"
     templates_dir: str | None = None
+    groups: tuple[str, ...] = ()  # feed tags that make the outlet groups; () means every feed's first tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +114,16 @@ def load_config(path: str | Path) -> Config:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(file, [ConfigProblem("", "file not found (give another with --config or MONITOR_CONFIG)")]) from None
+        problem = ConfigProblem("", "file not found (give another with --config or MONITOR_CONFIG)")
+        raise ConfigError(file, [problem]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(file, [ConfigProblem("", f"cannot be read: {error}")]) from error
-    return parse_config(text, file)
+    config = parse_config(text, file)
+    home = data_home(file, os.environ)
+    if home is None:  # relative to the working directory, as always: a project folder's config, or one given
+        return config
+    # The user-folder config is read from wherever the user stands: its files need one fixed place.
+    return replace(config, database=str(home / config.database), digests_dir=str(home / config.digests_dir))
 
 
 def parse_config(text: str, file: str = "<config>") -> Config:

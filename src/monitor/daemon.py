@@ -53,12 +53,12 @@ from .deliver import Sender, SmtpSender
 from .errors import MonitorError, StoreError
 from .fetch import Fetcher
 from .match import Matcher
-from .model_store import with_models
 from .metrics import Metrics
 from .metrics import start as start_metrics
+from .model_store import with_models
 from .parsers import Parser, make_parser
 from .pidlock import acquire, lock_suspects
-from .pipeline import poll_feed
+from .pipeline import poll_feed, record_settings
 from .policy import in_future
 from .publish import busy_message, publish, retry_failed, settle_interrupted
 from .reloading import Swappable, restart_needed
@@ -195,6 +195,7 @@ class Daemon:
                 store = Store.open(self.db_path, attempt)
                 with self.store_lock:
                     store.sync_feeds(self.config.feeds, self.clock())
+                    record_settings(store, self.config)
                 store.set_busy_timeout(self.config.busy_timeout)
                 if waiting_since is not None:
                     log.info("database %s: the other process released its write lock after %.0fs; starting",
@@ -316,8 +317,13 @@ class Daemon:
         # At start-up, once the overdue feeds have had their first poll, so a missed digest has their items
         # (at most OVERDUE_SPREAD and the delay after start).
         start_check = max(self.clock(), self.last_first_poll) + STARTUP_DIGEST_DELAY
-        self.scheduler.add_job(self._digest_job, DateTrigger(run_date=self._scheduler_time(start_check)),
+        self.scheduler.add_job(self._startup_digest_job, DateTrigger(run_date=self._scheduler_time(start_check)),
                                id="digest:startup", executor="digest", replace_existing=True)
+
+    def _startup_digest_job(self) -> None:
+        self._digest_job()
+        # The overdue feeds have had their first poll and a missed digest is out: what a start does is done.
+        log.info("start-up digest check done")
 
     def _digest_job(self) -> None:
         """Produce the digest that is due if it has not been, and retry failed deliveries. Idempotent.
@@ -460,6 +466,7 @@ class Daemon:
             self.store.set_busy_timeout(min(config.busy_timeout, RELOAD_TRY))
             try:
                 renames = self.store.sync_feeds(config.feeds, self.clock())
+                record_settings(self.store, config)
             except BaseException:
                 self.store.set_busy_timeout(self.config.busy_timeout)
                 raise

@@ -7,10 +7,11 @@ Message-ID and can be recognised as the same message.
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import smtplib
 import ssl
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -79,7 +80,7 @@ def _write_files(target: Path, week: str, text: str, html: str) -> tuple[Path, P
     paths = []
     for suffix, content in (("txt", text), ("html", html)):
         path = target / f"{week}.{suffix}"
-        handle, temporary = tempfile.mkstemp(dir=target, prefix=f".{week}.", suffix=f".{suffix}.tmp")
+        handle, temporary = _new_file(target, f".{week}.", f".{suffix}.tmp")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 out.write(content)
@@ -91,6 +92,20 @@ def _write_files(target: Path, week: str, text: str, html: str) -> tuple[Path, P
             raise
         paths.append(path)
     return paths[0], paths[1]
+
+
+def _new_file(folder: Path, prefix: str, suffix: str) -> tuple[int, str]:
+    """A new file of a name no one else has, as `tempfile.mkstemp` makes, but created with mode 0666 less
+    the umask as any file is (mkstemp's is 0600 whatever the umask: analysts on the host of a Docker or
+    systemd install could not read the digests). The umask is applied by the kernel, not read and reset
+    here, which would race with the daemon's other threads."""
+    for _ in range(100):
+        path = folder / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(path)
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary name", str(folder))
 
 
 def new_message_id(sender: str) -> str:

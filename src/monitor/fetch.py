@@ -237,7 +237,8 @@ class _Exchange:
             retry_after = _retry_after(headers.get("retry-after"), self.fetcher.clock())
             if not 200 <= status < 300:
                 return self.result(url, status=status, headers=headers, retry_after=retry_after,
-                                   error=None if status in (304,) else f"HTTP {status} {response.reason_phrase}".strip())
+                                   error=None if status in (304,)
+                                   else f"HTTP {status} {response.reason_phrase}".strip())
             body, truncated, read = self.read(response)
             error = (f"response larger than max_bytes ({self.polling.max_bytes:,} bytes): cut off there"
                      if truncated else None)

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-# Query parameters that only say how a reader got to a page, never which page it is.
-_TRACKING_PREFIXES = ("utm_", "at_", "ns_", "mc_", "pk_", "_hs", "hsa_")
+# Query parameters that only say how a reader got to a page, never which page it is: analytics suites'
+# (Google's utm_, AT Internet's at_ and xtor, comScore's ns_, Mailchimp's mc_, Matomo's pk_, HubSpot's,
+# Webtrends' wt.), ad clicks (fbclid, gclid...) and outlets' own feed tags (`traffic_source=rss`,
+# `CMP=share_btn_tw`, `ito`, `ocid`, `ncid`, `icid`). The README lists them (Item identity).
+_TRACKING_PREFIXES = ("utm_", "at_", "ns_", "mc_", "pk_", "_hs", "hsa_", "wt.")
 _TRACKING_NAMES = {
     "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "mkt_tok",
-    "cmp", "cmpid", "ocid", "xtor", "ito", "ref_src", "smid", "sr_share", "_ga", "_gl", "s_cid",
-    "soc_src", "soc_trk",
+    "cmp", "cmpid", "ocid", "ncid", "icid", "xtor", "ito", "ref_src", "ref_url", "smid", "sr_share", "_ga", "_gl",
+    "s_cid", "s_kwcid", "soc_src", "soc_trk", "traffic_source", "guccounter", "guce_referrer", "guce_referrer_sig",
+    "__twitter_impression",
 }
+# `ref` names the referrer (`?ref=rss`, `?ref=twitter.com`, a blog engine's `?ref=site-name`), but some
+# catalogues number their pages with it: a value that is a plain number may be the page, so it stays.
+_NUMBER = re.compile(r"[0-9]+")
 
 
 def canonical_url(url: str | None) -> str | None:
@@ -34,12 +42,14 @@ def canonical_url(url: str | None) -> str | None:
         netloc = f"[{host}]" if port in (None, default_port) else f"[{host}]:{port}"
     # Filter the raw pieces rather than re-encode the query: `?/archives/12` or `?a=1;b=2` must survive
     # exactly as the site wrote them.
-    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p.split("=", 1)[0]))
+    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(*p.partition("=")[::2]))
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
-def _is_tracking(name: str) -> bool:
+def _is_tracking(name: str, value: str = "") -> bool:
     lowered = unquote(name).lower()
+    if lowered == "ref":
+        return not _NUMBER.fullmatch(unquote(value).strip())
     return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
 
 

@@ -7,14 +7,16 @@ Character similarity alone cannot tell news about a theme from news that merely 
 tourists" than to "ethnic Armenians fled Nagorno-Karabakh". So a theme has two kinds of evidence:
 
 1. **Phrases**, matched fuzzily with rapidfuzz (`partial_ratio_alignment` over the folded words around
-   each word of the title or summary that could begin one of the phrase's content words): tolerant of inflection ("flee"/"fled"), spelling variants and typos. A
+   each word of the title or summary that could begin one of the phrase's content words): tolerant of
+   inflection ("flee"/"fled"), spelling variants and typos. A
    phrase only counts where most of its content words really stand in the matched stretch of text, so a
    high character score made of unrelated words does not. Its score is rapidfuzz's.
 2. **Rules**, which close the gap for paraphrase: one term from each of several groups (an actor, an
    action, a place...) standing within `within` words of each other, in any order, in title or summary.
    "Kremlin ... abandoned ... Armenia" and "Russia's inaction ... Karabakh" are one rule, however the
    sentence runs. A headline and its lede are read as one statement: for rules in any order, terms in
-   the title join terms in the summary's first `CROSS_FIELD_WINDOW` words. Terms match words exactly, by prefix (`betray*`) or, for names, by near spelling, after
+   the title join terms in the summary's first `CROSS_FIELD_WINDOW` words. Terms match words exactly, by
+   prefix (`betray*`) or, for names, by near spelling, after
    case and accents are folded (see `terms.py`). A rule's score is set by the analyst.
 
 Then the gates: at least one `require` term must appear anywhere (the actor or place that makes the
@@ -365,7 +367,8 @@ def _best_places(rule: _Rule, places_by_group: list[list[tuple[int, int]]],
     return best[2] if best else None
 
 
-def _across(in_title: list[list[tuple[int, int]]], in_lede: list[list[tuple[int, int]]]) -> list[tuple[int, int]] | None:
+def _across(in_title: list[list[tuple[int, int]]],
+            in_lede: list[list[tuple[int, int]]]) -> list[tuple[int, int]] | None:
     """One distinct place per group, at least one in the title and one in the lede, if there is such a
     choice (decided by matching groups to places, so more places can never undo an answer)."""
     groups = range(len(in_title))

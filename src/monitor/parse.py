@@ -25,9 +25,10 @@ import feedparser
 import feedparser.api
 import nh3
 
+from .boilerplate import article_html
 from .identity import canonical_url, content_hash, item_key
-from .textsafe import one_line, strip_controls
 from .stemming import stem_text
+from .textsafe import one_line, strip_controls
 from .types import Item, ParsedFeed
 
 MAX_TITLE_CHARS = 1_000
@@ -49,6 +50,10 @@ _SAFE_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
 _SAFE_SCHEMES = {"http", "https", "mailto"}
 _BLOCK_BOUNDARY = re.compile(r"<(?=/?(?:p|br|div|li|ul|ol|h\d|tr|td|th|blockquote|pre|table|section|article)\b)",
                              re.IGNORECASE)
+# Block tags that nh3 removes (keeping their text): a space before each, or "alpha</div><div>beta" would be
+# stored as one word.
+_DROPPED_BLOCK = re.compile(r"<(?=/?(?:div|tr|td|th|table|section|article|header|footer|h1|h2|dd|dt|figcaption)\b)",
+                            re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 # feedparser flags these, but the document is a readable feed: a feed served as text/html or with a
 # wrong charset label is common and harmless once decoded.
@@ -173,7 +178,7 @@ def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | 
     link = canonical_url(absolute) if absolute else None
     absolute = absolute or url
     summary_html = _summary_html(entry, absolute, url)
-    summary_text = _plain(summary_html)[:MAX_TEXT_CHARS]
+    summary_text = _plain(article_html(summary_html))[:MAX_TEXT_CHARS]
     published, date_source = _date(entry, now)
     guid = one_line(entry.get("id") or "").strip()[:2000] or None
     feed_date = dict.get(entry, "published") or dict.get(entry, "updated")
@@ -231,6 +236,7 @@ def _summary_html(entry: Any, base: str, feed_url: str) -> str:
     # Controls go before nh3 too: removed only after it, "jav\x01ascript:" would become a script link that
     # nh3 had judged relative.
     value = strip_controls(value)
+    value = _DROPPED_BLOCK.sub(" <", value)
     try:
         cleaned = nh3.clean(value, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES,
                             link_rel="noopener noreferrer nofollow", url_relative=("rewrite_with_base", base))
@@ -242,8 +248,18 @@ def _summary_html(entry: Any, base: str, feed_url: str) -> str:
 
 
 def plain_text(markup: str) -> str:
-    """Visible text of an HTML fragment (a summary as feeds publish it), as stored and matched."""
+    """Visible text of an HTML fragment (a title as feeds publish it), as stored and matched."""
     return _plain(markup)[:MAX_TEXT_CHARS]
+
+
+def summary_text(markup: str) -> str:
+    """Visible text of a summary as feeds publish it (HTML), as stored, searched and matched: sanitized as
+    a poll does, its boilerplate left out (`boilerplate.py`)."""
+    if "<" in markup:
+        markup = _BLOCK_BOUNDARY.sub(" <", strip_controls(markup[:MAX_SUMMARY_CHARS]))
+        markup = nh3.clean(markup, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES,
+                           url_relative="deny")
+    return _plain(article_html(markup))[:MAX_TEXT_CHARS]
 
 
 def _plain(markup: str) -> str:

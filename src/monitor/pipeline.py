@@ -51,6 +51,13 @@ class Fetched:
     interpretation: Interpretation | None = None  # None: not interpreted yet (parsing in this process)
 
 
+def record_settings(store: Store, config: Config) -> None:
+    """What SQL users read of the config into the database: theme labels, and each item's week in the
+    config's time zone (migration 15)."""
+    store.sync_themes(config.themes.values())
+    store.sync_calendar(config.timezone, config.digest.week_start)
+
+
 def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
                names: Iterable[str] | None = None, force: bool = False,
                on_report: ReportSink | None = None, matcher: Matching | None = None,
@@ -60,6 +67,7 @@ def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
     (helper processes when the settings ask for them and there are enough due feeds)."""
     matcher = matcher or Matcher(config.themes)
     store.sync_feeds(config.feeds, clock())
+    record_settings(store, config)
     sources = {feed.name: feed for feed in config.feeds}
     reports: list[FeedReport] = []
 
@@ -193,8 +201,8 @@ def _interpret(state: FeedState, source: FeedSource, result: FetchResult, now: d
                               language=source.language)
     except Exception as crash:  # noqa: BLE001 - parse_feed never raises by contract; a bug there costs one feed
         log.exception("parsing %s failed unexpectedly", state.url)
-        return Interpretation(FetchOutcome.ERROR, None, f"internal error while parsing: {type(crash).__name__}: {crash}",
-                              None)
+        return Interpretation(FetchOutcome.ERROR, None,
+                              f"internal error while parsing: {type(crash).__name__}: {crash}", None)
     if not parsed.items and not parsed.version:
         cut = f"; {result.error}" if result.truncated and result.error else ""
         return Interpretation(FetchOutcome.ERROR, None, f"not a readable feed: {parsed.bozo}{cut}", None)

@@ -78,7 +78,7 @@ def classify(result: FetchResult, state: FeedState, body_hash: str | None) -> Fe
 def backoff(failures: int, interval: timedelta, cap: timedelta) -> timedelta:
     """Wait after the n-th consecutive failure: interval, 2x, 4x ... capped."""
     exponent = min(max(failures - 1, 0), 20)  # 2**20 intervals is past any cap; keeps the number small
-    return min(interval * (2**exponent), cap)
+    return min(interval * (1 << exponent), cap)
 
 
 def after_fetch(state: FeedState, result: FetchResult, outcome: FetchOutcome, *, now: datetime,

@@ -41,7 +41,7 @@ from .deliver import (
     new_message_id,
     write_files,
 )
-from .digest import build
+from .digest import build, event_rows
 from .render import environment, render_html, render_text
 from .store import Store
 from .weeks import week_end, week_label
@@ -85,7 +85,8 @@ def publish(config: Config, store: Store, start: datetime, now: datetime, *, out
             return _busy(existing)
         if went_out and sender is not None and not resend:
             return _already(existing)
-    data = store_digest.week_data(store, week, start, week_end(start, config.timezone), list(config.themes))
+    data = store_digest.week_data(store, week, start, week_end(start, config.timezone), list(config.themes),
+                                  now=now, stale_after=config.polling.stale_after)
     if went_out:
         # What a week that went out reported is fixed: its files, rewritten or resent, show those items, and
         # items stored for it since are the next digest's late ones.
@@ -94,7 +95,7 @@ def publish(config: Config, store: Store, start: datetime, now: datetime, *, out
     # A week whose deliveries failed says, when it finally goes out, that it is late and since when.
     late_since = existing.failing_since if existing and existing.state == "failed" and sender else None
     digest = build(data, config.themes, timezone=config.timezone, now=now, subject_template=config.email.subject,
-                   delivery_late_since=late_since)
+                   delivery_late_since=late_since, groups=config.digest.groups)
     env = environment(config.digest.templates_dir)
     text, html_ = render_text(digest, env), render_html(digest, env)
     if dry_run:
@@ -106,10 +107,11 @@ def publish(config: Config, store: Store, start: datetime, now: datetime, *, out
             return Published(week, existing.state, existing.subject, text,
                              f"{week}: files rewritten in {files[0].parent}/; the week stays {existing.state} as "
                              f"recorded, nothing sent", files)
-        store_digest.save_rendered(store, data, digest.subject, message_id, now)
+        store_digest.save_rendered(store, data, digest.subject, message_id, now, event_rows(digest))
         state = existing.state if existing and existing.state != "rendered" else "rendered"
         return Published(week, state, digest.subject, text, f"{week}: written to {files[0].parent}/", files)
-    won, claimed = store_digest.claim(store, data, digest.subject, message_id, now, claimant(now), resend=resend)
+    won, claimed = store_digest.claim(store, data, digest.subject, message_id, now, claimant(now), resend=resend,
+                                      events=event_rows(digest))
     if not won:
         return _busy(claimed) if claimed.state == "sending" else _already(claimed)
     return _send(config, store, claimed, digest.subject, text, html_, now, sender, files)
@@ -172,9 +174,10 @@ def preview(config: Config, store: Store, start: datetime, now: datetime, *, out
     with a sender, "Preview" in the subject."""
     zone = ZoneInfo(config.timezone)
     week, end = week_label(start, config.timezone), week_end(start, config.timezone)
-    data = store_digest.week_data(store, week, start, end, list(config.themes))
+    data = store_digest.week_data(store, week, start, end, list(config.themes), now=now,
+                                  stale_after=config.polling.stale_after)
     digest = build(data, config.themes, timezone=config.timezone, now=now,
-                   subject_template=PREVIEW_SUBJECT + config.email.subject)
+                   subject_template=PREVIEW_SUBJECT + config.email.subject, groups=config.digest.groups)
     env = environment(config.digest.templates_dir)
     local_end = end.astimezone(zone)
     banner = (f"PREVIEW: week {week} is not over (it ends {local_end:%A} {local_end.day} {local_end:%B %Y %H:%M} "

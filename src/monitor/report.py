@@ -69,16 +69,22 @@ def round_summary(reports: Sequence[FeedReport], seconds: float) -> str:
             f"{new} new item{'s' if new != 1 else ''}, {updated} updated, {matched} on themes")
 
 
-def health_rows(rows: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """Feed rows with a plain `state` (ok, failing, dead, never polled) and when the next poll is due."""
+def health_rows(rows: Sequence[dict[str, Any]], now: datetime,
+                stale_after: timedelta = timedelta(days=7)) -> list[dict[str, Any]]:
+    """Feed rows with a plain `state` (ok, stale, failing, dead, never polled), when the next poll is due and
+    how old the newest item is (`store.NEWEST`): a feed that answers with nothing new for `stale_after` is
+    stale (`store.STALE`, which status counts, says the same)."""
     out = []
     for row in rows:
+        newest = from_iso(row.get("newest"))
         if row["dead"]:
             state, next_poll = "dead", "never (revive)"
         elif row["last_fetch_at"] is None:
             state, next_poll = "new", "next round"
         else:
             state = "failing" if row["consecutive_failures"] else "ok"
+            if state == "ok" and row["last_success_at"] and newest and newest < now - stale_after:
+                state = "stale"
             last_fetch = from_iso(row["last_fetch_at"])
             assert last_fetch is not None
             due = last_fetch + timedelta(seconds=row["interval_seconds"])
@@ -94,6 +100,7 @@ def health_rows(rows: Sequence[dict[str, Any]], now: datetime) -> list[dict[str,
             "last_error": shown(row["last_error"]) or None, "last_error_at": _short(from_iso(row["last_error_at"])),
             "consecutive_failures": row["consecutive_failures"], "next_poll": next_poll,
             "dead": bool(row["dead"]), "title": shown(row["title"]) or None,
+            "newest_item_at": _short(newest), "newest_item_age": _ago(now - newest) if newest else None,
         })
     return out
 
@@ -167,8 +174,9 @@ def health_problems(pid: int | None, figures: dict[str, Any], config: Any, now: 
         problems.append(f"no feed polled since the clock was set back (the last polls are dated up to "
                         f"{future['latest'][:16].replace('T', ' ')} UTC, in the future)")
     feeds = figures["feeds"]
-    polled = feeds.get("ok", 0) + feeds.get("failing", 0) + feeds.get("dead", 0)
-    if polled and not feeds.get("ok"):
+    # A stale feed answers: the service works, the outlet is quiet (shown, not a health problem).
+    polled = feeds.get("ok", 0) + feeds.get("stale", 0) + feeds.get("failing", 0) + feeds.get("dead", 0)
+    if polled and not feeds.get("ok") and not feeds.get("stale"):
         problems.append("every polled feed is failing or dead")
     return problems
 

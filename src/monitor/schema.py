@@ -270,4 +270,48 @@ CREATE TABLE theme_models (
 );
 CREATE INDEX theme_models_theme ON theme_models(theme, id);
 """),
+    Migration(14, "the events each digest grouped its items into", """
+-- An event is one happening as several outlets reported it, in their own words: the digest groups a
+-- theme's items of the week into events (monitor.cluster) and shows each once. What it grouped is kept,
+-- so SQL and Datasette see what the digest saw; rewritten with the week's digest_items.
+CREATE TABLE events (
+    week TEXT NOT NULL REFERENCES digests(week) ON DELETE CASCADE,
+    theme TEXT NOT NULL,                  -- the key of [themes.<key>]
+    event INTEGER NOT NULL,               -- its place in the theme's section of the digest: 1 = shown first
+    headline TEXT NOT NULL,               -- the title the digest shows for it
+    headline_item_id INTEGER REFERENCES items(id) ON DELETE SET NULL,  -- that report (NULL once deleted)
+    outlets INTEGER NOT NULL,             -- how many outlets (feeds) reported it
+    items INTEGER NOT NULL,               -- how many items (reports) it groups
+    first_outlet TEXT NOT NULL,           -- the feed that reported it first
+    first_item_id INTEGER REFERENCES items(id) ON DELETE SET NULL,  -- the first report
+    first_published TEXT NOT NULL,        -- UTC ISO 8601, when the first report was published
+    score INTEGER NOT NULL,               -- the best of its items' scores for the theme
+    PRIMARY KEY (week, theme, event)
+) WITHOUT ROWID;
+-- The event of each item the digest reported (NULL: reported before events were kept).
+ALTER TABLE digest_items ADD COLUMN event INTEGER;
+"""),
+    Migration(15, "each item's week, and the themes' labels, for SQL and Datasette users", """
+-- SQLite before 3.46 has no ISO week (%G/%V) and no time zones but UTC, so the week an item belongs to is
+-- computed in Python (monitor.weeks) and stored: the week of `published` in monitor.timezone, labelled as
+-- the digests are. The store fills it as items are written, and again for every item when
+-- monitor.timezone or digest.week_start change (the `calendar` row says which it was computed with).
+ALTER TABLE items ADD COLUMN week TEXT;   -- such as 2026-W01; NULL until the store computes it
+CREATE INDEX items_week ON items(week);
+CREATE TABLE calendar (
+    id INTEGER PRIMARY KEY CHECK (id = 1),  -- one row
+    timezone TEXT NOT NULL,               -- the monitor.timezone items.week was computed in
+    week_start TEXT NOT NULL              -- the digest.week_start it was computed with
+);
+INSERT INTO calendar VALUES (1, 'UTC', 'monday');
+-- The themes of the config, kept in sync at start-up, reload and each poll round, so that queries can
+-- show a theme's label beside matches.theme.
+CREATE TABLE themes (
+    key TEXT PRIMARY KEY,                 -- the key of [themes.<key>], as in matches.theme
+    label TEXT NOT NULL,                  -- the name shown in digests
+    description TEXT NOT NULL DEFAULT '',
+    threshold INTEGER NOT NULL,           -- lowest score that counts as a match
+    in_config INTEGER NOT NULL DEFAULT 1  -- 0 once removed from the config; its matches are kept
+);
+"""),
 )

@@ -16,6 +16,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitor import __version__
+
 from .units import MAX_DURATION, listen_address, parse_duration, parse_size
 
 REQUIRED = object()  # marks a setting without a default
@@ -108,7 +110,7 @@ def _optional_boolean(value: Any) -> bool | None:
     return None if value is None else _boolean(value)
 
 
-def _duration(value: Any, maximum: timedelta = MAX_DURATION) -> Any:
+def _duration(value: Any, maximum: timedelta = MAX_DURATION) -> timedelta:
     if not isinstance(value, str):
         raise ValueError(f"expected a duration in quotes such as \"30m\", got {value!r}")
     return parse_duration(value, maximum)
@@ -191,7 +193,8 @@ def _env_name(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-        raise ValueError(f"expected the name of an environment variable such as \"MONITOR_SMTP_PASSWORD\", got {value!r}")
+        raise ValueError("expected the name of an environment variable such as \"MONITOR_SMTP_PASSWORD\", "
+                         f"got {value!r}")
     return value
 
 
@@ -223,13 +226,22 @@ def _address_list(value: Any) -> tuple[str, ...]:
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-USER_AGENT = "monitor/0.1 (news feed monitor; polls politely with conditional GET)"
+USER_AGENT_TEMPLATE = "monitor/{version} (news feed monitor; polls politely with conditional GET)"
+
+
+def _user_agent(value: Any) -> str:
+    """A User-Agent; `{version}` in it becomes monitor's version, so a config never names a stale one."""
+    return _string(value).replace("{version}", __version__)
+
+
+USER_AGENT = _user_agent(USER_AGENT_TEMPLATE)
 
 MONITOR = (
     Setting("database", _string, "data/monitor.db", "SQLite file, relative to the working directory"),
     Setting("digests_dir", _string, "digests", "folder the weekly digests are written to"),
     Setting("timezone", _timezone, "UTC", "IANA time zone for dates shown to people"),
-    Setting("busy_timeout", _duration_upto("1d"), "30s", "how long a write waits while another process holds the database's write lock"),
+    Setting("busy_timeout", _duration_upto("1d"), "30s",
+            "how long a write waits while another process holds the database's write lock"),
 )
 
 POLLING = (
@@ -243,8 +255,11 @@ POLLING = (
     Setting("read_timeout", _wait, "30s", "longest silence while reading a response (at most 1h)"),
     Setting("deadline", _wait, "60s", "total time one feed's fetch may take (at most 1h)"),
     Setting("max_bytes", _size, "10MB", "largest body read (at most 1 GB); a larger one is cut off and reported"),
-    Setting("user_agent", _string, USER_AGENT, "User-Agent header; add a contact address for feed owners"),
+    Setting("user_agent", _user_agent, USER_AGENT_TEMPLATE, "User-Agent header; add a contact address for feed "
+            "owners; `{version}` stands for monitor's version"),
     Setting("backoff_max", _period, "12h", "longest wait after repeated failures"),
+    Setting("stale_after", _period, "7d", "a feed that answers but has brought no item published within this "
+            "long is `stale` in `monitor feeds`, `monitor status` and the digest"),
     Setting("keep_fetches", _fetch_window, "90d", "how long each fetch stays in the fetches log (at least "
             "14d); the daemon prunes older rows once a day"),
     Setting("parse_processes", _processes, "auto", "helper processes that parse feeds, so a round uses "
@@ -286,6 +301,8 @@ DIGEST = (
     Setting("send_day", _choice(*WEEKDAYS), "monday", "day the weekly digest is produced"),
     Setting("send_time", _clock_time, "08:00", "time of day (monitor.timezone) the digest is produced"),
     Setting("templates_dir", _optional_string, None, "folder with templates that override the shipped ones"),
+    Setting("groups", _string_list, (), "feed tags that make the outlet groups of \"who says what\", in the "
+            "order shown (default: every feed's first tag)"),
 )
 
 EMAIL = (

@@ -23,8 +23,9 @@ from .errors import StoreError
 from .identity import canonical_url
 from .schema import MIGRATIONS
 from .stemming import query_terms, search_query, snippet, stem_text
-from .types import FeedReport, FeedSource, FeedState, ItemCounts, ParsedFeed, ThemeMatch, evidence_records
+from .types import FeedReport, FeedSource, FeedState, ItemCounts, ParsedFeed, ThemeMatch, ThemeSpec, evidence_records
 from .units import from_iso, iso
+from .weeks import week_end, week_label, week_start
 
 
 class Matching(Protocol):
@@ -44,6 +45,17 @@ JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
 STEM_CHUNK = 2000  # items stemmed per transaction when catching up (after migration 11, or SQL edits)
 PRUNE_CHUNK = 5000  # fetches deleted per transaction: a poll waits at most for one chunk
 SUCCESSES = "('ok', 'partial', 'not_modified', 'unchanged')"  # fetches.outcome of a successful poll
+# When feed `f` last brought something new, as of :upto: its newest item's publication, but no later than
+# the item's first sighting (an old story first seen today is not news); without items, its first success.
+NEWEST = ("coalesce((SELECT max(min(i.published, s.first_seen)) FROM item_sources s JOIN items i ON i.id = s.item_id "
+          "WHERE s.feed_id = f.id AND s.first_seen < :upto), f.first_success_at)")
+# Feed `f` brought nothing new since :cut (NEWEST < :cut); the caller checks that it answers. Written so
+# that the index on item_sources(feed_id, first_seen) reads only the items first seen since :cut.
+STALE = ("(NOT EXISTS (SELECT 1 FROM item_sources s JOIN items i ON i.id = s.item_id "
+         "WHERE s.feed_id = f.id AND s.first_seen >= :cut AND s.first_seen < :upto AND i.published >= :cut) "
+         "AND (f.first_success_at < :cut OR EXISTS (SELECT 1 FROM item_sources s WHERE s.feed_id = f.id "
+         "AND s.first_seen < :upto)))")
+FOREVER = "9999"  # an :upto after every stored time
 
 
 class Store:
@@ -261,9 +273,12 @@ class Store:
         fetch row, atomically."""
         with self.transaction():
             counts = self._store_items(state.id, parsed, now, matcher) if parsed else ItemCounts()
+            if counts.new or counts.updated:
+                self._fill_weeks()
             self.save_feed_state(state, parsed.title if parsed else None)
             self.db.table("fetches").insert({
-                "feed_id": state.id, "started_at": iso(report.started_at or now), "duration_ms": int(report.duration * 1000),
+                "feed_id": state.id, "started_at": iso(report.started_at or now),
+                "duration_ms": int(report.duration * 1000),
                 "url": report.url, "status": report.status, "bytes": report.bytes_read,
                 "outcome": report.outcome.value, "error": report.error,
                 "bozo": parsed.bozo if parsed else None,
@@ -314,9 +329,11 @@ class Store:
             self.conn.executemany(
                 "UPDATE items SET title = ?, link = ?, summary = ?, summary_html = ?, author = ?, updated_at = ?,"
                 " content_hash = ?, published = CASE WHEN ? = 'first_seen' THEN published ELSE ? END,"
-                " date_source = CASE WHEN ? = 'first_seen' THEN date_source ELSE ? END WHERE key = ?",
+                " date_source = CASE WHEN ? = 'first_seen' THEN date_source ELSE ? END,"
+                " week = CASE WHEN ? = 'first_seen' THEN week END WHERE key = ?",  # its week computed again
                 [(i.title, i.link, i.summary_text, i.summary_html, i.author, stamp, i.content_hash,
-                  i.date_source, iso(i.published), i.date_source, i.date_source, i.key) for i in updates])
+                  i.date_source, iso(i.published), i.date_source, i.date_source, i.date_source, i.key)
+                 for i in updates])
             if matcher:
                 self._write_matches([(existing[i.key][0], found[i.key]) for i in updates], matcher.version, stamp)
         ids = {**(new_ids if new_rows else {}), **{i.key: existing[i.key][0] for i in updates}}
@@ -330,6 +347,47 @@ class Store:
                                   "WHERE item_id = ? AND feed_id = ?", source_updates)
         matched = sum(1 for matches in found.values() if matches)
         return ItemCounts(new=len(new_rows), updated=len(updates), seen=len(seen_ids), matched=matched)
+
+    # -- what SQL users need of the config: item weeks, theme labels -----------------------------
+
+    def sync_calendar(self, timezone: str, first_day: str) -> int:
+        """Fill `items.week` where it is missing, and compute it again for every item if the time zone or
+        first weekday changed since it was computed. Returns the items whose week was written."""
+        with self.transaction():
+            if self.conn.execute("SELECT timezone, week_start FROM calendar").fetchone() == (timezone, first_day):
+                return self._fill_weeks()
+            self.conn.execute("UPDATE calendar SET timezone = ?, week_start = ?", (timezone, first_day))
+            return self._fill_weeks(everything=True)
+
+    def _fill_weeks(self, everything: bool = False) -> int:
+        """Inside a transaction: items.week of the items without one (`everything`: of all items), one
+        UPDATE per week between the earliest and latest of them, each a range of the published index."""
+        timezone, first_day = self.conn.execute("SELECT timezone, week_start FROM calendar").fetchone()
+        which = "1" if everything else "week IS NULL"
+        low, high = (from_iso(t) for t in self.conn.execute(
+            f"SELECT min(published), max(published) FROM items WHERE {which}").fetchone())
+        if low is None or high is None:
+            return 0
+        written, start = 0, week_start(low, timezone, first_day)
+        while start <= high:
+            end, label = week_end(start, timezone), week_label(start, timezone)
+            # `+week`: the week's range of the published index, not every NULL week of the index on week
+            # (after migration 15 all are NULL, and each UPDATE would read them all: 14 s for 300,000 items).
+            written += self.conn.execute(
+                f"UPDATE items SET week = ? WHERE published >= ? AND published < ? AND +{which} "
+                f"AND +week IS NOT ?", (label, iso(start), iso(end), label)).rowcount
+            start = end
+        return written
+
+    def sync_themes(self, themes: Iterable[ThemeSpec]) -> None:
+        """The `themes` table brought to the config's themes; a removed theme is kept, out of the config."""
+        rows = [(t.key, t.label, t.description, t.threshold) for t in themes]
+        with self.transaction():
+            self.conn.execute("UPDATE themes SET in_config = 0")
+            self.conn.executemany(
+                "INSERT INTO themes (key, label, description, threshold, in_config) VALUES (?,?,?,?,1) "
+                "ON CONFLICT(key) DO UPDATE SET label = excluded.label, description = excluded.description, "
+                "threshold = excluded.threshold, in_config = 1", rows)
 
     # -- search index ----------------------------------------------------------------------------
 
@@ -463,11 +521,11 @@ class Store:
             self.checkpoint()
         return total
 
-    def theme_counts(self, since: datetime) -> dict[str, tuple[int, int]]:
-        """theme -> (matches of items published since `since`, matches in all)."""
+    def theme_counts(self, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
+        """theme -> (matches of items published in [start, end), matches in all)."""
         rows = self.conn.execute(
-            "SELECT m.theme, sum(i.published >= ?), count(*) FROM matches m JOIN items i ON i.id = m.item_id "
-            "GROUP BY m.theme", (iso(since),))
+            "SELECT m.theme, sum(i.published >= ? AND i.published < ?), count(*) FROM matches m "
+            "JOIN items i ON i.id = m.item_id GROUP BY m.theme", (iso(start), iso(end)))
         return {theme: (int(recent or 0), int(total)) for theme, recent, total in rows}
 
 
@@ -493,9 +551,9 @@ class Store:
     # -- reading ----------------------------------------------------------------------------------
 
     def feed_health(self) -> list[dict[str, Any]]:
-        return list(self.db.query("""
-            SELECT f.*, (SELECT count(*) FROM item_sources s WHERE s.feed_id = f.id) AS items
-            FROM feeds f WHERE f.in_config = 1 ORDER BY f.id"""))
+        return list(self.db.query(f"""
+            SELECT f.*, (SELECT count(*) FROM item_sources s WHERE s.feed_id = f.id) AS items, {NEWEST} AS newest
+            FROM feeds f WHERE f.in_config = 1 ORDER BY f.id""", {"upto": FOREVER}))
 
     def search(self, query: str, limit: int = 20, newest_first: bool = False) -> list[dict[str, Any]]:
         """Full-text search (FTS5 syntax: words, "phrases", OR, NOT, prefix*), every word stemmed by its
@@ -590,24 +648,26 @@ def _feed_state(row: dict[str, Any]) -> FeedState:
     )
 
 
-def health_figures(store: Store, day_start: str, week_start: str) -> dict[str, Any]:
-    """What `monitor status` reports, in few queries (timestamps as stored: UTC ISO text)."""
+def health_figures(store: Store, day: tuple[str, str], week: tuple[str, str], stale_cut: str) -> dict[str, Any]:
+    """What `monitor status` reports, in few queries (timestamps as stored: UTC ISO text). `day` and `week`
+    are [start, end) in monitor.timezone: an item counts in the day and week it was published (first seen
+    when undated), as in `monitor themes` and the digest (issue 13). A feed with nothing new since
+    `stale_cut` is stale."""
     conn = store.conn
     feeds = dict(conn.execute(
         "SELECT CASE WHEN dead THEN 'dead' WHEN consecutive_failures > 0 THEN 'failing' "
-        "WHEN last_fetch_at IS NULL THEN 'new' ELSE 'ok' END AS state, count(*) FROM feeds "
-        "WHERE in_config = 1 GROUP BY state").fetchall())
+        f"WHEN last_fetch_at IS NULL THEN 'new' WHEN {STALE} THEN 'stale' ELSE 'ok' END AS state, count(*) "
+        "FROM feeds f WHERE in_config = 1 GROUP BY state", {"cut": stale_cut, "upto": FOREVER}).fetchall())
     last_fetch = conn.execute("SELECT max(started_at) FROM fetches").fetchone()[0]
-    today, week = conn.execute("SELECT sum(first_seen >= ?), sum(first_seen >= ?) FROM items",
-                               (day_start, week_start)).fetchone()
-    themes = dict(conn.execute("SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
-                               "WHERE i.first_seen >= ? GROUP BY m.theme", (week_start,)).fetchall())
-    themes_today = dict(conn.execute("SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
-                                     "WHERE i.first_seen >= ? GROUP BY m.theme", (day_start,)).fetchall())
+    today, this_week = (conn.execute("SELECT count(*) FROM items WHERE published >= ? AND published < ?",
+                                     span).fetchone()[0] for span in (day, week))
+    themes, themes_today = (dict(conn.execute(
+        "SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
+        "WHERE i.published >= ? AND i.published < ? GROUP BY m.theme", span).fetchall()) for span in (week, day))
     last_digest = conn.execute("SELECT week, state, sent_at FROM digests ORDER BY week DESC LIMIT 1").fetchone()
     kept, oldest = conn.execute("SELECT count(*), min(started_at) FROM fetches").fetchone()
     pruned = conn.execute("SELECT rows, last_pruned_at FROM pruned WHERE table_name = 'fetches'").fetchone()
-    return {"feeds": feeds, "last_fetch": last_fetch, "items_today": today or 0, "items_week": week or 0,
+    return {"feeds": feeds, "last_fetch": last_fetch, "items_today": today, "items_week": this_week,
             "themes_week": themes, "themes_today": themes_today,
             "last_digest": list(last_digest) if last_digest else None,
             "fetch_log": {"rows": kept, "oldest": oldest, "pruned": pruned[0] if pruned else 0,

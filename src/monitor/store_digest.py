@@ -14,13 +14,14 @@ sees who is sending (pid, host, since when) in the row.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .store import Store
-from .types import Evidence, FeedTrouble, Span, ThemedItem, WeekData
+from .store import NEWEST, STALE, SUCCESSES, Store
+from .types import EventRow, Evidence, FeedTrouble, Span, ThemedItem, WeekData
 from .units import from_iso, iso
 
 LATE_LOOKBACK = timedelta(weeks=8)  # how far back an unreported item may still be caught up
@@ -58,8 +59,10 @@ class Claimant:
     at: datetime
 
 
-def week_data(store: Store, week: str, start: datetime, end: datetime, themes: list[str]) -> WeekData:
-    """Read everything the digest of [start, end) needs."""
+def week_data(store: Store, week: str, start: datetime, end: datetime, themes: list[str], *,
+              now: datetime | None = None, stale_after: timedelta | None = None) -> WeekData:
+    """Read everything the digest of [start, end) needs; with `stale_after`, the feeds that answered during
+    the week but had brought nothing new for that long at its end (or `now`, for a week not over)."""
     items = _themed_items(store, "i.published >= ? AND i.published < ?", [iso(start), iso(end)], themes)
     items += _late_items(store, week, start, themes)
     previous_start = start - (end - start)
@@ -68,15 +71,30 @@ def week_data(store: Store, week: str, start: datetime, end: datetime, themes: l
             "SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
             "WHERE i.published >= ? AND i.published < ? GROUP BY m.theme", (iso(previous_start), iso(start))):
         previous[theme] = count
-    outlets = tuple(store.conn.execute(
-        "SELECT f.name, count(*) AS n FROM item_sources s JOIN items i ON i.id = s.item_id "
-        "JOIN feeds f ON f.id = s.feed_id WHERE i.published >= ? AND i.published < ? "
-        "GROUP BY f.id ORDER BY n DESC, f.name LIMIT 10", (iso(start), iso(end))).fetchall())
     total = store.conn.execute("SELECT count(*) FROM items WHERE published >= ? AND published < ?",
                                (iso(start), iso(end))).fetchone()[0]
     return WeekData(week=week, start=start, end=end, items=tuple(items), total_items=total,
-                    previous=dict(previous), outlets=outlets, troubled=_troubled(store, start, end),
-                    polled_since=polled_since(store))
+                    previous=dict(previous),
+                    troubled=_troubled(store, start, end) + _stale(store, start, min(end, now or end), stale_after),
+                    polled_since=polled_since(store), feed_tags=feed_tags(store), carried=_carried(store, start, end))
+
+
+def feed_tags(store: Store) -> dict[str, tuple[str, ...]]:
+    """Each feed's tags, removed feeds' too (their items still count), in the order the feeds were added."""
+    return {name: tuple(json.loads(tags or "[]")) for name, tags in
+            store.conn.execute("SELECT name, tags FROM feeds ORDER BY id")}
+
+
+def _carried(store: Store, start: datetime, end: datetime) -> tuple[tuple[tuple[str, ...], int], ...]:
+    """The week's items counted by the set of feeds that carried them: a few rows however many items, and
+    enough to count each outlet group's own output with an item two of its feeds carried counted once."""
+    counts: Counter[tuple[str, ...]] = Counter()
+    for names, n in store.conn.execute(
+            "SELECT outlets, count(*) FROM (SELECT group_concat(f.name, char(31)) AS outlets "
+            "FROM items i JOIN item_sources s ON s.item_id = i.id JOIN feeds f ON f.id = s.feed_id "
+            "WHERE i.published >= ? AND i.published < ? GROUP BY i.id) GROUP BY outlets", (iso(start), iso(end))):
+        counts[tuple(sorted(names.split("\x1f")))] += n  # group_concat's order is not defined: sorted here
+    return tuple(sorted(counts.items()))
 
 
 def polled_since(store: Store) -> datetime | None:
@@ -128,8 +146,38 @@ def _troubled(store: Store, start: datetime, end: datetime) -> tuple[FeedTrouble
             AND NOT EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id AND x.started_at >= :start
                             AND x.started_at < :end AND x.outcome NOT IN ('error', 'gone'))))
         ORDER BY f.dead DESC, f.name""", {"start": iso(start), "end": iso(end)}).fetchall()
-    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=bool(r[3]), failures=r[4],
-                             since=from_iso(r[5])) for r in rows)
+    troubled = [FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=bool(r[3]), failures=r[4],
+                            since=from_iso(r[5])) for r in rows]
+    return tuple(troubled) + _failing_from(store, start, end, {t.name for t in troubled})
+
+
+def _failing_from(store: Store, start: datetime, end: datetime, known: set[str]) -> tuple[FeedTrouble, ...]:
+    """Feeds whose polls worked during the week and then failed to its end: part of the week is missing
+    for them, from the first of those failures. (A failure followed by a poll that worked loses nothing a
+    feed still carries, so it is not one.)"""
+    rows = store.conn.execute("""
+        SELECT f.name, f.url, f.last_error, f.consecutive_failures, min(x.started_at)
+        FROM feeds f
+        JOIN fetches x ON x.feed_id = f.id AND x.started_at < :end AND x.outcome IN ('error', 'gone')
+        WHERE f.in_config = 1 AND f.dead = 0 AND x.started_at > (
+            SELECT max(ok.started_at) FROM fetches ok WHERE ok.feed_id = f.id AND ok.started_at >= :start
+            AND ok.started_at < :end AND ok.outcome NOT IN ('error', 'gone'))
+        GROUP BY f.id ORDER BY f.name""", {"start": iso(start), "end": iso(end)}).fetchall()
+    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=False, failures=r[3],
+                             failing_from=from_iso(r[4])) for r in rows if r[0] not in known)
+
+
+def _stale(store: Store, start: datetime, upto: datetime, stale_after: timedelta | None) -> tuple[FeedTrouble, ...]:
+    """Feeds polled successfully during the week that had brought nothing new for `stale_after` by `upto`."""
+    if stale_after is None:
+        return ()
+    rows = store.conn.execute(f"""
+        SELECT f.name, f.url, {NEWEST} FROM feeds f
+        WHERE f.in_config = 1 AND f.dead = 0 AND {STALE} AND EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id
+            AND x.started_at >= :start AND x.started_at <= :upto AND x.outcome IN {SUCCESSES})
+        ORDER BY f.name""", {"start": iso(start), "upto": iso(upto), "cut": iso(upto - stale_after)}).fetchall()
+    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=None, dead=False, failures=0, stale=from_iso(r[2]))
+                 for r in rows)
 
 
 def _evidence(text: str) -> tuple[Evidence, ...]:
@@ -166,18 +214,21 @@ def reported(store: Store, week: str) -> set[tuple[int, str]]:
                                                       (week,))}
 
 
-def save_rendered(store: Store, data: WeekData, subject: str, message_id: str, now: datetime) -> None:
-    """Record the week as rendered, with the items it reports (replacing an earlier unsent rendering).
-    A week that may have gone out (sending, sent, uncertain) is left as it is: what it reported is fixed."""
+def save_rendered(store: Store, data: WeekData, subject: str, message_id: str, now: datetime,
+                  events: Sequence[EventRow] = ()) -> None:
+    """Record the week as rendered, with the items it reports and the events it grouped them into
+    (replacing an earlier unsent rendering). A week that may have gone out (sending, sent, uncertain) is
+    left as it is: what it reported is fixed."""
     with store.transaction():
         existing = record(store, data.week)
         if existing and existing.state in WENT_OUT:
             return
-        _upsert(store, data, subject, message_id, now)
+        _upsert(store, data, subject, message_id, now, events)
 
 
-def _upsert(store: Store, data: WeekData, subject: str, message_id: str, now: datetime) -> None:
-    """Inside a transaction: the week's row (its state and message id kept) and its items."""
+def _upsert(store: Store, data: WeekData, subject: str, message_id: str, now: datetime,
+            events: Sequence[EventRow] = ()) -> None:
+    """Inside a transaction: the week's row (its state and message id kept), its items and its events."""
     store.conn.execute(
         "INSERT INTO digests (week, week_start, week_end, state, subject, message_id, items, rendered_at) "
         "VALUES (?,?,?,'rendered',?,?,?,?) ON CONFLICT(week) DO UPDATE SET subject = excluded.subject, "
@@ -185,12 +236,24 @@ def _upsert(store: Store, data: WeekData, subject: str, message_id: str, now: da
         (data.week, iso(data.start), iso(data.end), subject, message_id, len({i.item_id for i in data.items}),
          iso(now)))
     store.conn.execute("DELETE FROM digest_items WHERE week = ?", (data.week,))
-    store.conn.executemany("INSERT OR IGNORE INTO digest_items VALUES (?,?,?,?)",
-                           [(data.week, i.item_id, i.theme, int(i.late)) for i in data.items])
+    event_of = {(item, e.theme): e.event for e in events for item in e.items}
+    store.conn.executemany("INSERT OR IGNORE INTO digest_items (week, item_id, theme, late, event) VALUES (?,?,?,?,?)",
+                           [(data.week, i.item_id, i.theme, int(i.late), event_of.get((i.item_id, i.theme)))
+                            for i in data.items])
+    _save_events(store, data.week, events)
+
+
+def _save_events(store: Store, week: str, events: Sequence[EventRow]) -> None:
+    store.conn.execute("DELETE FROM events WHERE week = ?", (week,))
+    store.conn.executemany(
+        "INSERT INTO events (week, theme, event, headline, headline_item_id, outlets, items, first_outlet, "
+        "first_item_id, first_published, score) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [(week, e.theme, e.event, e.headline, e.headline_item, e.outlets, len(e.items), e.first_outlet,
+          e.first_item, iso(e.first_published), e.score) for e in events])
 
 
 def claim(store: Store, data: WeekData, subject: str, message_id: str, now: datetime, claimant: Claimant, *,
-          resend: bool = False) -> tuple[bool, DigestRecord]:
+          resend: bool = False, events: Sequence[EventRow] = ()) -> tuple[bool, DigestRecord]:
     """Claim the week for sending: record it as rendered if it is not yet, then move it to `sending` only
     from a state that allows it, all in one IMMEDIATE transaction. Returns whether this process won, and the
     row as it is now (when it lost: who is sending, or that it went out). A week that may have gone out is
@@ -199,7 +262,7 @@ def claim(store: Store, data: WeekData, subject: str, message_id: str, now: date
     with store.transaction():
         existing = record(store, data.week)
         if existing is None or existing.state not in WENT_OUT:
-            _upsert(store, data, subject, message_id, now)
+            _upsert(store, data, subject, message_id, now, events)
         marks = ",".join("?" * len(allowed))
         won = store.conn.execute(
             f"UPDATE digests SET state = 'sending', attempts = attempts + 1, subject = ?, claimed_pid = ?, "

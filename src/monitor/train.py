@@ -5,9 +5,10 @@ imported only when a model is trained: scoring a stored model needs nothing of i
 Per theme: the features of every labelled item are extracted once (`model.FeatureProbe`); a stratified k-fold
 split with a fixed seed trains on k-1 folds and decides the held-out one with rules and model together, and
 the pooled held-out decisions give the F1 of rules + model, against the rules' own F1 on the same items (the
-rules learn nothing from the labels). The model's `threshold` and `veto` are chosen inside each training part
-and the penalty of its weights by a further cross-validation, so the held-out fold never tunes anything. A model is active only where rules
-+ model beat the rules alone and keep a precision of at least `MIN_PRECISION`.
+rules learn nothing from the labels). The model's `threshold`, `veto` (and the penalty of its weights, where
+`CS` offers several) are chosen inside each training part by a further cross-validation, so the held-out fold
+never tunes anything. A model is active only where rules + model beat the rules alone and keep a precision of
+at least `MIN_PRECISION`.
 """
 
 from __future__ import annotations

@@ -237,7 +237,9 @@ class ThemedItem:
 
 @dataclass(frozen=True, slots=True)
 class FeedTrouble:
-    """A feed that failed every poll of the week, or is dead. Produced by `store_digest`."""
+    """A feed that failed every poll of the week, or from some poll of it to its end, is dead, or is stale:
+    it answered, but brought nothing published within `polling.stale_after` of the week's end. Produced by
+    `store_digest`."""
 
     name: str
     url: str
@@ -245,6 +247,10 @@ class FeedTrouble:
     dead: bool
     failures: int
     since: datetime | None = None  # its first poll, when that fell within the week: failing since it was added
+    # The first of the polls that failed to the week's end, after one that worked in the week (None: it
+    # failed all week): its items of the days before are in, those after may be missing.
+    failing_from: datetime | None = None
+    stale: datetime | None = None  # it answered, but its newest item is this old (polling.stale_after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +263,28 @@ class WeekData:
     items: tuple[ThemedItem, ...]  # matched items of the week, and late ones
     total_items: int  # every item published in the week, matched or not
     previous: dict[str, int]  # items per theme the week before
-    outlets: tuple[tuple[str, int], ...]  # items per feed this week, busiest first
     troubled: tuple[FeedTrouble, ...]
     polled_since: datetime | None  # the first successful poll of any feed (None: none yet), so the digest
     # can tell a week nothing was polled in, or only part of, from a quiet one
+    # Each feed's tags (removed feeds too), in the order of the feeds table: they make the outlet groups.
+    feed_tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Every item published in the week, counted by the set of feeds that carried it (sorted names): each
+    # group's own output, an item that two of its feeds carried counted once.
+    carried: tuple[tuple[tuple[str, ...], int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One event of a digest as the `events` table keeps it: the same happening, reported by one or several
+    outlets, as the digest grouped it. Produced by `digest.event_rows`, written by `store_digest`."""
+
+    theme: str
+    event: int  # its place in the theme's section of the digest, 1 = first shown
+    headline_item: int  # items.id of the report shown as the event's headline
+    headline: str
+    outlets: int  # outlets that reported it
+    items: tuple[int, ...]  # items.id of every report of it, the first published first
+    first_outlet: str
+    first_item: int
+    first_published: datetime  # UTC
+    score: int  # the best of its items' scores for the theme

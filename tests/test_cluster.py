@@ -1,0 +1,122 @@
+"""Events (cluster.py): the same happening reported by several outlets in their own words is one event;
+different happenings in the same places are not; reports days apart are not.
+
+Every text here is an invented SAMPLE (outlets "Sample Wire", "Sample Dispatch", "Sample Courier",
+example.org links), written to state a case, not copied from any outlet. The thresholds were chosen on the
+real items of ../shared/eval (see README, "Events"); these samples check the cases, they did not tune them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor import cluster
+from monitor.types import ThemedItem
+
+from .helpers import BLAST, OTHERS
+
+SEP25 = datetime(2023, 9, 25, tzinfo=UTC)
+
+
+def item(n: int, outlet: str, title: str, summary: str, hours: float) -> ThemedItem:
+    site = outlet.lower().replace(" ", "-")
+    return ThemedItem(item_id=n, theme="exodus", score=90, evidence=(), title=title,
+                      link=f"https://{site}.example.org/2023/09/{n}", summary=summary,
+                      published=SEP25 + timedelta(hours=hours), date_source="published", outlets=(site,))
+
+
+# One happening, three outlets, three wordings (SAMPLES).
+PAIRS = [
+    (("Sample: Baku offers amnesty to Karabakh fighters who lay down arms",
+      "Sample text: Azerbaijan will not prosecute Karabakh fighters who surrender their weapons, the "
+      "presidential office said."),
+     ("Sample: Azerbaijan promises amnesty for Karabakh fighters who surrender weapons",
+      "Sample text: fighters in Karabakh who lay down their arms will be granted an amnesty, Baku said on "
+      "Tuesday."), True),
+    (("Sample: Lachin corridor reopens for first aid convoy in months",
+      "Sample text: trucks carrying flour and medicines crossed the Lachin corridor for the first time "
+      "since the blockade began."),
+     ("Sample: first aid convoy in months crosses reopened Lachin corridor",
+      "Sample text: a convoy of trucks with flour and medicines drove through the Lachin corridor after "
+      "months of blockade."), True),
+    (("Sample: Russian peacekeepers leave their base near Stepanakert",
+      "Sample text: the Russian contingent began withdrawing from its base outside Stepanakert, the "
+      "defence ministry in Moscow said."),
+     ("Sample: Russia withdraws peacekeepers from base outside Stepanakert",
+      "Sample text: Moscow's peacekeepers are pulling out of their base near Stepanakert, according to the "
+      "Russian defence ministry."), True),
+    (("Sample: refugees from Karabakh register in Goris",
+      "Sample text: volunteers in Goris help families from Karabakh fill in registration forms at the "
+      "town's theatre."),
+     ("Sample: Goris school opens classes for refugee children",
+      "Sample text: a school in Goris has opened extra classes for children of refugee families from "
+      "Karabakh."), False),
+    (("Sample: Baku promises Karabakh Armenians equal rights",
+      "Sample text: Azerbaijan's president said Karabakh Armenians would enjoy the same rights as every "
+      "citizen."),
+     ("Sample: Baku arrests former Karabakh leader at checkpoint",
+      "Sample text: Azerbaijani border guards detained a former Karabakh leader as he tried to cross into "
+      "Armenia."), False),
+    (("Sample: Lachin corridor reopens for first aid convoy in months",
+      "Sample text: trucks carrying flour and medicines crossed the Lachin corridor for the first time "
+      "since the blockade began."),
+     ("Sample: shooting closes the Lachin corridor again",
+      "Sample text: traffic on the Lachin corridor was halted after shots were fired at a checkpoint, "
+      "local officials said."), False),
+]
+
+
+def titles(groups: list[list[ThemedItem]]) -> list[list[str]]:
+    return sorted(sorted(i.title for i in g) for g in groups)
+
+
+def test_one_happening_reported_by_three_outlets_in_their_own_words_is_one_event():
+    blast = [item(n, *report, hours=18 + 5 * n) for n, report in enumerate(BLAST, start=1)]
+    others = [item(10 + n, *report, hours=12 + 20 * n) for n, report in enumerate(OTHERS)]
+    groups = cluster.events(blast + others)
+    assert titles(groups) == titles([blast, [others[0]], [others[1]]])
+    assert [i.item_id for g in groups for i in g if len(g) == 3] == [1, 2, 3]  # in order of publication
+
+
+def test_different_happenings_in_the_same_places_are_not_merged():
+    others = [item(10 + n, *report, hours=2 * n) for n, report in enumerate(OTHERS)]
+    assert len(cluster.events(others)) == 2
+
+
+def test_reports_further_apart_than_the_window_are_not_one_event():
+    window_hours = cluster.WINDOW.total_seconds() / 3600
+    reports = [item(1, *BLAST[0], hours=0), item(2, *BLAST[1], hours=2), item(3, *BLAST[2], hours=window_hours + 10)]
+    assert titles(cluster.events(reports)) == titles([reports[:2], reports[2:]])
+
+
+def sample_week() -> tuple[list[ThemedItem], dict[str, int]]:
+    """Every sample report above in one week, three hours apart, as a theme's week holds them (which words
+    are rare is learnt from the week: with two items alone every shared word would look rare); and each
+    title's item id."""
+    reports: list[ThemedItem] = []
+    ids: dict[str, int] = {}
+    texts = [r[1:] for r in BLAST + OTHERS] + [t for a, b, _ in PAIRS for t in (a, b)]
+    for title, summary in texts:
+        if title not in ids:
+            ids[title] = len(reports) + 1
+            outlet = ("Sample Wire", "Sample Dispatch", "Sample Courier")[len(reports) % 3]
+            reports.append(item(ids[title], outlet, title, summary, hours=3 * len(reports)))
+    return reports, ids
+
+
+@pytest.mark.parametrize("a, b, same", PAIRS, ids=[f"pair{n}-{'same' if p[2] else 'different'}"
+                                                      for n, p in enumerate(PAIRS)])
+def test_labelled_sample_pairs(a, b, same):
+    reports, ids = sample_week()
+    group = {i.item_id: n for n, g in enumerate(cluster.events(reports)) for i in g}
+    assert (group[ids[a[0]]] == group[ids[b[0]]]) is same
+
+
+def test_an_outlets_copy_of_a_wire_headline_is_the_same_event_whatever_its_summary():
+    reports = [item(1, "Sample Wire", "Sample: thousands flee Karabakh as the road reopens", "Sample text.", 0),
+               item(2, "Sample Dispatch", "Sample: Thousands flee Karabakh as the road reopens - Sample Dispatch",
+                    "", 3)]
+    assert len(cluster.events(reports)) == 1
+
