@@ -4,6 +4,8 @@
 
 Prints items/s for the shipped themes on one core and the cost of matching as a share of parsing.
 Goal (issue 3): >= 10,000 items/s, i.e. matching costs at most a fifth of parsing.
+`--models` also measures matching with a learned model for every theme (trained on all ../shared/eval labels
+and used whatever its cross-validation says: the most a poll can pay for them). Needs scikit-learn.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--models", action="store_true", help="also with a trained model of every theme")
     parser.add_argument("--samples", action="store_true", help="sample sentences (one item in ten on the "
                         "themes, as in a general news feed) instead of the eval items")
     args = parser.parse_args()
@@ -48,6 +51,17 @@ def main() -> None:
           f"ratio to parse {match_seconds / parse_seconds:.3f}")
     print(f"matching (cold memo): {len(items) / cold_seconds:>10,.0f} items/s  "
           f"ratio to parse {cold_seconds / parse_seconds:.3f}")
+    if args.models:
+        from model_cv import trained_models
+
+        from monitor.model import ModelMatcher
+        themes = load_config(REPO / "config" / "feeds.toml").themes
+        learned = ModelMatcher(matcher, themes, trained_models(themes))
+        [learned.match(t, s) for t, s in texts[:200]]
+        model_seconds = best_of(args.runs, lambda: [learned.match(t, s) for t, s in texts])
+        print(f"matching + models:    {len(items) / model_seconds:>10,.0f} items/s  "
+              f"ratio to parse {model_seconds / parse_seconds:.3f}  ({len(learned.models)} theme models; "
+              f"{sum(1 for t, s in texts if learned.match(t, s))} matched)")
 
 
 if __name__ == "__main__":

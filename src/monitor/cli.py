@@ -35,7 +35,7 @@ from .demo import SAMPLE_WEEK, run_demo
 from .errors import MonitorError, StoreError, UsageError
 from .fetch import Fetcher
 from .locate import PROJECT_CONFIG, STARTER, Found, find_config
-from .match import Matcher, matches_json
+from .match import matches_json
 from .parse import plain_text, summary_text
 from .pipeline import poll_round
 from .policy import CLOCK_SLACK, revive
@@ -52,7 +52,7 @@ from .report import (
 )
 from .schedule import digest_send_moment
 from .settings import http_url
-from .store import Store, clock_figures, health_figures
+from .store import Matching, Store, clock_figures, health_figures
 from .store_history import live_since
 from .textsafe import redact, shown, shown_block
 from .units import format_duration, iso
@@ -211,8 +211,8 @@ def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
         raise UsageError(f"no feed named {', '.join(map(repr, unknown))} in {config.path}; "
                          f"`monitor check` lists them")
     started = utc_now()
-    matcher = Matcher(config.themes)
     with obj.store() as store, Fetcher(config.polling, clock=utc_now) as fetcher:
+        matcher = cli_model.matcher(obj, store, config.themes)
         reports = poll_round(config, store, fetcher, utc_now, names=names or None, force=force,
                              on_report=lambda report: click.echo(feed_line(report)), matcher=matcher)
         try:  # upkeep for polls run by cron, without the daemon; best effort: the round is stored
@@ -353,7 +353,7 @@ def search(obj: Context, query: str, limit: int, newest: bool, as_json: bool) ->
 @handle_errors
 def match(obj: Context, text: str | None, summary: str, jsonl: Any) -> None:
     """Which themes a text matches, with score and highlighted evidence."""
-    matcher = Matcher(obj.themes_config.themes)
+    matcher = cli_model.matcher_if_stored(obj, obj.themes_config.themes)
     if jsonl is not None:
         _match_jsonl(matcher, jsonl)
         return
@@ -382,9 +382,9 @@ def themes(obj: Context, as_json: bool, quality: bool) -> None:
         cli_labels.themes_quality(obj, as_json)
         return
     config = obj.themes_config
-    matcher = Matcher(config.themes)
     since = week_start(utc_now(), config.timezone, config.digest.week_start)
     with obj.store() as store:
+        matcher = cli_model.matcher(obj, store, config.themes)
         counts = store.theme_counts(since, week_end(since, config.timezone))
         stale = store.items_to_match(matcher.version)
     rows = [{"theme": key, "label": theme.label, "this_week": counts.get(key, (0, 0))[0],
@@ -415,8 +415,8 @@ def rematch(obj: Context, everything: bool, batch: int, dry_run: bool) -> None:
     if dry_run:
         cli_labels.rematch_dry_run(obj, batch)
         return
-    matcher = Matcher(obj.config.themes)
     with obj.store(must_exist=True) as store:
+        matcher = cli_model.matcher(obj, store, obj.config.themes)
         total = store.items_to_match(matcher.version, everything=everything)
         if not total:
             click.echo("every item is already matched with the current themes (--all matches them anyway)")
@@ -620,7 +620,7 @@ Try next:
 {then}""")
 
 
-def _match_jsonl(matcher: Matcher, lines: Any) -> None:
+def _match_jsonl(matcher: Matching, lines: Any) -> None:
     bad = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -639,7 +639,7 @@ def _match_jsonl(matcher: Matcher, lines: Any) -> None:
 
 
 # The commands by which analysts teach the themes live beside this module; importing it registers them.
-from . import cli_labels  # noqa: E402, I001
+from . import cli_labels, cli_model  # noqa: E402, I001
 from . import cli_init  # noqa: E402, F401, I001
 from . import cli_history  # noqa: E402, I001, F401
 

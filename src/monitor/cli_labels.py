@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from . import labels, teach
+from . import cli_model, labels, teach
 from . import quality as quality_
 from . import report as report_
 from .cli import Context, cli, handle_errors, utc_now
@@ -76,7 +76,10 @@ def review(obj: Context, theme: str, limit: int, scan: int, as_json: bool, who: 
     with obj.store(must_exist=True) as store:
         judged = {item_id for (item_id, t) in labels.current(store) if t == theme}
         items = labels.recent_items(store, scan, judged)
-        misses = teach.near_misses(spec, items, limit)
+        # Where a model exists, the items it and the rules disagree on come first: a judgement there teaches most.
+        misses = cli_model.disagreements(store, spec, items, limit)
+        seen = {miss.item_id for miss in misses}
+        misses += [m for m in teach.near_misses(spec, items, limit) if m.item_id not in seen][:limit - len(misses)]
         texts = {item_id: (title, summary) for item_id, title, summary in items}
         if as_json:
             for miss in misses:
@@ -180,6 +183,7 @@ def themes_quality(obj: Context, as_json: bool) -> None:
     with obj.store(must_exist=True) as store:
         verdicts = {key: v for key, v in labels.current(store).items() if key[1] in config.themes}
         texts = labels.item_texts(store, {item_id for item_id, _ in verdicts})
+        models = (cli_model.status_json if as_json else cli_model.status_lines)(store, config.themes)
     verdicts = {key: v for key, v in verdicts.items() if key[0] in texts}
     matcher = Matcher(config.themes)
     scores = {item_id: {m.theme: m.score for m in matcher.match(*text)} for item_id, text in texts.items()}
@@ -191,16 +195,20 @@ def themes_quality(obj: Context, as_json: bool) -> None:
     figures = quality_.quality(list(config.themes), verdicts, scores, {i: t[0] for i, t in texts.items()}, near)
     if as_json:
         click.echo(json.dumps({**quality_.quality_json(figures), "matched_with": matcher.version,
-                               "labelled_items": len(texts)}, indent=2, ensure_ascii=False))
+                               "labelled_items": len(texts), "models": models}, indent=2, ensure_ascii=False))
         return
     for line in report_.quality_lines(figures, len(texts)):
+        click.echo(line)
+    # The figures above are the rules'; a model's own are cross-validated (it learnt from these very labels).
+    click.echo("")
+    for line in models:
         click.echo(line)
 
 
 def rematch_dry_run(obj: Context, batch: int) -> None:
-    matcher = Matcher(obj.config.themes)
     found: list[quality_.Change] = []
     with obj.store(must_exist=True) as store:
+        matcher = cli_model.matcher(obj, store, obj.config.themes)
         for rows in labels.all_items(store, batch):
             found += quality_.changes(
                 (item_id, title, stored, {m.theme: m.score for m in matcher.match(title, summary)})

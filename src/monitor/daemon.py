@@ -55,6 +55,7 @@ from .fetch import Fetcher
 from .match import Matcher
 from .metrics import Metrics
 from .metrics import start as start_metrics
+from .model_store import with_models
 from .parsers import Parser, make_parser
 from .pidlock import acquire, lock_suspects
 from .pipeline import poll_feed, record_settings
@@ -125,7 +126,7 @@ class Daemon:
             self._release_lock()
             return 0
         self.store = store
-        self.matcher = Matcher(self.config.themes)
+        self.matcher = with_models(Matcher(self.config.themes), self.config.themes, store)
         self.fetcher = Swappable(Fetcher(self.config.polling, clock=self.clock), Fetcher.close)
         self.parser: Swappable[Parser] = Swappable(make_parser(self.config.polling.parse_processes),
                                                    lambda parser: parser.close())
@@ -434,9 +435,12 @@ class Daemon:
         changed = {name for name, feed in new_feeds.items() if old_feeds.get(name) != feed}
         removed = set(old_feeds) - set(new_feeds)
         self.config = new
-        if new.themes != old.themes:
-            self.matcher = Matcher(new.themes)
-            log.info("themes changed: new items use them; `monitor rematch` updates stored ones")
+        # A reload also picks up models `monitor train` stored since: they change no config.
+        with self.store_lock:  # the pollers' connection
+            matcher = with_models(Matcher(new.themes), new.themes, self.store)
+        if matcher.version != self.matcher.version:
+            self.matcher = matcher
+            log.info("themes or trained models changed: new items use them; `monitor rematch` updates stored ones")
         if new.polling != old.polling:
             self.fetcher.replace(Fetcher(new.polling, clock=self.clock))  # the old one closes after its fetches
         if new.polling.parse_processes != old.polling.parse_processes:

@@ -26,7 +26,7 @@ from .fetch import Fetcher
 from .match import Matcher
 from .parsers import InlineParser, Parser, make_parser
 from .policy import after_fetch, classify, is_due, skip_reason
-from .store import Store
+from .store import Matching, Store
 from .types import FeedReport, FeedSource, FeedState, FetchOutcome, FetchResult, ParsedFeed
 
 log = logging.getLogger("monitor.poll")
@@ -60,7 +60,7 @@ def record_settings(store: Store, config: Config) -> None:
 
 def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
                names: Iterable[str] | None = None, force: bool = False,
-               on_report: ReportSink | None = None, matcher: Matcher | None = None,
+               on_report: ReportSink | None = None, matcher: Matching | None = None,
                parser: Parser | None = None) -> list[FeedReport]:
     """Poll the configured feeds (or the named ones) once; new and changed items are matched to the
     themes as they are stored. Returns one report per feed. Without a `parser`, the round makes its own
@@ -106,7 +106,7 @@ def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
     return reports
 
 
-def poll_feed(config: Config, store: Store, fetcher: Fetcher, clock: Clock, name: str, matcher: Matcher,
+def poll_feed(config: Config, store: Store, fetcher: Fetcher, clock: Clock, name: str, matcher: Matching,
               store_lock: AbstractContextManager[object], *, due_only: bool = True,
               parser: Parser | None = None) -> FeedReport | None:
     """Poll one feed if it is due (the daemon's job): fetched and parsed outside `store_lock`, so many
@@ -148,7 +148,7 @@ def _safe_fetch(fetcher: Fetcher, state: FeedState, source: FeedSource, clock: C
 
 
 def _process(state: FeedState, source: FeedSource, fetched: Fetched, config: Config,
-             store: Store, clock: Clock, matcher: Matcher, parser: Parser) -> FeedReport:
+             store: Store, clock: Clock, matcher: Matching, parser: Parser) -> FeedReport:
     now = clock()
     result = fetched.result
     meaning = fetched.interpretation or _interpret(state, source, result, now, parser)

@@ -251,6 +251,25 @@ CREATE TABLE labels (
 ) WITHOUT ROWID;
 CREATE INDEX labels_theme ON labels(theme, item_id);
 """),
+    Migration(13, "trained models of themes (the learned second stage)", """
+-- Every `monitor train` of a theme adds a row; the newest row of a theme decides whether a model is used, and
+-- it is used (active = 1) only where its cross-validation beat the theme's rules alone.
+CREATE TABLE theme_models (
+    id INTEGER PRIMARY KEY,
+    theme TEXT NOT NULL,                  -- the key of [themes.<key>]
+    weights TEXT,                         -- JSON: feature weights, bias, threshold, veto, theme fingerprint;
+                                          -- NULL where too few labels to train
+    trained_at TEXT NOT NULL,             -- UTC ISO 8601
+    labels_used INTEGER NOT NULL,         -- judged items of the theme it was trained on
+    positives INTEGER NOT NULL,           -- of them, judged "yes"
+    cv_f1_rules REAL NOT NULL,            -- F1 of the rules alone on those items
+    cv_f1_model REAL NOT NULL,            -- F1 of rules + model, cross-validated (0 where not trained)
+    cv_precision_model REAL NOT NULL,     -- precision of rules + model, cross-validated
+    active INTEGER NOT NULL DEFAULT 0,    -- 1: matching uses it (only the newest row of a theme can be)
+    why TEXT NOT NULL                     -- the verdict `monitor train` printed
+);
+CREATE INDEX theme_models_theme ON theme_models(theme, id);
+"""),
     Migration(14, "the events each digest grouped its items into", """
 -- An event is one happening as several outlets reported it, in their own words: the digest groups a
 -- theme's items of the week into events (monitor.cluster) and shows each once. What it grouped is kept,

@@ -1,0 +1,122 @@
+"""`monitor train`, and what the other commands need of trained models: the matcher with the active ones, their
+status for `monitor themes --quality`, and the items `monitor review` should show where model and rules
+disagree. Registered on the `cli` group as `cli_labels` is (imported at the end of `cli.py`); the work is done
+by `train` (scikit-learn, only here), `model` (pure) and `model_store` (SQL).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+from . import labels, model_store
+from . import train as train_
+from .cli import Context, cli, handle_errors, utc_now
+from .errors import UsageError
+from .match import Matcher
+from .model import ModelMatcher
+from .store import Matching, Store
+from .teach import NearMiss
+from .types import ThemeSpec
+
+DISAGREE = 0.5  # the model's own even odds: where it and the rules part, a judgement teaches it most
+
+
+@cli.command()
+@click.argument("themes", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
+@click.pass_obj
+@handle_errors
+def train(obj: Context, themes: tuple[str, ...], as_json: bool) -> None:
+    """Train a model of each THEME (default: every theme) on its labelled items, and use it only where
+    cross-validation shows the rules and the model together beat the rules alone. Needs scikit-learn
+    (pip install 'monitor[learn]'); matching with the trained model does not."""
+    config = obj.config
+    unknown = [t for t in themes if t not in config.themes]
+    if unknown:
+        raise UsageError(f"no theme {', '.join(map(repr, unknown))} in {config.path}; "
+                         f"themes: {', '.join(config.themes) or 'none'}")
+    train_.sklearn()  # before any work: a missing library is said at once
+    results = []
+    with obj.store(must_exist=True) as store:
+        verdicts = labels.current(store)
+        texts = labels.item_texts(store, {item_id for item_id, _ in verdicts})
+        for key in themes or tuple(config.themes):
+            examples = [(*texts[item_id], verdict) for (item_id, theme), verdict in sorted(verdicts.items())
+                        if theme == key and item_id in texts]
+            trained = train_.train_theme(config.themes[key], examples)
+            model_store.save(store, trained, utc_now())
+            results.append(trained)
+            if not as_json:
+                click.echo(f"{key}: {trained.labels} label(s), {trained.positives} yes; "
+                           f"CV F1 rules {trained.f1_rules:.3f}, rules+model {trained.f1_model:.3f}; {trained.why}")
+    if as_json:
+        click.echo(json.dumps({"themes": [{"theme": t.theme, "labels": t.labels, "positives": t.positives,
+                                           "cv_f1_rules": round(t.f1_rules, 3), "cv_f1_model": round(t.f1_model, 3),
+                                           "cv_precision_model": round(t.precision_model, 3), "active": t.active,
+                                           "why": t.why} for t in results]}, indent=2, ensure_ascii=False))
+        return
+    if any(t.active for t in results):
+        click.echo("polls use the active model(s) from now on (a running daemon: after `kill -HUP`); "
+                   "`monitor rematch` matches the stored items with them")
+
+
+def matcher(obj: Context, store: Store | None, themes: Mapping[str, ThemeSpec]) -> Matching:
+    """The rules, with the active models where a database is given."""
+    rules = Matcher(themes)
+    return model_store.with_models(rules, themes, store) if store is not None else rules
+
+
+def matcher_if_stored(obj: Context, themes: Mapping[str, ThemeSpec]) -> Matching:
+    """For commands that need no database (`monitor match`): the models of one where it exists."""
+    if not os.path.exists(obj.db_path):
+        return Matcher(themes)
+    with obj.store() as store:
+        return matcher(obj, store, themes)
+
+
+def status_lines(store: Store, themes: Mapping[str, ThemeSpec]) -> list[str]:
+    """Per theme, whether a trained model is used, and why (for `monitor themes --quality`)."""
+    found = model_store.newest(store, themes)
+    lines = []
+    for key in themes:
+        row = found.get(key)
+        if row is None:
+            lines.append(f"model of {key}: none (`monitor train {key}`)")
+        elif row.problem:
+            lines.append(f"model of {key}: not used, {row.problem}")
+        else:
+            lines.append(f"model of {key}: {'ACTIVE' if row.active else 'not used'}, trained {row.trained_at} on "
+                         f"{row.labels_used} label(s); {row.why}")
+    return lines
+
+
+def status_json(store: Store, themes: Mapping[str, ThemeSpec]) -> dict[str, Any]:
+    found = model_store.newest(store, themes)
+    return {key: {"active": row.active and row.problem is None, "trained_at": row.trained_at,
+                  "labels_used": row.labels_used, "cv_f1_rules": row.f1_rules, "cv_f1_model": row.f1_model,
+                  "why": row.problem or row.why} for key, row in found.items()}
+
+
+def disagreements(store: Store, spec: ThemeSpec, items: Sequence[tuple[int, str, str]], limit: int) -> list[NearMiss]:
+    """Items where the theme's model (its newest, active or not) and its rules disagree, the model surest first,
+    as `monitor review` shows them; none where the theme has no usable model."""
+    row = model_store.newest(store, {spec.key: spec}).get(spec.key)
+    if row is None or row.model is None or row.problem:
+        return []
+    both = ModelMatcher(Matcher({spec.key: spec}), {spec.key: spec}, {spec.key: row.model})
+    found = []
+    for item_id, title, summary in items:
+        parted = both.disagreement(spec.key, title, summary)
+        if parted is None:
+            continue
+        rules, probability, evidence = parted
+        reason = (f"rules match, model says no (p={probability:.2f})" if rules
+                  else f"model says yes (p={probability:.2f}), rules do not")
+        found.append((abs(probability - DISAGREE), NearMiss(item_id, round(100 * probability), (reason,), evidence)))
+    found.sort(key=lambda pair: (-pair[0], -pair[1].item_id))
+    return [miss for _, miss in found[:limit]]
