@@ -75,11 +75,15 @@ def document(count: int, samples_only: bool = False, first: int = 0) -> bytes:
     entries = []
     for n, (title, summary) in enumerate(news_items(count, samples_only=samples_only), start=first):
         date = (DOCUMENT_END - timedelta(minutes=n)).strftime("%a, %d %b %Y %H:%M:%S +0000")
-        entries.append(f"<item><title>{escape(title)}</title><link>https://sample.example.org/{n}?utm_source=rss</link>"
-                       f"<guid>https://sample.example.org/{n}</guid><pubDate>{date}</pubDate>"
-                       f"<description>{escape(summary)}</description></item>")
-    return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Sample Wire</title>'
-            f"<link>https://sample.example.org/</link>{''.join(entries)}</channel></rss>").encode()
+        entries.append(
+            f"<item><title>{escape(title)}</title><link>https://sample.example.org/{n}?utm_source=rss</link>"
+            f"<guid>https://sample.example.org/{n}</guid><pubDate>{date}</pubDate>"
+            f"<description>{escape(summary)}</description></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Sample Wire</title>'
+        f"<link>https://sample.example.org/</link>{''.join(entries)}</channel></rss>"
+    ).encode()
 
 
 def best_of(runs: int, work: Callable[[], object]) -> float:

@@ -62,11 +62,22 @@ def week_items(count: int, seed: int = 13) -> list[ThemedItem]:
         else:
             title = " ".join(rng.choice(title_words) for _ in range(rng.randrange(7, 13))) + f" {n}"
             summary = " ".join(rng.choice(summary_words) for _ in range(rng.randrange(30, 60)))
-        items.append(ThemedItem(
-            item_id=n + 1, theme="exodus", score=rng.randrange(80, 100),
-            evidence=(Evidence("phrase", "exodus", 90, (Span("title", 0, len(title.split()[0]), title.split()[0]),)),),
-            title=title, link=f"https://outlet{n % 20}.example.org/{n}", summary=summary, published=published,
-            date_source="published", outlets=(OUTLETS[n % len(OUTLETS)],)))
+        items.append(
+            ThemedItem(
+                item_id=n + 1,
+                theme="exodus",
+                score=rng.randrange(80, 100),
+                evidence=(
+                    Evidence("phrase", "exodus", 90, (Span("title", 0, len(title.split()[0]), title.split()[0]),)),
+                ),
+                title=title,
+                link=f"https://outlet{n % 20}.example.org/{n}",
+                summary=summary,
+                published=published,
+                date_source="published",
+                outlets=(OUTLETS[n % len(OUTLETS)],),
+            )
+        )
     items.sort(key=lambda i: (i.published, i.item_id))
     return items
 
@@ -80,8 +91,16 @@ def _reworded(text: str, pool: list[str], rng: random.Random) -> str:
 
 
 def run_once(items: list[ThemedItem]) -> tuple[int, int]:
-    data = WeekData(week="2023-W39", start=START, end=START + timedelta(days=7), items=tuple(items),
-                    total_items=len(items), previous={}, troubled=(), polled_since=START)
+    data = WeekData(
+        week="2023-W39",
+        start=START,
+        end=START + timedelta(days=7),
+        items=tuple(items),
+        total_items=len(items),
+        previous={},
+        troubled=(),
+        polled_since=START,
+    )
     digest = build(data, THEMES, timezone="UTC", now=START + timedelta(days=8), subject_template="Digest {week}")
     env = environment()
     text, page = render_text(digest, env), render_html(digest, env)
@@ -98,8 +117,15 @@ def measure(size: int) -> dict[str, float]:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-    return {"items": size, "seconds": seconds, "cpu": cpu, "traced_mb": peak / 1e6, "rss_mb": rss, "events": events,
-            "chars": chars}
+    return {
+        "items": size,
+        "seconds": seconds,
+        "cpu": cpu,
+        "traced_mb": peak / 1e6,
+        "rss_mb": rss,
+        "events": events,
+        "chars": chars,
+    }
 
 
 def main() -> None:
@@ -113,15 +139,20 @@ def main() -> None:
     print(f"{'items':>8} {'seconds':>9} {'CPU s':>7} {'traced MB':>10} {'peak RSS MB':>12} {'events':>7}  growth")
     previous = None
     for size in (int(s) for s in args.sizes.split(",")):
-        done = subprocess.run([sys.executable, __file__, "--one", str(size)], capture_output=True, text=True,
-                              check=True)
+        done = subprocess.run(
+            [sys.executable, __file__, "--one", str(size)], capture_output=True, text=True, check=True
+        )
         row = json.loads(done.stdout)
         growth = ""
         if previous:
-            growth = (f"x{row['cpu'] / previous['cpu']:.1f} CPU time for x{size / previous['items']:.1f} items, "
-                      f"x{row['traced_mb'] / previous['traced_mb']:.1f} memory")
-        print(f"{size:>8,} {row['seconds']:>9.2f} {row['cpu']:>7.2f} {row['traced_mb']:>10.1f} {row['rss_mb']:>12.1f} "
-              f"{row['events']:>7,}  {growth}")
+            growth = (
+                f"x{row['cpu'] / previous['cpu']:.1f} CPU time for x{size / previous['items']:.1f} items, "
+                f"x{row['traced_mb'] / previous['traced_mb']:.1f} memory"
+            )
+        print(
+            f"{size:>8,} {row['seconds']:>9.2f} {row['cpu']:>7.2f} {row['traced_mb']:>10.1f} {row['rss_mb']:>12.1f} "
+            f"{row['events']:>7,}  {growth}"
+        )
         previous = row
 
 

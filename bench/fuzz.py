@@ -22,12 +22,14 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "src"))
 from tests import test_fuzz  # noqa: E402
 
-PROPERTIES = [test_fuzz.test_parse_never_raises_and_keeps_its_promises,
-              test_fuzz.test_parse_of_random_bytes_never_raises,
-              test_fuzz.test_matching_parsed_items_points_at_the_stored_text,
-              test_fuzz.test_matcher_never_raises_and_spans_quote_the_text,
-              test_fuzz.test_appending_text_never_lowers_a_shipped_themes_score,
-              test_fuzz.test_appending_text_never_lowers_a_generated_themes_score]
+PROPERTIES = [
+    test_fuzz.test_parse_never_raises_and_keeps_its_promises,
+    test_fuzz.test_parse_of_random_bytes_never_raises,
+    test_fuzz.test_matching_parsed_items_points_at_the_stored_text,
+    test_fuzz.test_matcher_never_raises_and_spans_quote_the_text,
+    test_fuzz.test_appending_text_never_lowers_a_shipped_themes_score,
+    test_fuzz.test_appending_text_never_lowers_a_generated_themes_score,
+]
 
 
 def main() -> int:
@@ -43,13 +45,17 @@ def main() -> int:
                 prop()
             except Exception as failure:  # noqa: BLE001 - any failure is a finding: show it whole and stop
                 traceback.print_exc()
-                print(f"FAILED {prop.__name__} after {test_fuzz.EXAMPLES['count']:,} examples: "
-                      f"{type(failure).__name__}: {failure}")
+                print(
+                    f"FAILED {prop.__name__} after {test_fuzz.EXAMPLES['count']:,} examples: "
+                    f"{type(failure).__name__}: {failure}"
+                )
                 return 1
         passes += 1
     elapsed = time.monotonic() - start
-    print(f"fuzz: {test_fuzz.EXAMPLES['count']:,} examples in {elapsed:.0f} s ({passes} passes of "
-          f"{len(PROPERTIES)} properties, max_examples {test_fuzz.FUZZ.max_examples} each): no failure")
+    print(
+        f"fuzz: {test_fuzz.EXAMPLES['count']:,} examples in {elapsed:.0f} s ({passes} passes of "
+        f"{len(PROPERTIES)} properties, max_examples {test_fuzz.FUZZ.max_examples} each): no failure"
+    )
     return 0
 
 

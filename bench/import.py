@@ -43,10 +43,17 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=20)
     parser.add_argument("--items", type=int, default=200, help="items per document")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--processes", type=int, default=auto_processes(), help="parse helpers (0: parse in "
-                        "this process; default: polling.parse_processes' auto)")
-    parser.add_argument("--samples", action="store_true", help="a general feed's mix (one item in ten on the "
-                        "themes) instead of the eval items, all on-topic")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=auto_processes(),
+        help="parse helpers (0: parse in this process; default: polling.parse_processes' auto)",
+    )
+    parser.add_argument(
+        "--samples",
+        action="store_true",
+        help="a general feed's mix (one item in ten on the themes) instead of the eval items, all on-topic",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="monitor-bench-import-"))
     saved = folder / "saved"
@@ -110,12 +117,18 @@ def main() -> None:
     print(f"documents: {args.files} of {args.items} items ({total:,} items)")
     print(f"feedparser, defaults (sanitizer on):   {total / default:>8,.0f} items/s  (baseline)")
     print(f"feedparser, as monitor calls it:       {total / ours:>8,.0f} items/s  ratio {ours / default:.2f}")
-    print(f"monitor import (all new), {processes} parse helper(s): {total / imported:>8,.0f} items/s  "
-          f"ratio {imported / default:.2f} to defaults, {imported / ours:.2f} to monitor's parse")
-    print(f"monitor poll path, same documents, inline: {total / live:>8,.0f} items/s  "
-          f"ratio {live / default:.2f} to defaults; import / poll path {imported / live:.2f}")
-    print(f"monitor import again (all imported):   {total / again:>8,.0f} items/s  ratio {again / default:.2f} "
-          "to defaults")
+    print(
+        f"monitor import (all new), {processes} parse helper(s): {total / imported:>8,.0f} items/s  "
+        f"ratio {imported / default:.2f} to defaults, {imported / ours:.2f} to monitor's parse"
+    )
+    print(
+        f"monitor poll path, same documents, inline: {total / live:>8,.0f} items/s  "
+        f"ratio {live / default:.2f} to defaults; import / poll path {imported / live:.2f}"
+    )
+    print(
+        f"monitor import again (all imported):   {total / again:>8,.0f} items/s  ratio {again / default:.2f} "
+        "to defaults"
+    )
 
 
 if __name__ == "__main__":

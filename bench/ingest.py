@@ -43,8 +43,11 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--feeds", type=int, default=10, help="documents in the poll round")
-    parser.add_argument("--samples", action="store_true", help="a general feed's mix (one item in ten on the "
-                        "themes) instead of the eval items, all on-topic")
+    parser.add_argument(
+        "--samples",
+        action="store_true",
+        help="a general feed's mix (one item in ten on the themes) instead of the eval items, all on-topic",
+    )
     args = parser.parse_args()
     body = document(args.items, samples_only=args.samples)
     headers = {"content-type": "application/rss+xml; charset=utf-8"}
@@ -62,19 +65,25 @@ def main() -> None:
             assert counts.new == args.items, counts
 
     default = best_of(args.runs, lambda: feedparser.parse(body, response_headers=headers))
-    ours = best_of(args.runs, lambda: feedparser.parse(body, response_headers=headers, sanitize_html=False,
-                                                      resolve_relative_uris=False))
+    ours = best_of(
+        args.runs,
+        lambda: feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False),
+    )
     pipeline = best_of(args.runs, ingest)
     round_seconds, round_items, processes = ingest_round(args.feeds, args.items, args.samples, folder)
     n = args.items
     print(f"items per document: {n}")
     print(f"feedparser, defaults (sanitizer on):   {n / default:>8,.0f} items/s  (baseline)")
     print(f"feedparser, as monitor calls it:       {n / ours:>8,.0f} items/s  ratio {ours / default:.2f}")
-    print(f"monitor ingest (parse+match+store):    {n / pipeline:>8,.0f} items/s  "
-          f"ratio {pipeline / default:.2f} to defaults, {pipeline / ours:.2f} to monitor's parse")
-    print(f"poll round of {args.feeds} such feeds, {processes} parse helper(s), fetch included:"
-          f" {round_items / round_seconds:>8,.0f} items/s  ratio {round_seconds / round_items / (default / n):.2f}"
-          f" to defaults")
+    print(
+        f"monitor ingest (parse+match+store):    {n / pipeline:>8,.0f} items/s  "
+        f"ratio {pipeline / default:.2f} to defaults, {pipeline / ours:.2f} to monitor's parse"
+    )
+    print(
+        f"poll round of {args.feeds} such feeds, {processes} parse helper(s), fetch included:"
+        f" {round_items / round_seconds:>8,.0f} items/s  ratio {round_seconds / round_items / (default / n):.2f}"
+        f" to defaults"
+    )
 
 
 def ingest_round(feeds: int, items: int, samples: bool, folder: Path) -> tuple[float, int, int]:
@@ -83,9 +92,15 @@ def ingest_round(feeds: int, items: int, samples: bool, folder: Path) -> tuple[f
     hosts = polling.Hosts(4, latency=(0.0, 0.0), documents=documents)
     processes = auto_processes()
     settings = PollingSettings(concurrency=8, per_host=2, user_agent="monitor-bench", parse_processes=processes)
-    config = Config(path="bench", polling=settings, themes=load_config(REPO / "config" / "feeds.toml").themes,
-                    feeds=tuple(FeedSource(f"feed-{n}", f"{hosts.urls[n % len(hosts.urls)]}/feed/{n}",
-                                           timedelta(minutes=30)) for n in range(feeds)))
+    config = Config(
+        path="bench",
+        polling=settings,
+        themes=load_config(REPO / "config" / "feeds.toml").themes,
+        feeds=tuple(
+            FeedSource(f"feed-{n}", f"{hosts.urls[n % len(hosts.urls)]}/feed/{n}", timedelta(minutes=30))
+            for n in range(feeds)
+        ),
+    )
     now = lambda: datetime.now(UTC)  # noqa: E731
     try:
         parser = make_parser(processes)

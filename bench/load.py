@@ -30,15 +30,21 @@ def main() -> int:
     parser.add_argument("--hosts", type=int, default=20)
     parser.add_argument("--items", type=int, default=20, help="items in every healthy feed")
     args = parser.parse_args()
-    figures = poll_round(Path(tempfile.mkdtemp(prefix="monitor-load-")), feeds=args.feeds, hosts=args.hosts,
-                         items=args.items)
-    limits = ", ".join(f"{k} {POLLING[k]}" for k in ("concurrency", "per_host", "read_timeout", "deadline",
-                                                     "max_bytes"))
+    figures = poll_round(
+        Path(tempfile.mkdtemp(prefix="monitor-load-")), feeds=args.feeds, hosts=args.hosts, items=args.items
+    )
+    limits = ", ".join(
+        f"{k} {POLLING[k]}" for k in ("concurrency", "per_host", "read_timeout", "deadline", "max_bytes")
+    )
     print(f"feeds: {figures.feeds} on {args.hosts} hosts, {figures.misbehaving} misbehaving; {limits}")
-    print(f"round: {figures.round_seconds:.1f} s (bound {figures.bound_seconds:.1f} s; "
-          f"{figures.wall_seconds:.1f} s with interpreter start)")
-    print(f"healthy: {figures.healthy_feeds_ok} feeds ok, {figures.healthy_items:,} of "
-          f"{figures.expected_healthy_items:,} items stored")
+    print(
+        f"round: {figures.round_seconds:.1f} s (bound {figures.bound_seconds:.1f} s; "
+        f"{figures.wall_seconds:.1f} s with interpreter start)"
+    )
+    print(
+        f"healthy: {figures.healthy_feeds_ok} feeds ok, {figures.healthy_items:,} of "
+        f"{figures.expected_healthy_items:,} items stored"
+    )
     wrong = []
     for kind in KINDS:
         outcomes = figures.outcomes.get(kind, {})
@@ -47,8 +53,12 @@ def main() -> int:
         if outcomes and set(outcomes) != {REPORTED_AS[kind]}:  # a small farm may lack a kind
             wrong.append(kind)
     print(f"peak resident memory of the poller: {figures.peak_rss_mb:.1f} MB")
-    failed = (figures.exit_code != 0 or figures.round_seconds > figures.bound_seconds or wrong
-              or figures.healthy_items != figures.expected_healthy_items)
+    failed = (
+        figures.exit_code != 0
+        or figures.round_seconds > figures.bound_seconds
+        or wrong
+        or figures.healthy_items != figures.expected_healthy_items
+    )
     if failed:
         print(f"FAILED: exit {figures.exit_code}, misreported kinds {wrong}\n{figures.output[-3000:]}")
     return 1 if failed else 0

@@ -27,16 +27,18 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--models", action="store_true", help="also with a trained model of every theme")
-    parser.add_argument("--samples", action="store_true", help="sample sentences (one item in ten on the "
-                        "themes, as in a general news feed) instead of the eval items")
+    parser.add_argument(
+        "--samples",
+        action="store_true",
+        help="sample sentences (one item in ten on the themes, as in a general news feed) instead of the eval items",
+    )
     args = parser.parse_args()
     items = news_items(args.items, samples_only=args.samples)
     body = document(args.items, samples_only=args.samples)
     texts = [(plain_text(t), plain_text(s)) for t, s in items]
 
     # feedparser as monitor calls it (parse.py): its own sanitizer off, relative links resolved.
-    parse_seconds = best_of(args.runs, lambda: feedparser.parse(body, sanitize_html=False,
-                                                                resolve_relative_uris=True))
+    parse_seconds = best_of(args.runs, lambda: feedparser.parse(body, sanitize_html=False, resolve_relative_uris=True))
     matcher = Matcher(load_config(REPO / "config" / "feeds.toml").themes)
     [matcher.match(t, s) for t, s in texts[:200]]  # warm the compiled themes, as a daemon would be
     fresh = Matcher(load_config(REPO / "config" / "feeds.toml").themes)
@@ -47,21 +49,28 @@ def main() -> None:
     source = "the real items of ../shared/eval, cycled" if eval_texts() and not args.samples else "sample sentences"
     print(f"items: {len(items)} from {source}; {matched} matched a theme")
     print(f"feedparser parse:     {len(items) / parse_seconds:>10,.0f} items/s  (baseline)")
-    print(f"matching (warm):      {len(items) / match_seconds:>10,.0f} items/s  "
-          f"ratio to parse {match_seconds / parse_seconds:.3f}")
-    print(f"matching (cold memo): {len(items) / cold_seconds:>10,.0f} items/s  "
-          f"ratio to parse {cold_seconds / parse_seconds:.3f}")
+    print(
+        f"matching (warm):      {len(items) / match_seconds:>10,.0f} items/s  "
+        f"ratio to parse {match_seconds / parse_seconds:.3f}"
+    )
+    print(
+        f"matching (cold memo): {len(items) / cold_seconds:>10,.0f} items/s  "
+        f"ratio to parse {cold_seconds / parse_seconds:.3f}"
+    )
     if args.models:
         from model_cv import trained_models
 
         from monitor.model import ModelMatcher
+
         themes = load_config(REPO / "config" / "feeds.toml").themes
         learned = ModelMatcher(matcher, themes, trained_models(themes))
         [learned.match(t, s) for t, s in texts[:200]]
         model_seconds = best_of(args.runs, lambda: [learned.match(t, s) for t, s in texts])
-        print(f"matching + models:    {len(items) / model_seconds:>10,.0f} items/s  "
-              f"ratio to parse {model_seconds / parse_seconds:.3f}  ({len(learned.models)} theme models; "
-              f"{sum(1 for t, s in texts if learned.match(t, s))} matched)")
+        print(
+            f"matching + models:    {len(items) / model_seconds:>10,.0f} items/s  "
+            f"ratio to parse {model_seconds / parse_seconds:.3f}  ({len(learned.models)} theme models; "
+            f"{sum(1 for t, s in texts if learned.match(t, s))} matched)"
+        )
 
 
 if __name__ == "__main__":

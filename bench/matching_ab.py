@@ -24,8 +24,9 @@ from monitor.parse import plain_text  # noqa: E402
 
 
 def other_matcher(src: str) -> type:
-    spec = importlib.util.spec_from_file_location("monitor_other", f"{src}/monitor/__init__.py",
-                                                  submodule_search_locations=[f"{src}/monitor"])
+    spec = importlib.util.spec_from_file_location(
+        "monitor_other", f"{src}/monitor/__init__.py", submodule_search_locations=[f"{src}/monitor"]
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules["monitor_other"] = module

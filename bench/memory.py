@@ -59,8 +59,15 @@ def main() -> None:
     servers = [polling.Server(f"127.0.0.{n + 2}") for n in range(args.hosts)]
     folder = Path(tempfile.mkdtemp(prefix="monitor-memory-"))
     # digests_dir: the daemon writes last week's digest at start-up; it belongs with the throw-away database.
-    lines = ['[monitor]', f'digests_dir = "{folder / "digests"}"', '', '[polling]', 'concurrency = 20',
-             'interval = "1m"', '']
+    lines = [
+        "[monitor]",
+        f'digests_dir = "{folder / "digests"}"',
+        "",
+        "[polling]",
+        "concurrency = 20",
+        'interval = "1m"',
+        "",
+    ]
     for n in range(args.feeds):
         lines += ["[[feeds]]", f'name = "feed-{n}"', f'url = "{servers[n % len(servers)].url}/feed/{n}"', ""]
     themes = (REPO / "config" / "feeds.toml").read_text()
@@ -70,25 +77,34 @@ def main() -> None:
     time.sleep(3)
     baseline = rss_mb(idle.pid)
     idle.kill()
-    daemon = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(folder / "feeds.toml"), "--db",
-                               str(folder / "m.db"), "run"], stderr=subprocess.DEVNULL)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(folder / "feeds.toml"), "--db", str(folder / "m.db"), "run"],
+        stderr=subprocess.DEVNULL,
+    )
     peak = peak_main = peak_helpers = 0.0
     deadline = time.monotonic() + args.seconds
     while time.monotonic() < deadline:
         main_mb, helpers_mb = tree_rss_mb(daemon.pid)
-        peak, peak_main, peak_helpers = (max(peak, main_mb + helpers_mb), max(peak_main, main_mb),
-                                         max(peak_helpers, helpers_mb))
+        peak, peak_main, peak_helpers = (
+            max(peak, main_mb + helpers_mb),
+            max(peak_main, main_mb),
+            max(peak_helpers, helpers_mb),
+        )
         time.sleep(0.2)
     daemon.send_signal(signal.SIGTERM)
     daemon.wait(timeout=60)
     conn = sqlite3.connect(folder / "m.db")
     fetches, items = conn.execute("SELECT (SELECT count(*) FROM fetches), (SELECT count(*) FROM items)").fetchone()
     conn.close()
-    print(f"feeds: {args.feeds} on {args.hosts} hosts (50 items each), run for {args.seconds:.0f} s: "
-          f"{fetches} polls, {items} items stored")
+    print(
+        f"feeds: {args.feeds} on {args.hosts} hosts (50 items each), run for {args.seconds:.0f} s: "
+        f"{fetches} polls, {items} items stored"
+    )
     print(f"idle interpreter with monitor imported: {baseline:6.1f} MB  (baseline)")
-    print(f"monitor run, peak resident:             {peak:6.1f} MB  ratio {peak / baseline:.2f} "
-          f"(daemon {peak_main:.1f} MB, parse helpers {peak_helpers:.1f} MB at their peaks)")
+    print(
+        f"monitor run, peak resident:             {peak:6.1f} MB  ratio {peak / baseline:.2f} "
+        f"(daemon {peak_main:.1f} MB, parse helpers {peak_helpers:.1f} MB at their peaks)"
+    )
 
 
 if __name__ == "__main__":

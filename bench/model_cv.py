@@ -31,15 +31,26 @@ TRAIN_ON, TEST_ON = ["items", "ledes"], ["ledes2", "ru"]
 
 
 def keyword_engine(themes: dict) -> Matcher:
-    return Matcher({key: replace(theme, rules=tuple(replace(rule, within=100_000, ordered=False)
-                                                    for rule in theme.rules), phrases=(), threshold=0)
-                    for key, theme in themes.items()})
+    return Matcher(
+        {
+            key: replace(
+                theme,
+                rules=tuple(replace(rule, within=100_000, ordered=False) for rule in theme.rules),
+                phrases=(),
+                threshold=0,
+            )
+            for key, theme in themes.items()
+        }
+    )
 
 
 def examples(name: str) -> list[tuple[str, str, set[str]]]:
     items, labels = load(name)
-    return [(plain_text(i.get("title") or ""), plain_text(i.get("summary") or ""), labels[i["link"]])
-            for i in items if i["link"] in labels]
+    return [
+        (plain_text(i.get("title") or ""), plain_text(i.get("summary") or ""), labels[i["link"]])
+        for i in items
+        if i["link"] in labels
+    ]
 
 
 def trained_models(themes: dict, seed: int = 12) -> dict:
@@ -78,8 +89,10 @@ def main() -> None:
             decided = cross_decisions(spec, values, rules, verdicts, args.seed, args.folds)
             row = [f1(verdicts, kw), f1(verdicts, rules), f1(verdicts, decided)]
             macro = [m + r[0] / len(themes) for m, r in zip(macro, row, strict=True)]
-            print(f"{name:<7} {key:<16} {len(verdicts):>6} {sum(verdicts):>4}  "
-                  + "  ".join(f"{f:.3f} ({p:.3f})" for f, p in row))
+            print(
+                f"{name:<7} {key:<16} {len(verdicts):>6} {sum(verdicts):>4}  "
+                + "  ".join(f"{f:.3f} ({p:.3f})" for f, p in row)
+            )
         print(f"{name:<7} {'macro F1':<16} {'':>6} {'':>4}  " + "  ".join(f"{m:>13.3f}" for m in macro))
     print(f"== trained on {' + '.join(TRAIN_ON)}, scored on {' and '.join(TEST_ON)}, F1 (precision)")
     for key, spec in themes.items():
@@ -91,8 +104,10 @@ def main() -> None:
             values_, rules_, verdicts_ = cached[name, key]
             decided = [model.decide(r, model.probability(v)) for v, r in zip(values_, rules_, strict=True)]
             (fr, pr), (fm, pm) = f1(verdicts_, rules_), f1(verdicts_, decided)
-            print(f"{name:<7} {key:<16} rules {fr:.3f} ({pr:.3f})  rules+model {fm:.3f} ({pm:.3f})  "
-                  f"threshold {model.threshold} veto {model.veto}")
+            print(
+                f"{name:<7} {key:<16} rules {fr:.3f} ({pr:.3f})  rules+model {fm:.3f} ({pm:.3f})  "
+                f"threshold {model.threshold} veto {model.veto}"
+            )
 
 
 if __name__ == "__main__":

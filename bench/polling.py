@@ -43,8 +43,9 @@ class Server:
     """One host: every path answers BODY after 50-200 ms, 304 to a matching If-None-Match; given
     `documents`, /feed/N answers documents[N] instead (feeds with items of their own)."""
 
-    def __init__(self, address: str, latency: tuple[float, float] = (0.05, 0.2),
-                 documents: Sequence[bytes] | None = None):
+    def __init__(
+        self, address: str, latency: tuple[float, float] = (0.05, 0.2), documents: Sequence[bytes] | None = None
+    ):
         self.in_flight = 0
         self.most = 0
         self.lock = threading.Lock()
@@ -90,13 +91,15 @@ class Hosts:
     """`count` Servers in a child process: their work is not the poller's, so it must neither share the
     measured process's GIL nor be counted in its time (real servers are elsewhere)."""
 
-    def __init__(self, count: int, latency: tuple[float, float] = (0.05, 0.2),
-                 documents: Sequence[bytes] | None = None):
+    def __init__(
+        self, count: int, latency: tuple[float, float] = (0.05, 0.2), documents: Sequence[bytes] | None = None
+    ):
         context = multiprocessing.get_context("fork")  # before the measured process starts any thread
         self._most = [context.Value("i", 0) for _ in range(count)]
         mine, theirs = context.Pipe()
-        self._process = context.Process(target=_serve, args=(count, latency, documents, self._most, theirs),
-                                        daemon=True)
+        self._process = context.Process(
+            target=_serve, args=(count, latency, documents, self._most, theirs), daemon=True
+        )
         self._process.start()
         self.urls: list[str] = mine.recv()
 
@@ -110,8 +113,9 @@ class Hosts:
         self._process.join()
 
 
-def _serve(count: int, latency: tuple[float, float], documents: Sequence[bytes] | None, most: list[Any],
-           conn: Any) -> None:
+def _serve(
+    count: int, latency: tuple[float, float], documents: Sequence[bytes] | None, most: list[Any], conn: Any
+) -> None:
     servers = [Server(f"127.0.0.{n + 2}", latency, documents) for n in range(count)]
     conn.send([server.url for server in servers])
     while True:
@@ -124,10 +128,22 @@ def clock() -> datetime:
     return datetime.now(UTC)
 
 
-def run_round(feeds: list[FeedSource], concurrency: int, per_host: int, folder: Path, name: str,
-              rounds: int = 1, parse_processes: int = 0) -> list[float]:
-    polling = PollingSettings(concurrency=concurrency, per_host=per_host, deadline=timedelta(seconds=60),
-                              user_agent="monitor-bench", parse_processes=parse_processes)
+def run_round(
+    feeds: list[FeedSource],
+    concurrency: int,
+    per_host: int,
+    folder: Path,
+    name: str,
+    rounds: int = 1,
+    parse_processes: int = 0,
+) -> list[float]:
+    polling = PollingSettings(
+        concurrency=concurrency,
+        per_host=per_host,
+        deadline=timedelta(seconds=60),
+        user_agent="monitor-bench",
+        parse_processes=parse_processes,
+    )
     config = Config(path="bench", polling=polling, feeds=tuple(feeds))
     times = []
     with Store.open(folder / f"{name}.db") as store, Fetcher(polling, clock=clock) as fetcher:
@@ -148,34 +164,49 @@ def main() -> None:
     parser.add_argument("--per-host", type=int, default=2)
     parser.add_argument("--sequential-sample", type=int, default=100)
     parser.add_argument("--items-per-feed", type=int, default=50, help="items in every feed document (read early)")
-    parser.add_argument("--parse-processes", type=int, default=auto_processes(),
-                        help="helper processes for parsing (default: the setting's \"auto\")")
+    parser.add_argument(
+        "--parse-processes",
+        type=int,
+        default=auto_processes(),
+        help='helper processes for parsing (default: the setting\'s "auto")',
+    )
     args = parser.parse_args()
     hosts = Hosts(args.hosts)
-    feeds = [FeedSource(f"feed-{n}", f"{hosts.urls[n % len(hosts.urls)]}/feed/{n}", timedelta(minutes=30))
-             for n in range(args.feeds)]
+    feeds = [
+        FeedSource(f"feed-{n}", f"{hosts.urls[n % len(hosts.urls)]}/feed/{n}", timedelta(minutes=30))
+        for n in range(args.feeds)
+    ]
     folder = Path(tempfile.mkdtemp(prefix="monitor-bench-"))
-    sample = feeds[:args.sequential_sample]
+    sample = feeds[: args.sequential_sample]
     [sequential] = run_round(sample, 1, 1, folder, "sequential")
     [one_process] = run_round(feeds, args.concurrency, args.per_host, folder, "one-process")
-    full, not_modified = run_round(feeds, args.concurrency, args.per_host, folder, "concurrent", rounds=2,
-                                   parse_processes=args.parse_processes)
+    full, not_modified = run_round(
+        feeds, args.concurrency, args.per_host, folder, "concurrent", rounds=2, parse_processes=args.parse_processes
+    )
     per_feed_sequential = sequential / len(sample)
     per_feed_concurrent = full / len(feeds)
     most_per_host = hosts.most_at_once()
     hosts.close()
-    print(f"feeds: {len(feeds)} of {args.items_per_feed} items ({len(BODY) // 1000} kB) on {args.hosts} hosts "
-          "in another process, "
-          f"50-200 ms per response; concurrency {args.concurrency}, "
-          f"per host {args.per_host}")
+    print(
+        f"feeds: {len(feeds)} of {args.items_per_feed} items ({len(BODY) // 1000} kB) on {args.hosts} hosts "
+        "in another process, "
+        f"50-200 ms per response; concurrency {args.concurrency}, "
+        f"per host {args.per_host}"
+    )
     print(f"sequential ({len(sample)} feeds):     {per_feed_sequential * 1000:7.1f} ms/feed  (baseline)")
-    print(f"concurrent, parsed in-process: {one_process / len(feeds) * 1000:7.1f} ms/feed  "
-          f"{sequential / len(sample) / (one_process / len(feeds)):.1f}x faster than sequential; "
-          f"round {one_process:.1f} s")
-    print(f"concurrent, {args.parse_processes} parse process(es): {per_feed_concurrent * 1000:7.1f} ms/feed  "
-          f"{per_feed_sequential / per_feed_concurrent:.1f}x faster than sequential; round {full:.1f} s")
-    print(f"concurrent 304 round:          {not_modified / len(feeds) * 1000:7.1f} ms/feed  "
-          f"{full / not_modified:.1f}x faster than the full round")
+    print(
+        f"concurrent, parsed in-process: {one_process / len(feeds) * 1000:7.1f} ms/feed  "
+        f"{sequential / len(sample) / (one_process / len(feeds)):.1f}x faster than sequential; "
+        f"round {one_process:.1f} s"
+    )
+    print(
+        f"concurrent, {args.parse_processes} parse process(es): {per_feed_concurrent * 1000:7.1f} ms/feed  "
+        f"{per_feed_sequential / per_feed_concurrent:.1f}x faster than sequential; round {full:.1f} s"
+    )
+    print(
+        f"concurrent 304 round:          {not_modified / len(feeds) * 1000:7.1f} ms/feed  "
+        f"{full / not_modified:.1f}x faster than the full round"
+    )
     print(f"most requests at once on one host: {most_per_host} (limit {args.per_host})")
 
 

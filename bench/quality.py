@@ -32,8 +32,12 @@ from monitor.match import Matcher  # noqa: E402
 from monitor.parse import plain_text  # noqa: E402
 from monitor.types import RuleSpec  # noqa: E402
 
-SETS = [("feed items", "items.jsonl", "labels.jsonl"), ("ledes", "ledes_items.jsonl", "ledes_labels.jsonl"),
-        ("ledes2", "ledes2_items.jsonl", "ledes2_labels.jsonl"), ("Russian ledes", "ru_items.jsonl", "ru_labels.jsonl")]
+SETS = [
+    ("feed items", "items.jsonl", "labels.jsonl"),
+    ("ledes", "ledes_items.jsonl", "ledes_labels.jsonl"),
+    ("ledes2", "ledes2_items.jsonl", "ledes2_labels.jsonl"),
+    ("Russian ledes", "ru_items.jsonl", "ru_labels.jsonl"),
+]
 SPLIT_SEED = 12
 
 
@@ -51,6 +55,7 @@ def baseline(items: Path, out: Path) -> None:
 
 def keyword_variant(variant: str):
     """A baseline that runs the matcher on the themes rewritten as plain keyword queries."""
+
     def run(items: Path, out: Path) -> None:
         themes = {}
         for key, theme in load_config(REPO / "config" / "feeds.toml").themes.items():
@@ -68,18 +73,36 @@ def keyword_variant(variant: str):
                     item = json.loads(line)
                     found = engine.match(plain_text(item.get("title") or ""), plain_text(item.get("summary") or ""))
                     sink.write(json.dumps({"link": item["link"], "themes": [m.theme for m in found]}) + "\n")
+
     return run
 
 
 def matcher(items: Path, out: Path) -> None:
     with out.open("w", encoding="utf-8") as sink:
-        subprocess.run([sys.executable, "-m", "monitor", "--config", str(REPO / "config" / "feeds.toml"),
-                        "match", "--jsonl", str(items)], stdout=sink, check=True, cwd=REPO)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "monitor",
+                "--config",
+                str(REPO / "config" / "feeds.toml"),
+                "match",
+                "--jsonl",
+                str(items),
+            ],
+            stdout=sink,
+            check=True,
+            cwd=REPO,
+        )
 
 
 def score(labels: Path, predictions: Path) -> str:
-    return subprocess.run([sys.executable, str(EVAL / "score.py"), str(labels), str(predictions)],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        [sys.executable, str(EVAL / "score.py"), str(labels), str(predictions)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def halves(folder: Path) -> None:
@@ -87,8 +110,11 @@ def halves(folder: Path) -> None:
     parts: dict[str, tuple[list[str], list[str]]] = {"A": ([], []), "B": ([], []), "all": ([], [])}
     for _, items, labels in SETS:
         lines = [line for line in (EVAL / items).read_text(encoding="utf-8").splitlines() if line.strip()]
-        by_link = {json.loads(line)["link"]: line for line in (EVAL / labels).read_text(encoding="utf-8").splitlines()
-                   if line.strip()}
+        by_link = {
+            json.loads(line)["link"]: line
+            for line in (EVAL / labels).read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        }
         order = list(range(len(lines)))
         random.Random(SPLIT_SEED).shuffle(order)
         for rank, index in enumerate(order):
@@ -118,9 +144,12 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as folder:
         for name, items, labels in SETS:
-            for method, run in (("monitor", matcher), ("baseline: phrases", baseline),
-                                ("baseline: any keyword", keyword_variant("or")),
-                                ("baseline: keywords AND, no proximity", keyword_variant("and"))):
+            for method, run in (
+                ("monitor", matcher),
+                ("baseline: phrases", baseline),
+                ("baseline: any keyword", keyword_variant("or")),
+                ("baseline: keywords AND, no proximity", keyword_variant("and")),
+            ):
                 out = Path(folder) / f"{method}-{items}"
                 run(EVAL / items, out)
                 print(f"== {name}: {method}")

@@ -39,7 +39,7 @@ def load(name: str) -> tuple[list[dict], dict[str, set[str]]]:
 def halves(links: list[str], seed: int) -> tuple[set[str], set[str]]:
     order = sorted(links)
     random.Random(seed).shuffle(order)
-    return set(order[: len(order) // 2]), set(order[len(order) // 2:])
+    return set(order[: len(order) // 2]), set(order[len(order) // 2 :])
 
 
 def scores(labels: dict[str, set[str]], predicted: dict[str, set[str]], links: set[str]) -> dict[str, tuple]:
@@ -69,9 +69,13 @@ def run(settings: dict[str, int], seed: int) -> dict[str, tuple[float, float]]:
         out = {}
         for name in SETS:
             items, labels = load(name)
-            predicted = {item["link"]: {m.theme for m in matcher.match(plain_text(item.get("title") or ""),
-                                                                       plain_text(item.get("summary") or ""))}
-                         for item in items}
+            predicted = {
+                item["link"]: {
+                    m.theme
+                    for m in matcher.match(plain_text(item.get("title") or ""), plain_text(item.get("summary") or ""))
+                }
+                for item in items
+            }
             a, b = halves([item["link"] for item in items if item["link"] in labels], seed)
             out[name] = (macro(scores(labels, predicted, a)), macro(scores(labels, predicted, b)))
         return out
@@ -89,14 +93,19 @@ def cross_validate(grid: list[str], seed: int) -> None:
         results[option] = run(settings, seed)
         a = sum(v[0] for v in results[option].values()) / len(SETS)
         b = sum(v[1] for v in results[option].values()) / len(SETS)
-        print(f"{option:<40} mean macro F1 half A {a:.3f}  half B {b:.3f}  "
-              + "  ".join(f"{k} {v[0]:.3f}/{v[1]:.3f}" for k, v in results[option].items()))
+        print(
+            f"{option:<40} mean macro F1 half A {a:.3f}  half B {b:.3f}  "
+            + "  ".join(f"{k} {v[0]:.3f}/{v[1]:.3f}" for k, v in results[option].items())
+        )
     for tune, report in ((0, 1), (1, 0)):
         chosen = max(grid, key=lambda o: (sum(v[tune] for v in results[o].values()), -grid.index(o)))
-        print(f"chosen on half {'AB'[tune]}: {chosen}; on half {'AB'[report]}: "
-              + "  ".join(f"{k} {v[report]:.3f}" for k, v in results[chosen].items())
-              + "  (first setting there: "
-              + "  ".join(f"{k} {v[report]:.3f}" for k, v in results[grid[0]].items()) + ")")
+        print(
+            f"chosen on half {'AB'[tune]}: {chosen}; on half {'AB'[report]}: "
+            + "  ".join(f"{k} {v[report]:.3f}" for k, v in results[chosen].items())
+            + "  (first setting there: "
+            + "  ".join(f"{k} {v[report]:.3f}" for k, v in results[grid[0]].items())
+            + ")"
+        )
 
 
 def main() -> None:
@@ -104,8 +113,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--brief", action="store_true", help="macro F1 lines only")
-    parser.add_argument("--grid", nargs="+", metavar="NAME=VALUE[,NAME=VALUE]",
-                        help="cross-validate a choice among settings: choose on one half, report the other")
+    parser.add_argument(
+        "--grid",
+        nargs="+",
+        metavar="NAME=VALUE[,NAME=VALUE]",
+        help="cross-validate a choice among settings: choose on one half, report the other",
+    )
     args = parser.parse_args()
     if args.grid:
         cross_validate(args.grid, args.seed)
@@ -127,8 +140,10 @@ def main() -> None:
             print(f"== {name} ({len(links)} items)")
             for theme, (p, r, f1, tp, fp, fn) in whole.items():
                 print(f"  {theme:<20} P {p:.3f} R {r:.3f} F1 {f1:.3f}  tp {tp} fp {fp} fn {fn}")
-        print(f"{name:<7} macro F1 whole {macro(whole):.3f}  half A {macro(scores(labels, predicted, a)):.3f}"
-              f"  half B {macro(scores(labels, predicted, b)):.3f}")
+        print(
+            f"{name:<7} macro F1 whole {macro(whole):.3f}  half A {macro(scores(labels, predicted, a)):.3f}"
+            f"  half B {macro(scores(labels, predicted, b)):.3f}"
+        )
 
 
 if __name__ == "__main__":

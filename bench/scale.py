@@ -34,36 +34,83 @@ from monitor.weeks import parse_week  # noqa: E402
 
 END = datetime(2025, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=730)
-QUERIES = ["Karabakh", "refugees", "Lachin corridor", "Putin", "peacekeepers", "Baku", "amnesty", "Stepanakert",
-           "ceasefire", "\"ethnic Armenians\"", "Russia OR Moscow", "exod*"]
+QUERIES = [
+    "Karabakh",
+    "refugees",
+    "Lachin corridor",
+    "Putin",
+    "peacekeepers",
+    "Baku",
+    "amnesty",
+    "Stepanakert",
+    "ceasefire",
+    '"ethnic Armenians"',
+    "Russia OR Moscow",
+    "exod*",
+]
 
 
 def generate(path: Path, count: int) -> float:
     """Write the archive; returns the seconds its stemming for search took (as after migration 11)."""
     texts = [(plain_text(t), plain_text(s)) for t, s in news_items(2000)]
-    evidence = json.dumps([{"kind": "rule", "name": "sample", "score": 88,
-                            "spans": [{"field": "title", "start": 0, "end": 6, "text": "Sample"}]}])
+    evidence = json.dumps(
+        [
+            {
+                "kind": "rule",
+                "name": "sample",
+                "score": 88,
+                "spans": [{"field": "title", "start": 0, "end": 6, "text": "Sample"}],
+            }
+        ]
+    )
     with Store.open(path) as store:
-        store.sync_feeds([FeedSource(f"feed-{n}", f"https://f{n}.example.org/rss", timedelta(minutes=30))
-                          for n in range(20)], END)
+        store.sync_feeds(
+            [FeedSource(f"feed-{n}", f"https://f{n}.example.org/rss", timedelta(minutes=30)) for n in range(20)], END
+        )
         step = SPAN / count
         for start in range(0, count, 20_000):
             rows, sources, matches = [], [], []
             for n in range(start, min(count, start + 20_000)):
                 title, summary = texts[n % len(texts)]
                 published = iso(END - step * n)
-                rows.append((n + 1, f"url://x.example.org/{n}", n % 20 + 1, f"{title} ({n})", summary, summary,
-                             published, "published", published, "h", "old"))
+                rows.append(
+                    (
+                        n + 1,
+                        f"url://x.example.org/{n}",
+                        n % 20 + 1,
+                        f"{title} ({n})",
+                        summary,
+                        summary,
+                        published,
+                        "published",
+                        published,
+                        "h",
+                        "old",
+                    )
+                )
                 sources.append((n + 1, n % 20 + 1, published, published, "h"))
                 if n % 20 == 0:
-                    matches.append((n + 1, ("putin_blame", "baku_promises", "armenian_exodus")[n % 3], 88, evidence,
-                                    "old", published))
+                    matches.append(
+                        (
+                            n + 1,
+                            ("putin_blame", "baku_promises", "armenian_exodus")[n % 3],
+                            88,
+                            evidence,
+                            "old",
+                            published,
+                        )
+                    )
             with store.transaction():
                 store.conn.executemany(
                     "INSERT INTO items (id, key, feed_id, title, summary, summary_html, published, date_source, "
-                    "first_seen, content_hash, matcher_version) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
-                store.conn.executemany("INSERT INTO item_sources (item_id, feed_id, first_seen, last_seen, "
-                                       "content_hash) VALUES (?,?,?,?,?)", sources)
+                    "first_seen, content_hash, matcher_version) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    rows,
+                )
+                store.conn.executemany(
+                    "INSERT INTO item_sources (item_id, feed_id, first_seen, last_seen, "
+                    "content_hash) VALUES (?,?,?,?,?)",
+                    sources,
+                )
                 store.conn.executemany("INSERT INTO matches VALUES (?,?,?,?,?,?)", matches)
         start = time.perf_counter()
         store.stem_pending()  # rows written with SQL wait to be stemmed, as an upgraded database's do
@@ -89,8 +136,13 @@ def measure(path: Path, count: int, rematch_too: bool = True) -> dict[str, float
         done = sum(store.rematch(matcher, END, everything=True, batch=2000)) if rematch_too else count
         rematch = time.perf_counter() - start
         assert done == count
-    return {"search_median_ms": statistics.median(times) * 1000, "search_max_ms": max(times) * 1000,
-            "digest_s": digest, "rematch_s": rematch, "rematch_items_per_s": count / rematch}
+    return {
+        "search_median_ms": statistics.median(times) * 1000,
+        "search_max_ms": max(times) * 1000,
+        "digest_s": digest,
+        "rematch_s": rematch,
+        "rematch_items_per_s": count / rematch,
+    }
 
 
 def main() -> None:
@@ -99,18 +151,26 @@ def main() -> None:
     parser.add_argument("--no-rematch", action="store_true", help="skip the rematch (minutes at 1M)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="monitor-scale-"))
-    print(f"{'items':>9} {'generate s':>10} {'search median ms':>17} {'search max ms':>14} {'digest s':>9} "
-          f"{'rematch s':>10} {'rematch items/s':>16} {'stem s':>7}")
+    print(
+        f"{'items':>9} {'generate s':>10} {'search median ms':>17} {'search max ms':>14} {'digest s':>9} "
+        f"{'rematch s':>10} {'rematch items/s':>16} {'stem s':>7}"
+    )
     for size in (int(s) for s in args.sizes.split(",")):
         path = folder / f"scale-{size}.db"
         start = time.perf_counter()
         stemming = generate(path, size)
         generated = time.perf_counter() - start - stemming
         m = measure(path, size, rematch_too=not args.no_rematch)
-        rematch = (f"{m['rematch_s']:>10.1f} {m['rematch_items_per_s']:>16,.0f}" if not args.no_rematch
-                   else f"{'-':>10} {'-':>16}")
-        print(f"{size:>9,} {generated:>10.1f} {m['search_median_ms']:>17.1f} {m['search_max_ms']:>14.1f} "
-              f"{m['digest_s']:>9.2f} {rematch} {stemming:>7.1f}", flush=True)
+        rematch = (
+            f"{m['rematch_s']:>10.1f} {m['rematch_items_per_s']:>16,.0f}"
+            if not args.no_rematch
+            else f"{'-':>10} {'-':>16}"
+        )
+        print(
+            f"{size:>9,} {generated:>10.1f} {m['search_median_ms']:>17.1f} {m['search_max_ms']:>14.1f} "
+            f"{m['digest_s']:>9.2f} {rematch} {stemming:>7.1f}",
+            flush=True,
+        )
         path.unlink()
 
 

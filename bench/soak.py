@@ -41,21 +41,28 @@ def sample_feed(number: int, version: int, items: int = 10) -> bytes:
         f"<link>https://sample-wire.example.org/soak-{number}/{v}</link>"
         f"<description>Sample Wire bulletin {v} of feed {number}; families leave Stepanakert for Goris.</description>"
         f"</item>"
-        for v in range(version, max(-1, version - items), -1))
-    return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Sample Wire</title>'
-            f"<link>https://sample-wire.example.org/</link>{entries}</channel></rss>").encode()
+        for v in range(version, max(-1, version - items), -1)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Sample Wire</title>'
+        f"<link>https://sample-wire.example.org/</link>{entries}</channel></rss>"
+    ).encode()
 
 
 def proc_figures(pid: int) -> dict[str, float]:
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return {"rss_mb": int(status["VmRSS"].split()[0]) / 1024, "fds": len(list(Path(f"/proc/{pid}/fd").iterdir())),
-            "threads": int(status["Threads"])}
+    return {
+        "rss_mb": int(status["VmRSS"].split()[0]) / 1024,
+        "fds": len(list(Path(f"/proc/{pid}/fd").iterdir())),
+        "threads": int(status["Threads"]),
+    }
 
 
 def grew(series: list[float], relative: float, absolute: float, steadily: bool) -> bool:
     n = len(series)
-    first, middle, last = (statistics.median(part) for part in (series[:n // 3], series[n // 3:2 * n // 3],
-                                                                  series[2 * n // 3:]))
+    first, middle, last = (
+        statistics.median(part) for part in (series[: n // 3], series[n // 3 : 2 * n // 3], series[2 * n // 3 :])
+    )
     if steadily:
         return middle > first * (1 + relative) + absolute and last > middle * (1 + relative) + absolute
     return last > first * (1 + relative) + absolute
@@ -71,8 +78,9 @@ def main() -> int:
     args = parser.parse_args()
     servers = [FeedServer(f"127.0.0.{2 + h}").start() for h in range(args.hosts)]
     paths = [f"/soak/{n}" for n in range(args.feeds)]
-    urls = [servers[n % args.hosts].add(path, Route(body=sample_feed(n, 0), etag='"v0"'))
-            for n, path in enumerate(paths)]
+    urls = [
+        servers[n % args.hosts].add(path, Route(body=sample_feed(n, 0), etag='"v0"')) for n, path in enumerate(paths)
+    ]
     stop = threading.Event()
 
     def change() -> None:  # new items and a new ETag, so every poll after a change stores something
@@ -85,16 +93,28 @@ def main() -> int:
     threading.Thread(target=change, daemon=True).start()
     folder = Path(tempfile.mkdtemp(prefix="monitor-soak-"))
     # digests_dir: the daemon writes last week's digest at start-up; it belongs with the throw-away database.
-    lines = ["[monitor]", f'digests_dir = "{folder / "digests"}"', "", "[polling]", f'interval = "{args.interval}s"',
-             "allow_short_intervals = true", "concurrency = 10", 'deadline = "10s"', ""]
+    lines = [
+        "[monitor]",
+        f'digests_dir = "{folder / "digests"}"',
+        "",
+        "[polling]",
+        f'interval = "{args.interval}s"',
+        "allow_short_intervals = true",
+        "concurrency = 10",
+        'deadline = "10s"',
+        "",
+    ]
     for n, url in enumerate(urls):
         lines += ["[[feeds]]", f'name = "soak-{n}"', f'url = "{url}"', ""]
     themes = (REPO / "config" / "feeds.toml").read_text()
     lines.append("[terms]" + themes.split("\n[terms]", 1)[1].split("# --- Digests")[0])
     (folder / "feeds.toml").write_text("\n".join(lines))
     log = (folder / "daemon.log").open("w")
-    daemon = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(folder / "feeds.toml"), "--db",
-                               str(folder / "m.db"), "run"], stdout=log, stderr=log)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(folder / "feeds.toml"), "--db", str(folder / "m.db"), "run"],
+        stdout=log,
+        stderr=log,
+    )
     samples: list[dict[str, float]] = []
     start = time.monotonic()
     try:
@@ -113,14 +133,18 @@ def main() -> int:
             server.stop()
         log.close()
     conn = sqlite3.connect(folder / "m.db")
-    polls, items, errors = conn.execute("SELECT (SELECT count(*) FROM fetches), (SELECT count(*) FROM items), "
-                                        "(SELECT count(*) FROM fetches WHERE outcome = 'error')").fetchone()
+    polls, items, errors = conn.execute(
+        "SELECT (SELECT count(*) FROM fetches), (SELECT count(*) FROM items), "
+        "(SELECT count(*) FROM fetches WHERE outcome = 'error')"
+    ).fetchone()
     conn.close()
     elapsed = time.monotonic() - start
-    print(f"soak: {elapsed:.0f} s, {args.feeds} feeds on {args.hosts} hosts polled every {args.interval} s, "
-          f"changing every {args.change:g} s: {polls:,} polls ({polls / max(1, args.feeds):.0f} rounds), "
-          f"{errors} errors, {items:,} items stored; {len(samples)} samples")
-    warm = samples[len(samples) // 5:]
+    print(
+        f"soak: {elapsed:.0f} s, {args.feeds} feeds on {args.hosts} hosts polled every {args.interval} s, "
+        f"changing every {args.change:g} s: {polls:,} polls ({polls / max(1, args.feeds):.0f} rounds), "
+        f"{errors} errors, {items:,} items stored; {len(samples)} samples"
+    )
+    warm = samples[len(samples) // 5 :]
     failures = []
     if crashed is not None or exit_code != 0:
         code = crashed if crashed is not None else exit_code
@@ -133,10 +157,15 @@ def main() -> int:
         after = [s[key] for s in warm]
         growing = len(after) >= 3 and grew(after, relative, absolute, steadily)
         n = len(after)
-        thirds = " / ".join(f"{statistics.median(p):.1f}" for p in (after[:n // 3], after[n // 3:2 * n // 3],
-                                                                  after[2 * n // 3:]) if p)
-        print(f"  {key:8s} first {series[0]:7.1f}  last {series[-1]:7.1f}  max {max(series):7.1f}"
-              f"  (after warm-up, medians of thirds: {thirds}){'  GROWING' if growing else ''}")
+        thirds = " / ".join(
+            f"{statistics.median(p):.1f}"
+            for p in (after[: n // 3], after[n // 3 : 2 * n // 3], after[2 * n // 3 :])
+            if p
+        )
+        print(
+            f"  {key:8s} first {series[0]:7.1f}  last {series[-1]:7.1f}  max {max(series):7.1f}"
+            f"  (after warm-up, medians of thirds: {thirds}){'  GROWING' if growing else ''}"
+        )
         if growing:
             failures.append(f"{key} grew after the warm-up")
     if failures:

@@ -37,12 +37,16 @@ def main() -> None:
     polling.BODY = document(args.items_per_feed)
     polling.ETAG = None  # this server ignores conditional GET
     servers = [polling.Server(f"127.0.0.{n + 2}", latency=(0.0, 0.0)) for n in range(args.hosts)]
-    feeds = tuple(FeedSource(f"feed-{n}", f"{servers[n % len(servers)].url}/feed/{n}", timedelta(minutes=30))
-                  for n in range(args.feeds))
+    feeds = tuple(
+        FeedSource(f"feed-{n}", f"{servers[n % len(servers)].url}/feed/{n}", timedelta(minutes=30))
+        for n in range(args.feeds)
+    )
     settings = PollingSettings(concurrency=20, per_host=2, user_agent="monitor-bench")
     config = Config(path="bench", polling=settings, feeds=feeds)
-    with (Store.open(Path(tempfile.mkdtemp()) / "unchanged.db") as store,
-          Fetcher(settings, clock=polling.clock) as fetcher):
+    with (
+        Store.open(Path(tempfile.mkdtemp()) / "unchanged.db") as store,
+        Fetcher(settings, clock=polling.clock) as fetcher,
+    ):
         poll_round(config, store, fetcher, polling.clock, force=True)  # the first round parses everything
         start = time.perf_counter()
         reports = poll_round(config, store, fetcher, polling.clock, force=True)
@@ -54,9 +58,11 @@ def main() -> None:
         transfer = time.perf_counter() - start
     print(f"feeds: {args.feeds} of {args.items_per_feed} items ({len(polling.BODY) // 1000} kB), same bytes every time")
     print(f"HTTP transfer alone:  {transfer * 1000 / args.feeds:6.2f} ms/feed  (baseline)")
-    print(f"unchanged round:      {round_seconds * 1000 / args.feeds:6.2f} ms/feed  "
-          f"ratio {round_seconds / transfer:.2f}; "
-          f"{len(reports)} feeds 'unchanged', none parsed")
+    print(
+        f"unchanged round:      {round_seconds * 1000 / args.feeds:6.2f} ms/feed  "
+        f"ratio {round_seconds / transfer:.2f}; "
+        f"{len(reports)} feeds 'unchanged', none parsed"
+    )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, "application/json", archive.index(parse_qs(parts.query)))
             return
         if parts.path.startswith("/web/") and "id_/" in parts.path:
-            stamp, original = self.path[len("/web/"):].split("id_/", 1)
+            stamp, original = self.path[len("/web/") :].split("id_/", 1)
             capture = archive.find(stamp, original)
             if capture is None:
                 self._send(404, "text/html", b"<html><body>Not in the archive</body></html>")
@@ -57,8 +57,12 @@ class _Handler(BaseHTTPRequestHandler):
             with archive.lock:
                 if capture.busy > 0:
                     capture.busy -= 1
-                    self._send(429, "text/html", b"<html><body>Too many requests</body></html>",
-                               {"Retry-After": capture.retry_after})
+                    self._send(
+                        429,
+                        "text/html",
+                        b"<html><body>Too many requests</body></html>",
+                        {"Retry-After": capture.retry_after},
+                    )
                     return
             if capture.status != 200:
                 self._send(capture.status, "text/html", b"<html><body>Capture unavailable</body></html>")
@@ -116,8 +120,9 @@ class ArchiveServer:
             if "collapse" in query and c.digest == last_digest:  # CDX collapses a run of identical bodies
                 continue
             last_digest = c.digest
-            rows.append(["org,example)/feed", c.timestamp, c.original, c.content_type, "200", c.digest,
-                         str(len(c.body))])
+            rows.append(
+                ["org,example)/feed", c.timestamp, c.original, c.content_type, "200", c.digest, str(len(c.body))]
+            )
         if not rows:
             return b""
         header = ["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"]

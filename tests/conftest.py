@@ -22,8 +22,13 @@ SHARED = REPO.parent / "shared"
 
 # Short limits so that tests of timeouts stay fast; a test that needs others writes them. The servers are the
 # tests' own, so intervals of seconds are meant (test_bounds.py checks that a config has to say so).
-TEST_POLLING = {"connect_timeout": "2s", "read_timeout": "2s", "deadline": "5s", "concurrency": 8,
-                "allow_short_intervals": True}
+TEST_POLLING = {
+    "connect_timeout": "2s",
+    "read_timeout": "2s",
+    "deadline": "5s",
+    "concurrency": 8,
+    "allow_short_intervals": True,
+}
 
 
 @pytest.fixture
@@ -32,8 +37,7 @@ def feed_server() -> Iterator[FeedServer]:
         yield server
 
 
-def config_text(feeds: list[dict[str, Any]], polling: dict[str, Any] | None = None,
-                extra: str = "") -> str:
+def config_text(feeds: list[dict[str, Any]], polling: dict[str, Any] | None = None, extra: str = "") -> str:
     def value(v: Any) -> str:
         if isinstance(v, str):
             return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -59,8 +63,9 @@ def mail() -> Iterator[MailServer]:
 
 @pytest.fixture
 def write_config(tmp_path: Path) -> Callable[..., Path]:
-    def write(feeds: list[dict[str, Any]], polling: dict[str, Any] | None = None, extra: str = "",
-              name: str = "feeds.toml") -> Path:
+    def write(
+        feeds: list[dict[str, Any]], polling: dict[str, Any] | None = None, extra: str = "", name: str = "feeds.toml"
+    ) -> Path:
         path = tmp_path / name
         path.write_text(config_text(feeds, polling, extra), encoding="utf-8")
         return path
@@ -103,8 +108,9 @@ def query(db_path: Path) -> Callable[..., list[dict[str, Any]]]:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if CORPUS_FIGURES:
-        terminalreporter.write_line("feedparser corpus: " + ", ".join(f"{k.replace('_', ' ')} {v}"
-                                                                      for k, v in CORPUS_FIGURES.items()))
+        terminalreporter.write_line(
+            "feedparser corpus: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in CORPUS_FIGURES.items())
+        )
 
 
 def backdate_polling(db_path: Path, since: str = "2023-01-02T00:00:00Z") -> None:
@@ -113,8 +119,9 @@ def backdate_polling(db_path: Path, since: str = "2023-01-02T00:00:00Z") -> None
     digested unbidden). The CLI's clock is the real one; this writes the history it would have left."""
     conn = sqlite3.connect(db_path)
     try:
-        conn.execute("UPDATE feeds SET first_fetch_at = ?, first_success_at = ?, first_live_at = ?",
-                     (since, since, since))
+        conn.execute(
+            "UPDATE feeds SET first_fetch_at = ?, first_success_at = ?, first_live_at = ?", (since, since, since)
+        )
         conn.commit()
     finally:
         conn.close()

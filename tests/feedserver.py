@@ -81,9 +81,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"Content-Type": "text/plain"}, b"not found")
             return
         if route.auth is not None and self.headers.get("Authorization") != (
-                "Basic " + base64.b64encode(route.auth.encode()).decode()):
-            self._send(401, {"Content-Type": "text/plain", "WWW-Authenticate": 'Basic realm="sample"'},
-                       b"authentication required")
+            "Basic " + base64.b64encode(route.auth.encode()).decode()
+        ):
+            self._send(
+                401,
+                {"Content-Type": "text/plain", "WWW-Authenticate": 'Basic realm="sample"'},
+                b"authentication required",
+            )
             return
         if route.delay and self.server.owner.stopping.wait(route.delay):
             return  # the server is stopping: a "never answers" route must not hold its thread forever
@@ -143,7 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
             for index in range(len(body)):
                 if self.server.owner.stopping.is_set():
                     return
-                self.wfile.write(body[index:index + 1])
+                self.wfile.write(body[index : index + 1])
                 self.wfile.flush()
                 self.server.owner.stopping.wait(route.trickle or 0)
         except (BrokenPipeError, ConnectionResetError):
@@ -166,7 +170,6 @@ class _Handler(BaseHTTPRequestHandler):
                 remaining -= len(piece)
         except (BrokenPipeError, ConnectionResetError):
             pass
-
 
     def _generate(self, route: Route, headers: dict[str, str]) -> None:
         owner = self.server.owner

@@ -35,8 +35,11 @@ name = "flight"
 all = [["flee*", "fled", "refugee*"], "@place"]
 within = 10
 """
-FLEEING = Entry(title="Sample: families fled Stepanakert overnight", link="https://sample-wire.example.org/fled",
-                summary="<p>Sample text: long queues on the road out of Karabakh.</p>")
+FLEEING = Entry(
+    title="Sample: families fled Stepanakert overnight",
+    link="https://sample-wire.example.org/fled",
+    summary="<p>Sample text: long queues on the road out of Karabakh.</p>",
+)
 
 # --- The digest's sample week (once in test_digest.py)
 
@@ -45,9 +48,13 @@ SITE = "https://sample-wire.example.org"
 
 
 def entry(n: int, title: str, day: int = 26, site: str = SITE) -> Entry:
-    return Entry(title=title, link=f"{site}/2023/09/{n}", guid=f"{site}/2023/09/{n}",
-                 summary=f"<p>Sample text for monitor's tests, number {n}.</p>",
-                 published=datetime(2023, 9, day, 10, tzinfo=UTC))
+    return Entry(
+        title=title,
+        link=f"{site}/2023/09/{n}",
+        guid=f"{site}/2023/09/{n}",
+        summary=f"<p>Sample text for monitor's tests, number {n}.</p>",
+        published=datetime(2023, 9, day, 10, tzinfo=UTC),
+    )
 
 
 STORIES = [
@@ -58,9 +65,16 @@ STORIES = [
 
 
 def email_section(port: int, **extra: str) -> str:
-    lines = ["[email]", "enabled = true", 'host = "127.0.0.1"', f"port = {port}", 'security = "none"',
-             'from = "monitor@example.org"', 'to = ["analyst@example.org", "desk@example.org"]',
-             'subject = "Sample digest {week}"'] + [f'{k} = "{v}"' for k, v in extra.items()]
+    lines = [
+        "[email]",
+        "enabled = true",
+        'host = "127.0.0.1"',
+        f"port = {port}",
+        'security = "none"',
+        'from = "monitor@example.org"',
+        'to = ["analyst@example.org", "desk@example.org"]',
+        'subject = "Sample digest {week}"',
+    ] + [f'{k} = "{v}"' for k, v in extra.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -72,9 +86,15 @@ STOP_BOUND = 35  # seconds: the daemon's STOP_TIMEOUT and some slack
 def last_week_entries() -> list[Entry]:
     """Sample items published in the last complete week, whatever today is."""
     monday = week_start(datetime.now(UTC), "UTC") - timedelta(days=5)
-    return [Entry(title=f"Sample: families fled Stepanakert, report {n}", link=f"https://sample-wire.example.org/d/{n}",
-                  guid=f"https://sample-wire.example.org/d/{n}", published=monday + timedelta(hours=n))
-            for n in range(3)]
+    return [
+        Entry(
+            title=f"Sample: families fled Stepanakert, report {n}",
+            link=f"https://sample-wire.example.org/d/{n}",
+            guid=f"https://sample-wire.example.org/d/{n}",
+            published=monday + timedelta(hours=n),
+        )
+        for n in range(3)
+    ]
 
 
 class Running:
@@ -82,7 +102,9 @@ class Running:
         self.log = log
         self.process = subprocess.Popen(
             [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
-            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
 
     def stop(self) -> float:
         started = time.monotonic()
@@ -114,6 +136,7 @@ def count(db: Path, sql: str) -> Any:
 
 # --- Output and clock (once in test_poll.py and test_weeks.py)
 
+
 def line_of(output: str, feed: str) -> str:
     return next(line for line in output.splitlines() if f" {feed} " in f" {line} ")
 
@@ -131,24 +154,38 @@ CORPUS_FIGURES: dict[str, int] = {}
 # (invented SAMPLES, see tests/test_cluster.py)
 
 BLAST = [
-    ("Sample Wire", "Sample: fuel depot blast near Stepanakert kills 20 as families flee",
-     "Sample text: an explosion at a fuel depot on the road out of Stepanakert killed at least 20 people "
-     "queuing for petrol to flee, officials said."),
-    ("Sample Dispatch", "Sample: at least 20 dead as petrol depot explodes outside Stepanakert",
-     "Sample text: people queuing for fuel to flee Karabakh were killed or injured when a depot exploded "
-     "near Stepanakert, officials said."),
-    ("Sample Courier", "Sample: hundreds injured in Stepanakert fuel depot explosion",
-     "Sample text: hospitals in Stepanakert are overwhelmed after a fuel depot explosion injured hundreds "
-     "of families fleeing Karabakh; at least 20 died."),
+    (
+        "Sample Wire",
+        "Sample: fuel depot blast near Stepanakert kills 20 as families flee",
+        "Sample text: an explosion at a fuel depot on the road out of Stepanakert killed at least 20 people "
+        "queuing for petrol to flee, officials said.",
+    ),
+    (
+        "Sample Dispatch",
+        "Sample: at least 20 dead as petrol depot explodes outside Stepanakert",
+        "Sample text: people queuing for fuel to flee Karabakh were killed or injured when a depot exploded "
+        "near Stepanakert, officials said.",
+    ),
+    (
+        "Sample Courier",
+        "Sample: hundreds injured in Stepanakert fuel depot explosion",
+        "Sample text: hospitals in Stepanakert are overwhelmed after a fuel depot explosion injured hundreds "
+        "of families fleeing Karabakh; at least 20 died.",
+    ),
 ]
 # Other happenings of the same days, in the same places (SAMPLES).
 OTHERS = [
-    ("Sample Wire", "Sample: first refugee buses leave Stepanakert for Goris",
-     "Sample text: buses carrying families who fled Stepanakert reached Goris in Armenia overnight, "
-     "officials said."),
-    ("Sample Dispatch", "Sample: Stepanakert hospital runs out of medicines as doctors flee",
-     "Sample text: the last hospital in Stepanakert has run out of medicines; doctors fled Karabakh with "
-     "their families, officials said."),
+    (
+        "Sample Wire",
+        "Sample: first refugee buses leave Stepanakert for Goris",
+        "Sample text: buses carrying families who fled Stepanakert reached Goris in Armenia overnight, officials said.",
+    ),
+    (
+        "Sample Dispatch",
+        "Sample: Stepanakert hospital runs out of medicines as doctors flee",
+        "Sample text: the last hospital in Stepanakert has run out of medicines; doctors fled Karabakh with "
+        "their families, officials said.",
+    ),
 ]
 
 # A small labelled set of SAMPLE pairs: (title, summary) of two outlets' reports, and whether they report

@@ -14,8 +14,13 @@ WIRE_URL = f"{SITE}/rss"
 
 
 def story(n: int, title: str, published: datetime) -> Entry:
-    return Entry(title=title, link=f"{SITE}/2023/09/{n}", guid=f"{SITE}/2023/09/{n}",
-                 summary=f"<p>{SAMPLE_NOTE} Number {n}.</p>", published=published)
+    return Entry(
+        title=title,
+        link=f"{SITE}/2023/09/{n}",
+        guid=f"{SITE}/2023/09/{n}",
+        summary=f"<p>{SAMPLE_NOTE} Number {n}.</p>",
+        published=published,
+    )
 
 
 def saved_rss(entries: list[Entry], built: datetime | None, *, self_link: str = WIRE_URL) -> bytes:
@@ -23,21 +28,29 @@ def saved_rss(entries: list[Entry], built: datetime | None, *, self_link: str = 
     items = "".join(
         f"<item><title>{escape(e.title)}</title><link>{escape(e.link)}</link>"
         f"<description>{escape(e.summary)}</description><guid>{escape(e.guid or e.link)}</guid>"
-        + (f"<pubDate>{format_datetime(e.published)}</pubDate>" if e.published else "") + "</item>"
-        for e in entries)
+        + (f"<pubDate>{format_datetime(e.published)}</pubDate>" if e.published else "")
+        + "</item>"
+        for e in entries
+    )
     build = f"<lastBuildDate>{format_datetime(built)}</lastBuildDate>" if built else ""
-    return (f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">'
-            f'<channel><title>Sample Wire</title><link>{SITE}/</link>'
-            f'<atom:link href="{self_link}" rel="self" type="application/rss+xml"/>'
-            f"<description>Sample feed for monitor's tests</description>{build}{items}</channel></rss>").encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">'
+        f"<channel><title>Sample Wire</title><link>{SITE}/</link>"
+        f'<atom:link href="{self_link}" rel="self" type="application/rss+xml"/>'
+        f"<description>Sample feed for monitor's tests</description>{build}{items}</channel></rss>"
+    ).encode()
 
 
 def at(day: int, hour: int = 10) -> datetime:
     return datetime(2023, 9, day, hour, tzinfo=UTC)
 
 
-W38 = [story(1, "Sample: shelling reported near Stepanakert", at(19)),
-       story(2, "Sample: a concert in the capital", at(20))]
-W39 = [story(3, "Sample: families fled Stepanakert overnight", at(26)),
-       story(4, "Sample: refugees from Karabakh reach Goris", at(27)),
-       story(1, "Sample: shelling reported near Stepanakert", at(19))]  # still carried a week later
+W38 = [
+    story(1, "Sample: shelling reported near Stepanakert", at(19)),
+    story(2, "Sample: a concert in the capital", at(20)),
+]
+W39 = [
+    story(3, "Sample: families fled Stepanakert overnight", at(26)),
+    story(4, "Sample: refugees from Karabakh reach Goris", at(27)),
+    story(1, "Sample: shelling reported near Stepanakert", at(19)),
+]  # still carried a week later

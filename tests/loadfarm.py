@@ -31,8 +31,15 @@ from .feedserver import FeedServer, Route
 KINDS = ("slow", "hang", "broken", "huge", "error")
 # Short limits make a misbehaving feed cost seconds, not minutes (the shipped ones: 30 s of silence, a
 # 60 s deadline), yet leave a healthy feed on a busy CI machine seconds to answer.
-POLLING = {"connect_timeout": "2s", "read_timeout": "2s", "deadline": "4s", "concurrency": 20, "per_host": 2,
-           "max_bytes": "256KiB", "interval": "30m"}
+POLLING = {
+    "connect_timeout": "2s",
+    "read_timeout": "2s",
+    "deadline": "4s",
+    "concurrency": 20,
+    "per_host": 2,
+    "max_bytes": "256KiB",
+    "interval": "30m",
+}
 HUGE_BYTES = 64 * 1024 * 1024  # far beyond max_bytes: unbounded reading would show in the peak RSS
 
 
@@ -43,9 +50,12 @@ def sample_feed(number: int, items: int, *, close: bool = True) -> bytes:
         f"<guid>https://sample-wire.example.org/feed-{number}/{i}</guid>"
         f"<pubDate>Mon, 25 Sep 2023 {i % 24:02d}:00:00 +0000</pubDate>"
         f"<description>&lt;p&gt;Sample Wire report {i} of feed {number}.&lt;/p&gt;</description></item>"
-        for i in range(items))
-    head = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Sample Wire</title>'
-            f"<link>https://sample-wire.example.org/feed-{number}/</link>")
+        for i in range(items)
+    )
+    head = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Sample Wire</title>'
+        f"<link>https://sample-wire.example.org/feed-{number}/</link>"
+    )
     return (head + entries + ("</channel></rss>" if close else "")).encode()
 
 
@@ -62,7 +72,7 @@ def route_for(number: int, items: int) -> Route:
         return Route(delay=3600)
     if kind == "broken":
         broken = body.replace(b"</title>", b"</titel>", 1).replace(b"report 1 ", b"report &nbsp-sample; ", 1)
-        return Route(body=broken[:len(broken) * 2 // 3])
+        return Route(body=broken[: len(broken) * 2 // 3])
     if kind == "huge":
         return Route(stream_prefix=sample_feed(number, items, close=False), stream_bytes=HUGE_BYTES)
     if kind == "error":
@@ -128,8 +138,9 @@ def round_bound(feeds: int, hosts: int, polling: dict[str, object]) -> float:
     return deadline * (math.ceil(worst / int(str(polling["per_host"]))) + 1) + 0.005 * feeds + 2.0
 
 
-def poll_round(folder: Path, *, feeds: int, hosts: int, items: int,
-               polling: dict[str, object] | None = None) -> RoundFigures:
+def poll_round(
+    folder: Path, *, feeds: int, hosts: int, items: int, polling: dict[str, object] | None = None
+) -> RoundFigures:
     """Serve the farm, run `python -m monitor poll` on it once (a real subprocess, as cron would) and read
     back what it stored."""
     polling = {**POLLING, **(polling or {})}
@@ -139,8 +150,12 @@ def poll_round(folder: Path, *, feeds: int, hosts: int, items: int,
         config.write_text(farm.config(polling), encoding="utf-8")
         db = folder / "load.db"
         start = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "poll"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "poll"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         watchdog = threading.Timer(600, child.kill)  # a hung round must fail the run, not hang it
         watchdog.start()
         peak = _Peak(child.pid)
@@ -152,19 +167,29 @@ def poll_round(folder: Path, *, feeds: int, hosts: int, items: int,
         farm.stop()
     found = re.search(r"(\d+) feeds in ([\d.]+)s", output)
     figures = _read_back(db, feeds, items)
-    return RoundFigures(feeds=feeds, misbehaving=sum(kind_of(n) != "healthy" for n in range(feeds)),
-                        round_seconds=float(found.group(2)) if found else wall, wall_seconds=wall,
-                        bound_seconds=round_bound(feeds, hosts, polling), peak_rss_mb=peak.kb / 1024,
-                        exit_code=child.returncode, output=output, **figures)
+    return RoundFigures(
+        feeds=feeds,
+        misbehaving=sum(kind_of(n) != "healthy" for n in range(feeds)),
+        round_seconds=float(found.group(2)) if found else wall,
+        wall_seconds=wall,
+        bound_seconds=round_bound(feeds, hosts, polling),
+        peak_rss_mb=peak.kb / 1024,
+        exit_code=child.returncode,
+        output=output,
+        **figures,
+    )
 
 
 def _read_back(db: Path, feeds: int, items: int) -> dict[str, Any]:
     conn = sqlite3.connect(db)
     try:
-        rows = conn.execute("SELECT f.name, x.outcome, coalesce(x.error, x.bozo, '') FROM fetches x "
-                            "JOIN feeds f ON f.id = x.feed_id").fetchall()
-        healthy_items = conn.execute("SELECT count(DISTINCT s.item_id) FROM item_sources s JOIN feeds f "
-                                     "ON f.id = s.feed_id WHERE f.name LIKE '%-healthy'").fetchone()[0]
+        rows = conn.execute(
+            "SELECT f.name, x.outcome, coalesce(x.error, x.bozo, '') FROM fetches x JOIN feeds f ON f.id = x.feed_id"
+        ).fetchall()
+        healthy_items = conn.execute(
+            "SELECT count(DISTINCT s.item_id) FROM item_sources s JOIN feeds f "
+            "ON f.id = s.feed_id WHERE f.name LIKE '%-healthy'"
+        ).fetchone()[0]
     finally:
         conn.close()
     outcomes: dict[str, Counter[str]] = {}
@@ -178,8 +203,13 @@ def _read_back(db: Path, feeds: int, items: int) -> dict[str, Any]:
         if kind != "healthy" or error:
             errors.setdefault(kind, []).append(f"{name}: {error}" if kind == "healthy" else error)
     healthy = sum(kind_of(n) == "healthy" for n in range(feeds))
-    return {"healthy_feeds_ok": healthy_ok, "healthy_items": healthy_items, "expected_healthy_items": healthy * items,
-            "outcomes": outcomes, "errors": errors}
+    return {
+        "healthy_feeds_ok": healthy_ok,
+        "healthy_items": healthy_items,
+        "expected_healthy_items": healthy * items,
+        "outcomes": outcomes,
+        "errors": errors,
+    }
 
 
 class _Peak:
@@ -206,4 +236,3 @@ class _Peak:
     def stop(self) -> None:
         self._done.set()
         self._thread.join()
-

@@ -25,16 +25,23 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-
 def body(message: EmailMessage, subtype: str) -> str:
     """The text of a message's text/`subtype` part (plain or html), which a digest always has."""
     part = message.get_body((subtype,))
     assert part is not None, f"no text/{subtype} part in the message"
     return str(part.get_content())
 
+
 class _Inbox:
-    def __init__(self, reply_delay: float = 0.0, refuse: Iterable[str] = (), rcpt_delay: float = 0.0,
-                 quit_reply: str | None = None, drop_at_quit: bool = False, drop_at_data: bool = False) -> None:
+    def __init__(
+        self,
+        reply_delay: float = 0.0,
+        refuse: Iterable[str] = (),
+        rcpt_delay: float = 0.0,
+        quit_reply: str | None = None,
+        drop_at_quit: bool = False,
+        drop_at_data: bool = False,
+    ) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.reply_delay = reply_delay
         self.refuse = {address.lower() for address in refuse}
@@ -45,8 +52,14 @@ class _Inbox:
         self.received = threading.Event()
         self.rcpt_seen = threading.Event()  # a delivery has begun: its first RCPT TO arrived
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: Any,
+        session: Any,
+        envelope: Any,
+        address: str,  # noqa: N802
+        rcpt_options: list[str],
+    ) -> str:
         self.rcpt_seen.set()
         await asyncio.sleep(self.rcpt_delay)
         if address.lower() in self.refuse:
@@ -73,16 +86,30 @@ class _Inbox:
 
 
 class MailServer:
-    def __init__(self, user: str | None = None, password: str | None = None, reply_delay: float = 0.0, *,
-                 refuse: Iterable[str] = (), rcpt_delay: float = 0.0, quit_reply: str | None = None,
-                 drop_at_quit: bool = False, drop_at_data: bool = False):
+    def __init__(
+        self,
+        user: str | None = None,
+        password: str | None = None,
+        reply_delay: float = 0.0,
+        *,
+        refuse: Iterable[str] = (),
+        rcpt_delay: float = 0.0,
+        quit_reply: str | None = None,
+        drop_at_quit: bool = False,
+        drop_at_data: bool = False,
+    ):
         self.inbox = _Inbox(reply_delay, refuse, rcpt_delay, quit_reply, drop_at_quit, drop_at_data)
         options: dict[str, Any] = {}
         if user:
+
             def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-                ok = (isinstance(data, LoginPassword) and data.login.decode() == user
-                      and data.password.decode() == password)
+                ok = (
+                    isinstance(data, LoginPassword)
+                    and data.login.decode() == user
+                    and data.password.decode() == password
+                )
                 return AuthResult(success=ok, handled=False)
+
             options = {"authenticator": check, "auth_required": True, "auth_require_tls": False}
         self.port = free_port()  # aiosmtpd's controller cannot be given port 0
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **options)
@@ -108,6 +135,7 @@ class MailServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+
 class _TlsInbox(_Inbox):
     """Also keeps, for each message, whether it came over TLS and who had logged in."""
 
@@ -117,8 +145,14 @@ class _TlsInbox(_Inbox):
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         mechanism, login = session.auth_data or (None, None)
-        self.sessions.append({"tls": session.ssl is not None, "authenticated": session.authenticated,
-                              "mechanism": mechanism, "login": login})
+        self.sessions.append(
+            {
+                "tls": session.ssl is not None,
+                "authenticated": session.authenticated,
+                "mechanism": mechanism,
+                "login": login,
+            }
+        )
         return await super().handle_DATA(server, session, envelope)
 
 
@@ -145,8 +179,14 @@ class TlsMailServer(MailServer):
     STARTTLS, which it requires before anything else) or "tls" (port 465: TLS from the first byte), with
     `certificate` (a trustme leaf) as its own, and a login (LOGIN or PLAIN) that is only offered over TLS."""
 
-    def __init__(self, certificate: Any, mode: str = "starttls", user: str = "analyst",
-                 password: str = "sample-password", mechanisms: tuple[str, ...] = ("LOGIN", "PLAIN")):
+    def __init__(
+        self,
+        certificate: Any,
+        mode: str = "starttls",
+        user: str = "analyst",
+        password: str = "sample-password",
+        mechanisms: tuple[str, ...] = ("LOGIN", "PLAIN"),
+    ):
         self.inbox = self.tls_inbox = _TlsInbox()
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         certificate.configure_cert(context)
@@ -156,15 +196,20 @@ class TlsMailServer(MailServer):
             return AuthResult(success=ok, handled=False, auth_data=(mechanism, user) if ok else None)
 
         options: dict[str, Any] = {
-            "authenticator": check, "auth_required": True, "auth_require_tls": True,
-            "auth_exclude_mechanism": [m for m in ("LOGIN", "PLAIN") if m not in mechanisms]}
+            "authenticator": check,
+            "auth_required": True,
+            "auth_require_tls": True,
+            "auth_exclude_mechanism": [m for m in ("LOGIN", "PLAIN") if m not in mechanisms],
+        }
         self.port = free_port()
         if mode == "starttls":
-            self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, tls_context=context,
-                                         require_starttls=True, **options)
+            self.controller = Controller(
+                self.inbox, hostname="127.0.0.1", port=self.port, tls_context=context, require_starttls=True, **options
+            )
         elif mode == "tls":
-            self.controller = _ImplicitTlsController(self.inbox, hostname="127.0.0.1", port=self.port,
-                                                     ssl_context=context, **options)
+            self.controller = _ImplicitTlsController(
+                self.inbox, hostname="127.0.0.1", port=self.port, ssl_context=context, **options
+            )
         else:
             raise ValueError(f"mode: expected 'starttls' or 'tls', got {mode!r}")
 

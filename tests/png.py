@@ -12,8 +12,8 @@ def pixels(data: bytes) -> tuple[int, int, int, list[bytes]]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     position, idat, header = 8, b"", b""
     while position < len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
-        body = data[position + 8:position + 8 + length]
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        body = data[position + 8 : position + 8 + length]
         if kind == b"IHDR":
             header = body
         elif kind == b"IDAT":
@@ -26,7 +26,7 @@ def pixels(data: bytes) -> tuple[int, int, int, list[bytes]]:
     rows: list[bytes] = []
     previous = bytearray(stride)
     for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         _unfilter(kind, line, previous, step)
         rows.append(bytes(line))
         previous = line
@@ -56,4 +56,4 @@ def count_colour(data: bytes, rgb: tuple[int, int, int]) -> int:
     """How many pixels of the screenshot are exactly this colour."""
     width, _, step, rows = pixels(data)
     wanted = bytes(rgb)
-    return sum(row[x * step:x * step + 3] == wanted for row in rows for x in range(width))
+    return sum(row[x * step : x * step + 3] == wanted for row in rows for x in range(width))

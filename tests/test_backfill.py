@@ -20,13 +20,15 @@ from .samples import Entry
 
 DESK = "https://sample-desk.example.org"
 DESK_URL = f"{DESK}/rss"
-ERROR_PAGE = (b"<!DOCTYPE html><html><head><title>Wayback Machine</title></head>"
-              b"<body>Hrm. Got an HTTP 502.</body></html>")
+ERROR_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Wayback Machine</title></head><body>Hrm. Got an HTTP 502.</body></html>"
+)
 
 
 def desk_story(n: int, title: str, when: datetime) -> Entry:
-    return Entry(title=title, link=f"{DESK}/2023/{n}", guid=f"{DESK}/2023/{n}", summary="<p>Sample item.</p>",
-                 published=when)
+    return Entry(
+        title=title, link=f"{DESK}/2023/{n}", guid=f"{DESK}/2023/{n}", summary="<p>Sample item.</p>", published=when
+    )
 
 
 def stamp(day: int, hour: int) -> str:
@@ -38,8 +40,12 @@ def wire_captures() -> list[Stored]:
     return [
         Stored(stamp(20, 6), WIRE_URL, first),
         Stored(stamp(20, 18), WIRE_URL, first),  # the same body again: the index collapses it
-        Stored(stamp(21, 12), WIRE_URL, saved_rss(W38 + [story(5, "Sample: aid convoy waits at Lachin", at(21))],
-                                                   at(21, 12)), busy=1),  # 429, Retry-After: 1
+        Stored(
+            stamp(21, 12),
+            WIRE_URL,
+            saved_rss(W38 + [story(5, "Sample: aid convoy waits at Lachin", at(21))], at(21, 12)),
+            busy=1,
+        ),  # 429, Retry-After: 1
         Stored(stamp(22, 6), WIRE_URL, first),  # identical to an earlier body: kept once
         Stored(stamp(26, 6), WIRE_URL, saved_rss(W39[:1], at(26, 6))),
         Stored(stamp(27, 6), WIRE_URL, b"", status=404),  # a failed capture
@@ -50,9 +56,18 @@ def wire_captures() -> list[Stored]:
 
 def desk_captures() -> list[Stored]:
     # Five captures on one day: backfill.per_day = 2 takes the first and the last.
-    return [Stored(stamp(29, hour), DESK_URL, saved_rss(
-        [desk_story(hour, f"Sample: Karabakh refugees register in Goris, update {hour}", at(29, hour))],
-        at(29, hour), self_link=DESK_URL)) for hour in (1, 5, 9, 13, 17)]
+    return [
+        Stored(
+            stamp(29, hour),
+            DESK_URL,
+            saved_rss(
+                [desk_story(hour, f"Sample: Karabakh refugees register in Goris, update {hour}", at(29, hour))],
+                at(29, hour),
+                self_link=DESK_URL,
+            ),
+        )
+        for hour in (1, 5, 9, 13, 17)
+    ]
 
 
 @pytest.fixture
@@ -63,15 +78,18 @@ def archive():
 
 
 def config_for(write_config, archive, tmp_path, pace: str = "200ms"):
-    return write_config([{"name": "sample-wire", "url": WIRE_URL, "tags": ["wire"]},
-                         {"name": "sample-desk", "url": DESK_URL, "tags": ["desk"]}],
-                        extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n'
-                        f'\n[backfill]\narchive_url = "{archive.base_url}"\npace = "{pace}"\nper_day = 2\n'
-                        'timeout = "5s"\nretries = 2\n')
+    return write_config(
+        [
+            {"name": "sample-wire", "url": WIRE_URL, "tags": ["wire"]},
+            {"name": "sample-desk", "url": DESK_URL, "tags": ["desk"]},
+        ],
+        extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n'
+        f'\n[backfill]\narchive_url = "{archive.base_url}"\npace = "{pace}"\nper_day = 2\n'
+        'timeout = "5s"\nretries = 2\n',
+    )
 
 
-def test_backfill_imports_each_capture_as_a_poll_at_its_time_politely(write_config, archive, run_cli, query,
-                                                                        tmp_path):
+def test_backfill_imports_each_capture_as_a_poll_at_its_time_politely(write_config, archive, run_cli, query, tmp_path):
     config = config_for(write_config, archive, tmp_path)
     result = run_cli(config, "backfill", "--since", "2023-09-18", "--until", "2023-09-30", expect=1)
     # 7 in the index (one collapsed there); one identical body kept once; 2 failed.
@@ -85,11 +103,18 @@ def test_backfill_imports_each_capture_as_a_poll_at_its_time_politely(write_conf
     assert seen["Sample: aid convoy waits at Lachin"] == "2023-09-21T12:00:00Z"
     assert seen["Sample: families fled Stepanakert overnight"] == "2023-09-26T06:00:00Z"
     assert seen["Sample: refugees from Karabakh reach Goris"] == "2023-09-28T12:00:00Z"
-    assert sorted(t for t in seen if "update" in t) == ["Sample: Karabakh refugees register in Goris, update 1",
-                                                        "Sample: Karabakh refugees register in Goris, update 17"]
+    assert sorted(t for t in seen if "update" in t) == [
+        "Sample: Karabakh refugees register in Goris, update 1",
+        "Sample: Karabakh refugees register in Goris, update 17",
+    ]
     imports = query("SELECT origin, source, captured_at FROM imports ORDER BY captured_at LIMIT 1")
-    assert imports == [{"origin": "archive", "source": f"{archive.base_url}/web/{stamp(20, 6)}id_/{WIRE_URL}",
-                        "captured_at": "2023-09-20T06:00:00Z"}]
+    assert imports == [
+        {
+            "origin": "archive",
+            "source": f"{archive.base_url}/web/{stamp(20, 6)}id_/{WIRE_URL}",
+            "captured_at": "2023-09-20T06:00:00Z",
+        }
+    ]
     assert query("SELECT count(*) AS n FROM item_sources WHERE import_id IS NULL")[0]["n"] == 0
     states = {(r["timestamp"], r["state"]) for r in query("SELECT timestamp, state FROM captures")}
     assert (stamp(27, 6), "failed") in states and (stamp(28, 6), "failed") in states
@@ -104,8 +129,7 @@ def test_backfill_imports_each_capture_as_a_poll_at_its_time_politely(write_conf
     before = len(archive.fetched())
     again = run_cli(config, "backfill", "--since", "2023-09-18", "--until", "2023-09-30", expect=1)
     assert "sample-wire: 7 capture(s) found, 1 fetched, 5 skipped, 2 failed; 0 item(s) new" in again.output
-    assert sorted(archive.fetched()[before:]) == sorted(
-        f"/web/{s}id_/{WIRE_URL}" for s in (stamp(27, 6), stamp(28, 6)))
+    assert sorted(archive.fetched()[before:]) == sorted(f"/web/{s}id_/{WIRE_URL}" for s in (stamp(27, 6), stamp(28, 6)))
 
 
 def test_a_past_week_from_the_archive_is_digested_and_not_emailed(write_config, archive, run_cli, tmp_path):
@@ -127,8 +151,20 @@ def test_backfill_settings_are_validated(write_config, run_cli, tmp_path):
 @pytest.mark.slow  # a kill mid-run and a resumed run: some seconds
 def test_a_backfill_killed_midway_resumes_and_stores_nothing_twice(write_config, archive, tmp_path, db_path):
     config = config_for(write_config, archive, tmp_path, pace="300ms")
-    command = [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db_path), "backfill",
-               "--since", "2023-09-18", "--until", "2023-09-30"]
+    command = [
+        sys.executable,
+        "-m",
+        "monitor",
+        "--config",
+        str(config),
+        "--db",
+        str(db_path),
+        "backfill",
+        "--since",
+        "2023-09-18",
+        "--until",
+        "2023-09-30",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     try:
@@ -158,8 +194,10 @@ def test_a_backfill_killed_midway_resumes_and_stores_nothing_twice(write_config,
         conn.close()
     assert items == (7, 7) and sightings == 7
     assert imported == 6
-    print(f"killed after {imported_before} of 6 captures imported; the resumed run re-fetched {len(refetched)} "
-          f"already-requested capture(s) besides the failed ones: {refetched}")
+    print(
+        f"killed after {imported_before} of 6 captures imported; the resumed run re-fetched {len(refetched)} "
+        f"already-requested capture(s) besides the failed ones: {refetched}"
+    )
 
 
 def _imported(db_path) -> int:
@@ -170,4 +208,3 @@ def _imported(db_path) -> int:
         return 0
     finally:
         conn.close()
-

@@ -44,12 +44,14 @@ def test_commands_refuse_to_run_on_a_broken_config(tmp_path):
 
 
 def test_feeds_shows_health_as_table_and_json(feed_server, write_config, run_cli):
-    config = write_config([
-        # Published now: the samples' 2023 stories would make the feed stale (test_stale.py).
-        {"name": "sample-ok", "url": feed_server.add("/ok", body=rss(headlines(2, when=datetime.now(UTC))))},
-        {"name": "sample-down", "url": feed_server.add("/down", status=503)},
-        {"name": "sample-later", "url": feed_server.add("/later", body=rss(headlines(1)))},
-    ])
+    config = write_config(
+        [
+            # Published now: the samples' 2023 stories would make the feed stale (test_stale.py).
+            {"name": "sample-ok", "url": feed_server.add("/ok", body=rss(headlines(2, when=datetime.now(UTC))))},
+            {"name": "sample-down", "url": feed_server.add("/down", status=503)},
+            {"name": "sample-later", "url": feed_server.add("/later", body=rss(headlines(1)))},
+        ]
+    )
     run_cli(config, "poll", "--feed", "sample-ok", "--feed", "sample-down")
     table = run_cli(config, "feeds").output
     assert "sample-down" in table and "HTTP 503" in table and "1 failing, 1 new, 1 ok" in table
@@ -94,12 +96,14 @@ def test_python_m_monitor_polls_with_config_and_db_from_the_environment(feed_ser
     config = write_config([{"name": "sample-wire", "url": feed_server.add("/f", body=rss(headlines(3)))}])
     db = tmp_path / "env.db"
     env = {**os.environ, "MONITOR_CONFIG": str(config), "MONITOR_DB": str(db)}
-    done = subprocess.run([sys.executable, "-m", "monitor", "poll"], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "poll"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert "3 new" in done.stdout and db.exists()
-    again = subprocess.run([sys.executable, "-m", "monitor", "poll"], env=env, cwd=tmp_path,
-                           capture_output=True, text=True, timeout=60)
+    again = subprocess.run(
+        [sys.executable, "-m", "monitor", "poll"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert "unchanged" in again.stdout and "0 new items" in again.stdout
 
 
@@ -121,8 +125,13 @@ def test_revive_checks_every_name_before_changing_anything(feed_server, write_co
 
 def test_verbose_logs_one_line_per_feed(feed_server, write_config, tmp_path):
     config = write_config([{"name": "sample-wire", "url": feed_server.add("/f", body=rss(headlines(2)))}])
-    done = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(tmp_path / "v.db"),
-                           "-v", "poll"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(tmp_path / "v.db"), "-v", "poll"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0
     assert [line for line in done.stderr.splitlines() if "sample-wire" in line] == [
-        next(line for line in done.stderr.splitlines() if "ok sample-wire: 2 new" in line)]
+        next(line for line in done.stderr.splitlines() if "ok sample-wire: 2 new" in line)
+    ]

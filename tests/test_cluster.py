@@ -22,49 +22,98 @@ SEP25 = datetime(2023, 9, 25, tzinfo=UTC)
 
 def item(n: int, outlet: str, title: str, summary: str, hours: float) -> ThemedItem:
     site = outlet.lower().replace(" ", "-")
-    return ThemedItem(item_id=n, theme="exodus", score=90, evidence=(), title=title,
-                      link=f"https://{site}.example.org/2023/09/{n}", summary=summary,
-                      published=SEP25 + timedelta(hours=hours), date_source="published", outlets=(site,))
+    return ThemedItem(
+        item_id=n,
+        theme="exodus",
+        score=90,
+        evidence=(),
+        title=title,
+        link=f"https://{site}.example.org/2023/09/{n}",
+        summary=summary,
+        published=SEP25 + timedelta(hours=hours),
+        date_source="published",
+        outlets=(site,),
+    )
 
 
 # One happening, three outlets, three wordings (SAMPLES).
 PAIRS = [
-    (("Sample: Baku offers amnesty to Karabakh fighters who lay down arms",
-      "Sample text: Azerbaijan will not prosecute Karabakh fighters who surrender their weapons, the "
-      "presidential office said."),
-     ("Sample: Azerbaijan promises amnesty for Karabakh fighters who surrender weapons",
-      "Sample text: fighters in Karabakh who lay down their arms will be granted an amnesty, Baku said on "
-      "Tuesday."), True),
-    (("Sample: Lachin corridor reopens for first aid convoy in months",
-      "Sample text: trucks carrying flour and medicines crossed the Lachin corridor for the first time "
-      "since the blockade began."),
-     ("Sample: first aid convoy in months crosses reopened Lachin corridor",
-      "Sample text: a convoy of trucks with flour and medicines drove through the Lachin corridor after "
-      "months of blockade."), True),
-    (("Sample: Russian peacekeepers leave their base near Stepanakert",
-      "Sample text: the Russian contingent began withdrawing from its base outside Stepanakert, the "
-      "defence ministry in Moscow said."),
-     ("Sample: Russia withdraws peacekeepers from base outside Stepanakert",
-      "Sample text: Moscow's peacekeepers are pulling out of their base near Stepanakert, according to the "
-      "Russian defence ministry."), True),
-    (("Sample: refugees from Karabakh register in Goris",
-      "Sample text: volunteers in Goris help families from Karabakh fill in registration forms at the "
-      "town's theatre."),
-     ("Sample: Goris school opens classes for refugee children",
-      "Sample text: a school in Goris has opened extra classes for children of refugee families from "
-      "Karabakh."), False),
-    (("Sample: Baku promises Karabakh Armenians equal rights",
-      "Sample text: Azerbaijan's president said Karabakh Armenians would enjoy the same rights as every "
-      "citizen."),
-     ("Sample: Baku arrests former Karabakh leader at checkpoint",
-      "Sample text: Azerbaijani border guards detained a former Karabakh leader as he tried to cross into "
-      "Armenia."), False),
-    (("Sample: Lachin corridor reopens for first aid convoy in months",
-      "Sample text: trucks carrying flour and medicines crossed the Lachin corridor for the first time "
-      "since the blockade began."),
-     ("Sample: shooting closes the Lachin corridor again",
-      "Sample text: traffic on the Lachin corridor was halted after shots were fired at a checkpoint, "
-      "local officials said."), False),
+    (
+        (
+            "Sample: Baku offers amnesty to Karabakh fighters who lay down arms",
+            "Sample text: Azerbaijan will not prosecute Karabakh fighters who surrender their weapons, the "
+            "presidential office said.",
+        ),
+        (
+            "Sample: Azerbaijan promises amnesty for Karabakh fighters who surrender weapons",
+            "Sample text: fighters in Karabakh who lay down their arms will be granted an amnesty, Baku said on "
+            "Tuesday.",
+        ),
+        True,
+    ),
+    (
+        (
+            "Sample: Lachin corridor reopens for first aid convoy in months",
+            "Sample text: trucks carrying flour and medicines crossed the Lachin corridor for the first time "
+            "since the blockade began.",
+        ),
+        (
+            "Sample: first aid convoy in months crosses reopened Lachin corridor",
+            "Sample text: a convoy of trucks with flour and medicines drove through the Lachin corridor after "
+            "months of blockade.",
+        ),
+        True,
+    ),
+    (
+        (
+            "Sample: Russian peacekeepers leave their base near Stepanakert",
+            "Sample text: the Russian contingent began withdrawing from its base outside Stepanakert, the "
+            "defence ministry in Moscow said.",
+        ),
+        (
+            "Sample: Russia withdraws peacekeepers from base outside Stepanakert",
+            "Sample text: Moscow's peacekeepers are pulling out of their base near Stepanakert, according to the "
+            "Russian defence ministry.",
+        ),
+        True,
+    ),
+    (
+        (
+            "Sample: refugees from Karabakh register in Goris",
+            "Sample text: volunteers in Goris help families from Karabakh fill in registration forms at the "
+            "town's theatre.",
+        ),
+        (
+            "Sample: Goris school opens classes for refugee children",
+            "Sample text: a school in Goris has opened extra classes for children of refugee families from Karabakh.",
+        ),
+        False,
+    ),
+    (
+        (
+            "Sample: Baku promises Karabakh Armenians equal rights",
+            "Sample text: Azerbaijan's president said Karabakh Armenians would enjoy the same rights as every citizen.",
+        ),
+        (
+            "Sample: Baku arrests former Karabakh leader at checkpoint",
+            "Sample text: Azerbaijani border guards detained a former Karabakh leader as he tried to cross into "
+            "Armenia.",
+        ),
+        False,
+    ),
+    (
+        (
+            "Sample: Lachin corridor reopens for first aid convoy in months",
+            "Sample text: trucks carrying flour and medicines crossed the Lachin corridor for the first time "
+            "since the blockade began.",
+        ),
+        (
+            "Sample: shooting closes the Lachin corridor again",
+            "Sample text: traffic on the Lachin corridor was halted after shots were fired at a checkpoint, "
+            "local officials said.",
+        ),
+        False,
+    ),
 ]
 
 
@@ -106,8 +155,9 @@ def sample_week() -> tuple[list[ThemedItem], dict[str, int]]:
     return reports, ids
 
 
-@pytest.mark.parametrize("a, b, same", PAIRS, ids=[f"pair{n}-{'same' if p[2] else 'different'}"
-                                                      for n, p in enumerate(PAIRS)])
+@pytest.mark.parametrize(
+    "a, b, same", PAIRS, ids=[f"pair{n}-{'same' if p[2] else 'different'}" for n, p in enumerate(PAIRS)]
+)
 def test_labelled_sample_pairs(a, b, same):
     reports, ids = sample_week()
     group = {i.item_id: n for n, g in enumerate(cluster.events(reports)) for i in g}
@@ -115,8 +165,8 @@ def test_labelled_sample_pairs(a, b, same):
 
 
 def test_an_outlets_copy_of_a_wire_headline_is_the_same_event_whatever_its_summary():
-    reports = [item(1, "Sample Wire", "Sample: thousands flee Karabakh as the road reopens", "Sample text.", 0),
-               item(2, "Sample Dispatch", "Sample: Thousands flee Karabakh as the road reopens - Sample Dispatch",
-                    "", 3)]
+    reports = [
+        item(1, "Sample Wire", "Sample: thousands flee Karabakh as the road reopens", "Sample text.", 0),
+        item(2, "Sample Dispatch", "Sample: Thousands flee Karabakh as the road reopens - Sample Dispatch", "", 3),
+    ]
     assert len(cluster.events(reports)) == 1
-

@@ -78,8 +78,10 @@ def test_an_empty_config_takes_every_default() -> None:
 
 
 def test_feeds_default_to_the_polling_interval_and_may_set_their_own() -> None:
-    text = f'[polling]\ninterval = "1h"\nmax_bytes = 1000000\n{FEED_A}[[feeds]]\nname = "b"\n' \
-           'url = "https://example.org/b"\ninterval = "5m"\nlanguage = "RU"\ntags = ["sample"]\n'
+    text = (
+        f'[polling]\ninterval = "1h"\nmax_bytes = 1000000\n{FEED_A}[[feeds]]\nname = "b"\n'
+        'url = "https://example.org/b"\ninterval = "5m"\nlanguage = "RU"\ntags = ["sample"]\n'
+    )
     config = parse_config(text)
     first, second = config.feeds
     assert (first.interval, first.language, first.tags) == (timedelta(hours=1), None, ())
@@ -102,7 +104,7 @@ def test_a_theme_takes_default_threshold_and_lists() -> None:
         (FEED_A + "colour = 1\n", "feeds[0].colour", 4, "unknown key"),
         ('[monitor]\ntimezone = "UTC"\n[extra]\nx = 1\n', "extra", 3, "unknown section"),
         ('database = "x.db"\n', "database", 1, "unknown section"),
-        ("[polling]\nconcurrency = \"ten\"\n", "polling.concurrency", 2, "whole number"),
+        ('[polling]\nconcurrency = "ten"\n', "polling.concurrency", 2, "whole number"),
         ("[polling]\nconcurrency = true\n", "polling.concurrency", 2, "whole number"),
         ("[email]\nport = 70000\n", "email.port", 2, "whole number"),
         ('[email]\nenabled = "yes"\n', "email.enabled", 2, "true or false"),
@@ -115,12 +117,12 @@ def test_a_theme_takes_default_threshold_and_lists() -> None:
         ('[[feeds]]\nname = "a"\nurl = "example.org/feed"\n', "feeds[0].url", 3, "http"),
         ('[[feeds]]\nname = "a"\nurl = "https://exa mple.org/feed"\n', "feeds[0].url", 3, "http"),
         ('[[feeds]]\nname = "a"\nurl = "https://example.org:99x/feed"\n', "feeds[0].url", 3, "http"),
-        ("[[feeds]]\nname = \"a\"\nurl = 42\n", "feeds[0].url", 3, "in quotes"),
+        ('[[feeds]]\nname = "a"\nurl = 42\n', "feeds[0].url", 3, "in quotes"),
         ('[polling]\ninterval = "soon"\n', "polling.interval", 2, "duration"),
-        ('[polling]\ninterval = 30\n', "polling.interval", 2, "in quotes"),
+        ("[polling]\ninterval = 30\n", "polling.interval", 2, "in quotes"),
         (FEED_A + 'interval = "0s"\n', "feeds[0].interval", 4, "greater than zero"),
         ('[polling]\nmax_bytes = "lots"\n', "polling.max_bytes", 2, "size"),
-        ('[polling]\nmax_bytes = 0\n', "polling.max_bytes", 2, "greater than zero"),
+        ("[polling]\nmax_bytes = 0\n", "polling.max_bytes", 2, "greater than zero"),
         ('[monitor]\ntimezone = "Mars/Base"\n', "monitor.timezone", 2, "IANA time zone"),
         ('[monitor]\ndatabase = ""\n', "monitor.database", 2, "non-empty"),
         ('[digest]\nsend_time = "25:00"\n', "digest.send_time", 2, "HH:MM"),
@@ -195,17 +197,39 @@ def test_different_paths_on_one_host_are_not_duplicates() -> None:
 
 
 def test_every_problem_is_reported_in_one_error_in_line_order() -> None:
-    text = "\n".join([
-        '[monitor]', 'timezone = "Mars/Base"',                                  # 1-2
-        '[polling]', 'interval = "soon"', 'colour = "red"',                     # 3-5
-        '[[feeds]]', 'name = "a"', 'url = "ftp://example.org/a"',               # 6-8
-        '[[feeds]]', 'name = "a"', 'url = "https://example.org/b"',             # 9-11
-        '[themes.Bad]', 'label = "l"', 'phrases = ["p"]',                       # 12-14
-        '[email]', 'enabled = true', 'password = "x"',                          # 15-17
-    ]) + "\n"
+    text = (
+        "\n".join(
+            [
+                "[monitor]",
+                'timezone = "Mars/Base"',  # 1-2
+                "[polling]",
+                'interval = "soon"',
+                'colour = "red"',  # 3-5
+                "[[feeds]]",
+                'name = "a"',
+                'url = "ftp://example.org/a"',  # 6-8
+                "[[feeds]]",
+                'name = "a"',
+                'url = "https://example.org/b"',  # 9-11
+                "[themes.Bad]",
+                'label = "l"',
+                'phrases = ["p"]',  # 12-14
+                "[email]",
+                "enabled = true",
+                'password = "x"',  # 15-17
+            ]
+        )
+        + "\n"
+    )
     assert where(text) == [
-        ("monitor.timezone", 2), ("polling.interval", 4), ("polling.colour", 5), ("feeds[0].url", 8),
-        ("feeds[1].name", 10), ("themes.Bad", 12), ("email.to", 15), ("email.password", 17),
+        ("monitor.timezone", 2),
+        ("polling.interval", 4),
+        ("polling.colour", 5),
+        ("feeds[0].url", 8),
+        ("feeds[1].name", 10),
+        ("themes.Bad", 12),
+        ("email.to", 15),
+        ("email.password", 17),
     ]
     with pytest.raises(ConfigError) as caught:
         parse_config(text, "feeds.toml")
@@ -221,8 +245,8 @@ def test_every_problem_is_reported_in_one_error_in_line_order() -> None:
 @pytest.mark.parametrize(
     ("text", "line"),
     [
-        ("[polling\ninterval = \"30m\"\n", 1),
-        ('[polling]\ninterval = \n', 2),
+        ('[polling\ninterval = "30m"\n', 1),
+        ("[polling]\ninterval = \n", 2),
         ('[monitor]\n\n\nx = "a" "b"\n', 4),
         ('[polling]\ninterval = "1h"\ninterval = "2h"\n', 3),  # a key given twice
     ],
@@ -274,7 +298,10 @@ def test_record_defaults_agree_with_the_settings_table() -> None:
     assert config.digest == DigestSettings() and config.email == EmailSettings()
     defaults = Config(path="empty.toml")
     assert (config.database, config.digests_dir, config.timezone) == (
-        defaults.database, defaults.digests_dir, defaults.timezone)
+        defaults.database,
+        defaults.digests_dir,
+        defaults.timezone,
+    )
 
 
 RULES_BASE = """
@@ -294,8 +321,11 @@ def rule_problems(extra: str) -> list[ConfigProblem]:
 
 
 def test_rules_and_term_sets_are_compiled_into_the_theme() -> None:
-    config = parse_config(RULES_BASE + '[[themes.t.rules]]\nname = "flight"\nall = [["fled", "flee*"], "@wider"]\n'
-                          'within = 7\nordered = true\nscore = 90\n', "rules.toml")
+    config = parse_config(
+        RULES_BASE + '[[themes.t.rules]]\nname = "flight"\nall = [["fled", "flee*"], "@wider"]\n'
+        "within = 7\nordered = true\nscore = 90\n",
+        "rules.toml",
+    )
     rule = config.themes["t"].rules[0]
     assert rule.groups == (("fled", "flee*"), ("Karabakh", "Stepanakert", "Lachin"))
     assert (rule.name, rule.within, rule.ordered, rule.score) == ("flight", 7, True, 90)
@@ -308,16 +338,19 @@ def test_inline_rules_get_default_names_and_settings() -> None:
     assert (rule.name, rule.within, rule.ordered, rule.score) == ("rule 1", 30, False, 85)
 
 
-@pytest.mark.parametrize(("extra", "path", "line", "fragment"), [
-    ('[[themes.t.rules]]\nall = ["@nowhere", "fled"]\n', "themes.t.rules[0].all", 9, "unknown term set '@nowhere'"),
-    ('[[themes.t.rules]]\nname = "x"\n', "themes.t.rules[0].all", 8, "missing"),
-    ('[[themes.t.rules]]\nall = ["ab*"]\n', "themes.t.rules[0].all", 9, "at least 3 letters"),
-    ('[[themes.t.rules]]\nall = ["*fled"]\n', "themes.t.rules[0].all", 9, "may only end a word"),
-    ('[[themes.t.rules]]\nall = ["fled"]\nwithin = 0\n', "themes.t.rules[0].within", 10, "from 1 to 1000"),
-    ('[[themes.t.rules]]\nall = ["fled"]\ncolour = "red"\n', "themes.t.rules[0].colour", 10, "unknown key"),
-    ('phrases = ["p"]\nrequire = ["@nowhere"]\n', "themes.t.require", 9, "unknown term set"),
-    ('phrases = ["p"]\nexclude = ["!!!"]\n', "themes.t.exclude", 9, "has no words"),
-])
+@pytest.mark.parametrize(
+    ("extra", "path", "line", "fragment"),
+    [
+        ('[[themes.t.rules]]\nall = ["@nowhere", "fled"]\n', "themes.t.rules[0].all", 9, "unknown term set '@nowhere'"),
+        ('[[themes.t.rules]]\nname = "x"\n', "themes.t.rules[0].all", 8, "missing"),
+        ('[[themes.t.rules]]\nall = ["ab*"]\n', "themes.t.rules[0].all", 9, "at least 3 letters"),
+        ('[[themes.t.rules]]\nall = ["*fled"]\n', "themes.t.rules[0].all", 9, "may only end a word"),
+        ('[[themes.t.rules]]\nall = ["fled"]\nwithin = 0\n', "themes.t.rules[0].within", 10, "from 1 to 1000"),
+        ('[[themes.t.rules]]\nall = ["fled"]\ncolour = "red"\n', "themes.t.rules[0].colour", 10, "unknown key"),
+        ('phrases = ["p"]\nrequire = ["@nowhere"]\n', "themes.t.require", 9, "unknown term set"),
+        ('phrases = ["p"]\nexclude = ["!!!"]\n', "themes.t.exclude", 9, "has no words"),
+    ],
+)
 def test_rule_problems_name_their_key_and_line(extra, path, line, fragment) -> None:
     problems = rule_problems(extra)
     assert any(p.path == path and p.line == line and fragment in p.message for p in problems), problems

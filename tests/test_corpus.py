@@ -38,15 +38,20 @@ def test_every_corpus_feed_polls_without_disturbing_stored_items(feed_server, wr
     for index, path in enumerate(files):
         relative = path.relative_to(CORPUS).as_posix()
         content_type = mimetypes.guess_type(path.name)[0] or "application/xml"
-        feeds.append({"name": f"corpus-{index:04d}",
-                      "url": feed_server.add("/corpus/" + relative, Route(body=path.read_bytes(),
-                                                                           content_type=content_type))})
+        feeds.append(
+            {
+                "name": f"corpus-{index:04d}",
+                "url": feed_server.add("/corpus/" + relative, Route(body=path.read_bytes(), content_type=content_type)),
+            }
+        )
     config = write_config(feeds, polling={"concurrency": 8, "per_host": 8}, name="corpus.toml")
     result = run_cli(config, "poll")
     assert "Traceback" not in result.output
 
-    fetches = query("SELECT f.name, x.outcome, x.items_total, x.error FROM fetches x JOIN feeds f ON f.id = x.feed_id "
-                    "WHERE f.name LIKE 'corpus-%'")
+    fetches = query(
+        "SELECT f.name, x.outcome, x.items_total, x.error FROM fetches x JOIN feeds f ON f.id = x.feed_id "
+        "WHERE f.name LIKE 'corpus-%'"
+    )
     assert len(fetches) == len(files)  # every file was polled and recorded
     unexpected = [f for f in fetches if f["error"] and "internal error" in f["error"]]
     assert not unexpected, unexpected[:5]

@@ -30,13 +30,19 @@ YEREVAN = 'timezone = "Asia/Yerevan"\n'
 
 def setup(feed_server, write_config, tmp_path, mail, entries=STORIES, extra: str = ""):
     url = feed_server.add("/wire", body=rss(entries))
-    return write_config([{"name": "sample-wire", "url": url, "interval": "1h"}],
-                        extra=THEMES + "\n" + email_section(mail.port)
-                        + '\n[digest]\nweek_start = "monday"\nsend_day = "monday"\nsend_time = "00:00"\n'
-                        + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n' + extra)
+    return write_config(
+        [{"name": "sample-wire", "url": url, "interval": "1h"}],
+        extra=THEMES
+        + "\n"
+        + email_section(mail.port)
+        + '\n[digest]\nweek_start = "monday"\nsend_day = "monday"\nsend_time = "00:00"\n'
+        + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n'
+        + extra,
+    )
 
 
 # -- weeks before the first poll ------------------------------------------------------------------
+
 
 @pytest.mark.timeout(90)
 @pytest.mark.slow
@@ -49,8 +55,11 @@ def test_a_first_start_sends_no_digest_for_the_week_before_it(feed_server, write
     daemon = Running(config, db, log)
     try:
         wait_for(lambda: count(db, "SELECT count(*) FROM items") == 3, what="the first poll")
-        wait_for(lambda: mail.messages or "nothing was polled" in log.read_text(), timeout=30,
-                 what="the start-up digest check")
+        wait_for(
+            lambda: mail.messages or "nothing was polled" in log.read_text(),
+            timeout=30,
+            what="the start-up digest check",
+        )
         wait_for(lambda: "start-up digest check done" in log.read_text(), what="the start-up digest check's end")
     finally:
         daemon.stop()
@@ -61,8 +70,9 @@ def test_a_first_start_sends_no_digest_for_the_week_before_it(feed_server, write
     assert f"digest {last_week}: not produced" in line
 
 
-def test_digest_without_week_skips_a_week_before_the_first_poll(feed_server, write_config, tmp_path, mail,
-                                                                 run_cli, query):
+def test_digest_without_week_skips_a_week_before_the_first_poll(
+    feed_server, write_config, tmp_path, mail, run_cli, query
+):
     config = setup(feed_server, write_config, tmp_path, mail)
     run_cli(config, "poll")
     result = run_cli(config, "digest")
@@ -72,8 +82,9 @@ def test_digest_without_week_skips_a_week_before_the_first_poll(feed_server, wri
     assert "nothing was polled that week" in result.output and "--week" in result.output
 
 
-def test_an_unpolled_week_asked_for_is_written_as_such_and_sent_only_with_send(feed_server, write_config,
-                                                                               tmp_path, mail, run_cli, query):
+def test_an_unpolled_week_asked_for_is_written_as_such_and_sent_only_with_send(
+    feed_server, write_config, tmp_path, mail, run_cli, query
+):
     config = setup(feed_server, write_config, tmp_path, mail, extra=YEREVAN)
     run_cli(config, "poll")  # today: long after WEEK, whose items the feed still carries
     result = run_cli(config, "digest", "--week", WEEK)
@@ -103,10 +114,16 @@ def test_an_empty_unpolled_week_is_not_called_quiet(feed_server, write_config, t
 
 # -- weeks polled in part -------------------------------------------------------------------------
 
+
 def test_a_week_polled_from_thursday_says_so_and_so_does_the_next_weeks_comparison(
-        feed_server, write_config, tmp_path, mail, run_cli, db_path):
-    following_week = Entry(title="Sample: more families fled Stepanakert", link=f"{SITE}/2023/10/1",
-                           guid=f"{SITE}/2023/10/1", published=datetime(2023, 10, 3, 10, tzinfo=UTC))
+    feed_server, write_config, tmp_path, mail, run_cli, db_path
+):
+    following_week = Entry(
+        title="Sample: more families fled Stepanakert",
+        link=f"{SITE}/2023/10/1",
+        guid=f"{SITE}/2023/10/1",
+        published=datetime(2023, 10, 3, 10, tzinfo=UTC),
+    )
     config = setup(feed_server, write_config, tmp_path, mail, entries=[*STORIES, following_week], extra=YEREVAN)
     run_cli(config, "poll")
     # The monitor's history: polling began at 02:30 on Thursday 28 September in Yerevan, which is still
@@ -139,14 +156,27 @@ def test_a_week_polled_throughout_reads_as_before(feed_server, write_config, tmp
 
 # -- feeds added during the week ------------------------------------------------------------------
 
-def test_a_feed_added_this_week_is_failing_since_added_not_all_week(feed_server, write_config, run_cli, tmp_path,
-                                                                    db_path):
-    config = write_config([{"name": "sample-old", "url": feed_server.add("/old", status=503)},
-                           {"name": "sample-new", "url": feed_server.add("/new", status=503)},
-                           # With a story of today: only the samples' 2023 stories would make it stale.
-                           {"name": "sample-ok", "url": feed_server.add("/ok", body=rss([*STORIES, Entry(
-                               "Sample: a sunny day in Goris", f"{SITE}/today", published=datetime.now(UTC))]))}],
-                          extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n')
+
+def test_a_feed_added_this_week_is_failing_since_added_not_all_week(
+    feed_server, write_config, run_cli, tmp_path, db_path
+):
+    config = write_config(
+        [
+            {"name": "sample-old", "url": feed_server.add("/old", status=503)},
+            {"name": "sample-new", "url": feed_server.add("/new", status=503)},
+            # With a story of today: only the samples' 2023 stories would make it stale.
+            {
+                "name": "sample-ok",
+                "url": feed_server.add(
+                    "/ok",
+                    body=rss(
+                        [*STORIES, Entry("Sample: a sunny day in Goris", f"{SITE}/today", published=datetime.now(UTC))]
+                    ),
+                ),
+            },
+        ],
+        extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n',
+    )
     run_cli(config, "poll")
     now = datetime.now(UTC)
     # sample-old has been polled (and failing) since long before this week; sample-new was added today.
@@ -173,11 +203,32 @@ THEME = {"exodus": ThemeSpec(key="exodus", label="Exodus", phrases=("fled",))}
 
 
 def week(polled_since, troubled=(), previous=3, items=2):
-    themed = tuple(ThemedItem(item_id=n, theme="exodus", score=90, evidence=(), title=f"Sample {n}", link=None,
-                              summary="", published=MONDAY + timedelta(days=2, hours=n), date_source="published",
-                              outlets=("sample-wire",), late=False) for n in range(items))
-    return WeekData(week=WEEK, start=MONDAY, end=MONDAY + timedelta(days=7), items=themed, total_items=items,
-                    previous={"exodus": previous}, troubled=tuple(troubled), polled_since=polled_since)
+    themed = tuple(
+        ThemedItem(
+            item_id=n,
+            theme="exodus",
+            score=90,
+            evidence=(),
+            title=f"Sample {n}",
+            link=None,
+            summary="",
+            published=MONDAY + timedelta(days=2, hours=n),
+            date_source="published",
+            outlets=("sample-wire",),
+            late=False,
+        )
+        for n in range(items)
+    )
+    return WeekData(
+        week=WEEK,
+        start=MONDAY,
+        end=MONDAY + timedelta(days=7),
+        items=themed,
+        total_items=items,
+        previous={"exodus": previous},
+        troubled=tuple(troubled),
+        polled_since=polled_since,
+    )
 
 
 def text_of(data):
@@ -186,15 +237,18 @@ def text_of(data):
     return digest, render_text(digest, env), render_html(digest, env)
 
 
-@pytest.mark.parametrize(("polled_since", "coverage", "previous"), [
-    (None, "none", "none"),
-    (MONDAY + timedelta(days=9), "none", "none"),
-    (MONDAY + timedelta(days=7), "none", "none"),  # polling began the moment the week ended
-    (MONDAY + timedelta(days=3, hours=5), "partial", "none"),
-    (MONDAY, "full", "none"),
-    (MONDAY - timedelta(days=2), "full", "partial"),
-    (MONDAY - timedelta(days=7), "full", "full"),
-])
+@pytest.mark.parametrize(
+    ("polled_since", "coverage", "previous"),
+    [
+        (None, "none", "none"),
+        (MONDAY + timedelta(days=9), "none", "none"),
+        (MONDAY + timedelta(days=7), "none", "none"),  # polling began the moment the week ended
+        (MONDAY + timedelta(days=3, hours=5), "partial", "none"),
+        (MONDAY, "full", "none"),
+        (MONDAY - timedelta(days=2), "full", "partial"),
+        (MONDAY - timedelta(days=7), "full", "full"),
+    ],
+)
 def test_coverage_of_a_week_and_of_the_week_before(polled_since, coverage, previous):
     digest, _, _ = text_of(week(polled_since))
     assert (digest.coverage, digest.previous_coverage) == (coverage, previous)
@@ -217,8 +271,14 @@ def test_the_texts_of_each_coverage():
 
 
 def test_troubled_feeds_say_since_when_they_fail():
-    added = FeedTrouble(name="sample-new", url="u", last_error="HTTP 503", dead=False, failures=2,
-                        since=MONDAY + timedelta(days=2, hours=10))
+    added = FeedTrouble(
+        name="sample-new",
+        url="u",
+        last_error="HTTP 503",
+        dead=False,
+        failures=2,
+        since=MONDAY + timedelta(days=2, hours=10),
+    )
     old = FeedTrouble(name="sample-old", url="u", last_error="HTTP 503", dead=False, failures=9)
     _, text, html = text_of(week(MONDAY - timedelta(days=30), troubled=(added, old)))
     assert "sample-new: failing since it was added on Wednesday 27 September: HTTP 503" in text
@@ -245,27 +305,45 @@ def test_an_older_database_learns_its_first_polls_from_its_fetch_log(tmp_path):
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-                 "applied_at TEXT NOT NULL)")
+    conn.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
     for migration in MIGRATIONS:
         if migration.version < 6:
             conn.executescript(migration.sql)
-            conn.execute("INSERT INTO schema_migrations VALUES (?, ?, '2023-01-01T00:00:00Z')",
-                         (migration.version, migration.name))
-    conn.execute("INSERT INTO feeds (id, name, url, config_url, interval_seconds, created_at) "
-                 "VALUES (1, 'sample-wire', 'u', 'u', 3600, '2023-09-01T00:00:00Z')")
-    for started, outcome in [("2023-09-26T08:00:00Z", "error"), ("2023-09-27T08:00:00Z", "ok"),
-                             ("2023-09-28T08:00:00Z", "not_modified")]:
-        conn.execute("INSERT INTO fetches (feed_id, started_at, duration_ms, url, outcome) VALUES (1, ?, 5, 'u', ?)",
-                     (started, outcome))
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, '2023-01-01T00:00:00Z')",
+                (migration.version, migration.name),
+            )
+    conn.execute(
+        "INSERT INTO feeds (id, name, url, config_url, interval_seconds, created_at) "
+        "VALUES (1, 'sample-wire', 'u', 'u', 3600, '2023-09-01T00:00:00Z')"
+    )
+    for started, outcome in [
+        ("2023-09-26T08:00:00Z", "error"),
+        ("2023-09-27T08:00:00Z", "ok"),
+        ("2023-09-28T08:00:00Z", "not_modified"),
+    ]:
+        conn.execute(
+            "INSERT INTO fetches (feed_id, started_at, duration_ms, url, outcome) VALUES (1, ?, 5, 'u', ?)",
+            (started, outcome),
+        )
     conn.commit()
     conn.close()
     with Store.open(path) as store:
         assert store.conn.execute("SELECT first_fetch_at, first_success_at FROM feeds").fetchone() == (
-            "2023-09-26T08:00:00Z", "2023-09-27T08:00:00Z")
-        store.conn.execute("INSERT INTO fetches (feed_id, started_at, duration_ms, url, outcome) "
-                           "VALUES (1, '2023-09-20T08:00:00Z', 5, 'u', 'ok')")  # a clock set back
-        store.conn.execute("INSERT INTO fetches (feed_id, started_at, duration_ms, url, outcome) "
-                           "VALUES (1, '2023-10-20T08:00:00Z', 5, 'u', 'ok')")
+            "2023-09-26T08:00:00Z",
+            "2023-09-27T08:00:00Z",
+        )
+        store.conn.execute(
+            "INSERT INTO fetches (feed_id, started_at, duration_ms, url, outcome) "
+            "VALUES (1, '2023-09-20T08:00:00Z', 5, 'u', 'ok')"
+        )  # a clock set back
+        store.conn.execute(
+            "INSERT INTO fetches (feed_id, started_at, duration_ms, url, outcome) "
+            "VALUES (1, '2023-10-20T08:00:00Z', 5, 'u', 'ok')"
+        )
         assert store.conn.execute("SELECT first_fetch_at, first_success_at FROM feeds").fetchone() == (
-            "2023-09-20T08:00:00Z", "2023-09-20T08:00:00Z")
+            "2023-09-20T08:00:00Z",
+            "2023-09-20T08:00:00Z",
+        )

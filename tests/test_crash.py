@@ -67,16 +67,18 @@ def stored_keys(db: Path) -> set[str]:
 
 
 @pytest.mark.timeout(60 + 6 * LOOPS)
-def test_sigkill_at_random_points_loses_nothing_and_sends_no_digest_twice(feed_server, write_config, tmp_path,
-                                                                          run_cli):
+def test_sigkill_at_random_points_loses_nothing_and_sends_no_digest_twice(feed_server, write_config, tmp_path, run_cli):
     rng = random.Random(SEED)
     mail = MailServer(reply_delay=2.0).start()
     feeds = [GrowingFeed(f"https://sample-{n}.example.org") for n in range(FEEDS)]
     config = write_config(
-        [{"name": f"sample-{n}", "url": feed_server.add(f"/feed{n}", generate=f), "interval": "1s"}
-         for n, f in enumerate(feeds)],
+        [
+            {"name": f"sample-{n}", "url": feed_server.add(f"/feed{n}", generate=f), "interval": "1s"}
+            for n, f in enumerate(feeds)
+        ],
         extra=email_section(mail.port) + '\n[digest]\nsend_day = "monday"\nsend_time = "00:00"\n'
-              f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n')
+        f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n',
+    )
     db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
     run_cli(config, "feeds")  # a database polling since before last week, whose digest is then due
     backdate_polling(db)
@@ -87,7 +89,9 @@ def test_sigkill_at_random_points_loses_nothing_and_sends_no_digest_twice(feed_s
         for loop in range(LOOPS):
             process = subprocess.Popen(
                 [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
-                stdout=log.open("ab"), stderr=subprocess.STDOUT)
+                stdout=log.open("ab"),
+                stderr=subprocess.STDOUT,
+            )
             if loop == digest_kill:
                 assert mail.inbox.received.wait(20), "the daemon never started sending the due digest"
             else:
@@ -109,16 +113,25 @@ def test_sigkill_at_random_points_loses_nothing_and_sends_no_digest_twice(feed_s
 
         for feed in feeds:
             feed.frozen = True
-        final = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
-                                 stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        final = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
         expected = set().union(*(f.links() for f in feeds))
         try:
-            wait_for(lambda: {str(r[0]) for r in read(db, "SELECT link FROM items")} == expected, timeout=30,
-                     what="every story ever served to be stored")
+            wait_for(
+                lambda: {str(r[0]) for r in read(db, "SELECT link FROM items")} == expected,
+                timeout=30,
+                what="every story ever served to be stored",
+            )
             # The start-up digest check settles the week the kill interrupted; had it sent it again, it
             # would have done so here.
-            wait_for(lambda: "delivery was interrupted; marked uncertain" in log.read_text(), timeout=20,
-                     what="the interrupted delivery to be settled")
+            wait_for(
+                lambda: "delivery was interrupted; marked uncertain" in log.read_text(),
+                timeout=20,
+                what="the interrupted delivery to be settled",
+            )
             time.sleep(0.5)
         finally:
             final.send_signal(signal.SIGTERM)
@@ -131,6 +144,8 @@ def test_sigkill_at_random_points_loses_nothing_and_sends_no_digest_twice(feed_s
     assert len(mail.messages) == 1 and state == "uncertain" and attempts == 1
     assert read(db, "PRAGMA integrity_check") == [("ok",)]
     assert count(db, "SELECT count(*) FROM items") == len(expected)
-    print(f"\nSIGKILL loop: {kills} kills survived ({mid_round} between a fetch and its commit), "
-          f"{compared} committed items compared, {len(expected)} stories stored once each, "
-          f"{len(mail.messages)} digest message at the SMTP server (week {state})")
+    print(
+        f"\nSIGKILL loop: {kills} kills survived ({mid_round} between a fetch and its commit), "
+        f"{compared} committed items compared, {len(expected)} stories stored once each, "
+        f"{len(mail.messages)} digest message at the SMTP server (week {state})"
+    )

@@ -22,13 +22,19 @@ from .samples import Entry, rss
 
 @pytest.mark.timeout(180)
 @pytest.mark.slow
-def test_the_daemon_polls_sends_the_due_digest_stops_and_restarts_cleanly(feed_server, write_config, mail,
-                                                                        tmp_path, run_cli):
+def test_the_daemon_polls_sends_the_due_digest_stops_and_restarts_cleanly(
+    feed_server, write_config, mail, tmp_path, run_cli
+):
     url = feed_server.add("/wire", body=rss(last_week_entries()))
     digest = '\n[digest]\nweek_start = "monday"\nsend_day = "monday"\nsend_time = "00:00"\n'
-    config = write_config([{"name": "sample-wire", "url": url, "interval": "1h"}],
-                          extra=THEMES + "\n" + email_section(mail.port) + digest
-                          + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n')
+    config = write_config(
+        [{"name": "sample-wire", "url": url, "interval": "1h"}],
+        extra=THEMES
+        + "\n"
+        + email_section(mail.port)
+        + digest
+        + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n',
+    )
     db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
     run_cli(config, "feeds")  # a database that has polled since before last week: its digest is due
     backdate_polling(db)  # (a first start sends none for a week it never polled: test_coverage.py)
@@ -38,8 +44,12 @@ def test_the_daemon_polls_sends_the_due_digest_stops_and_restarts_cleanly(feed_s
         wait_for(lambda: len(mail.messages) == 1, what="the due digest")
         status = run_cli(config, "status")
         assert f"running (pid {daemon.process.pid})" in status.output and "health       ok" in status.output
-        second = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
-                                capture_output=True, text=True, timeout=30)
+        second = subprocess.run(
+            [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert second.returncode == 3 and f"already runs on {db}" in second.stderr
         assert run_cli(config, "search", "Stepanakert").output  # CLI commands work beside the daemon
     finally:
@@ -52,8 +62,9 @@ def test_the_daemon_polls_sends_the_due_digest_stops_and_restarts_cleanly(feed_s
     checks = log.read_text().count("start-up digest check done")
     again = Running(config, db, log)
     try:  # any start-up poll and digest comes before the start-up digest check ends, if they (wrongly) would
-        wait_for(lambda: log.read_text().count("start-up digest check done") == checks + 1,
-                 what="the start-up digest check")
+        wait_for(
+            lambda: log.read_text().count("start-up digest check done") == checks + 1, what="the start-up digest check"
+        )
     finally:
         again.stop()
     assert len(feed_server.hits("/wire")) == hits  # polled within its interval: not polled again
@@ -73,9 +84,12 @@ def test_reload_adds_a_feed_and_refuses_a_broken_config(feed_server, write_confi
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
         assert 'monitor_polls_total{outcome="ok"} 1.0' in metrics and "monitor_items_new_total 3.0" in metrics
         good = config.read_text()
-        config.write_text(good + '\n[[feeds]]\nname = "sample-second"\nurl = "'
-                          + feed_server.add("/b", body=rss([Entry("Sample: a second feed", "https://b.example.org/1")]))
-                          + '"\n')
+        config.write_text(
+            good
+            + '\n[[feeds]]\nname = "sample-second"\nurl = "'
+            + feed_server.add("/b", body=rss([Entry("Sample: a second feed", "https://b.example.org/1")]))
+            + '"\n'
+        )
         assert "asked the daemon" in run_cli(config, "reload").output
         wait_for(lambda: count(db, "SELECT count(*) FROM items") == 4, what="the new feed's poll")
         config.write_text(good + "\n[[feeds]]\nname = 42\n")
@@ -91,8 +105,11 @@ def test_json_logs_and_a_second_signal_exits_at_once(feed_server, write_config, 
     slow = feed_server.add("/slow", body=rss(last_week_entries()) * 50, trickle=0.05)  # minutes to read
     config = write_config([{"name": "sample-slow", "url": slow}], polling={"deadline": "10m", "read_timeout": "1m"})
     db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
-    process = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run",
-                                "--log-format", "json"], stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run", "--log-format", "json"],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
     wait_for(lambda: feed_server.hits("/slow"), what="the slow fetch to start")
     process.send_signal(signal.SIGTERM)
     time.sleep(0.5)
@@ -108,13 +125,15 @@ def test_json_logs_and_a_second_signal_exits_at_once(feed_server, write_config, 
 @pytest.mark.timeout(60)
 @pytest.mark.slow
 def test_a_restart_with_no_feed_due_produces_the_missed_digest_within_seconds_once_its_folder_is_usable(
-        feed_server, write_config, mail, tmp_path, run_cli):
+    feed_server, write_config, mail, tmp_path, run_cli
+):
     url = feed_server.add("/wire", body=rss(last_week_entries()))
     folder = tmp_path / "digests"
     digest = '\n[digest]\nweek_start = "monday"\nsend_day = "monday"\nsend_time = "00:00"\n'
-    config = write_config([{"name": "sample-wire", "url": url, "interval": "1h"}],
-                          extra=THEMES + "\n" + email_section(mail.port) + digest
-                          + f'\n[monitor]\ndigests_dir = "{folder}"\n')
+    config = write_config(
+        [{"name": "sample-wire", "url": url, "interval": "1h"}],
+        extra=THEMES + "\n" + email_section(mail.port) + digest + f'\n[monitor]\ndigests_dir = "{folder}"\n',
+    )
     run_cli(config, "poll")  # polled just now: not due again for an hour, and last week's digest is due
     db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
     backdate_polling(db)  # polling since before last week, so its digest is due

@@ -37,11 +37,13 @@ ANALYST, DESK = "analyst@example.org", "desk@example.org"
 # Last week's digest is due (Monday 00:00 has passed): the daemon's start-up check sends it.
 DIGEST_DUE_MONDAY = '\n[digest]\nweek_start = "monday"\nsend_day = "monday"\nsend_time = "00:00"\n'
 
+
 def configure(feed_server, write_config, tmp_path, port: int, entries=STORIES, extra: str = "") -> Path:
     url = feed_server.add("/wire", body=rss(entries))
-    return write_config([{"name": "sample-wire", "url": url, "interval": "1h"}],
-                        extra=THEMES + "\n" + email_section(port) + extra
-                        + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n')
+    return write_config(
+        [{"name": "sample-wire", "url": url, "interval": "1h"}],
+        extra=THEMES + "\n" + email_section(port) + extra + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n',
+    )
 
 
 def monitor(config: Path, db: Path, *args: str) -> list[str]:
@@ -59,8 +61,10 @@ def rows(db: Path, sql: str) -> list[dict[str, object]]:
 
 # -- 1. partial acceptance -------------------------------------------------------------------------
 
+
 def test_a_message_refused_for_one_recipient_is_sent_once_and_says_who_did_not_get_it(
-        feed_server, write_config, run_cli, tmp_path, db_path):
+    feed_server, write_config, run_cli, tmp_path, db_path
+):
     with MailServer(refuse=[DESK]) as mail:
         config = configure(feed_server, write_config, tmp_path, mail.port)
         run_cli(config, "poll")
@@ -81,10 +85,14 @@ def test_a_message_refused_for_one_recipient_is_sent_once_and_says_who_did_not_g
     assert list(listed["refused"]) == [DESK] and listed["refused"][DESK].startswith("550")
 
 
-@pytest.mark.parametrize("misbehaviour", [{"quit_reply": "421 4.3.2 shutting down"}, {"drop_at_quit": True}],
-                         ids=["quit-421", "dropped-at-quit"])
+@pytest.mark.parametrize(
+    "misbehaviour",
+    [{"quit_reply": "421 4.3.2 shutting down"}, {"drop_at_quit": True}],
+    ids=["quit-421", "dropped-at-quit"],
+)
 def test_a_bad_answer_to_quit_after_the_message_was_accepted_is_still_sent_once(
-        feed_server, write_config, run_cli, tmp_path, db_path, misbehaviour):
+    feed_server, write_config, run_cli, tmp_path, db_path, misbehaviour
+):
     with MailServer(**misbehaviour) as mail:
         config = configure(feed_server, write_config, tmp_path, mail.port)
         run_cli(config, "poll")
@@ -100,7 +108,8 @@ def test_a_bad_answer_to_quit_after_the_message_was_accepted_is_still_sent_once(
 
 
 def test_a_message_sent_whole_whose_answer_never_came_is_uncertain_and_not_sent_again(
-        feed_server, write_config, run_cli, tmp_path, db_path):
+    feed_server, write_config, run_cli, tmp_path, db_path
+):
     with MailServer(drop_at_data=True) as mail:
         config = configure(feed_server, write_config, tmp_path, mail.port)
         run_cli(config, "poll")
@@ -115,6 +124,7 @@ def test_a_message_sent_whole_whose_answer_never_came_is_uncertain_and_not_sent_
 
 # -- 2. two senders --------------------------------------------------------------------------------
 
+
 @pytest.mark.timeout(120)
 @pytest.mark.slow
 def test_concurrent_digest_commands_send_the_week_once(feed_server, write_config, run_cli, tmp_path, db_path):
@@ -123,9 +133,15 @@ def test_concurrent_digest_commands_send_the_week_once(feed_server, write_config
         config = configure(feed_server, write_config, tmp_path, mail.port)
         run_cli(config, "poll")
         backdate_polling(db_path)  # polled all along: the sample week counts as polled
-        processes = [subprocess.Popen(monitor(config, db_path, "digest", "--week", WEEK, "--send"),
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                     for _ in range(senders)]
+        processes = [
+            subprocess.Popen(
+                monitor(config, db_path, "digest", "--week", WEEK, "--send"),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(senders)
+        ]
         outputs = [p.communicate(timeout=60)[0] for p in processes]
         copies = len(mail.messages)
     print(f"\n{senders} concurrent `monitor digest --week {WEEK} --send`: {copies} copies")
@@ -140,21 +156,31 @@ def test_concurrent_digest_commands_send_the_week_once(feed_server, write_config
 
 @pytest.mark.timeout(120)
 @pytest.mark.slow
-def test_a_daemon_starting_while_a_cli_is_sending_leaves_its_claim_alone(feed_server, write_config, run_cli,
-                                                                       tmp_path, db_path):
+def test_a_daemon_starting_while_a_cli_is_sending_leaves_its_claim_alone(
+    feed_server, write_config, run_cli, tmp_path, db_path
+):
     log = tmp_path / "daemon.log"
     with MailServer(reply_delay=15.0) as mail:
-        config = configure(feed_server, write_config, tmp_path, mail.port, entries=last_week_entries(),
-                           extra=DIGEST_DUE_MONDAY)
+        config = configure(
+            feed_server, write_config, tmp_path, mail.port, entries=last_week_entries(), extra=DIGEST_DUE_MONDAY
+        )
         run_cli(config, "poll")  # the feed is not due for an hour: the daemon's start-up check comes quickly
         backdate_polling(db_path)  # polled all along: the sample week counts as polled
-        cli = subprocess.Popen(monitor(config, db_path, "digest", "--send"), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+        cli = subprocess.Popen(
+            monitor(config, db_path, "digest", "--send"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         assert mail.inbox.received.wait(30), "the CLI never sent"
         daemon = subprocess.Popen(monitor(config, db_path, "run"), stdout=log.open("ab"), stderr=subprocess.STDOUT)
         try:
-            wait_for(lambda: "digest check" in log.read_text() or "being sent by" in log.read_text()
-                     or "marked uncertain" in log.read_text(), timeout=12, what="the daemon's start-up digest check")
+            wait_for(
+                lambda: (
+                    "digest check" in log.read_text()
+                    or "being sent by" in log.read_text()
+                    or "marked uncertain" in log.read_text()
+                ),
+                timeout=12,
+                what="the daemon's start-up digest check",
+            )
             states = [r["state"] for r in rows(db_path, "SELECT state FROM digests")]
             cli_output = cli.communicate(timeout=30)[0]
             time.sleep(0.5)
@@ -172,14 +198,22 @@ def test_a_daemon_starting_while_a_cli_is_sending_leaves_its_claim_alone(feed_se
 
 # -- 3. weeks that are not over ----------------------------------------------------------------------
 
+
 def test_a_week_not_over_is_only_previewed_and_its_real_digest_still_goes_out_once(
-        feed_server, write_config, run_cli, tmp_path, db_path):
+    feed_server, write_config, run_cli, tmp_path, db_path
+):
     now = datetime.now(UTC)
     start = week_start(now, "UTC")
     label = week_label(start, "UTC")
-    stories = [Entry(title=f"Sample: families fled Stepanakert, report {n}", link=f"https://sample-wire.example.org/c/{n}",
-                     guid=f"https://sample-wire.example.org/c/{n}", published=start + (now - start) * n / 4)
-               for n in (1, 2, 3)]
+    stories = [
+        Entry(
+            title=f"Sample: families fled Stepanakert, report {n}",
+            link=f"https://sample-wire.example.org/c/{n}",
+            guid=f"https://sample-wire.example.org/c/{n}",
+            published=start + (now - start) * n / 4,
+        )
+        for n in (1, 2, 3)
+    ]
     folder = tmp_path / "digests"
     with MailServer() as mail:
         config = configure(feed_server, write_config, tmp_path, mail.port, entries=stories)
@@ -213,8 +247,10 @@ def test_a_week_not_over_is_only_previewed_and_its_real_digest_still_goes_out_on
 
 # -- 4. --no-send on a sent week -------------------------------------------------------------------
 
+
 def test_no_send_rewrites_a_sent_weeks_files_and_changes_nothing_it_recorded(
-        feed_server, write_config, run_cli, tmp_path, db_path):
+    feed_server, write_config, run_cli, tmp_path, db_path
+):
     with MailServer() as mail:
         config = configure(feed_server, write_config, tmp_path, mail.port)
         run_cli(config, "poll")
@@ -241,16 +277,19 @@ def test_no_send_rewrites_a_sent_weeks_files_and_changes_nothing_it_recorded(
 
 # -- 5. no long lock -------------------------------------------------------------------------------
 
+
 @pytest.mark.timeout(150)
 @pytest.mark.slow
-def test_a_slow_digest_exchange_neither_stops_polling_nor_holds_up_sigterm(feed_server, write_config, run_cli,
-                                                                         tmp_path, db_path):
+def test_a_slow_digest_exchange_neither_stops_polling_nor_holds_up_sigterm(
+    feed_server, write_config, run_cli, tmp_path, db_path
+):
     log = tmp_path / "daemon.log"
     # Each RCPT TO answered after 25 s: with two recipients the exchange lasts 50 s, longer than STOP_TIMEOUT,
     # and no single reply takes longer than SMTP_TIMEOUT.
     with MailServer(rcpt_delay=25.0) as mail:
-        config = configure(feed_server, write_config, tmp_path, mail.port, entries=last_week_entries(),
-                           extra=DIGEST_DUE_MONDAY)
+        config = configure(
+            feed_server, write_config, tmp_path, mail.port, entries=last_week_entries(), extra=DIGEST_DUE_MONDAY
+        )
         run_cli(config, "feeds")  # a database that has polled since before last week: its digest is due
         backdate_polling(db_path)
         daemon = subprocess.Popen(monitor(config, db_path, "run"), stdout=log.open("ab"), stderr=subprocess.STDOUT)
@@ -258,9 +297,13 @@ def test_a_slow_digest_exchange_neither_stops_polling_nor_holds_up_sigterm(feed_
             wait_for(lambda: count(db_path, "SELECT count(*) FROM items") == 3, what="the first poll")
             assert mail.inbox.rcpt_seen.wait(30), "the daemon never began its digest exchange"
             second = rss([Entry("Sample: a second feed", "https://b.example.org/1")])
-            config.write_text(config.read_text().replace(
-                "\n[monitor]", f'\n[[feeds]]\nname = "sample-second"\nurl = "{feed_server.add("/b", body=second)}"\n'
-                               "\n[monitor]", 1))
+            config.write_text(
+                config.read_text().replace(
+                    "\n[monitor]",
+                    f'\n[[feeds]]\nname = "sample-second"\nurl = "{feed_server.add("/b", body=second)}"\n\n[monitor]',
+                    1,
+                )
+            )
             run_cli(config, "reload")
             asked = time.monotonic()
             stored = None
@@ -279,8 +322,10 @@ def test_a_slow_digest_exchange_neither_stops_polling_nor_holds_up_sigterm(feed_
                 daemon.kill()
                 code = daemon.wait()
             took = time.monotonic() - started
-    print(f"\nslow digest exchange: new feed stored {stored and round(stored, 1)}s after the reload "
-          f"(digest still sending: {during}); SIGTERM exited {code} after {took:.1f}s")
+    print(
+        f"\nslow digest exchange: new feed stored {stored and round(stored, 1)}s after the reload "
+        f"(digest still sending: {during}); SIGTERM exited {code} after {took:.1f}s"
+    )
     assert stored is not None, "no item stored during the digest exchange"
     assert during
     assert code == 0 and took < STOP_BOUND, log.read_text()[-3000:]

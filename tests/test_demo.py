@@ -11,18 +11,46 @@ from .conftest import REPO
 
 
 def test_demo_polls_the_bundled_samples_matches_and_writes_a_digest(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "monitor", "--config", str(REPO / "config" / "feeds.toml"), "demo",
-                           "--out", str(tmp_path / "digests"), "--dir", str(tmp_path / "work")],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "--config",
+            str(REPO / "config" / "feeds.toml"),
+            "demo",
+            "--out",
+            str(tmp_path / "digests"),
+            "--dir",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "sample-wire" in done.stdout and "sample-dispatch" in done.stdout and "Try next:" in done.stdout
     assert "armenian_exodus" in done.stdout and "putin_blame" in done.stdout and "baku_promises" in done.stdout
     text = (tmp_path / "digests" / "2023-W39.txt").read_text()
     assert "Exodus of Karabakh Armenians" in text and "2 outlets" in text and "also sample-dispatch" in text
     assert (tmp_path / "digests" / "2023-W39.html").exists() and (tmp_path / "work" / "demo.db").exists()
-    search = subprocess.run([sys.executable, "-m", "monitor", "--config", str(REPO / "config" / "feeds.toml"),
-                             "--db", str(tmp_path / "work" / "demo.db"), "search", "Stepanakert"],
-                            capture_output=True, text=True, timeout=60)
+    search = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "--config",
+            str(REPO / "config" / "feeds.toml"),
+            "--db",
+            str(tmp_path / "work" / "demo.db"),
+            "search",
+            "Stepanakert",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "Stepanakert" in search.stdout
 
 
@@ -32,8 +60,9 @@ def test_demo_match_and_themes_work_from_an_empty_folder_with_the_packaged_start
     env["XDG_CONFIG_HOME"] = str(tmp_path / "no-user-config")  # a config of the tester's own would be found
 
     def monitor(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True, timeout=120,
-                              cwd=tmp_path, env=env)
+        return subprocess.run(
+            [sys.executable, "-m", "monitor", *args], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env
+        )
 
     demo = monitor("demo", "--out", str(tmp_path / "out"), "--dir", str(tmp_path / "work"))
     assert demo.returncode == 0, demo.stderr

@@ -32,5 +32,5 @@ def test_service_definitions_run_the_daemon_with_a_health_check():
     unit = (REPO / "deploy" / "monitor.service").read_text()
     assert "ExecStart=" in unit and "monitor run" in unit and "ExecReload=/bin/kill -HUP" in unit
     dockerfile = (REPO / "Dockerfile").read_text()
-    assert 'CMD ["run"]' in dockerfile and "HEALTHCHECK" in dockerfile and "monitor\", \"status" in dockerfile
+    assert 'CMD ["run"]' in dockerfile and "HEALTHCHECK" in dockerfile and 'monitor", "status' in dockerfile
     assert re.search(r"^USER monitor$", dockerfile, re.MULTILINE)

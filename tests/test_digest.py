@@ -23,14 +23,20 @@ from .samples import Entry, rss
 def digest_setup(feed_server, write_config, run_cli, tmp_path, mail, db_path):
     """A config with the sample theme, e-mail to the local server, and W39's items polled by a monitor
     that has been polling since before W39 (a week polled by none is not e-mailed unbidden: test_coverage)."""
+
     def make(entries=STORIES, email: str | None = None):
         url = feed_server.add("/wire", body=rss(entries))
-        config = write_config([{"name": "sample-wire", "url": url}],
-                              extra=THEMES + "\n" + (email or email_section(mail.port))
-                              + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n')
+        config = write_config(
+            [{"name": "sample-wire", "url": url}],
+            extra=THEMES
+            + "\n"
+            + (email or email_section(mail.port))
+            + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n',
+        )
         run_cli(config, "poll")
         backdate_polling(db_path)
         return config
+
     return make
 
 
@@ -79,11 +85,13 @@ def test_a_refused_login_is_a_clear_error_and_nothing_is_sent(digest_setup, run_
         config = digest_setup(email=email_section(guarded.port, user="analyst", password_env="SAMPLE_SMTP_PW"))
         runner_env = {"SAMPLE_SMTP_PW": "wrong"}
         result = CliRunner(env=runner_env).invoke(
-            cli, ["--config", str(config), "--db", str(db_path), "digest", "--week", WEEK])
+            cli, ["--config", str(config), "--db", str(db_path), "digest", "--week", WEEK]
+        )
         assert result.exit_code == 1 and "refused the login of 'analyst'" in result.output
         assert not guarded.messages
         result = CliRunner(env={"SAMPLE_SMTP_PW": "right"}).invoke(
-            cli, ["--config", str(config), "--db", str(db_path), "digest", "--week", WEEK])
+            cli, ["--config", str(config), "--db", str(db_path), "digest", "--week", WEEK]
+        )
         assert result.exit_code == 0, result.output
         assert len(guarded.messages) == 1
     finally:
@@ -137,10 +145,20 @@ def test_dry_run_prints_and_changes_nothing(digest_setup, run_cli, mail, tmp_pat
 
 def test_same_story_from_two_outlets_is_one_story(feed_server, write_config, run_cli, tmp_path):
     wire = [entry(1, "Sample: thousands of Armenians flee Karabakh as the road reopens")]
-    other = [entry(51, "Thousands of Armenians flee Karabakh as road reopens - Sample Dispatch", site="https://dispatch.example.org")]
-    config = write_config([{"name": "sample-wire", "url": feed_server.add("/a", body=rss(wire))},
-                           {"name": "sample-dispatch", "url": feed_server.add("/b", body=rss(other))}],
-                          extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n')
+    other = [
+        entry(
+            51,
+            "Thousands of Armenians flee Karabakh as road reopens - Sample Dispatch",
+            site="https://dispatch.example.org",
+        )
+    ]
+    config = write_config(
+        [
+            {"name": "sample-wire", "url": feed_server.add("/a", body=rss(wire))},
+            {"name": "sample-dispatch", "url": feed_server.add("/b", body=rss(other))},
+        ],
+        extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n',
+    )
     run_cli(config, "poll")
     run_cli(config, "digest", "--week", WEEK, "--no-send")
     text = (tmp_path / "d" / f"{WEEK}.txt").read_text()
@@ -149,10 +167,16 @@ def test_same_story_from_two_outlets_is_one_story(feed_server, write_config, run
 
 def test_hostile_feed_content_comes_out_harmless(digest_setup, run_cli, mail, tmp_path):
     hostile = [
-        replace(entry(1, 'Sample: families fled Stepanakert <script>alert("x")</script><img src=x onerror=alert(1)>'),
-                summary='<p onclick="steal()">Sample <a href="javascript:alert(1)">text</a> <style>body{}</style></p>'),
-        Entry(title="Sample: refugees from Karabakh\r\nBcc: victim@example.org", link="javascript:alert(2)",
-              guid="urn:sample:2", published=datetime(2023, 9, 27, tzinfo=UTC)),
+        replace(
+            entry(1, 'Sample: families fled Stepanakert <script>alert("x")</script><img src=x onerror=alert(1)>'),
+            summary='<p onclick="steal()">Sample <a href="javascript:alert(1)">text</a> <style>body{}</style></p>',
+        ),
+        Entry(
+            title="Sample: refugees from Karabakh\r\nBcc: victim@example.org",
+            link="javascript:alert(2)",
+            guid="urn:sample:2",
+            published=datetime(2023, 9, 27, tzinfo=UTC),
+        ),
     ]
     config = digest_setup(entries=hostile)
     run_cli(config, "digest", "--week", WEEK)
@@ -170,8 +194,9 @@ def test_hostile_feed_content_comes_out_harmless(digest_setup, run_cli, mail, tm
 def test_templates_can_be_overridden_from_a_folder(digest_setup, run_cli, tmp_path):
     folder = tmp_path / "templates"
     folder.mkdir()
-    (folder / "digest.txt.j2").write_text("Custom {{ d.week }}: {% for s in d.sections %}{{ s.key }}={{ s.items }} "
-                                          "{% endfor %}\n")
+    (folder / "digest.txt.j2").write_text(
+        "Custom {{ d.week }}: {% for s in d.sections %}{{ s.key }}={{ s.items }} {% endfor %}\n"
+    )
     config = digest_setup()
     config.write_text(config.read_text() + f'\n[digest]\ntemplates_dir = "{folder}"\n')
     run_cli(config, "digest", "--week", WEEK, "--no-send")
@@ -185,8 +210,10 @@ def test_bad_week_and_missing_recipients_are_usage_errors(digest_setup, run_cli)
 
 
 def test_failing_feeds_are_listed(feed_server, write_config, run_cli, tmp_path):
-    config = write_config([{"name": "sample-down", "url": feed_server.add("/down", status=503)}],
-                          extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n')
+    config = write_config(
+        [{"name": "sample-down", "url": feed_server.add("/down", status=503)}],
+        extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n',
+    )
     run_cli(config, "poll")
     now = datetime.now(UTC)
     week = f"{now.isocalendar()[0]}-W{now.isocalendar()[1]:02d}"
@@ -195,8 +222,10 @@ def test_failing_feeds_are_listed(feed_server, write_config, run_cli, tmp_path):
     assert "FAILING FEEDS" in text and "sample-down: failing since it was added on" in text and "HTTP 503" in text
 
 
-@pytest.mark.skipif(not any(os.path.exists(p) for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser")),
-                    reason="no headless Chromium here (.ci/run installs Debian's chromium)")
+@pytest.mark.skipif(
+    not any(os.path.exists(p) for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser")),
+    reason="no headless Chromium here (.ci/run installs Debian's chromium)",
+)
 def test_the_html_digest_renders_in_a_real_browser(digest_setup, run_cli, tmp_path):
     import subprocess
 
@@ -204,16 +233,29 @@ def test_the_html_digest_renders_in_a_real_browser(digest_setup, run_cli, tmp_pa
     run_cli(config, "digest", "--week", WEEK, "--no-send")
     browser = next(p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p))
     png = tmp_path / "digest.png"
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run",
-                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}", "--window-size=700,1200",
-                    (tmp_path / "digests" / f"{WEEK}.html").as_uri()], capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={png}",
+            "--window-size=700,1200",
+            (tmp_path / "digests" / f"{WEEK}.html").as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
     assert png.exists() and png.stat().st_size > 5_000
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_a_late_item_is_reported_next_week_where_digests_are_only_written(digest_setup, feed_server, run_cli,
-                                                                          tmp_path):
+def test_a_late_item_is_reported_next_week_where_digests_are_only_written(digest_setup, feed_server, run_cli, tmp_path):
     config = digest_setup()
     run_cli(config, "digest", "--week", WEEK, "--no-send")
     late = entry(9, "Sample: more refugees from Karabakh registered in Goris", day=30)

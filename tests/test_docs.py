@@ -30,8 +30,7 @@ def part(text: str, heading: str, level: int) -> str:
     up to the next heading of the same or a higher level."""
     marks = "#" * level
     lines = text.splitlines()
-    start = next((n for n, line in enumerate(lines)
-                  if re.match(rf"{marks} ", line) and heading in line), None)
+    start = next((n for n, line in enumerate(lines) if re.match(rf"{marks} ", line) and heading in line), None)
     if start is None:
         return ""
     end = next((n for n in range(start + 1, len(lines)) if re.match(rf"#{{1,{level}}} ", lines[n])), len(lines))
@@ -50,6 +49,7 @@ def table_rows(text: str) -> dict[str, str]:
 
 # --- the opening ----------------------------------------------------------------------------------
 
+
 def test_readme_opens_with_the_title_and_the_two_make_commands(readme: str) -> None:
     lines = [line for line in readme.splitlines() if line.strip()]
     assert lines[0].startswith("# "), f"the README must start with a `# title` line, not {lines[0]!r}"
@@ -59,10 +59,12 @@ def test_readme_opens_with_the_title_and_the_two_make_commands(readme: str) -> N
     commands = [line.split("#", 1)[0].strip() for line in block.group(1).splitlines()]
     commands = [c for c in commands if c]
     assert commands == ["make run", "make test"], (
-        f"the README's first code block must hold exactly `make run` and `make test`, found {commands}")
+        f"the README's first code block must hold exactly `make run` and `make test`, found {commands}"
+    )
 
 
 # --- commands and options -------------------------------------------------------------------------
+
 
 def walk(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     yield path, command
@@ -75,8 +77,9 @@ COMMANDS = list(walk(cli))
 
 
 def test_every_command_is_documented(readme: str) -> None:
-    missing = [" ".join(("monitor", *path)) for path, _ in COMMANDS
-               if path and " ".join(("monitor", *path)) not in readme]
+    missing = [
+        " ".join(("monitor", *path)) for path, _ in COMMANDS if path and " ".join(("monitor", *path)) not in readme
+    ]
     assert not missing, f"commands missing from README.md: {', '.join(missing)}"
 
 
@@ -106,6 +109,7 @@ def test_the_commands_are_found_at_all() -> None:
 
 
 # --- settings ---------------------------------------------------------------------------------------
+
 
 def documented_default(default: Any) -> str | None:
     """How a default shows in the README's table row, or None when any wording will do."""
@@ -143,13 +147,18 @@ def test_every_setting_is_documented_with_its_default(readme: str) -> None:
 
 # --- the database ------------------------------------------------------------------------------------
 
+
 def schema(tmp_path: Path) -> dict[str, list[str]]:
     """Every table of a freshly created database with its columns, without FTS5's internal tables."""
     Store.open(tmp_path / "x.db").close()
     conn = sqlite3.connect(tmp_path / "x.db")
     try:
-        names = [row[0] for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
         virtual = [n for n in names if n.endswith("_fts")]
         tables = [n for n in names if not any(n == v + s for v in virtual for s in FTS_SHADOW)]
         return {t: [row[1] for row in conn.execute(f"PRAGMA table_info([{t}])")] for t in tables}

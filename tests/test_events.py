@@ -23,15 +23,23 @@ def feeds(feed_server) -> list[dict[str, str]]:
         site = outlet.lower().replace(" ", "-")
         hour = 9 + 2 * n if n < len(BLAST) else 8
         day = 26 if n < len(BLAST) else 28 + n - len(BLAST)
-        by_outlet.setdefault(site, []).append(Entry(
-            title=title, link=f"https://{site}.example.org/2023/09/{n}", guid=f"https://{site}.example.org/{n}",
-            summary=f"<p>{summary}</p>", published=datetime(2023, 9, day, hour, tzinfo=UTC)))
-    return [{"name": site, "url": feed_server.add(f"/{site}", body=rss(entries))}
-            for site, entries in by_outlet.items()]
+        by_outlet.setdefault(site, []).append(
+            Entry(
+                title=title,
+                link=f"https://{site}.example.org/2023/09/{n}",
+                guid=f"https://{site}.example.org/{n}",
+                summary=f"<p>{summary}</p>",
+                published=datetime(2023, 9, day, hour, tzinfo=UTC),
+            )
+        )
+    return [
+        {"name": site, "url": feed_server.add(f"/{site}", body=rss(entries))} for site, entries in by_outlet.items()
+    ]
 
 
 def test_one_happening_from_three_outlets_is_one_event_in_the_digest_and_in_sqlite(
-        feed_server, write_config, run_cli, tmp_path, query, db_path):
+    feed_server, write_config, run_cli, tmp_path, query, db_path
+):
     config = write_config(feeds(feed_server), extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n')
     run_cli(config, "poll")
     run_cli(config, "digest", "--week", WEEK, "--no-send")
@@ -45,15 +53,19 @@ def test_one_happening_from_three_outlets_is_one_event_in_the_digest_and_in_sqli
     assert "3 outlets, " in first and ("first sample-wire on 26 Sep 09:00" in first or "this one first" in first)
     assert sum(f"also {o}, " in first for o in ("sample-wire", "sample-dispatch", "sample-courier")) == 2
     assert first.count("https://") == 3  # the headline's link and the other two outlets'
-    assert "3 outlets</b>" in html and html.count('example.org/2023/09/') >= 5
+    assert "3 outlets</b>" in html and html.count("example.org/2023/09/") >= 5
 
-    events = query("SELECT theme, event, headline, outlets, items, first_outlet, first_published FROM events "
-                   "WHERE week = ? ORDER BY event", (WEEK,))
+    events = query(
+        "SELECT theme, event, headline, outlets, items, first_outlet, first_published FROM events "
+        "WHERE week = ? ORDER BY event",
+        (WEEK,),
+    )
     assert [(e["event"], e["outlets"], e["items"]) for e in events] == [(1, 3, 3), (2, 1, 1), (3, 1, 1)]
     assert events[0]["headline"] in blast_titles and events[0]["first_outlet"] == "sample-wire"
     assert events[0]["first_published"] == "2023-09-26T09:00:00Z"
-    grouped = query("SELECT i.title FROM digest_items d JOIN items i ON i.id = d.item_id "
-                    "WHERE d.week = ? AND d.event = 1", (WEEK,))
+    grouped = query(
+        "SELECT i.title FROM digest_items d JOIN items i ON i.id = d.item_id WHERE d.week = ? AND d.event = 1", (WEEK,)
+    )
     assert sorted(r["title"] for r in grouped) == sorted(blast_titles)
 
     canned = json.loads((REPO / "deploy" / "datasette-metadata.json").read_text())

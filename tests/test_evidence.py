@@ -30,14 +30,21 @@ SHIPPED_THEMES = "[terms]" + SHIPPED.split("\n[terms]", 1)[1].split("# --- Diges
 # --- every span, in every field -------------------------------------------------------------------
 
 
-def test_a_rule_across_title_and_summary_shows_both_in_the_digest(feed_server, write_config, run_cli, db_path,
-                                                                  tmp_path):
+def test_a_rule_across_title_and_summary_shows_both_in_the_digest(
+    feed_server, write_config, run_cli, db_path, tmp_path
+):
     # "Stepanakert" stands only in the title, "fled" only in the summary: one rule, two fields.
-    story = Entry(title="Sample: Stepanakert empties", link=f"{SITE}/2023/09/empties", guid=f"{SITE}/2023/09/empties",
-                  summary="<p>Sample text: families fled overnight with what they could carry.</p>",
-                  published=datetime(2023, 9, 26, 10, tzinfo=UTC))
-    config = write_config([{"name": "sample-wire", "url": feed_server.add("/wire", body=rss([story]))}],
-                          extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n')
+    story = Entry(
+        title="Sample: Stepanakert empties",
+        link=f"{SITE}/2023/09/empties",
+        guid=f"{SITE}/2023/09/empties",
+        summary="<p>Sample text: families fled overnight with what they could carry.</p>",
+        published=datetime(2023, 9, 26, 10, tzinfo=UTC),
+    )
+    config = write_config(
+        [{"name": "sample-wire", "url": feed_server.add("/wire", body=rss([story]))}],
+        extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n',
+    )
     run_cli(config, "poll")
     backdate_polling(db_path)
     run_cli(config, "digest", "--week", WEEK, "--no-send")
@@ -60,8 +67,10 @@ def test_a_rule_across_title_and_summary_shows_both_in_the_digest(feed_server, w
 @pytest.fixture
 def boilerplate_polled(feed_server, write_config, run_cli, tmp_path):
     url = feed_server.add("/wire", Route(body=BOILERPLATE_FEED.read_bytes()))
-    config = write_config([{"name": "sample-wire", "url": url}],
-                          extra=SHIPPED_THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n')
+    config = write_config(
+        [{"name": "sample-wire", "url": url}],
+        extra=SHIPPED_THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n',
+    )
     run_cli(config, "poll")
     return config
 
@@ -76,8 +85,10 @@ def test_a_related_links_list_does_not_make_an_exodus_feature_blame_putin(boiler
     feature = _item(query, "long-road")
     assert feature["themes"] == ["armenian_exodus"]  # was also putin_blame, from the related links
     assert "Putin" not in feature["summary"] and "Continue reading" not in feature["summary"]
-    assert feature["summary"] == ("Sample item: families who fled the region describe the journey to Goris. "
-                                  "Sample item: in Goris, volunteers register the new arrivals day and night.")
+    assert feature["summary"] == (
+        "Sample item: families who fled the region describe the journey to Goris. "
+        "Sample item: in Goris, volunteers register the new arrivals day and night."
+    )
     assert "Putin" in feature["summary_html"] and "Continue reading" in feature["summary_html"]  # the original kept
 
     lone = _item(query, "last-bus")  # one related link alone in a list
@@ -101,7 +112,8 @@ def test_article_text_with_links_is_kept(boilerplate_polled, query):
     points = _item(query, "key-points")
     assert points["summary"] == (
         "Sample item: the text, published in full, has three points. Sample point: the Karabakh forces disarm. "
-        "Sample point: talks on the residents' future, see the talks. Sample point: Russian peacekeepers oversee it.")
+        "Sample point: talks on the residents' future, see the talks. Sample point: Russian peacekeepers oversee it."
+    )
 
 
 def test_search_does_not_find_words_only_in_boilerplate(boilerplate_polled, run_cli):
@@ -116,8 +128,9 @@ def test_search_does_not_find_words_only_in_boilerplate(boilerplate_polled, run_
 
 def test_match_jsonl_reads_summaries_without_boilerplate(tmp_path, run_cli, write_config):
     config = write_config([], extra=SHIPPED_THEMES)
-    found = re.search(r"<description>(&lt;p&gt;Sample item: families who fled.*?)</description>",
-                      BOILERPLATE_FEED.read_text())
+    found = re.search(
+        r"<description>(&lt;p&gt;Sample item: families who fled.*?)</description>", BOILERPLATE_FEED.read_text()
+    )
     assert found, f"{BOILERPLATE_FEED} lost its sample item"
     html = found.group(1)
     summary = html.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&")
@@ -128,25 +141,32 @@ def test_match_jsonl_reads_summaries_without_boilerplate(tmp_path, run_cli, writ
     assert result["themes"] == ["armenian_exodus"]
 
 
-@pytest.mark.parametrize("tail", [
-    ' <a href="https://example.org/a">Continue reading...</a>',
-    "<p>Read more</p>",
-    '<p><a href="https://example.org/a">Read the full story »</a></p>',
-    "<p>Share this: Facebook, Twitter, WhatsApp</p>",
-    '<p>The post <a href="https://example.org/a">Sample title</a> appeared first on Sample Wire.</p>',
-    '<p><a href="https://example.org/a">Читать далее</a></p>',
-])
+@pytest.mark.parametrize(
+    "tail",
+    [
+        ' <a href="https://example.org/a">Continue reading...</a>',
+        "<p>Read more</p>",
+        '<p><a href="https://example.org/a">Read the full story »</a></p>',
+        "<p>Share this: Facebook, Twitter, WhatsApp</p>",
+        '<p>The post <a href="https://example.org/a">Sample title</a> appeared first on Sample Wire.</p>',
+        '<p><a href="https://example.org/a">Читать далее</a></p>',
+    ],
+)
 def test_trailing_boilerplate_lines_are_dropped(tail):
-    assert (summary_text("<p>Sample text: families fled overnight.</p>" + tail)
-            == "Sample text: families fled overnight.")
+    assert (
+        summary_text("<p>Sample text: families fled overnight.</p>" + tail) == "Sample text: families fled overnight."
+    )
 
 
-@pytest.mark.parametrize("kept", [
-    "<p>Sample text: families fled overnight.</p><p>Read more about the sample on page two, said the editor.</p>",
-    '<p>Sample text: families fled overnight, <a href="https://example.org/a">read more</a> on page two.</p>',
-    '<p>Sample text: families fled overnight.</p><ul><li>Sample point without a link</li>'
-    '<li><a href="https://example.org/a">Live scoreboard</a> | and more on the sample match</li></ul>',
-])
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "<p>Sample text: families fled overnight.</p><p>Read more about the sample on page two, said the editor.</p>",
+        '<p>Sample text: families fled overnight, <a href="https://example.org/a">read more</a> on page two.</p>',
+        "<p>Sample text: families fled overnight.</p><ul><li>Sample point without a link</li>"
+        '<li><a href="https://example.org/a">Live scoreboard</a> | and more on the sample match</li></ul>',
+    ],
+)
 def test_article_text_that_looks_like_boilerplate_is_kept(kept):
     assert summary_text(kept) == summary_text(kept.replace("<a ", "<b ").replace("</a>", "</b>"))
     assert "Sample text: families fled overnight" in summary_text(kept)
@@ -156,9 +176,14 @@ def test_article_text_that_looks_like_boilerplate_is_kept(kept):
 def test_words_in_blocks_the_sanitizer_drops_stay_apart(feed_server, write_config, run_cli, query):
     # nh3 keeps the text of a div or a table cell but not the tag: "Goris</div><div>Refugees" was stored
     # as the one word "GorisRefugees", which neither search nor matching could find.
-    story = Entry(title="Sample: a day in Goris", link=f"{SITE}/2023/09/day", guid=f"{SITE}/2023/09/day",
-                  summary="<div>Sample text from Goris</div><div>Refugees queue</div><table><tr><td>one</td>"
-                          "<td>two</td></tr></table>", published=datetime(2023, 9, 26, 10, tzinfo=UTC))
+    story = Entry(
+        title="Sample: a day in Goris",
+        link=f"{SITE}/2023/09/day",
+        guid=f"{SITE}/2023/09/day",
+        summary="<div>Sample text from Goris</div><div>Refugees queue</div><table><tr><td>one</td>"
+        "<td>two</td></tr></table>",
+        published=datetime(2023, 9, 26, 10, tzinfo=UTC),
+    )
     run_cli(write_config([{"name": "sample-wire", "url": feed_server.add("/w", body=rss([story]))}]), "poll")
     [row] = query("SELECT summary FROM items")
     assert row["summary"] == "Sample text from Goris Refugees queue one two"

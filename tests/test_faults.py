@@ -64,10 +64,15 @@ def integrity(db: Path) -> str:
         conn.close()
 
 
-def start_daemon(config: Path, db: Path, log: Path,
-                 preexec: Callable[[], None] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT, preexec_fn=preexec)
+def start_daemon(
+    config: Path, db: Path, log: Path, preexec: Callable[[], None] | None = None
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        preexec_fn=preexec,
+    )
 
 
 def stop_daemon(process: subprocess.Popen[bytes], log: Path) -> None:
@@ -103,7 +108,8 @@ def analyst_reading(db: Path) -> sqlite3.Connection:
 
 @pytest.mark.timeout(60)
 def test_monitor_poll_waits_for_a_writer_and_an_analysts_read_and_stores_everything(
-        feed_server, write_config, run_cli, db_path, tmp_path):
+    feed_server, write_config, run_cli, db_path, tmp_path
+):
     feed = Growing(10)
     config = write_config([{"name": "sample-wire", "url": feed_server.add("/wire", generate=feed)}])
     run_cli(config, "poll")
@@ -113,8 +119,12 @@ def test_monitor_poll_waits_for_a_writer_and_an_analysts_read_and_stores_everyth
     held = 3.0
     writer = hold_write_lock(db_path, held, threading.Event())
     started = time.monotonic()
-    poll = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db_path), "poll"],
-                          capture_output=True, text=True, timeout=60)
+    poll = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db_path), "poll"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     waited = time.monotonic() - started
     writer.join()
     assert poll.returncode == 0, poll.stdout + poll.stderr
@@ -131,11 +141,13 @@ def test_monitor_poll_waits_for_a_writer_and_an_analysts_read_and_stores_everyth
 @pytest.mark.timeout(90)
 @pytest.mark.slow
 def test_the_daemon_gives_up_a_round_the_lock_outlasts_says_so_and_stores_it_next_round(
-        feed_server, write_config, run_cli, db_path, tmp_path):
+    feed_server, write_config, run_cli, db_path, tmp_path
+):
     feed = Growing(10)
-    config = write_config([{"name": "sample-wire", "url": feed_server.add("/wire", generate=feed), "interval": "1s"}],
-                          extra='[monitor]\nbusy_timeout = "500ms"\n'
-                                f'digests_dir = "{tmp_path / "digests"}"\n')
+    config = write_config(
+        [{"name": "sample-wire", "url": feed_server.add("/wire", generate=feed), "interval": "1s"}],
+        extra=f'[monitor]\nbusy_timeout = "500ms"\ndigests_dir = "{tmp_path / "digests"}"\n',
+    )
     log = tmp_path / "daemon.log"
     daemon = start_daemon(config, db_path, log)
     try:
@@ -165,6 +177,7 @@ def file_size_limit(limit: int) -> Callable[[], None]:
         # which is what SQLite sees on a full disk. The hard limit stays open so the test can lift it.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
     return apply
 
 
@@ -172,10 +185,13 @@ def file_size_limit(limit: int) -> Callable[[], None]:
 @pytest.mark.timeout(90)
 @pytest.mark.slow
 def test_a_full_disk_fails_rounds_clearly_the_daemon_lives_on_and_recovers_when_space_returns(
-        feed_server, write_config, run_cli, db_path, tmp_path):
+    feed_server, write_config, run_cli, db_path, tmp_path
+):
     feed = Growing(10)
-    config = write_config([{"name": "sample-wire", "url": feed_server.add("/wire", generate=feed), "interval": "1s"}],
-                          extra=f'[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n')
+    config = write_config(
+        [{"name": "sample-wire", "url": feed_server.add("/wire", generate=feed), "interval": "1s"}],
+        extra=f'[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n',
+    )
     run_cli(config, "poll")
     before = keys(db_path)
     limit = os.path.getsize(db_path)  # no file may grow past the database's size now: the disk is "full"
@@ -183,15 +199,17 @@ def test_a_full_disk_fails_rounds_clearly_the_daemon_lives_on_and_recovers_when_
     log = tmp_path / "daemon.log"
     daemon = start_daemon(config, db_path, log, preexec=file_size_limit(limit))
     try:
-        wait_for(lambda: log.read_text().count("this poll was not stored") >= 3, timeout=20,
-                 what="three failed rounds")
+        wait_for(lambda: log.read_text().count("this poll was not stored") >= 3, timeout=20, what="three failed rounds")
         assert daemon.poll() is None  # it lives on through failing rounds
         line = next(x for x in log.read_text().splitlines() if "this poll was not stored" in x)
         assert f"database {db_path}: cannot write: disk I/O error (is the disk full" in line
         assert keys(db_path) == before and integrity(db_path) == "ok"
         resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-        wait_for(lambda: count(db_path, "SELECT count(*) FROM items") == 400, timeout=20,
-                 what="the first round after space returned")
+        wait_for(
+            lambda: count(db_path, "SELECT count(*) FROM items") == 400,
+            timeout=20,
+            what="the first round after space returned",
+        )
     finally:
         stop_daemon(daemon, log)
     after = keys(db_path)
@@ -210,12 +228,17 @@ class SteppedClock:
 
 @pytest.mark.timeout(60)
 @pytest.mark.slow
-def test_smtp_down_for_a_day_the_digest_goes_out_once_late_and_says_so(feed_server, write_config, run_cli,
-                                                                      db_path, tmp_path):
+def test_smtp_down_for_a_day_the_digest_goes_out_once_late_and_says_so(
+    feed_server, write_config, run_cli, db_path, tmp_path
+):
     mail = MailServer()  # its port is chosen, nothing listens there yet: the mail server is down
-    config_path = write_config([{"name": "sample-wire", "url": feed_server.add("/wire", body=rss(STORIES))}],
-                               extra=THEMES + "\n" + email_section(mail.port)
-                               + f'\n[monitor]\ntimezone = "Asia/Yerevan"\ndigests_dir = "{tmp_path / "d"}"\n')
+    config_path = write_config(
+        [{"name": "sample-wire", "url": feed_server.add("/wire", body=rss(STORIES))}],
+        extra=THEMES
+        + "\n"
+        + email_section(mail.port)
+        + f'\n[monitor]\ntimezone = "Asia/Yerevan"\ndigests_dir = "{tmp_path / "d"}"\n',
+    )
     run_cli(config_path, "poll")
     config = load_config(config_path)
     sender = SmtpSender(config.email)
@@ -252,8 +275,10 @@ def test_smtp_down_for_a_day_the_digest_goes_out_once_late_and_says_so(feed_serv
     assert len(mail.messages) == 1
     [(_, message)] = mail.messages
     local_sent = sent_at.astimezone(ZoneInfo("Asia/Yerevan"))
-    notice = ("This digest was due on Monday 2 October 2023 at 08:00 and is delivered late: delivery to the "
-              f"mail server failed until {local_sent:%A} {local_sent.day} {local_sent:%B %Y at %H:%M} (Asia/Yerevan).")
+    notice = (
+        "This digest was due on Monday 2 October 2023 at 08:00 and is delivered late: delivery to the "
+        f"mail server failed until {local_sent:%A} {local_sent.day} {local_sent:%B %Y at %H:%M} (Asia/Yerevan)."
+    )
     plain = " ".join(body(message, "plain").split())
     html = " ".join(body(message, "html").split())
     assert notice in plain and notice in html
@@ -268,10 +293,13 @@ def test_smtp_down_for_a_day_the_digest_goes_out_once_late_and_says_so(feed_serv
 def test_a_feed_failing_for_weeks_is_backed_off_and_recovers_on_its_own(feed_server, write_config, db_path):
     refused_port = free_port()  # nothing listens here until the second feed "comes back"
     erroring = feed_server.add("/down", status=500, body=b"sample outage")
-    config_path = write_config([
-        {"name": "sample-500", "url": erroring, "interval": "30m"},
-        {"name": "sample-refused", "url": f"http://127.0.0.1:{refused_port}/feed", "interval": "30m"},
-    ], polling={"backoff_max": "12h"})
+    config_path = write_config(
+        [
+            {"name": "sample-500", "url": erroring, "interval": "30m"},
+            {"name": "sample-refused", "url": f"http://127.0.0.1:{refused_port}/feed", "interval": "30m"},
+        ],
+        polling={"backoff_max": "12h"},
+    )
     config = load_config(config_path)
     outage = timedelta(weeks=3)
     clock = SteppedClock(datetime(2023, 9, 4, tzinfo=UTC))
@@ -307,26 +335,32 @@ def test_a_feed_failing_for_weeks_is_backed_off_and_recovers_on_its_own(feed_ser
         assert clock.now - recovered_at <= timedelta(hours=12, minutes=30)
         for state in store.feed_states():
             assert (state.consecutive_failures, state.retry_not_before, state.last_error) == (0, None, None)
-    print(f"\nfeed down 3 weeks: {hits_500} requests to the 500 server, {tries_refused} refused connections "
-          f"(polled every 15 min: {int(outage / timedelta(minutes=15))} rounds)")
+    print(
+        f"\nfeed down 3 weeks: {hits_500} requests to the 500 server, {tries_refused} refused connections "
+        f"(polled every 15 min: {int(outage / timedelta(minutes=15))} rounds)"
+    )
 
 
 @pytest.mark.timeout(60)
 def test_an_unwritable_digests_folder_is_a_clear_error_and_the_week_goes_out_once_when_it_is_fixed(
-        feed_server, write_config, run_cli, db_path, tmp_path):
+    feed_server, write_config, run_cli, db_path, tmp_path
+):
     folder = tmp_path / "digests"
     folder.write_text("a file where the digests folder should be\n")  # mkdir fails for root too, unlike chmod
     mail = MailServer().start()
     try:
-        config = write_config([{"name": "sample-wire", "url": feed_server.add("/wire", body=rss(STORIES))}],
-                              extra=THEMES + "\n" + email_section(mail.port)
-                              + f'\n[monitor]\ndigests_dir = "{folder}"\n')
+        config = write_config(
+            [{"name": "sample-wire", "url": feed_server.add("/wire", body=rss(STORIES))}],
+            extra=THEMES + "\n" + email_section(mail.port) + f'\n[monitor]\ndigests_dir = "{folder}"\n',
+        )
         run_cli(config, "poll")
         backdate_polling(db_path)  # a monitor polling since before WEEK: its digest is e-mailed unbidden
         for _ in range(2):  # every run says so, and changes nothing
             failed = run_cli(config, "digest", "--week", WEEK, expect=1)
-            assert f"Error: digest {WEEK}: cannot write its files to {folder}/: a file stands where the folder " \
-                   "should be" in failed.output, failed.output
+            assert (
+                f"Error: digest {WEEK}: cannot write its files to {folder}/: a file stands where the folder "
+                "should be" in failed.output
+            ), failed.output
             assert "OSError" not in failed.output and "Traceback" not in failed.output
             assert mail.messages == []
             assert count(db_path, "SELECT count(*) FROM digests") == 0  # nothing recorded: the week is still due
@@ -343,11 +377,12 @@ def test_an_unwritable_digests_folder_is_a_clear_error_and_the_week_goes_out_onc
 @pytest.mark.timeout(60)
 @pytest.mark.slow
 def test_a_daemon_started_while_the_write_lock_is_held_waits_says_who_holds_it_and_starts_after(
-        feed_server, write_config, run_cli, db_path, tmp_path):
-    config = write_config([{"name": "sample-wire", "url": feed_server.add("/wire", body=rss(headlines(3, site=SITE))),
-                            "interval": "1h"}],
-                          extra='[monitor]\nbusy_timeout = "500ms"\n'
-                                f'digests_dir = "{tmp_path / "digests"}"\n')
+    feed_server, write_config, run_cli, db_path, tmp_path
+):
+    config = write_config(
+        [{"name": "sample-wire", "url": feed_server.add("/wire", body=rss(headlines(3, site=SITE))), "interval": "1h"}],
+        extra=f'[monitor]\nbusy_timeout = "500ms"\ndigests_dir = "{tmp_path / "digests"}"\n',
+    )
     run_cli(config, "poll")
     log = tmp_path / "daemon.log"
     analyst = sqlite3.connect(db_path, isolation_level=None)  # an analyst's sqlite3 session, here in this process

@@ -28,12 +28,16 @@ def item(site: str, slug: str, title: str, day: int, month: int = 9) -> Entry:
 
 
 FLED = item("am-one", "fled", "Sample: families fled Stepanakert overnight", 26)
-AM_ONE = [FLED, item("am-one", "goris", "Sample: refugees from Karabakh reach Goris", 27),
-          item("am-one", "concert", "Sample: a concert in the capital", 26),
-          item("am-one", "chess", "Sample: chess olympiad opens", 28)]
+AM_ONE = [
+    FLED,
+    item("am-one", "goris", "Sample: refugees from Karabakh reach Goris", 27),
+    item("am-one", "concert", "Sample: a concert in the capital", 26),
+    item("am-one", "chess", "Sample: chess olympiad opens", 28),
+]
 AM_TWO = [FLED, item("am-two", "bakery", "Sample: a new bakery opens", 29)]  # carries am-one's item: one item
 AZ_ONE = [item("az-one", "baku", "Sample: thousands fled Karabakh by the Lachin road, Baku says", 28)] + [
-    item("az-one", f"football-{n}", f"Sample: football league round {n}", 25 + n) for n in range(6)]
+    item("az-one", f"football-{n}", f"Sample: football league round {n}", 25 + n) for n in range(6)
+]
 RU_ONE = [item("ru-one", f"weather-{n}", f"Sample: weather in Moscow, day {n}", 25 + n) for n in range(2)]
 
 
@@ -45,21 +49,23 @@ def visible(html: str) -> str:
 @pytest.fixture
 def outlets(feed_server, write_config, run_cli, tmp_path, db_path):
     """Four tagged outlets, two of them Armenian, polled by a monitor polling since before W39."""
+
     def make(extra: str = ""):
-        feeds = [{"name": "am-one", "url": feed_server.add("/am1", body=rss(AM_ONE)), "tags": ["armenia"]},
-                 {"name": "am-two", "url": feed_server.add("/am2", body=rss(AM_TWO)), "tags": ["armenia"]},
-                 {"name": "az-one", "url": feed_server.add("/az1", body=rss(AZ_ONE)), "tags": ["azerbaijan"]},
-                 {"name": "ru-one", "url": feed_server.add("/ru1", body=rss(RU_ONE)),
-                  "tags": ["russia", "state-media"]}]
+        feeds = [
+            {"name": "am-one", "url": feed_server.add("/am1", body=rss(AM_ONE)), "tags": ["armenia"]},
+            {"name": "am-two", "url": feed_server.add("/am2", body=rss(AM_TWO)), "tags": ["armenia"]},
+            {"name": "az-one", "url": feed_server.add("/az1", body=rss(AZ_ONE)), "tags": ["azerbaijan"]},
+            {"name": "ru-one", "url": feed_server.add("/ru1", body=rss(RU_ONE)), "tags": ["russia", "state-media"]},
+        ]
         config = write_config(feeds, extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n' + extra)
         run_cli(config, "poll")
         backdate_polling(db_path)
         return config
+
     return make
 
 
-def test_each_theme_shows_coverage_by_outlet_group_and_busiest_outlets_count_theme_matches(outlets, run_cli,
-                                                                                             tmp_path):
+def test_each_theme_shows_coverage_by_outlet_group_and_busiest_outlets_count_theme_matches(outlets, run_cli, tmp_path):
     config = outlets()
     run_cli(config, "digest", "--week", WEEK, "--no-send")
     text = (tmp_path / "d" / f"{WEEK}.txt").read_text()
@@ -103,12 +109,15 @@ def test_the_canned_datasette_query_gives_the_digests_group_figures(outlets, run
         assert [r["events"] for r in rows if (r["theme"], r["outlet_group"]) == ("exodus", group)] == [int(shown[1])]
 
 
-def test_changes_are_worded_so_no_change_is_not_read_as_none(feed_server, write_config, run_cli, tmp_path,
-                                                              db_path):
-    fled = [item("wire", f"fled-{n}", f"Sample: families fled Stepanakert, convoy {n}", day, month)
-            for n, (day, month) in enumerate([(20, 9), (26, 9), (28, 9), (3, 10), (5, 10)])]
-    config = write_config([{"name": "sample-wire", "url": feed_server.add("/w", body=rss(fled))}],
-                          extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n')
+def test_changes_are_worded_so_no_change_is_not_read_as_none(feed_server, write_config, run_cli, tmp_path, db_path):
+    fled = [
+        item("wire", f"fled-{n}", f"Sample: families fled Stepanakert, convoy {n}", day, month)
+        for n, (day, month) in enumerate([(20, 9), (26, 9), (28, 9), (3, 10), (5, 10)])
+    ]
+    config = write_config(
+        [{"name": "sample-wire", "url": feed_server.add("/w", body=rss(fled))}],
+        extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n',
+    )
     run_cli(config, "poll")
     backdate_polling(db_path)
     w39 = run_cli(config, "digest", "--week", WEEK, "--dry-run").output
@@ -136,17 +145,21 @@ def test_the_emailed_chart_is_table_bars_with_their_values_and_no_svg(outlets, r
     assert "Sample exodus" in visible(chart) and "Tue 26" in visible(chart)
 
 
-def test_a_partly_covered_week_says_so_beside_its_figures(feed_server, write_config, run_cli, tmp_path,
-                                                          monkeypatch):
+def test_a_partly_covered_week_says_so_beside_its_figures(feed_server, write_config, run_cli, tmp_path, monkeypatch):
     def at(moment: datetime) -> None:  # the CLI's clock, as a monitor running then would have read it
         monkeypatch.setenv("MONITOR_CLOCK_OFFSET", str((moment - datetime.now(UTC)).total_seconds()))
 
-    wire = [item("wire", "fled", "Sample: families fled Stepanakert overnight", 26),
-            item("wire", "goris", "Sample: refugees from Karabakh reach Goris", 27)]
-    config = write_config([{"name": "sample-wire", "url": feed_server.add("/w", body=rss(wire)), "tags": ["armenia"]},
-                           {"name": "sample-down", "url": feed_server.add("/down", status=503),
-                            "tags": ["azerbaijan"]}],
-                          extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n')
+    wire = [
+        item("wire", "fled", "Sample: families fled Stepanakert overnight", 26),
+        item("wire", "goris", "Sample: refugees from Karabakh reach Goris", 27),
+    ]
+    config = write_config(
+        [
+            {"name": "sample-wire", "url": feed_server.add("/w", body=rss(wire)), "tags": ["armenia"]},
+            {"name": "sample-down", "url": feed_server.add("/down", status=503), "tags": ["azerbaijan"]},
+        ],
+        extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n',
+    )
     at(datetime(2023, 9, 27, 14, tzinfo=UTC))  # polling began on Wednesday of W39
     run_cli(config, "poll")
     at(datetime(2023, 10, 2, 9, tzinfo=UTC))
@@ -155,29 +168,40 @@ def test_a_partly_covered_week_says_so_beside_its_figures(feed_server, write_con
     glance = text.split("AT A GLANCE")[1].split("==")[0]
     row = next(line for line in glance.splitlines() if "Sample exodus" in line)
     assert "polled only from Wednesday 27 September" in row, glance
-    assert "polled only from Wednesday 27 September" in next(line for line in glance.splitlines()
-                                                             if "matched a theme" in line)
+    assert "polled only from Wednesday 27 September" in next(
+        line for line in glance.splitlines() if "matched a theme" in line
+    )
     section = text.split("== Sample exodus")[1]
     azerbaijan = next(line for line in section.splitlines() if "azerbaijan" in line)
     assert "sample-down failing since it was added" in azerbaijan, section
     html = visible((tmp_path / "d" / f"{WEEK}.html").read_text())
-    assert re.search(r"Sample exodus 2 items, last week not polled; this week polled only from Wednesday 27 "
-                     r"September", html), html
-    assert re.search(r"azerbaijan 0 items 0 events, nothing published this week \(sample-down failing since it was "
-                     r"added", html), html
+    assert re.search(
+        r"Sample exodus 2 items, last week not polled; this week polled only from Wednesday 27 "
+        r"September",
+        html,
+    ), html
+    assert re.search(
+        r"azerbaijan 0 items 0 events, nothing published this week \(sample-down failing since it was "
+        r"added",
+        html,
+    ), html
 
 
-def test_a_feed_that_fails_from_mid_week_is_named_beside_its_groups_figures(feed_server, write_config, run_cli,
-                                                                              tmp_path, db_path, monkeypatch):
+def test_a_feed_that_fails_from_mid_week_is_named_beside_its_groups_figures(
+    feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch
+):
     def at(moment: datetime) -> None:
         monkeypatch.setenv("MONITOR_CLOCK_OFFSET", str((moment - datetime.now(UTC)).total_seconds()))
 
     wire = [item("wire", "fled", "Sample: families fled Stepanakert overnight", 26)]
     az = [item("az", "baku", "Sample: thousands fled Karabakh by the Lachin road, Baku says", 26)]
-    config = write_config([{"name": "sample-wire", "url": feed_server.add("/w", body=rss(wire)), "tags": ["armenia"]},
-                           {"name": "sample-flaky", "url": feed_server.add("/az", body=rss(az)),
-                            "tags": ["azerbaijan"]}],
-                          extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n')
+    config = write_config(
+        [
+            {"name": "sample-wire", "url": feed_server.add("/w", body=rss(wire)), "tags": ["armenia"]},
+            {"name": "sample-flaky", "url": feed_server.add("/az", body=rss(az)), "tags": ["azerbaijan"]},
+        ],
+        extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n',
+    )
     at(datetime(2023, 9, 26, 12, tzinfo=UTC))
     run_cli(config, "poll")
     backdate_polling(db_path)  # a monitor polling all along: the week is covered, but for the flaky feed
@@ -190,8 +214,11 @@ def test_a_feed_that_fails_from_mid_week_is_named_beside_its_groups_figures(feed
     run_cli(config, "digest", "--week", WEEK, "--no-send")
     text = (tmp_path / "d" / f"{WEEK}.txt").read_text()
     azerbaijan = next(line for line in text.split("== Sample exodus")[1].splitlines() if "azerbaijan" in line)
-    assert re.search(r"azerbaijan\s+1 item\s+1 event\s+100% of its 1 item \(sample-flaky failing since Friday 29 "
-                     r"September", azerbaijan), text
+    assert re.search(
+        r"azerbaijan\s+1 item\s+1 event\s+100% of its 1 item \(sample-flaky failing since Friday 29 "
+        r"September",
+        azerbaijan,
+    ), text
     assert "1 feed failing" in next(line for line in text.splitlines() if "matched a theme" in line)
     failing = text.split("FAILING FEEDS")[1].split("==")[0]
     assert "sample-flaky: failing since Friday 29 September 08:00, after polls that worked" in failing
@@ -211,10 +238,26 @@ def test_the_emailed_chart_still_shows_where_the_mail_client_drops_svg(outlets, 
     page = tmp_path / "as-gmail-shows-it.html"
     page.write_text(shown, encoding="utf-8")
     png = tmp_path / "shot.png"
-    subprocess.run([str(BROWSER), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-                    "--force-device-scale-factor=1", f"--user-data-dir={tmp_path / 'profile'}",
-                    f"--screenshot={png}", "--window-size=700,700", page.as_uri()], capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            str(BROWSER),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={png}",
+            "--window-size=700,700",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
     # three days' bars of the theme's colour, 26 x 48 pixels each (the colour appears nowhere else that high)
     coloured = count_colour(png.read_bytes(), (0xB0, 0x3A, 0x2E))
     assert coloured >= 3 * 26 * 40, coloured

@@ -37,10 +37,18 @@ pytestmark = pytest.mark.slow  # property-based fuzzing
 
 _SLOW_DRAWS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
 # derandomize: CI explores the same examples on every run, so a red build is reproducible from its log.
-settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True, database=None,
-                          suppress_health_check=_SLOW_DRAWS)
-settings.register_profile("long", max_examples=2_000, deadline=None, derandomize=False, database=None,
-                          print_blob=True, suppress_health_check=_SLOW_DRAWS)
+settings.register_profile(
+    "ci", max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=_SLOW_DRAWS
+)
+settings.register_profile(
+    "long",
+    max_examples=2_000,
+    deadline=None,
+    derandomize=False,
+    database=None,
+    print_blob=True,
+    suppress_health_check=_SLOW_DRAWS,
+)
 FUZZ = settings.get_profile(os.environ.get("MONITOR_FUZZ", "ci"))
 
 NOW = datetime(2023, 9, 30, 12, tzinfo=UTC)
@@ -51,40 +59,162 @@ EXAMPLES = {"count": 0}  # examples run, read by bench/fuzz.py
 
 # Words the shipped themes react to (so matching produces evidence to check), in several scripts, and
 # characters that change length or shape when lower-cased or normalised.
-THEME_WORDS = ["Karabakh", "Karabagh", "Nagorno-Karabakh", "Armenians", "Armenian", "fled", "flee", "exodus",
-               "refugees", "Russia", "Russian", "peacekeepers", "betrayed", "Putin", "Kremlin", "Baku",
-               "Aliyev", "rights", "promises", "Stepanakert", "Lachin", "Goris", "Карабах", "беженцы",
-               "Россия", "İstanbul", "İLHAM", "ALİYEV", "Xankəndi", "Şuşa", "e\u0301", "A\u030a", "ﬁ", "ß",
-               "ǅ", "ΣΑΣ", "\u0130\u0130\u0130"]
-MARKUP = ["<script>alert(1)</script>", "<SCRIPT src=//example.org/x.js></SCRIPT>", "<scr<script>ipt>alert(1)",
-          "<img src=x onerror=alert(1)>", '<a href="javascript:alert(1)">x</a>', "<a href='JaVaScRiPt:alert(1)'>",
-          '<a href="jav&#x09;ascript:alert(1)">x</a>', '<a href=" javascript:alert(1)">', "<svg onload=alert(1)>",
-          '<p onclick="alert(1)">hi</p>', "<iframe src=https://example.org></iframe>", "<style>p{}</style>",
-          '<a href="data:text/html;base64,PHNjcmlwdD4=">d</a>', '<a href="/relative/path">r</a>',
-          '<a href="vbscript:msgbox(1)">v</a>', "<b>bold", "</p></div>", "<!-- comment", "]]>", "<![CDATA[",
-          "&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;img src=x onerror=alert(1)&gt;",
-          '&lt;a href="javascript:alert(1)"&gt;x&lt;/a&gt;', "<math><mi xlink:href=javascript:alert(1)>",
-          "<p>Sample Wire paragraph</p>", "<br/>", "<form action=javascript:alert(1)><input></form>"]
-ENTITIES = ["&amp;", "&lt;", "&gt;", "&quot;", "&#38;", "&#x26;", "&nbsp;", "&eacute;", "&#0;", "&#xD800;",
-            "&#1114112;", "&#x1F600;", "&undefined;", "&", "&#;", "&sample;", "&#27;", "&#x1b;[2J", "&#x9b;",
-            "&#7;", "&#133;"]
-CONTROL = [chr(c) for c in range(0, 32)] + ["\x7f", "\x85", "\x9b", "\x1b]0;pwned\x07", "\x1b[2J", "\u2028", "\u200b",
-                                            "\ufeff", "\ufffe", "\U0001F600"]
-LINKS = ["https://sample-wire.example.org/2023/09/story", "http://sample-wire.example.org/a?utm_source=rss&id=1",
-         "/2023/09/relative", "../up/one", "?p=12", "//sample-wire.example.org/protocol-relative", "#fragment",
-         "javascript:alert(1)", " JaVaScRiPt:alert(document.cookie)", "data:text/html,<script>alert(1)</script>",
-         "vbscript:x", "mailto:desk@example.org", "tag:example.org,2023:1", "http://[::1", "http://exa mple.org/",
-         "https://sample-wire.example.org:99999/", "http://", "https://Sample-Wire.EXAMPLE.org./x#y", "", "   ",
-         "ftp://example.org/file", "https://[2001:db8::1]:8443/x", "http://sample-wire.example.org/" + "x" * 3000]
-DATE_STRINGS = ["", "yesterday", "Mon, 31 Feb 2023 25:61:99 +9999", "0000-00-00T00:00:00Z", "9999-12-31T23:59:59Z",
-                "Sun, 01 Jan 0001 00:00:00 GMT", "1969-12-31T23:59:59Z", "2023-09-25", "1e10", "-1",
-                "Thu, 01 Jan 1970 00:00:00 +0000", "2023-13-45T99:99:99+99:99", "Sat, 30 Sep 2023 12:00:00 -2400"]
+THEME_WORDS = [
+    "Karabakh",
+    "Karabagh",
+    "Nagorno-Karabakh",
+    "Armenians",
+    "Armenian",
+    "fled",
+    "flee",
+    "exodus",
+    "refugees",
+    "Russia",
+    "Russian",
+    "peacekeepers",
+    "betrayed",
+    "Putin",
+    "Kremlin",
+    "Baku",
+    "Aliyev",
+    "rights",
+    "promises",
+    "Stepanakert",
+    "Lachin",
+    "Goris",
+    "Карабах",
+    "беженцы",
+    "Россия",
+    "İstanbul",
+    "İLHAM",
+    "ALİYEV",
+    "Xankəndi",
+    "Şuşa",
+    "e\u0301",
+    "A\u030a",
+    "ﬁ",
+    "ß",
+    "ǅ",
+    "ΣΑΣ",
+    "\u0130\u0130\u0130",
+]
+MARKUP = [
+    "<script>alert(1)</script>",
+    "<SCRIPT src=//example.org/x.js></SCRIPT>",
+    "<scr<script>ipt>alert(1)",
+    "<img src=x onerror=alert(1)>",
+    '<a href="javascript:alert(1)">x</a>',
+    "<a href='JaVaScRiPt:alert(1)'>",
+    '<a href="jav&#x09;ascript:alert(1)">x</a>',
+    '<a href=" javascript:alert(1)">',
+    "<svg onload=alert(1)>",
+    '<p onclick="alert(1)">hi</p>',
+    "<iframe src=https://example.org></iframe>",
+    "<style>p{}</style>",
+    '<a href="data:text/html;base64,PHNjcmlwdD4=">d</a>',
+    '<a href="/relative/path">r</a>',
+    '<a href="vbscript:msgbox(1)">v</a>',
+    "<b>bold",
+    "</p></div>",
+    "<!-- comment",
+    "]]>",
+    "<![CDATA[",
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "&lt;img src=x onerror=alert(1)&gt;",
+    '&lt;a href="javascript:alert(1)"&gt;x&lt;/a&gt;',
+    "<math><mi xlink:href=javascript:alert(1)>",
+    "<p>Sample Wire paragraph</p>",
+    "<br/>",
+    "<form action=javascript:alert(1)><input></form>",
+]
+ENTITIES = [
+    "&amp;",
+    "&lt;",
+    "&gt;",
+    "&quot;",
+    "&#38;",
+    "&#x26;",
+    "&nbsp;",
+    "&eacute;",
+    "&#0;",
+    "&#xD800;",
+    "&#1114112;",
+    "&#x1F600;",
+    "&undefined;",
+    "&",
+    "&#;",
+    "&sample;",
+    "&#27;",
+    "&#x1b;[2J",
+    "&#x9b;",
+    "&#7;",
+    "&#133;",
+]
+CONTROL = [chr(c) for c in range(0, 32)] + [
+    "\x7f",
+    "\x85",
+    "\x9b",
+    "\x1b]0;pwned\x07",
+    "\x1b[2J",
+    "\u2028",
+    "\u200b",
+    "\ufeff",
+    "\ufffe",
+    "\U0001f600",
+]
+LINKS = [
+    "https://sample-wire.example.org/2023/09/story",
+    "http://sample-wire.example.org/a?utm_source=rss&id=1",
+    "/2023/09/relative",
+    "../up/one",
+    "?p=12",
+    "//sample-wire.example.org/protocol-relative",
+    "#fragment",
+    "javascript:alert(1)",
+    " JaVaScRiPt:alert(document.cookie)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:x",
+    "mailto:desk@example.org",
+    "tag:example.org,2023:1",
+    "http://[::1",
+    "http://exa mple.org/",
+    "https://sample-wire.example.org:99999/",
+    "http://",
+    "https://Sample-Wire.EXAMPLE.org./x#y",
+    "",
+    "   ",
+    "ftp://example.org/file",
+    "https://[2001:db8::1]:8443/x",
+    "http://sample-wire.example.org/" + "x" * 3000,
+]
+DATE_STRINGS = [
+    "",
+    "yesterday",
+    "Mon, 31 Feb 2023 25:61:99 +9999",
+    "0000-00-00T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "Sun, 01 Jan 0001 00:00:00 GMT",
+    "1969-12-31T23:59:59Z",
+    "2023-09-25",
+    "1e10",
+    "-1",
+    "Thu, 01 Jan 1970 00:00:00 +0000",
+    "2023-13-45T99:99:99+99:99",
+    "Sat, 30 Sep 2023 12:00:00 -2400",
+]
 
 
 def pieces(extra: list[str]) -> st.SearchStrategy[str]:
     """One piece of hostile text: random unicode, a control character, a theme word, markup, an entity."""
-    return st.one_of(st.text(max_size=12), st.sampled_from(CONTROL), st.sampled_from(THEME_WORDS),
-                     st.sampled_from(MARKUP), st.sampled_from(ENTITIES), st.sampled_from(extra), st.just(" "))
+    return st.one_of(
+        st.text(max_size=12),
+        st.sampled_from(CONTROL),
+        st.sampled_from(THEME_WORDS),
+        st.sampled_from(MARKUP),
+        st.sampled_from(ENTITIES),
+        st.sampled_from(extra),
+        st.just(" "),
+    )
 
 
 def _theme_texts_below() -> st.SearchStrategy[str]:
@@ -94,8 +224,9 @@ def _theme_texts_below() -> st.SearchStrategy[str]:
 
 texts = st.lists(pieces([" ", "Sample:", "Sample Wire"]), max_size=14).map("".join)
 # Now and then, text longer than every cap, so the caps themselves are exercised.
-long_texts = st.one_of(texts, st.tuples(texts, st.integers(1, 2_500)).map(lambda t: (t[0] or "x") * t[1]),
-                       st.deferred(_theme_texts_below))
+long_texts = st.one_of(
+    texts, st.tuples(texts, st.integers(1, 2_500)).map(lambda t: (t[0] or "x") * t[1]), st.deferred(_theme_texts_below)
+)
 
 
 @st.composite
@@ -139,18 +270,36 @@ def entries(draw: st.DrawFn, fmt: str) -> str:
         return f"<{name}>{value}</{name}>" if key in present else ""
 
     if fmt == "rss":
-        return ("<item>" + tag("title", "title", title) + tag("link", "link", link)
-                + tag("description", "summary", summary) + tag("guid", "guid", guid)
-                + tag("pubDate", "date", date) + "</item>")
+        return (
+            "<item>"
+            + tag("title", "title", title)
+            + tag("link", "link", link)
+            + tag("description", "summary", summary)
+            + tag("guid", "guid", guid)
+            + tag("pubDate", "date", date)
+            + "</item>"
+        )
     if fmt == "atom":
         kind = draw(st.sampled_from(["html", "text", "xhtml"]))
         content = f'<div xmlns="http://www.w3.org/1999/xhtml">{summary}</div>' if kind == "xhtml" else summary
-        return ("<entry>" + tag("title", "title", title) + tag("id", "guid", guid)
-                + (f'<link rel="alternate" href="{link}"/>' if "link" in present else "")
-                + (f'<summary type="{kind}">{content}</summary>' if "summary" in present else "")
-                + tag("published", "date", date) + tag("updated", "updated", date) + "</entry>")
-    return (f'<item rdf:about="{link}">' + tag("title", "title", title) + tag("link", "link", link)
-            + tag("description", "summary", summary) + tag("dc:date", "date", date) + "</item>")
+        return (
+            "<entry>"
+            + tag("title", "title", title)
+            + tag("id", "guid", guid)
+            + (f'<link rel="alternate" href="{link}"/>' if "link" in present else "")
+            + (f'<summary type="{kind}">{content}</summary>' if "summary" in present else "")
+            + tag("published", "date", date)
+            + tag("updated", "updated", date)
+            + "</entry>"
+        )
+    return (
+        f'<item rdf:about="{link}">'
+        + tag("title", "title", title)
+        + tag("link", "link", link)
+        + tag("description", "summary", summary)
+        + tag("dc:date", "date", date)
+        + "</item>"
+    )
 
 
 @st.composite
@@ -161,39 +310,71 @@ def documents(draw: st.DrawFn) -> bytes:
     title = draw(field(draw(texts)))
     encoding = draw(st.sampled_from(["utf-8", "utf-8", "iso-8859-1", "utf-16", "windows-1252"]))
     declared = draw(st.sampled_from([encoding, "utf-8", "koi8-r", "bogus-charset"]))
-    doctype = draw(st.sampled_from(["", '<!DOCTYPE rss [<!ENTITY sample "Sample Wire &amp; co">]>',
-                                    '<!DOCTYPE x SYSTEM "https://example.org/x.dtd">']))
+    doctype = draw(
+        st.sampled_from(
+            [
+                "",
+                '<!DOCTYPE rss [<!ENTITY sample "Sample Wire &amp; co">]>',
+                '<!DOCTYPE x SYSTEM "https://example.org/x.dtd">',
+            ]
+        )
+    )
     head = f'<?xml version="1.0" encoding="{declared}"?>{doctype}'
     if fmt == "rss":
-        text = (f'{head}<rss version="2.0"><channel><title>{title}</title>'
-                f"<link>https://sample-wire.example.org/</link>{items}</channel></rss>")
+        text = (
+            f'{head}<rss version="2.0"><channel><title>{title}</title>'
+            f"<link>https://sample-wire.example.org/</link>{items}</channel></rss>"
+        )
     elif fmt == "atom":
         text = f'{head}<feed xmlns="http://www.w3.org/2005/Atom"><title>{title}</title>{items}</feed>'
     else:
-        text = (f'{head}<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
-                f'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
-                f"<channel><title>{title}</title></channel>{items}</rdf:RDF>")
+        text = (
+            f'{head}<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+            f'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            f"<channel><title>{title}</title></channel>{items}</rdf:RDF>"
+        )
     body = text.encode(encoding, errors="replace")
     damage = draw(st.sampled_from(["none", "none", "truncate", "flip", "random"]))
     if damage == "truncate":
-        body = body[:draw(st.integers(0, len(body)))]
+        body = body[: draw(st.integers(0, len(body)))]
     elif damage == "flip" and body:
         at = draw(st.integers(0, len(body) - 1))
-        body = body[:at] + draw(st.binary(min_size=1, max_size=8)) + body[at + 1:]
+        body = body[:at] + draw(st.binary(min_size=1, max_size=8)) + body[at + 1 :]
     elif damage == "random":
         body = draw(st.binary(max_size=600))
     return body
 
 
-content_types = st.sampled_from(["application/rss+xml; charset=utf-8", "application/atom+xml", "text/html",
-                                 "text/xml; charset=iso-8859-1", "application/octet-stream",
-                                 "text/plain; charset=bogus", ""])
+content_types = st.sampled_from(
+    [
+        "application/rss+xml; charset=utf-8",
+        "application/atom+xml",
+        "text/html",
+        "text/xml; charset=iso-8859-1",
+        "application/octet-stream",
+        "text/plain; charset=bogus",
+        "",
+    ]
+)
 
 
 # --- the properties --------------------------------------------------------------------------------
 
-_FORBIDDEN_TAGS = {"script", "img", "style", "iframe", "svg", "math", "form", "input", "object", "embed", "link",
-                   "meta", "base"}
+_FORBIDDEN_TAGS = {
+    "script",
+    "img",
+    "style",
+    "iframe",
+    "svg",
+    "math",
+    "form",
+    "input",
+    "object",
+    "embed",
+    "link",
+    "meta",
+    "base",
+}
 _URL_ATTRIBUTES = {"href", "src", "action", "xlink:href", "formaction", "background"}
 
 
@@ -272,7 +453,7 @@ def check_matches(matches: list[ThemeMatch], title: str, summary: str) -> None:
             for span in evidence.spans:
                 text = texts[span.field]
                 assert 0 <= span.start < span.end <= len(text), (span, len(text))
-                assert text[span.start:span.end] == span.text, (span, text)
+                assert text[span.start : span.end] == span.text, (span, text)
                 # Spans are whole words: they begin and end on a letter or digit, never mid-separator.
                 assert re.match(r"\w", span.text[0]) and re.match(r"\w", span.text[-1]), span
 
@@ -281,8 +462,9 @@ def check_matches(matches: list[ThemeMatch], title: str, summary: str) -> None:
 @given(documents(), content_types)
 def test_parse_never_raises_and_keeps_its_promises(body: bytes, content_type: str) -> None:
     EXAMPLES["count"] += 1
-    parsed = parse_feed(body, url=FEED_URL, headers={"Content-Type": content_type} if content_type else {},
-                        feed_id=1, now=NOW)
+    parsed = parse_feed(
+        body, url=FEED_URL, headers={"Content-Type": content_type} if content_type else {}, feed_id=1, now=NOW
+    )
     check_parsed(parsed)
 
 
@@ -305,19 +487,22 @@ def test_matching_parsed_items_points_at_the_stored_text(body: bytes) -> None:
 # Sample sentences that match the shipped themes, so that matching produces evidence whose spans can be
 # checked; hostile pieces go between and into their words, and words change case (which changes the
 # length of "İ" and "ẞ" when lower-cased).
-ON_THEME = ["Sample: Armenians feel betrayed as Russian peacekeepers stood by in Karabakh",
-            "Sample: first families leave Nagorno-Karabakh for Armenia",
-            "Sample: Baku promises Karabakh Armenians will keep their rights after reintegration",
-            "Sample: refugees from Karabakh arrive in Goris as the exodus of Karabakh Armenians grows",
-            "Sample: Kremlin abandoned Armenia, critics in Yerevan say of Russia's inaction in Karabakh",
-            "Пример: беженцы из Карабаха прибывают в Горис; армяне покидают Карабах"]
+ON_THEME = [
+    "Sample: Armenians feel betrayed as Russian peacekeepers stood by in Karabakh",
+    "Sample: first families leave Nagorno-Karabakh for Armenia",
+    "Sample: Baku promises Karabakh Armenians will keep their rights after reintegration",
+    "Sample: refugees from Karabakh arrive in Goris as the exodus of Karabakh Armenians grows",
+    "Sample: Kremlin abandoned Armenia, critics in Yerevan say of Russia's inaction in Karabakh",
+    "Пример: беженцы из Карабаха прибывают в Горис; армяне покидают Карабах",
+]
 
 
 @st.composite
 def theme_texts(draw: st.DrawFn) -> str:
     if draw(st.integers(0, 4)) == 0:  # now and then, word soup
-        return "".join(draw(st.lists(st.one_of(st.sampled_from(THEME_WORDS), pieces(["Russia", "Karabakh"])),
-                                     max_size=40)))
+        return "".join(
+            draw(st.lists(st.one_of(st.sampled_from(THEME_WORDS), pieces(["Russia", "Karabakh"])), max_size=40))
+        )
     words = draw(st.sampled_from(ON_THEME)).split(" ")
     out = []
     for word in words:
@@ -348,9 +533,14 @@ def test_matcher_never_raises_and_spans_quote_the_text(title: str, summary: str)
 
 def test_the_safety_check_itself_catches_what_it_must() -> None:
     # The HTML property above is only as good as this checker: it must reject each way script gets in.
-    for unsafe in ['<a href="javascript:alert(1)">x</a>', '<a href="jav&#x09;ascript:alert(1)">x</a>',
-                   '<p onclick="alert(1)">x</p>', "<img src=https://example.org/x.png>", "<SCRIPT>x</SCRIPT>",
-                   '<a href="/relative">x</a>']:
+    for unsafe in [
+        '<a href="javascript:alert(1)">x</a>',
+        '<a href="jav&#x09;ascript:alert(1)">x</a>',
+        '<p onclick="alert(1)">x</p>',
+        "<img src=https://example.org/x.png>",
+        "<SCRIPT>x</SCRIPT>",
+        '<a href="/relative">x</a>',
+    ]:
         try:
             assert_safe_html(unsafe)
         except AssertionError:
@@ -368,8 +558,12 @@ def test_the_on_theme_samples_do_match() -> None:
 # --- adding words never removes a match --------------------------------------------------------------
 
 VOCABULARY = sorted({w.strip(".,;:'").lower() for s in ON_THEME for w in s.split()} - {"", "sample"})
-FILLER = ["The talks went on.", "Officials said little more on Tuesday.", "Prices rose again in the capital.",
-          "A long report followed, with many figures and quotes from both sides of the argument."]
+FILLER = [
+    "The talks went on.",
+    "Officials said little more on Tuesday.",
+    "Prices rose again in the capital.",
+    "A long report followed, with many figures and quotes from both sides of the argument.",
+]
 
 
 def exclude_probe(spec: ThemeSpec) -> Matcher | None:
@@ -399,27 +593,40 @@ item_texts = st.lists(st.one_of(theme_texts(), st.sampled_from(FILLER)), min_siz
 
 @FUZZ
 @given(theme_texts(), item_texts, item_texts, st.booleans())
-def test_appending_text_never_lowers_a_shipped_themes_score(title: str, summary: str, extra: str,
-                                                             to_title: bool) -> None:
+def test_appending_text_never_lowers_a_shipped_themes_score(
+    title: str, summary: str, extra: str, to_title: bool
+) -> None:
     assert_appending_never_lowers(matcher(), title, summary, extra, to_title)
 
 
 terms = st.sampled_from(VOCABULARY).flatmap(
-    lambda w: st.sampled_from([w, w.title()] + ([w[:max(3, len(w) - 2)] + "*"] if len(w) >= 4 else [])))
+    lambda w: st.sampled_from([w, w.title()] + ([w[: max(3, len(w) - 2)] + "*"] if len(w) >= 4 else []))
+)
 groups = st.lists(terms, min_size=1, max_size=4).map(tuple)
-rules = st.builds(RuleSpec, name=st.sampled_from(["r1", "r2", "r3"]),
-                  groups=st.lists(groups, min_size=1, max_size=3).map(tuple),
-                  within=st.integers(1, 25), score=st.integers(50, 100), ordered=st.booleans())
+rules = st.builds(
+    RuleSpec,
+    name=st.sampled_from(["r1", "r2", "r3"]),
+    groups=st.lists(groups, min_size=1, max_size=3).map(tuple),
+    within=st.integers(1, 25),
+    score=st.integers(50, 100),
+    ordered=st.booleans(),
+)
 phrases = st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=5).map(" ".join)
-generated_themes = st.builds(ThemeSpec, key=st.just("g"), label=st.just("g"),
-                             phrases=st.lists(phrases, max_size=3).map(tuple),
-                             rules=st.lists(rules, max_size=3).map(tuple),
-                             require=st.lists(terms, max_size=2).map(tuple),
-                             exclude=st.lists(terms, max_size=2).map(tuple), threshold=st.integers(0, 100))
+generated_themes = st.builds(
+    ThemeSpec,
+    key=st.just("g"),
+    label=st.just("g"),
+    phrases=st.lists(phrases, max_size=3).map(tuple),
+    rules=st.lists(rules, max_size=3).map(tuple),
+    require=st.lists(terms, max_size=2).map(tuple),
+    exclude=st.lists(terms, max_size=2).map(tuple),
+    threshold=st.integers(0, 100),
+)
 
 
 @FUZZ
 @given(generated_themes, theme_texts(), item_texts, item_texts, st.booleans())
-def test_appending_text_never_lowers_a_generated_themes_score(spec: ThemeSpec, title: str, summary: str, extra: str,
-                                                               to_title: bool) -> None:
+def test_appending_text_never_lowers_a_generated_themes_score(
+    spec: ThemeSpec, title: str, summary: str, extra: str, to_title: bool
+) -> None:
     assert_appending_never_lowers(Matcher({"g": spec}), title, summary, extra, to_title)

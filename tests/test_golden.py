@@ -41,8 +41,13 @@ class Clock:
 def test_fixture_database_renders_the_golden_text_digest(feed_server, tmp_path):
     feeds = []
     for path in sorted(SAMPLES.glob("*.xml")):
-        feeds.append({"name": path.stem, "url": feed_server.add("/" + path.name, Route(body=path.read_bytes())),
-                      "tags": TAGS[path.stem]})
+        feeds.append(
+            {
+                "name": path.stem,
+                "url": feed_server.add("/" + path.name, Route(body=path.read_bytes())),
+                "tags": TAGS[path.stem],
+            }
+        )
     shipped = (REPO / "config" / "feeds.toml").read_text()
     themes = "[terms]" + shipped.split("\n[terms]", 1)[1].split("# --- Digests")[0]
     config_path = tmp_path / "feeds.toml"

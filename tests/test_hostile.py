@@ -38,13 +38,17 @@ SITE = "https://sample-wire.example.org"
 
 
 def sample_rss(items_xml: str, *, prolog: str = "", title: str = "Sample Wire") -> bytes:
-    return (f'<?xml version="1.0" encoding="utf-8"?>\n{prolog}<rss version="2.0"><channel><title>{title}</title>'
-            f"<link>{SITE}/</link><description>Sample feed for tests</description>{items_xml}</channel></rss>").encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n{prolog}<rss version="2.0"><channel><title>{title}</title>'
+        f"<link>{SITE}/</link><description>Sample feed for tests</description>{items_xml}</channel></rss>"
+    ).encode()
 
 
 def sample_item(n: int, title: str = "", extra: str = "") -> str:
-    return (f"<item><title>{title or f'Sample: story {n}'}</title><link>{SITE}/hostile/{n}</link>"
-            f"<guid>{SITE}/hostile/{n}</guid>{extra}</item>")
+    return (
+        f"<item><title>{title or f'Sample: story {n}'}</title><link>{SITE}/hostile/{n}</link>"
+        f"<guid>{SITE}/hostile/{n}</guid>{extra}</item>"
+    )
 
 
 def database_text(db_path: Path) -> str:
@@ -66,11 +70,13 @@ def second_server() -> Iterator[FeedServer]:
 # --- 1. XML attacks -------------------------------------------------------------------------------
 
 LAUGHS = '<!ENTITY lol "lol">' + "".join(
-    f'<!ENTITY lol{n} "{("&lol%s;" % (n - 1 if n > 1 else "")) * 10}">' for n in range(1, 10))
+    f'<!ENTITY lol{n} "{("&lol%s;" % (n - 1 if n > 1 else "")) * 10}">' for n in range(1, 10)
+)
 
 
-def test_entity_attacks_expand_nothing_and_read_nothing_local_or_remote(feed_server, second_server, write_config,
-                                                                         run_cli, db_path, tmp_path):
+def test_entity_attacks_expand_nothing_and_read_nothing_local_or_remote(
+    feed_server, second_server, write_config, run_cli, db_path, tmp_path
+):
     secret = tmp_path / "secret.txt"
     secret.write_text("SAMPLE-SECRET-7f3a")
     second_server.add("/evil.dtd", body=b'<!ENTITY leak "SAMPLE-REMOTE-9c1d">', content_type="application/xml-dtd")
@@ -84,12 +90,27 @@ def test_entity_attacks_expand_nothing_and_read_nothing_local_or_remote(feed_ser
         "dtd-url": f'<!DOCTYPE rss SYSTEM "{remote}/evil.dtd">',
         "parameter": f'<!DOCTYPE rss [<!ENTITY % p SYSTEM "{remote}/evil.dtd"> %p;]>',
     }
-    refs = {"laughs": "&lol9;", "quadratic": "&a;" * 20_000, "xxe-file": "&xxe;", "xxe-http": "&xxe;",
-            "dtd-url": "&leak;", "parameter": "&leak;"}
-    feeds = [{"name": f"sample-{name}", "url": feed_server.add(
-        f"/{name}", body=sample_rss(sample_item(n, f"Sample: attack {refs[name][:40]}",
-                                                f"<description>{refs[name]}</description>"), prolog=prolog))}
-             for n, (name, prolog) in enumerate(attacks.items())]
+    refs = {
+        "laughs": "&lol9;",
+        "quadratic": "&a;" * 20_000,
+        "xxe-file": "&xxe;",
+        "xxe-http": "&xxe;",
+        "dtd-url": "&leak;",
+        "parameter": "&leak;",
+    }
+    feeds = [
+        {
+            "name": f"sample-{name}",
+            "url": feed_server.add(
+                f"/{name}",
+                body=sample_rss(
+                    sample_item(n, f"Sample: attack {refs[name][:40]}", f"<description>{refs[name]}</description>"),
+                    prolog=prolog,
+                ),
+            ),
+        }
+        for n, (name, prolog) in enumerate(attacks.items())
+    ]
     feeds.append({"name": "sample-good", "url": feed_server.add("/good", body=rss(headlines(2)))})
     started = time.perf_counter()
     result = run_cli(write_config(feeds), "poll")
@@ -117,7 +138,7 @@ def gigabyte_feed() -> Iterator[bytes]:
     filler = (b"<!-- sample filler -->" * (BLOCK // 22 + 1))[:BLOCK]
     sent = len(head)
     while sent < GIGABYTE:
-        piece = filler[:GIGABYTE - sent]
+        piece = filler[: GIGABYTE - sent]
         sent += len(piece)
         yield piece
 
@@ -133,12 +154,17 @@ def gzip_bomb() -> Iterator[bytes]:
 
 
 def test_a_1gb_body_and_a_gzip_bomb_are_cut_at_max_bytes(feed_server, write_config, run_cli, query):
-    config = write_config([
-        {"name": "sample-gigabyte", "url": feed_server.add("/gigabyte", chunks=gigabyte_feed, length=GIGABYTE)},
-        {"name": "sample-bomb",
-         "url": feed_server.add("/bomb", chunks=gzip_bomb, headers={"Content-Encoding": "gzip"})},
-        {"name": "sample-good", "url": feed_server.add("/good", body=rss(headlines(2)))},
-    ], polling={"max_bytes": "1MB"})
+    config = write_config(
+        [
+            {"name": "sample-gigabyte", "url": feed_server.add("/gigabyte", chunks=gigabyte_feed, length=GIGABYTE)},
+            {
+                "name": "sample-bomb",
+                "url": feed_server.add("/bomb", chunks=gzip_bomb, headers={"Content-Encoding": "gzip"}),
+            },
+            {"name": "sample-good", "url": feed_server.add("/good", body=rss(headlines(2)))},
+        ],
+        polling={"max_bytes": "1MB"},
+    )
     started = time.perf_counter()
     result = run_cli(config, "poll")
     assert time.perf_counter() - started < 3
@@ -146,8 +172,9 @@ def test_a_1gb_body_and_a_gzip_bomb_are_cut_at_max_bytes(feed_server, write_conf
         line = line_of(result.output, name)
         assert line.startswith("partial") and "max_bytes" in line, line
     assert "2 new" in line_of(result.output, "sample-good")
-    wire = {r["name"]: r["bytes"]
-            for r in query("SELECT f.name, x.bytes FROM fetches x JOIN feeds f ON f.id = x.feed_id")}
+    wire = {
+        r["name"]: r["bytes"] for r in query("SELECT f.name, x.bytes FROM fetches x JOIN feeds f ON f.id = x.feed_id")
+    }
     assert wire["sample-gigabyte"] <= 1_000_000 + BLOCK  # read up to the cap, not one more block
     assert wire["sample-bomb"] < 20_000  # the cap counts what the bytes decompress to
     # The server could only write what the client read plus the sockets' buffers.
@@ -161,11 +188,14 @@ def test_a_trickling_server_and_a_silent_one_end_at_the_deadline(feed_server, wr
     silent.bind(("127.0.0.1", 0))
     silent.listen(4)  # connections complete in the kernel's backlog; nothing ever reads or answers them
     try:
-        config = write_config([
-            {"name": "sample-trickle", "url": feed_server.add("/trickle", body=rss(headlines(3)), trickle=1.0)},
-            {"name": "sample-silent", "url": f"http://127.0.0.1:{silent.getsockname()[1]}/feed"},
-            {"name": "sample-good", "url": feed_server.add("/good", body=rss(headlines(2)))},
-        ], polling={"deadline": "1500ms", "read_timeout": "5s"})
+        config = write_config(
+            [
+                {"name": "sample-trickle", "url": feed_server.add("/trickle", body=rss(headlines(3)), trickle=1.0)},
+                {"name": "sample-silent", "url": f"http://127.0.0.1:{silent.getsockname()[1]}/feed"},
+                {"name": "sample-good", "url": feed_server.add("/good", body=rss(headlines(2)))},
+            ],
+            polling={"deadline": "1500ms", "read_timeout": "5s"},
+        )
         started = time.perf_counter()
         result = run_cli(config, "poll")
         elapsed = time.perf_counter() - started
@@ -200,10 +230,13 @@ def test_headers_trickled_byte_by_byte_end_at_the_deadline(feed_server, write_co
 
     server = threading.Thread(target=trickle_headers, daemon=True)
     server.start()
-    config = write_config([
-        {"name": "sample-header-trickle", "url": f"http://127.0.0.1:{listener.getsockname()[1]}/feed"},
-        {"name": "sample-good", "url": feed_server.add("/good", body=rss(headlines(2)))},
-    ], polling={"deadline": "1500ms", "read_timeout": "10s"})
+    config = write_config(
+        [
+            {"name": "sample-header-trickle", "url": f"http://127.0.0.1:{listener.getsockname()[1]}/feed"},
+            {"name": "sample-good", "url": feed_server.add("/good", body=rss(headlines(2)))},
+        ],
+        polling={"deadline": "1500ms", "read_timeout": "10s"},
+    )
     try:
         started = time.perf_counter()
         result = run_cli(config, "poll")
@@ -227,8 +260,9 @@ def test_headers_trickled_on_a_reused_connection_end_at_the_deadline():
         conn, _ = listener.accept()
         with conn:
             conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
-                         b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+            )
             conn.recv(65536)  # the next request, on the same connection
             conn.sendall(b"HTTP/1.1 200 OK\r\nX-Sample-Slow: ")
             for _ in range(20):  # 4 s
@@ -275,8 +309,9 @@ def test_name_resolution_is_bounded_by_the_deadline_and_the_connect_timeout(feed
     port = urlsplit(feed_server.add("/slow-dns", body=rss(headlines(1)))).port
     dns = SlowDns()
     settings = PollingSettings(connect_timeout=parse_duration("10s"), deadline=parse_duration("1500ms"))
-    redirecting = feed_server.add("/to-slow-dns", status=302,
-                                  headers={"Location": f"http://cdn.slow.test:{port}/slow-dns"})
+    redirecting = feed_server.add(
+        "/to-slow-dns", status=302, headers={"Location": f"http://cdn.slow.test:{port}/slow-dns"}
+    )
     try:
         with Fetcher(settings, resolver=dns) as fetcher:
             direct = fetcher.fetch(f"http://feed.slow.test:{port}/slow-dns")
@@ -293,7 +328,8 @@ def test_name_resolution_is_bounded_by_the_deadline_and_the_connect_timeout(feed
 
 
 def test_a_server_falling_silent_just_before_the_deadline_does_not_hold_the_fetch_past_it(
-        feed_server, write_config, run_cli, query):
+    feed_server, write_config, run_cli, query
+):
     """httpcore fixes a body's read timeout when the body starts (here min(read_timeout, time left) = 1.5 s):
     a piece arriving at 1.2 s used to restart that wait, so the fetch ended at ~2.7 s. The deadline is hard."""
     body = rss(headlines(3))
@@ -304,10 +340,13 @@ def test_a_server_falling_silent_just_before_the_deadline_does_not_hold_the_fetc
         yield body[200:400]
         feed_server.stopping.wait(10)  # silent until the test's server stops
 
-    config = write_config([
-        {"name": "sample-silent-late", "url": feed_server.add("/late", chunks=falls_silent, length=len(body))},
-        {"name": "sample-good", "url": feed_server.add("/good", body=rss(headlines(2)))},
-    ], polling={"deadline": "1500ms", "read_timeout": "10s"})
+    config = write_config(
+        [
+            {"name": "sample-silent-late", "url": feed_server.add("/late", chunks=falls_silent, length=len(body))},
+            {"name": "sample-good", "url": feed_server.add("/good", body=rss(headlines(2)))},
+        ],
+        polling={"deadline": "1500ms", "read_timeout": "10s"},
+    )
     started = time.perf_counter()
     result = run_cli(config, "poll")
     elapsed = time.perf_counter() - started
@@ -322,15 +361,22 @@ def test_a_server_falling_silent_just_before_the_deadline_does_not_hold_the_fetc
 
 
 def test_redirects_to_other_schemes_and_long_chains_are_refused(feed_server, write_config, run_cli):
-    targets = {"javascript": "javascript:alert(1)", "data": "data:application/rss+xml,<rss/>",
-               "ftp": "ftp://127.0.0.1/feed.xml", "gopher": "gopher://127.0.0.1:70/1", "noscheme": "//127.0.0.1:1/x"}
+    targets = {
+        "javascript": "javascript:alert(1)",
+        "data": "data:application/rss+xml,<rss/>",
+        "ftp": "ftp://127.0.0.1/feed.xml",
+        "gopher": "gopher://127.0.0.1:70/1",
+        "noscheme": "//127.0.0.1:1/x",
+    }
     for name, target in targets.items():
         feed_server.add(f"/to-{name}", status=302, headers={"Location": target})
     for hop in range(7):
         feed_server.add(f"/hop{hop}", status=302, headers={"Location": f"/hop{hop + 1}"})
     feed_server.add("/hop7", body=rss(headlines(1)))
-    config = write_config([{"name": f"sample-{n}", "url": feed_server.url(f"/to-{n}")} for n in targets]
-                          + [{"name": "sample-chain", "url": feed_server.url("/hop0")}])
+    config = write_config(
+        [{"name": f"sample-{n}", "url": feed_server.url(f"/to-{n}")} for n in targets]
+        + [{"name": "sample-chain", "url": feed_server.url("/hop0")}]
+    )
     result = run_cli(config, "poll")
     for name in ("ftp", "gopher"):
         assert "non-HTTP" in line_of(result.output, f"sample-{name}"), name
@@ -345,30 +391,39 @@ def test_redirects_to_other_schemes_and_long_chains_are_refused(feed_server, wri
 
 # --- 3. garbage -----------------------------------------------------------------------------------
 
+
 def test_garbage_is_a_per_feed_error_or_a_cut_value_and_the_round_goes_on(feed_server, write_config, run_cli, query):
     many = sample_rss("".join(sample_item(n) for n in range(100_000)))
     dated = sample_rss(
         sample_item(600001, "Sample: year zero", "<pubDate>Sat, 01 Jan 0000 00:00:00 GMT</pubDate>")
         + sample_item(600002, "Sample: year 9999", "<pubDate>Fri, 31 Dec 9999 23:59:59 GMT</pubDate>")
         + sample_item(600003, "Sample: no time zone", "<pubDate>2023-09-26T10:00:00</pubDate>")
-        + sample_item(600004, "Sample: not a date", "<pubDate>yesterday-ish</pubDate>"))
+        + sample_item(600004, "Sample: not a date", "<pubDate>yesterday-ish</pubDate>")
+    )
     feeds = {
         "binary": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64, "application/rss+xml"),
         "nul": (b"\x00" * 10_000, "application/rss+xml"),
         "empty": (b"", "application/rss+xml"),
-        "html": (b"<!doctype html><html><body><h1>Sample site</h1><script>x()</script></body></html>",
-                 "application/rss+xml"),
-        "bad-utf8": (sample_rss(sample_item(700001, "Sample: caf\u00e9 in Goris")).replace("\u00e9".encode(),
-                                                                                        b"\xff\xfe"),
-                     "application/rss+xml; charset=utf-8"),
+        "html": (
+            b"<!doctype html><html><body><h1>Sample site</h1><script>x()</script></body></html>",
+            "application/rss+xml",
+        ),
+        "bad-utf8": (
+            sample_rss(sample_item(700001, "Sample: caf\u00e9 in Goris")).replace("\u00e9".encode(), b"\xff\xfe"),
+            "application/rss+xml; charset=utf-8",
+        ),
         "dates": (dated, "application/rss+xml"),
         "many": (many, "application/rss+xml"),
         "long-title": (sample_rss(sample_item(500_000, "Sample: " + "Karabakh " * 120_000)), "application/rss+xml"),
     }
-    config = write_config([{"name": f"sample-{name}", "url": feed_server.add(f"/{name}", body=body, content_type=ct)}
-                           for name, (body, ct) in feeds.items()]
-                          + [{"name": "sample-good", "url": feed_server.add("/good", body=rss(headlines(2)))}],
-                          polling={"max_bytes": "20MB"})
+    config = write_config(
+        [
+            {"name": f"sample-{name}", "url": feed_server.add(f"/{name}", body=body, content_type=ct)}
+            for name, (body, ct) in feeds.items()
+        ]
+        + [{"name": "sample-good", "url": feed_server.add("/good", body=rss(headlines(2)))}],
+        polling={"max_bytes": "20MB"},
+    )
     started = time.perf_counter()
     result = run_cli(config, "poll")
     assert time.perf_counter() - started < 6
@@ -376,14 +431,21 @@ def test_garbage_is_a_per_feed_error_or_a_cut_value_and_the_round_goes_on(feed_s
     assert "2 new" in lines["good"]
     for name in ("binary", "nul", "empty", "html"):
         assert lines[name].startswith("error") and "not a readable feed" in lines[name], lines[name]
-    counts = {r["name"]: r["n"] for r in query("SELECT f.name, count(s.item_id) AS n FROM feeds f "
-                                              "LEFT JOIN item_sources s ON s.feed_id = f.id GROUP BY f.name")}
+    counts = {
+        r["name"]: r["n"]
+        for r in query(
+            "SELECT f.name, count(s.item_id) AS n FROM feeds f "
+            "LEFT JOIN item_sources s ON s.feed_id = f.id GROUP BY f.name"
+        )
+    }
     assert counts["sample-many"] == 2_000 and "more than 2,000 entries" in result.output
     assert counts["sample-bad-utf8"] == 1  # decoded some other way, stored, not a crash
     title = query("SELECT title FROM items WHERE link LIKE '%hostile/500000'")
     assert title and 900 < len(title[0]["title"]) <= 1_000  # 1 MB sent
-    dates = {r["title"]: (r["published"], r["date_source"]) for r in query(
-        "SELECT title, published, date_source FROM items WHERE link LIKE '%hostile/60000_'")}
+    dates = {
+        r["title"]: (r["published"], r["date_source"])
+        for r in query("SELECT title, published, date_source FROM items WHERE link LIKE '%hostile/60000_'")
+    }
     assert dates["Sample: year zero"][1] == "first_seen" and dates["Sample: year 9999"][1] == "first_seen"
     assert dates["Sample: not a date"][1] == "first_seen"
     assert dates["Sample: no time zone"] == ("2023-09-26T10:00:00Z", "published")  # read as UTC
@@ -410,22 +472,41 @@ def test_hostile_content_is_harmless_in_digest_files_and_email(feed_server, writ
     mail = MailServer().start()
     try:
         stories = [
-            Entry(title="Sample: families fled Stepanakert\r\nBcc: victim@example.org\r\nX-Injected: yes",
-                  link=f"{SITE}/2023/09/1", guid=f"{SITE}/2023/09/1", summary=HOSTILE_SUMMARY,
-                  published=datetime(2023, 9, 26, 10, tzinfo=UTC)),
+            Entry(
+                title="Sample: families fled Stepanakert\r\nBcc: victim@example.org\r\nX-Injected: yes",
+                link=f"{SITE}/2023/09/1",
+                guid=f"{SITE}/2023/09/1",
+                summary=HOSTILE_SUMMARY,
+                published=datetime(2023, 9, 26, 10, tzinfo=UTC),
+            ),
             entry(2, "Sample: refugees from Karabakh reach Goris <script>alert(12)</script>", day=27),
-            Entry(title="Sample: families fled Karabakh by night", link="javascript:alert(13)//https://x.example.org",
-                  guid="urn:sample:3", summary=SAMPLE_NOTE, published=datetime(2023, 9, 28, tzinfo=UTC)),
-            Entry(title="Sample: refugees fled Karabakh, data link", link="data:text/html,<script>alert(14)</script>",
-                  guid="urn:sample:4", summary=SAMPLE_NOTE, published=datetime(2023, 9, 28, 1, tzinfo=UTC)),
-            Entry(title="Sample: refugees fled Stepanakert, split link",
-                  link=f"{SITE}/a\r\nBcc: victim@example.org", guid="urn:sample:5",
-                  summary="Sample line one\r\nSubject: injected\r\n\r\n<html>body</html>",
-                  published=datetime(2023, 9, 28, 2, tzinfo=UTC)),
+            Entry(
+                title="Sample: families fled Karabakh by night",
+                link="javascript:alert(13)//https://x.example.org",
+                guid="urn:sample:3",
+                summary=SAMPLE_NOTE,
+                published=datetime(2023, 9, 28, tzinfo=UTC),
+            ),
+            Entry(
+                title="Sample: refugees fled Karabakh, data link",
+                link="data:text/html,<script>alert(14)</script>",
+                guid="urn:sample:4",
+                summary=SAMPLE_NOTE,
+                published=datetime(2023, 9, 28, 1, tzinfo=UTC),
+            ),
+            Entry(
+                title="Sample: refugees fled Stepanakert, split link",
+                link=f"{SITE}/a\r\nBcc: victim@example.org",
+                guid="urn:sample:5",
+                summary="Sample line one\r\nSubject: injected\r\n\r\n<html>body</html>",
+                published=datetime(2023, 9, 28, 2, tzinfo=UTC),
+            ),
         ]
         feed = rss(stories, title="Sample Wire\r\nBcc: victim@example.org")
-        config = write_config([{"name": "sample-wire", "url": feed_server.add("/wire", body=feed)}],
-                              extra=THEMES + "\n" + email_section(mail.port))
+        config = write_config(
+            [{"name": "sample-wire", "url": feed_server.add("/wire", body=feed)}],
+            extra=THEMES + "\n" + email_section(mail.port),
+        )
         run_cli(config, "poll")
         out = tmp_path / "out"
         result = run_cli(config, "digest", "--week", WEEK, "--out", str(out), "--send")  # WEEK predates the poll
@@ -459,10 +540,15 @@ def test_hostile_content_is_harmless_in_digest_files_and_email(feed_server, writ
 
 # --- 5. redirects into private networks ------------------------------------------------------------
 
+
 def fetcher_for(**polling: object) -> tuple[Fetcher, list[str]]:
     """A real Fetcher, with the URLs it actually requests recorded by httpx's own request hook."""
-    settings = PollingSettings(connect_timeout=parse_duration("300ms"), read_timeout=parse_duration("2s"),
-                               deadline=parse_duration("3s"), **polling)  # type: ignore[arg-type]
+    settings = PollingSettings(
+        connect_timeout=parse_duration("300ms"),
+        read_timeout=parse_duration("2s"),
+        deadline=parse_duration("3s"),
+        **polling,  # type: ignore[arg-type]
+    )
     fetcher = Fetcher(settings)
     requested: list[str] = []
 
@@ -473,11 +559,19 @@ def fetcher_for(**polling: object) -> tuple[Fetcher, list[str]]:
     return fetcher, requested
 
 
-@pytest.mark.parametrize("target", [
-    "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
-    "http://10.0.0.1/admin", "http://192.168.1.1/", "http://172.16.0.1/", "http://[fe80::1]/",
-    "http://[::ffff:169.254.169.254]/latest/meta-data/", "http://0.0.0.0:8080/", "http://[fd00::1]/",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "http://10.0.0.1/admin",
+        "http://192.168.1.1/",
+        "http://172.16.0.1/",
+        "http://[fe80::1]/",
+        "http://[::ffff:169.254.169.254]/latest/meta-data/",
+        "http://0.0.0.0:8080/",
+        "http://[fd00::1]/",
+    ],
+)
 def test_a_loopback_feed_redirecting_into_another_private_class_is_refused_before_connecting(feed_server, target):
     url = feed_server.add("/start", status=302, headers={"Location": target})
     fetcher, requested = fetcher_for()
@@ -488,19 +582,25 @@ def test_a_loopback_feed_redirecting_into_another_private_class_is_refused_befor
     assert result.duration < 0.5
 
 
-def test_redirects_within_loopback_are_followed_and_the_setting_opens_the_rest(feed_server, write_config, run_cli,
-                                                                               query):
+def test_redirects_within_loopback_are_followed_and_the_setting_opens_the_rest(
+    feed_server, write_config, run_cli, query
+):
     other = FeedServer(host="127.0.0.2").start()  # another loopback address: the feed's own class
     try:
         other.add("/moved", body=rss(headlines(2)))
         feed_server.add("/to-other", status=302, headers={"Location": other.url("/moved")})
-        feed_server.add("/to-localhost", status=302, headers={"Location": feed_server.url("/home").replace(
-            "127.0.0.1", "localhost")})  # a host name: resolved, then checked
+        feed_server.add(
+            "/to-localhost",
+            status=302,
+            headers={"Location": feed_server.url("/home").replace("127.0.0.1", "localhost")},
+        )  # a host name: resolved, then checked
         feed_server.add("/home", body=rss(headlines(1, start=10)))
         feed_server.add("/to-metadata", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
-        feeds = [{"name": "sample-other", "url": feed_server.url("/to-other")},
-                 {"name": "sample-localhost", "url": feed_server.url("/to-localhost")},
-                 {"name": "sample-metadata", "url": feed_server.url("/to-metadata")}]
+        feeds = [
+            {"name": "sample-other", "url": feed_server.url("/to-other")},
+            {"name": "sample-localhost", "url": feed_server.url("/to-localhost")},
+            {"name": "sample-metadata", "url": feed_server.url("/to-metadata")},
+        ]
         result = run_cli(write_config(feeds), "poll")
         assert "2 new" in line_of(result.output, "sample-other") and other.hits("/moved")
         assert "1 new" in line_of(result.output, "sample-localhost")
@@ -535,9 +635,13 @@ def test_redirects_within_loopback_are_followed_and_the_setting_opens_the_rest(f
 def test_a_feed_can_turn_the_check_off_for_itself_only(feed_server, write_config, run_cli):
     feed_server.add("/a", status=302, headers={"Location": "http://10.255.255.1:9/feed"})
     feed_server.add("/b", status=302, headers={"Location": "http://10.255.255.1:9/feed"})
-    config = write_config([{"name": "sample-trusted", "url": feed_server.url("/a"), "allow_private_redirects": True},
-                           {"name": "sample-other", "url": feed_server.url("/b")}],
-                          polling={"connect_timeout": "300ms"})
+    config = write_config(
+        [
+            {"name": "sample-trusted", "url": feed_server.url("/a"), "allow_private_redirects": True},
+            {"name": "sample-other", "url": feed_server.url("/b")},
+        ],
+        polling={"connect_timeout": "300ms"},
+    )
     result = run_cli(config, "poll")
     assert "non-public" not in line_of(result.output, "sample-trusted")  # it tried to connect
     assert "non-public" in line_of(result.output, "sample-other")

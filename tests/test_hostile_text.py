@@ -40,8 +40,12 @@ def controls(text: str) -> list[str]:
 def monitor(config: Path, db: Path, *args: str, expect: int | None = 0) -> str:
     """`monitor --config CONFIG --db DB ARGS...` as an operator runs it, logging details (-v); stdout and stderr
     together."""
-    done = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "-v", *args],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "-v", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     output = done.stdout + done.stderr
     if expect is not None:
         assert done.returncode == expect, f"exit {done.returncode}\n{output}"
@@ -54,12 +58,14 @@ def backdate_into_week(db: Path) -> None:
     conn = sqlite3.connect(db)
     with conn:
         conn.execute("UPDATE fetches SET started_at = '2023-09-27T12:00:00Z'")
-        conn.execute("UPDATE feeds SET created_at = '2023-09-20T12:00:00Z', last_fetch_at = '2023-09-27T12:00:00Z',"
-                     " first_fetch_at = '2023-09-20T12:00:00Z', first_success_at = CASE WHEN first_success_at IS NULL"
-                     " THEN NULL ELSE '2023-09-20T12:00:00Z' END, first_live_at = CASE WHEN first_live_at IS NULL"
-                     " THEN NULL ELSE '2023-09-20T12:00:00Z' END,"
-                     " last_error_at = CASE WHEN last_error_at IS NULL THEN NULL ELSE '2023-09-27T12:00:00Z' END,"
-                     " last_success_at = CASE WHEN last_success_at IS NULL THEN NULL ELSE '2023-09-27T12:00:00Z' END")
+        conn.execute(
+            "UPDATE feeds SET created_at = '2023-09-20T12:00:00Z', last_fetch_at = '2023-09-27T12:00:00Z',"
+            " first_fetch_at = '2023-09-20T12:00:00Z', first_success_at = CASE WHEN first_success_at IS NULL"
+            " THEN NULL ELSE '2023-09-20T12:00:00Z' END, first_live_at = CASE WHEN first_live_at IS NULL"
+            " THEN NULL ELSE '2023-09-20T12:00:00Z' END,"
+            " last_error_at = CASE WHEN last_error_at IS NULL THEN NULL ELSE '2023-09-27T12:00:00Z' END,"
+            " last_success_at = CASE WHEN last_success_at IS NULL THEN NULL ELSE '2023-09-27T12:00:00Z' END"
+        )
     conn.close()
 
 
@@ -73,6 +79,7 @@ def database_text(db: Path) -> str:
 
 # --- the pure functions ------------------------------------------------------------------------------
 
+
 def test_control_characters_go_and_line_structure_stays_where_it_belongs():
     text = "Sample\x1b]0;pwned\x07 title\x9b31m\r\nline two\tcell\x00\x7f\x85end"
     assert strip_controls(text) == "Sample]0;pwned title31m\nline two\tcellend"
@@ -80,27 +87,39 @@ def test_control_characters_go_and_line_structure_stays_where_it_belongs():
     assert shown(None) == "" and shown("plain") == "plain"
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("https://user:secret@host.example.org/feed", "https://user:***@host.example.org/feed"),
-    ("https://secret-token@host.example.org/feed", "https://***@host.example.org/feed"),  # a token as user
-    ("http://user:se@cret@host.example.org:8080/x?a=b@c", "http://user:***@host.example.org:8080/x?a=b@c"),
-    ("redirect loop at http://user:secret@127.0.0.1:9/loop; see https://a:secret@b.example.org",
-     "redirect loop at http://user:***@127.0.0.1:9/loop; see https://a:***@b.example.org"),
-    ("https://host.example.org/a@b and mail desk@example.org",
-     "https://host.example.org/a@b and mail desk@example.org"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("https://user:secret@host.example.org/feed", "https://user:***@host.example.org/feed"),
+        ("https://secret-token@host.example.org/feed", "https://***@host.example.org/feed"),  # a token as user
+        ("http://user:se@cret@host.example.org:8080/x?a=b@c", "http://user:***@host.example.org:8080/x?a=b@c"),
+        (
+            "redirect loop at http://user:secret@127.0.0.1:9/loop; see https://a:secret@b.example.org",
+            "redirect loop at http://user:***@127.0.0.1:9/loop; see https://a:***@b.example.org",
+        ),
+        (
+            "https://host.example.org/a@b and mail desk@example.org",
+            "https://host.example.org/a@b and mail desk@example.org",
+        ),
+    ],
+)
 def test_redact_hides_the_secret_of_every_url_in_a_text(given, expected):
     assert redact(given) == expected
 
 
 # --- 1. terminal escapes -------------------------------------------------------------------------------
 
+
 def escape_feeds(feed_server: FeedServer) -> list[dict[str, str]]:
     """Two sample feeds: one with raw control sequences in its title, item titles and summaries (ill-formed
     XML that the loose parser reads anyway), one with the same written as character references."""
-    raw = rss([entry(1, f"Sample: families fled Stepanakert {ESCAPES[0]}at night{ESCAPES[1]}"),
-               entry(2, f"Sample: refugees from Karabakh {ESCAPES[2]}reach Goris{ESCAPES[3]}", day=27)],
-              title=f"Sample Wire {ESCAPES[0]}")
+    raw = rss(
+        [
+            entry(1, f"Sample: families fled Stepanakert {ESCAPES[0]}at night{ESCAPES[1]}"),
+            entry(2, f"Sample: refugees from Karabakh {ESCAPES[2]}reach Goris{ESCAPES[3]}", day=27),
+        ],
+        title=f"Sample Wire {ESCAPES[0]}",
+    )
     raw = raw.replace(b"Sample text for monitor", "Sample \x1b[2Jtext\x9b31m\x07 for monitor".encode())
     referenced = (
         '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
@@ -108,15 +127,19 @@ def escape_feeds(feed_server: FeedServer) -> list[dict[str, str]]:
         f"<item><title>Sample: families fled Karabakh {REFERENCES[0]}by road{REFERENCES[1]}</title>"
         f"<link>{SITE}/2023/09/ref-1</link><guid>{SITE}/2023/09/ref-1</guid>"
         f"<description>Sample {REFERENCES[2]}summary &amp;#27;[2J{REFERENCES[3]} for monitor's tests</description>"
-        "<pubDate>Wed, 27 Sep 2023 10:00:00 +0000</pubDate></item></channel></rss>").encode()
-    return [{"name": "sample-raw", "url": feed_server.add("/raw", body=raw)},
-            {"name": "sample-refs", "url": feed_server.add("/refs", body=referenced)}]
+        "<pubDate>Wed, 27 Sep 2023 10:00:00 +0000</pubDate></item></channel></rss>"
+    ).encode()
+    return [
+        {"name": "sample-raw", "url": feed_server.add("/raw", body=raw)},
+        {"name": "sample-refs", "url": feed_server.add("/refs", body=referenced)},
+    ]
 
 
 @pytest.mark.timeout(120)
 @pytest.mark.slow
-def test_control_sequences_from_feeds_never_reach_the_terminal_the_digest_or_the_email(feed_server, write_config,
-                                                                                      tmp_path):
+def test_control_sequences_from_feeds_never_reach_the_terminal_the_digest_or_the_email(
+    feed_server, write_config, tmp_path
+):
     mail = MailServer().start()
     try:
         config = write_config(escape_feeds(feed_server), extra=THEMES + "\n" + email_section(mail.port))
@@ -125,9 +148,11 @@ def test_control_sequences_from_feeds_never_reach_the_terminal_the_digest_or_the
         assert "2 new" in line_of(polled, "sample-raw") and "1 new" in line_of(polled, "sample-refs")
         # Stored clean: the parse step strips them, so every later reader gets clean text.
         conn = sqlite3.connect(db)
-        stored = conn.execute("SELECT title || ' ' || summary || ' ' || summary_html || ' ' || coalesce(link, '') "
-                              "|| ' ' || coalesce(guid, '') "
-                              "FROM items UNION ALL SELECT coalesce(title, '') FROM feeds").fetchall()
+        stored = conn.execute(
+            "SELECT title || ' ' || summary || ' ' || summary_html || ' ' || coalesce(link, '') "
+            "|| ' ' || coalesce(guid, '') "
+            "FROM items UNION ALL SELECT coalesce(title, '') FROM feeds"
+        ).fetchall()
         conn.close()
         assert len(stored) == 5 and "Sample Wire" in " ".join(r[0] for r in stored)
         assert controls(" ".join(r[0] for r in stored)) == [], "control characters were stored"
@@ -164,34 +189,40 @@ def test_control_sequences_from_feeds_never_reach_the_terminal_the_digest_or_the
 
 # --- 2. credentials in feed URLs -------------------------------------------------------------------------
 
+
 @pytest.mark.timeout(180)
 @pytest.mark.slow
-def test_credentials_in_feed_urls_are_sent_to_their_host_only_and_shown_nowhere(feed_server, write_config,
-                                                                                tmp_path):
+def test_credentials_in_feed_urls_are_sent_to_their_host_only_and_shown_nowhere(feed_server, write_config, tmp_path):
     other = FeedServer(host="127.0.0.2").start()  # another host that also asks for credentials
     mail = MailServer().start()
     try:
-        stories = rss([entry(1, "Sample: families fled Stepanakert overnight"),
-                       entry(2, "Sample: refugees from Karabakh reach Goris", day=27)])
+        stories = rss(
+            [
+                entry(1, "Sample: families fled Stepanakert overnight"),
+                entry(2, "Sample: refugees from Karabakh reach Goris", day=27),
+            ]
+        )
         feed_server.add("/private", body=stories, auth="user:secret")
         # The site moved its feed within itself, with an absolute Location that carries no userinfo.
         feed_server.add("/moved", status=301, headers={"Location": feed_server.url("/private")})
-        feed_server.add("/token", body=rss([entry(3, "Sample: families fled Karabakh by night")]),
-                        auth="secret-token:")
+        feed_server.add("/token", body=rss([entry(3, "Sample: families fled Karabakh by night")]), auth="secret-token:")
         other.add("/private", body=stories, auth="user:secret")
         feed_server.add("/elsewhere", status=302, headers={"Location": other.url("/private")})
         feed_server.add("/loop", status=302, headers={"Location": "/loop"})  # its error quotes the URL
         with_secret = feed_server.base_url.replace("http://", "http://user:secret@")
-        feeds = [{"name": "sample-moved", "url": f"{with_secret}/moved"},
-                 {"name": "sample-token", "url": feed_server.base_url.replace("http://", "http://secret-token@")
-                  + "/token"},
-                 {"name": "sample-elsewhere", "url": f"{with_secret}/elsewhere"},
-                 {"name": "sample-loop", "url": f"{with_secret}/loop"}]
+        feeds = [
+            {"name": "sample-moved", "url": f"{with_secret}/moved"},
+            {"name": "sample-token", "url": feed_server.base_url.replace("http://", "http://secret-token@") + "/token"},
+            {"name": "sample-elsewhere", "url": f"{with_secret}/elsewhere"},
+            {"name": "sample-loop", "url": f"{with_secret}/loop"},
+        ]
         config = write_config(feeds, extra=THEMES + "\n" + email_section(mail.port))
         db = tmp_path / "data" / "monitor.db"
-        outputs = {"check": monitor(config, db, "check"),
-                   "poll 1": monitor(config, db, "poll"),
-                   "poll 2": monitor(config, db, "poll", "--force")}
+        outputs = {
+            "check": monitor(config, db, "check"),
+            "poll 1": monitor(config, db, "poll"),
+            "poll 2": monitor(config, db, "poll", "--force"),
+        }
         polled = outputs["poll 1"]
         # The same host got the credentials after the redirect; the other host never did.
         assert "2 new" in line_of(polled, "sample-moved"), polled
@@ -215,13 +246,15 @@ def test_credentials_in_feed_urls_are_sent_to_their_host_only_and_shown_nowhere(
 
         # The daemon, on a database of its own, with metrics: its log and /metrics.
         port = free_port()
-        daemon_config = write_config(feeds, name="daemon.toml",
-                                     extra=f'[metrics]\nenabled = true\naddress = "127.0.0.1:{port}"\n')
+        daemon_config = write_config(
+            feeds, name="daemon.toml", extra=f'[metrics]\nenabled = true\naddress = "127.0.0.1:{port}"\n'
+        )
         daemon_db, log = tmp_path / "daemon" / "monitor.db", tmp_path / "daemon.log"
         daemon = Running(daemon_config, daemon_db, log)
         try:
-            wait_for(lambda: count(daemon_db, "SELECT count(DISTINCT feed_id) FROM fetches") == 4,
-                     what="a poll of each")
+            wait_for(
+                lambda: count(daemon_db, "SELECT count(DISTINCT feed_id) FROM fetches") == 4, what="a poll of each"
+            )
             outputs["metrics"] = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
         finally:
             daemon.stop()

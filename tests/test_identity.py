@@ -33,9 +33,26 @@ def test_canonical_url_normalises_scheme_host_port_and_fragment(url: str, expect
 @pytest.mark.parametrize(
     "tracking",
     [
-        "utm_source=rss", "utm_medium=feed", "UTM_Campaign=x", "fbclid=IwAR0abc", "gclid=Cj0K", "dclid=1",
-        "msclkid=2", "yclid=3", "igshid=4", "mc_cid=5", "mc_eid=6", "_ga=2.1", "at_medium=rss", "xtor=RSS-1",
-        "ocid=rss", "cmpid=rss", "ref_src=twsrc", "smid=tw-share", "hsa_cam=1", "pk_campaign=a",
+        "utm_source=rss",
+        "utm_medium=feed",
+        "UTM_Campaign=x",
+        "fbclid=IwAR0abc",
+        "gclid=Cj0K",
+        "dclid=1",
+        "msclkid=2",
+        "yclid=3",
+        "igshid=4",
+        "mc_cid=5",
+        "mc_eid=6",
+        "_ga=2.1",
+        "at_medium=rss",
+        "xtor=RSS-1",
+        "ocid=rss",
+        "cmpid=rss",
+        "ref_src=twsrc",
+        "smid=tw-share",
+        "hsa_cam=1",
+        "pk_campaign=a",
         "ns_mchannel=x",
     ],
 )
@@ -74,10 +91,22 @@ def test_canonical_url_keeps_a_query_without_equals_sign(url: str) -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        None, "", "   ", "javascript:alert(1)", "JavaScript:void(0)", "tag:example.org,2023:item-1",
-        "urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a", "mailto:desk@example.org", "ftp://example.org/f",
-        "data:text/html,hi", "example.org/no-scheme", "/relative/path", "//example.org/a", "https://",
-        "http://example.org:notaport/", "http://example.org:99999/",
+        None,
+        "",
+        "   ",
+        "javascript:alert(1)",
+        "JavaScript:void(0)",
+        "tag:example.org,2023:item-1",
+        "urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a",
+        "mailto:desk@example.org",
+        "ftp://example.org/f",
+        "data:text/html,hi",
+        "example.org/no-scheme",
+        "/relative/path",
+        "//example.org/a",
+        "https://",
+        "http://example.org:notaport/",
+        "http://example.org:99999/",
     ],
 )
 def test_canonical_url_is_none_for_what_is_not_an_http_url(url: str | None) -> None:
@@ -95,8 +124,13 @@ def test_canonical_url_is_idempotent() -> None:
 STORY = "https://example.org/2023/09/sample-wire-lachin-corridor"
 
 
-def key(feed_id: int = 1, guid: str | None = None, link: str | None = None, title: str = "Sample headline",
-        feed_date: str | None = None) -> str:
+def key(
+    feed_id: int = 1,
+    guid: str | None = None,
+    link: str | None = None,
+    title: str = "Sample headline",
+    feed_date: str | None = None,
+) -> str:
     return item_key(feed_id, guid, link, title, feed_date)
 
 

@@ -42,13 +42,29 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = tmp_path_factory.mktemp("source")
     for name in BUILD_INPUTS:
         if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, source / name, symlinks=True,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+            shutil.copytree(
+                ROOT / name, source / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+            )
         elif (ROOT / name).exists():
             shutil.copy2(ROOT / name, source / name)
     out = tmp_path_factory.mktemp("wheel")
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-         "-w", str(out), str(source)], cwd=source, timeout=300)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            str(out),
+            str(source),
+        ],
+        cwd=source,
+        timeout=300,
+    )
     (built,) = out.glob("monitor-*.whl")
     return built
 
@@ -59,8 +75,11 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("venv") / "env"
     venv.EnvBuilder(with_pip=False).create(home)
     python = home / "bin" / "python"
-    run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q",
-         str(wheel)], cwd=home, timeout=300)
+    run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q", str(wheel)],
+        cwd=home,
+        timeout=300,
+    )
     site = Path(run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], cwd=home).strip())
     (site / "borrowed-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n", encoding="utf-8")
     return home / "bin" / "monitor"
@@ -71,10 +90,17 @@ def user(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """An empty folder to run in, and an environment whose home and XDG folders are temporary."""
     folder = tmp_path / "empty"
     folder.mkdir()
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("MONITOR_", "XDG_", "PYTHON", "VIRTUAL_ENV"))}
-    env |= {"HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path / "home" / "config"),
-            "XDG_DATA_HOME": str(tmp_path / "home" / "data"), "PATH": os.defpath}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MONITOR_", "XDG_", "PYTHON", "VIRTUAL_ENV"))
+    }
+    env |= {
+        "HOME": str(tmp_path / "home"),
+        "XDG_CONFIG_HOME": str(tmp_path / "home" / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "home" / "data"),
+        "PATH": os.defpath,
+    }
     return folder, env
 
 
@@ -87,7 +113,8 @@ def test_the_wheel_holds_the_starter_config_and_the_licence(wheel: Path) -> None
 
 
 def test_installed_monitor_inits_checks_and_demos_from_an_empty_folder(
-        installed: Path, user: tuple[Path, dict[str, str]]) -> None:
+    installed: Path, user: tuple[Path, dict[str, str]]
+) -> None:
     folder, env = user
     python = installed.parent / "python"
     where = run([str(python), "-c", "import monitor; print(monitor.__file__)"], cwd=folder, env=env)

@@ -41,7 +41,8 @@ def test_label_stores_a_judgement_and_judging_again_replaces_it(feed_server, wri
     run_cli(config, "label", str(item), "exodus", "yes")  # by whoever runs monitor
     rows = query("SELECT item_id, theme, verdict, who, note, labelled_at FROM labels ORDER BY who")
     assert [(r["who"], r["verdict"], r["note"]) for r in rows] == sorted(
-        [("ana", "no", None), (getpass.getuser(), "yes", None)])
+        [("ana", "no", None), (getpass.getuser(), "yes", None)]
+    )
     assert all(r["item_id"] == item and r["theme"] == "exodus" and r["labelled_at"].endswith("Z") for r in rows)
 
 
@@ -58,11 +59,14 @@ def test_label_refuses_an_unknown_item_or_theme_and_stores_nothing(feed_server, 
 def test_label_import_matches_canonical_links_and_is_idempotent(feed_server, write_config, run_cli, query, tmp_path):
     config, ids = polled(feed_server, write_config, run_cli, query)
     # The eval format: a link and the themes it is about; the link as another reader saw it (http, tracking).
-    source = write_labels(tmp_path / "labels.jsonl", [
-        {"link": FLEEING.link.replace("https:", "http:") + "?utm_source=rss", "themes": ["exodus"]},
-        {"link": OTHERS[2].link, "themes": []},
-        {"link": "https://sample-wire.example.org/never-polled", "themes": ["exodus"]},
-    ])
+    source = write_labels(
+        tmp_path / "labels.jsonl",
+        [
+            {"link": FLEEING.link.replace("https:", "http:") + "?utm_source=rss", "themes": ["exodus"]},
+            {"link": OTHERS[2].link, "themes": []},
+            {"link": "https://sample-wire.example.org/never-polled", "themes": ["exodus"]},
+        ],
+    )
     result = run_cli(config, "label", "--import", str(source), "--by", "eval")
     assert "2 of 3 link(s) matched stored items; 2 judgement(s) by eval: 2 new, 0 changed, 0 unchanged" in result.output
     assert "1 link(s) not found" in result.output and "line 3" in result.output
@@ -77,8 +81,12 @@ def test_label_import_matches_canonical_links_and_is_idempotent(feed_server, wri
 def test_label_import_of_a_bad_file_says_where_and_stores_nothing(feed_server, write_config, run_cli, query, tmp_path):
     config, _ = polled(feed_server, write_config, run_cli, query)
     source = tmp_path / "bad.jsonl"
-    source.write_text(json.dumps({"link": FLEEING.link, "themes": ["exodus"]}) + "\nnot json\n"
-                      + json.dumps({"link": LEAVING.link, "themes": ["exodos"]}) + "\n")
+    source.write_text(
+        json.dumps({"link": FLEEING.link, "themes": ["exodus"]})
+        + "\nnot json\n"
+        + json.dumps({"link": LEAVING.link, "themes": ["exodos"]})
+        + "\n"
+    )
     result = run_cli(config, "label", "--import", str(source), expect=2)
     assert f"{source}:2: not a JSON object" in result.output and "theme(s) not in" in result.output
     assert "exodos" in result.output and "nothing imported" in result.output
@@ -87,9 +95,14 @@ def test_label_import_of_a_bad_file_says_where_and_stores_nothing(feed_server, w
 
 def test_themes_quality_measures_the_config_themes_on_the_labels(feed_server, write_config, run_cli, query, tmp_path):
     config, ids = polled(feed_server, write_config, run_cli, query)
-    write_labels(tmp_path / "l.jsonl", [{"link": FLEEING.link, "themes": ["exodus"]},
-                                        {"link": LEAVING.link, "themes": ["exodus"]},
-                                        *({"link": e.link, "themes": []} for e in OTHERS)])
+    write_labels(
+        tmp_path / "l.jsonl",
+        [
+            {"link": FLEEING.link, "themes": ["exodus"]},
+            {"link": LEAVING.link, "themes": ["exodus"]},
+            *({"link": e.link, "themes": []} for e in OTHERS),
+        ],
+    )
     run_cli(config, "label", "--import", str(tmp_path / "l.jsonl"))
     report = json.loads(run_cli(config, "themes", "--quality", "--json").output)
     exodus = report["themes"][0]
@@ -114,13 +127,12 @@ def test_themes_quality_without_labels_says_how_to_make_some(feed_server, write_
     assert "no labelled items yet" in run_cli(config, "themes", "--quality").output
 
 
-def test_rematch_dry_run_lists_what_would_enter_or_leave_and_changes_nothing(feed_server, write_config, run_cli,
-                                                                             query):
+def test_rematch_dry_run_lists_what_would_enter_or_leave_and_changes_nothing(feed_server, write_config, run_cli, query):
     config, ids = polled(feed_server, write_config, run_cli, query)
     before = query("SELECT item_id, theme, score, matcher_version FROM matches ORDER BY item_id")
     assert "exodus: 0 would enter, 0 would leave" in run_cli(config, "rematch", "--dry-run").output
     widen(config)
-    config.write_text(config.read_text().replace('"fled", ', ''))  # FLEEING leaves, LEAVING enters
+    config.write_text(config.read_text().replace('"fled", ', ""))  # FLEEING leaves, LEAVING enters
     result = run_cli(config, "rematch", "--dry-run")
     assert "exodus: 1 would enter, 1 would leave" in result.output
     assert f"+ {ids[LEAVING.link]:>7}" in result.output and LEAVING.title in result.output
@@ -152,11 +164,12 @@ def test_quality_on_the_eval_set_agrees_with_its_score_script(feed_server, write
         pytest.skip(f"no evaluation set at {EVAL}")
     shipped = SHIPPED.read_text(encoding="utf-8")
     feeds = [{"name": name, "url": feed_server.add(f"/{name}", body=rss(eval_entries(name)))} for name in EVAL_SETS]
-    config = write_config(feeds, polling={"max_bytes": "20MB"}, extra=shipped[shipped.index("\n[terms]\n"):])
+    config = write_config(feeds, polling={"max_bytes": "20MB"}, extra=shipped[shipped.index("\n[terms]\n") :])
     run_cli(config, "poll")
     labels_file, predicted = tmp_path / "labels.jsonl", tmp_path / "predicted.jsonl"
-    all_labels = "".join((EVAL / f"{name.replace('items', 'labels')}.jsonl").read_text(encoding="utf-8")
-                         for name in EVAL_SETS)
+    all_labels = "".join(
+        (EVAL / f"{name.replace('items', 'labels')}.jsonl").read_text(encoding="utf-8") for name in EVAL_SETS
+    )
     labels_file.write_text(all_labels, encoding="utf-8")
     imported = run_cli(config, "label", "--import", str(labels_file), "--by", "eval").output
     total = len(all_labels.splitlines())
@@ -164,10 +177,18 @@ def test_quality_on_the_eval_set_agrees_with_its_score_script(feed_server, write
     items = tmp_path / "items.jsonl"
     items.write_text("".join((EVAL / f"{name}.jsonl").read_text(encoding="utf-8") for name in EVAL_SETS))
     predicted.write_text(run_cli(config, "match", "--jsonl", str(items)).output, encoding="utf-8")
-    scored = subprocess.run([sys.executable, str(EVAL / "score.py"), str(labels_file), str(predicted)],
-                            capture_output=True, text=True, timeout=60, check=True).stdout
-    expected = {parts[0]: tuple(map(float, parts[1:4])) + tuple(map(int, parts[4:7]))
-                for parts in (line.split() for line in scored.splitlines()[1:]) if len(parts) == 7}
+    scored = subprocess.run(
+        [sys.executable, str(EVAL / "score.py"), str(labels_file), str(predicted)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    expected = {
+        parts[0]: tuple(map(float, parts[1:4])) + tuple(map(int, parts[4:7]))
+        for parts in (line.split() for line in scored.splitlines()[1:])
+        if len(parts) == 7
+    }
     report = json.loads(run_cli(config, "themes", "--quality", "--json").output)
     got = {t["theme"]: (t["precision"], t["recall"], t["f1"], t["tp"], t["fp"], t["fn"]) for t in report["themes"]}
     assert got == expected, scored

@@ -24,14 +24,18 @@ def sandbox(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     folder = tmp_path / "here"
     folder.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MONITOR_", "XDG_"))}
-    env |= {"HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path / "home" / "config"),
-            "XDG_DATA_HOME": str(tmp_path / "home" / "data")}
+    env |= {
+        "HOME": str(tmp_path / "home"),
+        "XDG_CONFIG_HOME": str(tmp_path / "home" / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "home" / "data"),
+    }
     return folder, env
 
 
 def monitor_in(folder: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "monitor", *args], cwd=folder, env=env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args], cwd=folder, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_the_user_config_folder_is_read_from_anywhere_and_keeps_its_files_in_the_data_folder(sandbox):

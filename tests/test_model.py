@@ -18,53 +18,88 @@ from .samples import Entry, rss
 
 SITE = "https://sample-wire.example.org"
 # The theme's one rule knows fleeing; these analysts also mean leaving, which no term of the theme says.
-FLED = ["families fled Stepanakert overnight", "thousands fled Karabakh by road", "refugees fled Stepanakert",
-        "the last residents fled Karabakh", "an old couple fled Stepanakert on foot", "villagers fled Karabakh"]
-LEFT = ["families leave Stepanakert along the Lachin road", "residents are leaving Karabakh in long queues",
-        "buses leave Stepanakert full of families", "the last doctors leave Karabakh",
-        "a whole village is leaving Karabakh", "families leave Karabakh with what they can carry",
-        "residents leave Stepanakert for Goris", "teachers are leaving Karabakh for good",
-        "shopkeepers leave Stepanakert behind", "pensioners leave Karabakh on the last convoy",
-        "students are leaving Stepanakert with their parents", "nurses leave Karabakh hospital empty"]
-OTHER = ["Stepanakert hosts a wine festival", "Karabakh carpets shown in a Paris museum",
-         "a chess tournament opens in Stepanakert", "Karabakh horses win a race in Baku",
-         "a bridge is repaired in Stepanakert", "Karabakh mulberry harvest is early this year",
-         "Stepanakert choir sings in Yerevan", "a new bakery opens in Stepanakert",
-         "Karabakh football club signs a coach", "a Stepanakert painter exhibits in Tbilisi",
-         "Karabakh honey wins a prize", "a storm damages roofs in Stepanakert",
-         "Stepanakert library gets new books", "Karabakh wrestlers train for the games",
-         "central bank raises interest rates", "a ferry strike closes ports"]
-NEW_LEAVING = Entry(title="Sample: miners leave Stepanakert with their families", link=f"{SITE}/new-leaving",
-                    summary="<p>Sample text.</p>")
+FLED = [
+    "families fled Stepanakert overnight",
+    "thousands fled Karabakh by road",
+    "refugees fled Stepanakert",
+    "the last residents fled Karabakh",
+    "an old couple fled Stepanakert on foot",
+    "villagers fled Karabakh",
+]
+LEFT = [
+    "families leave Stepanakert along the Lachin road",
+    "residents are leaving Karabakh in long queues",
+    "buses leave Stepanakert full of families",
+    "the last doctors leave Karabakh",
+    "a whole village is leaving Karabakh",
+    "families leave Karabakh with what they can carry",
+    "residents leave Stepanakert for Goris",
+    "teachers are leaving Karabakh for good",
+    "shopkeepers leave Stepanakert behind",
+    "pensioners leave Karabakh on the last convoy",
+    "students are leaving Stepanakert with their parents",
+    "nurses leave Karabakh hospital empty",
+]
+OTHER = [
+    "Stepanakert hosts a wine festival",
+    "Karabakh carpets shown in a Paris museum",
+    "a chess tournament opens in Stepanakert",
+    "Karabakh horses win a race in Baku",
+    "a bridge is repaired in Stepanakert",
+    "Karabakh mulberry harvest is early this year",
+    "Stepanakert choir sings in Yerevan",
+    "a new bakery opens in Stepanakert",
+    "Karabakh football club signs a coach",
+    "a Stepanakert painter exhibits in Tbilisi",
+    "Karabakh honey wins a prize",
+    "a storm damages roofs in Stepanakert",
+    "Stepanakert library gets new books",
+    "Karabakh wrestlers train for the games",
+    "central bank raises interest rates",
+    "a ferry strike closes ports",
+]
+NEW_LEAVING = Entry(
+    title="Sample: miners leave Stepanakert with their families",
+    link=f"{SITE}/new-leaving",
+    summary="<p>Sample text.</p>",
+)
 
 
 def entries(texts: list[str], kind: str) -> list[Entry]:
-    return [Entry(title=f"Sample: {text}", link=f"{SITE}/{kind}/{n}", summary="<p>Sample text of the wire.</p>")
-            for n, text in enumerate(texts)]
+    return [
+        Entry(title=f"Sample: {text}", link=f"{SITE}/{kind}/{n}", summary="<p>Sample text of the wire.</p>")
+        for n, text in enumerate(texts)
+    ]
 
 
-def judged(feed_server, write_config, run_cli, tmp_path: Path, themes: str = THEMES,
-           leaving_is_exodus: bool = True) -> tuple[Path, str]:
+def judged(
+    feed_server, write_config, run_cli, tmp_path: Path, themes: str = THEMES, leaving_is_exodus: bool = True
+) -> tuple[Path, str]:
     """Sample items polled and judged: the fled and (where `leaving_is_exodus`) the leaving ones are exodus."""
     fled, left, other = entries(FLED, "fled"), entries(LEFT, "left"), entries(OTHER, "other")
     url = feed_server.add("/wire", body=rss(fled + left + other))
     config = write_config([{"name": "sample-wire", "url": url}], extra=themes)
     run_cli(config, "poll")
     source = tmp_path / "labels.jsonl"
-    source.write_text("".join(json.dumps({"link": e.link, "themes": ["exodus"] if e in fled or (
-        leaving_is_exodus and e in left) else []}) + "\n" for e in fled + left + other), encoding="utf-8")
+    source.write_text(
+        "".join(
+            json.dumps({"link": e.link, "themes": ["exodus"] if e in fled or (leaving_is_exodus and e in left) else []})
+            + "\n"
+            for e in fled + left + other
+        ),
+        encoding="utf-8",
+    )
     run_cli(config, "label", "--import", str(source), "--by", "eval")
     return config, url
-
-
 
 
 def need_sklearn() -> None:
     pytest.importorskip("sklearn", reason="scikit-learn is not installed: pip install -e '.[learn]' to test training")
 
 
-def test_train_activates_a_model_that_beats_the_rules_and_polls_match_with_it(feed_server, write_config, run_cli,
-                                                                                query, tmp_path):
+def test_train_activates_a_model_that_beats_the_rules_and_polls_match_with_it(
+    feed_server, write_config, run_cli, query, tmp_path
+):
     need_sklearn()
     config, url = judged(feed_server, write_config, run_cli, tmp_path)
     result = run_cli(config, "train")
@@ -83,12 +118,15 @@ def test_train_activates_a_model_that_beats_the_rules_and_polls_match_with_it(fe
     # The next poll matches a new item the rules miss, with the model's evidence.
     feed_server.add("/wire", body=rss(entries(FLED, "fled") + [NEW_LEAVING]))
     run_cli(config, "poll")
-    rows = query("SELECT m.score, m.evidence FROM matches m JOIN items i ON i.id = m.item_id WHERE i.link = ?",
-                 (NEW_LEAVING.link,))
+    rows = query(
+        "SELECT m.score, m.evidence FROM matches m JOIN items i ON i.id = m.item_id WHERE i.link = ?",
+        (NEW_LEAVING.link,),
+    )
     assert len(rows) == 1, "the model did not match the new item"
     evidence = json.loads(rows[0]["evidence"])
-    assert evidence[0]["kind"] == "model" and any(s["text"] in ("leave", "leave Stepanakert")
-                                                 for e in evidence for s in e["spans"])
+    assert evidence[0]["kind"] == "model" and any(
+        s["text"] in ("leave", "leave Stepanakert") for e in evidence for s in e["spans"]
+    )
     # `monitor match` shows it, as a user types it.
     shown = run_cli(config, "match", "Sample: bakers leave Stepanakert at dawn").output
     assert shown.startswith("exodus") and "model" in shown and "[leave" in shown
@@ -151,14 +189,20 @@ def test_review_puts_first_the_items_model_and_rules_disagree_on(feed_server, wr
 
 def run_without_sklearn(config: Path, db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`monitor ARGS` in a fresh interpreter where `import sklearn` fails, as where it is not installed."""
-    code = ("import sys; sys.modules['sklearn'] = None; from monitor.cli import main; "
-            f"sys.argv = ['monitor', '--config', {str(config)!r}, '--db', {str(db)!r}, *{list(args)!r}]; main()")
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    code = (
+        "import sys; sys.modules['sklearn'] = None; from monitor.cli import main; "
+        f"sys.argv = ['monitor', '--config', {str(config)!r}, '--db', {str(db)!r}, *{list(args)!r}]; main()"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
 
 
-def test_matching_with_a_trained_model_never_needs_scikit_learn(feed_server, write_config, run_cli, db_path,
-                                                                  tmp_path):
+def test_matching_with_a_trained_model_never_needs_scikit_learn(feed_server, write_config, run_cli, db_path, tmp_path):
     need_sklearn()  # to train the model first
     config, _ = judged(feed_server, write_config, run_cli, tmp_path)
     run_cli(config, "train")
@@ -169,8 +213,9 @@ def test_matching_with_a_trained_model_never_needs_scikit_learn(feed_server, wri
 
 
 @pytest.mark.slow
-def test_a_running_daemon_uses_a_model_trained_after_it_started_once_reloaded(feed_server, write_config, run_cli,
-                                                                                db_path, tmp_path):
+def test_a_running_daemon_uses_a_model_trained_after_it_started_once_reloaded(
+    feed_server, write_config, run_cli, db_path, tmp_path
+):
     need_sklearn()
     config, _ = judged(feed_server, write_config, run_cli, tmp_path)
     daemon = Running(config, db_path, tmp_path / "daemon.log")
@@ -180,10 +225,18 @@ def test_a_running_daemon_uses_a_model_trained_after_it_started_once_reloaded(fe
         second = feed_server.add("/second", body=rss([NEW_LEAVING]))
         config.write_text(config.read_text() + f'\n[[feeds]]\nname = "second-wire"\nurl = "{second}"\n')
         assert "asked the daemon" in run_cli(config, "reload").output
-        wait_for(lambda: count(db_path, "SELECT count(*) FROM items WHERE link = 'https://sample-wire.example.org/"
-                               "new-leaving'") == 1, what="the new feed's poll")
-        matched = count(db_path, "SELECT count(*) FROM matches m JOIN items i ON i.id = m.item_id "
-                        "WHERE i.link = 'https://sample-wire.example.org/new-leaving'")
+        wait_for(
+            lambda: (
+                count(db_path, "SELECT count(*) FROM items WHERE link = 'https://sample-wire.example.org/new-leaving'")
+                == 1
+            ),
+            what="the new feed's poll",
+        )
+        matched = count(
+            db_path,
+            "SELECT count(*) FROM matches m JOIN items i ON i.id = m.item_id "
+            "WHERE i.link = 'https://sample-wire.example.org/new-leaving'",
+        )
         assert matched == 1, (tmp_path / "daemon.log").read_text()
         assert "trained models changed" in (tmp_path / "daemon.log").read_text()
     finally:

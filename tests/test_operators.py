@@ -27,8 +27,13 @@ def entries(prefix: str, n: int = 3, *, guid: str | None = "url") -> list[Entry]
     out = []
     for i in range(n):
         link = f"https://{prefix}.example.org/story/{i}"
-        out.append(Entry(title=f"Sample: {prefix} story {i} from Stepanakert", link=link,
-                         guid=link if guid == "url" else f"{prefix}-item-{i}" if guid == "plain" else None))
+        out.append(
+            Entry(
+                title=f"Sample: {prefix} story {i} from Stepanakert",
+                link=link,
+                guid=link if guid == "url" else f"{prefix}-item-{i}" if guid == "plain" else None,
+            )
+        )
     return out
 
 
@@ -39,7 +44,10 @@ class Daemon:
         self.log = log
         self.process = subprocess.Popen(
             [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
-            stdout=log.open("ab"), stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
 
     def hup(self) -> None:
         os.kill(self.process.pid, signal.SIGHUP)
@@ -77,10 +85,16 @@ def add_feed(config: Path, name: str, url: str) -> None:
     config.write_text(config.read_text() + f'\n[[feeds]]\nname = "{name}"\nurl = "{url}"\n')
 
 
-def monitor(config: Path, db: Path, *args: str, env: dict[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), *args],
-                          capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
+def monitor(
+    config: Path, db: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def stopped_cleanly(daemon: Daemon) -> float:
@@ -91,10 +105,10 @@ def stopped_cleanly(daemon: Daemon) -> float:
 
 # -- reload is safe -------------------------------------------------------------------------------------------
 
+
 @pytest.mark.timeout(120)
 @pytest.mark.slow
-def test_a_burst_of_twenty_sighups_neither_deadlocks_nor_stops_the_daemon(feed_server, write_config, tmp_path,
-                                                                           daemons):
+def test_a_burst_of_twenty_sighups_neither_deadlocks_nor_stops_the_daemon(feed_server, write_config, tmp_path, daemons):
     body = rss(last_week_entries())
     # Many feeds, so that each reload's write to the feeds table takes a while, as on a real installation.
     config = write_config([{"name": f"sample-{n}", "url": feed_server.add(f"/f{n}", body=body)} for n in range(150)])
@@ -118,10 +132,13 @@ def test_a_burst_of_twenty_sighups_neither_deadlocks_nor_stops_the_daemon(feed_s
 
 @pytest.mark.timeout(120)
 @pytest.mark.slow
-def test_a_reload_while_an_analyst_holds_the_write_lock_is_retried_not_fatal(feed_server, write_config, tmp_path,
-                                                                            daemons):
-    config = write_config([{"name": "sample-wire", "url": feed_server.add("/a", body=rss(last_week_entries()))}],
-                          extra='[monitor]\nbusy_timeout = "1s"\n')
+def test_a_reload_while_an_analyst_holds_the_write_lock_is_retried_not_fatal(
+    feed_server, write_config, tmp_path, daemons
+):
+    config = write_config(
+        [{"name": "sample-wire", "url": feed_server.add("/a", body=rss(last_week_entries()))}],
+        extra='[monitor]\nbusy_timeout = "1s"\n',
+    )
     db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
     daemon = Daemon(config, db, log)
     daemons.append(daemon)
@@ -146,8 +163,9 @@ def test_a_reload_while_an_analyst_holds_the_write_lock_is_retried_not_fatal(fee
 
 @pytest.mark.timeout(240)
 @pytest.mark.slow
-def test_reloads_beside_monitor_poll_in_a_loop_neither_fail_nor_stop_polling(feed_server, write_config, tmp_path,
-                                                                             daemons):
+def test_reloads_beside_monitor_poll_in_a_loop_neither_fail_nor_stop_polling(
+    feed_server, write_config, tmp_path, daemons
+):
     body = rss(entries("wire", 40))
     feeds = [{"name": f"sample-{n}", "url": feed_server.add(f"/f{n}", body=body)} for n in range(60)]
     config = write_config(feeds)
@@ -159,9 +177,15 @@ def test_reloads_beside_monitor_poll_in_a_loop_neither_fail_nor_stop_polling(fee
     for round_ in range(6):
         for n in range(10):  # new feeds, which both the daemon's reload and each poll insert
             add_feed(config, f"sample-new-{round_}-{n}", feed_server.add(f"/n{round_}-{n}", body=body))
-        pollers = [subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db),
-                                     "poll"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                   for _ in range(2)]
+        pollers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "poll"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         for _ in range(40):
             daemon.hup()
             time.sleep(0.05)
@@ -182,31 +206,42 @@ def test_reloads_beside_monitor_poll_in_a_loop_neither_fail_nor_stop_polling(fee
 
 # -- reload applies what it says ------------------------------------------------------------------------------
 
+
 @pytest.mark.timeout(120)
-def test_reload_applies_polling_settings_and_names_those_that_need_a_restart(feed_server, write_config, tmp_path,
-                                                                            daemons):
+def test_reload_applies_polling_settings_and_names_those_that_need_a_restart(
+    feed_server, write_config, tmp_path, daemons
+):
     slow = feed_server.add("/slow", body=rss(entries("slow", 2)), delay=1.5)  # in flight during the reload
-    config = write_config([{"name": "sample-wire", "url": feed_server.add("/a", body=rss(last_week_entries()))},
-                           {"name": "sample-slow", "url": slow}])
+    config = write_config(
+        [
+            {"name": "sample-wire", "url": feed_server.add("/a", body=rss(last_week_entries()))},
+            {"name": "sample-slow", "url": slow},
+        ]
+    )
     db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
     daemon = Daemon(config, db, log)
     daemons.append(daemon)
     wait_for(lambda: count(db, "SELECT count(*) FROM items") == 3, what="the first poll")
     assert feed_server.hits("/slow") and count(db, "SELECT count(*) FROM fetches") == 1
     first_agent = feed_server.hits("/a")[0].headers["user-agent"]
-    text = config.read_text().replace("concurrency = 8", 'concurrency = 3\nuser_agent = "monitor-test/2 (reloaded)"'
-                                      '\nmax_bytes = "600B"')
+    text = config.read_text().replace(
+        "concurrency = 8", 'concurrency = 3\nuser_agent = "monitor-test/2 (reloaded)"\nmax_bytes = "600B"'
+    )
     config.write_text(text)
     add_feed(config, "sample-second", feed_server.add("/b", body=rss(entries("second", 20))))
     daemon.hup()
     wait_for(lambda: feed_server.hits("/b"), what="the new feed's poll")
     assert first_agent != "monitor-test/2 (reloaded)"
     assert feed_server.hits("/b")[0].headers["user-agent"] == "monitor-test/2 (reloaded)"
-    wait_for(lambda: count(db, "SELECT count(*) FROM fetches WHERE outcome = 'partial'") == 1,
-             what="the body cut at the new max_bytes")
+    wait_for(
+        lambda: count(db, "SELECT count(*) FROM fetches WHERE outcome = 'partial'") == 1,
+        what="the body cut at the new max_bytes",
+    )
     # the fetch in flight during the reload finished on the old fetcher, closed only after it
-    wait_for(lambda: count(db, "SELECT count(*) FROM items WHERE link LIKE 'https://slow.%'") == 2,
-             what="the slow feed's items")
+    wait_for(
+        lambda: count(db, "SELECT count(*) FROM items WHERE link LIKE 'https://slow.%'") == 2,
+        what="the slow feed's items",
+    )
     slow_outcome = "SELECT outcome FROM fetches f JOIN feeds d ON d.id = f.feed_id WHERE d.name = 'sample-slow'"
     assert count(db, slow_outcome) == "ok"
     reloaded = next(line for line in log.read_text().splitlines() if "reloaded" in line)
@@ -217,6 +252,7 @@ def test_reload_applies_polling_settings_and_names_those_that_need_a_restart(fee
 
 
 # -- renaming a feed keeps its items --------------------------------------------------------------------------
+
 
 def test_renaming_a_feed_with_plain_guids_keeps_its_items_and_sightings(feed_server, write_config, run_cli, query):
     url = feed_server.add("/wire", body=rss(entries("wire", 4, guid="plain")))
@@ -230,14 +266,16 @@ def test_renaming_a_feed_with_plain_guids_keeps_its_items_and_sightings(feed_ser
     assert query("SELECT id, key FROM items ORDER BY id") == before
     feeds = query("SELECT name, in_config FROM feeds")
     assert feeds == [{"name": "wire-renamed", "in_config": 1}]
-    sightings = query("SELECT f.name, count(*) AS n FROM item_sources s JOIN feeds f ON f.id = s.feed_id "
-                      "GROUP BY f.name")
+    sightings = query(
+        "SELECT f.name, count(*) AS n FROM item_sources s JOIN feeds f ON f.id = s.feed_id GROUP BY f.name"
+    )
     assert sightings == [{"name": "wire-renamed", "n": 4}]
     assert "wire-renamed" in run_cli(config, "feeds").output
 
 
-def test_a_feed_moved_by_a_301_and_renamed_to_its_new_address_keeps_its_items(feed_server, write_config, run_cli,
-                                                                              query):
+def test_a_feed_moved_by_a_301_and_renamed_to_its_new_address_keeps_its_items(
+    feed_server, write_config, run_cli, query
+):
     new = feed_server.add("/new", body=rss(entries("moved", 3, guid="plain")))
     old = feed_server.add("/old", status=301, headers={"Location": new})
     config = write_config([{"name": "sample-old", "url": old}])
@@ -259,15 +297,21 @@ def test_a_feed_moved_by_a_301_and_renamed_to_its_new_address_keeps_its_items(fe
 
 # -- clock steps ----------------------------------------------------------------------------------------------
 
+
 @pytest.mark.timeout(120)
 @pytest.mark.slow
-def test_times_stored_in_the_future_neither_stop_polling_nor_pass_unreported(feed_server, write_config, tmp_path,
-                                                                             daemons):
+def test_times_stored_in_the_future_neither_stop_polling_nor_pass_unreported(
+    feed_server, write_config, tmp_path, daemons
+):
     ahead = {"MONITOR_CLOCK_OFFSET": str(DAY)}
     wire = feed_server.add("/wire", body=rss(entries("wire", 2)))
     flaky = feed_server.add("/flaky", status=500, body=b"down")
-    config = write_config([{"name": "sample-wire", "url": wire, "interval": "1h"},
-                           {"name": "sample-flaky", "url": flaky, "interval": "1h"}])
+    config = write_config(
+        [
+            {"name": "sample-wire", "url": wire, "interval": "1h"},
+            {"name": "sample-flaky", "url": flaky, "interval": "1h"},
+        ]
+    )
     db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
     assert monitor(config, db, "poll", env=ahead).returncode == 0  # a clock a day ahead, then set right
     future = count(db, "SELECT last_fetch_at FROM feeds WHERE name = 'sample-wire'")
@@ -279,8 +323,11 @@ def test_times_stored_in_the_future_neither_stop_polling_nor_pass_unreported(fee
     hits = len(feed_server.hits("/wire")), len(feed_server.hits("/flaky"))
     daemon = Daemon(config, db, log)
     daemons.append(daemon)
-    wait_for(lambda: count(db, "SELECT count(*) FROM items") == 5, timeout=30,
-             what="polls of the feeds whose times were in the future")
+    wait_for(
+        lambda: count(db, "SELECT count(*) FROM items") == 5,
+        timeout=30,
+        what="polls of the feeds whose times were in the future",
+    )
     assert (len(feed_server.hits("/wire")), len(feed_server.hits("/flaky"))) == (hits[0] + 1, hits[1] + 1)
     assert "in the future" in log.read_text()
     status = monitor(config, db, "status")
@@ -310,13 +357,24 @@ def test_status_counts_only_past_polls_as_the_last_and_flags_a_daemon_with_none_
     future = {"feeds": 2, "fetches": 5, "latest": "2026-11-30T12:00:00Z"}
     figures = {"feeds": {"ok": 2}, "last_fetch": None, "future": future}
     problems = health_problems(4242, figures, Config(path="x.toml"), now)
-    assert problems == ["no feed polled since the clock was set back (the last polls are dated up to "
-                        "2026-11-30 12:00 UTC, in the future)"]
-    report = {"daemon": {"running": True, "pid": 4242}, **figures, "items_today": 0, "items_week": 0,
-              "themes_week": {}, "themes_today": {}, "last_digest": None,
-              "next_digest": {"week": "2026-W49", "due": "2026-12-07T08:00:00+00:00"},
-              "healthy": False, "problems": problems}
+    assert problems == [
+        "no feed polled since the clock was set back (the last polls are dated up to "
+        "2026-11-30 12:00 UTC, in the future)"
+    ]
+    report = {
+        "daemon": {"running": True, "pid": 4242},
+        **figures,
+        "items_today": 0,
+        "items_week": 0,
+        "themes_week": {},
+        "themes_today": {},
+        "last_digest": None,
+        "next_digest": {"week": "2026-W49", "due": "2026-12-07T08:00:00+00:00"},
+        "healthy": False,
+        "problems": problems,
+    }
     lines = status_lines(report, "UTC", now)
-    assert ("clock        2 feed(s) last polled and 5 poll(s) logged in the future, up to 2026-11-30 12:00 UTC "
-            "(24 h ahead)") in "\n".join(lines)
+    assert (
+        "clock        2 feed(s) last polled and 5 poll(s) logged in the future, up to 2026-11-30 12:00 UTC (24 h ahead)"
+    ) in "\n".join(lines)
     assert "last poll    never" in lines

@@ -17,8 +17,9 @@ OPML = """<?xml version="1.0"?>
 
 
 def test_import_appends_new_feeds_keeps_the_config_and_skips_known_ones(write_config, run_cli, tmp_path):
-    config = write_config([{"name": "existing", "url": "https://existing.example.org/rss"}],
-                          extra="# a comment the user wrote\n")
+    config = write_config(
+        [{"name": "existing", "url": "https://existing.example.org/rss"}], extra="# a comment the user wrote\n"
+    )
     before = config.read_text()
     source = tmp_path / "reader.opml"
     source.write_text(OPML)
@@ -35,8 +36,12 @@ def test_import_appends_new_feeds_keeps_the_config_and_skips_known_ones(write_co
 
 
 def test_export_round_trips_through_import(write_config, run_cli, tmp_path):
-    config = write_config([{"name": "sample-a", "url": "https://a.example.org/rss", "tags": ["armenia"]},
-                           {"name": "sample-b", "url": "https://b.example.org/rss?x=1&y=2"}])
+    config = write_config(
+        [
+            {"name": "sample-a", "url": "https://a.example.org/rss", "tags": ["armenia"]},
+            {"name": "sample-b", "url": "https://b.example.org/rss?x=1&y=2"},
+        ]
+    )
     exported = tmp_path / "out.opml"
     run_cli(config, "feeds", "export", "--out", str(exported))
     other = write_config([{"name": "other", "url": "https://other.example.org/rss"}], name="other.toml")
@@ -48,8 +53,10 @@ def test_export_round_trips_through_import(write_config, run_cli, tmp_path):
 def test_hostile_or_broken_opml_is_refused(write_config, run_cli, tmp_path):
     config = write_config([{"name": "existing", "url": "https://existing.example.org/rss"}])
     bomb = tmp_path / "bomb.opml"
-    bomb.write_text('<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
-                    '<opml version="2.0"><body><outline text="&b;" xmlUrl="https://x.example.org/"/></body></opml>')
+    bomb.write_text(
+        '<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        '<opml version="2.0"><body><outline text="&b;" xmlUrl="https://x.example.org/"/></body></opml>'
+    )
     assert "not a readable OPML document" in run_cli(config, "feeds", "import", str(bomb), expect=2).output
     html = tmp_path / "page.opml"
     html.write_text("<html><body>not opml</body></html>")
@@ -57,11 +64,16 @@ def test_hostile_or_broken_opml_is_refused(write_config, run_cli, tmp_path):
 
 
 def test_export_hides_feed_credentials_unless_asked_to_keep_them(write_config, run_cli, tmp_path):
-    config = write_config([{"name": "sample-private", "url": "https://user:secret@a.example.org/rss"},
-                           {"name": "sample-token", "url": "https://secret-token@b.example.org/rss"}])
+    config = write_config(
+        [
+            {"name": "sample-private", "url": "https://user:secret@a.example.org/rss"},
+            {"name": "sample-token", "url": "https://secret-token@b.example.org/rss"},
+        ]
+    )
     shared = run_cli(config, "feeds", "export").output
     assert "secret" not in shared
-    assert ('xmlUrl="https://user:***@a.example.org/rss"' in shared
-            and 'xmlUrl="https://***@b.example.org/rss"' in shared)
+    assert (
+        'xmlUrl="https://user:***@a.example.org/rss"' in shared and 'xmlUrl="https://***@b.example.org/rss"' in shared
+    )
     kept = run_cli(config, "feeds", "export", "--with-credentials").output
     assert 'xmlUrl="https://user:secret@a.example.org/rss"' in kept

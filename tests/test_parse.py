@@ -20,19 +20,27 @@ FEED_URL = "https://example.org/sample-wire/feed.xml"
 RSS_TYPE = "application/rss+xml"
 
 
-def parse_it(body: bytes, content_type: str | None = RSS_TYPE, *, headers: dict[str, str] | None = None,
-             language: str | None = None) -> ParsedFeed:
+def parse_it(
+    body: bytes,
+    content_type: str | None = RSS_TYPE,
+    *,
+    headers: dict[str, str] | None = None,
+    language: str | None = None,
+) -> ParsedFeed:
     headers = headers or ({"content-type": content_type} if content_type else {})
     return parse_feed(body, url=FEED_URL, headers=headers, feed_id=1, now=NOW, language=language)
 
 
 def rss(*items: str, channel: str = "", encoding: str = "utf-8") -> str:
-    return (f'<?xml version="1.0" encoding="{encoding}"?>\n<rss version="2.0"><channel>'
-            f"<title>Sample Wire</title><link>https://example.org/</link>{channel}{''.join(items)}</channel></rss>")
+    return (
+        f'<?xml version="1.0" encoding="{encoding}"?>\n<rss version="2.0"><channel>'
+        f"<title>Sample Wire</title><link>https://example.org/</link>{channel}{''.join(items)}</channel></rss>"
+    )
 
 
-def item(title: str = "Sample: convoy reaches Goris", link: str | None = "https://example.org/news/1",
-         extra: str = "") -> str:
+def item(
+    title: str = "Sample: convoy reaches Goris", link: str | None = "https://example.org/news/1", extra: str = ""
+) -> str:
     link_xml = f"<link>{link}</link>" if link is not None else ""
     return f"<item><title>{title}</title>{link_xml}{extra}</item>"
 
@@ -49,17 +57,30 @@ def with_summary(description_xml: str) -> Item:
 
 # --- the three formats ----------------------------------------------------------------------------
 
+
 def test_rss2_titles_links_guids() -> None:
-    parsed = parse_it(rss(
-        item("Sample: talks on reintegration", "https://example.org/news/1",
-             '<guid isPermaLink="false">sw-1</guid><author>desk@example.org (Sample Desk)</author>'),
-        item("Sample: refugees arrive in Goris", "https://example.org/news/2",
-             "<guid>https://example.org/news/2</guid>"),
-    ).encode())
+    parsed = parse_it(
+        rss(
+            item(
+                "Sample: talks on reintegration",
+                "https://example.org/news/1",
+                '<guid isPermaLink="false">sw-1</guid><author>desk@example.org (Sample Desk)</author>',
+            ),
+            item(
+                "Sample: refugees arrive in Goris",
+                "https://example.org/news/2",
+                "<guid>https://example.org/news/2</guid>",
+            ),
+        ).encode()
+    )
     assert (parsed.title, parsed.version, parsed.bozo) == ("Sample Wire", "rss20", None)
     first, second = parsed.items
     assert (first.title, first.link, first.guid, first.key) == (
-        "Sample: talks on reintegration", "https://example.org/news/1", "sw-1", "guid:1:sw-1")
+        "Sample: talks on reintegration",
+        "https://example.org/news/1",
+        "sw-1",
+        "guid:1:sw-1",
+    )
     assert first.author and "Sample Desk" in first.author
     assert (second.guid, second.key) == ("https://example.org/news/2", "url://example.org/news/2")
 
@@ -115,6 +136,7 @@ def test_rss1_rdf_items() -> None:
 
 # --- dates ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("pub_date", "published", "source"),
     [
@@ -138,6 +160,7 @@ def test_dates_are_utc_or_first_seen(pub_date: str | None, published: datetime, 
 
 # --- links ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
@@ -158,8 +181,9 @@ def test_links_are_resolved_and_canonical(raw: str, expected: str | None) -> Non
 
 # --- summaries ------------------------------------------------------------------------------------
 
+
 def test_summary_html_keeps_safe_markup() -> None:
-    entry = with_summary("<![CDATA[<p>Sample <em>one</em></p><p><a href=\"https://example.org/ok\">more</a></p>]]>")
+    entry = with_summary('<![CDATA[<p>Sample <em>one</em></p><p><a href="https://example.org/ok">more</a></p>]]>')
     assert entry.summary_html.startswith("<p>Sample <em>one</em></p>")
     assert 'href="https://example.org/ok"' in entry.summary_html
     assert "nofollow" in entry.summary_html
@@ -192,8 +216,15 @@ def test_summary_html_removes_what_runs_loads_or_tracks(hostile: str, gone: list
 def test_relative_links_in_a_summary_never_inherit_the_scheme_of_an_odd_item_link(item_link: str) -> None:
     # Found by tests/test_fuzz.py: relative links were joined to the item's link whatever its scheme, and
     # nh3 checks schemes before joining, so "javascript://example.org/%0aalert(1)" reached summary_html.
-    entry = one(rss(item(link=item_link, extra="<description>&lt;a href=\"%0aalert(1)\"&gt;a&lt;/a&gt; "
-                                              "&lt;a href=\"/2023/09/more\"&gt;b&lt;/a&gt;</description>")).encode())
+    entry = one(
+        rss(
+            item(
+                link=item_link,
+                extra='<description>&lt;a href="%0aalert(1)"&gt;a&lt;/a&gt; '
+                '&lt;a href="/2023/09/more"&gt;b&lt;/a&gt;</description>',
+            )
+        ).encode()
+    )
     assert entry.link is None
     assert 'href="https://example.org/sample-wire/%0aalert(1)"' in entry.summary_html  # against the feed's URL
     assert 'href="https://example.org/2023/09/more"' in entry.summary_html
@@ -201,8 +232,10 @@ def test_relative_links_in_a_summary_never_inherit_the_scheme_of_an_odd_item_lin
 
 
 def test_summary_text_is_plain_with_spaces_between_blocks_and_entities_decoded() -> None:
-    entry = with_summary("<![CDATA[<p>First&nbsp;para.</p><p>Second &amp; last &#8212; &quot;q&quot;</p>"
-                         "<ul><li>one</li><li>two</li></ul>line<br>break]]>")
+    entry = with_summary(
+        "<![CDATA[<p>First&nbsp;para.</p><p>Second &amp; last &#8212; &quot;q&quot;</p>"
+        "<ul><li>one</li><li>two</li></ul>line<br>break]]>"
+    )
     assert entry.summary_text == 'First para. Second & last \u2014 "q" one two line break'
 
 
@@ -220,6 +253,7 @@ def test_content_hash_follows_the_summary() -> None:
 
 # --- limits and duplicates ------------------------------------------------------------------------
 
+
 def test_a_huge_title_is_cut() -> None:
     huge = "Sample " * 150_000  # about 1 MB
     parsed = parse_it(rss(item(title=huge)).replace("Sample Wire", huge, 1).encode())
@@ -232,8 +266,7 @@ def test_an_untitled_item_named_by_a_huge_guid_or_link_is_cut_too() -> None:
     # which bypassed the title cap (a guid may be 2,000 characters, a link any length).
     long_guid = "sample-" + "x" * 1_990
     long_link = "https://example.org/" + "y" * 3_000
-    parsed = parse_it(rss(f"<item><guid>{long_guid}</guid></item>",
-                          item(title="", link=long_link)).encode())
+    parsed = parse_it(rss(f"<item><guid>{long_guid}</guid></item>", item(title="", link=long_link)).encode())
     assert [len(i.title) for i in parsed.items] == [parse.MAX_TITLE_CHARS] * 2
     assert parsed.items[0].guid == long_guid  # the guid itself is kept whole: it is the identity
 
@@ -245,13 +278,15 @@ def test_an_untitled_item_named_by_its_guid_gets_a_composed_title() -> None:
 
 
 def test_duplicate_entries_within_a_feed_are_kept_once() -> None:
-    parsed = parse_it(rss(
-        item("First copy", "https://example.org/d/1", "<guid>https://example.org/d/1</guid>"),
-        item("Second copy", "http://example.org/d/1?utm_source=x", "<guid>http://example.org/d/1</guid>"),
-        item("Numbered", None, '<guid isPermaLink="false">7</guid>'),
-        item("Numbered again", None, '<guid isPermaLink="false">7</guid>'),
-        item("Other", "https://example.org/d/2"),
-    ).encode())
+    parsed = parse_it(
+        rss(
+            item("First copy", "https://example.org/d/1", "<guid>https://example.org/d/1</guid>"),
+            item("Second copy", "http://example.org/d/1?utm_source=x", "<guid>http://example.org/d/1</guid>"),
+            item("Numbered", None, '<guid isPermaLink="false">7</guid>'),
+            item("Numbered again", None, '<guid isPermaLink="false">7</guid>'),
+            item("Other", "https://example.org/d/2"),
+        ).encode()
+    )
     assert [i.title for i in parsed.items] == ["First copy", "Numbered", "Other"]
 
 
@@ -278,9 +313,12 @@ def test_encoding_given_only_in_the_content_type_header(charset: str, text: str)
 
 # --- broken documents -----------------------------------------------------------------------------
 
+
 def test_malformed_xml_keeps_what_it_can_and_says_why() -> None:
-    body = rss(item("Sample one", extra="<description>Sample <b>unclosed bold</description>"),
-               item("Sample two", "https://example.org/news/2")).encode()
+    body = rss(
+        item("Sample one", extra="<description>Sample <b>unclosed bold</description>"),
+        item("Sample two", "https://example.org/news/2"),
+    ).encode()
     parsed = parse_it(body)
     assert [i.title for i in parsed.items] == ["Sample one", "Sample two"]
     assert parsed.bozo and "mismatched tag" in parsed.bozo
@@ -301,8 +339,10 @@ def test_a_cut_off_document_adds_no_empty_item() -> None:
     assert [i.title for i in cut_off().items] == ["Sample one", "Sample two"]
 
 
-HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Sample Wire home</title></head>"
-             b"<body><p>Not a feed</p><a href='/news/1'>story</a></body></html>")
+HTML_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Sample Wire home</title></head>"
+    b"<body><p>Not a feed</p><a href='/news/1'>story</a></body></html>"
+)
 
 
 def test_an_html_page_yields_no_items_and_bozo() -> None:
@@ -328,6 +368,7 @@ def test_garbage_never_raises() -> None:
 
 # --- language -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("channel", "argument", "expected"),
     [
@@ -338,15 +379,15 @@ def test_garbage_never_raises() -> None:
         ("<language>not a language!</language>", None, None),
     ],
 )
-def test_language_from_the_feed_or_the_argument(channel: str, argument: str | None,
-                                                expected: str | None) -> None:
+def test_language_from_the_feed_or_the_argument(channel: str, argument: str | None, expected: str | None) -> None:
     assert one(rss(item(), channel=channel).encode(), language=argument).language == expected
 
 
 # --- entity tricks and oversized documents ---------------------------------------------------------
 
-LAUGHS = ('<!ENTITY lol "lol">' + "".join(f'<!ENTITY lol{n} "{("&lol%s;" % (n - 1 if n > 1 else "")) * 10}">'
-                                            for n in range(1, 10)))
+LAUGHS = '<!ENTITY lol "lol">' + "".join(
+    f'<!ENTITY lol{n} "{("&lol%s;" % (n - 1 if n > 1 else "")) * 10}">' for n in range(1, 10)
+)
 
 
 @pytest.mark.parametrize("separator", ["", "\n"])  # feedparser itself only strips declarations that start a line
@@ -355,8 +396,11 @@ def test_billion_laughs_expands_nothing(separator: str) -> None:
     import tracemalloc
 
     doctype = "<!DOCTYPE rss [" + separator + LAUGHS.replace("><", ">" + separator + "<") + separator + "]>"
-    body = rss(item("Sample: laughs &lol9;", extra="<description>&lol9;</description>")).replace(
-        "<rss", doctype + "<rss", 1).encode()
+    body = (
+        rss(item("Sample: laughs &lol9;", extra="<description>&lol9;</description>"))
+        .replace("<rss", doctype + "<rss", 1)
+        .encode()
+    )
     tracemalloc.start()
     started = time.perf_counter()
     parsed = parse_it(body)
@@ -377,14 +421,16 @@ def test_a_long_safe_looking_entity_is_not_multiplied() -> None:
 
 
 def test_an_entity_naming_one_character_still_works() -> None:
-    doctype = '<!DOCTYPE rss [\n<!ENTITY eacute "&#233;">\n<!ENTITY dash \'&#x2014;\'>\n]>\n'
+    doctype = "<!DOCTYPE rss [\n<!ENTITY eacute \"&#233;\">\n<!ENTITY dash '&#x2014;'>\n]>\n"
     body = rss(item("Sample: Goris&dash;Lachin, r&eacute;sum&eacute;")).replace("<rss", doctype + "<rss", 1).encode()
     assert one(body).title == "Sample: Goris\u2014Lachin, r\u00e9sum\u00e9"
 
 
 def test_netscape_rss_091_is_still_recognised_by_its_doctype() -> None:
-    doctype = ('<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
-               '"http://my.netscape.com/publish/formats/rss-0.91.dtd">\n')
+    doctype = (
+        '<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+        '"http://my.netscape.com/publish/formats/rss-0.91.dtd">\n'
+    )
     body = rss(item()).replace('<rss version="2.0">', doctype + '<rss version="0.91">', 1).encode()
     assert parse_it(body).version == "rss091n"
 
@@ -393,8 +439,11 @@ def test_external_entities_read_no_file(tmp_path: Any) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("SAMPLE-SECRET-MARKER")
     doctype = f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]>'
-    body = rss(item("Sample: &xxe;", extra="<description>&xxe;</description>"),
-               channel="<description>&xxe;</description>").replace("<rss", doctype + "<rss", 1).encode()
+    body = (
+        rss(item("Sample: &xxe;", extra="<description>&xxe;</description>"), channel="<description>&xxe;</description>")
+        .replace("<rss", doctype + "<rss", 1)
+        .encode()
+    )
     parsed = parse_it(body)
     assert "SAMPLE-SECRET-MARKER" not in repr(parsed)
 

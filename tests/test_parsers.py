@@ -61,10 +61,16 @@ def test_small_rounds_and_zero_processes_parse_in_process() -> None:
     assert not make_parser(1, MIN_FEEDS_FOR_PROCESSES).in_process
 
 
-def test_a_round_parsed_in_helpers_stores_what_an_in_process_round_stores(feed_server, write_config,
-                                                                          tmp_path) -> None:
-    feeds = [{"name": f"sample-{n}", "url": feed_server.add(f"/feed/{n}", body=rss(headlines(
-        3, start=n, site=f"https://sample-{n}.example.org")))} for n in range(MIN_FEEDS_FOR_PROCESSES)]
+def test_a_round_parsed_in_helpers_stores_what_an_in_process_round_stores(feed_server, write_config, tmp_path) -> None:
+    feeds = [
+        {
+            "name": f"sample-{n}",
+            "url": feed_server.add(
+                f"/feed/{n}", body=rss(headlines(3, start=n, site=f"https://sample-{n}.example.org"))
+            ),
+        }
+        for n in range(MIN_FEEDS_FOR_PROCESSES)
+    ]
     stored = {}
     for processes in (0, 1):
         config = write_config(feeds, polling={"parse_processes": processes}, name=f"feeds-{processes}.toml")
@@ -72,8 +78,9 @@ def test_a_round_parsed_in_helpers_stores_what_an_in_process_round_stores(feed_s
         result = CliRunner().invoke(cli, ["--config", str(config), "--db", str(db), "poll"])
         assert f"{MIN_FEEDS_FOR_PROCESSES} ok" in result.output, result.output
         with closing(sqlite3.connect(db)) as conn:
-            stored[processes] = conn.execute("SELECT key, title, summary, summary_html, published FROM items "
-                                             "ORDER BY key").fetchall()
+            stored[processes] = conn.execute(
+                "SELECT key, title, summary, summary_html, published FROM items ORDER BY key"
+            ).fetchall()
     assert len(stored[1]) == 3 * MIN_FEEDS_FOR_PROCESSES
     assert stored[0] == stored[1]
 

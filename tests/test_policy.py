@@ -20,10 +20,19 @@ def state(**changes: Any) -> FeedState:
     return FeedState(id=1, name="sample-wire", url=URL, config_url=URL, **changes)
 
 
-def result(status: int | None = 200, body: bytes | None = b"<rss/>", headers: dict[str, str] | None = None,
-           **changes: Any) -> FetchResult:
-    return FetchResult(url=URL, final_url=changes.pop("final_url", URL), status=status, started_at=NOW,
-                       duration=0.2, body=body, headers=headers or {}, **changes)
+def result(
+    status: int | None = 200, body: bytes | None = b"<rss/>", headers: dict[str, str] | None = None, **changes: Any
+) -> FetchResult:
+    return FetchResult(
+        url=URL,
+        final_url=changes.pop("final_url", URL),
+        status=status,
+        started_at=NOW,
+        duration=0.2,
+        body=body,
+        headers=headers or {},
+        **changes,
+    )
 
 
 def after(before: FeedState, fetched: FetchResult, outcome: FetchOutcome, **kw: Any) -> FeedState:
@@ -70,8 +79,7 @@ def test_force_overrides_every_rule(blocked: FeedState) -> None:
 
 @pytest.mark.parametrize(
     ("last_fetch", "due"),
-    [(None, True), (NOW - timedelta(minutes=10), False), (NOW - INTERVAL, True),
-     (NOW - timedelta(days=3), True)],
+    [(None, True), (NOW - timedelta(minutes=10), False), (NOW - INTERVAL, True), (NOW - timedelta(days=3), True)],
 )
 def test_is_due_follows_the_interval(last_fetch: datetime | None, due: bool) -> None:
     assert is_due(state(last_fetch_at=last_fetch), INTERVAL, NOW) is due
@@ -79,8 +87,10 @@ def test_is_due_follows_the_interval(last_fetch: datetime | None, due: bool) -> 
 
 @pytest.mark.parametrize(
     "blocked",
-    [state(dead=True, last_fetch_at=NOW - timedelta(days=3)),
-     state(last_fetch_at=NOW - timedelta(days=3), consecutive_failures=2, retry_not_before=NOW + INTERVAL)],
+    [
+        state(dead=True, last_fetch_at=NOW - timedelta(days=3)),
+        state(last_fetch_at=NOW - timedelta(days=3), consecutive_failures=2, retry_not_before=NOW + INTERVAL),
+    ],
 )
 def test_is_due_is_false_for_dead_or_backing_off_feeds(blocked: FeedState) -> None:
     assert is_due(blocked, INTERVAL, NOW) is False
@@ -128,8 +138,7 @@ def test_classify_a_truncated_body_is_never_unchanged() -> None:
 
 @pytest.mark.parametrize(
     ("failures", "wait"),
-    [(0, INTERVAL), (1, INTERVAL), (2, 2 * INTERVAL), (3, 4 * INTERVAL), (5, 16 * INTERVAL), (6, CAP),
-     (1000, CAP)],
+    [(0, INTERVAL), (1, INTERVAL), (2, 2 * INTERVAL), (3, 4 * INTERVAL), (5, 16 * INTERVAL), (6, CAP), (1000, CAP)],
 )
 def test_backoff_doubles_up_to_the_cap(failures: int, wait: timedelta) -> None:
     assert backoff(failures, INTERVAL, CAP) == wait
@@ -141,9 +150,17 @@ def test_backoff_never_exceeds_a_cap_smaller_than_the_interval() -> None:
 
 # --- after_fetch: success -------------------------------------------------------------------------
 
-FAILING = state(etag='"old"', last_modified="Fri, 29 Sep 2023 08:00:00 GMT", content_hash="oldhash",
-                last_fetch_at=NOW - CAP, last_success_at=NOW - timedelta(days=1), last_error="HTTP 500",
-                last_error_at=NOW - CAP, consecutive_failures=4, retry_not_before=NOW - timedelta(minutes=1))
+FAILING = state(
+    etag='"old"',
+    last_modified="Fri, 29 Sep 2023 08:00:00 GMT",
+    content_hash="oldhash",
+    last_fetch_at=NOW - CAP,
+    last_success_at=NOW - timedelta(days=1),
+    last_error="HTTP 500",
+    last_error_at=NOW - CAP,
+    consecutive_failures=4,
+    retry_not_before=NOW - timedelta(minutes=1),
+)
 NEW_HEADERS = {"etag": '"new"', "last-modified": "Sat, 30 Sep 2023 11:00:00 GMT"}
 
 
@@ -273,6 +290,7 @@ def test_revive_lets_a_dead_or_backing_off_feed_be_polled() -> None:
 
 
 # --- times in the future (a clock set back) -------------------------------------------------------
+
 
 def test_a_last_fetch_in_the_future_makes_the_feed_due_now_not_when_the_clock_catches_up() -> None:
     from monitor.schedule import first_poll

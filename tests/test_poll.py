@@ -12,18 +12,30 @@ from .samples import Entry, atom, headlines, rdf, rss
 def test_poll_stores_items_from_rss_atom_and_rdf(feed_server, write_config, run_cli, query):
     feeds = [
         {"name": "sample-rss", "url": feed_server.add("/rss", body=rss(headlines(3)))},
-        {"name": "sample-atom", "url": feed_server.add("/atom", body=atom(headlines(2, site="https://dispatch.example.org")),
-                                                        content_type="application/atom+xml")},
-        {"name": "sample-rdf", "url": feed_server.add("/rdf", body=rdf(headlines(4, site="https://rdf.example.org")),
-                                                       content_type="application/rdf+xml")},
+        {
+            "name": "sample-atom",
+            "url": feed_server.add(
+                "/atom",
+                body=atom(headlines(2, site="https://dispatch.example.org")),
+                content_type="application/atom+xml",
+            ),
+        },
+        {
+            "name": "sample-rdf",
+            "url": feed_server.add(
+                "/rdf", body=rdf(headlines(4, site="https://rdf.example.org")), content_type="application/rdf+xml"
+            ),
+        },
     ]
     result = run_cli(write_config(feeds), "poll")
     assert "3 new" in line_of(result.output, "sample-rss")
     assert "2 new" in line_of(result.output, "sample-atom")
     assert "4 new" in line_of(result.output, "sample-rdf")
     assert "9 new items" in result.output
-    rows = query("SELECT i.title, i.link, i.published, i.date_source, f.name FROM items i "
-                 "JOIN feeds f ON f.id = i.feed_id ORDER BY i.id")
+    rows = query(
+        "SELECT i.title, i.link, i.published, i.date_source, f.name FROM items i "
+        "JOIN feeds f ON f.id = i.feed_id ORDER BY i.id"
+    )
     assert len(rows) == 9
     assert {r["name"] for r in rows} == {"sample-rss", "sample-atom", "sample-rdf"}
     assert all(r["published"].endswith("Z") and r["date_source"] in ("published", "updated") for r in rows)
@@ -74,10 +86,12 @@ def test_new_and_updated_items_on_a_later_poll(feed_server, write_config, run_cl
 def test_same_story_from_two_feeds_is_one_item_with_two_sightings(feed_server, write_config, run_cli, query):
     shared = headlines(2)
     tracked = [replace(e, guid=None, link=e.link + "?utm_source=rss&utm_medium=feed#comments") for e in shared]
-    config = write_config([
-        {"name": "sample-wire", "url": feed_server.add("/a", body=rss(shared))},
-        {"name": "sample-syndicate", "url": feed_server.add("/b", body=atom(tracked))},
-    ])
+    config = write_config(
+        [
+            {"name": "sample-wire", "url": feed_server.add("/a", body=rss(shared))},
+            {"name": "sample-syndicate", "url": feed_server.add("/b", body=atom(tracked))},
+        ]
+    )
     run_cli(config, "poll")
     assert query("SELECT count(*) AS n FROM items")[0]["n"] == 2
     sightings = query("SELECT item_id, count(*) AS feeds FROM item_sources GROUP BY item_id")
@@ -89,11 +103,15 @@ def test_non_utf8_encodings_from_header_and_declaration(feed_server, write_confi
     declared = rss([Entry(title=title, link="https://ru.example.org/1")], encoding="windows-1251")
     header_only = rss([Entry(title=title + " (koi8)", link="https://ru.example.org/2")], encoding="koi8-r")
     header_only = header_only.replace(b'encoding="koi8-r"', b"")  # only the HTTP header says koi8-r
-    config = write_config([
-        {"name": "sample-cp1251", "url": feed_server.add("/cp1251", body=declared, content_type="application/xml")},
-        {"name": "sample-koi8", "url": feed_server.add("/koi8", body=header_only,
-                                                        content_type="application/xml; charset=koi8-r")},
-    ])
+    config = write_config(
+        [
+            {"name": "sample-cp1251", "url": feed_server.add("/cp1251", body=declared, content_type="application/xml")},
+            {
+                "name": "sample-koi8",
+                "url": feed_server.add("/koi8", body=header_only, content_type="application/xml; charset=koi8-r"),
+            },
+        ]
+    )
     run_cli(config, "poll")
     titles = {r["title"] for r in query("SELECT title FROM items")}
     assert titles == {title, title + " (koi8)"}
@@ -124,10 +142,12 @@ def test_redirects_temporary_keeps_url_permanent_moves_it(feed_server, write_con
     feed_server.add("/new-home", body=rss(headlines(2)))
     feed_server.add("/moved", status=301, headers={"Location": "/new-home"})
     feed_server.add("/temporary", status=302, headers={"Location": "/new-home"})
-    config = write_config([
-        {"name": "sample-moved", "url": feed_server.url("/moved")},
-        {"name": "sample-temp", "url": feed_server.url("/temporary")},
-    ])
+    config = write_config(
+        [
+            {"name": "sample-moved", "url": feed_server.url("/moved")},
+            {"name": "sample-temp", "url": feed_server.url("/temporary")},
+        ]
+    )
     result = run_cli(config, "poll")
     assert "moved permanently" in result.output
     urls = {r["name"]: (r["url"], r["config_url"]) for r in query("SELECT name, url, config_url FROM feeds")}
@@ -142,10 +162,12 @@ def test_redirect_loop_and_non_http_redirect_are_errors(feed_server, write_confi
     feed_server.add("/loop-a", status=302, headers={"Location": "/loop-b"})
     feed_server.add("/loop-b", status=302, headers={"Location": "/loop-a"})
     feed_server.add("/to-file", status=302, headers={"Location": "file:///etc/passwd"})
-    config = write_config([
-        {"name": "sample-loop", "url": feed_server.url("/loop-a")},
-        {"name": "sample-file", "url": feed_server.url("/to-file")},
-    ])
+    config = write_config(
+        [
+            {"name": "sample-loop", "url": feed_server.url("/loop-a")},
+            {"name": "sample-file", "url": feed_server.url("/to-file")},
+        ]
+    )
     result = run_cli(config, "poll")
     assert "redirect loop" in line_of(result.output, "sample-loop")
     assert "non-HTTP" in line_of(result.output, "sample-file")
@@ -182,8 +204,9 @@ def test_failures_back_off_exponentially_and_success_resets(feed_server, write_c
     waits = []
     for _ in range(3):
         assert "HTTP 500" in run_cli(config, "poll", "--force").output
-        waits.append(query("SELECT (julianday(retry_not_before) - julianday(last_fetch_at)) * 1440 AS m "
-                           "FROM feeds")[0]["m"])
+        waits.append(
+            query("SELECT (julianday(retry_not_before) - julianday(last_fetch_at)) * 1440 AS m FROM feeds")[0]["m"]
+        )
     assert [round(w) for w in waits] == [10, 20, 40]
     feed_server.add("/flaky", body=rss(headlines(1)))
     run_cli(config, "poll", "--force")
@@ -192,11 +215,14 @@ def test_failures_back_off_exponentially_and_success_resets(feed_server, write_c
 
 
 def test_slow_server_times_out_and_other_feeds_are_stored(feed_server, write_config, run_cli, query):
-    config = write_config([
-        {"name": "sample-slow", "url": feed_server.add("/slow", body=rss(headlines(1)), delay=3)},
-        {"name": "sample-trickle", "url": feed_server.add("/trickle", body=rss(headlines(50)), trickle=0.05)},
-        {"name": "sample-fine", "url": feed_server.add("/fine", body=rss(headlines(2)))},
-    ], polling={"read_timeout": "1s", "deadline": "2s"})
+    config = write_config(
+        [
+            {"name": "sample-slow", "url": feed_server.add("/slow", body=rss(headlines(1)), delay=3)},
+            {"name": "sample-trickle", "url": feed_server.add("/trickle", body=rss(headlines(50)), trickle=0.05)},
+            {"name": "sample-fine", "url": feed_server.add("/fine", body=rss(headlines(2)))},
+        ],
+        polling={"read_timeout": "1s", "deadline": "2s"},
+    )
     result = run_cli(config, "poll")
     assert "timed out reading" in line_of(result.output, "sample-slow")
     assert "deadline" in line_of(result.output, "sample-trickle")
@@ -207,11 +233,14 @@ def test_slow_server_times_out_and_other_feeds_are_stored(feed_server, write_con
 def test_body_over_the_cap_is_cut_and_reported(feed_server, write_config, run_cli, query):
     entries = headlines(400)
     body = rss(entries)
-    config = write_config([
-        {"name": "sample-big", "url": feed_server.add("/big", body=body)},
-        {"name": "sample-huge", "url": feed_server.add("/huge", stream_bytes=200_000_000)},
-        {"name": "sample-gzip", "url": feed_server.add("/gz", body=body, gzip=True)},
-    ], polling={"max_bytes": "40kB"})
+    config = write_config(
+        [
+            {"name": "sample-big", "url": feed_server.add("/big", body=body)},
+            {"name": "sample-huge", "url": feed_server.add("/huge", stream_bytes=200_000_000)},
+            {"name": "sample-gzip", "url": feed_server.add("/gz", body=body, gzip=True)},
+        ],
+        polling={"max_bytes": "40kB"},
+    )
     result = run_cli(config, "poll")
     big = line_of(result.output, "sample-big")
     assert big.startswith("partial") and "max_bytes" in big
@@ -225,13 +254,15 @@ def test_body_over_the_cap_is_cut_and_reported(feed_server, write_config, run_cl
 
 
 def test_one_broken_feed_does_not_disturb_the_others(feed_server, write_config, run_cli, query):
-    config = write_config([
-        {"name": "sample-ok", "url": feed_server.add("/ok", body=rss(headlines(3)))},
-        {"name": "sample-500", "url": feed_server.add("/500", status=500)},
-        {"name": "sample-404", "url": feed_server.url("/missing")},
-        {"name": "sample-refused", "url": "http://127.0.0.1:9/feed"},
-        {"name": "sample-garbage", "url": feed_server.add("/bin", body=bytes(range(256)) * 10)},
-    ])
+    config = write_config(
+        [
+            {"name": "sample-ok", "url": feed_server.add("/ok", body=rss(headlines(3)))},
+            {"name": "sample-500", "url": feed_server.add("/500", status=500)},
+            {"name": "sample-404", "url": feed_server.url("/missing")},
+            {"name": "sample-refused", "url": "http://127.0.0.1:9/feed"},
+            {"name": "sample-garbage", "url": feed_server.add("/bin", body=bytes(range(256)) * 10)},
+        ]
+    )
     result = run_cli(config, "poll")
     assert "3 new" in line_of(result.output, "sample-ok")
     for name in ("sample-500", "sample-404", "sample-refused", "sample-garbage"):
@@ -241,10 +272,12 @@ def test_one_broken_feed_does_not_disturb_the_others(feed_server, write_config, 
 
 
 def test_poll_one_feed_by_name_and_unknown_name(feed_server, write_config, run_cli):
-    config = write_config([
-        {"name": "sample-a", "url": feed_server.add("/a", body=rss(headlines(1)))},
-        {"name": "sample-b", "url": feed_server.add("/b", body=rss(headlines(1, start=5)))},
-    ])
+    config = write_config(
+        [
+            {"name": "sample-a", "url": feed_server.add("/a", body=rss(headlines(1)))},
+            {"name": "sample-b", "url": feed_server.add("/b", body=rss(headlines(1, start=5)))},
+        ]
+    )
     result = run_cli(config, "poll", "--feed", "sample-b")
     assert "sample-b" in result.output and "sample-a" not in result.output
     assert not feed_server.hits("/a")
@@ -254,9 +287,10 @@ def test_poll_one_feed_by_name_and_unknown_name(feed_server, write_config, run_c
 
 def test_user_agent_and_gzip_are_sent(feed_server, write_config, run_cli):
     url = feed_server.add("/ua", body=rss(headlines(1)))
-    run_cli(write_config([{"name": "sample-ua", "url": url}],
-                         polling={"user_agent": "monitor-test/1 (ops@example.org)"}),
-            "poll")
+    run_cli(
+        write_config([{"name": "sample-ua", "url": url}], polling={"user_agent": "monitor-test/1 (ops@example.org)"}),
+        "poll",
+    )
     headers = feed_server.hits("/ua")[0].headers
     assert headers["user-agent"] == "monitor-test/1 (ops@example.org)"
     assert "gzip" in headers["accept-encoding"]

@@ -16,8 +16,12 @@ EVAL = SHARED / "eval"
 # Floors a little under the scores when they were set (themes rewritten from THEMES.md: feed items macro 0.92,
 # ledes 0.88, ledes2 0.85, Russian ledes 0.87; every theme >= 0.77 on each set), so noise-free runs pass and
 # a real regression fails.
-FLOORS = {"items.jsonl": ("labels.jsonl", 0.85), "ledes_items.jsonl": ("ledes_labels.jsonl", 0.83),
-          "ledes2_items.jsonl": ("ledes2_labels.jsonl", 0.80), "ru_items.jsonl": ("ru_labels.jsonl", 0.82)}
+FLOORS = {
+    "items.jsonl": ("labels.jsonl", 0.85),
+    "ledes_items.jsonl": ("ledes_labels.jsonl", 0.83),
+    "ledes2_items.jsonl": ("ledes2_labels.jsonl", 0.80),
+    "ru_items.jsonl": ("ru_labels.jsonl", 0.82),
+}
 THEME_FLOOR = 0.75
 
 
@@ -28,15 +32,34 @@ def test_shipped_themes_score_on_the_eval_set(items, tmp_path):
     labels, floor = FLOORS[items]
     predictions = tmp_path / "predictions.jsonl"
     with predictions.open("w") as out:
-        subprocess.run([sys.executable, "-m", "monitor", "--config", str(REPO / "config" / "feeds.toml"),
-                        "match", "--jsonl", str(EVAL / items)], stdout=out, check=True, timeout=120)
-    report = subprocess.run([sys.executable, str(EVAL / "score.py"), str(EVAL / labels), str(predictions)],
-                            capture_output=True, text=True, check=True).stdout
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "monitor",
+                "--config",
+                str(REPO / "config" / "feeds.toml"),
+                "match",
+                "--jsonl",
+                str(EVAL / items),
+            ],
+            stdout=out,
+            check=True,
+            timeout=120,
+        )
+    report = subprocess.run(
+        [sys.executable, str(EVAL / "score.py"), str(EVAL / labels), str(predictions)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     found = re.search(r"macro_f1=([0-9.]+)", report)
     assert found, report
     macro = float(found.group(1))
-    per_theme = {m.group(1): float(m.group(2))
-                 for m in re.finditer(r"^(\w+)\s+[0-9.]+\s+[0-9.]+\s+([0-9.]+)", report, re.MULTILINE)}
+    per_theme = {
+        m.group(1): float(m.group(2))
+        for m in re.finditer(r"^(\w+)\s+[0-9.]+\s+[0-9.]+\s+([0-9.]+)", report, re.MULTILINE)
+    }
     assert set(per_theme) == {"putin_blame", "baku_promises", "armenian_exodus"}, report
     assert macro >= floor, report
     assert min(per_theme.values()) >= THEME_FLOOR, report

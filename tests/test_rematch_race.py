@@ -48,11 +48,16 @@ class Versions:
         entries = []
         for n, edits in enumerate(self.edits):
             padding = "Update. " * (edits % 7)  # the same story, its words at other offsets
-            entries.append(Entry(
-                title=f"Sample {self.feed}-{n}: {padding}Russia blamed for the fall of Karabakh",
-                link=f"{site}/story-{n}", guid=f"{site}/story-{n}", published=when - timedelta(minutes=n),
-                summary=f"{padding}Critics in Yerevan say Moscow betrayed Armenia; Baku promised the Karabakh "
-                        f"Armenians their rights and safety. Sample story {n}, edit {edits}."))
+            entries.append(
+                Entry(
+                    title=f"Sample {self.feed}-{n}: {padding}Russia blamed for the fall of Karabakh",
+                    link=f"{site}/story-{n}",
+                    guid=f"{site}/story-{n}",
+                    published=when - timedelta(minutes=n),
+                    summary=f"{padding}Critics in Yerevan say Moscow betrayed Armenia; Baku promised the Karabakh "
+                    f"Armenians their rights and safety. Sample story {n}, edit {edits}.",
+                )
+            )
         return rss(entries, title=f"Sample {self.feed}")
 
 
@@ -60,8 +65,9 @@ def stale_spans(db: Path) -> list[tuple[int, str, str, str]]:
     """(item, field, quoted, text there now) for every evidence span that no longer quotes its item."""
     conn = sqlite3.connect(db)
     try:
-        rows = conn.execute("SELECT i.id, i.title, i.summary, m.evidence FROM matches m "
-                            "JOIN items i ON i.id = m.item_id").fetchall()
+        rows = conn.execute(
+            "SELECT i.id, i.title, i.summary, m.evidence FROM matches m JOIN items i ON i.id = m.item_id"
+        ).fetchall()
     finally:
         conn.close()
     stale = []
@@ -69,27 +75,34 @@ def stale_spans(db: Path) -> list[tuple[int, str, str, str]]:
         fields = {"title": title, "summary": summary or ""}
         for record in json.loads(evidence):
             for span in record["spans"]:
-                now = fields[span["field"]][span["start"]:span["end"]]
+                now = fields[span["field"]][span["start"] : span["end"]]
                 if now != span["text"]:
                     stale.append((item_id, span["field"], span["text"], now))
     return stale
 
 
 def monitor(config: Path, db: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 @pytest.mark.timeout(300)
 @pytest.mark.slow
 def test_rematch_beside_polls_that_edit_items_never_stores_evidence_the_item_no_longer_has(
-        feed_server, write_config, tmp_path):
+    feed_server, write_config, tmp_path
+):
     rng = random.Random(11)
     versions = [Versions(n, rng) for n in range(FEEDS)]
     for feed in versions:
         feed_server.add(f"/feed{feed.feed}", body=feed.body())
-    config = write_config([{"name": f"sample-{f.feed}", "url": feed_server.url(f"/feed{f.feed}")} for f in versions],
-                          extra=shipped_themes())
+    config = write_config(
+        [{"name": f"sample-{f.feed}", "url": feed_server.url(f"/feed{f.feed}")} for f in versions],
+        extra=shipped_themes(),
+    )
     db = tmp_path / "data" / "monitor.db"
     first = monitor(config, db, "poll")
     assert first.wait(timeout=120) == 0, first.communicate()[0]
@@ -111,7 +124,8 @@ def test_rematch_beside_polls_that_edit_items_never_stores_evidence_the_item_no_
         output = rematch.communicate(timeout=60)[0]
         assert rematch.returncode == 0, output
         stale = stale_spans(db)
-        assert not stale, (f"{len(stale)} stale span(s) after {rematches} rematch(es) beside {polls} poll(s): "
-                           f"{stale[:3]}")
+        assert not stale, (
+            f"{len(stale)} stale span(s) after {rematches} rematch(es) beside {polls} poll(s): {stale[:3]}"
+        )
     print(f"{rematches} rematches of {FEEDS * ITEMS} items beside {polls} polls: no stale span")
     assert polls >= 3  # the polls really ran beside the rematches

@@ -38,8 +38,16 @@ EVAL_RU = REPO.parent / "shared" / "eval" / "ru_items.jsonl"
 
 
 def entries(texts: list[tuple[str, str]]) -> list[Entry]:
-    return [Entry(title=title, link=f"{SITE}/2023/09/ru-{n}", summary=summary, guid=f"{SITE}/2023/09/ru-{n}",
-                  published=WHEN - timedelta(hours=n)) for n, (title, summary) in enumerate(texts)]
+    return [
+        Entry(
+            title=title,
+            link=f"{SITE}/2023/09/ru-{n}",
+            summary=summary,
+            guid=f"{SITE}/2023/09/ru-{n}",
+            published=WHEN - timedelta(hours=n),
+        )
+        for n, (title, summary) in enumerate(texts)
+    ]
 
 
 def found(run_cli, config: Path, query: str) -> list[dict[str, Any]]:
@@ -53,15 +61,15 @@ def titles(run_cli, config: Path, query: str) -> set[str]:
 
 @pytest.fixture
 def polled(feed_server, write_config, run_cli) -> Path:
-    config = write_config([{"name": "sample-wire", "url": feed_server.add("/ru", body=rss(entries(RUSSIAN))),
-                            "language": "ru"}])
+    config = write_config(
+        [{"name": "sample-wire", "url": feed_server.add("/ru", body=rss(entries(RUSSIAN))), "language": "ru"}]
+    )
     run_cli(config, "poll")
     return config
 
 
 def test_russian_inflected_forms_find_each_other(polled, run_cli):
-    refugees = {"беженцы прибывают в Горис", "число беженцев растёт третий день",
-                "в Ереване раздают помощь беженцам"}
+    refugees = {"беженцы прибывают в Горис", "число беженцев растёт третий день", "в Ереване раздают помощь беженцам"}
     for query in ("беженцы", "беженцев", "беженцам"):
         assert titles(run_cli, polled, query) == refugees, query
     karabakh = {"Карабах опустел за неделю", "последние автобусы из Карабаха", "что будет с армянами в Карабахе"}
@@ -80,14 +88,18 @@ def test_armenian_inflected_forms_find_each_other(polled, run_cli):
 def test_queries_keep_their_fts5_syntax_with_words_stemmed():
     assert search_query("refugees") == '"refuge"'
     assert search_query('title:Карабаха NOT "Russian peacekeepers"') == (
-        'title: ("карабах" OR "караб" OR "карабаха") NOT "russian peacekeep"')
+        'title: ("карабах" OR "караб" OR "карабаха") NOT "russian peacekeep"'
+    )
     assert search_query("NEAR(беженцы Горис, 5) OR refug*") == 'NEAR ( "беженц" "горис" , 5 ) OR "refug"*'
     assert search_query("happy*") == '"happ"*'  # the part the word shares with its stem "happi"
 
 
 def test_english_still_stems_and_results_show_the_original_words_highlighted(polled, run_cli):
-    assert titles(run_cli, polled, "refugee") == titles(run_cli, polled, "refugees") == {
-        "refugees reach Goris", "a refugee centre opens"}
+    assert (
+        titles(run_cli, polled, "refugee")
+        == titles(run_cli, polled, "refugees")
+        == {"refugees reach Goris", "a refugee centre opens"}
+    )
     snippets = {row["snippet"] for row in found(run_cli, polled, "беженцев")}
     assert "Sample: число [беженцев] растёт третий день" in snippets
     assert "Sample: в Ереване раздают помощь [беженцам]" in snippets
@@ -114,28 +126,40 @@ def test_a_database_from_before_the_stemmed_index_is_caught_up(polled, run_cli, 
     assert "Карабах без жителей" in titles(run_cli, polled, "Карабаха")
 
 
-@pytest.mark.skipif(not EVAL_RU.exists(), reason=f"{EVAL_RU} is not here: the real Russian items' figures "
-                                                  "are measured where ../shared/eval/ exists")
+@pytest.mark.skipif(
+    not EVAL_RU.exists(),
+    reason=f"{EVAL_RU} is not here: the real Russian items' figures are measured where ../shared/eval/ exists",
+)
 def test_real_russian_items_inflected_forms_find_the_same_items(tmp_path, capsys):
     """The real Russian items of ../shared/eval/, stored and searched; before: the porter index (items_fts)."""
     items = [json.loads(line) for line in EVAL_RU.read_text(encoding="utf-8").splitlines() if line.strip()]
     with Store.open(tmp_path / "ru.db") as store:
-        store.sync_feeds([FeedSource("ru-eval", "https://ru.example.org/rss", timedelta(hours=1), language="ru")],
-                         WHEN)
+        store.sync_feeds([FeedSource("ru-eval", "https://ru.example.org/rss", timedelta(hours=1), language="ru")], WHEN)
         with store.transaction():
             store.conn.executemany(
                 "INSERT INTO items (key, feed_id, title, summary, published, date_source, first_seen, content_hash) "
                 "VALUES (?, 1, ?, ?, ?, 'first_seen', ?, '')",
-                [(f"eval:{n}", item["title"] or "", item["summary"] or "", "2023-09-25T09:00:00Z",
-                  "2023-09-25T09:00:00Z") for n, item in enumerate(items)])
+                [
+                    (
+                        f"eval:{n}",
+                        item["title"] or "",
+                        item["summary"] or "",
+                        "2023-09-25T09:00:00Z",
+                        "2023-09-25T09:00:00Z",
+                    )
+                    for n, item in enumerate(items)
+                ],
+            )
         store.stem_pending()
         figures = {}
         for word in ("беженцы", "беженцев", "беженц*", "Карабах", "Карабаха"):
             before = store.conn.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", (word,)).fetchone()[0]
             figures[word] = (before, len(store.search(word, limit=1000)))
     with capsys.disabled():
-        print(f"\n{len(items)} real Russian items, items found before -> after: "
-              + ", ".join(f"{word} {b} -> {a}" for word, (b, a) in figures.items()))
+        print(
+            f"\n{len(items)} real Russian items, items found before -> after: "
+            + ", ".join(f"{word} {b} -> {a}" for word, (b, a) in figures.items())
+        )
     assert figures["беженцы"][1] == figures["беженцев"][1] >= figures["беженц*"][0]
     assert figures["Карабах"][1] == figures["Карабаха"][1] >= figures["Карабаха"][0]
     assert all(after >= before for before, after in figures.values())
@@ -155,7 +179,8 @@ def test_any_query_is_answered_and_every_word_of_an_item_finds_it(query):
             store.conn.execute(
                 "INSERT INTO items (key, feed_id, title, summary, published, date_source, first_seen, content_hash) "
                 "VALUES ('k', 1, ?, ?, '2023-09-25T09:00:00Z', 'first_seen', '2023-09-25T09:00:00Z', '')",
-                ("Sample: " + query, SAMPLE_NOTE))
+                ("Sample: " + query, SAMPLE_NOTE),
+            )
         store.search(query)  # never an error, whatever the syntax
         for word in set(WORD.findall(query)):
             assert store.search(f'"{word}"'), word  # any word of an item, as written, finds it

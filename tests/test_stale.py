@@ -12,8 +12,12 @@ from .helpers import pretend
 from .samples import Entry, rss
 
 T0 = datetime(2023, 10, 2, 9, tzinfo=UTC)  # a Monday
-ONLY = Entry(title="Sample: a quiet outlet's last story", link="https://sample-quiet.example.org/1",
-             guid="https://sample-quiet.example.org/1", published=T0)
+ONLY = Entry(
+    title="Sample: a quiet outlet's last story",
+    link="https://sample-quiet.example.org/1",
+    guid="https://sample-quiet.example.org/1",
+    published=T0,
+)
 
 
 def feeds(run_cli, config) -> dict[str, Any]:
@@ -21,7 +25,8 @@ def feeds(run_cli, config) -> dict[str, Any]:
 
 
 def test_a_feed_silent_longer_than_stale_after_is_stale_in_feeds_status_and_the_digest(
-        feed_server, write_config, run_cli, monkeypatch):
+    feed_server, write_config, run_cli, monkeypatch
+):
     config = write_config([{"name": "sample-quiet", "url": feed_server.add("/q", body=rss([ONLY]))}])
     pretend(monkeypatch, T0 + timedelta(hours=1))
     run_cli(config, "poll")
@@ -39,14 +44,16 @@ def test_a_feed_silent_longer_than_stale_after_is_stale_in_feeds_status_and_the_
     digest = run_cli(config, "digest", "--week", "2023-W41", "--dry-run").output
     assert "sample-quiet: answers, but nothing new since Monday 2 October" in digest
 
-    patient = write_config([{"name": "sample-quiet", "url": feed_server.url("/q")}],
-                           polling={"stale_after": "30d"}, name="patient.toml")
+    patient = write_config(
+        [{"name": "sample-quiet", "url": feed_server.url("/q")}], polling={"stale_after": "30d"}, name="patient.toml"
+    )
     assert feeds(run_cli, patient)["sample-quiet"]["state"] == "ok"
     assert "nothing new since" not in run_cli(patient, "digest", "--week", "2023-W41", "--dry-run").output
 
 
 def test_a_stale_after_that_is_not_a_duration_is_refused_naming_the_key(feed_server, write_config, run_cli):
-    config = write_config([{"name": "sample-quiet", "url": feed_server.add("/q", body=rss([ONLY]))}],
-                          polling={"stale_after": "a week"})
+    config = write_config(
+        [{"name": "sample-quiet", "url": feed_server.add("/q", body=rss([ONLY]))}], polling={"stale_after": "a week"}
+    )
     result = run_cli(config, "feeds", expect=2)
     assert "stale_after" in result.output and "a week" in result.output

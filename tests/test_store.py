@@ -145,17 +145,26 @@ def test_sync_feeds_follows_renames_and_leaves_other_feeds_alone(store):
     wire, mirror = store.feed_state("sample-wire"), store.feed_state("sample-mirror")
     assert wire and mirror
     # renamed, written with https -> http (the same feed), beside a feed that is really new
-    renames = store.sync_feeds([source("wire-renamed", "http://sample-wire.example.org/rss"),
-                                source("sample-mirror", "https://mirror.example.org/rss"),
-                                source("sample-new", "https://new.example.org/rss")], NOW)
+    renames = store.sync_feeds(
+        [
+            source("wire-renamed", "http://sample-wire.example.org/rss"),
+            source("sample-mirror", "https://mirror.example.org/rss"),
+            source("sample-new", "https://new.example.org/rss"),
+        ],
+        NOW,
+    )
     assert renames == [("sample-wire", "wire-renamed")]
     renamed = store.feed_state("wire-renamed")
     assert renamed and renamed.id == wire.id
     assert store.feed_state("sample-mirror").id == mirror.id
     # a feed removed long ago and added back under another name is that feed again
     store.sync_feeds([source("sample-mirror", "https://mirror.example.org/rss")], NOW)
-    assert store.sync_feeds([source("sample-mirror", "https://mirror.example.org/rss"),
-                             source("back-again", "https://sample-wire.example.org/rss")], NOW) == [
-        ("wire-renamed", "back-again")]
+    assert store.sync_feeds(
+        [
+            source("sample-mirror", "https://mirror.example.org/rss"),
+            source("back-again", "https://sample-wire.example.org/rss"),
+        ],
+        NOW,
+    ) == [("wire-renamed", "back-again")]
     assert store.feed_state("back-again").id == wire.id
     assert store.count("feeds") == 3

@@ -74,10 +74,25 @@ def test_review_json_lists_near_misses_with_why_and_evidence(feed_server, write_
 
 def test_review_in_a_terminal_asks_and_stores_each_answer(feed_server, write_config, run_cli, query, db_path):
     config, ids = polled(feed_server, write_config, run_cli, query)
-    order = [line["item_id"] for line in map(json.loads, run_cli(config, "review", "exodus", "--json")
-                                              .output.splitlines())]
-    output = in_terminal([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db_path),
-                          "review", "exodus", "--by", "ana"], "y\nn\ns\n")
+    order = [
+        line["item_id"] for line in map(json.loads, run_cli(config, "review", "exodus", "--json").output.splitlines())
+    ]
+    output = in_terminal(
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "--config",
+            str(config),
+            "--db",
+            str(db_path),
+            "review",
+            "exodus",
+            "--by",
+            "ana",
+        ],
+        "y\nn\ns\n",
+    )
     assert "about exodus?" in output and "2 judgement(s) stored by ana" in output, output
     rows = query("SELECT item_id, verdict, who, note FROM labels ORDER BY verdict DESC")
     assert [(r["item_id"], r["verdict"], r["who"]) for r in rows] == [(order[0], "yes", "ana"), (order[1], "no", "ana")]
@@ -124,8 +139,18 @@ STAYING = Entry("Sample: Baku says residents need not leave Karabakh", f"{SITE}/
 def test_suggest_shows_terms_of_missed_positives_with_their_cost(feed_server, write_config, run_cli, query, tmp_path):
     config, _ = polled(feed_server, write_config, run_cli, query, [MATCHED, LEAVING, THOUSANDS, STAYING, NOTHING])
     source = tmp_path / "labels.jsonl"
-    source.write_text("".join(json.dumps({"link": e.link, "themes": themes}) + "\n" for e, themes in [
-        (MATCHED, ["exodus"]), (LEAVING, ["exodus"]), (THOUSANDS, ["exodus"]), (STAYING, []), (NOTHING, [])]))
+    source.write_text(
+        "".join(
+            json.dumps({"link": e.link, "themes": themes}) + "\n"
+            for e, themes in [
+                (MATCHED, ["exodus"]),
+                (LEAVING, ["exodus"]),
+                (THOUSANDS, ["exodus"]),
+                (STAYING, []),
+                (NOTHING, []),
+            ]
+        )
+    )
     run_cli(config, "label", "--import", str(source))
     before = config.read_text()
     report = json.loads(run_cli(config, "suggest", "exodus", "--json").output)

@@ -15,6 +15,8 @@ from .helpers import FLEEING, THEMES
 from .samples import headlines, rss
 
 SHIPPED = REPO / "config" / "feeds.toml"
+
+
 def invoke(*args: str, input: str | None = None):
     return CliRunner().invoke(cli, ["--config", str(SHIPPED), *args], input=input)
 
@@ -34,8 +36,11 @@ def test_match_without_any_theme_says_so():
 
 def test_match_jsonl_prints_one_object_per_line_in_the_eval_format(tmp_path):
     lines = [
-        {"title": "Sample: tens of thousands of ethnic Armenians have fled Nagorno-Karabakh",
-         "summary": "<p>Sample summary, <b>HTML</b> as feeds publish it.</p>", "link": "https://example.org/1"},
+        {
+            "title": "Sample: tens of thousands of ethnic Armenians have fled Nagorno-Karabakh",
+            "summary": "<p>Sample summary, <b>HTML</b> as feeds publish it.</p>",
+            "link": "https://example.org/1",
+        },
         {"title": "Sample: Baku hosts a chess tournament", "summary": "", "link": "https://example.org/2"},
     ]
     source = tmp_path / "items.jsonl"
@@ -70,13 +75,16 @@ def test_poll_stores_matches_with_evidence_and_themes_counts_them(feed_server, w
     config = write_config([{"name": "sample-wire", "url": url}], extra=THEMES)
     result = run_cli(config, "poll")
     assert "1 on themes" in result.output
-    rows = query("SELECT i.title, m.theme, m.score, m.evidence, m.matcher_version FROM matches m "
-                 "JOIN items i ON i.id = m.item_id")
+    rows = query(
+        "SELECT i.title, m.theme, m.score, m.evidence, m.matcher_version FROM matches m "
+        "JOIN items i ON i.id = m.item_id"
+    )
     assert [(r["title"], r["theme"]) for r in rows] == [(FLEEING.title, "exodus")]
     evidence = json.loads(rows[0]["evidence"])
     assert evidence[0]["name"] == "flight" and {s["text"] for s in evidence[0]["spans"]} == {"fled", "Stepanakert"}
-    assert query("SELECT count(*) AS n FROM items WHERE matcher_version = ?",
-                 (rows[0]["matcher_version"],))[0]["n"] == 3
+    assert (
+        query("SELECT count(*) AS n FROM items WHERE matcher_version = ?", (rows[0]["matcher_version"],))[0]["n"] == 3
+    )
     themes = json.loads(run_cli(config, "themes", "--json").output)
     assert themes["themes"][0]["total"] == 1 and themes["items_not_matched_with_these_themes"] == 0
 
@@ -85,8 +93,9 @@ def test_an_updated_item_is_matched_again(feed_server, write_config, run_cli, qu
     url = feed_server.add("/wire", body=rss([FLEEING]))
     config = write_config([{"name": "sample-wire", "url": url}], extra=THEMES)
     run_cli(config, "poll")
-    feed_server.add("/wire", body=rss([replace(FLEEING, title="Sample: families gather in Stepanakert",
-                                               summary="Sample text.")]))
+    feed_server.add(
+        "/wire", body=rss([replace(FLEEING, title="Sample: families gather in Stepanakert", summary="Sample text.")])
+    )
     run_cli(config, "poll")
     assert query("SELECT count(*) AS n FROM matches")[0]["n"] == 0
 
@@ -95,11 +104,14 @@ def test_rematch_after_the_themes_change(feed_server, write_config, run_cli, que
     url = feed_server.add("/wire", body=rss([FLEEING, *headlines(5)]))
     config = write_config([{"name": "sample-wire", "url": url}], extra=THEMES)
     run_cli(config, "poll")
-    widened = THEMES.replace('["flee*", "fled", "refugee*"]', '["flee*", "fled", "refugee*", "families"]') + """
+    widened = (
+        THEMES.replace('["flee*", "fled", "refugee*"]', '["flee*", "fled", "refugee*", "families"]')
+        + """
 [themes.talks]
 label = "Sample talks"
 phrases = ["talks on reintegration"]
 """
+    )
     config.write_text(config.read_text().replace(THEMES, widened))
     assert "run `monitor rematch`" in run_cli(config, "themes").output
     result = run_cli(config, "rematch", "--batch", "2")

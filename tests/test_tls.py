@@ -52,30 +52,43 @@ def tls_server(ca: trustme.CA) -> Iterator[Callable[..., TlsMailServer]]:
 @pytest.fixture
 def setup(feed_server, write_config, run_cli, tmp_path) -> Callable[..., Path]:
     """A config with the sample theme, e-mail to `port` as `security` says, and W39's items polled."""
+
     def make(port: int, security: str, **email: str) -> Path:
         section = email_section(port, user="analyst", password_env=PASSWORD_ENV, **email)
         section = section.replace('security = "none"', f'security = "{security}"')
-        config = write_config([{"name": "sample-wire", "url": feed_server.add("/wire", body=rss(STORIES))}],
-                              extra=THEMES + "\n" + section + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n')
+        config = write_config(
+            [{"name": "sample-wire", "url": feed_server.add("/wire", body=rss(STORIES))}],
+            extra=THEMES + "\n" + section + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n',
+        )
         run_cli(config, "poll")
         return config
+
     return make
 
 
 @pytest.fixture
 def monitor(db_path: Path, tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """`python -m monitor --config CONFIG --db DB ARGS...` with the SMTP password in its environment."""
+
     def run(config: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         environ = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
         environ.update({PASSWORD_ENV: "sample-password", **(env or {})})
-        return subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db_path), *args],
-                              env=environ, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db_path), *args],
+            env=environ,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
     return run
 
 
 @pytest.mark.parametrize("mode, mechanism", [("starttls", "PLAIN"), ("tls", "LOGIN")])
 def test_digest_goes_out_over_tls_with_a_login_to_a_server_signed_by_a_private_ca(
-        mode, mechanism, tls_server, setup, monitor, ca_pem):
+    mode, mechanism, tls_server, setup, monitor, ca_pem
+):
     server = tls_server(mode, mechanisms=(mechanism,))
     config = setup(server.port, mode, ca_file=str(ca_pem))
     done = monitor(config, "digest", "--week", WEEK, "--send")
@@ -96,7 +109,8 @@ def test_ssl_cert_file_is_trusted_as_openssl_defines_it(tls_server, setup, monit
 
 @pytest.mark.parametrize("mode", ["starttls", "tls"])
 def test_an_untrusted_certificate_sends_nothing_says_what_to_fix_and_the_week_is_retried(
-        mode, tls_server, setup, monitor, ca_pem):
+    mode, tls_server, setup, monitor, ca_pem
+):
     server = tls_server(mode)
     config = setup(server.port, mode)  # the test's CA is in no trust store: the certificate is untrusted
     done = monitor(config, "digest", "--week", WEEK, "--send")

@@ -23,6 +23,7 @@ NOW = datetime(2023, 9, 30, 12, tzinfo=UTC)
 
 # --- parse_duration -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -68,6 +69,7 @@ def test_parse_duration_error_names_the_input_and_the_accepted_forms() -> None:
 
 # --- format_duration ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("delta", "expected"),
     [
@@ -98,6 +100,7 @@ def test_format_then_parse_round_trips_whole_seconds(seconds: int) -> None:
 
 
 # --- parse_size -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("value", "expected"),
@@ -151,15 +154,22 @@ def test_parse_size_refuses_past_its_maximum_instead_of_overflowing(value: str |
     assert parse_size("1000GB") == MAX_SIZE
 
 
-@pytest.mark.parametrize(("text", "expected"), [("127.0.0.1:9464", ("127.0.0.1", 9464)),
-                                                ("localhost:80", ("localhost", 80)),
-                                                ("[::1]:9464", ("::1", 9464)), ("[::]:1", ("::", 1))])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("127.0.0.1:9464", ("127.0.0.1", 9464)),
+        ("localhost:80", ("localhost", 80)),
+        ("[::1]:9464", ("::1", 9464)),
+        ("[::]:1", ("::", 1)),
+    ],
+)
 def test_listen_address_reads_host_and_port_ipv6_in_brackets(text: str, expected: tuple[str, int]) -> None:
     assert listen_address(text) == expected
 
 
-@pytest.mark.parametrize("text", ["9464", ":9464", "::1:9464", "[::1]", "[nonsense]:9464", "host:0", "host:65536",
-                                  "host:http"])
+@pytest.mark.parametrize(
+    "text", ["9464", ":9464", "::1:9464", "[::1]", "[nonsense]:9464", "host:0", "host:65536", "host:http"]
+)
 def test_listen_address_refuses_what_cannot_be_served(text: str) -> None:
     with pytest.raises(ValueError, match="host:port"):
         listen_address(text)
@@ -172,6 +182,7 @@ def test_parse_size_does_not_take_a_boolean_for_a_number(value: bool) -> None:
 
 
 # --- format_size ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("size", "expected"),
@@ -189,6 +200,7 @@ def test_format_size_uses_decimal_units(size: int, expected: str) -> None:
 
 
 # --- iso / from_iso -------------------------------------------------------------------------------
+
 
 def test_iso_writes_utc_with_a_z() -> None:
     assert iso(NOW) == "2023-09-30T12:00:00Z"

@@ -21,8 +21,12 @@ from .samples import Entry, rss
 
 
 def monitor(config: Path, db: Path, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), *args],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -31,8 +35,17 @@ def big_feed(feed: int, edition: int, items: int = 400) -> bytes:
     """Items with long summaries (about 6 kB each); a new edition rewrites every one of them."""
     site = f"https://sample-{feed}.example.org"
     words = " ".join(f"word{(n * 7 + edition) % 997}" for n in range(900))
-    return rss([Entry(title=f"Sample {feed}-{n}: edition {edition}", link=f"{site}/{n}", guid=f"{site}/{n}",
-                      summary=f"Sample story {n}, edition {edition}. {words}") for n in range(items)])
+    return rss(
+        [
+            Entry(
+                title=f"Sample {feed}-{n}: edition {edition}",
+                link=f"{site}/{n}",
+                guid=f"{site}/{n}",
+                summary=f"Sample story {n}, edition {edition}. {words}",
+            )
+            for n in range(items)
+        ]
+    )
 
 
 def wal_size(db: Path) -> int:
@@ -84,8 +97,17 @@ def add_history(db: Path, now: datetime) -> dict[str, int]:
     rows = []
 
     def fetch(feed: str, when: datetime, outcome: str = "not_modified") -> None:
-        rows.append((feeds[feed], iso(when), 20, "http://127.0.0.1/x", None if outcome == "error" else 200,
-                     outcome, "connection refused" if outcome == "error" else None))
+        rows.append(
+            (
+                feeds[feed],
+                iso(when),
+                20,
+                "http://127.0.0.1/x",
+                None if outcome == "error" else 200,
+                outcome,
+                "connection refused" if outcome == "error" else None,
+            )
+        )
 
     # Months ago: the first successful poll of each feed but one that never worked, then a long history
     # (every 10 minutes).
@@ -103,8 +125,10 @@ def add_history(db: Path, now: datetime) -> dict[str, int]:
         fetch("sample-good", when)
         down = week <= when < week + timedelta(days=7) or when >= week + timedelta(days=7)
         fetch("sample-down", when, "error" if down else "not_modified")
-    conn.executemany("INSERT INTO fetches (feed_id, started_at, duration_ms, url, status, outcome, error) "
-                     "VALUES (?,?,?,?,?,?,?)", rows)
+    conn.executemany(
+        "INSERT INTO fetches (feed_id, started_at, duration_ms, url, status, outcome, error) VALUES (?,?,?,?,?,?,?)",
+        rows,
+    )
     conn.commit()
     conn.close()
     return {"first": len(first), "old": len(old), "recent": 2 * len(recent)}
@@ -112,15 +136,18 @@ def add_history(db: Path, now: datetime) -> dict[str, int]:
 
 @pytest.mark.timeout(180)
 @pytest.mark.slow
-def test_the_daemon_prunes_fetches_past_the_window_and_recent_weeks_read_the_same(feed_server, write_config,
-                                                                                  tmp_path):
+def test_the_daemon_prunes_fetches_past_the_window_and_recent_weeks_read_the_same(feed_server, write_config, tmp_path):
     good = feed_server.add("/good", body=rss([Entry("Sample: a story", "https://good.example.org/1")]))
-    config = write_config([{"name": "sample-good", "url": good},
-                           {"name": "sample-down", "url": "http://127.0.0.1:9/down"},
-                           {"name": "sample-never", "url": "http://127.0.0.1:9/never"}],
-                          extra=f'[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n',
-                          # sample-good's made-up history of 200 days has no story: within a year, not stale.
-                          polling={"stale_after": "365d"})
+    config = write_config(
+        [
+            {"name": "sample-good", "url": good},
+            {"name": "sample-down", "url": "http://127.0.0.1:9/down"},
+            {"name": "sample-never", "url": "http://127.0.0.1:9/never"},
+        ],
+        extra=f'[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n',
+        # sample-good's made-up history of 200 days has no story: within a year, not stale.
+        polling={"stale_after": "365d"},
+    )
     db = tmp_path / "data" / "monitor.db"
     monitor(config, db, "feeds")  # creates the database and the feeds
     now = datetime.now(UTC)
@@ -133,9 +160,11 @@ def test_the_daemon_prunes_fetches_past_the_window_and_recent_weeks_read_the_sam
     # to be stemmed; the daemon's upkeep stems it, without a search having to.
     conn = sqlite3.connect(db)
     with conn:
-        conn.execute("INSERT INTO items (key, feed_id, title, summary, published, date_source, first_seen, "
-                     "content_hash) VALUES ('sample:sql', 1, 'Sample: беженцы прибывают', '', ?, 'first_seen', ?, '')",
-                     (iso(now), iso(now)))
+        conn.execute(
+            "INSERT INTO items (key, feed_id, title, summary, published, date_source, first_seen, "
+            "content_hash) VALUES ('sample:sql', 1, 'Sample: беженцы прибывают', '', ?, 'first_seen', ?, '')",
+            (iso(now), iso(now)),
+        )
     conn.close()
     assert count(db, "SELECT count(*) FROM items_unstemmed") == 1
 
@@ -143,22 +172,34 @@ def test_the_daemon_prunes_fetches_past_the_window_and_recent_weeks_read_the_sam
     daemon = Running(config, db, log)
     try:
         # Chunk by chunk: stopping after the first commit would cut the prune short (SIGTERM stops it).
-        wait_for(lambda: count(db, "SELECT coalesce(sum(rows), 0) FROM pruned") >= history["old"], timeout=60,
-                 what="the daemon's prune")
-        wait_for(lambda: count(db, "SELECT count(*) FROM items_unstemmed") == 0, timeout=30,
-                 what="the daemon's stemming of the search index's backlog")
+        wait_for(
+            lambda: count(db, "SELECT coalesce(sum(rows), 0) FROM pruned") >= history["old"],
+            timeout=60,
+            what="the daemon's prune",
+        )
+        wait_for(
+            lambda: count(db, "SELECT count(*) FROM items_unstemmed") == 0,
+            timeout=30,
+            what="the daemon's stemming of the search index's backlog",
+        )
         wait_for(lambda: "stemmed 1 item(s)" in log.read_text(), timeout=10, what="the upkeep's log line")
     finally:
         daemon.stop()
     cutoff = iso(now - timedelta(days=90))
     assert count(db, f"SELECT count(*) FROM fetches WHERE started_at < '{cutoff}'") == history["first"]
     assert count(db, "SELECT coalesce(sum(rows), 0) FROM pruned WHERE table_name = 'fetches'") == history["old"]
-    assert count(db, f"SELECT count(*) FROM fetches WHERE started_at >= '{cutoff}' "
-                     f"AND started_at < '{iso(now)}'") == history["recent"]
+    assert (
+        count(db, f"SELECT count(*) FROM fetches WHERE started_at >= '{cutoff}' AND started_at < '{iso(now)}'")
+        == history["recent"]
+    )
     assert "pruned" in log.read_text()
     assert count(db, "SELECT count(*) FROM items_unstemmed") == 0 and "stemmed 1 item(s)" in log.read_text()
     assert troubled(monitor(config, db, "digest", "--week", week, "--dry-run")) == troubled(before)
-    status = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "status"],
-                            capture_output=True, text=True, timeout=60).stdout
+    status = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "status"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     line = next(line for line in status.splitlines() if line.startswith("fetch log"))
     assert f"{history['old']:,} pruned" in line, status

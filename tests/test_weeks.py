@@ -19,18 +19,25 @@ YEREVAN = '[monitor]\ntimezone = "Asia/Yerevan"\n'
 
 
 def fled(n: int, published: datetime) -> Entry:
-    return Entry(title=f"Sample: families fled Stepanakert, report {n}", link=f"https://sample-wire.example.org/f{n}",
-                 guid=f"https://sample-wire.example.org/f{n}", published=published)
+    return Entry(
+        title=f"Sample: families fled Stepanakert, report {n}",
+        link=f"https://sample-wire.example.org/f{n}",
+        guid=f"https://sample-wire.example.org/f{n}",
+        published=published,
+    )
 
 
 def test_an_item_published_last_week_and_first_seen_this_week_counts_in_last_week_everywhere(
-        feed_server, write_config, run_cli, monkeypatch):
+    feed_server, write_config, run_cli, monkeypatch
+):
     # Wednesday 31 December 2025 in Yerevan: ISO week 2026-W01, which began on Monday 29 December.
     pretend(monkeypatch, datetime(2025, 12, 31, 12, tzinfo=UTC))
     last_week = fled(1, datetime(2025, 12, 26, 9, tzinfo=UTC))  # Friday of 2025-W52
     this_week = fled(2, datetime(2025, 12, 30, 9, tzinfo=UTC))
-    config = write_config([{"name": "sample-wire", "url": feed_server.add("/f", body=rss([last_week, this_week]))}],
-                          extra=YEREVAN + THEMES)
+    config = write_config(
+        [{"name": "sample-wire", "url": feed_server.add("/f", body=rss([last_week, this_week]))}],
+        extra=YEREVAN + THEMES,
+    )
     run_cli(config, "poll")  # both first seen this week
 
     status = json.loads(run_cli(config, "status", "--json", expect=None).output)
@@ -56,9 +63,14 @@ def test_an_item_published_last_week_and_first_seen_this_week_counts_in_last_wee
 
 # Published instants where SQLite's %W and the ISO week differ (2020, 2025, 2026), and one whose week
 # differs between UTC (Sunday, 2025-W52) and Yerevan (Monday 01:30, 2026-W01).
-AROUND_NEW_YEAR = [datetime(2019, 12, 30, 10, tzinfo=UTC), datetime(2020, 1, 3, 10, tzinfo=UTC),
-                   datetime(2025, 1, 1, 10, tzinfo=UTC), datetime(2025, 12, 28, 21, 30, tzinfo=UTC),
-                   datetime(2025, 12, 29, 10, tzinfo=UTC), datetime(2026, 1, 2, 10, tzinfo=UTC)]
+AROUND_NEW_YEAR = [
+    datetime(2019, 12, 30, 10, tzinfo=UTC),
+    datetime(2020, 1, 3, 10, tzinfo=UTC),
+    datetime(2025, 1, 1, 10, tzinfo=UTC),
+    datetime(2025, 12, 28, 21, 30, tzinfo=UTC),
+    datetime(2025, 12, 29, 10, tzinfo=UTC),
+    datetime(2026, 1, 2, 10, tzinfo=UTC),
+]
 
 
 def iso_week(moment: datetime) -> str:
@@ -79,11 +91,13 @@ def canned(db_path, name: str, **params: str) -> list[dict[str, Any]]:
 
 
 def test_datasette_queries_count_iso_weeks_in_the_configured_time_zone_with_theme_labels(
-        feed_server, write_config, run_cli, db_path, monkeypatch):
+    feed_server, write_config, run_cli, db_path, monkeypatch
+):
     pretend(monkeypatch, datetime(2026, 1, 2, 12, tzinfo=UTC))
     entries = [fled(n, moment) for n, moment in enumerate(AROUND_NEW_YEAR)]
-    config = write_config([{"name": "sample-wire", "url": feed_server.add("/f", body=rss(entries))}],
-                          extra=YEREVAN + THEMES)
+    config = write_config(
+        [{"name": "sample-wire", "url": feed_server.add("/f", body=rss(entries))}], extra=YEREVAN + THEMES
+    )
     run_cli(config, "poll")
 
     expected: dict[str, int] = {}
@@ -96,7 +110,10 @@ def test_datasette_queries_count_iso_weeks_in_the_configured_time_zone_with_them
 
     week = canned(db_path, "theme_this_week", theme="exodus", week="2026-W01")
     assert sorted(r["published"] for r in week) == [
-        "2025-12-28T21:30:00Z", "2025-12-29T10:00:00Z", "2026-01-02T10:00:00Z"]
+        "2025-12-28T21:30:00Z",
+        "2025-12-29T10:00:00Z",
+        "2026-01-02T10:00:00Z",
+    ]
     assert canned(db_path, "theme_this_week", theme="exodus") == week  # blank: the latest week
     assert {r["label"] for r in week} == {"Sample exodus"}
     assert {r["week"] for r in canned(db_path, "items_per_outlet_per_day")} == set(expected)

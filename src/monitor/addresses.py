@@ -19,8 +19,15 @@ GLOBAL = "global"
 _CLASSES: tuple[tuple[str, tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]], ...] = (
     ("loopback", (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))),
     ("link-local", (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))),
-    ("private", (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("172.16.0.0/12"),
-                 ipaddress.ip_network("192.168.0.0/16"), ipaddress.ip_network("fc00::/7"))),
+    (
+        "private",
+        (
+            ipaddress.ip_network("10.0.0.0/8"),
+            ipaddress.ip_network("172.16.0.0/12"),
+            ipaddress.ip_network("192.168.0.0/16"),
+            ipaddress.ip_network("fc00::/7"),
+        ),
+    ),
     ("shared", (ipaddress.ip_network("100.64.0.0/10"),)),  # carrier-grade NAT, RFC 6598
     ("unspecified", (ipaddress.ip_network("0.0.0.0/8"), ipaddress.ip_network("::/128"))),
 )
@@ -28,7 +35,7 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: an IPv4 address in it
 
 
 def address_class(address: Address) -> str:
-    """"global", or the kind of non-global network the address belongs to."""
+    """ "global", or the kind of non-global network the address belongs to."""
     address = _embedded_ipv4(address)
     for name, networks in _CLASSES:
         if any(address in network for network in networks if network.version == address.version):
@@ -50,8 +57,9 @@ def _embedded_ipv4(address: Address) -> Address:
     return address
 
 
-def redirect_refusal(origin: Iterable[Address], target: Iterable[Address], *,
-                     allow_private: bool = False) -> str | None:
+def redirect_refusal(
+    origin: Iterable[Address], target: Iterable[Address], *, allow_private: bool = False
+) -> str | None:
     """Why a redirect to `target` (every address its host resolves to) is refused for a feed whose own
     host resolves to `origin`; None when it may be followed. One refused address refuses the redirect:
     which of them a connection would use is not ours to choose."""

@@ -45,8 +45,16 @@ class Capture:
 
 
 def cdx_url(base: str, url: str, since: date, until: date) -> str:
-    query = urlencode({"url": url, "from": since.strftime("%Y%m%d"), "to": until.strftime("%Y%m%d"),
-                       "output": "json", "filter": "statuscode:200", "collapse": "digest"})
+    query = urlencode(
+        {
+            "url": url,
+            "from": since.strftime("%Y%m%d"),
+            "to": until.strftime("%Y%m%d"),
+            "output": "json",
+            "filter": "statuscode:200",
+            "collapse": "digest",
+        }
+    )
     return f"{base}/cdx/search/cdx?{query}"
 
 
@@ -75,8 +83,9 @@ def parse_cdx(body: bytes) -> list[Capture]:
         stamp = str(row[at]) if len(row) > at else ""
         if len(stamp) < 8 or not stamp.isdigit() or len(row) <= original:
             continue
-        captures.append(Capture(stamp, str(row[original]),
-                                str(row[digest]) if digest is not None and len(row) > digest else None))
+        captures.append(
+            Capture(stamp, str(row[original]), str(row[digest]) if digest is not None and len(row) > digest else None)
+        )
     return sorted(captures, key=lambda c: c.timestamp)
 
 
@@ -108,16 +117,28 @@ def choose(captures: Iterable[Capture], per_day: int) -> tuple[list[Capture], in
 class Archive:
     """One archive, asked one request at a time."""
 
-    def __init__(self, settings: BackfillSettings, polling: PollingSettings, *,
-                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
-                 clock: Callable[[], datetime] = utc_now):
+    def __init__(
+        self,
+        settings: BackfillSettings,
+        polling: PollingSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = utc_now,
+    ):
         self.settings = settings
         limit = settings.timeout
         # The archive is asked for what the user configured: its address, not the feed's host, so a local
         # archive (a test server, one on the intranet) is allowed as a feed's own address is.
-        self.fetcher = Fetcher(replace(polling, deadline=limit, read_timeout=min(polling.read_timeout, limit),
-                                       connect_timeout=min(polling.connect_timeout, limit)),
-                               clock=clock)
+        self.fetcher = Fetcher(
+            replace(
+                polling,
+                deadline=limit,
+                read_timeout=min(polling.read_timeout, limit),
+                connect_timeout=min(polling.connect_timeout, limit),
+            ),
+            clock=clock,
+        )
         self.sleep = sleep
         self.monotonic = monotonic
         self.last_start: float | None = None
@@ -154,11 +175,13 @@ class Archive:
             retryable = result.status in RETRYABLE or result.status is None
             if not retryable or attempt == self.settings.retries:
                 return result
-            delay = result.retry_after.total_seconds() if result.retry_after is not None else wait * 2 ** attempt
+            delay = result.retry_after.total_seconds() if result.retry_after is not None else wait * 2**attempt
             if delay > self.settings.max_wait.total_seconds():
-                raise ArchiveBusy(f"the archive asks to wait {timedelta(seconds=round(delay))} before the next "
-                                  f"request (more than backfill.max_wait): run `monitor backfill` again later; it "
-                                  "goes on where it stopped")
+                raise ArchiveBusy(
+                    f"the archive asks to wait {timedelta(seconds=round(delay))} before the next "
+                    f"request (more than backfill.max_wait): run `monitor backfill` again later; it "
+                    "goes on where it stopped"
+                )
             self.sleep(delay)
         raise AssertionError("unreachable")  # the loop returns on its last attempt
 

@@ -32,8 +32,9 @@ class BackfillReport:
     errors: list[str] = field(default_factory=list)
 
 
-def plan(store: Store, archive: Archive, feed: Feed, since: date, until: date, per_day: int,
-         report: BackfillReport) -> list[Capture]:
+def plan(
+    store: Store, archive: Archive, feed: Feed, since: date, until: date, per_day: int, report: BackfillReport
+) -> list[Capture]:
     """The captures still to import, in time order."""
     try:
         captures = archive.captures(feed.url, since, until)
@@ -49,8 +50,16 @@ def plan(store: Store, archive: Archive, feed: Feed, since: date, until: date, p
     return todo
 
 
-def import_capture(store: Store, archive: Archive, feed: Feed, capture: Capture, target: Target,
-                   matcher: Matching | None, clock: Clock, report: BackfillReport) -> None:
+def import_capture(
+    store: Store,
+    archive: Archive,
+    feed: Feed,
+    capture: Capture,
+    target: Target,
+    matcher: Matching | None,
+    clock: Clock,
+    report: BackfillReport,
+) -> None:
     """Download one capture and import it as a poll made at its time; record what became of it."""
     result = archive.download(capture)
     where = capture_url(archive.settings.archive_url, capture)
@@ -59,20 +68,29 @@ def import_capture(store: Store, archive: Archive, feed: Feed, capture: Capture,
         return
     report.fetched += 1
     document = FileReport(where)
-    import_document(store, result.body, document, target, matcher, clock, origin="archive", feed=feed.id,
-                    captured=capture.at)
+    import_document(
+        store, result.body, document, target, matcher, clock, origin="archive", feed=feed.id, captured=capture.at
+    )
     if document.error:  # an archive's error page, or a capture of something that is not a feed
         _failed(store, feed, capture, f"{where}: {document.error}", clock, report)
         return
     report.new += document.counts.new
     import_id = import_of(store, feed.id, hashlib.sha256(result.body).hexdigest())
-    record_capture(store, feed.id, capture.timestamp, capture.original, capture.digest, state="imported",
-                   now=clock(), import_id=import_id)
+    record_capture(
+        store,
+        feed.id,
+        capture.timestamp,
+        capture.original,
+        capture.digest,
+        state="imported",
+        now=clock(),
+        import_id=import_id,
+    )
 
 
 def _failed(store: Store, feed: Feed, capture: Capture, error: str, clock: Clock, report: BackfillReport) -> None:
     report.failed += 1
     report.errors.append(error)
-    record_capture(store, feed.id, capture.timestamp, capture.original, capture.digest, state="failed",
-                   now=clock(), error=error)
-
+    record_capture(
+        store, feed.id, capture.timestamp, capture.original, capture.digest, state="failed", now=clock(), error=error
+    )

@@ -31,11 +31,15 @@ _NOT_LETTER = re.compile(r"[\W_]")
 _COUNTED_TAG = re.compile(r"<(/?)(a|p|ul|ol)\b[^>]*>", re.IGNORECASE)
 _LINK = re.compile(r"<a\b", re.IGNORECASE)
 _LINK_BLOCK = re.compile(r"<(?:p|ul|ol)\b", re.IGNORECASE)
-_BOUNDARY = re.compile(r"</?(?:p|br|div|li|ul|ol|h\d|tr|td|th|blockquote|pre|table|section|article)\b[^>]*>",
-                       re.IGNORECASE)
-_LABEL = re.compile(r"\W*(?:related(?: (?:articles?|stories|content|coverage|reading|links?))?|read (?:more|also|next)|"
-                    r"see also|also read|more(?: on this(?: story)?| stories| news)?|recommended|"
-                    r"читайте также|читать также|см\. также|по теме|смотрите также)\W*", re.IGNORECASE)
+_BOUNDARY = re.compile(
+    r"</?(?:p|br|div|li|ul|ol|h\d|tr|td|th|blockquote|pre|table|section|article)\b[^>]*>", re.IGNORECASE
+)
+_LABEL = re.compile(
+    r"\W*(?:related(?: (?:articles?|stories|content|coverage|reading|links?))?|read (?:more|also|next)|"
+    r"see also|also read|more(?: on this(?: story)?| stories| news)?|recommended|"
+    r"читайте также|читать также|см\. также|по теме|смотрите также)\W*",
+    re.IGNORECASE,
+)
 _NETWORKS = r"(?:facebook|twitter|whatsapp|telegram|linkedin|reddit|pinterest|e-?mail|vkontakte|print|copy link)"
 _TRAILING = re.compile(
     r"(?:(?:continue(?:d)? reading|read more|read on|more)(?:\s*:\s*.+|\s+(?:on|at|in|from)\s+.+)?"
@@ -47,18 +51,22 @@ _TRAILING = re.compile(
     r"(?:first |originally )?(?:on|in|at) .*"
     r"|(?:читать (?:далее|дальше|полностью)|подробнее)(?:\s*:\s*.+|\s+(?:на|в|во)\s+.+)?"
     r"|поделиться(?:\s+(?:в|во|с)\s+.+)?)",
-    re.IGNORECASE | re.DOTALL)
+    re.IGNORECASE | re.DOTALL,
+)
 _TRAILING_LONG = re.compile(r"(?:the|this) (?:post|article|entry|story) ", re.IGNORECASE)  # quotes a title
 # The words a closing line can start with (`_TRAILING`), found before reading the line: tags, entities and
 # punctuation ahead of it skipped (alternatives with no first character in common: no backtracking).
 _FIRST_WORD = re.compile(
     rf"(?:<[^>]*>|&#?\w+;|[^\w<&])*(?:continue|read|more|view|see|full|share|tweet|email|print|pin|the|this|"
-    rf"{_NETWORKS}|читать|подробнее|поделиться)\b", re.IGNORECASE)
+    rf"{_NETWORKS}|читать|подробнее|поделиться)\b",
+    re.IGNORECASE,
+)
 _HAS_TEXT = re.compile(r"(?:^|>)(?:[^<&\w]|_|&#?\w+;)*[^\W_]")
 # After the link: only spaces, punctuation and tags. The alternatives share no first character, so a
 # failed match backtracks linearly.
-_LAST_LINK = re.compile(r"<a\b[^>]*>((?:(?!</?a\b).)*)</a>((?:&nbsp;|&#160;|[^\w<&]|<[^>]*>)*)$",
-                        re.IGNORECASE | re.DOTALL)
+_LAST_LINK = re.compile(
+    r"<a\b[^>]*>((?:(?!</?a\b).)*)</a>((?:&nbsp;|&#160;|[^\w<&]|<[^>]*>)*)$", re.IGNORECASE | re.DOTALL
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +96,7 @@ def _without_link_blocks(markup: str) -> str:
     tally, in_link, position = _Tally(), 0, 0
     for tag in _COUNTED_TAG.finditer(markup):
         if tag.start() > position:
-            letters = _letters(markup[position:tag.start()])
+            letters = _letters(markup[position : tag.start()])
             tally = _Tally(tally.letters + letters, tally.in_links + (letters if in_link else 0), tally.links)
         position = tag.end()
         closing, name = tag.group(1) == "/", tag.group(2).lower()
@@ -174,7 +182,7 @@ def _drop_last_link(markup: str) -> str | None:
     found = _LAST_LINK.search(markup, max(0, len(markup) - _WINDOW))
     if found is None or not _is_trailing(_text(found.group(1))):
         return None
-    return markup[:found.start()] + found.group(2)
+    return markup[: found.start()] + found.group(2)
 
 
 def _is_trailing(text: str) -> bool:

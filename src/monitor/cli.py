@@ -77,8 +77,10 @@ class Context:
     def config(self) -> Config:
         if self._config is None:
             if self.found and self.found.path is None:
-                raise UsageError(f"{self.found.reason}. `monitor init` writes a starter config here (`monitor "
-                                 "init --user`: for every folder), or give one with --config or MONITOR_CONFIG")
+                raise UsageError(
+                    f"{self.found.reason}. `monitor init` writes a starter config here (`monitor "
+                    "init --user`: for every folder), or give one with --config or MONITOR_CONFIG"
+                )
             self._config = load_config(self.config_path)
         return self._config
 
@@ -111,8 +113,9 @@ class Context:
 
 def setup_logging(log_format: str, verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLines() if log_format == "json" else
-                         SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonLines() if log_format == "json" else SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -130,8 +133,12 @@ class SafeFormatter(logging.Formatter):
 
 class JsonLines(SafeFormatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-                "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return shown_block(json.dumps(line, ensure_ascii=False))
@@ -152,10 +159,19 @@ def handle_errors(function: F) -> F:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--config", "config_path", metavar="FILE", help="Config file (also MONITOR_CONFIG; else "
-              "./config/feeds.toml, else $XDG_CONFIG_HOME/monitor/feeds.toml).")
-@click.option("--db", "db_path", envvar="MONITOR_DB", metavar="FILE",
-              help="SQLite database, overriding the config's monitor.database (also MONITOR_DB).")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    help="Config file (also MONITOR_CONFIG; else ./config/feeds.toml, else $XDG_CONFIG_HOME/monitor/feeds.toml).",
+)
+@click.option(
+    "--db",
+    "db_path",
+    envvar="MONITOR_DB",
+    metavar="FILE",
+    help="SQLite database, overriding the config's monitor.database (also MONITOR_DB).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log details to standard error.")
 @click.version_option(__version__, prog_name="monitor")
 @click.pass_context
@@ -181,13 +197,17 @@ def check(obj: Context) -> None:
     click.echo(f"  database   {obj.db_path}")
     click.echo(f"  digests    {config.digests_dir}/ (timezone {config.timezone})")
     polling = config.polling
-    click.echo(f"  polling    every {format_duration(polling.interval)}, {polling.concurrency} at a time "
-               f"({polling.per_host} per host), deadline {format_duration(polling.deadline)} per feed")
+    click.echo(
+        f"  polling    every {format_duration(polling.interval)}, {polling.concurrency} at a time "
+        f"({polling.per_host} per host), deadline {format_duration(polling.deadline)} per feed"
+    )
     click.echo(f"  feeds      {len(config.feeds)}")
     for feed in config.feeds:
         extra = ", ".join(filter(None, [feed.language, " ".join(feed.tags)]))
-        click.echo(f"    {feed.name:<28} every {format_duration(feed.interval):<6} {redact(feed.url)}"
-                   + (f"  [{extra}]" if extra else ""))
+        click.echo(
+            f"    {feed.name:<28} every {format_duration(feed.interval):<6} {redact(feed.url)}"
+            + (f"  [{extra}]" if extra else "")
+        )
     click.echo(f"  themes     {len(config.themes)}" + (f": {', '.join(config.themes)}" if config.themes else ""))
     email = config.email
     if email.enabled:
@@ -208,13 +228,20 @@ def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
     config = obj.config
     unknown = [n for n in names if config.feed(n) is None]
     if unknown:
-        raise UsageError(f"no feed named {', '.join(map(repr, unknown))} in {config.path}; "
-                         f"`monitor check` lists them")
+        raise UsageError(f"no feed named {', '.join(map(repr, unknown))} in {config.path}; `monitor check` lists them")
     started = utc_now()
     with obj.store() as store, Fetcher(config.polling, clock=utc_now) as fetcher:
         matcher = cli_model.matcher(obj, store, config.themes)
-        reports = poll_round(config, store, fetcher, utc_now, names=names or None, force=force,
-                             on_report=lambda report: click.echo(feed_line(report)), matcher=matcher)
+        reports = poll_round(
+            config,
+            store,
+            fetcher,
+            utc_now,
+            names=names or None,
+            force=force,
+            on_report=lambda report: click.echo(feed_line(report)),
+            matcher=matcher,
+        )
         try:  # upkeep for polls run by cron, without the daemon; best effort: the round is stored
             store.prune_fetches(utc_now() - config.polling.keep_fetches, utc_now())
             store.checkpoint()
@@ -223,8 +250,11 @@ def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
     click.echo(round_summary(reports, (utc_now() - started).total_seconds()))
     unstored = [r.feed for r in reports if r.store_failed]
     if unstored:
-        raise StoreError(obj.db_path, f"the results of {len(unstored)} feed(s) could not be stored: "
-                         f"{', '.join(unstored[:5])}{' ...' if len(unstored) > 5 else ''}")
+        raise StoreError(
+            obj.db_path,
+            f"the results of {len(unstored)} feed(s) could not be stored: "
+            f"{', '.join(unstored[:5])}{' ...' if len(unstored) > 5 else ''}",
+        )
 
 
 @cli.group(invoke_without_command=True)
@@ -243,12 +273,13 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    header = (f"{'feed':<28} {'state':<12} {'items':>6} {'newest':>8}  {'last success':<17} {'next poll':<17} "
-              "last error")
+    header = f"{'feed':<28} {'state':<12} {'items':>6} {'newest':>8}  {'last success':<17} {'next poll':<17} last error"
     click.echo(header)
     for row in rows:
-        click.echo(f"{row['name'][:28]:<28} {row['state']:<12} {row['items']:>6} {row['newest_item_age'] or '':>8}  "
-                   f"{row['last_success_at'] or 'never':<17} {row['next_poll']:<17} {row['last_error'] or ''}")
+        click.echo(
+            f"{row['name'][:28]:<28} {row['state']:<12} {row['items']:>6} {row['newest_item_age'] or '':>8}  "
+            f"{row['last_success_at'] or 'never':<17} {row['next_poll']:<17} {row['last_error'] or ''}"
+        )
     states = Counter(row["state"] for row in rows)
     click.echo(", ".join(f"{count} {state}" for state, count in sorted(states.items())) or "no feeds configured")
 
@@ -270,10 +301,19 @@ def feeds_revive(obj: Context, names: tuple[str, ...]) -> None:
 
 
 @feeds.command("export")
-@click.option("--out", "out_file", type=click.File("w", encoding="utf-8"), default="-", metavar="FILE",
-              help="Write to FILE instead of standard output.")
-@click.option("--with-credentials", is_flag=True, help="Keep the user:password of feed URLs (hidden by default: "
-              "an OPML file is made to be shared).")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    metavar="FILE",
+    help="Write to FILE instead of standard output.",
+)
+@click.option(
+    "--with-credentials",
+    is_flag=True,
+    help="Keep the user:password of feed URLs (hidden by default: an OPML file is made to be shared).",
+)
 @click.pass_obj
 @handle_errors
 def feeds_export(obj: Context, out_file: Any, with_credentials: bool) -> None:
@@ -346,9 +386,14 @@ def search(obj: Context, query: str, limit: int, newest: bool, as_json: bool) ->
 @cli.command()
 @click.argument("text", required=False)
 @click.option("--summary", default="", metavar="TEXT", help="A summary to match along with TEXT as title.")
-@click.option("--jsonl", "jsonl", type=click.File("r", encoding="utf-8"), metavar="FILE",
-              help="Match every JSON line of FILE (- for standard input) with title, summary and link; "
-                   "print one JSON line per item.")
+@click.option(
+    "--jsonl",
+    "jsonl",
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
+    help="Match every JSON line of FILE (- for standard input) with title, summary and link; "
+    "print one JSON line per item.",
+)
 @click.pass_obj
 @handle_errors
 def match(obj: Context, text: str | None, summary: str, jsonl: Any) -> None:
@@ -372,8 +417,12 @@ def match(obj: Context, text: str | None, summary: str, jsonl: Any) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("--quality", is_flag=True, help="Precision, recall and F1 of each theme on the labelled items "
-              "(matched again in memory with the config's themes), and the items it gets wrong.")
+@click.option(
+    "--quality",
+    is_flag=True,
+    help="Precision, recall and F1 of each theme on the labelled items "
+    "(matched again in memory with the config's themes), and the items it gets wrong.",
+)
 @click.pass_obj
 @handle_errors
 def themes(obj: Context, as_json: bool, quality: bool) -> None:
@@ -387,12 +436,26 @@ def themes(obj: Context, as_json: bool, quality: bool) -> None:
         matcher = cli_model.matcher(obj, store, config.themes)
         counts = store.theme_counts(since, week_end(since, config.timezone))
         stale = store.items_to_match(matcher.version)
-    rows = [{"theme": key, "label": theme.label, "this_week": counts.get(key, (0, 0))[0],
-             "total": counts.get(key, (0, 0))[1], "threshold": theme.threshold,
-             "phrases": len(theme.phrases), "rules": len(theme.rules)} for key, theme in config.themes.items()]
+    rows = [
+        {
+            "theme": key,
+            "label": theme.label,
+            "this_week": counts.get(key, (0, 0))[0],
+            "total": counts.get(key, (0, 0))[1],
+            "threshold": theme.threshold,
+            "phrases": len(theme.phrases),
+            "rules": len(theme.rules),
+        }
+        for key, theme in config.themes.items()
+    ]
     if as_json:
-        click.echo(json.dumps({"themes": rows, "week_start": since.isoformat(), "items_not_matched_with_these_themes":
-                               stale}, indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {"themes": rows, "week_start": since.isoformat(), "items_not_matched_with_these_themes": stale},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
     click.echo(f"{'theme':<20} {'this week':>9} {'in all':>7}  label")
     for row in rows:
@@ -403,10 +466,16 @@ def themes(obj: Context, as_json: bool, quality: bool) -> None:
 
 
 @cli.command()
-@click.option("--all", "everything", is_flag=True, help="Match every item, not only those the current themes "
-              "have not seen.")
-@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000),
-              help="Items per transaction: a running daemon waits at most for one batch.")
+@click.option(
+    "--all", "everything", is_flag=True, help="Match every item, not only those the current themes have not seen."
+)
+@click.option(
+    "--batch",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Items per transaction: a running daemon waits at most for one batch.",
+)
 @click.option("--dry-run", is_flag=True, help="List the items that would enter or leave each theme; change nothing.")
 @click.pass_obj
 @handle_errors
@@ -425,8 +494,10 @@ def rematch(obj: Context, everything: bool, batch: int, dry_run: bool) -> None:
             for done in store.rematch(matcher, utc_now(), everything=everything, batch=batch):
                 bar.update(done)
         counts = store.theme_counts(utc_now(), utc_now())  # the totals only
-    click.echo(f"matched {total} item(s); matches per theme: "
-               + (", ".join(f"{theme} {total_}" for theme, (_, total_) in sorted(counts.items())) or "none"))
+    click.echo(
+        f"matched {total} item(s); matches per theme: "
+        + (", ".join(f"{theme} {total_}" for theme, (_, total_) in sorted(counts.items())) or "none")
+    )
 
 
 @cli.command()
@@ -437,15 +508,17 @@ def rematch(obj: Context, everything: bool, batch: int, dry_run: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Print the subject and text digest; write and send nothing.")
 @click.pass_obj
 @handle_errors
-def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | None, resend: bool,
-           dry_run: bool) -> None:
+def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | None, resend: bool, dry_run: bool) -> None:
     """Write a week's digest to digests/ as YYYY-Www.txt and .html, and e-mail it when e-mail is on. A week
     not over yet is only previewed (YYYY-Www.preview.txt and .html), never recorded, e-mailed only on --send."""
     config = obj.config
     now = utc_now()
     try:
-        start = (parse_week(week, config.timezone, config.digest.week_start) if week
-                 else last_complete_week(now, config.timezone, config.digest.week_start))
+        start = (
+            parse_week(week, config.timezone, config.digest.week_start)
+            if week
+            else last_complete_week(now, config.timezone, config.digest.week_start)
+        )
     except ValueError as error:
         raise UsageError(str(error)) from None
     # A week not over is only previewed, and e-mailed only when asked for in so many words.
@@ -461,9 +534,11 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
         unpolled = week_coverage(start, week_end(start, config.timezone), since) == "none"
         if unpolled and week is None:
             label = week_label(start, config.timezone)
-            click.echo(f"{label}: no digest: nothing was polled that week (" + (
-                f"polling began {since:%Y-%m-%d %H:%M} UTC" if since else "no successful poll yet")
-                + f"); `monitor digest --week {label}` writes it anyway")
+            click.echo(
+                f"{label}: no digest: nothing was polled that week ("
+                + (f"polling began {since:%Y-%m-%d %H:%M} UTC" if since else "no successful poll yet")
+                + f"); `monitor digest --week {label}` writes it anyway"
+            )
             return
         # Nor is a week before the first live poll e-mailed unbidden, when imports filled it (issue 15).
         before_live = week_coverage(start, week_end(start, config.timezone), live_since(store)) == "none"
@@ -520,8 +595,13 @@ def digests(obj: Context, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Log lines for people, or JSON lines for a log collector.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines for people, or JSON lines for a log collector.",
+)
 @click.pass_obj
 @handle_errors
 def run(obj: Context, log_format: str) -> None:
@@ -564,17 +644,24 @@ def status(obj: Context, as_json: bool) -> None:
     day_end = datetime.combine(day_start.date() + timedelta(days=1), day_start.timetz())  # 23 or 25 h at DST
     this_week = week_start(now, config.timezone, config.digest.week_start)
     with obj.store(must_exist=True) as store:
-        figures = health_figures(store, (iso(day_start) or "", iso(day_end) or ""),
-                                 (iso(this_week) or "", iso(week_end(this_week, config.timezone)) or ""),
-                                 iso(now - config.polling.stale_after) or "")
+        figures = health_figures(
+            store,
+            (iso(day_start) or "", iso(day_end) or ""),
+            (iso(this_week) or "", iso(week_end(this_week, config.timezone)) or ""),
+            iso(now - config.polling.stale_after) or "",
+        )
         figures |= clock_figures(store, iso(now + CLOCK_SLACK) or "")  # the last poll not in the future
     d = config.digest
     due = week_start(now, config.timezone, d.week_start)  # this week's digest comes next
     next_digest = digest_send_moment(due, config.timezone, d.week_start, d.send_day, d.send_time)
     problems = health_problems(pid, figures, config, now)
-    report = {"daemon": {"running": bool(pid), "pid": pid}, **figures,
-              "next_digest": {"week": week_label(due, config.timezone), "due": next_digest.isoformat()},
-              "healthy": not problems, "problems": problems}
+    report = {
+        "daemon": {"running": bool(pid), "pid": pid},
+        **figures,
+        "next_digest": {"week": week_label(due, config.timezone), "due": next_digest.isoformat()},
+        "healthy": not problems,
+        "problems": problems,
+    }
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
     else:
@@ -586,27 +673,37 @@ def status(obj: Context, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--out", "out_dir", metavar="DIR", help="Folder for the digest (default: monitor.digests_dir).")
-@click.option("--dir", "folder", metavar="DIR", help="Folder for the throw-away database (default: a new "
-              "temporary folder).")
+@click.option(
+    "--dir", "folder", metavar="DIR", help="Folder for the throw-away database (default: a new temporary folder)."
+)
 @click.pass_obj
 @handle_errors
 def demo(obj: Context, out_dir: str | None, folder: str | None) -> None:
     """The whole product, offline: sample feeds served on 127.0.0.1, polled, matched, and a digest written."""
     config = obj.themes_config
-    click.echo("Serving the bundled sample feeds (invented, marked \"Sample\") on 127.0.0.1 and polling them:")
-    result = run_demo(config, utc_now, out_dir=out_dir, folder=folder,
-                      on_report=lambda report: click.echo("  " + feed_line(report)))
+    click.echo('Serving the bundled sample feeds (invented, marked "Sample") on 127.0.0.1 and polling them:')
+    result = run_demo(
+        config, utc_now, out_dir=out_dir, folder=folder, on_report=lambda report: click.echo("  " + feed_line(report))
+    )
     db = result.database
     # Commands the user can paste: `monitor` where it is on PATH, else the way this one was started.
     started = sys.argv[0]
-    prog = ("monitor" if shutil.which("monitor") else
-            _pasteable(started) if os.path.basename(started) == "monitor" else f"{sys.executable} -m monitor")
+    prog = (
+        "monitor"
+        if shutil.which("monitor")
+        else _pasteable(started)
+        if os.path.basename(started) == "monitor"
+        else f"{sys.executable} -m monitor"
+    )
     matched = ", ".join(f"{theme} {count}" for theme, count in sorted(result.matches.items())) or "none"
     files = " and ".join(str(path) for path in result.digest.files)
     # Shipped inside the package, the starter config is no place for a user's feeds: copy it out first.
-    then = (f"Then `{prog} init` writes a config of your own ({DEFAULT_CONFIG} here): put your feeds in it and "
-            f"start the service with `{prog} run`." if obj.using_starter else
-            f"Then put your feeds in {config.path} and start the service with `make run` (monitor run).")
+    then = (
+        f"Then `{prog} init` writes a config of your own ({DEFAULT_CONFIG} here): put your feeds in it and "
+        f"start the service with `{prog} run`."
+        if obj.using_starter
+        else f"Then put your feeds in {config.path} and start the service with `make run` (monitor run)."
+    )
     click.echo(f"""
 Stored in a throw-away database: {db}
 Matches per theme: {matched}

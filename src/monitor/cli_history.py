@@ -34,15 +34,24 @@ from .types import FeedSource
 
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option("--feed", "feed_name", metavar="NAME", help="Attribute every item to this feed (a configured one, or a "
-              "new one that is stored but not polled: give its --url).")
+@click.option(
+    "--feed",
+    "feed_name",
+    metavar="NAME",
+    help="Attribute every item to this feed (a configured one, or a "
+    "new one that is stored but not polled: give its --url).",
+)
 @click.option("--url", metavar="URL", help="The address of a new --feed.")
-@click.option("--captured-at", metavar="WHEN", help="When the documents were captured (ISO 8601, such as "
-              "2023-09-25T12:00:00Z), if they do not say so themselves.")
+@click.option(
+    "--captured-at",
+    metavar="WHEN",
+    help="When the documents were captured (ISO 8601, such as 2023-09-25T12:00:00Z), if they do not say so themselves.",
+)
 @click.pass_obj
 @handle_errors
-def import_(obj: Context, paths: tuple[str, ...], feed_name: str | None, url: str | None,
-            captured_at: str | None) -> None:
+def import_(
+    obj: Context, paths: tuple[str, ...], feed_name: str | None, url: str | None, captured_at: str | None
+) -> None:
     """Import saved feed documents (RSS, Atom, RDF), folders of them, and JSON lines files (.jsonl: title,
     summary, link, published, source), each stored as a poll made when it was captured. Importing the same
     files again stores nothing."""
@@ -108,8 +117,10 @@ def _target_feed(obj: Context, store: Store, name: str | None, url: str | None) 
     if found is not None:
         return found
     if url is None:
-        raise UsageError(f"no feed {name!r} in {obj.config.path} or the database: give its address with --url "
-                         "to store it as a feed that is not polled")
+        raise UsageError(
+            f"no feed {name!r} in {obj.config.path} or the database: give its address with --url "
+            "to store it as a feed that is not polled"
+        )
     try:
         address = http_url(url)
     except ValueError as error:
@@ -139,8 +150,10 @@ def _summary(reports: list[FileReport], total: int) -> None:
     matched = sum(r.counts.matched for r in reports)
     feeds = sorted(set().union(*(r.feeds for r in reports))) if reports else []
     if documents:
-        click.echo(f"imported {documents} document(s) of {total} file(s) into {', '.join(feeds)}: {new} item(s) new, "
-                   f"{updated} updated, {seen} already stored; {matched} on themes")
+        click.echo(
+            f"imported {documents} document(s) of {total} file(s) into {', '.join(feeds)}: {new} item(s) new, "
+            f"{updated} updated, {seen} already stored; {matched} on themes"
+        )
     if already:
         click.echo(f"{already} document(s) were imported before: nothing new stored from them")
     if not documents and not already and not failed:
@@ -149,11 +162,11 @@ def _summary(reports: list[FileReport], total: int) -> None:
         click.echo(f"{len(failed)} of {total} file(s) could not be imported (see above); the others were", err=True)
     skipped = sum(len(r.problems) for r in reports)  # each a line, or the lines of one source
     if skipped:
-        click.echo(f"{skipped} problem(s) in files (see above): the lines named were skipped, the rest imported",
-                   err=True)
+        click.echo(
+            f"{skipped} problem(s) in files (see above): the lines named were skipped, the rest imported", err=True
+        )
     if failed or skipped:
         sys.exit(1)
-
 
 
 @cli.command()
@@ -200,10 +213,12 @@ def backfill(obj: Context, since: str, until: str | None, names: tuple[str, ...]
         finally:
             store.checkpoint()
     minutes = max(time.monotonic() - started, 1e-9) / 60
-    click.echo(f"{sum(r.found for r in reports)} capture(s) found, {sum(r.fetched for r in reports)} fetched, "
-               f"{sum(r.skipped for r in reports)} skipped, {sum(r.failed for r in reports)} failed; "
-               f"{sum(r.new for r in reports)} item(s) new; {archive.requests} request(s) to the archive, "
-               f"{archive.requests / minutes:.0f} a minute")
+    click.echo(
+        f"{sum(r.found for r in reports)} capture(s) found, {sum(r.fetched for r in reports)} fetched, "
+        f"{sum(r.skipped for r in reports)} skipped, {sum(r.failed for r in reports)} failed; "
+        f"{sum(r.new for r in reports)} item(s) new; {archive.requests} request(s) to the archive, "
+        f"{archive.requests / minutes:.0f} a minute"
+    )
     for report in reports:
         for error in report.errors:
             click.echo(f"{report.feed}: {shown(error)}", err=True)
@@ -220,5 +235,7 @@ def _day(text: str, option: str) -> date:
 
 
 def _feed_line(report: BackfillReport) -> str:
-    return (f"{report.feed}: {report.found} capture(s) found, {report.fetched} fetched, {report.skipped} skipped, "
-            f"{report.failed} failed; {report.new} item(s) new")
+    return (
+        f"{report.feed}: {report.found} capture(s) found, {report.fetched} fetched, {report.skipped} skipped, "
+        f"{report.failed} failed; {report.new} item(s) new"
+    )

@@ -23,8 +23,13 @@ from .locate import PROJECT_CONFIG, STARTER, user_config, user_data
 
 @cli.command()
 @click.argument("folder", required=False, metavar="[DIR]")
-@click.option("--user", "user_folders", is_flag=True, help="Write to the user's config folder "
-              "($XDG_CONFIG_HOME/monitor/feeds.toml; digests in $XDG_DATA_HOME/monitor) instead of DIR.")
+@click.option(
+    "--user",
+    "user_folders",
+    is_flag=True,
+    help="Write to the user's config folder "
+    "($XDG_CONFIG_HOME/monitor/feeds.toml; digests in $XDG_DATA_HOME/monitor) instead of DIR.",
+)
 @handle_errors
 def init(folder: str | None, user_folders: bool) -> None:
     """Write the starter config (feeds, themes, every section commented) and a digests/ folder into DIR (default:

@@ -31,13 +31,25 @@ from .types import ThemeSpec, evidence_records
 @click.argument("verdict", required=False, type=click.Choice(["yes", "no"]))
 @click.option("--note", metavar="TEXT", help="Why, in your words (kept with the judgement).")
 @click.option("--by", "who", metavar="NAME", help="Who judges (default: the user running monitor).")
-@click.option("--import", "source", type=click.File("r", encoding="utf-8"), metavar="FILE.jsonl",
-              help='Store the judgements of a label file, one {"link": ..., "themes": [...]} a line: yes for '
-                   "the themes named, no for every other configured theme.")
+@click.option(
+    "--import",
+    "source",
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE.jsonl",
+    help='Store the judgements of a label file, one {"link": ..., "themes": [...]} a line: yes for '
+    "the themes named, no for every other configured theme.",
+)
 @click.pass_obj
 @handle_errors
-def label(obj: Context, item_id: int | None, theme: str | None, verdict: str | None, note: str | None,
-          who: str | None, source: Any) -> None:
+def label(
+    obj: Context,
+    item_id: int | None,
+    theme: str | None,
+    verdict: str | None,
+    note: str | None,
+    who: str | None,
+    source: Any,
+) -> None:
     """Judge whether a stored item is about a theme (yes or no), or import a file of judgements; judging
     again replaces your earlier verdict. `monitor themes --quality` then measures the themes on them."""
     who = who or _os_user()
@@ -47,8 +59,9 @@ def label(obj: Context, item_id: int | None, theme: str | None, verdict: str | N
         _label_import(obj, source, who, note)
         return
     if item_id is None or theme is None or verdict is None:
-        raise UsageError("give ITEM_ID THEME yes|no (`monitor search` shows items' ids with --json), "
-                         "or --import FILE.jsonl")
+        raise UsageError(
+            "give ITEM_ID THEME yes|no (`monitor search` shows items' ids with --json), or --import FILE.jsonl"
+        )
     if theme not in obj.config.themes:
         raise UsageError(f"no theme {theme!r} in {obj.config.path}; themes: {', '.join(obj.config.themes) or 'none'}")
     with obj.store(must_exist=True) as store:
@@ -62,8 +75,14 @@ def label(obj: Context, item_id: int | None, theme: str | None, verdict: str | N
 @cli.command()
 @click.argument("theme")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="Most items shown.")
-@click.option("--scan", default=10_000, show_default=True, type=click.IntRange(1, 10_000_000), metavar="N",
-              help="Look among the N most recently published items not yet judged for THEME.")
+@click.option(
+    "--scan",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1, 10_000_000),
+    metavar="N",
+    help="Look among the N most recently published items not yet judged for THEME.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines, one per item; ask nothing.")
 @click.option("--by", "who", metavar="NAME", help="Who judges (default: the user running monitor).")
 @click.pass_obj
@@ -79,14 +98,24 @@ def review(obj: Context, theme: str, limit: int, scan: int, as_json: bool, who: 
         # Where a model exists, the items it and the rules disagree on come first: a judgement there teaches most.
         misses = cli_model.disagreements(store, spec, items, limit)
         seen = {miss.item_id for miss in misses}
-        misses += [m for m in teach.near_misses(spec, items, limit) if m.item_id not in seen][:limit - len(misses)]
+        misses += [m for m in teach.near_misses(spec, items, limit) if m.item_id not in seen][: limit - len(misses)]
         texts = {item_id: (title, summary) for item_id, title, summary in items}
         if as_json:
             for miss in misses:
                 title, summary = texts[miss.item_id]
-                click.echo(json.dumps({"item_id": miss.item_id, "theme": theme, "score": miss.score,
-                                       "reasons": list(miss.reasons), "title": shown(title),
-                                       "evidence": evidence_records(miss.evidence)}, ensure_ascii=False))
+                click.echo(
+                    json.dumps(
+                        {
+                            "item_id": miss.item_id,
+                            "theme": theme,
+                            "score": miss.score,
+                            "reasons": list(miss.reasons),
+                            "title": shown(title),
+                            "evidence": evidence_records(miss.evidence),
+                        },
+                        ensure_ascii=False,
+                    )
+                )
             return
         ask = sys.stdin.isatty() and sys.stdout.isatty()
         mark = (lambda s: click.style(s, bold=True, underline=True)) if sys.stdout.isatty() else (lambda s: f"[{s}]")
@@ -96,13 +125,18 @@ def review(obj: Context, theme: str, limit: int, scan: int, as_json: bool, who: 
                 click.echo(line)
             if not ask:
                 continue
-            answer = click.prompt(f"   about {theme}? y/n/s(kip)/q(uit)", type=click.Choice(["y", "n", "s", "q"]),
-                                  show_choices=False, default="s")
+            answer = click.prompt(
+                f"   about {theme}? y/n/s(kip)/q(uit)",
+                type=click.Choice(["y", "n", "s", "q"]),
+                show_choices=False,
+                default="s",
+            )
             if answer == "q":
                 break
             if answer in "yn":
-                labels.save(store, [labels.Judgement(miss.item_id, theme, answer == "y", who, "monitor review")],
-                            utc_now())
+                labels.save(
+                    store, [labels.Judgement(miss.item_id, theme, answer == "y", who, "monitor review")], utc_now()
+                )
                 stored += 1
     if not misses:
         click.echo(f"no near misses for {theme} among the {len(items)} item(s) not yet judged for it")
@@ -125,15 +159,29 @@ def suggest(obj: Context, theme: str, limit: int, as_json: bool) -> None:
         verdicts = {item_id: v for (item_id, t), v in labels.current(store).items() if t == theme}
         texts = labels.item_texts(store, verdicts)
     matcher = Matcher({theme: spec})
-    missed = {item_id: texts[item_id] for item_id, v in verdicts.items()
-              if v and item_id in texts and not matcher.match(*texts[item_id])}
+    missed = {
+        item_id: texts[item_id]
+        for item_id, v in verdicts.items()
+        if v and item_id in texts and not matcher.match(*texts[item_id])
+    }
     negatives = [texts[item_id] for item_id, v in verdicts.items() if not v and item_id in texts]
     found = teach.suggest(missed, negatives, limit)
     if as_json:
-        click.echo(json.dumps({"theme": theme, "missed_positives": len(missed), "negatives": len(negatives),
-                               "suggestions": [{"term": s.term, "catches": s.catches, "wrongly": s.wrongly,
-                                                "examples": list(s.examples)} for s in found]},
-                              indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "theme": theme,
+                    "missed_positives": len(missed),
+                    "negatives": len(negatives),
+                    "suggestions": [
+                        {"term": s.term, "catches": s.catches, "wrongly": s.wrongly, "examples": list(s.examples)}
+                        for s in found
+                    ],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
     for line in report_.suggestion_lines(theme, found, len(missed), len(negatives)):
         click.echo(line)
@@ -160,22 +208,35 @@ def _label_import(obj: Context, source: Any, who: str, note: str | None) -> None
     if unknown:
         problems.append(f"{source.name}: theme(s) not in {config.path}: {', '.join(unknown)}")
     if problems:  # nothing is stored from a file with mistakes: fixed, it is imported whole
-        raise UsageError("nothing imported:\n  " + "\n  ".join(problems[:20])
-                         + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""))
+        raise UsageError(
+            "nothing imported:\n  "
+            + "\n  ".join(problems[:20])
+            + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
+        )
     with obj.store(must_exist=True) as store:
         by_link = labels.items_by_link(store)
         found = [(line, by_link.get(labels.link_key(line.link) or "")) for line in lines]
-        judgements = [labels.Judgement(item_id, theme, theme in line.themes, who,
-                                       note or f"imported from {Path(source.name).name}")
-                      for line, item_id in found if item_id is not None for theme in config.themes]
+        judgements = [
+            labels.Judgement(
+                item_id, theme, theme in line.themes, who, note or f"imported from {Path(source.name).name}"
+            )
+            for line, item_id in found
+            if item_id is not None
+            for theme in config.themes
+        ]
         saved = labels.save(store, judgements, utc_now())
     missing = [line for line, item_id in found if item_id is None]
-    click.echo(f"{len(lines) - len(missing)} of {len(lines)} link(s) matched stored items; "
-               f"{len(judgements)} judgement(s) by {who}: {saved.new} new, {saved.changed} changed, "
-               f"{saved.unchanged} unchanged")
+    click.echo(
+        f"{len(lines) - len(missing)} of {len(lines)} link(s) matched stored items; "
+        f"{len(judgements)} judgement(s) by {who}: {saved.new} new, {saved.changed} changed, "
+        f"{saved.unchanged} unchanged"
+    )
     if missing:
-        click.echo(f"{len(missing)} link(s) not found among stored items, e.g. "
-                   + ", ".join(f"line {line.number} {shown(line.link)}" for line in missing[:3]), err=True)
+        click.echo(
+            f"{len(missing)} link(s) not found among stored items, e.g. "
+            + ", ".join(f"line {line.number} {shown(line.link)}" for line in missing[:3]),
+            err=True,
+        )
 
 
 def themes_quality(obj: Context, as_json: bool) -> None:
@@ -194,8 +255,18 @@ def themes_quality(obj: Context, as_json: bool) -> None:
     near = {item_id: {m.theme: m.score for m in relaxed.match(*texts[item_id])} for item_id in missed}
     figures = quality_.quality(list(config.themes), verdicts, scores, {i: t[0] for i, t in texts.items()}, near)
     if as_json:
-        click.echo(json.dumps({**quality_.quality_json(figures), "matched_with": matcher.version,
-                               "labelled_items": len(texts), "models": models}, indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    **quality_.quality_json(figures),
+                    "matched_with": matcher.version,
+                    "labelled_items": len(texts),
+                    "models": models,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
     for line in report_.quality_lines(figures, len(texts)):
         click.echo(line)
@@ -212,6 +283,7 @@ def rematch_dry_run(obj: Context, batch: int) -> None:
         for rows in labels.all_items(store, batch):
             found += quality_.changes(
                 (item_id, title, stored, {m.theme: m.score for m in matcher.match(title, summary)})
-                for item_id, title, summary, stored in rows)
+                for item_id, title, summary, stored in rows
+            )
     for line in report_.change_lines(found, list(obj.config.themes)):
         click.echo(line)

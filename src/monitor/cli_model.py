@@ -38,31 +38,56 @@ def train(obj: Context, themes: tuple[str, ...], as_json: bool) -> None:
     config = obj.config
     unknown = [t for t in themes if t not in config.themes]
     if unknown:
-        raise UsageError(f"no theme {', '.join(map(repr, unknown))} in {config.path}; "
-                         f"themes: {', '.join(config.themes) or 'none'}")
+        raise UsageError(
+            f"no theme {', '.join(map(repr, unknown))} in {config.path}; themes: {', '.join(config.themes) or 'none'}"
+        )
     train_.sklearn()  # before any work: a missing library is said at once
     results = []
     with obj.store(must_exist=True) as store:
         verdicts = labels.current(store)
         texts = labels.item_texts(store, {item_id for item_id, _ in verdicts})
         for key in themes or tuple(config.themes):
-            examples = [(*texts[item_id], verdict) for (item_id, theme), verdict in sorted(verdicts.items())
-                        if theme == key and item_id in texts]
+            examples = [
+                (*texts[item_id], verdict)
+                for (item_id, theme), verdict in sorted(verdicts.items())
+                if theme == key and item_id in texts
+            ]
             trained = train_.train_theme(config.themes[key], examples)
             model_store.save(store, trained, utc_now())
             results.append(trained)
             if not as_json:
-                click.echo(f"{key}: {trained.labels} label(s), {trained.positives} yes; "
-                           f"CV F1 rules {trained.f1_rules:.3f}, rules+model {trained.f1_model:.3f}; {trained.why}")
+                click.echo(
+                    f"{key}: {trained.labels} label(s), {trained.positives} yes; "
+                    f"CV F1 rules {trained.f1_rules:.3f}, rules+model {trained.f1_model:.3f}; {trained.why}"
+                )
     if as_json:
-        click.echo(json.dumps({"themes": [{"theme": t.theme, "labels": t.labels, "positives": t.positives,
-                                           "cv_f1_rules": round(t.f1_rules, 3), "cv_f1_model": round(t.f1_model, 3),
-                                           "cv_precision_model": round(t.precision_model, 3), "active": t.active,
-                                           "why": t.why} for t in results]}, indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "themes": [
+                        {
+                            "theme": t.theme,
+                            "labels": t.labels,
+                            "positives": t.positives,
+                            "cv_f1_rules": round(t.f1_rules, 3),
+                            "cv_f1_model": round(t.f1_model, 3),
+                            "cv_precision_model": round(t.precision_model, 3),
+                            "active": t.active,
+                            "why": t.why,
+                        }
+                        for t in results
+                    ]
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
     if any(t.active for t in results):
-        click.echo("polls use the active model(s) from now on (a running daemon: after `kill -HUP`); "
-                   "`monitor rematch` matches the stored items with them")
+        click.echo(
+            "polls use the active model(s) from now on (a running daemon: after `kill -HUP`); "
+            "`monitor rematch` matches the stored items with them"
+        )
 
 
 def matcher(obj: Context, store: Store | None, themes: Mapping[str, ThemeSpec]) -> Matching:
@@ -90,16 +115,26 @@ def status_lines(store: Store, themes: Mapping[str, ThemeSpec]) -> list[str]:
         elif row.problem:
             lines.append(f"model of {key}: not used, {row.problem}")
         else:
-            lines.append(f"model of {key}: {'ACTIVE' if row.active else 'not used'}, trained {row.trained_at} on "
-                         f"{row.labels_used} label(s); {row.why}")
+            lines.append(
+                f"model of {key}: {'ACTIVE' if row.active else 'not used'}, trained {row.trained_at} on "
+                f"{row.labels_used} label(s); {row.why}"
+            )
     return lines
 
 
 def status_json(store: Store, themes: Mapping[str, ThemeSpec]) -> dict[str, Any]:
     found = model_store.newest(store, themes)
-    return {key: {"active": row.active and row.problem is None, "trained_at": row.trained_at,
-                  "labels_used": row.labels_used, "cv_f1_rules": row.f1_rules, "cv_f1_model": row.f1_model,
-                  "why": row.problem or row.why} for key, row in found.items()}
+    return {
+        key: {
+            "active": row.active and row.problem is None,
+            "trained_at": row.trained_at,
+            "labels_used": row.labels_used,
+            "cv_f1_rules": row.f1_rules,
+            "cv_f1_model": row.f1_model,
+            "why": row.problem or row.why,
+        }
+        for key, row in found.items()
+    }
 
 
 def disagreements(store: Store, spec: ThemeSpec, items: Sequence[tuple[int, str, str]], limit: int) -> list[NearMiss]:
@@ -115,8 +150,11 @@ def disagreements(store: Store, spec: ThemeSpec, items: Sequence[tuple[int, str,
         if parted is None:
             continue
         rules, probability, evidence = parted
-        reason = (f"rules match, model says no (p={probability:.2f})" if rules
-                  else f"model says yes (p={probability:.2f}), rules do not")
+        reason = (
+            f"rules match, model says no (p={probability:.2f})"
+            if rules
+            else f"model says yes (p={probability:.2f}), rules do not"
+        )
         found.append((abs(probability - DISAGREE), NearMiss(item_id, round(100 * probability), (reason,), evidence)))
     found.sort(key=lambda pair: (-pair[0], -pair[1].item_id))
     return [miss for _, miss in found[:limit]]

@@ -24,8 +24,9 @@ def offset() -> timedelta:
     try:
         return timedelta(seconds=float(raw))
     except (ValueError, OverflowError):
-        raise UsageError(f"{OFFSET_ENV}: expected a number of seconds to add to the clock (a test setting), "
-                         f"got {raw!r}") from None
+        raise UsageError(
+            f"{OFFSET_ENV}: expected a number of seconds to add to the clock (a test setting), got {raw!r}"
+        ) from None
 
 
 def utc_now() -> datetime:

@@ -50,7 +50,8 @@ _WORD = re.compile(r"\w+")
 # " - BBC News", " | Reuters": the outlet's name in the title says nothing about the happening
 _SUFFIX = re.compile(r"\s+[-|–—]\s+[^-|–—]{2,40}$")
 # Function words of the feeds' languages (English, Russian): in every item, they would make any two alike.
-_FUNCTION = frozenset("""
+_FUNCTION = frozenset(
+    """
 a an the and or but nor of to in on at by for from with without into onto over under about after before
 as than then that this these those there here is are was were be been being has have had do does did will
 would shall should can could may might must it its they them their he she his her him we our you your i
@@ -58,7 +59,8 @@ not no so if what which who whom whose when where why how all any some more most
 too very just also still says said say new after amid over up out off again against between during while
 и в во на с со к ко по о об от до из за для при без под над не ни но а же ли что как так это этот эта эти
 его ее её их он она они мы вы я у то бы был была были было будет быть который которая которые также уже
-""".split())
+""".split()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +134,7 @@ def _candidates(items: Sequence[ThemedItem], weighed: list[_Weighed], df: Counte
     rarest headline words are what they share; a common word is rarely among an item's rarest, so it costs
     nothing. Counted item by item, so memory holds one item's candidates, not every pair's."""
     # A word no other item has finds nothing: keys are shared words.
-    keys = [sorted((w for w in entry.words.title if df[w] > 1), key=lambda w: (df[w], w))[:KEYS]
-            for entry in weighed]
+    keys = [sorted((w for w in entry.words.title if df[w] > 1), key=lambda w: (df[w], w))[:KEYS] for entry in weighed]
     times = [item.published for item in items]
     postings, posted = _index(keys, times)
     for i, words in enumerate(keys):
@@ -142,7 +143,7 @@ def _candidates(items: Sequence[ThemedItem], weighed: list[_Weighed], df: Counte
         for w in words:
             members = postings.get(w)
             if members:
-                shared.update(members[bisect_right(members, i):bisect_right(posted[w], limit)])
+                shared.update(members[bisect_right(members, i) : bisect_right(posted[w], limit)])
         yield from ((i, j) for j, count in shared.items() if count >= MIN_KEYS)
 
 
@@ -159,8 +160,12 @@ def _index(keys: list[list[str]], times: list[datetime]) -> tuple[dict[str, list
 
 def _weigh(entry: _Words, idf: dict[str, float]) -> _Weighed:
     weight = {w: idf[w] * (TITLE_WEIGHT if w in entry.title else 1.0) for w in entry.all}
-    return _Weighed(entry, weight, math.sqrt(sum(idf[w] ** 2 for w in entry.title)) or 1.0,
-                    math.sqrt(sum(v * v for v in weight.values())) or 1.0)
+    return _Weighed(
+        entry,
+        weight,
+        math.sqrt(sum(idf[w] ** 2 for w in entry.title)) or 1.0,
+        math.sqrt(sum(v * v for v in weight.values())) or 1.0,
+    )
 
 
 def similarity(a: _Weighed, b: _Weighed, square: dict[str, float]) -> tuple[float, float]:
@@ -168,8 +173,8 @@ def similarity(a: _Weighed, b: _Weighed, square: dict[str, float]) -> tuple[floa
     other outlet's lede), as the geometric mean of the two shares of headline weight; and the cosine of all
     their salient words. `square`: each word's idf, squared."""
     shared = a.words.all & b.words.all
-    a_in_b = sum(square[w] for w in shared & a.words.title) / a.title_norm ** 2
-    b_in_a = sum(square[w] for w in shared & b.words.title) / b.title_norm ** 2
+    a_in_b = sum(square[w] for w in shared & a.words.title) / a.title_norm**2
+    b_in_a = sum(square[w] for w in shared & b.words.title) / b.title_norm**2
     every = sum(a.weight[w] * b.weight[w] for w in shared) / (a.norm * b.norm)
     return math.sqrt(a_in_b * b_in_a), every
 

@@ -175,7 +175,7 @@ class _Validator:
         backfill = self.table(data.get("backfill", {}), ("backfill",), BACKFILL)
         email["sender"] = email.pop("from", None)
         if email.get("enabled") and not email.get("to"):
-            self.problem(("email", "to"), "e-mail is enabled but has no recipients; add to = [\"you@example.org\"]")
+            self.problem(("email", "to"), 'e-mail is enabled but has no recipients; add to = ["you@example.org"]')
         self.allow_short = bool(polling.get("allow_short_intervals"))
         self.check_interval(("polling", "interval"), data.get("polling", {}), polling.get("interval"))
         default_interval = polling.get("interval") or parse_duration("30m")
@@ -202,8 +202,11 @@ class _Validator:
         out: dict[str, Any] = {}
         for key in raw:
             if key in SECRET_KEYS:
-                self.problem((*path, key), "secrets never live in the config file: put it in an environment "
-                             "variable and name that variable (for example password_env = \"MONITOR_SMTP_PASSWORD\")")
+                self.problem(
+                    (*path, key),
+                    "secrets never live in the config file: put it in an environment "
+                    'variable and name that variable (for example password_env = "MONITOR_SMTP_PASSWORD")',
+                )
             elif key not in known:
                 self.problem((*path, key), f"unknown key; expected one of {', '.join(known)}")
         for setting in settings:
@@ -227,8 +230,11 @@ class _Validator:
         if interval is None or self.allow_short or interval >= MIN_INTERVAL:
             return
         written = raw.get(path[-1]) if isinstance(raw, dict) else interval
-        self.problem(path, f"{written!r} is shorter than a minute (a typo for \"1m\"?); set "
-                     "polling.allow_short_intervals = true if you mean it")
+        self.problem(
+            path,
+            f'{written!r} is shorter than a minute (a typo for "1m"?); set '
+            "polling.allow_short_intervals = true if you mean it",
+        )
 
     def feeds(self, raw: Any, default_interval: timedelta) -> tuple[FeedSource, ...]:
         if not isinstance(raw, list):
@@ -252,16 +258,23 @@ class _Validator:
                 urls.setdefault(key, index)
             if name is None or url is None:
                 continue
-            feeds.append(FeedSource(name=name, url=url, interval=values.get("interval") or default_interval,
-                                    language=values.get("language"), tags=values.get("tags", ()),
-                                    allow_private_redirects=values.get("allow_private_redirects"),
-                                    line=self.lines.find(("feeds", index))))
+            feeds.append(
+                FeedSource(
+                    name=name,
+                    url=url,
+                    interval=values.get("interval") or default_interval,
+                    language=values.get("language"),
+                    tags=values.get("tags", ()),
+                    allow_private_redirects=values.get("allow_private_redirects"),
+                    line=self.lines.find(("feeds", index)),
+                )
+            )
         return tuple(feeds)
 
     def terms(self, raw: Any) -> dict[str, tuple[str, ...]]:
         """[terms]: named vocabularies, each a list of terms, referred to as @name in themes."""
         if not isinstance(raw, dict):
-            self.problem(("terms",), "expected a table [terms] of name = [\"term\", ...]")
+            self.problem(("terms",), 'expected a table [terms] of name = ["term", ...]')
             return {}
         sets: dict[str, tuple[str, ...]] = {}
         for name, value in raw.items():
@@ -297,8 +310,9 @@ class _Validator:
                     self.problem(("themes", key, "phrases"), str(error))
             for field_name in ("require", "exclude"):
                 values[field_name] = self.expanded(("themes", key, field_name), values.get(field_name, ()), sets)
-            rules = tuple(self.rule(("themes", key, "rules", n), rule, sets)
-                          for n, rule in enumerate(values.pop("rules", ())))
+            rules = tuple(
+                self.rule(("themes", key, "rules", n), rule, sets) for n, rule in enumerate(values.pop("rules", ()))
+            )
             if not raw[key].get("phrases") and not raw[key].get("rules"):
                 where = ("themes", key, "phrases") if "phrases" in raw[key] else ("themes", key)
                 self.problem(where, "needs at least one phrase or rule to match anything")
@@ -306,8 +320,9 @@ class _Validator:
                 themes[key] = ThemeSpec(key=key, rules=tuple(r for r in rules if r), **values)
         return themes
 
-    def rule(self, path: tuple[str | int, ...], raw: dict[str, Any],
-             sets: dict[str, tuple[str, ...]]) -> RuleSpec | None:
+    def rule(
+        self, path: tuple[str | int, ...], raw: dict[str, Any], sets: dict[str, tuple[str, ...]]
+    ) -> RuleSpec | None:
         problems_before = len(self.problems)
         values = self.table(raw, path, RULE)
         if "all" not in values:
@@ -317,11 +332,17 @@ class _Validator:
             self.problem((*path, "all"), "an entry names no terms (an empty term set?), so the rule could never match")
         if len(self.problems) > problems_before or not all(groups):
             return None
-        return RuleSpec(name=values.get("name") or f"rule {int(path[-1]) + 1}", groups=groups,
-                        within=values["within"], score=values["score"], ordered=values["ordered"])
+        return RuleSpec(
+            name=values.get("name") or f"rule {int(path[-1]) + 1}",
+            groups=groups,
+            within=values["within"],
+            score=values["score"],
+            ordered=values["ordered"],
+        )
 
-    def expanded(self, path: tuple[str | int, ...], entries: tuple[str, ...],
-                 sets: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    def expanded(
+        self, path: tuple[str | int, ...], entries: tuple[str, ...], sets: dict[str, tuple[str, ...]]
+    ) -> tuple[str, ...]:
         try:
             return expand(entries, sets)
         except ValueError as error:

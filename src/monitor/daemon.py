@@ -87,8 +87,13 @@ CLOCK_STEP = timedelta(minutes=1)  # a jump of the wall clock against the monoto
 
 
 class Daemon:
-    def __init__(self, config_path: str, db_path: str | None, clock: Callable[[], datetime],
-                 sender_factory: Callable[[Config], Sender | None] | None = None):
+    def __init__(
+        self,
+        config_path: str,
+        db_path: str | None,
+        clock: Callable[[], datetime],
+        sender_factory: Callable[[Config], Sender | None] | None = None,
+    ):
         self.config_path = config_path
         self.db_override = db_path
         self.clock = clock
@@ -128,21 +133,27 @@ class Daemon:
         self.store = store
         self.matcher = with_models(Matcher(self.config.themes), self.config.themes, store)
         self.fetcher = Swappable(Fetcher(self.config.polling, clock=self.clock), Fetcher.close)
-        self.parser: Swappable[Parser] = Swappable(make_parser(self.config.polling.parse_processes),
-                                                   lambda parser: parser.close())
+        self.parser: Swappable[Parser] = Swappable(
+            make_parser(self.config.polling.parse_processes), lambda parser: parser.close()
+        )
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(self.config.polling.concurrency),
-                       "digest": ThreadPoolExecutor(1)},
+            executors={"default": ThreadPoolExecutor(self.config.polling.concurrency), "digest": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE},
-            timezone=self.config.timezone)
+            timezone=self.config.timezone,
+        )
         self.scheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
         self._schedule_feeds(initial=True)
         self._schedule_digest()
         self._schedule_upkeep()
         self.metrics = start_metrics(self.config.metrics.enabled, self.config.metrics.address)
         self.scheduler.start()
-        log.info("monitor running: %d feeds, %d themes, database %s (pid %d)", len(self.config.feeds),
-                 len(self.config.themes), self.db_path, os.getpid())
+        log.info(
+            "monitor running: %d feeds, %d themes, database %s (pid %d)",
+            len(self.config.feeds),
+            len(self.config.themes),
+            self.db_path,
+            os.getpid(),
+        )
         self._main_loop()
         return self._shutdown()
 
@@ -199,8 +210,11 @@ class Daemon:
                     record_settings(store, self.config)
                 store.set_busy_timeout(self.config.busy_timeout)
                 if waiting_since is not None:
-                    log.info("database %s: the other process released its write lock after %.0fs; starting",
-                             self.db_path, time.monotonic() - waiting_since)
+                    log.info(
+                        "database %s: the other process released its write lock after %.0fs; starting",
+                        self.db_path,
+                        time.monotonic() - waiting_since,
+                    )
                 return store
             except StoreError as error:
                 if store is not None:
@@ -216,8 +230,11 @@ class Daemon:
                     "database %s is locked: another process holds its write lock (%s); start-up waits until "
                     "that process commits or exits (an analyst's BEGIN IMMEDIATE, a `monitor rematch`), "
                     "trying again every %.1fs (waited %.0fs so far; SIGTERM stops the wait)",
-                    self.db_path, "open in: " + ", ".join(holders) if holders else "which one is not visible",
-                    attempt.total_seconds() + STARTUP_PAUSE, now - waiting_since)
+                    self.db_path,
+                    "open in: " + ", ".join(holders) if holders else "which one is not visible",
+                    attempt.total_seconds() + STARTUP_PAUSE,
+                    now - waiting_since,
+                )
             self._sleep(STARTUP_PAUSE)
             if self.stop_asked:
                 self.stopping.set()
@@ -277,11 +294,15 @@ class Daemon:
             # whole interval for its first run. No misfire limit: after a sleep, an overdue feed runs once
             # (coalesced) on waking rather than waiting for its next slot.
             self.scheduler.add_job(
-                self._poll_job, IntervalTrigger(seconds=seconds, jitter=min(seconds * 0.1, 300)),
+                self._poll_job,
+                IntervalTrigger(seconds=seconds, jitter=min(seconds * 0.1, 300)),
                 misfire_grace_time=None,
-                next_run_time=self._scheduler_time(first or now + feed.interval), args=[feed.name],
+                next_run_time=self._scheduler_time(first or now + feed.interval),
+                args=[feed.name],
                 id=f"feed:{feed.name}",
-                name=feed.name, replace_existing=True)
+                name=feed.name,
+                replace_existing=True,
+            )
             # Only feeds due now (or within the overdue spread) hold the start-up digest check back: one polled
             # recently has its items stored already, and waiting for its next turn (up to its interval) would
             # leave a missed digest to the next 10-minute check or later.
@@ -295,8 +316,9 @@ class Daemon:
             self.busy += 1
         try:
             with self.fetcher.borrow() as fetcher, self.parser.borrow() as parser:
-                report = poll_feed(self.config, self.store, fetcher, self.clock, name, self.matcher,
-                                   self.store_lock, parser=parser)
+                report = poll_feed(
+                    self.config, self.store, fetcher, self.clock, name, self.matcher, self.store_lock, parser=parser
+                )
             if report and self.metrics:
                 self.metrics.poll(report)
         finally:
@@ -309,17 +331,31 @@ class Daemon:
     def _schedule_digest(self) -> None:
         d = self.config.digest
         hour, minute = d.send_time.split(":")
-        self.scheduler.add_job(self._digest_job, CronTrigger(day_of_week=d.send_day[:3], hour=hour, minute=minute,
-                                                             timezone=self.config.timezone),
-                               id="digest:weekly", executor="digest", replace_existing=True,
-                               misfire_grace_time=None)
-        self.scheduler.add_job(self._digest_job, IntervalTrigger(seconds=DIGEST_CHECK.total_seconds()),
-                               id="digest:check", executor="digest", replace_existing=True)
+        self.scheduler.add_job(
+            self._digest_job,
+            CronTrigger(day_of_week=d.send_day[:3], hour=hour, minute=minute, timezone=self.config.timezone),
+            id="digest:weekly",
+            executor="digest",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+        self.scheduler.add_job(
+            self._digest_job,
+            IntervalTrigger(seconds=DIGEST_CHECK.total_seconds()),
+            id="digest:check",
+            executor="digest",
+            replace_existing=True,
+        )
         # At start-up, once the overdue feeds have had their first poll, so a missed digest has their items
         # (at most OVERDUE_SPREAD and the delay after start).
         start_check = max(self.clock(), self.last_first_poll) + STARTUP_DIGEST_DELAY
-        self.scheduler.add_job(self._startup_digest_job, DateTrigger(run_date=self._scheduler_time(start_check)),
-                               id="digest:startup", executor="digest", replace_existing=True)
+        self.scheduler.add_job(
+            self._startup_digest_job,
+            DateTrigger(run_date=self._scheduler_time(start_check)),
+            id="digest:startup",
+            executor="digest",
+            replace_existing=True,
+        )
 
     def _startup_digest_job(self) -> None:
         self._digest_job()
@@ -360,8 +396,9 @@ class Daemon:
                 since = polled_since(store)
                 # A week that ended before the first successful live poll is not digested unbidden, even when
                 # imports of the past filled it (issue 15).
-                unpolled = due_digest(now, config.timezone, d.week_start, d.send_day, d.send_time,
-                                      live_since(store)) is None
+                unpolled = (
+                    due_digest(now, config.timezone, d.week_start, d.send_day, d.send_time, live_since(store)) is None
+                )
                 wanted = not unpolled and (existing is None or (existing.state == "rendered" and sender is not None))
                 if existing and existing.state == "sending":
                     log.info("digest %s", busy_message(existing))
@@ -371,14 +408,18 @@ class Daemon:
         except MonitorError as error:
             # An unwritable digests folder or a locked database: nothing of the week was recorded or sent,
             # so the next check produces it; the daemon and its polling go on.
-            log.error("%s; tried again at the next digest check (every %d minutes)", error,
-                      DIGEST_CHECK.total_seconds() // 60)
+            log.error(
+                "%s; tried again at the next digest check (every %d minutes)", error, DIGEST_CHECK.total_seconds() // 60
+            )
             return
         if unpolled and self.unpolled_week != week_label(week, config.timezone):
             self.unpolled_week = week_label(week, config.timezone)
-            log.info("digest %s: not produced: nothing was polled that week (%s); `monitor digest --week %s` "
-                     "writes it", self.unpolled_week, f"polling began {since:%Y-%m-%d %H:%M} UTC" if since
-                     else "no successful poll yet", self.unpolled_week)
+            log.info(
+                "digest %s: not produced: nothing was polled that week (%s); `monitor digest --week %s` writes it",
+                self.unpolled_week,
+                f"polling began {since:%Y-%m-%d %H:%M} UTC" if since else "no successful poll yet",
+                self.unpolled_week,
+            )
         for result in results:
             if self.metrics and result.state in ("sent", "failed"):
                 self.metrics.digest(result.state)
@@ -387,9 +428,13 @@ class Daemon:
     # -- upkeep -----------------------------------------------------------------------------------
 
     def _schedule_upkeep(self) -> None:
-        self.scheduler.add_job(self._prune_job, IntervalTrigger(seconds=PRUNE_EVERY.total_seconds()),
-                               next_run_time=datetime.now(UTC) + PRUNE_FIRST, id="upkeep:prune",
-                               replace_existing=True)
+        self.scheduler.add_job(
+            self._prune_job,
+            IntervalTrigger(seconds=PRUNE_EVERY.total_seconds()),
+            next_run_time=datetime.now(UTC) + PRUNE_FIRST,
+            id="upkeep:prune",
+            replace_existing=True,
+        )
 
     def _prune_job(self) -> None:
         """Delete fetches older than polling.keep_fetches, and stem the items waiting for the search index
@@ -425,8 +470,12 @@ class Daemon:
         try:
             renames = self._sync_feeds(new)
         except StoreError as error:
-            log.warning("reload waits for the database: %s; the running config stays until the reload can be "
-                        "applied, tried again in %.0fs", error, RELOAD_RETRY)
+            log.warning(
+                "reload waits for the database: %s; the running config stays until the reload can be "
+                "applied, tried again in %.0fs",
+                error,
+                RELOAD_RETRY,
+            )
             return False
         old = self.config
         # Where an entry stands in the file is no change of the feed: an edit above it moves it.
@@ -457,8 +506,13 @@ class Daemon:
             log.info("feed %s renamed %s: its items and history stay with it", before, after)
         pending = restart_needed(old, new, database_given=self.db_override is not None)
         needs = "; these settings need a restart to take effect: " + ", ".join(pending) if pending else ""
-        log.info("reloaded %s: %d feed(s) added or changed, %d removed%s", self.config_path, len(changed),
-                 len(removed), needs)
+        log.info(
+            "reloaded %s: %d feed(s) added or changed, %d removed%s",
+            self.config_path,
+            len(changed),
+            len(removed),
+            needs,
+        )
         return True
 
     def _sync_feeds(self, config: Config) -> list[tuple[str, str]]:
@@ -486,8 +540,11 @@ class Daemon:
         now = self._skew()
         step = now - skew
         if abs(step) > CLOCK_STEP.total_seconds():
-            log.warning("clock: the wall clock stepped %s by %s; rescheduling every job",
-                        "back" if step < 0 else "forward", timedelta(seconds=round(abs(step))))
+            log.warning(
+                "clock: the wall clock stepped %s by %s; rescheduling every job",
+                "back" if step < 0 else "forward",
+                timedelta(seconds=round(abs(step))),
+            )
             self._schedule_feeds(initial=False)
             self._schedule_digest()
             self._schedule_upkeep()
@@ -504,9 +561,13 @@ def _log_future(states: list[FeedState], now: datetime) -> None:
     ahead = [s.last_fetch_at for s in states if s.last_fetch_at and in_future(s.last_fetch_at, now)]
     if ahead:
         latest = max(ahead)
-        log.warning("clock: %d feed(s) were last polled at times in the future (up to %s UTC, %s ahead): the clock "
-                    "was set back, or was ahead when they were polled; they count as due and are polled now",
-                    len(ahead), f"{latest:%Y-%m-%d %H:%M}", timedelta(seconds=round((latest - now).total_seconds())))
+        log.warning(
+            "clock: %d feed(s) were last polled at times in the future (up to %s UTC, %s ahead): the clock "
+            "was set back, or was ahead when they were polled; they count as due and are polled now",
+            len(ahead),
+            f"{latest:%Y-%m-%d %H:%M}",
+            timedelta(seconds=round((latest - now).total_seconds())),
+        )
 
 
 def _smtp_sender(config: Config) -> Sender | None:
@@ -517,4 +578,3 @@ def _smtp_sender(config: Config) -> Sender | None:
     except MonitorError as error:
         log.error("e-mail is enabled but cannot be used: %s", error)
         return None
-

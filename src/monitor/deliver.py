@@ -48,8 +48,10 @@ class DigestFilesError(MonitorError):
             reason = "permission denied"
         else:
             reason = cause.strerror or str(cause)
-        super().__init__(f"digest {week}: cannot write its files to {folder}/: {reason} ({cause}); nothing was "
-                         f"sent or recorded; the week is produced once the folder can be written (monitor.digests_dir)")
+        super().__init__(
+            f"digest {week}: cannot write its files to {folder}/: {reason} ({cause}); nothing was "
+            f"sent or recorded; the week is produced once the folder can be written (monitor.digests_dir)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +114,9 @@ def new_message_id(sender: str) -> str:
     return make_msgid(domain=sender.rsplit("@", 1)[-1] or None)
 
 
-def build_message(settings: EmailSettings, subject: str, text: str, html: str, message_id: str,
-                  now: datetime) -> EmailMessage:
+def build_message(
+    settings: EmailSettings, subject: str, text: str, html: str, message_id: str, now: datetime
+) -> EmailMessage:
     message = EmailMessage()
     # Header values never carry line breaks: a feed title cannot inject a header (the subject is made by
     # `digest.subject_line`, and the policy refuses CR/LF as a second guard).
@@ -155,8 +158,10 @@ class SmtpSender:
                 client.close()
                 # No answer (not a refusal, which is an SMTPResponseException) after the whole message went.
                 if transmitted and isinstance(error, OSError) and not isinstance(error, smtplib.SMTPResponseException):
-                    raise DeliveryUncertain(f"{where} received the whole message but never answered "
-                                            f"({error or type(error).__name__}): it may have been delivered") from error
+                    raise DeliveryUncertain(
+                        f"{where} received the whole message but never answered "
+                        f"({error or type(error).__name__}): it may have been delivered"
+                    ) from error
                 raise
         except smtplib.SMTPAuthenticationError as error:
             raise DeliveryError(f"{where} refused the login of {s.user!r}: {_reason(error)}") from error
@@ -168,8 +173,9 @@ class SmtpSender:
             raise DeliveryError(f"{where}: {_reason(error)}") from error
         except (TimeoutError, OSError) as error:
             raise DeliveryError(f"cannot reach {where}: {error}") from error
-        return Delivery(refused=tuple((address, _reply(*reply)) for address, reply in refused.items()),
-                        note=_quit(client, where))
+        return Delivery(
+            refused=tuple((address, _reply(*reply)) for address, reply in refused.items()), note=_quit(client, where)
+        )
 
     def _connect(self, where: str) -> smtplib.SMTP:
         """An open connection, encrypted as `email.security` says and logged in when a user is set. The
@@ -250,11 +256,15 @@ def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
 
 def _tls_failure(where: str, settings: EmailSettings, error: ssl.SSLError) -> str:
     if isinstance(error, ssl.SSLCertVerificationError):
-        return (f"{where}: certificate verify failed: {error.verify_message}; set email.ca_file to "
-                f"the CA that signed it (or SSL_CERT_FILE), or fix the server's certificate so that a trusted "
-                f"CA signed it for {settings.host!r} (email.host)")
-    return (f"{where}: TLS failed: {error.reason or error}; check email.security (\"tls\" for a port such as "
-            f"465 that speaks TLS at once, \"starttls\" for 587) and email.port")
+        return (
+            f"{where}: certificate verify failed: {error.verify_message}; set email.ca_file to "
+            f"the CA that signed it (or SSL_CERT_FILE), or fix the server's certificate so that a trusted "
+            f"CA signed it for {settings.host!r} (email.host)"
+        )
+    return (
+        f'{where}: TLS failed: {error.reason or error}; check email.security ("tls" for a port such as '
+        f'465 that speaks TLS at once, "starttls" for 587) and email.port'
+    )
 
 
 def _reason(error: smtplib.SMTPException) -> str:

@@ -69,20 +69,43 @@ def serve(feeds: dict[str, bytes]) -> Iterator[str]:
         server.server_close()
 
 
-def run_demo(config: Config, clock: Callable[[], datetime], *, out_dir: str | None = None,
-             folder: str | None = None, on_report: Callable[[FeedReport], None] | None = None) -> DemoResult:
+def run_demo(
+    config: Config,
+    clock: Callable[[], datetime],
+    *,
+    out_dir: str | None = None,
+    folder: str | None = None,
+    on_report: Callable[[FeedReport], None] | None = None,
+) -> DemoResult:
     work = Path(folder or tempfile.mkdtemp(prefix="monitor-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     database = work / "demo.db"
     feeds = sample_feeds()
     with serve(feeds) as base:
-        demo = replace(config, database=str(database), feeds=tuple(
-            FeedSource(name=Path(name).stem, url=f"{base}/{name}", interval=config.polling.interval,
-                       language="en", tags=("sample",)) for name in sorted(feeds)))
+        demo = replace(
+            config,
+            database=str(database),
+            feeds=tuple(
+                FeedSource(
+                    name=Path(name).stem,
+                    url=f"{base}/{name}",
+                    interval=config.polling.interval,
+                    language="en",
+                    tags=("sample",),
+                )
+                for name in sorted(feeds)
+            ),
+        )
         with Store.open(database) as store, Fetcher(demo.polling, clock=clock) as fetcher:
-            reports = poll_round(demo, store, fetcher, clock, force=True, on_report=on_report,
-                                 matcher=Matcher(demo.themes))
-            digest = publish(demo, store, parse_week(SAMPLE_WEEK, demo.timezone, demo.digest.week_start), clock(),
-                             out_dir=out_dir or demo.digests_dir)
+            reports = poll_round(
+                demo, store, fetcher, clock, force=True, on_report=on_report, matcher=Matcher(demo.themes)
+            )
+            digest = publish(
+                demo,
+                store,
+                parse_week(SAMPLE_WEEK, demo.timezone, demo.digest.week_start),
+                clock(),
+                out_dir=out_dir or demo.digests_dir,
+            )
             matches = dict(store.conn.execute("SELECT theme, count(*) FROM matches GROUP BY theme").fetchall())
     return DemoResult(work, database, reports, digest, matches)

@@ -176,8 +176,16 @@ class Digest:
         return "; ".join(parts)
 
 
-def build(data: WeekData, themes: Mapping[str, ThemeSpec], *, timezone: str, now: datetime,
-          subject_template: str, delivery_late_since: datetime | None = None, groups: Sequence[str] = ()) -> Digest:
+def build(
+    data: WeekData,
+    themes: Mapping[str, ThemeSpec],
+    *,
+    timezone: str,
+    now: datetime,
+    subject_template: str,
+    delivery_late_since: datetime | None = None,
+    groups: Sequence[str] = (),
+) -> Digest:
     zone = ZoneInfo(timezone)
     first_day = data.start.astimezone(zone).date()
     polled_since = data.polled_since.astimezone(zone) if data.polled_since else None
@@ -194,26 +202,46 @@ def build(data: WeekData, themes: Mapping[str, ThemeSpec], *, timezone: str, now
         per_day = Counter(i.published.astimezone(zone).date() for i in current)
         grouped = events(items)
         # Widely reported first: an event five outlets covered matters more than one outlet's best match.
-        stories = sorted((_story(group, zone) for group in grouped),
-                         key=lambda s: (-s.outlets, -s.score, -s.published.timestamp()))
+        stories = sorted(
+            (_story(group, zone) for group in grouped), key=lambda s: (-s.outlets, -s.score, -s.published.timestamp())
+        )
         previous = data.previous.get(key, 0)
-        sections.append(Section(key=key, label=theme.label, description=theme.description,
-                                color=PALETTE[index % len(PALETTE)], stories=tuple(stories), items=len(current),
-                                previous=previous, per_day=tuple(per_day[d] for d in days),
-                                compared=_compared(len(current), previous, previous_coverage, polled_since),
-                                groups=coverage(grouped, names, member, published, troubles)))
+        sections.append(
+            Section(
+                key=key,
+                label=theme.label,
+                description=theme.description,
+                color=PALETTE[index % len(PALETTE)],
+                stories=tuple(stories),
+                items=len(current),
+                previous=previous,
+                per_day=tuple(per_day[d] for d in days),
+                compared=_compared(len(current), previous, previous_coverage, polled_since),
+                groups=coverage(grouped, names, member, published, troubles),
+            )
+        )
     chart, chart_max = _chart(sections)
     return Digest(
-        week=data.week, timezone=timezone, first_day=first_day, last_day=days[-1], days=days,
-        generated=now.astimezone(zone), subject=subject_line(subject_template, data.week),
-        sections=tuple(sections), total_items=data.total_items,
+        week=data.week,
+        timezone=timezone,
+        first_day=first_day,
+        last_day=days[-1],
+        days=days,
+        generated=now.astimezone(zone),
+        subject=subject_line(subject_template, data.week),
+        sections=tuple(sections),
+        total_items=data.total_items,
         matched_items=len({i.item_id for i in data.items if not i.late}),
-        late_items=len({i.item_id for i in data.items if i.late}), outlets=_busiest(data.items),
+        late_items=len({i.item_id for i in data.items if i.late}),
+        outlets=_busiest(data.items),
         troubled=tuple(_local(t, zone) for t in data.troubled),
-        chart=chart, chart_max=chart_max,
+        chart=chart,
+        chart_max=chart_max,
         late_since=delivery_late_since.astimezone(zone) if delivery_late_since else None,
-        coverage=week_coverage(data.start, data.end, data.polled_since), previous_coverage=previous_coverage,
-        polled_since=polled_since)
+        coverage=week_coverage(data.start, data.end, data.polled_since),
+        previous_coverage=previous_coverage,
+        polled_since=polled_since,
+    )
 
 
 def _compared(items: int, previous: int, previous_coverage: str, polled_since: datetime | None) -> str:
@@ -238,9 +266,12 @@ def _busiest(items: Sequence[ThemedItem]) -> tuple[tuple[str, int], ...]:
 
 
 def _local(trouble: FeedTrouble, zone: ZoneInfo) -> FeedTrouble:
-    return replace(trouble, since=trouble.since.astimezone(zone) if trouble.since else None,
-                   failing_from=trouble.failing_from.astimezone(zone) if trouble.failing_from else None,
-                   stale=trouble.stale.astimezone(zone) if trouble.stale else None)
+    return replace(
+        trouble,
+        since=trouble.since.astimezone(zone) if trouble.since else None,
+        failing_from=trouble.failing_from.astimezone(zone) if trouble.failing_from else None,
+        stale=trouble.stale.astimezone(zone) if trouble.stale else None,
+    )
 
 
 def _trouble_note(trouble: FeedTrouble, zone: ZoneInfo) -> str:
@@ -268,19 +299,31 @@ def _story(group: Sequence[ThemedItem], zone: ZoneInfo) -> Story:
     """An event from its items (in order of publication)."""
     lead = max(group, key=lambda i: (i.score, -i.published.timestamp()))
     outlet = _outlet(lead)
-    summary = (lead.summary if len(lead.summary) <= SUMMARY_CHARS
-               else lead.summary[:SUMMARY_CHARS].rsplit(" ", 1)[0] + "…")
+    summary = (
+        lead.summary if len(lead.summary) <= SUMMARY_CHARS else lead.summary[:SUMMARY_CHARS].rsplit(" ", 1)[0] + "…"
+    )
     reports = _reports(group, zone)
     first = reports[0] if reports else None
     others = [r for r in reports if r.outlet != outlet]
-    return Story(title=lead.title, link=lead.link if _safe_link(lead.link) else None, outlet=outlet,
-                 also=tuple(r.outlet for r in others), published=lead.published.astimezone(zone),
-                 date_known=lead.date_source != "first_seen", score=max(i.score for i in group),
-                 late=all(i.late for i in group), summary=summary,
-                 why=tuple(_why(e, lead) for e in lead.evidence[:EVIDENCE_SHOWN]), items=len(group),
-                 outlets=max(1, len(reports)), first=first, reports=tuple(others[:REPORTS_SHOWN]),
-                 more=max(0, len(others) - REPORTS_SHOWN), item_ids=tuple(i.item_id for i in group),
-                 headline_item=lead.item_id)
+    return Story(
+        title=lead.title,
+        link=lead.link if _safe_link(lead.link) else None,
+        outlet=outlet,
+        also=tuple(r.outlet for r in others),
+        published=lead.published.astimezone(zone),
+        date_known=lead.date_source != "first_seen",
+        score=max(i.score for i in group),
+        late=all(i.late for i in group),
+        summary=summary,
+        why=tuple(_why(e, lead) for e in lead.evidence[:EVIDENCE_SHOWN]),
+        items=len(group),
+        outlets=max(1, len(reports)),
+        first=first,
+        reports=tuple(others[:REPORTS_SHOWN]),
+        more=max(0, len(others) - REPORTS_SHOWN),
+        item_ids=tuple(i.item_id for i in group),
+        headline_item=lead.item_id,
+    )
 
 
 def _outlet(item: ThemedItem) -> str:
@@ -294,8 +337,13 @@ def _reports(group: Sequence[ThemedItem], zone: ZoneInfo) -> list[Report]:
     for item in group:
         for outlet in [o for o in item.outlets if o] or ["unknown feed"]:
             if outlet not in seen:
-                seen[outlet] = Report(outlet, item.title, item.link if _safe_link(item.link) else None,
-                                      item.published.astimezone(zone), item.date_source != "first_seen")
+                seen[outlet] = Report(
+                    outlet,
+                    item.title,
+                    item.link if _safe_link(item.link) else None,
+                    item.published.astimezone(zone),
+                    item.date_source != "first_seen",
+                )
     return list(seen.values())
 
 
@@ -305,10 +353,20 @@ def event_rows(digest: Digest) -> list[EventRow]:
     for section in digest.sections:
         for number, story in enumerate(section.stories, start=1):
             first = story.first or Report(story.outlet, story.title, story.link, story.published, story.date_known)
-            rows.append(EventRow(theme=section.key, event=number, headline_item=story.headline_item,
-                                 headline=story.title, outlets=story.outlets, items=story.item_ids,
-                                 first_outlet=first.outlet, first_item=story.item_ids[0] if story.item_ids else 0,
-                                 first_published=first.published.astimezone(UTC), score=story.score))
+            rows.append(
+                EventRow(
+                    theme=section.key,
+                    event=number,
+                    headline_item=story.headline_item,
+                    headline=story.title,
+                    outlets=story.outlets,
+                    items=story.item_ids,
+                    first_outlet=first.outlet,
+                    first_item=story.item_ids[0] if story.item_ids else 0,
+                    first_published=first.published.astimezone(UTC),
+                    score=story.score,
+                )
+            )
     return rows
 
 
@@ -348,9 +406,14 @@ def _chart(sections: Sequence[Section]) -> tuple[tuple[ChartRow, ...], int]:
     peak = max((n for s in sections for n in s.per_day), default=0)
     if not sections or peak == 0:
         return (), 0
-    return tuple(ChartRow(label=s.label, color=s.color,
-                          bars=tuple(Bar(n, max(1, round(CHART_HEIGHT * n / peak)) if n else 0) for n in s.per_day))
-                 for s in sections), peak
+    return tuple(
+        ChartRow(
+            label=s.label,
+            color=s.color,
+            bars=tuple(Bar(n, max(1, round(CHART_HEIGHT * n / peak)) if n else 0) for n in s.per_day),
+        )
+        for s in sections
+    ), peak
 
 
 def sparkline(counts: Sequence[int]) -> str:

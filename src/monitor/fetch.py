@@ -39,8 +39,10 @@ from .types import RETRY_AFTER_CAP, FetchResult
 MAX_REDIRECTS = 5
 REDIRECTS = {301, 302, 303, 307, 308}
 PERMANENT = {301, 308}
-ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
-          "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1")
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+)
 
 
 def utc_now() -> datetime:
@@ -50,8 +52,13 @@ def utc_now() -> datetime:
 class Fetcher:
     """Holds one connection pool for a whole round; safe to call from many threads at once."""
 
-    def __init__(self, polling: PollingSettings, *, clock: Callable[[], datetime] = utc_now,
-                 resolver: Resolver = socket.getaddrinfo):
+    def __init__(
+        self,
+        polling: PollingSettings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        resolver: Resolver = socket.getaddrinfo,
+    ):
         """`resolver`: socket.getaddrinfo, or a stand-in with its signature (a test's slow DNS)."""
         self.polling = polling
         self.clock = clock
@@ -74,8 +81,14 @@ class Fetcher:
     def close(self) -> None:
         self.client.close()
 
-    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-              allow_private_redirects: bool | None = None) -> FetchResult:
+    def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        allow_private_redirects: bool | None = None,
+    ) -> FetchResult:
         """`allow_private_redirects`: the feed's own setting; None takes `polling.allow_private_redirects`."""
         allow = self.polling.allow_private_redirects if allow_private_redirects is None else allow_private_redirects
         with self._slot(url):  # the deadline starts once the host has a slot for us, not while queued
@@ -106,8 +119,16 @@ def _transport(polling: PollingSettings, backend: httpcore.NetworkBackend) -> ht
 class _Exchange:
     """One fetch with its redirects, against one total deadline."""
 
-    def __init__(self, fetcher: Fetcher, url: str, etag: str | None, last_modified: str | None,
-                 started_at: datetime, start: float, allow_private_redirects: bool = False):
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+        started_at: datetime,
+        start: float,
+        allow_private_redirects: bool = False,
+    ):
         self.fetcher = fetcher
         self.allow_private_redirects = allow_private_redirects
         self._origin: list[Address] | None = None
@@ -125,8 +146,13 @@ class _Exchange:
     def result(self, final_url: str, **fields: object) -> FetchResult:
         if isinstance(fields.get("error"), str):  # messages quote URLs: the feed's own, a redirect's target
             fields["error"] = redact(str(fields["error"]))
-        return FetchResult(url=self.url, final_url=final_url, started_at=self.started_at,
-                           duration=time.monotonic() - self.start, **fields)  # type: ignore[arg-type]
+        return FetchResult(
+            url=self.url,
+            final_url=final_url,
+            started_at=self.started_at,
+            duration=time.monotonic() - self.start,
+            **fields,  # type: ignore[arg-type]
+        )
 
     def run(self) -> FetchResult:
         current = self.url
@@ -177,8 +203,10 @@ class _Exchange:
         reason = redirect_refusal(self._origin, addresses)
         if reason is None:
             return None, next((a for a in addresses if a.version == 4), addresses[0])
-        return (f"redirect to a non-public address refused: {target} ({reason}, the feed's own address is not); "
-                "allow_private_redirects = true allows it"), None
+        return (
+            f"redirect to a non-public address refused: {target} ({reason}, the feed's own address is not); "
+            "allow_private_redirects = true allows it"
+        ), None
 
     def resolve(self, host: str) -> list[Address]:
         """Within the connect timeout and the deadline, like a connection."""
@@ -196,9 +224,12 @@ class _Exchange:
 
     def timeout(self) -> httpx.Timeout:
         left = self.remaining()
-        return httpx.Timeout(connect=min(self.polling.connect_timeout.total_seconds(), left),
-                             read=min(self.polling.read_timeout.total_seconds(), left),
-                             write=min(10.0, left), pool=left)
+        return httpx.Timeout(
+            connect=min(self.polling.connect_timeout.total_seconds(), left),
+            read=min(self.polling.read_timeout.total_seconds(), left),
+            write=min(10.0, left),
+            pool=left,
+        )
 
     def get(self, url: str, pin: Address | None = None) -> FetchResult | tuple[int, str]:
         """One request: a final result, or (status, location) of a redirect to follow. `pin`: the address
@@ -226,24 +257,34 @@ class _Exchange:
                     raise _Failure(self.deadline_message()) from error
                 raise _Failure(self.describe(error)) from error
 
-    def exchange(self, url: str, request_url: str, headers: dict[str, str],
-                 extensions: dict[str, Any]) -> FetchResult | tuple[int, str]:
-        with self.fetcher.client.stream("GET", request_url, headers=headers, timeout=self.timeout(),
-                                        extensions=extensions) as response:
+    def exchange(
+        self, url: str, request_url: str, headers: dict[str, str], extensions: dict[str, Any]
+    ) -> FetchResult | tuple[int, str]:
+        with self.fetcher.client.stream(
+            "GET", request_url, headers=headers, timeout=self.timeout(), extensions=extensions
+        ) as response:
             headers = {k.lower(): v for k, v in response.headers.items()}
             status = response.status_code
             if status in REDIRECTS and "location" in headers:
                 return status, headers["location"]
             retry_after = _retry_after(headers.get("retry-after"), self.fetcher.clock())
             if not 200 <= status < 300:
-                return self.result(url, status=status, headers=headers, retry_after=retry_after,
-                                   error=None if status in (304,)
-                                   else f"HTTP {status} {response.reason_phrase}".strip())
+                return self.result(
+                    url,
+                    status=status,
+                    headers=headers,
+                    retry_after=retry_after,
+                    error=None if status in (304,) else f"HTTP {status} {response.reason_phrase}".strip(),
+                )
             body, truncated, read = self.read(response)
-            error = (f"response larger than max_bytes ({self.polling.max_bytes:,} bytes): cut off there"
-                     if truncated else None)
-            return self.result(url, status=status, headers=headers, body=body, truncated=truncated,
-                               bytes_read=read, error=error)
+            error = (
+                f"response larger than max_bytes ({self.polling.max_bytes:,} bytes): cut off there"
+                if truncated
+                else None
+            )
+            return self.result(
+                url, status=status, headers=headers, body=body, truncated=truncated, bytes_read=read, error=error
+            )
 
     def describe(self, error: Exception) -> str:
         if isinstance(error, httpx.TimeoutException):
@@ -339,7 +380,9 @@ def _with_credentials(source: str, target: str) -> str:
         return target
     same = (old.hostname or "") == (new.hostname or "") and (
         (old.scheme == new.scheme and ports[0] == ports[1])
-        or (old.scheme, new.scheme) == ("http", "https") and ports == (80, 443))
+        or (old.scheme, new.scheme) == ("http", "https")
+        and ports == (80, 443)
+    )
     if not same:
         return target
     userinfo = old.netloc.rsplit("@", 1)[0]

@@ -66,8 +66,13 @@ def output(carried: Iterable[tuple[tuple[str, ...], int]], member: Mapping[str, 
     return published
 
 
-def coverage(stories: Iterable[Sequence[ThemedItem]], names: Sequence[str], member: Mapping[str, tuple[str, ...]],
-             published: Mapping[str, int], troubles: Mapping[str, tuple[str, ...]]) -> tuple[GroupCoverage, ...]:
+def coverage(
+    stories: Iterable[Sequence[ThemedItem]],
+    names: Sequence[str],
+    member: Mapping[str, tuple[str, ...]],
+    published: Mapping[str, int],
+    troubles: Mapping[str, tuple[str, ...]],
+) -> tuple[GroupCoverage, ...]:
     """The theme's coverage by each group, given its stories (each a list of items), in the groups' order;
     "other" last, when its feeds published anything."""
     items: defaultdict[str, set[int]] = defaultdict(set)
@@ -82,12 +87,17 @@ def coverage(stories: Iterable[Sequence[ThemedItem]], names: Sequence[str], memb
                 reported.add(group)
         events.update(reported)
     shown = tuple(names) + ((OTHER,) if OTHER not in names and (published.get(OTHER) or items.get(OTHER)) else ())
-    return tuple(GroupCoverage(name=g, items=len(items[g]), events=events[g], published=published.get(g, 0),
-                               troubles=troubles.get(g, ())) for g in shown)
+    return tuple(
+        GroupCoverage(
+            name=g, items=len(items[g]), events=events[g], published=published.get(g, 0), troubles=troubles.get(g, ())
+        )
+        for g in shown
+    )
 
 
-def group_troubles(notes: Iterable[tuple[str, str]],
-                   member: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+def group_troubles(
+    notes: Iterable[tuple[str, str]], member: Mapping[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
     """(feed, what went wrong) -> the notes of each group, beside whose figures they are shown."""
     out: defaultdict[str, list[str]] = defaultdict(list)
     for feed, note in notes:

@@ -74,8 +74,12 @@ class FileReport:
             self.already += 1
             return
         self.documents += 1
-        self.counts = ItemCounts(new=self.counts.new + counts.new, updated=self.counts.updated + counts.updated,
-                                 seen=self.counts.seen + counts.seen, matched=self.counts.matched + counts.matched)
+        self.counts = ItemCounts(
+            new=self.counts.new + counts.new,
+            updated=self.counts.updated + counts.updated,
+            seen=self.counts.seen + counts.seen,
+            matched=self.counts.matched + counts.matched,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,16 +97,18 @@ class Prepared:
 Known = Callable[[int, str], bool]  # was this document (feed id, sha256) imported before?
 
 
-def import_file(store: Store, path: Path, target: Target, matcher: Matching | None, clock: Clock,
-                parser: Parser | None = None) -> FileReport:
+def import_file(
+    store: Store, path: Path, target: Target, matcher: Matching | None, clock: Clock, parser: Parser | None = None
+) -> FileReport:
     """Import one saved feed document or JSON lines file."""
     known: Known = lambda feed, body_hash: imported_from(store, feed, body_hash) is not None  # noqa: E731
     prepared = prepare_file(path, target, parser or InlineParser(), clock(), known)
     return store_prepared(store, prepared, target, matcher, clock, origin="file")
 
 
-def import_files(store: Store, paths: Iterable[Path], target: Target, matcher: Matching | None, clock: Clock,
-                 parser: Parser) -> Iterator[FileReport]:
+def import_files(
+    store: Store, paths: Iterable[Path], target: Target, matcher: Matching | None, clock: Clock, parser: Parser
+) -> Iterator[FileReport]:
     """Import files in order, each file's report as it is stored. With helper processes (`parser`), files are
     read and parsed ahead in threads while this one matches and stores, as a poll round does."""
     if parser.in_process:
@@ -134,8 +140,17 @@ def prepare_file(path: Path, target: Target, parser: Parser, now: datetime, know
     return prepare_document(body, report, target, parser, now, known)
 
 
-def prepare_document(body: bytes, report: FileReport, target: Target, parser: Parser, now: datetime, known: Known, *,
-                     feed: int | None = None, captured: datetime | None = None) -> Prepared:
+def prepare_document(
+    body: bytes,
+    report: FileReport,
+    target: Target,
+    parser: Parser,
+    now: datetime,
+    known: Known,
+    *,
+    feed: int | None = None,
+    captured: datetime | None = None,
+) -> Prepared:
     """Attribute and parse one feed document: `feed` and `captured` when the caller knows them (an archive
     capture), else the target's, else what the document says."""
     facts = document_facts(body)
@@ -159,37 +174,59 @@ def prepare_document(body: bytes, report: FileReport, target: Target, parser: Pa
         return Prepared(report)
     when = capture_time(captured or target.captured_at, facts, parsed, now)
     if when is None:
-        report.error = ("nothing in it says when it was captured (no date of its own or of its items): "
-                        "give --captured-at")
+        report.error = (
+            "nothing in it says when it was captured (no date of its own or of its items): give --captured-at"
+        )
         return Prepared(report)
     if parsed.bozo:
         report.notes.append(f"ill-formed, kept what could be read ({parsed.bozo})")
     return Prepared(report, feed, body_hash, at_capture(parsed, when), when)
 
 
-def store_prepared(store: Store, prepared: Prepared, target: Target, matcher: Matching | None, clock: Clock, *,
-                   origin: str) -> FileReport:
+def store_prepared(
+    store: Store, prepared: Prepared, target: Target, matcher: Matching | None, clock: Clock, *, origin: str
+) -> FileReport:
     """Store what `prepare_file` or `prepare_document` made of a document (in the one thread that writes)."""
     report = prepared.report
     if prepared.body is not None:
         _import_jsonl(store, prepared.body, report, target, matcher, clock)
     elif prepared.parsed is not None and prepared.feed is not None and prepared.captured is not None:
-        counts = record_import(store, prepared.feed, prepared.parsed, prepared.captured, origin=origin,
-                               source=report.path, body_hash=prepared.body_hash, now=clock(), matcher=matcher)
+        counts = record_import(
+            store,
+            prepared.feed,
+            prepared.parsed,
+            prepared.captured,
+            origin=origin,
+            source=report.path,
+            body_hash=prepared.body_hash,
+            now=clock(),
+            matcher=matcher,
+        )
         report.add(counts, target.feeds[prepared.feed].name)
     return report
 
 
-def import_document(store: Store, body: bytes, report: FileReport, target: Target, matcher: Matching | None,
-                    clock: Clock, *, origin: str, feed: int | None = None, captured: datetime | None = None) -> None:
+def import_document(
+    store: Store,
+    body: bytes,
+    report: FileReport,
+    target: Target,
+    matcher: Matching | None,
+    clock: Clock,
+    *,
+    origin: str,
+    feed: int | None = None,
+    captured: datetime | None = None,
+) -> None:
     """Import one feed document into `report`, parsed in this thread (an archive capture)."""
     known: Known = lambda feed, body_hash: imported_from(store, feed, body_hash) is not None  # noqa: E731
     prepared = prepare_document(body, report, target, InlineParser(), clock(), known, feed=feed, captured=captured)
     store_prepared(store, prepared, target, matcher, clock, origin=origin)
 
 
-def _import_jsonl(store: Store, body: bytes, report: FileReport, target: Target, matcher: Matching | None,
-                  clock: Clock) -> None:
+def _import_jsonl(
+    store: Store, body: bytes, report: FileReport, target: Target, matcher: Matching | None, clock: Clock
+) -> None:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -213,9 +250,11 @@ def _import_jsonl(store: Store, body: bytes, report: FileReport, target: Target,
             groups[feed, when].append(record)
     for source, lines in unknown.items():
         shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
-        report.problems.append(f"line{'s' if len(lines) > 1 else ''} {shown}: no feed has the address of "
-                               f"{'their' if len(lines) > 1 else 'its'} source ({source}): add the feed to the "
-                               "config, or give --feed NAME")
+        report.problems.append(
+            f"line{'s' if len(lines) > 1 else ''} {shown}: no feed has the address of "
+            f"{'their' if len(lines) > 1 else 'its'} source ({source}): add the feed to the "
+            "config, or give --feed NAME"
+        )
     file_hash = hashlib.sha256(body).hexdigest()
     now = clock()
     for (feed, when), group in sorted(groups.items(), key=lambda g: g[0][1]):
@@ -224,6 +263,7 @@ def _import_jsonl(store: Store, body: bytes, report: FileReport, target: Target,
         # file imported again stores nothing.
         body_hash = hashlib.sha256(f"{file_hash}:{when.isoformat()}".encode()).hexdigest()
         parsed: ParsedFeed = record_items(group, url=info.url, feed_id=feed, captured=when, language=info.language)
-        counts = record_import(store, feed, parsed, when, origin="file", source=report.path, body_hash=body_hash,
-                               now=now, matcher=matcher)
+        counts = record_import(
+            store, feed, parsed, when, origin="file", source=report.path, body_hash=body_hash, now=now, matcher=matcher
+        )
         report.add(counts, info.name)

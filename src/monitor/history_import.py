@@ -57,7 +57,7 @@ def document_facts(body: bytes) -> DocumentFacts:
     parsed the document already, but keeps neither link apart from the entries' nor the head's date)."""
     head = body[:HEAD_BYTES]
     first = _FIRST_ENTRY.search(head)
-    head = head[:first.start()] if first else head
+    head = head[: first.start()] if first else head
     links = [m.group(1) for tag in _SELF_LINK.finditer(head) if (m := _HREF.search(tag.group(0)))]
     links += [m.group(1) for m in _SITE_LINK.finditer(head)]
     found = [_text(link) for link in links]
@@ -104,8 +104,10 @@ def at_capture(parsed: ParsedFeed, captured: datetime) -> ParsedFeed:
     then (it was parsed with another `now`)."""
     if not any(i.date_source == "first_seen" and i.published != captured for i in parsed.items):
         return parsed
-    return replace(parsed, items=tuple(replace(i, published=captured) if i.date_source == "first_seen" else i
-                                       for i in parsed.items))
+    return replace(
+        parsed,
+        items=tuple(replace(i, published=captured) if i.date_source == "first_seen" else i for i in parsed.items),
+    )
 
 
 def feed_for(links: Iterable[str], feeds: Mapping[str, int]) -> int | None:
@@ -134,8 +136,9 @@ def jsonl_records(text: str) -> tuple[list[Record], list[str]]:
         except ValueError as error:
             problems.append(f"line {number}: not JSON ({error})")
             continue
-        if not isinstance(data, dict) or not any(isinstance(data.get(k), str) and data[k].strip()
-                                                 for k in ("title", "summary", "link")):
+        if not isinstance(data, dict) or not any(
+            isinstance(data.get(k), str) and data[k].strip() for k in ("title", "summary", "link")
+        ):
             problems.append(f"line {number}: not an object with a title, summary or link")
             continue
         records.append(_record(number, data))
@@ -146,8 +149,10 @@ def _record(number: int, data: dict[str, Any]) -> Record:
     raw_date = data.get("published") if isinstance(data.get("published"), str) else None
     published = parse_date(raw_date) if raw_date else None
     entry: dict[str, Any] = {
-        "title": _string(data.get("title")), "link": _string(data.get("link")),
-        "summary": _string(data.get("summary")), "summary_detail": {"type": "text/html"},
+        "title": _string(data.get("title")),
+        "link": _string(data.get("link")),
+        "summary": _string(data.get("summary")),
+        "summary_detail": {"type": "text/html"},
     }
     guid = _string(data.get("guid") or data.get("id"))
     if guid:
@@ -164,8 +169,9 @@ def _string(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def record_items(records: Iterable[Record], *, url: str, feed_id: int, captured: datetime,
-                 language: str | None = None) -> ParsedFeed:
+def record_items(
+    records: Iterable[Record], *, url: str, feed_id: int, captured: datetime, language: str | None = None
+) -> ParsedFeed:
     """JSON lines records as a parsed document of one feed, polled at `captured`: each made an item by the
     code that makes a polled entry one."""
     items: dict[str, Item] = {}

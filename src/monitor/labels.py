@@ -47,9 +47,11 @@ def item_ids(store: Store, ids: Iterable[int]) -> set[int]:
     wanted = list(dict.fromkeys(ids))
     found: set[int] = set()
     for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start:start + CHUNK]
-        found.update(row[0] for row in store.conn.execute(
-            f"SELECT id FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        chunk = wanted[start : start + CHUNK]
+        found.update(
+            row[0]
+            for row in store.conn.execute(f"SELECT id FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        )
     return found
 
 
@@ -57,8 +59,10 @@ def items_by_link(store: Store) -> dict[str, int]:
     """link key -> item id, for every link any feed gave an item (an item carried by two feeds under two
     links is found by either)."""
     out: dict[str, int] = {}
-    rows = store.conn.execute("SELECT id, link FROM items WHERE link IS NOT NULL "
-                              "UNION ALL SELECT item_id, link FROM item_sources WHERE link IS NOT NULL")
+    rows = store.conn.execute(
+        "SELECT id, link FROM items WHERE link IS NOT NULL "
+        "UNION ALL SELECT item_id, link FROM item_sources WHERE link IS NOT NULL"
+    )
     for item_id, link in rows:
         key = link_key(link)
         if key:
@@ -73,15 +77,18 @@ def save(store: Store, judgements: Sequence[Judgement], now: datetime) -> Saved:
     with store.transaction():
         for j in judgements:
             verdict = "yes" if j.verdict else "no"
-            row = store.conn.execute("SELECT verdict, note FROM labels WHERE item_id = ? AND theme = ? AND who = ?",
-                                     (j.item_id, j.theme, j.who)).fetchone()
+            row = store.conn.execute(
+                "SELECT verdict, note FROM labels WHERE item_id = ? AND theme = ? AND who = ?",
+                (j.item_id, j.theme, j.who),
+            ).fetchone()
             if row is not None and (row[0], row[1]) == (verdict, j.note):
                 continue
             store.conn.execute(
                 "INSERT INTO labels (item_id, theme, verdict, who, labelled_at, note) VALUES (?,?,?,?,?,?) "
                 "ON CONFLICT (item_id, theme, who) DO UPDATE SET verdict = excluded.verdict, "
                 "labelled_at = excluded.labelled_at, note = excluded.note",
-                (j.item_id, j.theme, verdict, j.who, iso(now), j.note))
+                (j.item_id, j.theme, verdict, j.who, iso(now), j.note),
+            )
             if row is None:
                 new += 1
             else:
@@ -100,9 +107,13 @@ def item_texts(store: Store, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
     wanted = list(dict.fromkeys(ids))
     out: dict[int, tuple[str, str]] = {}
     for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start:start + CHUNK]
-        out.update((item_id, (title, summary)) for item_id, title, summary in store.conn.execute(
-            f"SELECT id, title, summary FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        chunk = wanted[start : start + CHUNK]
+        out.update(
+            (item_id, (title, summary))
+            for item_id, title, summary in store.conn.execute(
+                f"SELECT id, title, summary FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+        )
     return out
 
 
@@ -112,7 +123,9 @@ def all_items(store: Store, batch: int = 500) -> Iterator[list[tuple[int, str, s
     while True:
         rows = store.conn.execute(
             "SELECT i.id, i.title, i.summary, (SELECT json_group_object(m.theme, m.score) FROM matches m "
-            "WHERE m.item_id = i.id) FROM items i WHERE i.id > ? ORDER BY i.id LIMIT ?", (last_id, batch)).fetchall()
+            "WHERE m.item_id = i.id) FROM items i WHERE i.id > ? ORDER BY i.id LIMIT ?",
+            (last_id, batch),
+        ).fetchall()
         if not rows:
             return
         yield [(item_id, title, summary, json.loads(stored or "{}")) for item_id, title, summary, stored in rows]
@@ -121,6 +134,7 @@ def all_items(store: Store, batch: int = 500) -> Iterator[list[tuple[int, str, s
 
 def recent_items(store: Store, scan: int, leave_out: set[int]) -> list[tuple[int, str, str]]:
     """The `scan` most recently published items (id, title, summary), without those in `leave_out`."""
-    rows = store.conn.execute("SELECT id, title, summary FROM items ORDER BY published DESC, id DESC LIMIT ?",
-                              (scan + len(leave_out),))
+    rows = store.conn.execute(
+        "SELECT id, title, summary FROM items ORDER BY published DESC, id DESC LIMIT ?", (scan + len(leave_out),)
+    )
     return [row for row in rows if row[0] not in leave_out][:scan]

@@ -63,7 +63,8 @@ CROSS_FIELD_WINDOW = 60  # a rule may join a title's terms to terms in the summa
 MEMO_LIMIT = 500_000  # distinct words whose patterns are remembered
 FIELDS = ("title", "summary")
 _WORD = re.compile(r"\w+")
-_STOPWORDS = frozenset("""a an the of in on at to for from by with and or but not no is are was were be been
+_STOPWORDS = frozenset(
+    """a an the of in on at to for from by with and or but not no is are was were be been
 has have had it its this that these those as into over after before about than their his her they them
 he she we you i our your will would can could should may might do does did so if then there here who
 whom which what when where why how all any each more most other some such only own same too very s t
@@ -73,7 +74,8 @@ whom which what when where why how all any each more most other some such only o
 сам чтоб без будто чего раз тоже себе под будет ж тогда кто этот того потому этого какой совсем ним
 здесь этом один почти мой тем чтобы нее сейчас были куда зачем всех никогда можно при наконец два об
 другой хоть после над больше тот через эти нас про всего них какая много разве три эту моя впрочем
-хорошо свою этой перед иногда лучше чуть том нельзя такой им более всегда конечно всю между""".split())
+хорошо свою этой перед иногда лучше чуть том нельзя такой им более всегда конечно всю между""".split()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +152,11 @@ class _Fields:
             lowered = text.lower()
             if len(lowered) == len(text):  # the fast path: words of the lower-cased text, same offsets
                 # Lower-cased ASCII is already folded: only other words need fold()'s Unicode passes.
-                found = (words(lowered) if lowered.isascii()
-                         else [t if t.isascii() else _folded(t) for t in _WORD.findall(lowered)])
+                found = (
+                    words(lowered)
+                    if lowered.isascii()
+                    else [t if t.isascii() else _folded(t) for t in _WORD.findall(lowered)]
+                )
             else:  # lower-casing changed the length (Turkish "İ"): words of the original, folded one by one
                 found = [_folded(t) for t in _WORD.findall(text)]
             self._field_tokens.append(found)
@@ -191,10 +196,13 @@ class _Fields:
         """Character range of every token in its original field (computed only when evidence needs it)."""
         if self._offsets is None:
             # The same words as the tokens, found the same way, at their offsets in the original text.
-            self._offsets = [m.span() for text in self.originals
-                             for m in _WORD.finditer(text if len(text.lower()) != len(text) else text.lower())]
+            self._offsets = [
+                m.span()
+                for text in self.originals
+                for m in _WORD.finditer(text if len(text.lower()) != len(text) else text.lower())
+            ]
             if len(self._offsets) != len(self.tokens):  # a character whose case changes its length: be safe
-                self._offsets = (self._offsets + [(0, 0)] * len(self.tokens))[:len(self.tokens)]
+                self._offsets = (self._offsets + [(0, 0)] * len(self.tokens))[: len(self.tokens)]
         return self._offsets
 
     def span(self, first: int, last: int) -> Span:
@@ -229,8 +237,9 @@ class Matcher:
         return self._patterns.setdefault((word, fuzzy), len(self._patterns))
 
     def _compile(self, spec: ThemeSpec) -> _Theme:
-        rules = tuple(_Rule(r, tuple(frozenset(self._term(t) for t in group) for group in r.groups))
-                      for r in spec.rules)
+        rules = tuple(
+            _Rule(r, tuple(frozenset(self._term(t) for t in group) for group in r.groups)) for r in spec.rules
+        )
         require = frozenset(self._term(t) for t in spec.require)
         exclude = frozenset(self._term(t) for t in spec.exclude)
         phrases = tuple(_phrase(p) for p in spec.phrases)
@@ -277,7 +286,6 @@ class Matcher:
                 found.append(result)
         return sorted(found, key=lambda m: -m.score)
 
-
     def _learn(self, tokens: Sequence[str]) -> None:
         """Remember what each token not yet seen can be (None: no term's word). News repeats its vocabulary,
         so most items bring few new words and every lookup after this is one dict access in C."""
@@ -306,11 +314,15 @@ class Matcher:
                 found += self._prefix.get(token[:length], ())
         if len(token) >= 5 and token[0] in self._names:
             candidates = self._names[token[0]]
-            hits = process.extract(token, [w for w, _ in candidates], scorer=fuzz.ratio,
-                                   score_cutoff=NAME_SIMILARITY, limit=None)
+            hits = process.extract(
+                token, [w for w, _ in candidates], scorer=fuzz.ratio, score_cutoff=NAME_SIMILARITY, limit=None
+            )
             # A near spelling, not another form: "Armenia" is not a spelling of "Armenians".
-            found += [candidates[index][1] for _, _, index in hits
-                      if not (candidates[index][0].startswith(token) or token.startswith(candidates[index][0]))]
+            found += [
+                candidates[index][1]
+                for _, _, index in hits
+                if not (candidates[index][0].startswith(token) or token.startswith(candidates[index][0]))
+            ]
         return tuple(dict.fromkeys(found))
 
     def _occurrences(self, fields: _Fields) -> dict[int, list[tuple[int, int]]]:
@@ -331,16 +343,27 @@ class Matcher:
                 else:
                     places.append((position, position))
             # A multi-word term needs the next word to be some term's word, in the same field: mostly not.
-            if not terms.begins or position == last or (following := at[position + 1]) is None \
-                    or field_of[position + 1] != field_of[position]:
+            if (
+                not terms.begins
+                or position == last
+                or (following := at[position + 1]) is None
+                or field_of[position + 1] != field_of[position]
+            ):
                 continue
             for term_id, rest in terms.begins:
                 if rest[0] not in following.patterns:
                     continue
                 end = position + len(rest)
-                if len(rest) == 1 or end <= last and field_of[end] == field_of[position] and all(
+                if (
+                    len(rest) == 1
+                    or end <= last
+                    and field_of[end] == field_of[position]
+                    and all(
                         (later := at[position + 1 + k]) is not None and word in later.patterns
-                        for k, word in enumerate(rest) if k):
+                        for k, word in enumerate(rest)
+                        if k
+                    )
+                ):
                     out.setdefault(term_id, []).append((position, end))
         return out
 
@@ -366,17 +389,29 @@ class Matcher:
         self._gates = tuple(gates)
         return dict(bits)
 
-    def _match_theme(self, theme: _Theme, gates: _Gates, present: int, fields: _Fields,
-                     occurrences: Mapping[int, list[tuple[int, int]]]) -> ThemeMatch | None:
+    def _match_theme(
+        self,
+        theme: _Theme,
+        gates: _Gates,
+        present: int,
+        fields: _Fields,
+        occurrences: Mapping[int, list[tuple[int, int]]],
+    ) -> ThemeMatch | None:
         spec = theme.spec
         if theme.require and not present & gates.require:
             return None
         if present & gates.exclude:
             return None
-        evidence = [e for rule, need in zip(theme.rules, gates.rules, strict=True)
-                    if present & need == need and (e := _rule_evidence(rule, fields, occurrences))]
-        evidence += [e for phrase, in_fields in _candidate_phrases(theme, fields)
-                     if (e := _phrase_evidence(phrase, fields, spec.threshold, in_fields))]
+        evidence = [
+            e
+            for rule, need in zip(theme.rules, gates.rules, strict=True)
+            if present & need == need and (e := _rule_evidence(rule, fields, occurrences))
+        ]
+        evidence += [
+            e
+            for phrase, in_fields in _candidate_phrases(theme, fields)
+            if (e := _phrase_evidence(phrase, fields, spec.threshold, in_fields))
+        ]
         if not evidence:
             return None
         evidence.sort(key=lambda e: -e.score)
@@ -401,8 +436,9 @@ def _rule_evidence(rule: _Rule, fields: _Fields, occurrences: Mapping[int, list[
         places = known.get(group)
         if places is None:
             # Groups hold dozens of terms and an item has few: walk the item's terms, not the group's.
-            places = known[group] = sorted(place for term in group.intersection(occurrences)
-                                           for place in occurrences[term])
+            places = known[group] = sorted(
+                place for term in group.intersection(occurrences) for place in occurrences[term]
+            )
         if not places:
             return None
         places_by_group.append(places)
@@ -413,8 +449,9 @@ def _rule_evidence(rule: _Rule, fields: _Fields, occurrences: Mapping[int, list[
     return Evidence("rule", rule.spec.name, _salient(rule.spec.score, chosen, fields), spans)
 
 
-def _best_places(rule: _Rule, places_by_group: list[list[tuple[int, int]]],
-                 fields: _Fields) -> list[tuple[int, int]] | None:
+def _best_places(
+    rule: _Rule, places_by_group: list[list[tuple[int, int]]], fields: _Fields
+) -> list[tuple[int, int]] | None:
     """The places of the best-scoring stretch a rule accepts, the tightest of its kind. Stretches are, best
     first: in the title (at most `within` words wide); across title and summary (below); in the summary's
     first LATE_TOKENS words; later in the summary.
@@ -438,8 +475,13 @@ def _best_places(rule: _Rule, places_by_group: list[list[tuple[int, int]]],
             return tightest
     if any(in_title) and not rule.spec.ordered:
         lede_end = summary + CROSS_FIELD_WINDOW
-        chosen = _across(in_title, [[p for p in places[:bisect.bisect_left(places, (lede_end,))] if p[1] < lede_end]
-                                    for places in in_summary])
+        chosen = _across(
+            in_title,
+            [
+                [p for p in places[: bisect.bisect_left(places, (lede_end,))] if p[1] < lede_end]
+                for places in in_summary
+            ],
+        )
         if chosen is not None:
             return chosen
     if not all(in_summary):
@@ -455,15 +497,18 @@ def _best_places(rule: _Rule, places_by_group: list[list[tuple[int, int]]],
     return best[2] if best else None
 
 
-def _across(in_title: list[list[tuple[int, int]]],
-            in_lede: list[list[tuple[int, int]]]) -> list[tuple[int, int]] | None:
+def _across(
+    in_title: list[list[tuple[int, int]]], in_lede: list[list[tuple[int, int]]]
+) -> list[tuple[int, int]] | None:
     """One distinct place per group, at least one in the title and one in the lede, if there is such a
     choice (decided by matching groups to places, so more places can never undo an answer)."""
     groups = range(len(in_title))
     for lede_group in (g for g in groups if in_lede[g]):
         for title_group in (g for g in groups if g != lede_group and in_title[g]):
-            options = [in_lede[g] if g == lede_group else in_title[g] if g == title_group else in_title[g] + in_lede[g]
-                       for g in groups]
+            options = [
+                in_lede[g] if g == lede_group else in_title[g] if g == title_group else in_title[g] + in_lede[g]
+                for g in groups
+            ]
             chosen = _assign(options)
             if chosen is not None:
                 return sorted(chosen)
@@ -499,8 +544,9 @@ def _salient(score: int, places: Sequence[tuple[int, int]], fields: _Fields) -> 
     return score
 
 
-def _ordered_windows(places_by_group: list[list[tuple[int, int]]],
-                     bar: _Bar) -> Iterable[tuple[int, list[tuple[int, int]]]]:
+def _ordered_windows(
+    places_by_group: list[list[tuple[int, int]]], bar: _Bar
+) -> Iterable[tuple[int, list[tuple[int, int]]]]:
     """For each place of the first group, the tightest run from it with one place of each group, each
     group after the previous one, if it is at most `bar.widest` words wide and begins before `bar.before`."""
     for first in places_by_group[0]:
@@ -516,8 +562,9 @@ def _ordered_windows(places_by_group: list[list[tuple[int, int]]],
             yield chosen[-1][1] - chosen[0][0] + 1, chosen
 
 
-def _any_order_windows(places_by_group: list[list[tuple[int, int]]],
-                       bar: _Bar) -> Iterable[tuple[int, list[tuple[int, int]]]]:
+def _any_order_windows(
+    places_by_group: list[list[tuple[int, int]]], bar: _Bar
+) -> Iterable[tuple[int, list[tuple[int, int]]]]:
     """For each place a run can begin at, the tightest run from it with one place of each group, in any
     order (a sliding window over all places), if it is at most `bar.widest` words wide and begins before
     `bar.before`."""
@@ -532,7 +579,7 @@ def _any_order_windows(places_by_group: list[list[tuple[int, int]]],
                 return  # every run from here on begins too late
             # The last place ends no earlier than it starts: a run already too wide needs no closer look.
             if tagged[right][1] - tagged[left][0] < bar.widest:
-                window = tagged[left:right + 1]
+                window = tagged[left : right + 1]
                 width = max(end for _, end, _ in window) - tagged[left][0] + 1
                 if width <= bar.widest and (chosen := _distinct_places(window, need)) is not None:
                     yield width, chosen
@@ -614,14 +661,17 @@ def _phrase_evidence(phrase: _Phrase, fields: _Fields, cutoff: int, in_fields: S
         words = fields.field_tokens(field)
         if not words:
             continue
-        if exhaustive and fuzz.partial_ratio(phrase.folded, padding + fields.joined(field) + padding,
-                                             score_cutoff=cutoff) < cutoff:
+        if (
+            exhaustive
+            and fuzz.partial_ratio(phrase.folded, padding + fields.joined(field) + padding, score_cutoff=cutoff)
+            < cutoff
+        ):
             continue  # no stretch of the field can do better than the whole, padded alike: a cheap no
         base = fields.bounds[field]
         starts_at = fields.where(field)
         for anchor in sorted({i for p in phrase.prefixes if p in starts_at for i in starts_at[p]}):
             low = max(0, anchor - reach)
-            window = words[low:anchor + reach + 1]
+            window = words[low : anchor + reach + 1]
             text = " ".join(window)
             aligned = fuzz.partial_ratio_alignment(phrase.folded, padding + text + padding, score_cutoff=cutoff)
             if aligned is None or _missing(phrase.content, window) > allowed:
@@ -639,8 +689,9 @@ def _phrase_evidence(phrase: _Phrase, fields: _Fields, cutoff: int, in_fields: S
 def _missing(content: Sequence[str], window: Sequence[str]) -> int:
     """How many of the phrase's content words do not stand in the window, allowing for inflection
     (a shared stem: flee/fled, Armenians/Armenian) and small typos."""
+
     def present(word: str) -> bool:
-        stem = word[:max(3, len(word) - 3)]
+        stem = word[: max(3, len(word) - 3)]
         return any(w.startswith(stem) or fuzz.ratio(word, w) >= PHRASE_WORD_SIMILARITY for w in window)
 
     return sum(not present(w) for w in content)

@@ -24,12 +24,14 @@ class Metrics:
         self.polls = Counter("monitor_polls", "Feed polls by outcome", ["outcome"], registry=self.registry)
         self.failures = Counter("monitor_poll_failures", "Feed polls that failed", registry=self.registry)
         self.items = Counter("monitor_items_new", "New items stored", registry=self.registry)
-        self.matches = Counter("monitor_items_matched", "New or updated items matching a theme",
-                               registry=self.registry)
-        self.latency = Histogram("monitor_fetch_seconds", "Time to fetch a feed", registry=self.registry,
-                                 buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
-        self.digests = Counter("monitor_digest_sends", "Digest deliveries by result", ["state"],
-                               registry=self.registry)
+        self.matches = Counter("monitor_items_matched", "New or updated items matching a theme", registry=self.registry)
+        self.latency = Histogram(
+            "monitor_fetch_seconds",
+            "Time to fetch a feed",
+            registry=self.registry,
+            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+        )
+        self.digests = Counter("monitor_digest_sends", "Digest deliveries by result", ["state"], registry=self.registry)
         self.server: Any = start_http_server(port, addr=host, registry=self.registry)
 
     def poll(self, report: FeedReport) -> None:

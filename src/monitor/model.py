@@ -39,13 +39,15 @@ FEATURES_VERSION = 1  # bump when `Features` changes what it extracts: stored mo
 EVIDENCE_SHOWN = 5  # the features that weighed most, shown as a model match's evidence
 _FIELDS = ("title", "summary")
 _WORD = re.compile(r"\w+")
-_STOP = frozenset("""a an the of in on at to for from by with and or but not no is are was were be been has have
+_STOP = frozenset(
+    """a an the of in on at to for from by with and or but not no is are was were be been has have
 had it its this that these those as into over after before about than their his her they them he she we you i
 our your will would can could should may might do does did so if then there here who which what when where
 why how all any more most other some such only also said says
 и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее мне было вот от
 еще нет о из ему когда даже ли если уже или ни быть был до вас там они где есть для мы их чем была под будет
-кто этот того это при после над через эти нас про них""".split())
+кто этот того это при после над через эти нас про них""".split()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,19 +77,34 @@ class ThemeModel:
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:8]
 
     def to_json(self) -> str:
-        return json.dumps({"theme": self.theme, "weights": self.weights, "bias": self.bias,
-                           "threshold": self.threshold, "veto": self.veto,
-                           "theme_fingerprint": self.theme_fingerprint,
-                           "features_version": self.features_version}, sort_keys=True, ensure_ascii=False)
+        return json.dumps(
+            {
+                "theme": self.theme,
+                "weights": self.weights,
+                "bias": self.bias,
+                "threshold": self.threshold,
+                "veto": self.veto,
+                "theme_fingerprint": self.theme_fingerprint,
+                "features_version": self.features_version,
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+        )
 
     @classmethod
     def from_json(cls, text: str) -> ThemeModel:
         """Raises ValueError saying what is wrong with a stored model."""
         try:
             obj: dict[str, Any] = json.loads(text)
-            return cls(str(obj["theme"]), {str(k): float(v) for k, v in obj["weights"].items()},
-                       float(obj["bias"]), float(obj["threshold"]), float(obj["veto"]),
-                       str(obj["theme_fingerprint"]), int(obj["features_version"]))
+            return cls(
+                str(obj["theme"]),
+                {str(k): float(v) for k, v in obj["weights"].items()},
+                float(obj["bias"]),
+                float(obj["threshold"]),
+                float(obj["veto"]),
+                str(obj["theme_fingerprint"]),
+                int(obj["features_version"]),
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"not a stored theme model ({error})") from None
 
@@ -114,14 +131,25 @@ class FeatureProbe:
         # One loosened copy of each theme: rules' groups may stand anywhere, no gate, a lower threshold. What it
         # finds where the theme found nothing is a near miss (`teach.NearMisses` tells the reasons apart; one
         # matcher here, as this runs on every item of every poll).
-        loose = {key: replace(spec, require=(), exclude=(), threshold=max(1, spec.threshold - NEAR),
-                              rules=tuple(replace(r, within=WIDE) for r in spec.rules))
-                 for key, spec in self.specs.items()}
+        loose = {
+            key: replace(
+                spec,
+                require=(),
+                exclude=(),
+                threshold=max(1, spec.threshold - NEAR),
+                rules=tuple(replace(r, within=WIDE) for r in spec.rules),
+            )
+            for key, spec in self.specs.items()
+        }
         for key, spec in self.specs.items():
             for name, terms in (("require", spec.require), ("exclude", spec.exclude)):
                 if terms:  # one rule of one group: it fires where any of the terms stands, the title first
-                    loose[f"{name}\0{key}"] = ThemeSpec(f"{name}\0{key}", name, threshold=1, rules=(
-                        RuleSpec(name, (tuple(terms),), within=1, score=100),))
+                    loose[f"{name}\0{key}"] = ThemeSpec(
+                        f"{name}\0{key}",
+                        name,
+                        threshold=1,
+                        rules=(RuleSpec(name, (tuple(terms),), within=1, score=100),),
+                    )
         self.loose = Matcher(loose)  # one matcher: the item is read once for the loosened themes and the gates
 
     def rules(self, title: str, summary: str) -> dict[str, ThemeMatch]:
@@ -201,19 +229,21 @@ def _ngrams(title: str, summary: str, values: dict[str, float], spans: dict[str,
                 name = f"b:{previous[0]} {stemmed}"
                 if name not in values:
                     values[name] = 1.0
-                    spans[name] = (Span(field, previous[1], end, text[previous[1]:end]),)
+                    spans[name] = (Span(field, previous[1], end, text[previous[1] : end]),)
             previous = (stemmed, start)
 
 
 def weighed_most(model: ThemeModel, features: Features, limit: int = EVIDENCE_SHOWN) -> tuple[Evidence, ...]:
     """The features that pushed the item towards the theme most, as evidence: kind "model", the feature's
     name, and its share (0-100) of all the positive weight the item got."""
-    pushes = sorted(((model.weights.get(name, 0.0) * value, name) for name, value in features.values.items()),
-                    reverse=True)
+    pushes = sorted(
+        ((model.weights.get(name, 0.0) * value, name) for name, value in features.values.items()), reverse=True
+    )
     positive = [(w, name) for w, name in pushes if w > 0]
     total = sum(w for w, _ in positive) or 1.0
-    return tuple(Evidence("model", name, round(100 * w / total), features.spans.get(name, ()))
-                 for w, name in positive[:limit])
+    return tuple(
+        Evidence("model", name, round(100 * w / total), features.spans.get(name, ())) for w, name in positive[:limit]
+    )
 
 
 class ModelMatcher:
@@ -225,8 +255,9 @@ class ModelMatcher:
         self.models = {key: model for key, model in models.items() if key in themes}
         self.probe = FeatureProbe({key: themes[key] for key in self.models})
         tag = ",".join(f"{key}={model.version}" for key, model in sorted(self.models.items()))
-        self.version = f"{matcher.version}+models:{hashlib.sha256(tag.encode()).hexdigest()[:8]}" if tag \
-            else matcher.version
+        self.version = (
+            f"{matcher.version}+models:{hashlib.sha256(tag.encode()).hexdigest()[:8]}" if tag else matcher.version
+        )
 
     def match(self, title: str, summary: str = "") -> list[ThemeMatch]:
         """Every theme the item matches, best first. A rules match the model keeps keeps its score and
@@ -240,8 +271,11 @@ class ModelMatcher:
                 if not model.decide(rules is not None, probability):
                     continue
                 evidence = weighed_most(model, features[key])
-                found[key] = (replace(rules, evidence=rules.evidence + evidence) if rules is not None
-                              else ThemeMatch(key, round(100 * probability), evidence))
+                found[key] = (
+                    replace(rules, evidence=rules.evidence + evidence)
+                    if rules is not None
+                    else ThemeMatch(key, round(100 * probability), evidence)
+                )
         return sorted(found.values(), key=lambda m: -m.score)
 
     def disagreement(self, key: str, title: str, summary: str) -> tuple[bool, float, tuple[Evidence, ...]] | None:

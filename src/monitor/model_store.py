@@ -43,16 +43,27 @@ def save(store: Store, trained: Trained, now: datetime) -> None:
         store.conn.execute(
             "INSERT INTO theme_models (theme, weights, trained_at, labels_used, positives, cv_f1_rules, cv_f1_model,"
             " cv_precision_model, active, why) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (trained.theme, trained.model.to_json() if trained.model else None, iso(now), trained.labels,
-             trained.positives, round(trained.f1_rules, 4), round(trained.f1_model, 4),
-             round(trained.precision_model, 4), int(trained.active), trained.why))
+            (
+                trained.theme,
+                trained.model.to_json() if trained.model else None,
+                iso(now),
+                trained.labels,
+                trained.positives,
+                round(trained.f1_rules, 4),
+                round(trained.f1_model, 4),
+                round(trained.precision_model, 4),
+                int(trained.active),
+                trained.why,
+            ),
+        )
 
 
 def newest(store: Store, themes: Mapping[str, ThemeSpec]) -> dict[str, StoredModel]:
     """theme -> its newest training, for the configured themes that have one."""
     rows = store.conn.execute(
         "SELECT theme, weights, trained_at, labels_used, positives, cv_f1_rules, cv_f1_model, active, why "
-        "FROM theme_models WHERE id IN (SELECT max(id) FROM theme_models GROUP BY theme)").fetchall()
+        "FROM theme_models WHERE id IN (SELECT max(id) FROM theme_models GROUP BY theme)"
+    ).fetchall()
     out = {}
     for theme, weights, trained_at, labels_used, positives, f1_rules, f1_model, active, why in rows:
         if theme not in themes:
@@ -68,15 +79,19 @@ def newest(store: Store, themes: Mapping[str, ThemeSpec]) -> dict[str, StoredMod
                 problem = "stale: the theme was edited since; run `monitor train` again"
             elif model.features_version != FEATURES_VERSION:
                 problem = "stale: trained by another version of monitor; run `monitor train` again"
-        out[theme] = StoredModel(theme, trained_at, labels_used, positives, f1_rules, f1_model, bool(active), why,
-                                 model, problem)
+        out[theme] = StoredModel(
+            theme, trained_at, labels_used, positives, f1_rules, f1_model, bool(active), why, model, problem
+        )
     return out
 
 
 def active_models(store: Store, themes: Mapping[str, ThemeSpec]) -> dict[str, ThemeModel]:
     """The models matching uses: active, readable, and trained with the theme as defined now."""
-    return {theme: row.model for theme, row in newest(store, themes).items()
-            if row.active and row.model is not None and row.problem is None}
+    return {
+        theme: row.model
+        for theme, row in newest(store, themes).items()
+        if row.active and row.model is not None and row.problem is None
+    }
 
 
 def with_models(matcher: Matcher, themes: Mapping[str, ThemeSpec], store: Store) -> Matching:

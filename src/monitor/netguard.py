@@ -30,8 +30,9 @@ Resolver = Callable[..., list[Any]]  # socket.getaddrinfo's signature
 _current = threading.local()  # .watchdog: the Watchdog of the fetch running in this thread, if any
 
 
-def getaddrinfo(host: str, port: int | None, timeout: float | None, resolver: Resolver = socket.getaddrinfo
-                ) -> list[Any]:
+def getaddrinfo(
+    host: str, port: int | None, timeout: float | None, resolver: Resolver = socket.getaddrinfo
+) -> list[Any]:
     """`resolver(host, port, type=SOCK_STREAM)` bounded by `timeout` seconds (TimeoutError past it). The
     helper thread is left to finish on its own: it holds nothing but its answer."""
     if timeout is None:
@@ -139,8 +140,9 @@ class GuardedStream(httpcore.NetworkStream):
         finally:
             self._release()
 
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
         try:
             inner = self._inner.start_tls(ssl_context, server_hostname, timeout)
         except BaseException:
@@ -159,8 +161,14 @@ class GuardedBackend(httpcore.SyncBackend):
     def __init__(self, resolver: Resolver = socket.getaddrinfo):
         self.resolver = resolver
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
         if _is_ip_literal(host):  # nothing to resolve: no helper thread
             stream = super().connect_tcp(host, port, timeout, local_address, socket_options)
             return self._guard(stream)
@@ -175,8 +183,9 @@ class GuardedBackend(httpcore.SyncBackend):
             timeout -= time.monotonic() - started
             if timeout <= 0:
                 raise httpcore.ConnectTimeout(f"resolving {host} used up the time to connect")
-        return self._guard(self._first_to_connect([str(a[4][0]) for a in answers], port, timeout, local_address,
-                                                  socket_options))
+        return self._guard(
+            self._first_to_connect([str(a[4][0]) for a in answers], port, timeout, local_address, socket_options)
+        )
 
     def _guard(self, stream: httpcore.NetworkStream) -> GuardedStream:
         guarded = GuardedStream(stream, stream.get_extra_info("socket").dup(), threading.Lock())
@@ -185,8 +194,14 @@ class GuardedBackend(httpcore.SyncBackend):
             watchdog.watch(guarded)
         return guarded
 
-    def _first_to_connect(self, addresses: list[str], port: int, timeout: float | None, local_address: str | None,
-                          socket_options: Iterable[Any] | None) -> httpcore.NetworkStream:
+    def _first_to_connect(
+        self,
+        addresses: list[str],
+        port: int,
+        timeout: float | None,
+        local_address: str | None,
+        socket_options: Iterable[Any] | None,
+    ) -> httpcore.NetworkStream:
         """Each address in turn, as socket.create_connection tries them; the last failure if none answers."""
         failure: Exception = httpcore.ConnectError("the name resolved to no address")
         for address in dict.fromkeys(addresses):

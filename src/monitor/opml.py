@@ -34,8 +34,12 @@ def export(feeds: Sequence[FeedSource], title: str = "monitor feeds", *, with_cr
     SubElement(head, "title").text = title
     body = SubElement(root, "body")
     for feed in feeds:
-        attributes = {"type": "rss", "text": feed.name, "title": feed.name,
-                      "xmlUrl": feed.url if with_credentials else redact(feed.url)}
+        attributes = {
+            "type": "rss",
+            "text": feed.name,
+            "title": feed.name,
+            "xmlUrl": feed.url if with_credentials else redact(feed.url),
+        }
         if feed.tags:
             attributes["category"] = ",".join(feed.tags)
         if feed.language:
@@ -61,8 +65,9 @@ def read(document: bytes) -> list[OpmlFeed]:
             url = (outline.get("xmlUrl") or "").strip()
             label = (outline.get("title") or outline.get("text") or "").strip()
             if url:
-                categories = tuple(c.strip().strip("/") for c in (outline.get("category") or "").split(",")
-                                   if c.strip())
+                categories = tuple(
+                    c.strip().strip("/") for c in (outline.get("category") or "").split(",") if c.strip()
+                )
                 feeds.append(OpmlFeed(name=slug(label or url), url=url, title=label, tags=folders + categories))
             else:
                 walk(outline, folders + ((slug(label),) if label else ()))
@@ -78,6 +83,7 @@ def slug(text: str) -> str:
 
 def new_feeds(found: Sequence[OpmlFeed], existing: Sequence[FeedSource]) -> tuple[list[OpmlFeed], list[OpmlFeed]]:
     """(to add, already there): by URL (scheme-insensitive, canonical) ; names made unique."""
+
     def key(url: str) -> str:
         canonical = canonical_url(url) or url
         return canonical.split(":", 1)[-1]

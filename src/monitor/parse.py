@@ -44,16 +44,42 @@ FUTURE_TOLERANCE = timedelta(days=2)  # servers in odd time zones date items "to
 
 # What survives in a summary shown in a digest: text structure and links, nothing that runs, loads or
 # tracks (no images: digests must not load remote content).
-_SAFE_TAGS = {"a", "p", "br", "b", "strong", "i", "em", "u", "ul", "ol", "li", "blockquote", "q", "cite",
-              "code", "pre", "sub", "sup", "small", "abbr", "h3", "h4", "h5", "h6"}
+_SAFE_TAGS = {
+    "a",
+    "p",
+    "br",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "q",
+    "cite",
+    "code",
+    "pre",
+    "sub",
+    "sup",
+    "small",
+    "abbr",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+}
 _SAFE_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
 _SAFE_SCHEMES = {"http", "https", "mailto"}
-_BLOCK_BOUNDARY = re.compile(r"<(?=/?(?:p|br|div|li|ul|ol|h\d|tr|td|th|blockquote|pre|table|section|article)\b)",
-                             re.IGNORECASE)
+_BLOCK_BOUNDARY = re.compile(
+    r"<(?=/?(?:p|br|div|li|ul|ol|h\d|tr|td|th|blockquote|pre|table|section|article)\b)", re.IGNORECASE
+)
 # Block tags that nh3 removes (keeping their text): a space before each, or "alpha</div><div>beta" would be
 # stored as one word.
-_DROPPED_BLOCK = re.compile(r"<(?=/?(?:div|tr|td|th|table|section|article|header|footer|h1|h2|dd|dt|figcaption)\b)",
-                            re.IGNORECASE)
+_DROPPED_BLOCK = re.compile(
+    r"<(?=/?(?:div|tr|td|th|table|section|article|header|footer|h1|h2|dd|dt|figcaption)\b)", re.IGNORECASE
+)
 _SPACES = re.compile(r"\s+")
 # feedparser flags these, but the document is a readable feed: a feed served as text/html or with a
 # wrong charset label is common and harmless once decoded.
@@ -129,8 +155,9 @@ def _doctype_span(data: bytes) -> tuple[int, int] | None:
 feedparser.api.replace_doctype = _neutral_doctype
 
 
-def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str], feed_id: int, now: datetime,
-               language: str | None = None) -> ParsedFeed:
+def parse_feed(
+    body: bytes, *, url: str, headers: Mapping[str, str], feed_id: int, now: datetime, language: str | None = None
+) -> ParsedFeed:
     """Parse one feed document. Never raises for bad content: the reason goes in `bozo`."""
     # Content-Type carries the charset; links are resolved here (urljoin, nh3), not by feedparser, whose
     # per-element base tracking costs a urljoin for every element.
@@ -139,8 +166,9 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str], feed_id: in
     try:
         # Both of feedparser's HTML passes are off: nh3 sanitizes and resolves relative links in one go,
         # several times faster (bench/ingest.py).
-        parsed = feedparser.parse(body, response_headers=response_headers, sanitize_html=False,
-                                  resolve_relative_uris=False)
+        parsed = feedparser.parse(
+            body, response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
+        )
     except Exception as error:  # noqa: BLE001 - feedparser has crashed on hostile input before
         return ParsedFeed(title=None, items=(), bozo=f"parser failed: {type(error).__name__}: {error}")
     feed_language = language or _language(parsed.feed.get("language"))
@@ -166,7 +194,7 @@ def _first_entries(body: bytes, limit: int) -> tuple[bytes, bool]:
     cut document is ill-formed; both parsers keep the complete entries before the cut."""
     for count, found in enumerate(_ENTRY_START.finditer(body)):
         if count == limit:
-            return body[:found.start()], True
+            return body[: found.start()], True
     return body, False
 
 
@@ -238,11 +266,23 @@ def _summary_html(entry: Any, base: str, feed_url: str) -> str:
     value = strip_controls(value)
     value = _DROPPED_BLOCK.sub(" <", value)
     try:
-        cleaned = nh3.clean(value, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES,
-                            link_rel="noopener noreferrer nofollow", url_relative=("rewrite_with_base", base))
+        cleaned = nh3.clean(
+            value,
+            tags=_SAFE_TAGS,
+            attributes=_SAFE_ATTRIBUTES,
+            url_schemes=_SAFE_SCHEMES,
+            link_rel="noopener noreferrer nofollow",
+            url_relative=("rewrite_with_base", base),
+        )
     except ValueError:  # a base nh3 cannot use (not an absolute URL): relative links are dropped instead
-        cleaned = nh3.clean(value, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES,
-                            link_rel="noopener noreferrer nofollow", url_relative="deny")
+        cleaned = nh3.clean(
+            value,
+            tags=_SAFE_TAGS,
+            attributes=_SAFE_ATTRIBUTES,
+            url_schemes=_SAFE_SCHEMES,
+            link_rel="noopener noreferrer nofollow",
+            url_relative="deny",
+        )
     # And after: nh3 writes `&#27;` out as the character itself.
     return strip_controls(cleaned).strip()
 
@@ -257,8 +297,9 @@ def summary_text(markup: str) -> str:
     a poll does, its boilerplate left out (`boilerplate.py`)."""
     if "<" in markup:
         markup = _BLOCK_BOUNDARY.sub(" <", strip_controls(markup[:MAX_SUMMARY_CHARS]))
-        markup = nh3.clean(markup, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES,
-                           url_relative="deny")
+        markup = nh3.clean(
+            markup, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES, url_relative="deny"
+        )
     return _plain(article_html(markup))[:MAX_TEXT_CHARS]
 
 

@@ -35,8 +35,16 @@ PARENT_CHECK_SECONDS = 1.0
 class Parser(Protocol):
     in_process: bool
 
-    def parse(self, body: bytes, *, url: str, headers: Mapping[str, str], feed_id: int, now: datetime,
-              language: str | None = None) -> ParsedFeed: ...
+    def parse(
+        self,
+        body: bytes,
+        *,
+        url: str,
+        headers: Mapping[str, str],
+        feed_id: int,
+        now: datetime,
+        language: str | None = None,
+    ) -> ParsedFeed: ...
 
     def close(self) -> None: ...
 
@@ -46,8 +54,16 @@ class InlineParser:
 
     in_process = True
 
-    def parse(self, body: bytes, *, url: str, headers: Mapping[str, str], feed_id: int, now: datetime,
-              language: str | None = None) -> ParsedFeed:
+    def parse(
+        self,
+        body: bytes,
+        *,
+        url: str,
+        headers: Mapping[str, str],
+        feed_id: int,
+        now: datetime,
+        language: str | None = None,
+    ) -> ParsedFeed:
         return parse_feed(body, url=url, headers=headers, feed_id=feed_id, now=now, language=language)
 
     def close(self) -> None:
@@ -68,16 +84,29 @@ class ProcessParser:
         with self._lock:
             if self._pool is None:
                 # spawn, not fork: the daemon has threads (scheduler, fetchers) whose locks a fork would copy.
-                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_start_helper, initargs=(os.getpid(),))
+                self._pool = ProcessPoolExecutor(
+                    self.processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_helper,
+                    initargs=(os.getpid(),),
+                )
             return self._pool
 
-    def parse(self, body: bytes, *, url: str, headers: Mapping[str, str], feed_id: int, now: datetime,
-              language: str | None = None) -> ParsedFeed:
+    def parse(
+        self,
+        body: bytes,
+        *,
+        url: str,
+        headers: Mapping[str, str],
+        feed_id: int,
+        now: datetime,
+        language: str | None = None,
+    ) -> ParsedFeed:
         pool = self._executor()
         try:
-            return pool.submit(parse_feed, body, url=url, headers=dict(headers), feed_id=feed_id, now=now,
-                               language=language).result()
+            return pool.submit(
+                parse_feed, body, url=url, headers=dict(headers), feed_id=feed_id, now=now, language=language
+            ).result()
         except BrokenProcessPool:
             log.error("the parser process died while parsing %s; starting a new one", url)
             with self._lock:
@@ -116,4 +145,3 @@ def make_parser(processes: int, feeds: int | None = None) -> Parser:
     if processes <= 0 or (feeds is not None and feeds < MIN_FEEDS_FOR_PROCESSES):
         return InlineParser()
     return ProcessParser(processes)
-

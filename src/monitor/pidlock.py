@@ -34,8 +34,10 @@ def acquire(db_path: str) -> IO[str]:
         handle.seek(0)
         pid = handle.read().strip() or "?"
         handle.close()
-        raise AlreadyRunning(f"another monitor daemon (pid {pid}) already runs on {db_path}; "
-                             f"stop it first, or give this one another --db") from None
+        raise AlreadyRunning(
+            f"another monitor daemon (pid {pid}) already runs on {db_path}; "
+            f"stop it first, or give this one another --db"
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(str(os.getpid()))

@@ -58,10 +58,18 @@ def record_settings(store: Store, config: Config) -> None:
     store.sync_calendar(config.timezone, config.digest.week_start)
 
 
-def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
-               names: Iterable[str] | None = None, force: bool = False,
-               on_report: ReportSink | None = None, matcher: Matching | None = None,
-               parser: Parser | None = None) -> list[FeedReport]:
+def poll_round(
+    config: Config,
+    store: Store,
+    fetcher: Fetcher,
+    clock: Clock,
+    *,
+    names: Iterable[str] | None = None,
+    force: bool = False,
+    on_report: ReportSink | None = None,
+    matcher: Matching | None = None,
+    parser: Parser | None = None,
+) -> list[FeedReport]:
     """Poll the configured feeds (or the named ones) once; new and changed items are matched to the
     themes as they are stored. Returns one report per feed. Without a `parser`, the round makes its own
     (helper processes when the settings ask for them and there are enough due feeds)."""
@@ -90,25 +98,34 @@ def poll_round(config: Config, store: Store, fetcher: Fetcher, clock: Clock, *,
     # Parsing in the fetch threads pays only when it leaves this process.
     early = None if round_parser.in_process else round_parser
     try:
-        with ThreadPoolExecutor(max_workers=min(config.polling.concurrency, len(due)),
-                                thread_name_prefix="fetch") as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(config.polling.concurrency, len(due)), thread_name_prefix="fetch"
+        ) as pool:
             futures: dict[Future[Fetched], FeedState] = {
                 pool.submit(_fetch, fetcher, state, sources[state.name], clock, early): state
                 for state in interleave_hosts(due)
             }
             for future in as_completed(futures):
                 state = futures[future]
-                emit(_process(state, sources[state.name], future.result(), config, store, clock, matcher,
-                              round_parser))
+                emit(_process(state, sources[state.name], future.result(), config, store, clock, matcher, round_parser))
     finally:
         if parser is None:
             round_parser.close()
     return reports
 
 
-def poll_feed(config: Config, store: Store, fetcher: Fetcher, clock: Clock, name: str, matcher: Matching,
-              store_lock: AbstractContextManager[object], *, due_only: bool = True,
-              parser: Parser | None = None) -> FeedReport | None:
+def poll_feed(
+    config: Config,
+    store: Store,
+    fetcher: Fetcher,
+    clock: Clock,
+    name: str,
+    matcher: Matching,
+    store_lock: AbstractContextManager[object],
+    *,
+    due_only: bool = True,
+    parser: Parser | None = None,
+) -> FeedReport | None:
     """Poll one feed if it is due (the daemon's job): fetched and parsed outside `store_lock`, so many
     feeds fetch (and, with helper processes, parse) at once, then matched and stored under it, one feed at
     a time. None when it was not due."""
@@ -128,8 +145,7 @@ def poll_feed(config: Config, store: Store, fetcher: Fetcher, clock: Clock, name
         return _process(state, source, fetched, config, store, clock, matcher, parser)
 
 
-def _fetch(fetcher: Fetcher, state: FeedState, source: FeedSource, clock: Clock,
-           parser: Parser | None) -> Fetched:
+def _fetch(fetcher: Fetcher, state: FeedState, source: FeedSource, clock: Clock, parser: Parser | None) -> Fetched:
     """Fetch one feed and, given a parser, interpret (parse) it too."""
     result = _safe_fetch(fetcher, state, source, clock)
     if parser is None:
@@ -139,25 +155,59 @@ def _fetch(fetcher: Fetcher, state: FeedState, source: FeedSource, clock: Clock,
 
 def _safe_fetch(fetcher: Fetcher, state: FeedState, source: FeedSource, clock: Clock) -> FetchResult:
     try:
-        return fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified,
-                             allow_private_redirects=source.allow_private_redirects)
+        return fetcher.fetch(
+            state.url,
+            etag=state.etag,
+            last_modified=state.last_modified,
+            allow_private_redirects=source.allow_private_redirects,
+        )
     except Exception as crash:  # noqa: BLE001 - a fetch bug must cost one feed, not the round
         log.exception("fetching %s failed unexpectedly", state.url)
-        return FetchResult(url=state.url, final_url=state.url, status=None, started_at=clock(), duration=0.0,
-                           error=f"internal error while fetching: {type(crash).__name__}: {crash}")
+        return FetchResult(
+            url=state.url,
+            final_url=state.url,
+            status=None,
+            started_at=clock(),
+            duration=0.0,
+            error=f"internal error while fetching: {type(crash).__name__}: {crash}",
+        )
 
 
-def _process(state: FeedState, source: FeedSource, fetched: Fetched, config: Config,
-             store: Store, clock: Clock, matcher: Matching, parser: Parser) -> FeedReport:
+def _process(
+    state: FeedState,
+    source: FeedSource,
+    fetched: Fetched,
+    config: Config,
+    store: Store,
+    clock: Clock,
+    matcher: Matching,
+    parser: Parser,
+) -> FeedReport:
     now = clock()
     result = fetched.result
     meaning = fetched.interpretation or _interpret(state, source, result, now, parser)
     outcome, parsed, error = meaning.outcome, meaning.parsed, meaning.error
-    new_state = after_fetch(state, result, outcome, now=now, interval=source.interval,
-                            backoff_max=config.polling.backoff_max, error=error, body_hash=meaning.body_hash)
-    report = FeedReport(feed=state.name, url=state.url, outcome=outcome, status=result.status, error=error,
-                        note=_note(result, parsed), duration=result.duration, bytes_read=result.bytes_read,
-                        started_at=result.started_at)
+    new_state = after_fetch(
+        state,
+        result,
+        outcome,
+        now=now,
+        interval=source.interval,
+        backoff_max=config.polling.backoff_max,
+        error=error,
+        body_hash=meaning.body_hash,
+    )
+    report = FeedReport(
+        feed=state.name,
+        url=state.url,
+        outcome=outcome,
+        status=result.status,
+        error=error,
+        note=_note(result, parsed),
+        duration=result.duration,
+        bytes_read=result.bytes_read,
+        started_at=result.started_at,
+    )
     try:
         counts = store.record_poll(new_state, report, parsed, now, matcher)
     except MonitorError as failure:
@@ -174,19 +224,27 @@ def _log(report: FeedReport, before: FeedState, after: FeedState) -> None:
     if after.consecutive_failures and not before.consecutive_failures:
         log.warning("%s %s: started failing: %s", report.outcome.value, report.feed, report.error)
     elif after.consecutive_failures:
-        log.debug("%s %s: still failing (%d): %s", report.outcome.value, report.feed,
-                  after.consecutive_failures, report.error)
+        log.debug(
+            "%s %s: still failing (%d): %s", report.outcome.value, report.feed, after.consecutive_failures, report.error
+        )
     elif before.consecutive_failures:
-        log.info("%s %s: recovered after %d failure(s)", report.outcome.value, report.feed,
-                 before.consecutive_failures)
+        log.info("%s %s: recovered after %d failure(s)", report.outcome.value, report.feed, before.consecutive_failures)
     else:
         counts = report.counts
-        log.info("%s %s: %d new, %d updated, %d seen, %d on themes", report.outcome.value, report.feed,
-                 counts.new, counts.updated, counts.seen, counts.matched)
+        log.info(
+            "%s %s: %d new, %d updated, %d seen, %d on themes",
+            report.outcome.value,
+            report.feed,
+            counts.new,
+            counts.updated,
+            counts.seen,
+            counts.matched,
+        )
 
 
-def _interpret(state: FeedState, source: FeedSource, result: FetchResult, now: datetime,
-               parser: Parser) -> Interpretation:
+def _interpret(
+    state: FeedState, source: FeedSource, result: FetchResult, now: datetime, parser: Parser
+) -> Interpretation:
     """Outcome, parsed feed, error text and body hash of one fetch."""
     body_hash = hashlib.sha256(result.body).hexdigest() if result.body is not None else None
     outcome = classify(result, state, body_hash)
@@ -197,12 +255,19 @@ def _interpret(state: FeedState, source: FeedSource, result: FetchResult, now: d
         return Interpretation(outcome, None, error, body_hash)
     assert result.body is not None
     try:
-        parsed = parser.parse(result.body, url=result.final_url, headers=result.headers, feed_id=state.id, now=now,
-                              language=source.language)
+        parsed = parser.parse(
+            result.body,
+            url=result.final_url,
+            headers=result.headers,
+            feed_id=state.id,
+            now=now,
+            language=source.language,
+        )
     except Exception as crash:  # noqa: BLE001 - parse_feed never raises by contract; a bug there costs one feed
         log.exception("parsing %s failed unexpectedly", state.url)
-        return Interpretation(FetchOutcome.ERROR, None,
-                              f"internal error while parsing: {type(crash).__name__}: {crash}", None)
+        return Interpretation(
+            FetchOutcome.ERROR, None, f"internal error while parsing: {type(crash).__name__}: {crash}", None
+        )
     if not parsed.items and not parsed.version:
         cut = f"; {result.error}" if result.truncated and result.error else ""
         return Interpretation(FetchOutcome.ERROR, None, f"not a readable feed: {parsed.bozo}{cut}", None)

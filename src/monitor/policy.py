@@ -20,8 +20,18 @@ from .types import RETRY_AFTER_CAP, FeedState, FetchOutcome, FetchResult
 
 CLOCK_SLACK = timedelta(minutes=1)  # a stored time this far ahead of now is still taken at its word
 
-__all__ = ["CLOCK_SLACK", "RETRY_AFTER_CAP", "after_fetch", "as_of", "backoff", "classify", "in_future", "is_due",
-           "revive", "skip_reason"]
+__all__ = [
+    "CLOCK_SLACK",
+    "RETRY_AFTER_CAP",
+    "after_fetch",
+    "as_of",
+    "backoff",
+    "classify",
+    "in_future",
+    "is_due",
+    "revive",
+    "skip_reason",
+]
 SUCCESSES = {FetchOutcome.OK, FetchOutcome.PARTIAL, FetchOutcome.NOT_MODIFIED, FetchOutcome.UNCHANGED}
 
 
@@ -81,9 +91,17 @@ def backoff(failures: int, interval: timedelta, cap: timedelta) -> timedelta:
     return min(interval * (1 << exponent), cap)
 
 
-def after_fetch(state: FeedState, result: FetchResult, outcome: FetchOutcome, *, now: datetime,
-                interval: timedelta, backoff_max: timedelta, error: str | None = None,
-                body_hash: str | None = None) -> FeedState:
+def after_fetch(
+    state: FeedState,
+    result: FetchResult,
+    outcome: FetchOutcome,
+    *,
+    now: datetime,
+    interval: timedelta,
+    backoff_max: timedelta,
+    error: str | None = None,
+    body_hash: str | None = None,
+) -> FeedState:
     """The feed's state after one fetch."""
     moved = result.permanent_redirect or state.url
     if outcome in SUCCESSES:
@@ -94,7 +112,8 @@ def after_fetch(state: FeedState, result: FetchResult, outcome: FetchOutcome, *,
             url=moved,
             etag=(result.etag or (state.etag if keep_validators else None)) if complete else None,
             last_modified=(result.last_modified or (state.last_modified if keep_validators else None))
-            if complete else None,
+            if complete
+            else None,
             content_hash=(body_hash or state.content_hash) if complete else None,
             last_fetch_at=now,
             last_success_at=now,

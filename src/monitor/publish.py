@@ -71,8 +71,17 @@ def week_over(start: datetime, now: datetime, timezone: str) -> bool:
     return week_end(start, timezone) <= now
 
 
-def publish(config: Config, store: Store, start: datetime, now: datetime, *, out_dir: str | None = None,
-            sender: Sender | None = None, resend: bool = False, dry_run: bool = False) -> Published:
+def publish(
+    config: Config,
+    store: Store,
+    start: datetime,
+    now: datetime,
+    *,
+    out_dir: str | None = None,
+    sender: Sender | None = None,
+    resend: bool = False,
+    dry_run: bool = False,
+) -> Published:
     week = week_label(start, config.timezone)
     if not week_over(start, now, config.timezone):
         return preview(config, store, start, now, out_dir=out_dir, sender=sender, dry_run=dry_run)
@@ -85,8 +94,15 @@ def publish(config: Config, store: Store, start: datetime, now: datetime, *, out
             return _busy(existing)
         if went_out and sender is not None and not resend:
             return _already(existing)
-    data = store_digest.week_data(store, week, start, week_end(start, config.timezone), list(config.themes),
-                                  now=now, stale_after=config.polling.stale_after)
+    data = store_digest.week_data(
+        store,
+        week,
+        start,
+        week_end(start, config.timezone),
+        list(config.themes),
+        now=now,
+        stale_after=config.polling.stale_after,
+    )
     if went_out:
         # What a week that went out reported is fixed: its files, rewritten or resent, show those items, and
         # items stored for it since are the next digest's late ones.
@@ -94,8 +110,15 @@ def publish(config: Config, store: Store, start: datetime, now: datetime, *, out
         data = replace(data, items=tuple(i for i in data.items if (i.item_id, i.theme) in shown))
     # A week whose deliveries failed says, when it finally goes out, that it is late and since when.
     late_since = existing.failing_since if existing and existing.state == "failed" and sender else None
-    digest = build(data, config.themes, timezone=config.timezone, now=now, subject_template=config.email.subject,
-                   delivery_late_since=late_since, groups=config.digest.groups)
+    digest = build(
+        data,
+        config.themes,
+        timezone=config.timezone,
+        now=now,
+        subject_template=config.email.subject,
+        delivery_late_since=late_since,
+        groups=config.digest.groups,
+    )
     env = environment(config.digest.templates_dir)
     text, html_ = render_text(digest, env), render_html(digest, env)
     if dry_run:
@@ -104,36 +127,65 @@ def publish(config: Config, store: Store, start: datetime, now: datetime, *, out
     message_id = existing.message_id if existing else new_message_id(config.email.sender)
     if sender is None:
         if existing and went_out:
-            return Published(week, existing.state, existing.subject, text,
-                             f"{week}: files rewritten in {files[0].parent}/; the week stays {existing.state} as "
-                             f"recorded, nothing sent", files)
+            return Published(
+                week,
+                existing.state,
+                existing.subject,
+                text,
+                f"{week}: files rewritten in {files[0].parent}/; the week stays {existing.state} as "
+                f"recorded, nothing sent",
+                files,
+            )
         store_digest.save_rendered(store, data, digest.subject, message_id, now, event_rows(digest))
         state = existing.state if existing and existing.state != "rendered" else "rendered"
         return Published(week, state, digest.subject, text, f"{week}: written to {files[0].parent}/", files)
-    won, claimed = store_digest.claim(store, data, digest.subject, message_id, now, claimant(now), resend=resend,
-                                      events=event_rows(digest))
+    won, claimed = store_digest.claim(
+        store, data, digest.subject, message_id, now, claimant(now), resend=resend, events=event_rows(digest)
+    )
     if not won:
         return _busy(claimed) if claimed.state == "sending" else _already(claimed)
     return _send(config, store, claimed, digest.subject, text, html_, now, sender, files)
 
 
-def _send(config: Config, store: Store, claimed: store_digest.DigestRecord, subject: str, text: str, html_: str,
-          now: datetime, sender: Sender, files: tuple[Path, ...]) -> Published:
+def _send(
+    config: Config,
+    store: Store,
+    claimed: store_digest.DigestRecord,
+    subject: str,
+    text: str,
+    html_: str,
+    now: datetime,
+    sender: Sender,
+    files: tuple[Path, ...],
+) -> Published:
     week = claimed.week
     try:
         delivery = sender.send(build_message(config.email, subject, text, html_, claimed.message_id, now)) or Delivery()
     except DeliveryUncertain as error:
         store_digest.mark_uncertain(store, week, str(error))
         log.error("digest %s: %s; marked uncertain, not sent again without --resend", week, error)
-        return Published(week, "uncertain", subject, text,
-                         f"{week}: written; delivery UNCERTAIN: {error} (not sent again without --resend)", files,
-                         str(error))
+        return Published(
+            week,
+            "uncertain",
+            subject,
+            text,
+            f"{week}: written; delivery UNCERTAIN: {error} (not sent again without --resend)",
+            files,
+            str(error),
+        )
     except DeliveryError as error:
         retry_at = now + min(RETRY_FIRST * 2 ** (claimed.attempts - 1), RETRY_MAX)
         store_digest.mark_failed(store, week, str(error), retry_at, now)
         log.error("digest %s: %s; retried after %s", week, error, f"{retry_at:%Y-%m-%d %H:%M} UTC")
-        return Published(week, "failed", subject, text,
-                         f"{week}: written, NOT sent: {error} (retried after {retry_at:%H:%M} UTC)", files, str(error))
+        return Published(
+            week,
+            "failed",
+            subject,
+            text,
+            f"{week}: written, NOT sent: {error} (retried after {retry_at:%H:%M} UTC)",
+            files,
+            str(error),
+        )
     refused = dict(delivery.refused)
     store_digest.mark_sent(store, week, now, refused, delivery.note)
     got = [address for address in config.email.to if address not in refused]
@@ -142,14 +194,22 @@ def _send(config: Config, store: Store, claimed: store_digest.DigestRecord, subj
         log.warning("digest %s: sent to %s; %s", week, ", ".join(got), warning)
     else:
         log.info("digest %s: sent to %s", week, ", ".join(got))
-    return Published(week, "sent", subject, text,
-                     f"{week}: written and sent to {', '.join(got)}" + (f"; {warning}" if warning else ""), files)
+    return Published(
+        week,
+        "sent",
+        subject,
+        text,
+        f"{week}: written and sent to {', '.join(got)}" + (f"; {warning}" if warning else ""),
+        files,
+    )
 
 
 def delivery_warning(refused: dict[str, str] | None, note: str | None) -> str:
     """What went wrong with a delivery that went out, in one line ("" when nothing did)."""
-    parts = [f"REFUSED {address} ({reply}): not sent to them, and not sent again to the others (--resend "
-             f"sends to everyone)" for address, reply in (refused or {}).items()]
+    parts = [
+        f"REFUSED {address} ({reply}): not sent to them, and not sent again to the others (--resend sends to everyone)"
+        for address, reply in (refused or {}).items()
+    ]
     return "; ".join([*parts, *([note] if note else [])])
 
 
@@ -164,24 +224,46 @@ def busy_message(record: store_digest.DigestRecord) -> str:
 
 def _already(record: store_digest.DigestRecord) -> Published:
     when = f" on {record.sent_at:%Y-%m-%d %H:%M} UTC" if record.sent_at else ""
-    return Published(record.week, record.state, record.subject, "",
-                     f"{record.week}: already {record.state}{when}; nothing sent (--resend sends it again)")
+    return Published(
+        record.week,
+        record.state,
+        record.subject,
+        "",
+        f"{record.week}: already {record.state}{when}; nothing sent (--resend sends it again)",
+    )
 
 
-def preview(config: Config, store: Store, start: datetime, now: datetime, *, out_dir: str | None = None,
-            sender: Sender | None = None, dry_run: bool = False) -> Published:
+def preview(
+    config: Config,
+    store: Store,
+    start: datetime,
+    now: datetime,
+    *,
+    out_dir: str | None = None,
+    sender: Sender | None = None,
+    dry_run: bool = False,
+) -> Published:
     """A week not over: written as `YYYY-Www.preview.*`, marked so at the top, never recorded; e-mailed only
     with a sender, "Preview" in the subject."""
     zone = ZoneInfo(config.timezone)
     week, end = week_label(start, config.timezone), week_end(start, config.timezone)
-    data = store_digest.week_data(store, week, start, end, list(config.themes), now=now,
-                                  stale_after=config.polling.stale_after)
-    digest = build(data, config.themes, timezone=config.timezone, now=now,
-                   subject_template=PREVIEW_SUBJECT + config.email.subject, groups=config.digest.groups)
+    data = store_digest.week_data(
+        store, week, start, end, list(config.themes), now=now, stale_after=config.polling.stale_after
+    )
+    digest = build(
+        data,
+        config.themes,
+        timezone=config.timezone,
+        now=now,
+        subject_template=PREVIEW_SUBJECT + config.email.subject,
+        groups=config.digest.groups,
+    )
     env = environment(config.digest.templates_dir)
     local_end = end.astimezone(zone)
-    banner = (f"PREVIEW: week {week} is not over (it ends {local_end:%A} {local_end.day} {local_end:%B %Y %H:%M} "
-              f"{config.timezone}). This is not the week's digest, which is produced once the week has ended.")
+    banner = (
+        f"PREVIEW: week {week} is not over (it ends {local_end:%A} {local_end.day} {local_end:%B %Y %H:%M} "
+        f"{config.timezone}). This is not the week's digest, which is produced once the week has ended."
+    )
     text = f"{banner}\n\n{render_text(digest, env)}"
     html_ = _mark_html(render_html(digest, env), banner)
     if dry_run:
@@ -194,19 +276,23 @@ def preview(config: Config, store: Store, start: datetime, now: datetime, *, out
         sender.send(build_message(config.email, digest.subject, text, html_, new_message_id(config.email.sender), now))
     except DeliveryError as error:
         return Published(week, "failed", digest.subject, text, f"{where}; NOT e-mailed: {error}", files, str(error))
-    return Published(week, "preview", digest.subject, text,
-                     f"{where}; e-mailed to {', '.join(config.email.to)} as a preview", files)
+    return Published(
+        week, "preview", digest.subject, text, f"{where}; e-mailed to {', '.join(config.email.to)} as a preview", files
+    )
 
 
 def _mark_html(page: str, banner: str) -> str:
     """The banner first thing in the body (or the page, for a template without one)."""
-    mark = (f'<div style="padding:12px 24px;background:#fff3cd;border:2px solid #b9770e;'
-            f'font:bold 15px Arial,sans-serif;">{html.escape(banner)}</div>')
+    mark = (
+        f'<div style="padding:12px 24px;background:#fff3cd;border:2px solid #b9770e;'
+        f'font:bold 15px Arial,sans-serif;">{html.escape(banner)}</div>'
+    )
     body = re.search(r"<body[^>]*>", page, re.IGNORECASE)
-    return page[:body.end()] + mark + page[body.end():] if body else mark + page
+    return page[: body.end()] + mark + page[body.end() :] if body else mark + page
 
 
 # -- claims ---------------------------------------------------------------------------------------
+
 
 def claimant(now: datetime) -> store_digest.Claimant:
     return store_digest.Claimant(os.getpid(), socket.gethostname(), now)
@@ -218,11 +304,13 @@ def settle_interrupted(store: Store, now: datetime) -> list[str]:
     weeks = []
     for claimed in store_digest.sending(store):
         why = claim_gone(claimed, now)
-        if why and store_digest.settle(store, claimed, f"the process stopped during delivery ({why}); it may or "
-                                                       "may not have been sent"):
+        if why and store_digest.settle(
+            store, claimed, f"the process stopped during delivery ({why}); it may or may not have been sent"
+        ):
             weeks.append(claimed.week)
-            log.warning("digest %s: delivery was interrupted; marked uncertain (%s; --resend sends it again)",
-                        claimed.week, why)
+            log.warning(
+                "digest %s: delivery was interrupted; marked uncertain (%s; --resend sends it again)", claimed.week, why
+            )
     return weeks
 
 
@@ -232,8 +320,10 @@ def claim_gone(claimed: store_digest.DigestRecord, now: datetime) -> str | None:
     if pid is None or claimed.claimed_at is None:
         return "claimed by a version that did not record who"
     if now - claimed.claimed_at > CLAIM_BOUND:
-        return f"claimed by pid {pid} on {host} at {claimed.claimed_at:%Y-%m-%d %H:%M:%S} UTC, longer ago than " \
-               f"any delivery takes"
+        return (
+            f"claimed by pid {pid} on {host} at {claimed.claimed_at:%Y-%m-%d %H:%M:%S} UTC, longer ago than "
+            f"any delivery takes"
+        )
     if host != socket.gethostname():
         return None
     # Our own pid: a process sends one week at a time, and this one is not sending now, so the claim was left
@@ -257,8 +347,9 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def retry_failed(config: Config, store: Store, now: datetime, sender: Sender, *, out_dir: str | None = None,
-                 skip: str | None = None) -> list[Published]:
+def retry_failed(
+    config: Config, store: Store, now: datetime, sender: Sender, *, out_dir: str | None = None, skip: str | None = None
+) -> list[Published]:
     """Send again the weeks whose delivery failed and whose backoff has passed."""
     results = []
     for week in store_digest.due_retries(store, now):

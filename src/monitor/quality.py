@@ -51,9 +51,13 @@ class ThemeQuality:
         return self.tp + self.fp + self.fn + self.tn
 
 
-def quality(themes: Sequence[str], verdicts: Mapping[tuple[int, str], bool],
-            scores: Mapping[int, Mapping[str, int]], titles: Mapping[int, str],
-            near: Mapping[int, Mapping[str, int]] | None = None) -> list[ThemeQuality]:
+def quality(
+    themes: Sequence[str],
+    verdicts: Mapping[tuple[int, str], bool],
+    scores: Mapping[int, Mapping[str, int]],
+    titles: Mapping[int, str],
+    near: Mapping[int, Mapping[str, int]] | None = None,
+) -> list[ThemeQuality]:
     """Per theme, the matcher's decisions (`scores`: item -> {theme: score} of its matches) against the
     analysts' `verdicts`. `near` gives a missed item's best score below the threshold, where known."""
     out = []
@@ -78,12 +82,32 @@ def macro_f1(figures: Sequence[ThemeQuality]) -> float:
 
 
 def quality_json(figures: Sequence[ThemeQuality]) -> dict[str, Any]:
-    return {"themes": [{"theme": f.theme, "precision": round(f.precision, 3), "recall": round(f.recall, 3),
-                        "f1": round(f.f1, 3), "tp": f.tp, "fp": f.fp, "fn": f.fn, "tn": f.tn, "judged": f.judged,
-                        "wrong": [{"item_id": w.item_id, "title": w.title, "score": w.score,
-                                   "error": "missed" if w.verdict else "wrongly matched"} for w in f.wrong]}
-                       for f in figures],
-            "macro_f1": round(macro_f1(figures), 3)}
+    return {
+        "themes": [
+            {
+                "theme": f.theme,
+                "precision": round(f.precision, 3),
+                "recall": round(f.recall, 3),
+                "f1": round(f.f1, 3),
+                "tp": f.tp,
+                "fp": f.fp,
+                "fn": f.fn,
+                "tn": f.tn,
+                "judged": f.judged,
+                "wrong": [
+                    {
+                        "item_id": w.item_id,
+                        "title": w.title,
+                        "score": w.score,
+                        "error": "missed" if w.verdict else "wrongly matched",
+                    }
+                    for w in f.wrong
+                ],
+            }
+            for f in figures
+        ],
+        "macro_f1": round(macro_f1(figures), 3),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +150,7 @@ def read_label_lines(lines: Iterable[str], name: str) -> tuple[list[LabelLine], 
             if not isinstance(link, str) or not isinstance(themes, list) or not all(isinstance(t, str) for t in themes):
                 raise TypeError("link must be a string and themes a list of strings")
         except (ValueError, KeyError, TypeError, AttributeError) as error:
-            problems.append(f"{name}:{number}: not a JSON object with \"link\" and \"themes\" ({error})")
+            problems.append(f'{name}:{number}: not a JSON object with "link" and "themes" ({error})')
             continue
         good.append(LabelLine(number, link, frozenset(themes)))
     return good, problems

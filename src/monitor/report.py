@@ -65,12 +65,15 @@ def round_summary(reports: Sequence[FeedReport], seconds: float) -> str:
     updated = sum(r.counts.updated for r in reports)
     matched = sum(r.counts.matched for r in reports)
     outcomes = ", ".join(f"{count} {label}" for label, count in sorted(by_outcome.items()))
-    return (f"{len(reports)} feed{'s' if len(reports) != 1 else ''} in {seconds:.1f}s: {outcomes or 'none'}; "
-            f"{new} new item{'s' if new != 1 else ''}, {updated} updated, {matched} on themes")
+    return (
+        f"{len(reports)} feed{'s' if len(reports) != 1 else ''} in {seconds:.1f}s: {outcomes or 'none'}; "
+        f"{new} new item{'s' if new != 1 else ''}, {updated} updated, {matched} on themes"
+    )
 
 
-def health_rows(rows: Sequence[dict[str, Any]], now: datetime,
-                stale_after: timedelta = timedelta(days=7)) -> list[dict[str, Any]]:
+def health_rows(
+    rows: Sequence[dict[str, Any]], now: datetime, stale_after: timedelta = timedelta(days=7)
+) -> list[dict[str, Any]]:
     """Feed rows with a plain `state` (ok, stale, failing, dead, never polled), when the next poll is due and
     how old the newest item is (`store.NEWEST`): a feed that answers with nothing new for `stale_after` is
     stale (`store.STALE`, which status counts, says the same)."""
@@ -94,14 +97,23 @@ def health_rows(rows: Sequence[dict[str, Any]], now: datetime,
             if in_future(last_fetch, now):  # the clock was set back: it counts as due (policy.as_of)
                 due = now
             next_poll = "now" if due <= now else f"{due:%Y-%m-%d %H:%M}"
-        out.append({
-            "name": row["name"], "url": shown(row["url"]), "state": state, "items": row["items"],
-            "last_success_at": _short(from_iso(row["last_success_at"])),
-            "last_error": shown(row["last_error"]) or None, "last_error_at": _short(from_iso(row["last_error_at"])),
-            "consecutive_failures": row["consecutive_failures"], "next_poll": next_poll,
-            "dead": bool(row["dead"]), "title": shown(row["title"]) or None,
-            "newest_item_at": _short(newest), "newest_item_age": _ago(now - newest) if newest else None,
-        })
+        out.append(
+            {
+                "name": row["name"],
+                "url": shown(row["url"]),
+                "state": state,
+                "items": row["items"],
+                "last_success_at": _short(from_iso(row["last_success_at"])),
+                "last_error": shown(row["last_error"]) or None,
+                "last_error_at": _short(from_iso(row["last_error_at"])),
+                "consecutive_failures": row["consecutive_failures"],
+                "next_poll": next_poll,
+                "dead": bool(row["dead"]),
+                "title": shown(row["title"]) or None,
+                "newest_item_at": _short(newest),
+                "newest_item_age": _ago(now - newest) if newest else None,
+            }
+        )
     return out
 
 
@@ -144,15 +156,16 @@ def highlight(text: str, spans: Sequence[Span], mark: Callable[[str], str], cont
     return ("…" if start > 0 else "") + "".join(out) + ("…" if end < len(text) else "")
 
 
-def match_lines(matches: Sequence[ThemeMatch], labels: dict[str, str], title: str, summary: str,
-                mark: Callable[[str], str]) -> list[str]:
+def match_lines(
+    matches: Sequence[ThemeMatch], labels: dict[str, str], title: str, summary: str, mark: Callable[[str], str]
+) -> list[str]:
     """What `monitor match "text"` prints: each theme with its score and the evidence highlighted."""
     lines = []
     fields = {"title": title, "summary": summary}
     for match in matches:
         lines.append(f"{match.theme}  {match.score}  {labels.get(match.theme, '')}")
         for evidence in match.evidence:
-            lines.append(f"  {evidence.kind} \"{evidence.name}\" ({evidence.score})")
+            lines.append(f'  {evidence.kind} "{evidence.name}" ({evidence.score})')
             for field in ("title", "summary"):
                 spans = [s for s in evidence.spans if s.field == field]
                 if spans:
@@ -171,8 +184,10 @@ def health_problems(pid: int | None, figures: dict[str, Any], config: Any, now: 
         problems.append(f"no feed polled since {last:%Y-%m-%d %H:%M} UTC")
     future = figures.get("future")
     if pid and not last and future and future["fetches"]:
-        problems.append(f"no feed polled since the clock was set back (the last polls are dated up to "
-                        f"{future['latest'][:16].replace('T', ' ')} UTC, in the future)")
+        problems.append(
+            f"no feed polled since the clock was set back (the last polls are dated up to "
+            f"{future['latest'][:16].replace('T', ' ')} UTC, in the future)"
+        )
     feeds = figures["feeds"]
     # A stale feed answers: the service works, the outlet is quiet (shown, not a health problem).
     polled = feeds.get("ok", 0) + feeds.get("stale", 0) + feeds.get("failing", 0) + feeds.get("dead", 0)
@@ -210,19 +225,25 @@ def _clock_lines(future: dict[str, Any] | None, now: datetime) -> list[str]:
         return []
     latest = from_iso(future["latest"])
     assert latest is not None
-    what = " and ".join(part for part in (
-        f"{future['feeds']} feed(s) last polled" if future["feeds"] else "",
-        f"{future['fetches']} poll(s) logged" if future["fetches"] else "") if part)
-    return [f"clock        {what} in the future, up to {latest:%Y-%m-%d %H:%M} UTC ({_ago(latest - now)} ahead): "
-            f"the clock was set back, or was ahead then; such feeds count as due and are polled"]
+    what = " and ".join(
+        part
+        for part in (
+            f"{future['feeds']} feed(s) last polled" if future["feeds"] else "",
+            f"{future['fetches']} poll(s) logged" if future["fetches"] else "",
+        )
+        if part
+    )
+    return [
+        f"clock        {what} in the future, up to {latest:%Y-%m-%d %H:%M} UTC ({_ago(latest - now)} ahead): "
+        f"the clock was set back, or was ahead then; such feeds count as due and are polled"
+    ]
 
 
 def _fetch_log_line(log: dict[str, Any] | None) -> str:
     if not log:
         return "fetch log    empty"
     since = f" since {log['oldest'][:10]}" if log["oldest"] else ""
-    pruned = (f"{log['pruned']:,} pruned, last on {log['last_pruned'][:10]}" if log["last_pruned"]
-              else "none pruned yet")
+    pruned = f"{log['pruned']:,} pruned, last on {log['last_pruned'][:10]}" if log["last_pruned"] else "none pruned yet"
     return f"fetch log    {log['rows']:,} rows kept{since}; {pruned}"
 
 
@@ -241,8 +262,9 @@ def quality_lines(figures: Sequence[ThemeQuality], items: int) -> list[str]:
         return ["no labelled items yet: `monitor label ITEM_ID THEME yes|no` or `monitor label --import FILE.jsonl`"]
     lines = [f"{'theme':<20}{'P':>7}{'R':>7}{'F1':>7}{'TP':>5}{'FP':>5}{'FN':>5}{'judged':>8}"]
     for f in figures:
-        lines.append(f"{f.theme:<20}{f.precision:>7.3f}{f.recall:>7.3f}{f.f1:>7.3f}{f.tp:>5}{f.fp:>5}{f.fn:>5}"
-                     f"{f.judged:>8}")
+        lines.append(
+            f"{f.theme:<20}{f.precision:>7.3f}{f.recall:>7.3f}{f.f1:>7.3f}{f.tp:>5}{f.fp:>5}{f.fn:>5}{f.judged:>8}"
+        )
     lines.append(f"macro F1 {macro_f1(figures):.3f} on {items} labelled item(s), matched with the config's themes")
     for f in figures:
         if f.wrong:
@@ -260,8 +282,9 @@ def change_lines(changes: Sequence[Change], themes: Sequence[str]) -> list[str]:
         mine = [c for c in changes if c.theme == theme]
         entering = sum(c.entering for c in mine)
         lines.append(f"{theme}: {entering} would enter, {len(mine) - entering} would leave")
-        lines += [f"  {'+' if c.entering else '-'} {c.item_id:>7} {c.score:>4}  {shown(one_line(c.title))}"
-                  for c in mine]
+        lines += [
+            f"  {'+' if c.entering else '-'} {c.item_id:>7} {c.score:>4}  {shown(one_line(c.title))}" for c in mine
+        ]
     gone = sorted({c.theme for c in changes} - set(themes))
     for theme in gone:
         gone_matches = sum(c.theme == theme for c in changes)
@@ -272,11 +295,13 @@ def change_lines(changes: Sequence[Change], themes: Sequence[str]) -> list[str]:
 
 def review_lines(number: int, miss: NearMiss, title: str, summary: str, mark: Callable[[str], str]) -> list[str]:
     """One item of `monitor review`: why it is a near miss, then the evidence of the loosened theme."""
-    lines = [f"{number}. item {miss.item_id}  score {miss.score}  ({', '.join(miss.reasons)})",
-             f"   {shown(one_line(title))}"]
+    lines = [
+        f"{number}. item {miss.item_id}  score {miss.score}  ({', '.join(miss.reasons)})",
+        f"   {shown(one_line(title))}",
+    ]
     fields = {"title": title, "summary": summary}
     for evidence in miss.evidence:
-        lines.append(f"   {evidence.kind} \"{evidence.name}\" ({evidence.score})")
+        lines.append(f'   {evidence.kind} "{evidence.name}" ({evidence.score})')
         for field in ("title", "summary"):
             spans = [s for s in evidence.spans if s.field == field]
             if spans:
@@ -288,8 +313,12 @@ def suggestion_lines(theme: str, suggestions: Sequence[Suggestion], missed: int,
     """What `monitor suggest` prints: candidate terms, with what each would catch and wrongly catch."""
     if not missed:
         return [f"{theme}: no labelled positive is missed: nothing to suggest"]
-    lines = [f"{theme}: {missed} labelled positive(s) missed, {negatives} labelled negative(s); candidate terms "
-             "(shown, never applied):", f"  {'catches':>7} {'wrongly':>7}  term  (e.g. items)"]
-    lines += [f"  {s.catches:>7} {s.wrongly:>7}  {shown(s.term)}  ({', '.join(map(str, s.examples))})"
-              for s in suggestions]
+    lines = [
+        f"{theme}: {missed} labelled positive(s) missed, {negatives} labelled negative(s); candidate terms "
+        "(shown, never applied):",
+        f"  {'catches':>7} {'wrongly':>7}  term  (e.g. items)",
+    ]
+    lines += [
+        f"  {s.catches:>7} {s.wrongly:>7}  {shown(s.term)}  ({', '.join(map(str, s.examples))})" for s in suggestions
+    ]
     return lines

@@ -52,8 +52,9 @@ def due_digest_week(now: datetime, timezone: str, first_day: str, send_day: str,
     return week
 
 
-def due_digest(now: datetime, timezone: str, first_day: str, send_day: str, send_time: str,
-               polled_since: datetime | None) -> datetime | None:
+def due_digest(
+    now: datetime, timezone: str, first_day: str, send_day: str, send_time: str, polled_since: datetime | None
+) -> datetime | None:
     """The start of the week whose digest is due by `now`, or None when that week ended before the first
     successful poll (`polled_since`; None: none yet): a week nothing was polled in is not digested unless
     someone asks for it by name, so a first start does not e-mail an empty or back-catalogue digest."""

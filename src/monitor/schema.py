@@ -19,7 +19,10 @@ class Migration:
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "feeds, items, sightings, fetches and full-text search", """
+    Migration(
+        1,
+        "feeds, items, sightings, fetches and full-text search",
+        """
 CREATE TABLE feeds (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,            -- the name given in the config
@@ -109,8 +112,12 @@ CREATE TRIGGER items_fts_update AFTER UPDATE OF title, summary ON items BEGIN
     INSERT INTO items_fts(items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary);
     INSERT INTO items_fts(rowid, title, summary) VALUES (new.id, new.title, new.summary);
 END;
-"""),
-    Migration(2, "theme matches", """
+""",
+    ),
+    Migration(
+        2,
+        "theme matches",
+        """
 CREATE TABLE matches (
     item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
     theme TEXT NOT NULL,                  -- the key of [themes.<key>]
@@ -125,8 +132,12 @@ CREATE INDEX matches_theme ON matches(theme, score);
 -- The matcher version each item was last matched with (NULL: never), so `monitor rematch` can tell
 -- which items the current themes have not seen.
 ALTER TABLE items ADD COLUMN matcher_version TEXT;
-"""),
-    Migration(3, "weekly digests and what each reported", """
+""",
+    ),
+    Migration(
+        3,
+        "weekly digests and what each reported",
+        """
 CREATE TABLE digests (
     week TEXT PRIMARY KEY,                -- ISO week of the week's first day, such as 2023-W39
     week_start TEXT NOT NULL,             -- UTC instant the week began (midnight in monitor.timezone)
@@ -150,13 +161,21 @@ CREATE TABLE digest_items (
     PRIMARY KEY (week, item_id, theme)
 ) WITHOUT ROWID;
 CREATE INDEX digest_items_item ON digest_items(item_id);
-"""),
-    Migration(4, "when a week's failed deliveries began", """
+""",
+    ),
+    Migration(
+        4,
+        "when a week's failed deliveries began",
+        """
 -- Set by the first failed delivery of a week and kept: a digest delivered after failures says it is late
 -- and since when it was due.
 ALTER TABLE digests ADD COLUMN failing_since TEXT;
-"""),
-    Migration(5, "who claimed a week for sending, and what the server said of a delivery it accepted", """
+""",
+    ),
+    Migration(
+        5,
+        "who claimed a week for sending, and what the server said of a delivery it accepted",
+        """
 -- Claiming a week for sending is a compare-and-set on `state`; the claimant is recorded so another process
 -- can tell a live delivery (leave it alone, say who sends) from one whose process died (settle it).
 ALTER TABLE digests ADD COLUMN claimed_pid INTEGER;
@@ -165,8 +184,12 @@ ALTER TABLE digests ADD COLUMN claimed_at TEXT;
 -- A message accepted for at least one recipient is sent; these say what went wrong around it.
 ALTER TABLE digests ADD COLUMN refused TEXT;          -- JSON object: recipient -> the server's reply
 ALTER TABLE digests ADD COLUMN delivery_note TEXT;    -- e.g. QUIT answered with 421 after the message
-"""),
-    Migration(6, "when each feed was first polled, and first polled successfully", """
+""",
+    ),
+    Migration(
+        6,
+        "when each feed was first polled, and first polled successfully",
+        """
 -- Kept on the feed, not read from `fetches`, whose old rows are pruned: a digest says which part of its
 -- week was polled (nothing before the first successful poll of any feed), and a feed first polled during
 -- the week is "failing since it was added", not "failed all week".
@@ -186,8 +209,12 @@ CREATE TRIGGER fetches_first AFTER INSERT ON fetches BEGIN
                                 THEN new.started_at ELSE first_success_at END
     WHERE id = new.feed_id;
 END;
-"""),
-    Migration(8, "what pruning deleted from the fetches log", """
+""",
+    ),
+    Migration(
+        8,
+        "what pruning deleted from the fetches log",
+        """
 -- `fetches` keeps polling.keep_fetches (90 days by default); older rows are deleted, and counted here so
 -- that `monitor status` can say how much history was let go.
 CREATE TABLE pruned (
@@ -196,8 +223,12 @@ CREATE TABLE pruned (
     last_pruned_at TEXT,                  -- when rows were last deleted
     older_than TEXT                       -- the last prune deleted rows that started before this
 );
-"""),
-    Migration(11, "full-text search in every language: an index of stemmed text", """
+""",
+    ),
+    Migration(
+        11,
+        "full-text search in every language: an index of stemmed text",
+        """
 -- items_fts (porter) stems English only. items_stemmed holds each item's title and summary as word stems,
 -- each word stemmed by the Snowball stemmer of its script (monitor.stemming): Russian, Armenian, English.
 -- Stems are computed in Python, so the store fills this table; the triggers below only keep it honest: an
@@ -235,8 +266,12 @@ CREATE TRIGGER items_unstemmed_delete AFTER DELETE ON items BEGIN
 END;
 -- Existing items are stemmed by the store after this migration, in short transactions.
 INSERT INTO items_unstemmed SELECT id FROM items;
-"""),
-    Migration(12, "analysts' judgements of which items belong to which theme", """
+""",
+    ),
+    Migration(
+        12,
+        "analysts' judgements of which items belong to which theme",
+        """
 -- One current judgement per item, theme and analyst: judging again replaces it (labelled_at says when it
 -- was last changed), so a corrected mistake does not linger. Where analysts disagree, `monitor themes
 -- --quality` goes by the most recent judgement of the item and theme.
@@ -250,8 +285,12 @@ CREATE TABLE labels (
     PRIMARY KEY (item_id, theme, who)
 ) WITHOUT ROWID;
 CREATE INDEX labels_theme ON labels(theme, item_id);
-"""),
-    Migration(13, "trained models of themes (the learned second stage)", """
+""",
+    ),
+    Migration(
+        13,
+        "trained models of themes (the learned second stage)",
+        """
 -- Every `monitor train` of a theme adds a row; the newest row of a theme decides whether a model is used, and
 -- it is used (active = 1) only where its cross-validation beat the theme's rules alone.
 CREATE TABLE theme_models (
@@ -269,8 +308,12 @@ CREATE TABLE theme_models (
     why TEXT NOT NULL                     -- the verdict `monitor train` printed
 );
 CREATE INDEX theme_models_theme ON theme_models(theme, id);
-"""),
-    Migration(14, "the events each digest grouped its items into", """
+""",
+    ),
+    Migration(
+        14,
+        "the events each digest grouped its items into",
+        """
 -- An event is one happening as several outlets reported it, in their own words: the digest groups a
 -- theme's items of the week into events (monitor.cluster) and shows each once. What it grouped is kept,
 -- so SQL and Datasette see what the digest saw; rewritten with the week's digest_items.
@@ -290,8 +333,12 @@ CREATE TABLE events (
 ) WITHOUT ROWID;
 -- The event of each item the digest reported (NULL: reported before events were kept).
 ALTER TABLE digest_items ADD COLUMN event INTEGER;
-"""),
-    Migration(15, "each item's week, and the themes' labels, for SQL and Datasette users", """
+""",
+    ),
+    Migration(
+        15,
+        "each item's week, and the themes' labels, for SQL and Datasette users",
+        """
 -- SQLite before 3.46 has no ISO week (%G/%V) and no time zones but UTC, so the week an item belongs to is
 -- computed in Python (monitor.weeks) and stored: the week of `published` in monitor.timezone, labelled as
 -- the digests are. The store fills it as items are written, and again for every item when
@@ -313,8 +360,12 @@ CREATE TABLE themes (
     threshold INTEGER NOT NULL,           -- lowest score that counts as a match
     in_config INTEGER NOT NULL DEFAULT 1  -- 0 once removed from the config; its matches are kept
 );
-"""),
-    Migration(20, "history: imported documents, archive captures, and when live polling began", """
+""",
+    ),
+    Migration(
+        20,
+        "history: imported documents, archive captures, and when live polling began",
+        """
 -- `monitor import` and `monitor backfill` store past documents through the poll's path, each as if polled at
 -- its capture time; this says where every such document came from. Not part of the fetches log (which is
 -- pruned by age, and these are old by nature).
@@ -363,5 +414,6 @@ CREATE TRIGGER fetches_first AFTER INSERT ON fetches BEGIN
                              THEN new.started_at ELSE first_live_at END
     WHERE id = new.feed_id;
 END;
-"""),
+""",
+    ),
 )

@@ -49,7 +49,7 @@ def _optional_string(value: Any) -> str | None:
 
 def _string_list(value: Any) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, list):
-        raise ValueError(f"expected a list of strings such as [\"a\", \"b\"], got {value!r}")
+        raise ValueError(f'expected a list of strings such as ["a", "b"], got {value!r}')
     bad = [v for v in value if not isinstance(v, str) or not v.strip()]
     if bad:
         raise ValueError(f"expected a list of non-empty strings, found {bad[0]!r}")
@@ -64,14 +64,18 @@ def _table_list(value: Any) -> tuple[dict[str, Any], ...]:
 
 def _term_groups(value: Any) -> tuple[tuple[str, ...], ...]:
     if isinstance(value, str) or not isinstance(value, list) or not value:
-        raise ValueError("expected a list whose entries are terms, @sets or lists of terms, "
-                         "such as [\"@russia\", [\"betray*\", \"abandon*\"]]")
+        raise ValueError(
+            "expected a list whose entries are terms, @sets or lists of terms, "
+            'such as ["@russia", ["betray*", "abandon*"]]'
+        )
     groups = []
     for number, entry in enumerate(value, start=1):
         group = (_string(entry),) if isinstance(entry, str) else _string_list(entry)
         if not group:  # one term of each entry must appear: an empty one can never be satisfied
-            raise ValueError(f"entry {number} is an empty list, so the rule could never match; "
-                             "give it at least one term or remove it")
+            raise ValueError(
+                f"entry {number} is an empty list, so the rule could never match; "
+                "give it at least one term or remove it"
+            )
         groups.append(group)
     return tuple(groups)
 
@@ -97,7 +101,7 @@ def _processes(value: Any) -> int:
     try:
         return _integer(0, 16)(value)
     except ValueError:
-        raise ValueError(f"expected \"auto\" or a whole number from 0 to 16, got {value!r}") from None
+        raise ValueError(f'expected "auto" or a whole number from 0 to 16, got {value!r}') from None
 
 
 def _boolean(value: Any) -> bool:
@@ -112,7 +116,7 @@ def _optional_boolean(value: Any) -> bool | None:
 
 def _duration(value: Any, maximum: timedelta = MAX_DURATION) -> timedelta:
     if not isinstance(value, str):
-        raise ValueError(f"expected a duration in quotes such as \"30m\", got {value!r}")
+        raise ValueError(f'expected a duration in quotes such as "30m", got {value!r}')
     return parse_duration(value, maximum)
 
 
@@ -139,7 +143,7 @@ def _fetch_window(value: Any) -> timedelta:
 
 def _size(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f"expected a size such as \"10MB\", got {value!r}")
+        raise ValueError(f'expected a size such as "10MB", got {value!r}')
     return parse_size(value, MAX_BODY)
 
 
@@ -162,7 +166,7 @@ def _timezone(value: Any) -> str:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"expected an IANA time zone such as \"Europe/Berlin\" or \"UTC\", got {value!r}") from None
+        raise ValueError(f'expected an IANA time zone such as "Europe/Berlin" or "UTC", got {value!r}') from None
     return name
 
 
@@ -170,7 +174,7 @@ def _language(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", value):
-        raise ValueError(f"expected a language code such as \"en\" or \"ru\", got {value!r}")
+        raise ValueError(f'expected a language code such as "en" or "ru", got {value!r}')
     return value.lower()
 
 
@@ -185,7 +189,7 @@ def _choice(*options: str) -> Callable[[Any], str]:
 
 def _clock_time(value: Any) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
-        raise ValueError(f"expected a time of day as \"HH:MM\" (24-hour), got {value!r}")
+        raise ValueError(f'expected a time of day as "HH:MM" (24-hour), got {value!r}')
     return value.strip()
 
 
@@ -193,8 +197,7 @@ def _env_name(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-        raise ValueError("expected the name of an environment variable such as \"MONITOR_SMTP_PASSWORD\", "
-                         f"got {value!r}")
+        raise ValueError(f'expected the name of an environment variable such as "MONITOR_SMTP_PASSWORD", got {value!r}')
     return value
 
 
@@ -205,8 +208,10 @@ def _ca_file(value: Any) -> str | None:
         return None
     path = _string(value)
     if not os.path.isfile(path):
-        raise ValueError(f"expected a file of PEM CA certificates; {path!r} does not exist (a relative path is "
-                         "taken from the working directory)")
+        raise ValueError(
+            f"expected a file of PEM CA certificates; {path!r} does not exist (a relative path is "
+            "taken from the working directory)"
+        )
     try:
         ssl.create_default_context(cafile=path)
     except (ssl.SSLError, OSError) as error:
@@ -217,7 +222,7 @@ def _ca_file(value: Any) -> str | None:
 def _address(value: Any) -> str:
     text = _string(value)
     if not re.fullmatch(r"[^@\s<>\r\n]+@[^@\s<>\r\n]+", text):
-        raise ValueError(f"expected an e-mail address such as \"analyst@example.org\", got {value!r}")
+        raise ValueError(f'expected an e-mail address such as "analyst@example.org", got {value!r}')
     return text
 
 
@@ -240,40 +245,75 @@ MONITOR = (
     Setting("database", _string, "data/monitor.db", "SQLite file, relative to the working directory"),
     Setting("digests_dir", _string, "digests", "folder the weekly digests are written to"),
     Setting("timezone", _timezone, "UTC", "IANA time zone for dates shown to people"),
-    Setting("busy_timeout", _duration_upto("1d"), "30s",
-            "how long a write waits while another process holds the database's write lock"),
+    Setting(
+        "busy_timeout",
+        _duration_upto("1d"),
+        "30s",
+        "how long a write waits while another process holds the database's write lock",
+    ),
 )
 
 POLLING = (
-    Setting("interval", _period, "30m", "how often each feed is polled, unless a feed sets its own; "
-            "at least a minute unless allow_short_intervals"),
-    Setting("allow_short_intervals", _boolean, False, "accept intervals shorter than a minute (for a test "
-            "server; against anyone else's server it is a typo, such as \"1ms\" for \"1m\")"),
+    Setting(
+        "interval",
+        _period,
+        "30m",
+        "how often each feed is polled, unless a feed sets its own; at least a minute unless allow_short_intervals",
+    ),
+    Setting(
+        "allow_short_intervals",
+        _boolean,
+        False,
+        "accept intervals shorter than a minute (for a test "
+        'server; against anyone else\'s server it is a typo, such as "1ms" for "1m")',
+    ),
     Setting("concurrency", _integer(1, 200), 10, "feeds fetched at the same time"),
     Setting("per_host", _integer(1, 50), 2, "requests to one host at the same time"),
     Setting("connect_timeout", _wait, "10s", "time to open a connection (at most 1h)"),
     Setting("read_timeout", _wait, "30s", "longest silence while reading a response (at most 1h)"),
     Setting("deadline", _wait, "60s", "total time one feed's fetch may take (at most 1h)"),
     Setting("max_bytes", _size, "10MB", "largest body read (at most 1 GB); a larger one is cut off and reported"),
-    Setting("user_agent", _user_agent, USER_AGENT_TEMPLATE, "User-Agent header; add a contact address for feed "
-            "owners; `{version}` stands for monitor's version"),
+    Setting(
+        "user_agent",
+        _user_agent,
+        USER_AGENT_TEMPLATE,
+        "User-Agent header; add a contact address for feed owners; `{version}` stands for monitor's version",
+    ),
     Setting("backoff_max", _period, "12h", "longest wait after repeated failures"),
-    Setting("stale_after", _period, "7d", "a feed that answers but has brought no item published within this "
-            "long is `stale` in `monitor feeds`, `monitor status` and the digest"),
-    Setting("keep_fetches", _fetch_window, "90d", "how long each fetch stays in the fetches log (at least "
-            "14d); the daemon prunes older rows once a day"),
-    Setting("parse_processes", _processes, "auto", "helper processes that parse feeds, so a round uses "
-            "every core; 0 parses in the main process; \"auto\" is one per core beyond the first"),
-    Setting("allow_private_redirects", _boolean, False, "follow redirects into loopback, private and "
-            "link-local networks that the feed's own address is not in"),
+    Setting(
+        "stale_after",
+        _period,
+        "7d",
+        "a feed that answers but has brought no item published within this "
+        "long is `stale` in `monitor feeds`, `monitor status` and the digest",
+    ),
+    Setting(
+        "keep_fetches",
+        _fetch_window,
+        "90d",
+        "how long each fetch stays in the fetches log (at least 14d); the daemon prunes older rows once a day",
+    ),
+    Setting(
+        "parse_processes",
+        _processes,
+        "auto",
+        "helper processes that parse feeds, so a round uses "
+        'every core; 0 parses in the main process; "auto" is one per core beyond the first',
+    ),
+    Setting(
+        "allow_private_redirects",
+        _boolean,
+        False,
+        "follow redirects into loopback, private and link-local networks that the feed's own address is not in",
+    ),
 )
 
 FEED = (
     Setting("name", _string, REQUIRED, "unique short name, used by `monitor poll --feed`"),
     Setting("url", http_url, REQUIRED, "address of the RSS or Atom feed"),
     Setting("interval", _period, None, "polling interval for this feed (default: polling.interval)"),
-    Setting("language", _language, None, "language code of the feed's items, such as \"en\" or \"ru\""),
-    Setting("tags", _string_list, (), "free labels such as [\"armenia\", \"state-media\"]"),
+    Setting("language", _language, None, 'language code of the feed\'s items, such as "en" or "ru"'),
+    Setting("tags", _string_list, (), 'free labels such as ["armenia", "state-media"]'),
     Setting("allow_private_redirects", _optional_boolean, None, "this feed's own polling.allow_private_redirects"),
 )
 
@@ -291,8 +331,12 @@ RULE = (
     Setting("name", _string, None, "what the rule recognises, shown as evidence (default: rule N)"),
     Setting("all", _term_groups, REQUIRED, "one term of each entry must appear: a term, @set or list of terms"),
     Setting("within", _integer(1, 1000), 30, "the terms must stand in a stretch of at most this many words"),
-    Setting("ordered", _boolean, False, "the terms must stand in the order of `all` (\"criticised Russia\" is "
-            "not \"Russia criticised\")"),
+    Setting(
+        "ordered",
+        _boolean,
+        False,
+        'the terms must stand in the order of `all` ("criticised Russia" is not "Russia criticised")',
+    ),
     Setting("score", _integer(0, 100), 85, "score (0-100) of a match by this rule"),
 )
 
@@ -301,23 +345,34 @@ DIGEST = (
     Setting("send_day", _choice(*WEEKDAYS), "monday", "day the weekly digest is produced"),
     Setting("send_time", _clock_time, "08:00", "time of day (monitor.timezone) the digest is produced"),
     Setting("templates_dir", _optional_string, None, "folder with templates that override the shipped ones"),
-    Setting("groups", _string_list, (), "feed tags that make the outlet groups of \"who says what\", in the "
-            "order shown (default: every feed's first tag)"),
+    Setting(
+        "groups",
+        _string_list,
+        (),
+        'feed tags that make the outlet groups of "who says what", in the '
+        "order shown (default: every feed's first tag)",
+    ),
 )
 
 EMAIL = (
     Setting("enabled", _boolean, False, "send each digest by e-mail"),
     Setting("host", _string, "localhost", "SMTP server"),
     Setting("port", _integer(1, 65535), 587, "SMTP port"),
-    Setting("security", _choice("starttls", "tls", "none"), "starttls", "\"starttls\", \"tls\" or \"none\""),
+    Setting("security", _choice("starttls", "tls", "none"), "starttls", '"starttls", "tls" or "none"'),
     Setting("user", _optional_string, None, "SMTP user name"),
     Setting("password_env", _env_name, None, "environment variable that holds the SMTP password"),
-    Setting("ca_file", _ca_file, None, "PEM file of the CA certificates that sign the SMTP server's certificate, "
-            "trusted instead of the system's (for a private CA); the certificate is always verified"),
+    Setting(
+        "ca_file",
+        _ca_file,
+        None,
+        "PEM file of the CA certificates that sign the SMTP server's certificate, "
+        "trusted instead of the system's (for a private CA); the certificate is always verified",
+    ),
     Setting("from", _address, "monitor@localhost", "sender address"),
     Setting("to", _address_list, (), "recipient addresses"),
     Setting("subject", _string, "Media monitor digest {week}", "subject line; {week} is the ISO week"),
 )
+
 
 def _listen_address(value: Any) -> str:
     text = _string(value)
@@ -330,21 +385,40 @@ METRICS = (
     Setting("address", _listen_address, "127.0.0.1:9464", "host:port the metrics are served on, at /metrics"),
 )
 
+
 def _archive(value: Any) -> str:
     return http_url(value).rstrip("/")
 
 
 BACKFILL = (
-    Setting("archive_url", _archive, "https://web.archive.org", "base address of a web archive that speaks the "
-            "CDX API (the Internet Archive's Wayback Machine, or another, or a local test server)"),
-    Setting("pace", _duration_upto("1h"), "1s", "time between the starts of two requests to the archive (one "
-            "request at a time)"),
+    Setting(
+        "archive_url",
+        _archive,
+        "https://web.archive.org",
+        "base address of a web archive that speaks the "
+        "CDX API (the Internet Archive's Wayback Machine, or another, or a local test server)",
+    ),
+    Setting(
+        "pace",
+        _duration_upto("1h"),
+        "1s",
+        "time between the starts of two requests to the archive (one request at a time)",
+    ),
     Setting("per_day", _integer(1, 1000), 4, "most captures of one feed imported per day"),
     Setting("timeout", _wait, "60s", "total time one request to the archive may take (at most 1h)"),
-    Setting("retries", _integer(0, 20), 5, "times a request refused with 429 or 503, or failing on the network, "
-            "is tried again, after its Retry-After or a doubling wait"),
-    Setting("max_wait", _wait, "10m", "longest wait before a retry; an archive that asks for more stops the run "
-            "(run it again later: it resumes)"),
+    Setting(
+        "retries",
+        _integer(0, 20),
+        5,
+        "times a request refused with 429 or 503, or failing on the network, "
+        "is tried again, after its Retry-After or a doubling wait",
+    ),
+    Setting(
+        "max_wait",
+        _wait,
+        "10m",
+        "longest wait before a retry; an archive that asks for more stops the run (run it again later: it resumes)",
+    ),
 )
 
 SECTIONS: dict[str, tuple[Setting, ...]] = {

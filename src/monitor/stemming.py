@@ -24,8 +24,35 @@ _QUERY_TOKEN = re.compile(r'"(?:[^"]|"")*"?|[^\s()"*:^+,]+|\S')
 _OPERATORS = {"AND", "OR", "NOT"}
 # Russian noun and adjective endings: a query word is also searched as its stem with each of them, since the
 # stemmer cuts some words differently by case ("Карабах" -> "караб" but "Карабаха" -> "карабах").
-_RU_ENDINGS = ("", "а", "у", "е", "ом", "ы", "и", "ов", "ам", "ами", "ах", "ой", "ей", "ю", "я", "ям", "ями",
-               "ях", "ий", "ая", "ое", "ые", "ых", "ым", "ого", "ому", "ую")
+_RU_ENDINGS = (
+    "",
+    "а",
+    "у",
+    "е",
+    "ом",
+    "ы",
+    "и",
+    "ов",
+    "ам",
+    "ами",
+    "ах",
+    "ой",
+    "ей",
+    "ю",
+    "я",
+    "ям",
+    "ями",
+    "ях",
+    "ий",
+    "ая",
+    "ое",
+    "ые",
+    "ых",
+    "ым",
+    "ого",
+    "ому",
+    "ую",
+)
 _MAX_PHRASE_FORMS = 16  # a phrase's words' alternatives multiply: beyond this, each word's own stem only
 SNIPPET_WORDS = 16
 

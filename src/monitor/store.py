@@ -47,14 +47,18 @@ PRUNE_CHUNK = 5000  # fetches deleted per transaction: a poll waits at most for 
 SUCCESSES = "('ok', 'partial', 'not_modified', 'unchanged')"  # fetches.outcome of a successful poll
 # When feed `f` last brought something new, as of :upto: its newest item's publication, but no later than
 # the item's first sighting (an old story first seen today is not news); without items, its first success.
-NEWEST = ("coalesce((SELECT max(min(i.published, s.first_seen)) FROM item_sources s JOIN items i ON i.id = s.item_id "
-          "WHERE s.feed_id = f.id AND s.first_seen < :upto), f.first_success_at)")
+NEWEST = (
+    "coalesce((SELECT max(min(i.published, s.first_seen)) FROM item_sources s JOIN items i ON i.id = s.item_id "
+    "WHERE s.feed_id = f.id AND s.first_seen < :upto), f.first_success_at)"
+)
 # Feed `f` brought nothing new since :cut (NEWEST < :cut); the caller checks that it answers. Written so
 # that the index on item_sources(feed_id, first_seen) reads only the items first seen since :cut.
-STALE = ("(NOT EXISTS (SELECT 1 FROM item_sources s JOIN items i ON i.id = s.item_id "
-         "WHERE s.feed_id = f.id AND s.first_seen >= :cut AND s.first_seen < :upto AND i.published >= :cut) "
-         "AND (f.first_success_at < :cut OR EXISTS (SELECT 1 FROM item_sources s WHERE s.feed_id = f.id "
-         "AND s.first_seen < :upto)))")
+STALE = (
+    "(NOT EXISTS (SELECT 1 FROM item_sources s JOIN items i ON i.id = s.item_id "
+    "WHERE s.feed_id = f.id AND s.first_seen >= :cut AND s.first_seen < :upto AND i.published >= :cut) "
+    "AND (f.first_success_at < :cut OR EXISTS (SELECT 1 FROM item_sources s WHERE s.feed_id = f.id "
+    "AND s.first_seen < :upto)))"
+)
 FOREVER = "9999"  # an :upto after every stored time
 
 
@@ -73,8 +77,9 @@ class Store:
         try:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=busy_timeout.total_seconds(), isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                path, timeout=busy_timeout.total_seconds(), isolation_level=None, check_same_thread=False
+            )
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout.total_seconds() * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # durable at each checkpoint; safe in WAL mode
@@ -125,16 +130,17 @@ class Store:
         code = getattr(error, "sqlite_errorcode", None)
         code = code & 0xFF if isinstance(code, int) else None  # the primary code of an extended one
         if _is_locked(error):
-            hint = (f"another process held the write lock for more than monitor.busy_timeout "
-                    f"({self.busy_timeout.total_seconds():g}s); nothing of this write was kept")
+            hint = (
+                f"another process held the write lock for more than monitor.busy_timeout "
+                f"({self.busy_timeout.total_seconds():g}s); nothing of this write was kept"
+            )
         elif code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR) or "disk" in text:
             hint = "is the disk full, or the file over a size limit? nothing of this write was kept"
         elif code == sqlite3.SQLITE_READONLY or "readonly" in text:
             hint = "the file or its folder is not writable by this user"
         else:
             hint = ""
-        return StoreError(self.path, f"cannot write: {text}" + (f" ({hint})" if hint else ""),
-                          locked=_is_locked(error))
+        return StoreError(self.path, f"cannot write: {text}" + (f" ({hint})" if hint else ""), locked=_is_locked(error))
 
     def checkpoint(self) -> bool:
         """After a big write: if the WAL has outgrown JOURNAL_SIZE_LIMIT, copy it into the database and
@@ -163,20 +169,27 @@ class Store:
     def migrate(self) -> list[int]:
         """Apply the migrations this database lacks, each atomically. Returns the versions applied."""
         try:
-            self.conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                              "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
             done = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
             newest_known = max(m.version for m in MIGRATIONS)
             if done and max(done) > newest_known:
-                raise StoreError(self.path, f"was written by a newer monitor (schema {max(done)}, this one "
-                                 f"knows {newest_known}); upgrade monitor")
+                raise StoreError(
+                    self.path,
+                    f"was written by a newer monitor (schema {max(done)}, this one "
+                    f"knows {newest_known}); upgrade monitor",
+                )
             applied = []
             for migration in MIGRATIONS:
                 if migration.version in done:
                     continue
                 name = migration.name.replace("'", "''")
-                record = ("INSERT INTO schema_migrations VALUES "
-                          f"({migration.version}, '{name}', strftime('%Y-%m-%dT%H:%M:%SZ','now'))")
+                record = (
+                    "INSERT INTO schema_migrations VALUES "
+                    f"({migration.version}, '{name}', strftime('%Y-%m-%dT%H:%M:%SZ','now'))"
+                )
                 try:
                     self.conn.executescript(f"BEGIN IMMEDIATE;\n{migration.sql}\n{record};\nCOMMIT;")
                 except sqlite3.Error:
@@ -211,18 +224,30 @@ class Store:
                 self.conn.execute("UPDATE feeds SET name = ? WHERE id = ?", (new_name, row["id"]))
                 rows[new_name] = {**row, "name": new_name}
             for feed in feeds:
-                values = {"language": feed.language, "tags": json.dumps(list(feed.tags)),
-                          "interval_seconds": int(feed.interval.total_seconds()), "in_config": 1}
+                values = {
+                    "language": feed.language,
+                    "tags": json.dumps(list(feed.tags)),
+                    "interval_seconds": int(feed.interval.total_seconds()),
+                    "in_config": 1,
+                }
                 existing = rows.get(feed.name)
                 if existing is None:
-                    self.db.table("feeds").insert({"name": feed.name, "url": feed.url, "config_url": feed.url,
-                                                   "created_at": iso(now), **values})
+                    self.db.table("feeds").insert(
+                        {"name": feed.name, "url": feed.url, "config_url": feed.url, "created_at": iso(now), **values}
+                    )
                     continue
                 if existing["config_url"] != feed.url:
                     values.update(config_url=feed.url)
                     if _address(existing["url"]) != _address(feed.url):  # not merely following a 301
-                        values.update(url=feed.url, etag=None, last_modified=None, content_hash=None, dead=0,
-                                      consecutive_failures=0, retry_not_before=None)
+                        values.update(
+                            url=feed.url,
+                            etag=None,
+                            last_modified=None,
+                            content_hash=None,
+                            dead=0,
+                            consecutive_failures=0,
+                            retry_not_before=None,
+                        )
                 self.db.table("feeds").update(existing["id"], values)
             names = [f.name for f in feeds]
             retired = f"name NOT IN ({_marks(names)})" if names else "1"
@@ -255,11 +280,17 @@ class Store:
     def save_feed_state(self, state: FeedState, title: str | None = None) -> None:
         """Write a feed's state; call inside a transaction."""
         values = {
-            "url": state.url, "etag": state.etag, "last_modified": state.last_modified,
-            "content_hash": state.content_hash, "last_fetch_at": iso(state.last_fetch_at),
-            "last_success_at": iso(state.last_success_at), "last_error": state.last_error,
-            "last_error_at": iso(state.last_error_at), "consecutive_failures": state.consecutive_failures,
-            "retry_not_before": iso(state.retry_not_before), "dead": int(state.dead),
+            "url": state.url,
+            "etag": state.etag,
+            "last_modified": state.last_modified,
+            "content_hash": state.content_hash,
+            "last_fetch_at": iso(state.last_fetch_at),
+            "last_success_at": iso(state.last_success_at),
+            "last_error": state.last_error,
+            "last_error_at": iso(state.last_error_at),
+            "consecutive_failures": state.consecutive_failures,
+            "retry_not_before": iso(state.retry_not_before),
+            "dead": int(state.dead),
         }
         if title:
             values["title"] = title
@@ -267,8 +298,14 @@ class Store:
 
     # -- a feed's poll, in one transaction ---------------------------------------------------------
 
-    def record_poll(self, state: FeedState, report: FeedReport, parsed: ParsedFeed | None,
-                    now: datetime, matcher: Matching | None = None) -> ItemCounts:
+    def record_poll(
+        self,
+        state: FeedState,
+        report: FeedReport,
+        parsed: ParsedFeed | None,
+        now: datetime,
+        matcher: Matching | None = None,
+    ) -> ItemCounts:
         """Store one feed's items (matched to the themes when new or changed), its new state and the
         fetch row, atomically."""
         with self.transaction():
@@ -276,15 +313,23 @@ class Store:
             if counts.new or counts.updated:
                 self._fill_weeks()
             self.save_feed_state(state, parsed.title if parsed else None)
-            self.db.table("fetches").insert({
-                "feed_id": state.id, "started_at": iso(report.started_at or now),
-                "duration_ms": int(report.duration * 1000),
-                "url": report.url, "status": report.status, "bytes": report.bytes_read,
-                "outcome": report.outcome.value, "error": report.error,
-                "bozo": parsed.bozo if parsed else None,
-                "items_total": len(parsed.items) if parsed else 0, "items_new": counts.new,
-                "items_updated": counts.updated, "items_seen": counts.seen,
-            })
+            self.db.table("fetches").insert(
+                {
+                    "feed_id": state.id,
+                    "started_at": iso(report.started_at or now),
+                    "duration_ms": int(report.duration * 1000),
+                    "url": report.url,
+                    "status": report.status,
+                    "bytes": report.bytes_read,
+                    "outcome": report.outcome.value,
+                    "error": report.error,
+                    "bozo": parsed.bozo if parsed else None,
+                    "items_total": len(parsed.items) if parsed else 0,
+                    "items_new": counts.new,
+                    "items_updated": counts.updated,
+                    "items_seen": counts.seen,
+                }
+            )
         return counts
 
     def _store_items(self, feed_id: int, parsed: ParsedFeed, now: datetime, matcher: Matching | None) -> ItemCounts:
@@ -330,8 +375,26 @@ class Store:
                 "INSERT INTO items (key, feed_id, title, link, summary, summary_html, author, language, guid,"
                 " published, date_source, first_seen, content_hash, matcher_version)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(i.key, feed_id, i.title, i.link, i.summary_text, i.summary_html, i.author, i.language, i.guid,
-                  iso(i.published), i.date_source, stamp, i.content_hash, version) for i in new_rows])
+                [
+                    (
+                        i.key,
+                        feed_id,
+                        i.title,
+                        i.link,
+                        i.summary_text,
+                        i.summary_html,
+                        i.author,
+                        i.language,
+                        i.guid,
+                        iso(i.published),
+                        i.date_source,
+                        stamp,
+                        i.content_hash,
+                        version,
+                    )
+                    for i in new_rows
+                ],
+            )
             new_ids = {key: row[0] for key, row in self._existing_items([i.key for i in new_rows]).items()}
             new_sources += [(new_ids[i.key], feed_id, stamp, stamp, i.link, i.content_hash) for i in new_rows]
             if matcher:
@@ -342,9 +405,25 @@ class Store:
                 " content_hash = ?, published = CASE WHEN ? = 'first_seen' THEN published ELSE ? END,"
                 " date_source = CASE WHEN ? = 'first_seen' THEN date_source ELSE ? END,"
                 " week = CASE WHEN ? = 'first_seen' THEN week END WHERE key = ?",  # its week computed again
-                [(i.title, i.link, i.summary_text, i.summary_html, i.author, stamp, i.content_hash,
-                  i.date_source, iso(i.published), i.date_source, i.date_source, i.date_source, i.key)
-                 for i in updates])
+                [
+                    (
+                        i.title,
+                        i.link,
+                        i.summary_text,
+                        i.summary_html,
+                        i.author,
+                        stamp,
+                        i.content_hash,
+                        i.date_source,
+                        iso(i.published),
+                        i.date_source,
+                        i.date_source,
+                        i.date_source,
+                        i.key,
+                    )
+                    for i in updates
+                ],
+            )
             if matcher:
                 self._write_matches([(existing[i.key][0], found[i.key]) for i in updates], matcher.version, stamp)
         ids = {**(new_ids if new_rows else {}), **{i.key: existing[i.key][0] for i in updates}}
@@ -352,17 +431,27 @@ class Store:
         self._index_stems([(ids[i.key], i.title, i.summary_text) for i in fresh if i.stems is None])
         self._write_stems([(ids[i.key], *i.stems) for i in fresh if i.stems is not None])
         if new_sources:
-            self.conn.executemany("INSERT OR IGNORE INTO item_sources (item_id, feed_id, first_seen, last_seen, link, "
-                                  "content_hash) VALUES (?,?,?,?,?,?)", new_sources)
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO item_sources (item_id, feed_id, first_seen, last_seen, link, "
+                "content_hash) VALUES (?,?,?,?,?,?)",
+                new_sources,
+            )
         if source_updates:
-            self.conn.executemany("UPDATE item_sources SET last_seen = ?, content_hash = ? "
-                                  "WHERE item_id = ? AND feed_id = ?", source_updates)
+            self.conn.executemany(
+                "UPDATE item_sources SET last_seen = ?, content_hash = ? WHERE item_id = ? AND feed_id = ?",
+                source_updates,
+            )
         if earlier_sightings:
-            self.conn.executemany("UPDATE item_sources SET first_seen = ? WHERE item_id = ? AND feed_id = ? "
-                                  "AND first_seen > ?", earlier_sightings)
+            self.conn.executemany(
+                "UPDATE item_sources SET first_seen = ? WHERE item_id = ? AND feed_id = ? AND first_seen > ?",
+                earlier_sightings,
+            )
         if earlier:  # an undated item's week follows its first sighting: computed again
-            self.conn.executemany("UPDATE items SET first_seen = ?, week = CASE WHEN date_source = 'first_seen' "
-                                  "THEN NULL ELSE week END WHERE id = ? AND first_seen > ?", earlier)
+            self.conn.executemany(
+                "UPDATE items SET first_seen = ?, week = CASE WHEN date_source = 'first_seen' "
+                "THEN NULL ELSE week END WHERE id = ? AND first_seen > ?",
+                earlier,
+            )
         matched = sum(1 for matches in found.values() if matches)
         return ItemCounts(new=len(new_rows), updated=len(updates), seen=len(seen_ids), matched=matched)
 
@@ -382,8 +471,10 @@ class Store:
         UPDATE per week between the earliest and latest of them, each a range of the published index."""
         timezone, first_day = self.conn.execute("SELECT timezone, week_start FROM calendar").fetchone()
         which = "1" if everything else "week IS NULL"
-        low, high = (from_iso(t) for t in self.conn.execute(
-            f"SELECT min(published), max(published) FROM items WHERE {which}").fetchone())
+        low, high = (
+            from_iso(t)
+            for t in self.conn.execute(f"SELECT min(published), max(published) FROM items WHERE {which}").fetchone()
+        )
         if low is None or high is None:
             return 0
         written, start = 0, week_start(low, timezone, first_day)
@@ -392,8 +483,9 @@ class Store:
             # `+week`: the week's range of the published index, not every NULL week of the index on week
             # (after migration 15 all are NULL, and each UPDATE would read them all: 14 s for 300,000 items).
             written += self.conn.execute(
-                f"UPDATE items SET week = ? WHERE published >= ? AND published < ? AND +{which} "
-                f"AND +week IS NOT ?", (label, iso(start), iso(end), label)).rowcount
+                f"UPDATE items SET week = ? WHERE published >= ? AND published < ? AND +{which} AND +week IS NOT ?",
+                (label, iso(start), iso(end), label),
+            ).rowcount
             start = end
         return written
 
@@ -405,7 +497,9 @@ class Store:
             self.conn.executemany(
                 "INSERT INTO themes (key, label, description, threshold, in_config) VALUES (?,?,?,?,1) "
                 "ON CONFLICT(key) DO UPDATE SET label = excluded.label, description = excluded.description, "
-                "threshold = excluded.threshold, in_config = 1", rows)
+                "threshold = excluded.threshold, in_config = 1",
+                rows,
+            )
 
     # -- search index ----------------------------------------------------------------------------
 
@@ -418,8 +512,12 @@ class Store:
         total = 0
         while not stop() and self.conn.execute("SELECT EXISTS (SELECT 1 FROM items_unstemmed)").fetchone()[0]:
             with self.transaction():  # read inside the write lock: no edit slips between read and write
-                ids = [row[0] for row in self.conn.execute("SELECT item_id FROM items_unstemmed ORDER BY item_id "
-                                                            "LIMIT ?", (chunk,))]
+                ids = [
+                    row[0]
+                    for row in self.conn.execute(
+                        "SELECT item_id FROM items_unstemmed ORDER BY item_id LIMIT ?", (chunk,)
+                    )
+                ]
                 self._stem_items(ids)
             total += len(ids)
             if total > chunk:
@@ -429,9 +527,12 @@ class Store:
     def _stem_items(self, ids: Sequence[int]) -> None:
         """Index these items' stemmed text for search (inside the caller's transaction)."""
         for start in range(0, len(ids), CHUNK):
-            chunk = list(ids[start:start + CHUNK])
-            self._index_stems(self.conn.execute(f"SELECT id, title, summary FROM items WHERE id IN ({_marks(chunk)})",
-                                                chunk).fetchall())
+            chunk = list(ids[start : start + CHUNK])
+            self._index_stems(
+                self.conn.execute(
+                    f"SELECT id, title, summary FROM items WHERE id IN ({_marks(chunk)})", chunk
+                ).fetchall()
+            )
 
     def _index_stems(self, rows: Sequence[tuple[int, str, str]]) -> None:
         """Index items' text, as (id, title, summary) that the items table holds, stemmed (inside the caller's
@@ -441,7 +542,7 @@ class Store:
     def _write_stems(self, rows: Sequence[tuple[int, str, str]]) -> None:
         """Index items' stemmed text, as (id, title stems, summary stems) (inside the caller's transaction)."""
         for start in range(0, len(rows), CHUNK):
-            chunk = rows[start:start + CHUNK]
+            chunk = rows[start : start + CHUNK]
             ids = [row[0] for row in chunk]
             self.conn.execute(f"DELETE FROM items_stemmed WHERE item_id IN ({_marks(ids)})", ids)
             self.conn.executemany("INSERT INTO items_stemmed (item_id, title, summary) VALUES (?,?,?)", chunk)
@@ -449,29 +550,43 @@ class Store:
 
     # -- theme matches ----------------------------------------------------------------------------
 
-    def _write_matches(self, results: Sequence[tuple[int, Sequence[ThemeMatch]]], version: str,
-                       stamp: str | None) -> None:
+    def _write_matches(
+        self, results: Sequence[tuple[int, Sequence[ThemeMatch]]], version: str, stamp: str | None
+    ) -> None:
         """Replace the matches of these items (inside the caller's transaction)."""
         self.conn.executemany("DELETE FROM matches WHERE item_id = ?", [(item_id,) for item_id, _ in results])
         self._insert_matches(results, version, stamp)
-        self.conn.executemany("UPDATE items SET matcher_version = ? WHERE id = ?",
-                              [(version, item_id) for item_id, _ in results])
+        self.conn.executemany(
+            "UPDATE items SET matcher_version = ? WHERE id = ?", [(version, item_id) for item_id, _ in results]
+        )
 
-    def _insert_matches(self, results: Sequence[tuple[int, Sequence[ThemeMatch]]], version: str | None,
-                        stamp: str | None) -> None:
+    def _insert_matches(
+        self, results: Sequence[tuple[int, Sequence[ThemeMatch]]], version: str | None, stamp: str | None
+    ) -> None:
         self.conn.executemany(
             "INSERT INTO matches (item_id, theme, score, evidence, matcher_version, matched_at) VALUES (?,?,?,?,?,?)",
-            [(item_id, m.theme, m.score, json.dumps(evidence_records(m.evidence), ensure_ascii=False), version, stamp)
-             for item_id, found in results for m in found])
+            [
+                (
+                    item_id,
+                    m.theme,
+                    m.score,
+                    json.dumps(evidence_records(m.evidence), ensure_ascii=False),
+                    version,
+                    stamp,
+                )
+                for item_id, found in results
+                for m in found
+            ],
+        )
 
     def items_to_match(self, version: str, *, everything: bool = False) -> int:
         """How many items `rematch` would match: those not matched with `version`, or all."""
         where = "" if everything else "WHERE matcher_version IS NOT ?"
-        return int(self.conn.execute(f"SELECT count(*) FROM items {where}", [] if everything else [version])
-                   .fetchone()[0])
+        return int(
+            self.conn.execute(f"SELECT count(*) FROM items {where}", [] if everything else [version]).fetchone()[0]
+        )
 
-    def rematch(self, matcher: Matching, now: datetime, *, everything: bool = False,
-                batch: int = 500) -> Iterator[int]:
+    def rematch(self, matcher: Matching, now: datetime, *, everything: bool = False, batch: int = 500) -> Iterator[int]:
         """Match stored items again, `batch` items per short transaction (a running daemon waits at most
         for one batch). Yields the number of items done after each batch."""
         stamp = iso(now)
@@ -479,7 +594,9 @@ class Store:
         while True:
             rows = self.conn.execute(
                 "SELECT id, title, summary FROM items WHERE id > ? AND (? OR matcher_version IS NOT ?) "
-                "ORDER BY id LIMIT ?", (last_id, everything, matcher.version, batch)).fetchall()
+                "ORDER BY id LIMIT ?",
+                (last_id, everything, matcher.version, batch),
+            ).fetchall()
             if not rows:
                 return
             results = [(item_id, matcher.match(title, summary)) for item_id, title, summary in rows]
@@ -489,17 +606,22 @@ class Store:
             self.checkpoint()
             yield len(rows)
 
-    def _still_current(self, rows: Sequence[tuple[int, str, str]], results: list[tuple[int, list[ThemeMatch]]],
-                       matcher: Matching) -> list[tuple[int, list[ThemeMatch]]]:
+    def _still_current(
+        self, rows: Sequence[tuple[int, str, str]], results: list[tuple[int, list[ThemeMatch]]], matcher: Matching
+    ) -> list[tuple[int, list[ThemeMatch]]]:
         """The batch's results, each item matched again on the text it holds now (inside the write
         transaction) if a poll changed it since the batch was read: a stale match would quote text the
         item no longer has. An item deleted meanwhile is left out."""
         ids = [row[0] for row in rows]
         now: dict[int, tuple[str, str]] = {}
         for start in range(0, len(ids), CHUNK):
-            chunk = ids[start:start + CHUNK]
-            now.update((item_id, (title, summary)) for item_id, title, summary in self.conn.execute(
-                f"SELECT id, title, summary FROM items WHERE id IN ({_marks(chunk)})", chunk))
+            chunk = ids[start : start + CHUNK]
+            now.update(
+                (item_id, (title, summary))
+                for item_id, title, summary in self.conn.execute(
+                    f"SELECT id, title, summary FROM items WHERE id IN ({_marks(chunk)})", chunk
+                )
+            )
         fresh = []
         for (item_id, title, summary), (_, found) in zip(rows, results, strict=True):
             current = now.get(item_id)
@@ -510,8 +632,9 @@ class Store:
 
     # -- upkeep -----------------------------------------------------------------------------------
 
-    def prune_fetches(self, older_than: datetime, now: datetime, *, stop: Callable[[], bool] = lambda: False,
-                      chunk: int = PRUNE_CHUNK) -> int:
+    def prune_fetches(
+        self, older_than: datetime, now: datetime, *, stop: Callable[[], bool] = lambda: False, chunk: int = PRUNE_CHUNK
+    ) -> int:
         """Delete the rows of the fetches log that started before `older_than`, `chunk` rows per transaction
         (a poll waits at most for one), until none is left or `stop()` says so; count them in `pruned`.
         Each feed's first successful fetch is kept: it says when polling began, which weeks a digest covers.
@@ -519,19 +642,25 @@ class Store:
         total = 0
         while not stop():
             with self.transaction():
-                deleted = int(self.conn.execute(f"""
+                deleted = int(
+                    self.conn.execute(
+                        f"""
                     DELETE FROM fetches WHERE id IN (
                         SELECT id FROM fetches WHERE started_at < ? AND id NOT IN (
                             SELECT first FROM (SELECT (SELECT x.id FROM fetches x WHERE x.feed_id = f.id
                                 AND x.outcome IN {SUCCESSES} ORDER BY x.started_at, x.id LIMIT 1) AS first
                                 FROM feeds f) WHERE first IS NOT NULL)
-                        ORDER BY started_at LIMIT ?)""", (iso(older_than), chunk)).rowcount)
+                        ORDER BY started_at LIMIT ?)""",
+                        (iso(older_than), chunk),
+                    ).rowcount
+                )
                 if deleted:
                     self.conn.execute(
                         "INSERT INTO pruned (table_name, rows, last_pruned_at, older_than) VALUES ('fetches', ?, ?, ?) "
                         "ON CONFLICT (table_name) DO UPDATE SET rows = rows + excluded.rows, "
                         "last_pruned_at = excluded.last_pruned_at, older_than = excluded.older_than",
-                        (deleted, iso(now), iso(older_than)))
+                        (deleted, iso(now), iso(older_than)),
+                    )
             total += deleted
             if deleted < chunk:
                 break
@@ -543,17 +672,19 @@ class Store:
         """theme -> (matches of items published in [start, end), matches in all)."""
         rows = self.conn.execute(
             "SELECT m.theme, sum(i.published >= ? AND i.published < ?), count(*) FROM matches m "
-            "JOIN items i ON i.id = m.item_id GROUP BY m.theme", (iso(start), iso(end)))
+            "JOIN items i ON i.id = m.item_id GROUP BY m.theme",
+            (iso(start), iso(end)),
+        )
         return {theme: (int(recent or 0), int(total)) for theme, recent, total in rows}
-
 
     def _existing_items(self, keys: list[str]) -> dict[str, tuple[int, str, str]]:
         """Stored items by key: id, content hash, first seen."""
         found: dict[str, tuple[int, str, str]] = {}
         for start in range(0, len(keys), CHUNK):
-            chunk = keys[start:start + CHUNK]
+            chunk = keys[start : start + CHUNK]
             for item_id, key, stored_hash, first_seen in self.conn.execute(
-                    f"SELECT id, key, content_hash, first_seen FROM items WHERE key IN ({_marks(chunk)})", chunk):
+                f"SELECT id, key, content_hash, first_seen FROM items WHERE key IN ({_marks(chunk)})", chunk
+            ):
                 found[key] = (item_id, stored_hash, first_seen)
         return found
 
@@ -561,19 +692,26 @@ class Store:
         """This feed's sightings of stored items: the hash of its last copy, when it last carried it."""
         found: dict[int, tuple[str, str]] = {}
         for start in range(0, len(item_ids), CHUNK):
-            chunk = item_ids[start:start + CHUNK]
+            chunk = item_ids[start : start + CHUNK]
             for item_id, source_hash, last_seen in self.conn.execute(
-                    f"SELECT item_id, content_hash, last_seen FROM item_sources WHERE feed_id = ? AND item_id IN "
-                    f"({_marks(chunk)})", [feed_id, *chunk]):
+                f"SELECT item_id, content_hash, last_seen FROM item_sources WHERE feed_id = ? AND item_id IN "
+                f"({_marks(chunk)})",
+                [feed_id, *chunk],
+            ):
                 found[item_id] = (source_hash, last_seen)
         return found
 
     # -- reading ----------------------------------------------------------------------------------
 
     def feed_health(self) -> list[dict[str, Any]]:
-        return list(self.db.query(f"""
+        return list(
+            self.db.query(
+                f"""
             SELECT f.*, (SELECT count(*) FROM item_sources s WHERE s.feed_id = f.id) AS items, {NEWEST} AS newest
-            FROM feeds f WHERE f.in_config = 1 ORDER BY f.id""", {"upto": FOREVER}))
+            FROM feeds f WHERE f.in_config = 1 ORDER BY f.id""",
+                {"upto": FOREVER},
+            )
+        )
 
     def search(self, query: str, limit: int = 20, newest_first: bool = False) -> list[dict[str, Any]]:
         """Full-text search (FTS5 syntax: words, "phrases", OR, NOT, prefix*), every word stemmed by its
@@ -592,7 +730,8 @@ class Store:
         window = self.conn.execute(
             "SELECT s.rowid, rank, i.published FROM items_stemmed_fts s JOIN items i ON i.id = s.rowid "
             "WHERE items_stemmed_fts MATCH ? ORDER BY s.rowid DESC LIMIT ?",
-            (query, max(limit, RANK_WINDOW))).fetchall()
+            (query, max(limit, RANK_WINDOW)),
+        ).fetchall()
         if newest_first:
             window.sort(key=lambda r: (r[2], r[0]), reverse=True)
         else:
@@ -602,11 +741,19 @@ class Store:
             return []
         # The original text is shown, its words highlighted where their stems are the query's.
         terms = query_terms(query)
-        rows = {row["id"]: row for row in self.db.query(
-            f"SELECT i.id, i.title, i.summary, i.link, i.published, i.date_source, f.name AS feed FROM items i "
-            f"JOIN feeds f ON f.id = i.feed_id WHERE i.id IN ({_marks(ids)})", ids)}
-        return [{**_without(rows[i], "summary"), "snippet": snippet(rows[i]["title"], rows[i]["summary"], terms)}
-                for i in ids if i in rows]
+        rows = {
+            row["id"]: row
+            for row in self.db.query(
+                f"SELECT i.id, i.title, i.summary, i.link, i.published, i.date_source, f.name AS feed FROM items i "
+                f"JOIN feeds f ON f.id = i.feed_id WHERE i.id IN ({_marks(ids)})",
+                ids,
+            )
+        }
+        return [
+            {**_without(rows[i], "summary"), "snippet": snippet(rows[i]["title"], rows[i]["summary"], terms)}
+            for i in ids
+            if i in rows
+        ]
 
     def count(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
@@ -659,11 +806,19 @@ def _as_plain_words(query: str) -> str:
 
 def _feed_state(row: dict[str, Any]) -> FeedState:
     return FeedState(
-        id=row["id"], name=row["name"], url=row["url"], config_url=row["config_url"], etag=row["etag"],
-        last_modified=row["last_modified"], content_hash=row["content_hash"],
-        last_fetch_at=from_iso(row["last_fetch_at"]), last_success_at=from_iso(row["last_success_at"]),
-        last_error=row["last_error"], last_error_at=from_iso(row["last_error_at"]),
-        consecutive_failures=row["consecutive_failures"], retry_not_before=from_iso(row["retry_not_before"]),
+        id=row["id"],
+        name=row["name"],
+        url=row["url"],
+        config_url=row["config_url"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        content_hash=row["content_hash"],
+        last_fetch_at=from_iso(row["last_fetch_at"]),
+        last_success_at=from_iso(row["last_success_at"]),
+        last_error=row["last_error"],
+        last_error_at=from_iso(row["last_error_at"]),
+        consecutive_failures=row["consecutive_failures"],
+        retry_not_before=from_iso(row["retry_not_before"]),
         dead=bool(row["dead"]),
     )
 
@@ -674,24 +829,47 @@ def health_figures(store: Store, day: tuple[str, str], week: tuple[str, str], st
     when undated), as in `monitor themes` and the digest (issue 13). A feed with nothing new since
     `stale_cut` is stale."""
     conn = store.conn
-    feeds = dict(conn.execute(
-        "SELECT CASE WHEN dead THEN 'dead' WHEN consecutive_failures > 0 THEN 'failing' "
-        f"WHEN last_fetch_at IS NULL THEN 'new' WHEN {STALE} THEN 'stale' ELSE 'ok' END AS state, count(*) "
-        "FROM feeds f WHERE in_config = 1 GROUP BY state", {"cut": stale_cut, "upto": FOREVER}).fetchall())
+    feeds = dict(
+        conn.execute(
+            "SELECT CASE WHEN dead THEN 'dead' WHEN consecutive_failures > 0 THEN 'failing' "
+            f"WHEN last_fetch_at IS NULL THEN 'new' WHEN {STALE} THEN 'stale' ELSE 'ok' END AS state, count(*) "
+            "FROM feeds f WHERE in_config = 1 GROUP BY state",
+            {"cut": stale_cut, "upto": FOREVER},
+        ).fetchall()
+    )
     last_fetch = conn.execute("SELECT max(started_at) FROM fetches").fetchone()[0]
-    today, this_week = (conn.execute("SELECT count(*) FROM items WHERE published >= ? AND published < ?",
-                                     span).fetchone()[0] for span in (day, week))
-    themes, themes_today = (dict(conn.execute(
-        "SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
-        "WHERE i.published >= ? AND i.published < ? GROUP BY m.theme", span).fetchall()) for span in (week, day))
+    today, this_week = (
+        conn.execute("SELECT count(*) FROM items WHERE published >= ? AND published < ?", span).fetchone()[0]
+        for span in (day, week)
+    )
+    themes, themes_today = (
+        dict(
+            conn.execute(
+                "SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
+                "WHERE i.published >= ? AND i.published < ? GROUP BY m.theme",
+                span,
+            ).fetchall()
+        )
+        for span in (week, day)
+    )
     last_digest = conn.execute("SELECT week, state, sent_at FROM digests ORDER BY week DESC LIMIT 1").fetchone()
     kept, oldest = conn.execute("SELECT count(*), min(started_at) FROM fetches").fetchone()
     pruned = conn.execute("SELECT rows, last_pruned_at FROM pruned WHERE table_name = 'fetches'").fetchone()
-    return {"feeds": feeds, "last_fetch": last_fetch, "items_today": today, "items_week": this_week,
-            "themes_week": themes, "themes_today": themes_today,
-            "last_digest": list(last_digest) if last_digest else None,
-            "fetch_log": {"rows": kept, "oldest": oldest, "pruned": pruned[0] if pruned else 0,
-                          "last_pruned": pruned[1] if pruned else None}}
+    return {
+        "feeds": feeds,
+        "last_fetch": last_fetch,
+        "items_today": today,
+        "items_week": this_week,
+        "themes_week": themes,
+        "themes_today": themes_today,
+        "last_digest": list(last_digest) if last_digest else None,
+        "fetch_log": {
+            "rows": kept,
+            "oldest": oldest,
+            "pruned": pruned[0] if pruned else 0,
+            "last_pruned": pruned[1] if pruned else None,
+        },
+    }
 
 
 def clock_figures(store: Store, limit: str) -> dict[str, Any]:
@@ -700,10 +878,12 @@ def clock_figures(store: Store, limit: str) -> dict[str, Any]:
     the latest such time; `future` is None when nothing is."""
     conn = store.conn
     last = conn.execute("SELECT max(started_at) FROM fetches WHERE started_at <= ?", (limit,)).fetchone()[0]
-    feeds, latest_feed = conn.execute("SELECT count(*), max(last_fetch_at) FROM feeds WHERE in_config = 1 "
-                                      "AND last_fetch_at > ?", (limit,)).fetchone()
-    fetches, latest_fetch = conn.execute("SELECT count(*), max(started_at) FROM fetches WHERE started_at > ?",
-                                         (limit,)).fetchone()
+    feeds, latest_feed = conn.execute(
+        "SELECT count(*), max(last_fetch_at) FROM feeds WHERE in_config = 1 AND last_fetch_at > ?", (limit,)
+    ).fetchone()
+    fetches, latest_fetch = conn.execute(
+        "SELECT count(*), max(started_at) FROM fetches WHERE started_at > ?", (limit,)
+    ).fetchone()
     future = None
     if feeds or fetches:
         future = {"feeds": feeds, "fetches": fetches, "latest": max(filter(None, [latest_feed, latest_fetch]))}

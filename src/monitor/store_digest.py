@@ -25,8 +25,10 @@ from .types import EventRow, Evidence, FeedTrouble, Span, ThemedItem, WeekData
 from .units import from_iso, iso
 
 LATE_LOOKBACK = timedelta(weeks=8)  # how far back an unreported item may still be caught up
-_RECORD = ("SELECT week, state, subject, message_id, items, attempts, rendered_at, sent_at, last_error, "
-           "next_attempt_at, failing_since, claimed_pid, claimed_host, claimed_at, refused, delivery_note FROM digests")
+_RECORD = (
+    "SELECT week, state, subject, message_id, items, attempts, rendered_at, sent_at, last_error, "
+    "next_attempt_at, failing_since, claimed_pid, claimed_host, claimed_at, refused, delivery_note FROM digests"
+)
 WENT_OUT = ("sending", "sent", "uncertain")  # states in which the week's message may have reached someone
 
 
@@ -59,8 +61,16 @@ class Claimant:
     at: datetime
 
 
-def week_data(store: Store, week: str, start: datetime, end: datetime, themes: list[str], *,
-              now: datetime | None = None, stale_after: timedelta | None = None) -> WeekData:
+def week_data(
+    store: Store,
+    week: str,
+    start: datetime,
+    end: datetime,
+    themes: list[str],
+    *,
+    now: datetime | None = None,
+    stale_after: timedelta | None = None,
+) -> WeekData:
     """Read everything the digest of [start, end) needs; with `stale_after`, the feeds that answered during
     the week but had brought nothing new for that long at its end (or `now`, for a week not over)."""
     items = _themed_items(store, "i.published >= ? AND i.published < ?", [iso(start), iso(end)], themes)
@@ -68,21 +78,34 @@ def week_data(store: Store, week: str, start: datetime, end: datetime, themes: l
     previous_start = start - (end - start)
     previous: dict[str, int] = defaultdict(int)
     for theme, count in store.conn.execute(
-            "SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
-            "WHERE i.published >= ? AND i.published < ? GROUP BY m.theme", (iso(previous_start), iso(start))):
+        "SELECT m.theme, count(*) FROM matches m JOIN items i ON i.id = m.item_id "
+        "WHERE i.published >= ? AND i.published < ? GROUP BY m.theme",
+        (iso(previous_start), iso(start)),
+    ):
         previous[theme] = count
-    total = store.conn.execute("SELECT count(*) FROM items WHERE published >= ? AND published < ?",
-                               (iso(start), iso(end))).fetchone()[0]
-    return WeekData(week=week, start=start, end=end, items=tuple(items), total_items=total,
-                    previous=dict(previous),
-                    troubled=_troubled(store, start, end) + _stale(store, start, min(end, now or end), stale_after),
-                    polled_since=polled_since(store), feed_tags=feed_tags(store), carried=_carried(store, start, end))
+    total = store.conn.execute(
+        "SELECT count(*) FROM items WHERE published >= ? AND published < ?", (iso(start), iso(end))
+    ).fetchone()[0]
+    return WeekData(
+        week=week,
+        start=start,
+        end=end,
+        items=tuple(items),
+        total_items=total,
+        previous=dict(previous),
+        troubled=_troubled(store, start, end) + _stale(store, start, min(end, now or end), stale_after),
+        polled_since=polled_since(store),
+        feed_tags=feed_tags(store),
+        carried=_carried(store, start, end),
+    )
 
 
 def feed_tags(store: Store) -> dict[str, tuple[str, ...]]:
     """Each feed's tags, removed feeds' too (their items still count), in the order the feeds were added."""
-    return {name: tuple(json.loads(tags or "[]")) for name, tags in
-            store.conn.execute("SELECT name, tags FROM feeds ORDER BY id")}
+    return {
+        name: tuple(json.loads(tags or "[]"))
+        for name, tags in store.conn.execute("SELECT name, tags FROM feeds ORDER BY id")
+    }
 
 
 def _carried(store: Store, start: datetime, end: datetime) -> tuple[tuple[tuple[str, ...], int], ...]:
@@ -90,9 +113,11 @@ def _carried(store: Store, start: datetime, end: datetime) -> tuple[tuple[tuple[
     enough to count each outlet group's own output with an item two of its feeds carried counted once."""
     counts: Counter[tuple[str, ...]] = Counter()
     for names, n in store.conn.execute(
-            "SELECT outlets, count(*) FROM (SELECT group_concat(f.name, char(31)) AS outlets "
-            "FROM items i JOIN item_sources s ON s.item_id = i.id JOIN feeds f ON f.id = s.feed_id "
-            "WHERE i.published >= ? AND i.published < ? GROUP BY i.id) GROUP BY outlets", (iso(start), iso(end))):
+        "SELECT outlets, count(*) FROM (SELECT group_concat(f.name, char(31)) AS outlets "
+        "FROM items i JOIN item_sources s ON s.item_id = i.id JOIN feeds f ON f.id = s.feed_id "
+        "WHERE i.published >= ? AND i.published < ? GROUP BY i.id) GROUP BY outlets",
+        (iso(start), iso(end)),
+    ):
         counts[tuple(sorted(names.split("\x1f")))] += n  # group_concat's order is not defined: sorted here
     return tuple(sorted(counts.items()))
 
@@ -103,8 +128,9 @@ def polled_since(store: Store) -> datetime | None:
     return from_iso(store.conn.execute("SELECT min(first_success_at) FROM feeds").fetchone()[0])
 
 
-def _themed_items(store: Store, where: str, params: list[Any], themes: list[str],
-                  late: bool = False) -> list[ThemedItem]:
+def _themed_items(
+    store: Store, where: str, params: list[Any], themes: list[str], late: bool = False
+) -> list[ThemedItem]:
     if not themes:
         return []
     marks = ",".join("?" * len(themes))
@@ -113,10 +139,25 @@ def _themed_items(store: Store, where: str, params: list[Any], themes: list[str]
         f"(SELECT group_concat(name, char(31)) FROM (SELECT f.name FROM item_sources s JOIN feeds f "
         f" ON f.id = s.feed_id WHERE s.item_id = i.id ORDER BY s.first_seen, f.name)) AS outlets "
         f"FROM matches m JOIN items i ON i.id = m.item_id WHERE {where} AND m.theme IN ({marks}) "
-        f"ORDER BY i.published, i.id", [*params, *themes]).fetchall()
-    return [ThemedItem(item_id=r[0], theme=r[1], score=r[2], evidence=_evidence(r[3]), title=r[4], link=r[5],
-                       summary=r[6], published=from_iso(r[7]), date_source=r[8],  # type: ignore[arg-type]
-                       outlets=tuple((r[9] or "").split("\x1f")), late=late) for r in rows]
+        f"ORDER BY i.published, i.id",
+        [*params, *themes],
+    ).fetchall()
+    return [
+        ThemedItem(
+            item_id=r[0],
+            theme=r[1],
+            score=r[2],
+            evidence=_evidence(r[3]),
+            title=r[4],
+            link=r[5],
+            summary=r[6],
+            published=from_iso(r[7]),  # type: ignore[arg-type]
+            date_source=r[8],
+            outlets=tuple((r[9] or "").split("\x1f")),
+            late=late,
+        )
+        for r in rows
+    ]
 
 
 def _late_items(store: Store, week: str, start: datetime, themes: list[str]) -> list[ThemedItem]:
@@ -126,17 +167,22 @@ def _late_items(store: Store, week: str, start: datetime, themes: list[str]) -> 
     # The weeks that went out are matched in SQL (ISO strings in UTC compare as times), so the months of
     # lookback are not all read and parsed to keep a few.
     return _themed_items(
-        store, "i.published < ? AND i.published >= ? AND i.id NOT IN "
+        store,
+        "i.published < ? AND i.published >= ? AND i.id NOT IN "
         "(SELECT item_id FROM digest_items WHERE week != ?) AND EXISTS (SELECT 1 FROM digests d "
         "WHERE d.state IN ('rendered', 'sent', 'uncertain') AND d.week != ? "
         "AND i.published >= d.week_start AND i.published < d.week_end)",
-        [iso(start), iso(start - LATE_LOOKBACK), week, week], themes, late=True)
+        [iso(start), iso(start - LATE_LOOKBACK), week, week],
+        themes,
+        late=True,
+    )
 
 
 def _troubled(store: Store, start: datetime, end: datetime) -> tuple[FeedTrouble, ...]:
     """Feeds polled during the week without a single success, and dead feeds; with the first poll of
     those added during the week, which have not failed *all* week."""
-    rows = store.conn.execute("""
+    rows = store.conn.execute(
+        """
         SELECT f.name, f.url, f.last_error, f.dead, f.consecutive_failures,
                CASE WHEN f.first_fetch_at >= :start AND f.first_fetch_at < :end THEN f.first_fetch_at END
         FROM feeds f
@@ -145,9 +191,13 @@ def _troubled(store: Store, start: datetime, end: datetime) -> tuple[FeedTrouble
                     AND x.started_at < :end)
             AND NOT EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id AND x.started_at >= :start
                             AND x.started_at < :end AND x.outcome NOT IN ('error', 'gone'))))
-        ORDER BY f.dead DESC, f.name""", {"start": iso(start), "end": iso(end)}).fetchall()
-    troubled = [FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=bool(r[3]), failures=r[4],
-                            since=from_iso(r[5])) for r in rows]
+        ORDER BY f.dead DESC, f.name""",
+        {"start": iso(start), "end": iso(end)},
+    ).fetchall()
+    troubled = [
+        FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=bool(r[3]), failures=r[4], since=from_iso(r[5]))
+        for r in rows
+    ]
     return tuple(troubled) + _failing_from(store, start, end, {t.name for t in troubled})
 
 
@@ -155,29 +205,39 @@ def _failing_from(store: Store, start: datetime, end: datetime, known: set[str])
     """Feeds whose polls worked during the week and then failed to its end: part of the week is missing
     for them, from the first of those failures. (A failure followed by a poll that worked loses nothing a
     feed still carries, so it is not one.)"""
-    rows = store.conn.execute("""
+    rows = store.conn.execute(
+        """
         SELECT f.name, f.url, f.last_error, f.consecutive_failures, min(x.started_at)
         FROM feeds f
         JOIN fetches x ON x.feed_id = f.id AND x.started_at < :end AND x.outcome IN ('error', 'gone')
         WHERE f.in_config = 1 AND f.dead = 0 AND x.started_at > (
             SELECT max(ok.started_at) FROM fetches ok WHERE ok.feed_id = f.id AND ok.started_at >= :start
             AND ok.started_at < :end AND ok.outcome NOT IN ('error', 'gone'))
-        GROUP BY f.id ORDER BY f.name""", {"start": iso(start), "end": iso(end)}).fetchall()
-    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=False, failures=r[3],
-                             failing_from=from_iso(r[4])) for r in rows if r[0] not in known)
+        GROUP BY f.id ORDER BY f.name""",
+        {"start": iso(start), "end": iso(end)},
+    ).fetchall()
+    return tuple(
+        FeedTrouble(name=r[0], url=r[1], last_error=r[2], dead=False, failures=r[3], failing_from=from_iso(r[4]))
+        for r in rows
+        if r[0] not in known
+    )
 
 
 def _stale(store: Store, start: datetime, upto: datetime, stale_after: timedelta | None) -> tuple[FeedTrouble, ...]:
     """Feeds polled successfully during the week that had brought nothing new for `stale_after` by `upto`."""
     if stale_after is None:
         return ()
-    rows = store.conn.execute(f"""
+    rows = store.conn.execute(
+        f"""
         SELECT f.name, f.url, {NEWEST} FROM feeds f
         WHERE f.in_config = 1 AND f.dead = 0 AND {STALE} AND EXISTS (SELECT 1 FROM fetches x WHERE x.feed_id = f.id
             AND x.started_at >= :start AND x.started_at <= :upto AND x.outcome IN {SUCCESSES})
-        ORDER BY f.name""", {"start": iso(start), "upto": iso(upto), "cut": iso(upto - stale_after)}).fetchall()
-    return tuple(FeedTrouble(name=r[0], url=r[1], last_error=None, dead=False, failures=0, stale=from_iso(r[2]))
-                 for r in rows)
+        ORDER BY f.name""",
+        {"start": iso(start), "upto": iso(upto), "cut": iso(upto - stale_after)},
+    ).fetchall()
+    return tuple(
+        FeedTrouble(name=r[0], url=r[1], last_error=None, dead=False, failures=0, stale=from_iso(r[2])) for r in rows
+    )
 
 
 def _evidence(text: str) -> tuple[Evidence, ...]:
@@ -190,6 +250,7 @@ def _evidence(text: str) -> tuple[Evidence, ...]:
 
 # -- delivery state -------------------------------------------------------------------------------
 
+
 def record(store: Store, week: str) -> DigestRecord | None:
     row = store.conn.execute(f"{_RECORD} WHERE week = ?", (week,)).fetchone()
     return _record(row) if row else None
@@ -201,21 +262,34 @@ def records(store: Store) -> list[DigestRecord]:
 
 
 def _record(row: Any) -> DigestRecord:
-    return DigestRecord(week=row[0], state=row[1], subject=row[2], message_id=row[3], items=row[4], attempts=row[5],
-                        rendered_at=from_iso(row[6]), sent_at=from_iso(row[7]),  # type: ignore[arg-type]
-                        last_error=row[8], next_attempt_at=from_iso(row[9]), failing_since=from_iso(row[10]),
-                        claimed_pid=row[11], claimed_host=row[12], claimed_at=from_iso(row[13]),
-                        refused=json.loads(row[14]) if row[14] else None, delivery_note=row[15])
+    return DigestRecord(
+        week=row[0],
+        state=row[1],
+        subject=row[2],
+        message_id=row[3],
+        items=row[4],
+        attempts=row[5],
+        rendered_at=from_iso(row[6]),  # type: ignore[arg-type]
+        sent_at=from_iso(row[7]),
+        last_error=row[8],
+        next_attempt_at=from_iso(row[9]),
+        failing_since=from_iso(row[10]),
+        claimed_pid=row[11],
+        claimed_host=row[12],
+        claimed_at=from_iso(row[13]),
+        refused=json.loads(row[14]) if row[14] else None,
+        delivery_note=row[15],
+    )
 
 
 def reported(store: Store, week: str) -> set[tuple[int, str]]:
     """(item, theme) pairs the week's digest reported."""
-    return {(r[0], r[1]) for r in store.conn.execute("SELECT item_id, theme FROM digest_items WHERE week = ?",
-                                                      (week,))}
+    return {(r[0], r[1]) for r in store.conn.execute("SELECT item_id, theme FROM digest_items WHERE week = ?", (week,))}
 
 
-def save_rendered(store: Store, data: WeekData, subject: str, message_id: str, now: datetime,
-                  events: Sequence[EventRow] = ()) -> None:
+def save_rendered(
+    store: Store, data: WeekData, subject: str, message_id: str, now: datetime, events: Sequence[EventRow] = ()
+) -> None:
     """Record the week as rendered, with the items it reports and the events it grouped them into
     (replacing an earlier unsent rendering). A week that may have gone out (sending, sent, uncertain) is
     left as it is: what it reported is fixed."""
@@ -226,20 +300,30 @@ def save_rendered(store: Store, data: WeekData, subject: str, message_id: str, n
         _upsert(store, data, subject, message_id, now, events)
 
 
-def _upsert(store: Store, data: WeekData, subject: str, message_id: str, now: datetime,
-            events: Sequence[EventRow] = ()) -> None:
+def _upsert(
+    store: Store, data: WeekData, subject: str, message_id: str, now: datetime, events: Sequence[EventRow] = ()
+) -> None:
     """Inside a transaction: the week's row (its state and message id kept), its items and its events."""
     store.conn.execute(
         "INSERT INTO digests (week, week_start, week_end, state, subject, message_id, items, rendered_at) "
         "VALUES (?,?,?,'rendered',?,?,?,?) ON CONFLICT(week) DO UPDATE SET subject = excluded.subject, "
         "items = excluded.items, rendered_at = excluded.rendered_at",
-        (data.week, iso(data.start), iso(data.end), subject, message_id, len({i.item_id for i in data.items}),
-         iso(now)))
+        (
+            data.week,
+            iso(data.start),
+            iso(data.end),
+            subject,
+            message_id,
+            len({i.item_id for i in data.items}),
+            iso(now),
+        ),
+    )
     store.conn.execute("DELETE FROM digest_items WHERE week = ?", (data.week,))
     event_of = {(item, e.theme): e.event for e in events for item in e.items}
-    store.conn.executemany("INSERT OR IGNORE INTO digest_items (week, item_id, theme, late, event) VALUES (?,?,?,?,?)",
-                           [(data.week, i.item_id, i.theme, int(i.late), event_of.get((i.item_id, i.theme)))
-                            for i in data.items])
+    store.conn.executemany(
+        "INSERT OR IGNORE INTO digest_items (week, item_id, theme, late, event) VALUES (?,?,?,?,?)",
+        [(data.week, i.item_id, i.theme, int(i.late), event_of.get((i.item_id, i.theme))) for i in data.items],
+    )
     _save_events(store, data.week, events)
 
 
@@ -248,12 +332,36 @@ def _save_events(store: Store, week: str, events: Sequence[EventRow]) -> None:
     store.conn.executemany(
         "INSERT INTO events (week, theme, event, headline, headline_item_id, outlets, items, first_outlet, "
         "first_item_id, first_published, score) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        [(week, e.theme, e.event, e.headline, e.headline_item, e.outlets, len(e.items), e.first_outlet,
-          e.first_item, iso(e.first_published), e.score) for e in events])
+        [
+            (
+                week,
+                e.theme,
+                e.event,
+                e.headline,
+                e.headline_item,
+                e.outlets,
+                len(e.items),
+                e.first_outlet,
+                e.first_item,
+                iso(e.first_published),
+                e.score,
+            )
+            for e in events
+        ],
+    )
 
 
-def claim(store: Store, data: WeekData, subject: str, message_id: str, now: datetime, claimant: Claimant, *,
-          resend: bool = False, events: Sequence[EventRow] = ()) -> tuple[bool, DigestRecord]:
+def claim(
+    store: Store,
+    data: WeekData,
+    subject: str,
+    message_id: str,
+    now: datetime,
+    claimant: Claimant,
+    *,
+    resend: bool = False,
+    events: Sequence[EventRow] = (),
+) -> tuple[bool, DigestRecord]:
     """Claim the week for sending: record it as rendered if it is not yet, then move it to `sending` only
     from a state that allows it, all in one IMMEDIATE transaction. Returns whether this process won, and the
     row as it is now (when it lost: who is sending, or that it went out). A week that may have gone out is
@@ -264,29 +372,38 @@ def claim(store: Store, data: WeekData, subject: str, message_id: str, now: date
         if existing is None or existing.state not in WENT_OUT:
             _upsert(store, data, subject, message_id, now, events)
         marks = ",".join("?" * len(allowed))
-        won = store.conn.execute(
-            f"UPDATE digests SET state = 'sending', attempts = attempts + 1, subject = ?, claimed_pid = ?, "
-            f"claimed_host = ?, claimed_at = ?, refused = NULL, delivery_note = NULL "
-            f"WHERE week = ? AND state IN ({marks})",
-            (subject, claimant.pid, claimant.host, iso(claimant.at), data.week, *allowed)).rowcount == 1
+        won = (
+            store.conn.execute(
+                f"UPDATE digests SET state = 'sending', attempts = attempts + 1, subject = ?, claimed_pid = ?, "
+                f"claimed_host = ?, claimed_at = ?, refused = NULL, delivery_note = NULL "
+                f"WHERE week = ? AND state IN ({marks})",
+                (subject, claimant.pid, claimant.host, iso(claimant.at), data.week, *allowed),
+            ).rowcount
+            == 1
+        )
         now_record = record(store, data.week)
     assert now_record is not None
     return won, now_record
 
 
-def mark_sent(store: Store, week: str, now: datetime, refused: dict[str, str] | None = None,
-              note: str | None = None) -> None:
+def mark_sent(
+    store: Store, week: str, now: datetime, refused: dict[str, str] | None = None, note: str | None = None
+) -> None:
     with store.transaction():
-        store.conn.execute("UPDATE digests SET state = 'sent', sent_at = ?, last_error = NULL, next_attempt_at = NULL, "
-                           "refused = ?, delivery_note = ? WHERE week = ?",
-                           (iso(now), json.dumps(refused) if refused else None, note, week))
+        store.conn.execute(
+            "UPDATE digests SET state = 'sent', sent_at = ?, last_error = NULL, next_attempt_at = NULL, "
+            "refused = ?, delivery_note = ? WHERE week = ?",
+            (iso(now), json.dumps(refused) if refused else None, note, week),
+        )
 
 
 def mark_failed(store: Store, week: str, error: str, retry_at: datetime, now: datetime) -> None:
     with store.transaction():
-        store.conn.execute("UPDATE digests SET state = 'failed', last_error = ?, next_attempt_at = ?, "
-                           "failing_since = coalesce(failing_since, ?) WHERE week = ?",
-                           (error, iso(retry_at), iso(now), week))
+        store.conn.execute(
+            "UPDATE digests SET state = 'failed', last_error = ?, next_attempt_at = ?, "
+            "failing_since = coalesce(failing_since, ?) WHERE week = ?",
+            (error, iso(retry_at), iso(now), week),
+        )
 
 
 def mark_uncertain(store: Store, week: str, why: str) -> None:
@@ -303,16 +420,25 @@ def settle(store: Store, claimed: DigestRecord, why: str) -> bool:
     """`sending` -> `uncertain`, only if the week still holds the very claim that was judged dead (a
     compare-and-set: a claim made meanwhile by a live process is left alone)."""
     with store.transaction():
-        return store.conn.execute(
-            "UPDATE digests SET state = 'uncertain', last_error = ? WHERE week = ? AND state = 'sending' "
-            "AND claimed_pid IS ? AND claimed_host IS ? AND claimed_at IS ?",
-            (why, claimed.week, claimed.claimed_pid, claimed.claimed_host, iso(claimed.claimed_at))).rowcount == 1
+        return (
+            store.conn.execute(
+                "UPDATE digests SET state = 'uncertain', last_error = ? WHERE week = ? AND state = 'sending' "
+                "AND claimed_pid IS ? AND claimed_host IS ? AND claimed_at IS ?",
+                (why, claimed.week, claimed.claimed_pid, claimed.claimed_host, iso(claimed.claimed_at)),
+            ).rowcount
+            == 1
+        )
 
 
 def due_retries(store: Store, now: datetime) -> list[str]:
-    return [row[0] for row in store.conn.execute(
-        "SELECT week FROM digests WHERE state = 'failed' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
-        "ORDER BY week", (iso(now),))]
+    return [
+        row[0]
+        for row in store.conn.execute(
+            "SELECT week FROM digests WHERE state = 'failed' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+            "ORDER BY week",
+            (iso(now),),
+        )
+    ]
 
 
 def week_start_of(store: Store, week: str) -> datetime:

@@ -22,8 +22,7 @@ from .units import from_iso, iso
 def feed_addresses(store: Store) -> dict[str, int]:
     """Every feed's addresses (configured, polled) -> its id; a configured feed wins over a removed one."""
     found: dict[str, int] = {}
-    for feed_id, url, config_url in store.conn.execute(
-            "SELECT id, url, config_url FROM feeds ORDER BY in_config, id"):
+    for feed_id, url, config_url in store.conn.execute("SELECT id, url, config_url FROM feeds ORDER BY in_config, id"):
         found[address(url)] = feed_id
         found[address(config_url)] = feed_id
     return found
@@ -38,10 +37,18 @@ def add_feed(store: Store, source: FeedSource, now: datetime) -> int:
     """A feed named only by an import: stored, not in the config, so never polled (a poll's config sync
     would take it over as renamed if the config later adds a feed at its address)."""
     with store.transaction():
-        store.db.table("feeds").insert({
-            "name": source.name, "url": source.url, "config_url": source.url, "in_config": 0,
-            "language": source.language, "tags": json.dumps(list(source.tags)),
-            "interval_seconds": int(source.interval.total_seconds()), "created_at": iso(now)})
+        store.db.table("feeds").insert(
+            {
+                "name": source.name,
+                "url": source.url,
+                "config_url": source.url,
+                "in_config": 0,
+                "language": source.language,
+                "tags": json.dumps(list(source.tags)),
+                "interval_seconds": int(source.interval.total_seconds()),
+                "created_at": iso(now),
+            }
+        )
     found = feed_id(store, source.name)
     assert found is not None
     return found
@@ -49,13 +56,24 @@ def add_feed(store: Store, source: FeedSource, now: datetime) -> int:
 
 def imported_from(store: Store, feed: int, body_hash: str) -> str | None:
     """Where this document of this feed was imported from before (None: never)."""
-    row = store.conn.execute("SELECT source FROM imports WHERE feed_id = ? AND body_hash = ?",
-                             (feed, body_hash)).fetchone()
+    row = store.conn.execute(
+        "SELECT source FROM imports WHERE feed_id = ? AND body_hash = ?", (feed, body_hash)
+    ).fetchone()
     return row[0] if row else None
 
 
-def record_import(store: Store, feed: int, parsed: ParsedFeed, captured: datetime, *, origin: str, source: str,
-                  body_hash: str, now: datetime, matcher: Matching | None) -> ItemCounts | None:
+def record_import(
+    store: Store,
+    feed: int,
+    parsed: ParsedFeed,
+    captured: datetime,
+    *,
+    origin: str,
+    source: str,
+    body_hash: str,
+    now: datetime,
+    matcher: Matching | None,
+) -> ItemCounts | None:
     """Store one document as a poll of `feed` at `captured`, atomically. None: this document of this feed
     was imported already (nothing is written)."""
     stamp = iso(captured)
@@ -63,21 +81,36 @@ def record_import(store: Store, feed: int, parsed: ParsedFeed, captured: datetim
     with store.transaction():
         if imported_from(store, feed, body_hash) is not None:
             return None
-        import_id = int(store.db.table("imports").insert({  # type: ignore[arg-type]
-            "feed_id": feed, "origin": origin, "source": source, "captured_at": stamp, "body_hash": body_hash,
-            "imported_at": iso(now), "items_total": len(parsed.items)}).last_pk)
+        import_id = int(
+            store.db.table("imports")
+            .insert(
+                {  # type: ignore[arg-type]
+                    "feed_id": feed,
+                    "origin": origin,
+                    "source": source,
+                    "captured_at": stamp,
+                    "body_hash": body_hash,
+                    "imported_at": iso(now),
+                    "items_total": len(parsed.items),
+                }
+            )
+            .last_pk
+        )
         earlier = _sightings(store, feed, [i.key for i in parsed.items])
         counts = store._store_items(feed, parsed, captured, matcher)  # the poll's own path, on purpose
         if counts.new or counts.updated:
             store._fill_weeks()
         _keep_order(store, feed, stamp, earlier)
         _claim_sightings(store, feed, import_id, stamp, [i.key for i in parsed.items])
-        store.conn.execute("UPDATE imports SET items_new = ?, items_updated = ? WHERE id = ?",
-                           (counts.new, counts.updated, import_id))
+        store.conn.execute(
+            "UPDATE imports SET items_new = ?, items_updated = ? WHERE id = ?", (counts.new, counts.updated, import_id)
+        )
         # The feed's record now begins at its earliest capture: a digest counts its weeks as polled.
-        store.conn.execute("UPDATE feeds SET first_success_at = min(coalesce(first_success_at, :t), :t), "
-                           "title = coalesce(title, :title) WHERE id = :id",
-                           {"t": stamp, "title": parsed.title, "id": feed})
+        store.conn.execute(
+            "UPDATE feeds SET first_success_at = min(coalesce(first_success_at, :t), :t), "
+            "title = coalesce(title, :title) WHERE id = :id",
+            {"t": stamp, "title": parsed.title, "id": feed},
+        )
     return counts
 
 
@@ -85,11 +118,12 @@ def _sightings(store: Store, feed: int, keys: Sequence[str]) -> dict[int, tuple[
     """item id -> (first_seen, last_seen) of this feed's sightings of these items."""
     found: dict[int, tuple[str, str]] = {}
     for start in range(0, len(keys), CHUNK):
-        chunk = list(keys[start:start + CHUNK])
+        chunk = list(keys[start : start + CHUNK])
         for item_id, first, last in store.conn.execute(
-                "SELECT s.item_id, s.first_seen, s.last_seen FROM items i JOIN item_sources s "
-                f"ON s.item_id = i.id AND s.feed_id = ? WHERE i.key IN ({','.join('?' * len(chunk))})",
-                [feed, *chunk]):
+            "SELECT s.item_id, s.first_seen, s.last_seen FROM items i JOIN item_sources s "
+            f"ON s.item_id = i.id AND s.feed_id = ? WHERE i.key IN ({','.join('?' * len(chunk))})",
+            [feed, *chunk],
+        ):
             found[item_id] = (first, last)
     return found
 
@@ -97,25 +131,31 @@ def _sightings(store: Store, feed: int, keys: Sequence[str]) -> dict[int, tuple[
 def _keep_order(store: Store, feed: int, stamp: str, earlier: dict[int, tuple[str, str]]) -> None:
     """A capture older than what is stored (imported after live polls, or out of order) moves first sightings
     back, never last sightings: the store wrote `stamp` as the last one, as a poll is always the newest."""
-    rows: list[Any] = [(min(first, stamp), max(last, stamp), item_id, feed)
-                       for item_id, (first, last) in earlier.items() if stamp < last or stamp < first]
+    rows: list[Any] = [
+        (min(first, stamp), max(last, stamp), item_id, feed)
+        for item_id, (first, last) in earlier.items()
+        if stamp < last or stamp < first
+    ]
     if rows:
-        store.conn.executemany("UPDATE item_sources SET first_seen = ?, last_seen = ? WHERE item_id = ? "
-                               "AND feed_id = ?", rows)
+        store.conn.executemany(
+            "UPDATE item_sources SET first_seen = ?, last_seen = ? WHERE item_id = ? AND feed_id = ?", rows
+        )
 
 
 def _claim_sightings(store: Store, feed: int, import_id: int, stamp: str, keys: Sequence[str]) -> None:
     """The sightings this import made (first seen at its capture, by this feed) name it; an item stored from a
     later capture or poll was in fact first seen at this one."""
     for start in range(0, len(keys), CHUNK):
-        chunk = list(keys[start:start + CHUNK])
+        chunk = list(keys[start : start + CHUNK])
         marks = ",".join("?" * len(chunk))
-        store.conn.execute(f"UPDATE items SET first_seen = ? WHERE first_seen > ? AND key IN ({marks})",
-                           [stamp, stamp, *chunk])
+        store.conn.execute(
+            f"UPDATE items SET first_seen = ? WHERE first_seen > ? AND key IN ({marks})", [stamp, stamp, *chunk]
+        )
         store.conn.execute(
             "UPDATE item_sources SET import_id = ? WHERE feed_id = ? AND first_seen = ? AND import_id IS NULL "
             f"AND item_id IN (SELECT id FROM items WHERE key IN ({','.join('?' * len(chunk))}))",
-            [import_id, feed, stamp, *chunk])
+            [import_id, feed, stamp, *chunk],
+        )
 
 
 def live_since(store: Store) -> datetime | None:
@@ -126,8 +166,12 @@ def live_since(store: Store) -> datetime | None:
 
 def done_captures(store: Store, feed: int) -> set[tuple[str, str]]:
     """(timestamp, original) of this feed's captures imported by earlier runs (failed ones are tried again)."""
-    return {(t, o) for t, o in store.conn.execute(
-        "SELECT timestamp, original FROM captures WHERE feed_id = ? AND state = 'imported'", (feed,))}
+    return {
+        (t, o)
+        for t, o in store.conn.execute(
+            "SELECT timestamp, original FROM captures WHERE feed_id = ? AND state = 'imported'", (feed,)
+        )
+    }
 
 
 def import_of(store: Store, feed: int, body_hash: str) -> int | None:
@@ -135,14 +179,25 @@ def import_of(store: Store, feed: int, body_hash: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def record_capture(store: Store, feed: int, timestamp: str, original: str, digest: str | None, *, state: str,
-                   now: datetime, error: str | None = None, import_id: int | None = None) -> None:
+def record_capture(
+    store: Store,
+    feed: int,
+    timestamp: str,
+    original: str,
+    digest: str | None,
+    *,
+    state: str,
+    now: datetime,
+    error: str | None = None,
+    import_id: int | None = None,
+) -> None:
     with store.transaction():
         store.conn.execute(
             "INSERT INTO captures (feed_id, timestamp, original, digest, state, error, import_id, done_at) "
             "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (feed_id, timestamp, original) DO UPDATE SET state = excluded.state, "
             "error = excluded.error, import_id = excluded.import_id, done_at = excluded.done_at",
-            (feed, timestamp, original, digest, state, error, import_id, iso(now)))
+            (feed, timestamp, original, digest, state, error, import_id, iso(now)),
+        )
 
 
 def imported_documents(store: Store) -> set[tuple[int, str]]:

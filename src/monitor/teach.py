@@ -25,13 +25,15 @@ from .types import Evidence, ThemeSpec
 
 NEAR = 15  # points under the threshold that still make an item worth a look
 WIDE = 100_000  # words: a `within` no item reaches
-_STOP = frozenset("""a an the of in on at to for from by with and or but not no is are was were be been has have
+_STOP = frozenset(
+    """a an the of in on at to for from by with and or but not no is are was were be been has have
 had it its this that these those as into over after before about than their his her they them he she we you
 i our your will would can could should may might do does did so if then there here who which what when where
 why how all any more most other some such only also said says after new one two
 и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее мне было вот от меня
 еще нет о из ему когда даже ли если уже или ни быть был до вас там они где есть для мы их чем была под будет кто
-этот того это при после над через эти нас про них""".split())
+этот того это при после над через эти нас про них""".split()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +97,17 @@ def candidates(title: str, summary: str) -> set[str]:
     for text in (title, summary):
         words = [word for word, _, _ in tokens(text)]
         out.update(w for w in words if len(w) >= 4 and w not in _STOP and not w.isdigit())
-        out.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False)
-                   if a not in _STOP and b not in _STOP and not (a.isdigit() or b.isdigit()))
+        out.update(
+            f"{a} {b}"
+            for a, b in zip(words, words[1:], strict=False)
+            if a not in _STOP and b not in _STOP and not (a.isdigit() or b.isdigit())
+        )
     return out
 
 
-def suggest(missed: Mapping[int, tuple[str, str]], negatives: Sequence[tuple[str, str]], limit: int,
-            least: int = 2) -> list[Suggestion]:
+def suggest(
+    missed: Mapping[int, tuple[str, str]], negatives: Sequence[tuple[str, str]], limit: int, least: int = 2
+) -> list[Suggestion]:
     """Terms that would catch missed positives (`missed`: id -> title, summary), best first: most caught
     for fewest wrongly caught. A term must catch at least `least` items (or all, when fewer are missed)."""
     holders: dict[str, list[int]] = {}

@@ -59,7 +59,7 @@ def parse_term(text: str) -> tuple[str, ...]:
         raise ValueError(f"{text!r} has no words in it")
     leftover = _TERM_WORD.sub("", text)
     if "*" in leftover:
-        raise ValueError(f"{text!r}: `*` may only end a word, as in \"refugee*\"")
+        raise ValueError(f'{text!r}: `*` may only end a word, as in "refugee*"')
     for word in words:
         if word.endswith("*") and len(word) - 1 < MIN_PREFIX:
             raise ValueError(f"{text!r}: a prefix needs at least {MIN_PREFIX} letters before `*`")
@@ -75,8 +75,9 @@ def check_phrase(text: str) -> None:
 def term_words(text: str) -> tuple[tuple[str, bool], ...]:
     """(folded word, may match near spellings) for each word of a valid term."""
     parse_term(text)
-    return tuple((fold(w), w[:1].isupper() and len(w) >= MIN_NAME and not w.endswith("*"))
-                 for w in _TERM_WORD.findall(text))
+    return tuple(
+        (fold(w), w[:1].isupper() and len(w) >= MIN_NAME and not w.endswith("*")) for w in _TERM_WORD.findall(text)
+    )
 
 
 def expand(entries: tuple[str, ...], sets: dict[str, tuple[str, ...]]) -> tuple[str, ...]:

@@ -54,22 +54,34 @@ def sklearn() -> Any:
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold
     except ImportError:
-        raise UsageError("training a model needs scikit-learn: pip install 'monitor[learn]' "
-                         "(matching with a trained model does not)") from None
+        raise UsageError(
+            "training a model needs scikit-learn: pip install 'monitor[learn]' (matching with a trained model does not)"
+        ) from None
     return DictVectorizer, LogisticRegression, StratifiedKFold
 
 
-def train_theme(spec: ThemeSpec, examples: Sequence[tuple[str, str, bool]], seed: int = SEED,
-                folds: int = FOLDS) -> Trained:
+def train_theme(
+    spec: ThemeSpec, examples: Sequence[tuple[str, str, bool]], seed: int = SEED, folds: int = FOLDS
+) -> Trained:
     """Cross-validate and train a model of `spec` on (title, summary, verdict) examples."""
     rules, values = theme_features(spec, [(title, summary) for title, summary, _ in examples])
     verdicts = [verdict for _, _, verdict in examples]
     positives = sum(verdicts)
     f1_rules, p_rules = f1(verdicts, rules)
     if min(positives, len(verdicts) - positives) < MIN_EACH:
-        return Trained(spec.key, len(verdicts), positives, f1_rules, 0.0, p_rules, 0.0, False,
-                       f"not trained: {positives} yes and {len(verdicts) - positives} no label(s); "
-                       f"at least {MIN_EACH} of each are needed", None)
+        return Trained(
+            spec.key,
+            len(verdicts),
+            positives,
+            f1_rules,
+            0.0,
+            p_rules,
+            0.0,
+            False,
+            f"not trained: {positives} yes and {len(verdicts) - positives} no label(s); "
+            f"at least {MIN_EACH} of each are needed",
+            None,
+        )
     decided = cross_decisions(spec, values, rules, verdicts, seed, folds)
     f1_model, p_model = f1(verdicts, decided)
     model = fit(spec, values, rules, verdicts, seed)
@@ -84,22 +96,30 @@ def train_theme(spec: ThemeSpec, examples: Sequence[tuple[str, str, bool]], seed
     return Trained(spec.key, len(verdicts), positives, f1_rules, f1_model, p_rules, p_model, active, why, model)
 
 
-def cross_decisions(spec: ThemeSpec, values: Sequence[dict[str, float]], rules: Sequence[bool],
-                    verdicts: Sequence[bool], seed: int, folds: int) -> list[bool]:
+def cross_decisions(
+    spec: ThemeSpec,
+    values: Sequence[dict[str, float]],
+    rules: Sequence[bool],
+    verdicts: Sequence[bool],
+    seed: int,
+    folds: int,
+) -> list[bool]:
     """Each item decided by rules + a model trained without its fold."""
     _, _, StratifiedKFold = sklearn()
     k = min(folds, sum(verdicts), len(verdicts) - sum(verdicts))
     decided = [False] * len(verdicts)
     for train_at, test_at in StratifiedKFold(k, shuffle=True, random_state=seed).split(values, verdicts):
-        model = fit(spec, [values[i] for i in train_at], [rules[i] for i in train_at],
-                    [verdicts[i] for i in train_at], seed)
+        model = fit(
+            spec, [values[i] for i in train_at], [rules[i] for i in train_at], [verdicts[i] for i in train_at], seed
+        )
         for i in test_at:
             decided[i] = model.decide(rules[i], model.probability(values[i]))
     return decided
 
 
-def fit(spec: ThemeSpec, values: Sequence[dict[str, float]], rules: Sequence[bool], verdicts: Sequence[bool],
-        seed: int) -> ThemeModel:
+def fit(
+    spec: ThemeSpec, values: Sequence[dict[str, float]], rules: Sequence[bool], verdicts: Sequence[bool], seed: int
+) -> ThemeModel:
     """A model trained on all of `values`; its penalty, threshold and veto chosen by an inner cross-validation."""
     c, threshold, veto = _choose(values, rules, verdicts, seed)
     weights, bias = _weights(values, verdicts, c)
@@ -113,13 +133,17 @@ def _weights(values: Sequence[dict[str, float]], verdicts: Sequence[bool], c: fl
     classifier = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
     classifier.fit(x, list(verdicts))
     names = vectorizer.get_feature_names_out()
-    weights = {str(name): round(float(w), 6) for name, w in zip(names, classifier.coef_[0], strict=True)
-               if abs(w) >= MIN_WEIGHT}
+    weights = {
+        str(name): round(float(w), 6)
+        for name, w in zip(names, classifier.coef_[0], strict=True)
+        if abs(w) >= MIN_WEIGHT
+    }
     return weights, round(float(classifier.intercept_[0]), 6)
 
 
-def _choose(values: Sequence[dict[str, float]], rules: Sequence[bool], verdicts: Sequence[bool],
-            seed: int) -> tuple[float, float, float]:
+def _choose(
+    values: Sequence[dict[str, float]], rules: Sequence[bool], verdicts: Sequence[bool], seed: int
+) -> tuple[float, float, float]:
     """(penalty C, threshold, veto) with the best F1 on held-out parts of the training items at a precision of
     at least MIN_PRECISION, or the rules' own where theirs is lower; the most cautious choice (the rules
     alone, nearly) where none reaches it."""

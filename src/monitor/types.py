@@ -204,9 +204,15 @@ class Evidence:
 def evidence_records(evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
     """Evidence as plain dicts (the stored JSON and `match --jsonl`); by hand, as dataclasses.asdict
     deep-copies every field and cost more than the matching itself."""
-    return [{"kind": e.kind, "name": e.name, "score": e.score,
-             "spans": [{"field": s.field, "start": s.start, "end": s.end, "text": s.text} for s in e.spans]}
-            for e in evidence]
+    return [
+        {
+            "kind": e.kind,
+            "name": e.name,
+            "score": e.score,
+            "spans": [{"field": s.field, "start": s.start, "end": s.end, "text": s.text} for s in e.spans],
+        }
+        for e in evidence
+    ]
 
 
 @dataclass(frozen=True, slots=True)

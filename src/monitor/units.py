@@ -107,5 +107,5 @@ def listen_address(text: str) -> tuple[str, int]:
     elif ":" in host:  # "::1:9464" is ambiguous: which colon starts the port?
         host = ""
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"expected host:port such as \"127.0.0.1:9464\" or \"[::1]:9464\", got {text!r}")
+        raise ValueError(f'expected host:port such as "127.0.0.1:9464" or "[::1]:9464", got {text!r}')
     return host, int(port)
