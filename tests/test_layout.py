@@ -38,7 +38,8 @@ ALLOWED = {
     "labels": {"identity", "store", "units"},
     "fetch": {"addresses", "config", "netguard", "textsafe", "types"},
     "netguard": set(),
-    "store": {"errors", "identity", "schema", "stemming", "types", "units", "weeks"},
+    "reconcile": {"types"},
+    "store": {"errors", "identity", "reconcile", "schema", "stemming", "types", "units", "weeks"},
     "parsers": {"parse", "types"},
     "pipeline": {"config", "errors", "fetch", "match", "parsers", "policy", "store", "types"},
     "cluster": {"stemming", "terms", "types"},
@@ -114,6 +115,7 @@ PURE = {
     "schedule",
     "locate",
     "history_import",
+    "reconcile",
 }
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 

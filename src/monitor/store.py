@@ -21,6 +21,7 @@ import sqlite_utils
 
 from .errors import StoreError
 from .identity import canonical_url
+from .reconcile import Plan, Sighting, Stored, StoredItem, reconcile
 from .schema import MIGRATIONS
 from .stemming import query_terms, search_query, snippet, stem_text
 from .types import FeedReport, FeedSource, FeedState, ItemCounts, ParsedFeed, ThemeMatch, ThemeSpec, evidence_records
@@ -334,39 +335,25 @@ class Store:
 
     def _store_items(self, feed_id: int, parsed: ParsedFeed, now: datetime, matcher: Matching | None) -> ItemCounts:
         stamp = iso(now)
-        items = parsed.items
-        existing = self._existing_items([i.key for i in items])
-        sources = self._sources(feed_id, [row[0] for row in existing.values()])
-        new_rows, updates, new_sources, source_updates, seen_ids = [], [], [], [], []
-        earlier: list[tuple[str, int, str]] = []
-        earlier_sightings: list[tuple[str, int, int, str]] = []
-        for item in items:
-            row = existing.get(item.key)
-            if row is None:
-                new_rows.append(item)
-                continue
-            item_id, stored_hash, item_first_seen = row
-            if stamp < item_first_seen:  # an older capture (import, backfill): the item was first seen then
-                earlier.append((stamp, item_id, stamp))
-            sighting = sources.get(item_id)
-            if sighting is None:  # another feed carries an item we have: one more sighting
-                new_sources.append((item_id, feed_id, stamp, stamp, item.link, item.content_hash))
-                seen_ids.append(item_id)
-                continue
-            previous_copy, sighting_last_seen = sighting
-            if stamp < sighting_last_seen:
-                # A copy older than the one this feed last carried is history, not an edit: it never
-                # overwrites the newer text, nor moves the sighting back in time; it can only begin it earlier.
-                earlier_sightings.append((stamp, item_id, feed_id, stamp))
-                seen_ids.append(item_id)
-            elif previous_copy != item.content_hash and stored_hash != item.content_hash:
-                # This feed edited its copy since it last carried it: the item was updated. Comparing with
-                # this feed's own previous copy keeps two feeds with different copies from flapping.
-                updates.append(item)
-                source_updates.append((stamp, item.content_hash, item_id, feed_id))
-            else:
-                source_updates.append((stamp, item.content_hash, item_id, feed_id))
-                seen_ids.append(item_id)
+        plan = reconcile(parsed.items, self._stored(feed_id, [i.key for i in parsed.items]), stamp)
+        return self._apply(feed_id, plan, matcher)
+
+    def _stored(self, feed_id: int, keys: list[str]) -> Stored:
+        """What is stored of these keys, and this feed's sightings of them: what `reconcile` decides on."""
+        items = {key: StoredItem(*row) for key, row in self._existing_items(keys).items()}
+        sightings = {
+            i: Sighting(*row) for i, row in self._sources(feed_id, [s.item_id for s in items.values()]).items()
+        }
+        return Stored(items, sightings)
+
+    def _apply(self, feed_id: int, plan: Plan, matcher: Matching | None) -> ItemCounts:
+        """Inside a transaction: the plan written, its new and updated items matched first."""
+        stamp = plan.stamp
+        new_rows, updates = plan.new, [item for _, item in plan.updates]
+        new_sources = [(item_id, feed_id, stamp, stamp, i.link, i.content_hash) for item_id, i in plan.new_sightings]
+        source_updates = [(stamp, content_hash, item_id, feed_id) for item_id, content_hash in plan.sighting_updates]
+        earlier_sightings = [(stamp, item_id, feed_id, stamp) for item_id in plan.earlier_sightings]
+        earlier = [(stamp, item_id, stamp) for item_id in plan.earlier_first_seen]
         # Matched before they are written, so a new item is inserted once, with its matcher version.
         version = matcher.version if matcher else None
         found = {i.key: matcher.match(i.title, i.summary_text) for i in new_rows + updates} if matcher else {}
@@ -425,8 +412,8 @@ class Store:
                 ],
             )
             if matcher:
-                self._write_matches([(existing[i.key][0], found[i.key]) for i in updates], matcher.version, stamp)
-        ids = {**(new_ids if new_rows else {}), **{i.key: existing[i.key][0] for i in updates}}
+                self._write_matches([(item_id, found[i.key]) for item_id, i in plan.updates], matcher.version, stamp)
+        ids = {**(new_ids if new_rows else {}), **{i.key: item_id for item_id, i in plan.updates}}
         fresh = new_rows + updates
         self._index_stems([(ids[i.key], i.title, i.summary_text) for i in fresh if i.stems is None])
         self._write_stems([(ids[i.key], *i.stems) for i in fresh if i.stems is not None])
@@ -453,7 +440,7 @@ class Store:
                 earlier,
             )
         matched = sum(1 for matches in found.values() if matches)
-        return ItemCounts(new=len(new_rows), updated=len(updates), seen=len(seen_ids), matched=matched)
+        return ItemCounts(new=len(new_rows), updated=len(updates), seen=len(plan.seen), matched=matched)
 
     # -- what SQL users need of the config: item weeks, theme labels -----------------------------
 
