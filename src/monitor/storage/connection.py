@@ -1,0 +1,211 @@
+"""EDGE: the SQLite file: opening, migrating, transactions and the write lock; what every part of storage shares.
+
+One file, WAL mode (readers never block the poller and the poller never blocks an analyst's `sqlite3`
+shell), a busy timeout, foreign keys on. Each feed's results of a round are written in one transaction,
+so a crash mid-round loses nothing that was committed before it. Items are reconciled in bulk (one
+query for the keys of a whole feed, never one query per item).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Protocol, Self
+
+import sqlite_utils
+
+from ..errors import StoreError
+from ..schema import MIGRATIONS
+from ..types import ThemeMatch
+
+
+class Matching(Protocol):
+    """What the store needs of a matcher (`match.Matcher`): a version and a pure `match`."""
+
+    version: str
+
+    def match(self, title: str, summary: str = "") -> list[ThemeMatch]: ...
+
+
+BUSY_TIMEOUT = timedelta(seconds=30)  # `monitor.busy_timeout`
+CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
+# A WAL that a long read transaction let grow (to the size of the database) is cut back to this once it is
+# checkpointed; without a limit SQLite reuses the file but never shrinks it.
+JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
+SUCCESSES = "('ok', 'partial', 'not_modified', 'unchanged')"  # fetches.outcome of a successful poll
+# When feed `f` last brought something new, as of :upto: its newest item's publication, but no later than
+# the item's first sighting (an old story first seen today is not news); without items, its first success.
+NEWEST = (
+    "coalesce((SELECT max(min(i.published, s.first_seen)) FROM item_sources s JOIN items i ON i.id = s.item_id "
+    "WHERE s.feed_id = f.id AND s.first_seen < :upto), f.first_success_at)"
+)
+# Feed `f` brought nothing new since :cut (NEWEST < :cut); the caller checks that it answers. Written so
+# that the index on item_sources(feed_id, first_seen) reads only the items first seen since :cut.
+STALE = (
+    "(NOT EXISTS (SELECT 1 FROM item_sources s JOIN items i ON i.id = s.item_id "
+    "WHERE s.feed_id = f.id AND s.first_seen >= :cut AND s.first_seen < :upto AND i.published >= :cut) "
+    "AND (f.first_success_at < :cut OR EXISTS (SELECT 1 FROM item_sources s WHERE s.feed_id = f.id "
+    "AND s.first_seen < :upto)))"
+)
+FOREVER = "9999"  # an :upto after every stored time
+
+
+class Connection:
+    """The database connection and its transactions; the other parts of storage are built on it."""
+
+    def __init__(self, path: str, conn: sqlite3.Connection, busy_timeout: timedelta = BUSY_TIMEOUT):
+        self.path = path
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self.busy_timeout = busy_timeout
+
+    @classmethod
+    def open(cls, path: str | Path, busy_timeout: timedelta = BUSY_TIMEOUT) -> Self:
+        """Open (creating it and its folder if needed) and migrate the database. A write waits up to
+        `busy_timeout` for another process's write lock (an analyst's `BEGIN IMMEDIATE`, a `monitor poll`)."""
+        path = str(path)
+        try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                path, timeout=busy_timeout.total_seconds(), isolation_level=None, check_same_thread=False
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout.total_seconds() * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # durable at each checkpoint; safe in WAL mode
+            conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(path, f"cannot open: {error}", locked=_is_locked(error)) from error
+        store = cls(path, conn, busy_timeout)
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        # IMMEDIATE takes the write lock up front, so a busy database is waited for here (busy_timeout)
+        # instead of failing half-way through when a read would have to become a write.
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise self.write_error(error) from error
+        try:
+            yield
+            self.conn.execute("COMMIT")
+        except BaseException as error:
+            # After an I/O error or a full disk mid-statement SQLite has already rolled back (a ROLLBACK then
+            # fails and would hide the real error); after a failed COMMIT the transaction is still open, and
+            # left so, every later BEGIN of this connection would fail even once the disk has room again.
+            if self.conn.in_transaction:
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            if isinstance(error, sqlite3.Error):
+                raise self.write_error(error) from error
+            raise
+
+    def write_error(self, error: sqlite3.Error) -> StoreError:
+        """A write that failed, as a StoreError saying what the usual cause is."""
+        text = str(error)
+        code = getattr(error, "sqlite_errorcode", None)
+        code = code & 0xFF if isinstance(code, int) else None  # the primary code of an extended one
+        if _is_locked(error):
+            hint = (
+                f"another process held the write lock for more than monitor.busy_timeout "
+                f"({self.busy_timeout.total_seconds():g}s); nothing of this write was kept"
+            )
+        elif code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR) or "disk" in text:
+            hint = "is the disk full, or the file over a size limit? nothing of this write was kept"
+        elif code == sqlite3.SQLITE_READONLY or "readonly" in text:
+            hint = "the file or its folder is not writable by this user"
+        else:
+            hint = ""
+        return StoreError(self.path, f"cannot write: {text}" + (f" ({hint})" if hint else ""), locked=_is_locked(error))
+
+    def checkpoint(self) -> bool:
+        """After a big write: if the WAL has outgrown JOURNAL_SIZE_LIMIT, copy it into the database and
+        truncate it, without waiting. A reader still on an old snapshot (an analyst's open transaction) makes
+        this a no-op; journal_size_limit then cuts the WAL back at a later write. True when it was cut."""
+        try:
+            if self.path == ":memory:" or os.path.getsize(self.path + "-wal") <= JOURNAL_SIZE_LIMIT:
+                return False
+        except OSError:
+            return False
+        self.conn.execute("PRAGMA busy_timeout = 0")  # TRUNCATE would otherwise wait busy_timeout for readers
+        try:
+            busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error:
+            busy = 1
+        finally:
+            self.set_busy_timeout(self.busy_timeout)
+        return not busy
+
+    def set_busy_timeout(self, busy_timeout: timedelta) -> None:
+        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout.total_seconds() * 1000)}")
+        self.busy_timeout = busy_timeout
+
+    def migrate(self) -> list[int]:
+        """Apply the migrations this database lacks, each atomically. Returns the versions applied."""
+        try:
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            done = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
+            newest_known = max(m.version for m in MIGRATIONS)
+            if done and max(done) > newest_known:
+                raise StoreError(
+                    self.path,
+                    f"was written by a newer monitor (schema {max(done)}, this one "
+                    f"knows {newest_known}); upgrade monitor",
+                )
+            applied = []
+            for migration in MIGRATIONS:
+                if migration.version in done:
+                    continue
+                name = migration.name.replace("'", "''")
+                record = (
+                    "INSERT INTO schema_migrations VALUES "
+                    f"({migration.version}, '{name}', strftime('%Y-%m-%dT%H:%M:%SZ','now'))"
+                )
+                try:
+                    self.conn.executescript(f"BEGIN IMMEDIATE;\n{migration.sql}\n{record};\nCOMMIT;")
+                except sqlite3.Error:
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    raise
+                applied.append(migration.version)
+            return applied
+        except sqlite3.Error as error:
+            raise StoreError(self.path, f"cannot apply the schema: {error}", locked=_is_locked(error)) from error
+
+    def schema_version(self) -> int:
+        return self.conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+
+    def count(self, table: str) -> int:
+        return int(self.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values)) or "NULL"
+
+
+def _is_locked(error: BaseException) -> bool:
+    """Another connection holds the lock (SQLITE_BUSY or SQLITE_LOCKED), as opposed to a broken file."""
+    code = getattr(error, "sqlite_errorcode", None)
+    code = code & 0xFF if isinstance(code, int) else None  # the primary code of an extended one
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(error)

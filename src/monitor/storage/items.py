@@ -1,0 +1,310 @@
+"""EDGE: the SQL of items and matches: a feed's poll applied as `reconcile` planned it, weeks, themes, rematch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+
+from ..reconcile import Plan, Sighting, Stored, StoredItem, reconcile
+from ..types import FeedReport, FeedState, ItemCounts, ParsedFeed, ThemeMatch, ThemeSpec, evidence_records
+from ..units import from_iso, iso
+from ..weeks import week_end, week_label, week_start
+from .connection import CHUNK, Matching, _marks
+from .feeds import Feeds
+from .search import Search
+
+
+class Items(Feeds, Search):
+    """Items, their sightings by feeds, their weeks and their theme matches; a feed's poll in one transaction."""
+
+    def record_poll(
+        self,
+        state: FeedState,
+        report: FeedReport,
+        parsed: ParsedFeed | None,
+        now: datetime,
+        matcher: Matching | None = None,
+    ) -> ItemCounts:
+        """Store one feed's items (matched to the themes when new or changed), its new state and the
+        fetch row, atomically."""
+        with self.transaction():
+            counts = self._store_items(state.id, parsed, now, matcher) if parsed else ItemCounts()
+            if counts.new or counts.updated:
+                self._fill_weeks()
+            self.save_feed_state(state, parsed.title if parsed else None)
+            self.db.table("fetches").insert(
+                {
+                    "feed_id": state.id,
+                    "started_at": iso(report.started_at or now),
+                    "duration_ms": int(report.duration * 1000),
+                    "url": report.url,
+                    "status": report.status,
+                    "bytes": report.bytes_read,
+                    "outcome": report.outcome.value,
+                    "error": report.error,
+                    "bozo": parsed.bozo if parsed else None,
+                    "items_total": len(parsed.items) if parsed else 0,
+                    "items_new": counts.new,
+                    "items_updated": counts.updated,
+                    "items_seen": counts.seen,
+                }
+            )
+        return counts
+
+    def _store_items(self, feed_id: int, parsed: ParsedFeed, now: datetime, matcher: Matching | None) -> ItemCounts:
+        stamp = iso(now)
+        plan = reconcile(parsed.items, self._stored(feed_id, [i.key for i in parsed.items]), stamp)
+        return self._apply(feed_id, plan, matcher)
+
+    def _stored(self, feed_id: int, keys: list[str]) -> Stored:
+        """What is stored of these keys, and this feed's sightings of them: what `reconcile` decides on."""
+        items = {key: StoredItem(*row) for key, row in self._existing_items(keys).items()}
+        sightings = {
+            i: Sighting(*row) for i, row in self._sources(feed_id, [s.item_id for s in items.values()]).items()
+        }
+        return Stored(items, sightings)
+
+    def _apply(self, feed_id: int, plan: Plan, matcher: Matching | None) -> ItemCounts:
+        """Inside a transaction: the plan written, its new and updated items matched first."""
+        stamp = plan.stamp
+        new_rows, updates = plan.new, [item for _, item in plan.updates]
+        new_sources = [(item_id, feed_id, stamp, stamp, i.link, i.content_hash) for item_id, i in plan.new_sightings]
+        source_updates = [(stamp, content_hash, item_id, feed_id) for item_id, content_hash in plan.sighting_updates]
+        earlier_sightings = [(stamp, item_id, feed_id, stamp) for item_id in plan.earlier_sightings]
+        earlier = [(stamp, item_id, stamp) for item_id in plan.earlier_first_seen]
+        # Matched before they are written, so a new item is inserted once, with its matcher version.
+        version = matcher.version if matcher else None
+        found = {i.key: matcher.match(i.title, i.summary_text) for i in new_rows + updates} if matcher else {}
+        if new_rows:
+            self.conn.executemany(
+                "INSERT INTO items (key, feed_id, title, link, summary, summary_html, author, language, guid,"
+                " published, date_source, first_seen, content_hash, matcher_version)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        i.key,
+                        feed_id,
+                        i.title,
+                        i.link,
+                        i.summary_text,
+                        i.summary_html,
+                        i.author,
+                        i.language,
+                        i.guid,
+                        iso(i.published),
+                        i.date_source,
+                        stamp,
+                        i.content_hash,
+                        version,
+                    )
+                    for i in new_rows
+                ],
+            )
+            new_ids = {key: row[0] for key, row in self._existing_items([i.key for i in new_rows]).items()}
+            new_sources += [(new_ids[i.key], feed_id, stamp, stamp, i.link, i.content_hash) for i in new_rows]
+            if matcher:
+                self._insert_matches([(new_ids[i.key], found[i.key]) for i in new_rows], version, stamp)
+        if updates:
+            self.conn.executemany(
+                "UPDATE items SET title = ?, link = ?, summary = ?, summary_html = ?, author = ?, updated_at = ?,"
+                " content_hash = ?, published = CASE WHEN ? = 'first_seen' THEN published ELSE ? END,"
+                " date_source = CASE WHEN ? = 'first_seen' THEN date_source ELSE ? END,"
+                " week = CASE WHEN ? = 'first_seen' THEN week END WHERE key = ?",  # its week computed again
+                [
+                    (
+                        i.title,
+                        i.link,
+                        i.summary_text,
+                        i.summary_html,
+                        i.author,
+                        stamp,
+                        i.content_hash,
+                        i.date_source,
+                        iso(i.published),
+                        i.date_source,
+                        i.date_source,
+                        i.date_source,
+                        i.key,
+                    )
+                    for i in updates
+                ],
+            )
+            if matcher:
+                self._write_matches([(item_id, found[i.key]) for item_id, i in plan.updates], matcher.version, stamp)
+        ids = {**(new_ids if new_rows else {}), **{i.key: item_id for item_id, i in plan.updates}}
+        fresh = new_rows + updates
+        self._index_stems([(ids[i.key], i.title, i.summary_text) for i in fresh if i.stems is None])
+        self._write_stems([(ids[i.key], *i.stems) for i in fresh if i.stems is not None])
+        if new_sources:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO item_sources (item_id, feed_id, first_seen, last_seen, link, "
+                "content_hash) VALUES (?,?,?,?,?,?)",
+                new_sources,
+            )
+        if source_updates:
+            self.conn.executemany(
+                "UPDATE item_sources SET last_seen = ?, content_hash = ? WHERE item_id = ? AND feed_id = ?",
+                source_updates,
+            )
+        if earlier_sightings:
+            self.conn.executemany(
+                "UPDATE item_sources SET first_seen = ? WHERE item_id = ? AND feed_id = ? AND first_seen > ?",
+                earlier_sightings,
+            )
+        if earlier:  # an undated item's week follows its first sighting: computed again
+            self.conn.executemany(
+                "UPDATE items SET first_seen = ?, week = CASE WHEN date_source = 'first_seen' "
+                "THEN NULL ELSE week END WHERE id = ? AND first_seen > ?",
+                earlier,
+            )
+        matched = sum(1 for matches in found.values() if matches)
+        return ItemCounts(new=len(new_rows), updated=len(updates), seen=len(plan.seen), matched=matched)
+
+    def _existing_items(self, keys: list[str]) -> dict[str, tuple[int, str, str]]:
+        """Stored items by key: id, content hash, first seen."""
+        found: dict[str, tuple[int, str, str]] = {}
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start : start + CHUNK]
+            for item_id, key, stored_hash, first_seen in self.conn.execute(
+                f"SELECT id, key, content_hash, first_seen FROM items WHERE key IN ({_marks(chunk)})", chunk
+            ):
+                found[key] = (item_id, stored_hash, first_seen)
+        return found
+
+    def _sources(self, feed_id: int, item_ids: list[int]) -> dict[int, tuple[str, str]]:
+        """This feed's sightings of stored items: the hash of its last copy, when it last carried it."""
+        found: dict[int, tuple[str, str]] = {}
+        for start in range(0, len(item_ids), CHUNK):
+            chunk = item_ids[start : start + CHUNK]
+            for item_id, source_hash, last_seen in self.conn.execute(
+                f"SELECT item_id, content_hash, last_seen FROM item_sources WHERE feed_id = ? AND item_id IN "
+                f"({_marks(chunk)})",
+                [feed_id, *chunk],
+            ):
+                found[item_id] = (source_hash, last_seen)
+        return found
+
+    def sync_calendar(self, timezone: str, first_day: str) -> int:
+        """Fill `items.week` where it is missing, and compute it again for every item if the time zone or
+        first weekday changed since it was computed. Returns the items whose week was written."""
+        with self.transaction():
+            if self.conn.execute("SELECT timezone, week_start FROM calendar").fetchone() == (timezone, first_day):
+                return self._fill_weeks()
+            self.conn.execute("UPDATE calendar SET timezone = ?, week_start = ?", (timezone, first_day))
+            return self._fill_weeks(everything=True)
+
+    def _fill_weeks(self, everything: bool = False) -> int:
+        """Inside a transaction: items.week of the items without one (`everything`: of all items), one
+        UPDATE per week between the earliest and latest of them, each a range of the published index."""
+        timezone, first_day = self.conn.execute("SELECT timezone, week_start FROM calendar").fetchone()
+        which = "1" if everything else "week IS NULL"
+        low, high = (
+            from_iso(t)
+            for t in self.conn.execute(f"SELECT min(published), max(published) FROM items WHERE {which}").fetchone()
+        )
+        if low is None or high is None:
+            return 0
+        written, start = 0, week_start(low, timezone, first_day)
+        while start <= high:
+            end, label = week_end(start, timezone), week_label(start, timezone)
+            # `+week`: the week's range of the published index, not every NULL week of the index on week
+            # (after migration 15 all are NULL, and each UPDATE would read them all: 14 s for 300,000 items).
+            written += self.conn.execute(
+                f"UPDATE items SET week = ? WHERE published >= ? AND published < ? AND +{which} AND +week IS NOT ?",
+                (label, iso(start), iso(end), label),
+            ).rowcount
+            start = end
+        return written
+
+    def sync_themes(self, themes: Iterable[ThemeSpec]) -> None:
+        """The `themes` table brought to the config's themes; a removed theme is kept, out of the config."""
+        rows = [(t.key, t.label, t.description, t.threshold) for t in themes]
+        with self.transaction():
+            self.conn.execute("UPDATE themes SET in_config = 0")
+            self.conn.executemany(
+                "INSERT INTO themes (key, label, description, threshold, in_config) VALUES (?,?,?,?,1) "
+                "ON CONFLICT(key) DO UPDATE SET label = excluded.label, description = excluded.description, "
+                "threshold = excluded.threshold, in_config = 1",
+                rows,
+            )
+
+    def _write_matches(
+        self, results: Sequence[tuple[int, Sequence[ThemeMatch]]], version: str, stamp: str | None
+    ) -> None:
+        """Replace the matches of these items (inside the caller's transaction)."""
+        self.conn.executemany("DELETE FROM matches WHERE item_id = ?", [(item_id,) for item_id, _ in results])
+        self._insert_matches(results, version, stamp)
+        self.conn.executemany(
+            "UPDATE items SET matcher_version = ? WHERE id = ?", [(version, item_id) for item_id, _ in results]
+        )
+
+    def _insert_matches(
+        self, results: Sequence[tuple[int, Sequence[ThemeMatch]]], version: str | None, stamp: str | None
+    ) -> None:
+        self.conn.executemany(
+            "INSERT INTO matches (item_id, theme, score, evidence, matcher_version, matched_at) VALUES (?,?,?,?,?,?)",
+            [
+                (
+                    item_id,
+                    m.theme,
+                    m.score,
+                    json.dumps(evidence_records(m.evidence), ensure_ascii=False),
+                    version,
+                    stamp,
+                )
+                for item_id, found in results
+                for m in found
+            ],
+        )
+
+    def items_to_match(self, version: str, *, everything: bool = False) -> int:
+        """How many items `rematch` would match: those not matched with `version`, or all."""
+        where = "" if everything else "WHERE matcher_version IS NOT ?"
+        return int(
+            self.conn.execute(f"SELECT count(*) FROM items {where}", [] if everything else [version]).fetchone()[0]
+        )
+
+    def rematch(self, matcher: Matching, now: datetime, *, everything: bool = False, batch: int = 500) -> Iterator[int]:
+        """Match stored items again, `batch` items per short transaction (a running daemon waits at most
+        for one batch). Yields the number of items done after each batch."""
+        stamp = iso(now)
+        last_id = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT id, title, summary FROM items WHERE id > ? AND (? OR matcher_version IS NOT ?) "
+                "ORDER BY id LIMIT ?",
+                (last_id, everything, matcher.version, batch),
+            ).fetchall()
+            if not rows:
+                return
+            results = [(item_id, matcher.match(title, summary)) for item_id, title, summary in rows]
+            with self.transaction():
+                self._write_matches(self._still_current(rows, results, matcher), matcher.version, stamp)
+            last_id = rows[-1][0]
+            self.checkpoint()
+            yield len(rows)
+
+    def _still_current(
+        self, rows: Sequence[tuple[int, str, str]], results: list[tuple[int, list[ThemeMatch]]], matcher: Matching
+    ) -> list[tuple[int, list[ThemeMatch]]]:
+        """The batch's results, each item matched again on the text it holds now (inside the write
+        transaction) if a poll changed it since the batch was read: a stale match would quote text the
+        item no longer has. An item deleted meanwhile is left out."""
+        ids = [row[0] for row in rows]
+        now: dict[int, tuple[str, str]] = {}
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            now.update(
+                (item_id, (title, summary))
+                for item_id, title, summary in self.conn.execute(
+                    f"SELECT id, title, summary FROM items WHERE id IN ({_marks(chunk)})", chunk
+                )
+            )
+        fresh = []
+        for (item_id, title, summary), (_, found) in zip(rows, results, strict=True):
+            current = now.get(item_id)
+            if current is None:
+                continue
+            fresh.append((item_id, found if current == (title, summary) else matcher.match(*current)))
+        return fresh
