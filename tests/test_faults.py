@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor import store_digest
 from monitor.config import load_config
 from monitor.deliver import SmtpSender
 from monitor.fetch import Fetcher
 from monitor.pipeline import poll_round
 from monitor.publish import publish, retry_failed
 from monitor.schedule import digest_send_moment
+from monitor.storage import digests as store_digest
 from monitor.store import Store
 from monitor.weeks import parse_week
 

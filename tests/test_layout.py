@@ -33,9 +33,7 @@ ALLOWED = {
     "teach": {"match", "terms", "types"},
     "model": {"match", "stemming", "teach", "terms", "types"},
     "train": {"errors", "model", "types"},
-    "model_store": {"match", "model", "store", "train", "types", "units"},
     "quality": set(),
-    "labels": {"identity", "store", "units"},
     "fetch": {"addresses", "config", "netguard", "textsafe", "types"},
     "netguard": set(),
     "reconcile": {"types"},
@@ -53,6 +51,9 @@ ALLOWED = {
         "weeks",
     },
     "storage.status": {"storage.connection", "units"},
+    "storage.digests": {"storage.connection", "types", "units"},
+    "storage.labels": {"storage.connection", "identity", "units"},
+    "storage.models": {"storage.connection", "match", "model", "train", "types", "units"},
     "storage": {"storage.connection", "storage.feeds", "storage.items", "storage.status"},
     "store": {"storage"},
     "parsers": {"parse", "types"},
@@ -62,8 +63,7 @@ ALLOWED = {
     "digest": {"cluster", "groups", "types", "weeks"},
     "render": {"digest", "textsafe"},
     "deliver": {"config", "errors"},
-    "store_digest": {"store", "types", "units"},
-    "publish": {"config", "deliver", "digest", "render", "store", "store_digest", "weeks"},
+    "publish": {"config", "deliver", "digest", "render", "store", "storage.digests", "weeks"},
     "schedule": {"policy", "types", "weeks"},
     "pidlock": {"errors"},
     "daemon": {
@@ -73,7 +73,6 @@ ALLOWED = {
         "fetch",
         "match",
         "metrics",
-        "model_store",
         "parsers",
         "pidlock",
         "pipeline",
@@ -82,7 +81,8 @@ ALLOWED = {
         "reloading",
         "schedule",
         "store",
-        "store_digest",
+        "storage.digests",
+        "storage.models",
         "store_history",
         "types",
         "weeks",
@@ -154,6 +154,10 @@ def imports_of(module: str) -> tuple[set[str], set[str]]:
             if node.level == 1 and inside:
                 names = [node.module] if node.module else [a.name for a in node.names]
                 ours.update(f"{inside}.{name}" for name in names)
+            elif node.level in (1, 2) and node.module in PACKAGES:  # `from .storage import digests`
+                for alias in node.names:
+                    is_module = (PACKAGE / node.module / f"{alias.name}.py").exists()
+                    ours.add(f"{node.module}.{alias.name}" if is_module else node.module)
             elif node.level in (1, 2):
                 ours.update([node.module] if node.module else [a.name for a in node.names])
             elif node.module and node.module.startswith("monitor"):

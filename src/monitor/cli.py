@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from . import __version__, clock, opml, store_digest
+from . import __version__, clock, opml
 from .config import Config, load_config, parse_config
 from .deliver import SmtpSender
 from .demo import SAMPLE_WEEK, run_demo
@@ -52,6 +52,7 @@ from .report import (
 )
 from .schedule import digest_send_moment
 from .settings import http_url
+from .storage import digests as store_digest
 from .store import Matching, Store, clock_figures, health_figures
 from .store_history import live_since
 from .textsafe import redact, shown, shown_block

@@ -15,12 +15,13 @@ from typing import Any
 
 import click
 
-from . import cli_model, labels, teach
+from . import cli_model, teach
 from . import quality as quality_
 from . import report as report_
 from .cli import Context, cli, handle_errors, utc_now
 from .errors import UsageError
 from .match import Matcher
+from .storage import labels
 from .textsafe import shown
 from .types import ThemeSpec, evidence_records
 

@@ -13,12 +13,13 @@ from typing import Any
 
 import click
 
-from . import labels, model_store
 from . import train as train_
 from .cli import Context, cli, handle_errors, utc_now
 from .errors import UsageError
 from .match import Matcher
 from .model import ModelMatcher
+from .storage import labels
+from .storage import models as model_store
 from .store import Matching, Store
 from .teach import NearMiss
 from .types import ThemeSpec

@@ -55,7 +55,6 @@ from .fetch import Fetcher
 from .match import Matcher
 from .metrics import Metrics
 from .metrics import start as start_metrics
-from .model_store import with_models
 from .parsers import Parser, make_parser
 from .pidlock import acquire, lock_suspects
 from .pipeline import poll_feed, record_settings
@@ -63,8 +62,9 @@ from .policy import in_future
 from .publish import busy_message, publish, retry_failed, settle_interrupted
 from .reloading import Swappable, restart_needed
 from .schedule import OVERDUE_SPREAD, due_digest, due_digest_week, first_poll
+from .storage.digests import polled_since, record
+from .storage.models import with_models
 from .store import Store
-from .store_digest import polled_since, record
 from .store_history import live_since
 from .types import FeedState
 from .weeks import week_label

@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from . import store_digest
 from .config import Config
 from .deliver import (
     SMTP_TIMEOUT,
@@ -43,6 +42,7 @@ from .deliver import (
 )
 from .digest import build, event_rows
 from .render import environment, render_html, render_text
+from .storage import digests as store_digest
 from .store import Store
 from .weeks import week_end, week_label
 

@@ -1,7 +1,7 @@
 """EDGE: the SQL of weekly digests: what a week holds, and each week's delivery state.
 
-Kept apart from `store.py` (feeds and items) so each stays one responsibility; both work on the same
-`Store` connection and transactions. A digest's life, in the `digests` table:
+Beside `items` (feeds and items) in storage, one responsibility each; both work on the same connection
+and transactions. A digest's life, in the `digests` table:
 
     rendered -> sending -> sent (accepted for at least one recipient; refusals of others are noted)
                         -> failed -> sending ... (retried with backoff)
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .store import NEWEST, STALE, SUCCESSES, Store
-from .types import EventRow, Evidence, FeedTrouble, Span, ThemedItem, WeekData
-from .units import from_iso, iso
+from ..types import EventRow, Evidence, FeedTrouble, Span, ThemedItem, WeekData
+from ..units import from_iso, iso
+from .connection import NEWEST, STALE, SUCCESSES, Connection
 
 LATE_LOOKBACK = timedelta(weeks=8)  # how far back an unreported item may still be caught up
 _RECORD = (
@@ -62,7 +62,7 @@ class Claimant:
 
 
 def week_data(
-    store: Store,
+    store: Connection,
     week: str,
     start: datetime,
     end: datetime,
@@ -100,7 +100,7 @@ def week_data(
     )
 
 
-def feed_tags(store: Store) -> dict[str, tuple[str, ...]]:
+def feed_tags(store: Connection) -> dict[str, tuple[str, ...]]:
     """Each feed's tags, removed feeds' too (their items still count), in the order the feeds were added."""
     return {
         name: tuple(json.loads(tags or "[]"))
@@ -108,7 +108,7 @@ def feed_tags(store: Store) -> dict[str, tuple[str, ...]]:
     }
 
 
-def _carried(store: Store, start: datetime, end: datetime) -> tuple[tuple[tuple[str, ...], int], ...]:
+def _carried(store: Connection, start: datetime, end: datetime) -> tuple[tuple[tuple[str, ...], int], ...]:
     """The week's items counted by the set of feeds that carried them: a few rows however many items, and
     enough to count each outlet group's own output with an item two of its feeds carried counted once."""
     counts: Counter[tuple[str, ...]] = Counter()
@@ -122,14 +122,14 @@ def _carried(store: Store, start: datetime, end: datetime) -> tuple[tuple[tuple[
     return tuple(sorted(counts.items()))
 
 
-def polled_since(store: Store) -> datetime | None:
+def polled_since(store: Connection) -> datetime | None:
     """The first successful poll of any feed, removed ones included (None: none yet): before it, nothing
     was polled, whatever items the feeds' back catalogues brought."""
     return from_iso(store.conn.execute("SELECT min(first_success_at) FROM feeds").fetchone()[0])
 
 
 def _themed_items(
-    store: Store, where: str, params: list[Any], themes: list[str], late: bool = False
+    store: Connection, where: str, params: list[Any], themes: list[str], late: bool = False
 ) -> list[ThemedItem]:
     if not themes:
         return []
@@ -160,7 +160,7 @@ def _themed_items(
     ]
 
 
-def _late_items(store: Store, week: str, start: datetime, themes: list[str]) -> list[ThemedItem]:
+def _late_items(store: Connection, week: str, start: datetime, themes: list[str]) -> list[ThemedItem]:
     """Matched items of earlier weeks that no digest has reported although their week's digest went
     out (was sent, or written where e-mail is off): they arrived too late for it, and are reported now,
     marked late."""
@@ -178,7 +178,7 @@ def _late_items(store: Store, week: str, start: datetime, themes: list[str]) -> 
     )
 
 
-def _troubled(store: Store, start: datetime, end: datetime) -> tuple[FeedTrouble, ...]:
+def _troubled(store: Connection, start: datetime, end: datetime) -> tuple[FeedTrouble, ...]:
     """Feeds polled during the week without a single success, and dead feeds; with the first poll of
     those added during the week, which have not failed *all* week."""
     rows = store.conn.execute(
@@ -201,7 +201,7 @@ def _troubled(store: Store, start: datetime, end: datetime) -> tuple[FeedTrouble
     return tuple(troubled) + _failing_from(store, start, end, {t.name for t in troubled})
 
 
-def _failing_from(store: Store, start: datetime, end: datetime, known: set[str]) -> tuple[FeedTrouble, ...]:
+def _failing_from(store: Connection, start: datetime, end: datetime, known: set[str]) -> tuple[FeedTrouble, ...]:
     """Feeds whose polls worked during the week and then failed to its end: part of the week is missing
     for them, from the first of those failures. (A failure followed by a poll that worked loses nothing a
     feed still carries, so it is not one.)"""
@@ -223,7 +223,9 @@ def _failing_from(store: Store, start: datetime, end: datetime, known: set[str])
     )
 
 
-def _stale(store: Store, start: datetime, upto: datetime, stale_after: timedelta | None) -> tuple[FeedTrouble, ...]:
+def _stale(
+    store: Connection, start: datetime, upto: datetime, stale_after: timedelta | None
+) -> tuple[FeedTrouble, ...]:
     """Feeds polled successfully during the week that had brought nothing new for `stale_after` by `upto`."""
     if stale_after is None:
         return ()
@@ -251,12 +253,12 @@ def _evidence(text: str) -> tuple[Evidence, ...]:
 # -- delivery state -------------------------------------------------------------------------------
 
 
-def record(store: Store, week: str) -> DigestRecord | None:
+def record(store: Connection, week: str) -> DigestRecord | None:
     row = store.conn.execute(f"{_RECORD} WHERE week = ?", (week,)).fetchone()
     return _record(row) if row else None
 
 
-def records(store: Store) -> list[DigestRecord]:
+def records(store: Connection) -> list[DigestRecord]:
     rows = store.conn.execute(f"{_RECORD} ORDER BY week DESC").fetchall()
     return [_record(row) for row in rows]
 
@@ -282,13 +284,13 @@ def _record(row: Any) -> DigestRecord:
     )
 
 
-def reported(store: Store, week: str) -> set[tuple[int, str]]:
+def reported(store: Connection, week: str) -> set[tuple[int, str]]:
     """(item, theme) pairs the week's digest reported."""
     return {(r[0], r[1]) for r in store.conn.execute("SELECT item_id, theme FROM digest_items WHERE week = ?", (week,))}
 
 
 def save_rendered(
-    store: Store, data: WeekData, subject: str, message_id: str, now: datetime, events: Sequence[EventRow] = ()
+    store: Connection, data: WeekData, subject: str, message_id: str, now: datetime, events: Sequence[EventRow] = ()
 ) -> None:
     """Record the week as rendered, with the items it reports and the events it grouped them into
     (replacing an earlier unsent rendering). A week that may have gone out (sending, sent, uncertain) is
@@ -301,7 +303,7 @@ def save_rendered(
 
 
 def _upsert(
-    store: Store, data: WeekData, subject: str, message_id: str, now: datetime, events: Sequence[EventRow] = ()
+    store: Connection, data: WeekData, subject: str, message_id: str, now: datetime, events: Sequence[EventRow] = ()
 ) -> None:
     """Inside a transaction: the week's row (its state and message id kept), its items and its events."""
     store.conn.execute(
@@ -327,7 +329,7 @@ def _upsert(
     _save_events(store, data.week, events)
 
 
-def _save_events(store: Store, week: str, events: Sequence[EventRow]) -> None:
+def _save_events(store: Connection, week: str, events: Sequence[EventRow]) -> None:
     store.conn.execute("DELETE FROM events WHERE week = ?", (week,))
     store.conn.executemany(
         "INSERT INTO events (week, theme, event, headline, headline_item_id, outlets, items, first_outlet, "
@@ -352,7 +354,7 @@ def _save_events(store: Store, week: str, events: Sequence[EventRow]) -> None:
 
 
 def claim(
-    store: Store,
+    store: Connection,
     data: WeekData,
     subject: str,
     message_id: str,
@@ -387,7 +389,7 @@ def claim(
 
 
 def mark_sent(
-    store: Store, week: str, now: datetime, refused: dict[str, str] | None = None, note: str | None = None
+    store: Connection, week: str, now: datetime, refused: dict[str, str] | None = None, note: str | None = None
 ) -> None:
     with store.transaction():
         store.conn.execute(
@@ -397,7 +399,7 @@ def mark_sent(
         )
 
 
-def mark_failed(store: Store, week: str, error: str, retry_at: datetime, now: datetime) -> None:
+def mark_failed(store: Connection, week: str, error: str, retry_at: datetime, now: datetime) -> None:
     with store.transaction():
         store.conn.execute(
             "UPDATE digests SET state = 'failed', last_error = ?, next_attempt_at = ?, "
@@ -406,17 +408,17 @@ def mark_failed(store: Store, week: str, error: str, retry_at: datetime, now: da
         )
 
 
-def mark_uncertain(store: Store, week: str, why: str) -> None:
+def mark_uncertain(store: Connection, week: str, why: str) -> None:
     with store.transaction():
         store.conn.execute("UPDATE digests SET state = 'uncertain', last_error = ? WHERE week = ?", (why, week))
 
 
-def sending(store: Store) -> list[DigestRecord]:
+def sending(store: Connection) -> list[DigestRecord]:
     """The weeks some process has claimed for sending and not yet settled."""
     return [_record(row) for row in store.conn.execute(f"{_RECORD} WHERE state = 'sending' ORDER BY week")]
 
 
-def settle(store: Store, claimed: DigestRecord, why: str) -> bool:
+def settle(store: Connection, claimed: DigestRecord, why: str) -> bool:
     """`sending` -> `uncertain`, only if the week still holds the very claim that was judged dead (a
     compare-and-set: a claim made meanwhile by a live process is left alone)."""
     with store.transaction():
@@ -430,7 +432,7 @@ def settle(store: Store, claimed: DigestRecord, why: str) -> bool:
         )
 
 
-def due_retries(store: Store, now: datetime) -> list[str]:
+def due_retries(store: Connection, now: datetime) -> list[str]:
     return [
         row[0]
         for row in store.conn.execute(
@@ -441,7 +443,7 @@ def due_retries(store: Store, now: datetime) -> list[str]:
     ]
 
 
-def week_start_of(store: Store, week: str) -> datetime:
+def week_start_of(store: Connection, week: str) -> datetime:
     row = store.conn.execute("SELECT week_start FROM digests WHERE week = ?", (week,)).fetchone()
     moment = from_iso(row[0]) if row else None
     if moment is None:

@@ -1,9 +1,9 @@
 """EDGE: the SQL of trained theme models (`theme_models`, schema migration 13), and the matcher that uses them.
 
-Kept apart from `store.py` as `labels.py` is: the same `Store` connection and transactions. Every training adds
-a row; the newest row of a theme decides, and matching uses its model only where that row is active and was
-trained with the theme as it is defined now (a model's features name the theme's rules: after an edit of the
-theme it is stale, and unused until `monitor train` runs again).
+Beside `items` as `labels` is: the same connection and transactions. Every training adds a row; the newest row of a
+theme decides, and matching uses its model only where that row is active and was trained with the theme as it is
+defined now (a model's features name the theme's rules: after an edit of the theme it is stale, and unused until
+`monitor train` runs again).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from .match import Matcher
-from .model import FEATURES_VERSION, ModelMatcher, ThemeModel, theme_fingerprint
-from .store import Matching, Store
-from .train import Trained
-from .types import ThemeSpec
-from .units import iso
+from ..match import Matcher
+from ..model import FEATURES_VERSION, ModelMatcher, ThemeModel, theme_fingerprint
+from ..train import Trained
+from ..types import ThemeSpec
+from ..units import iso
+from .connection import Connection, Matching
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +36,8 @@ class StoredModel:
     problem: str | None = None  # why an active model is not used: stale or unreadable
 
 
-def save(store: Store, trained: Trained, now: datetime) -> None:
-    """Store a training as the theme's newest: the theme's earlier models stop being used."""
+def save(store: Connection, trained: Trained, now: datetime) -> None:
+    """Connection a training as the theme's newest: the theme's earlier models stop being used."""
     with store.transaction():
         store.conn.execute("UPDATE theme_models SET active = 0 WHERE theme = ?", (trained.theme,))
         store.conn.execute(
@@ -58,7 +58,7 @@ def save(store: Store, trained: Trained, now: datetime) -> None:
         )
 
 
-def newest(store: Store, themes: Mapping[str, ThemeSpec]) -> dict[str, StoredModel]:
+def newest(store: Connection, themes: Mapping[str, ThemeSpec]) -> dict[str, StoredModel]:
     """theme -> its newest training, for the configured themes that have one."""
     rows = store.conn.execute(
         "SELECT theme, weights, trained_at, labels_used, positives, cv_f1_rules, cv_f1_model, active, why "
@@ -85,7 +85,7 @@ def newest(store: Store, themes: Mapping[str, ThemeSpec]) -> dict[str, StoredMod
     return out
 
 
-def active_models(store: Store, themes: Mapping[str, ThemeSpec]) -> dict[str, ThemeModel]:
+def active_models(store: Connection, themes: Mapping[str, ThemeSpec]) -> dict[str, ThemeModel]:
     """The models matching uses: active, readable, and trained with the theme as defined now."""
     return {
         theme: row.model
@@ -94,7 +94,7 @@ def active_models(store: Store, themes: Mapping[str, ThemeSpec]) -> dict[str, Th
     }
 
 
-def with_models(matcher: Matcher, themes: Mapping[str, ThemeSpec], store: Store) -> Matching:
+def with_models(matcher: Matcher, themes: Mapping[str, ThemeSpec], store: Connection) -> Matching:
     """The rules, and the active models of the themes that have one (the rules alone where none has)."""
     models = active_models(store, themes)
     return ModelMatcher(matcher, themes, models) if models else matcher

@@ -1,6 +1,6 @@
 """EDGE: the SQL of analysts' judgements (`labels`) and the item reads that measuring a theme needs.
 
-Kept apart from `store.py` as `store_digest.py` is: the same `Store` connection and transactions. One
+Beside `items` as `digests` is: the same connection and transactions. One
 current judgement per item, theme and analyst; judging again replaces it (schema migration 12).
 """
 
@@ -11,9 +11,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .identity import canonical_url
-from .store import CHUNK, Store
-from .units import iso
+from ..identity import canonical_url
+from ..units import iso
+from .connection import CHUNK, Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ def link_key(link: str | None) -> str | None:
     return canonical.split(":", 1)[1] if canonical else None
 
 
-def item_ids(store: Store, ids: Iterable[int]) -> set[int]:
+def item_ids(store: Connection, ids: Iterable[int]) -> set[int]:
     """Which of `ids` are stored items."""
     wanted = list(dict.fromkeys(ids))
     found: set[int] = set()
@@ -55,7 +55,7 @@ def item_ids(store: Store, ids: Iterable[int]) -> set[int]:
     return found
 
 
-def items_by_link(store: Store) -> dict[str, int]:
+def items_by_link(store: Connection) -> dict[str, int]:
     """link key -> item id, for every link any feed gave an item (an item carried by two feeds under two
     links is found by either)."""
     out: dict[str, int] = {}
@@ -70,8 +70,8 @@ def items_by_link(store: Store) -> dict[str, int]:
     return out
 
 
-def save(store: Store, judgements: Sequence[Judgement], now: datetime) -> Saved:
-    """Store judgements in one transaction. The same verdict and note again changes nothing (not even
+def save(store: Connection, judgements: Sequence[Judgement], now: datetime) -> Saved:
+    """Connection judgements in one transaction. The same verdict and note again changes nothing (not even
     labelled_at), so importing a file twice is harmless."""
     new = changed = 0
     with store.transaction():
@@ -96,13 +96,13 @@ def save(store: Store, judgements: Sequence[Judgement], now: datetime) -> Saved:
     return Saved(new, changed, len(judgements) - new - changed)
 
 
-def current(store: Store) -> dict[tuple[int, str], bool]:
+def current(store: Connection) -> dict[tuple[int, str], bool]:
     """(item id, theme) -> the verdict that counts: where analysts disagree, the most recent one."""
     rows = store.conn.execute("SELECT item_id, theme, verdict FROM labels ORDER BY labelled_at, who")
     return {(item_id, theme): verdict == "yes" for item_id, theme, verdict in rows}
 
 
-def item_texts(store: Store, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+def item_texts(store: Connection, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
     """item id -> (title, summary), for the stored items among `ids`."""
     wanted = list(dict.fromkeys(ids))
     out: dict[int, tuple[str, str]] = {}
@@ -117,7 +117,7 @@ def item_texts(store: Store, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
     return out
 
 
-def all_items(store: Store, batch: int = 500) -> Iterator[list[tuple[int, str, str, dict[str, int]]]]:
+def all_items(store: Connection, batch: int = 500) -> Iterator[list[tuple[int, str, str, dict[str, int]]]]:
     """Every stored item, `batch` at a time: (id, title, summary, {theme: stored score})."""
     last_id = 0
     while True:
@@ -132,7 +132,7 @@ def all_items(store: Store, batch: int = 500) -> Iterator[list[tuple[int, str, s
         last_id = rows[-1][0]
 
 
-def recent_items(store: Store, scan: int, leave_out: set[int]) -> list[tuple[int, str, str]]:
+def recent_items(store: Connection, scan: int, leave_out: set[int]) -> list[tuple[int, str, str]]:
     """The `scan` most recently published items (id, title, summary), without those in `leave_out`."""
     rows = store.conn.execute(
         "SELECT id, title, summary FROM items ORDER BY published DESC, id DESC LIMIT ?", (scan + len(leave_out),)
