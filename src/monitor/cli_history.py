@@ -101,7 +101,7 @@ def _files(paths: Iterable[str]) -> Iterator[Path]:
 
 
 def _feeds(store: Store) -> dict[int, Feed]:
-    return {row[0]: Feed(*row) for row in store.conn.execute("SELECT id, name, url, language FROM feeds")}
+    return {row[0]: Feed(*row) for row in store.feed_rows()}
 
 
 def _target_feed(obj: Context, store: Store, name: str | None, url: str | None) -> int | None:

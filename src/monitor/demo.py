@@ -107,5 +107,5 @@ def run_demo(
                 clock(),
                 out_dir=out_dir or demo.digests_dir,
             )
-            matches = dict(store.conn.execute("SELECT theme, count(*) FROM matches GROUP BY theme").fetchall())
+            matches = store.matches_per_theme()
     return DemoResult(work, database, reports, digest, matches)

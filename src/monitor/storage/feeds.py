@@ -106,6 +106,10 @@ class Feeds(Connection):
             values["title"] = title
         self.db.table("feeds").update(state.id, values)
 
+    def feed_rows(self) -> list[tuple[int, str, str, str | None]]:
+        """Every stored feed, in the config or not: id, name, url, language."""
+        return list(self.conn.execute("SELECT id, name, url, language FROM feeds"))
+
     def feed_health(self) -> list[dict[str, Any]]:
         return list(
             self.db.query(

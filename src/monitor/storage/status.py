@@ -60,6 +60,10 @@ class Status(Connection):
         )
         return {theme: (int(recent or 0), int(total)) for theme, recent, total in rows}
 
+    def matches_per_theme(self) -> dict[str, int]:
+        """theme -> its matches, of every stored item."""
+        return dict(self.conn.execute("SELECT theme, count(*) FROM matches GROUP BY theme").fetchall())
+
 
 def health_figures(store: Connection, day: tuple[str, str], week: tuple[str, str], stale_cut: str) -> dict[str, Any]:
     """What `monitor status` reports, in few queries (timestamps as stored: UTC ISO text). `day` and `week`
