@@ -53,8 +53,8 @@ from .report import (
 from .schedule import digest_send_moment
 from .settings import http_url
 from .storage import digests as store_digest
+from .storage.history import live_since
 from .store import Matching, Store, clock_figures, health_figures
-from .store_history import live_since
 from .textsafe import redact, shown, shown_block
 from .units import format_duration, iso
 from .weeks import last_complete_week, parse_week, week_coverage, week_end, week_label, week_start

@@ -26,8 +26,8 @@ from .match import Matcher
 from .parsers import make_parser
 from .pipeline import record_settings
 from .settings import http_url
+from .storage.history import add_feed, feed_addresses, feed_id
 from .store import Store
-from .store_history import add_feed, feed_addresses, feed_id
 from .textsafe import shown
 from .types import FeedSource
 

@@ -63,9 +63,9 @@ from .publish import busy_message, publish, retry_failed, settle_interrupted
 from .reloading import Swappable, restart_needed
 from .schedule import OVERDUE_SPREAD, due_digest, due_digest_week, first_poll
 from .storage.digests import polled_since, record
+from .storage.history import live_since
 from .storage.models import with_models
 from .store import Store
-from .store_history import live_since
 from .types import FeedState
 from .weeks import week_label
 
