@@ -1,7 +1,7 @@
 # Two commands do all set-up on a fresh machine with Python 3.11+:
 #   make run    the service: polls config/feeds.toml into data/monitor.db, writes weekly digests
 #   make test   the test suite (all of it, as CI runs it), then mypy
-#   make quick  the test suite without the tests marked slow (about a minute), for everyday work
+#   make quick  the test suite without the tests marked slow, on every core, for everyday work
 #   make lint   ruff check and ruff format --check
 #   make demo   the whole product, offline, in a minute
 # Both create .venv and install the package into it first (again only when pyproject.toml changes).
@@ -26,9 +26,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m mypy
 
-# Everything but daemon runs, kill loops, fuzzing and benchmark smoke tests (marker `slow`).
+# Everything but daemon runs, kill loops, fuzzing and benchmark smoke tests (marker `slow`), on every core
+# (pytest-xdist: every test keeps to its own tmp folder and ephemeral loopback ports).
 quick: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n auto $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
