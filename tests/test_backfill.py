@@ -99,6 +99,7 @@ def test_backfill_imports_each_capture_as_a_poll_at_its_time_politely(write_conf
     assert "sample-desk: 5 capture(s) found, 2 fetched, 3 skipped, 0 failed; 2 item(s) new" in result.output
     assert "an HTML page of its own" in result.output and "HTTP 404" in result.output
     assert "failed captures are tried again by the next run" in result.output
+    assert "13 request(s) to the archive" in result.output  # 2 index requests a feed: the second finds no more
     # Each item first seen at the capture that first carried it.
     seen = {r["title"]: r["first_seen"] for r in query("SELECT title, first_seen FROM items")}
     assert seen["Sample: shelling reported near Stepanakert"] == "2023-09-20T06:00:00Z"
