@@ -248,6 +248,7 @@ def test_an_answer_cut_with_no_way_on_is_said(write_config, archive, run_cli, tm
     assert "run again with shorter periods" in result.output and len(archive.indexed()) == 2
 
 
+ABOUT_WAYBACK = story(8, "Sample: pages of Karabakh news in the Wayback Machine", at(26))
 TOOLBAR_PAGE = (
     b'<!DOCTYPE html><html><head><script src="//web.archive.org/_static/js/bundle-playback.js"></script>'
     b"<title>Sample Wire</title></head><body><!-- BEGIN WAYBACK TOOLBAR INSERT -->Wayback Machine"
@@ -264,22 +265,25 @@ def test_the_shapes_real_archives_answer(write_config, run_cli, query, tmp_path)
             Stored(stamp(21, 6), WIRE_URL, b"moved", statuscode="301", status=302),  # a redirect, listed
             Stored(stamp(22, 6), WIRE_URL, b"", statuscode="503", status=503),  # a failed capture, listed
             Stored(stamp(23, 6), f"{WIRE_URL}/comments", saved_rss([story(9, "Sample: a comment", at(23))], None)),
-            Stored(stamp(26, 6), WIRE_URL, gzip.compress(saved_rss(W39[:1], at(26, 6)))),  # stored as served
+            Stored(stamp(26, 6), WIRE_URL, gzip.compress(saved_rss(W39[:1] + [ABOUT_WAYBACK], at(26, 6)))),  # as served
             Stored(stamp(27, 6), WIRE_URL, TOOLBAR_PAGE, content_type="text/html"),  # id_ not honoured
+            Stored(stamp(28, 6), WIRE_URL, gzip.compress(b"<" * 12_000_000)),  # over polling.max_bytes unpacked
         )
         config = config_for(write_config, server, tmp_path, pace="20ms")
         result = run_cli(config, "backfill", *PERIOD, expect=1)
         fetched = server.fetched()
     assert (
-        "sample-wire: 6 capture(s) found, 3 fetched, 3 skipped, 1 failed; 3 item(s) new "
+        "sample-wire: 7 capture(s) found, 4 fetched, 3 skipped, 2 failed; 4 item(s) new "
         "(2 redirect(s) or failed capture(s) listed; 1 of another address; 2 index pages)" in result.output
     )
     assert "sample-desk: 0 capture(s) found, 0 fetched, 0 skipped, 0 failed; 0 item(s) new" in result.output
     assert f"/web/{stamp(20, 6)}id_/{http_slash}" in fetched  # asked for as the archive filed it
     assert not any(stamp(21, 6) in p or stamp(22, 6) in p or "comments" in p for p in fetched)
     assert "an HTML page of its own" in result.output and "id_" in result.output
+    assert "its gzip-compressed bytes hold more than polling.max_bytes" in result.output
     titles = {r["title"] for r in query("SELECT title FROM items")}
     assert "Sample: families fled Stepanakert overnight" in titles and "Sample: a comment" not in titles
+    assert ABOUT_WAYBACK.title in titles  # a feed that names the archive is still a feed
 
 
 @pytest.mark.slow  # an interrupt mid-run and a resumed run: some seconds

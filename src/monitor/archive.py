@@ -18,7 +18,6 @@ have cut its answer, and the captures beyond may be missing.
 
 from __future__ import annotations
 
-import gzip
 import json
 import time
 import zlib
@@ -162,22 +161,30 @@ def usable(capture: Capture) -> bool:
     return capture.status in ("200", "-")
 
 
-def original_bytes(body: bytes) -> bytes:
+def original_bytes(body: bytes, cap: int) -> bytes:
     """A capture's bytes as the feed served them: some archives store (and answer) the gzip the site sent,
-    without saying so in a Content-Encoding."""
+    without saying so in a Content-Encoding. Decompressed up to `cap` bytes (a gzip bomb is cut, as the
+    fetcher cuts one); ValueError when it holds more."""
     if body[:2] != b"\x1f\x8b":
         return body
+    inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
     try:
-        return gzip.decompress(body)
-    except (OSError, EOFError, zlib.error):
+        out = inflate.decompress(body, cap + 1)
+    except zlib.error:
         return body  # not gzip after all: the import says what it is
+    if len(out) > cap or inflate.unconsumed_tail:
+        raise ValueError(f"its gzip-compressed bytes hold more than polling.max_bytes ({cap} bytes)")
+    return out
 
 
 def wayback_page(body: bytes) -> bool:
     """The archive's own HTML page (its toolbar, a rewritten copy, an error) where the original bytes were
-    asked for: the `id_` form was not honoured."""
-    head = body[:4096].lower()
-    return b"<html" in head and (b"wayback machine" in head or b"web.archive.org/static" in head)
+    asked for: the `id_` form was not honoured. Only a document that is HTML from its first tag: a feed
+    about the archive may well name it in its items."""
+    head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if not head.startswith((b"<!doctype html", b"<html")):
+        return False
+    return b"wayback machine" in head or b"web.archive.org/_static" in head or b"web.archive.org/static" in head
 
 
 def choose(captures: Iterable[Capture], per_day: int) -> tuple[list[Capture], int]:
@@ -230,6 +237,7 @@ class Archive:
             ),
             clock=clock,
         )
+        self.max_bytes = polling.max_bytes
         self.sleep = sleep
         self.monotonic = monotonic
         self.last_start: float | None = None

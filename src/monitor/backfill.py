@@ -95,7 +95,11 @@ def import_capture(
         _failed(store, feed, capture, f"{where}: {result.error or f'HTTP {result.status}'}", clock, report)
         return
     report.fetched += 1
-    body = original_bytes(result.body)
+    try:
+        body = original_bytes(result.body, archive.max_bytes)
+    except ValueError as too_large:
+        _failed(store, feed, capture, f"{where}: {too_large}", clock, report)
+        return
     if wayback_page(body):
         error = (
             f"{where}: not a feed: the archive answered an HTML page of its own (an error page, or a copy "
