@@ -5,6 +5,13 @@ the JSON rows of the captures of that address in the period (successful ones, a 
 collapsed to its first); `/web/<timestamp>id_/<address>` answers a capture's original bytes. A capture can
 misbehave the ways archives do: answer 404 (a failed capture), 429 with Retry-After before its bytes, or an
 HTML error page with status 200. Every request is recorded with its time.
+
+Like the Wayback Machine, the index matches an address by its key (scheme, `www.`, a trailing slash do not
+count), lists redirects and revisits with their own statuscode, caps an answer at `max_rows` (or `limit`,
+when smaller) and, asked with `showResumeKey=true`, ends a cut answer with `[]` and a row holding the key
+to go on from. `resume_keys = False` plays an archive that cuts without saying so; `loose = True` one that
+answers addresses beginning with the one asked for; `filtering = False` one that ignores `filter=`;
+`empty = b"[]"` the other form of an empty answer.
 """
 
 from __future__ import annotations
@@ -18,12 +25,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 
+def url_key(url: str) -> str:
+    """The archive's key for an address: no scheme, no `www.`, no trailing slash (a SURT, simplified)."""
+    rest = url.split("://", 1)[-1].lower()
+    rest = rest[4:] if rest.startswith("www.") else rest
+    return rest.rstrip("/")
+
+
 @dataclass
 class Stored:
     timestamp: str  # 14 digits
     original: str
     body: bytes
     status: int = 200  # what /web/ answers (404: the capture cannot be had)
+    statuscode: str = "200"  # what the index lists ("301": a redirect, "-": a revisit)
     content_type: str = "application/rss+xml"
     busy: int = 0  # answer 429 with Retry-After this many times first
     retry_after: str = "1"
@@ -92,6 +107,11 @@ class _Server(ThreadingHTTPServer):
 class ArchiveServer:
     def __init__(self) -> None:
         self.captures: list[Stored] = []
+        self.max_rows = 10_000
+        self.resume_keys: bool | str = True  # "stuck": always the same key, an archive going round
+        self.loose = False
+        self.filtering = True
+        self.empty = b""
         self.requests: list[tuple[float, str]] = []
         self.lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _Handler)
@@ -114,19 +134,33 @@ class ArchiveServer:
         high = query.get("to", ["9"])[0].ljust(14, "9")
         rows: list[list[str]] = []
         last_digest = None
-        for c in sorted(self.captures, key=lambda c: c.timestamp):
-            if c.original != url or not low <= c.timestamp <= high:
+        for c in sorted(self.captures, key=lambda c: (c.timestamp, c.original)):
+            wanted = url_key(c.original).startswith(url_key(url)) if self.loose else url_key(c.original) == url_key(url)
+            if not wanted or not low <= c.timestamp <= high:
+                continue
+            if self.filtering and "statuscode:200" in query.get("filter", []) and c.statuscode != "200":
                 continue
             if "collapse" in query and c.digest == last_digest:  # CDX collapses a run of identical bodies
                 continue
             last_digest = c.digest
             rows.append(
-                ["org,example)/feed", c.timestamp, c.original, c.content_type, "200", c.digest, str(len(c.body))]
+                [url_key(c.original), c.timestamp, c.original, c.content_type, c.statuscode, c.digest, str(len(c.body))]
             )
-        if not rows:
-            return b""
+        start = int(query.get("resumeKey", ["0"])[0])
+        cap = min(self.max_rows, int(query.get("limit", [str(self.max_rows)])[0]))
+        page = rows[start : start + cap]
+        if not page:
+            return self.empty
         header = ["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"]
-        return json.dumps([header, *rows]).encode()
+        answer: list[list[str]] = [header, *page]
+        more = start + cap < len(rows)
+        if more and self.resume_keys and query.get("showResumeKey") == ["true"]:
+            answer += [[], [str(cap if self.resume_keys == "stuck" else start + cap)]]
+        return json.dumps(answer).encode()
+
+    def indexed(self) -> list[str]:
+        """The index requests, in order."""
+        return [path for _, path in self.requests if path.startswith("/cdx/")]
 
     def fetched(self) -> list[str]:
         """The capture addresses asked for, in order (each attempt once)."""

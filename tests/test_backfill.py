@@ -4,6 +4,8 @@ where a feed should be; a run killed with SIGKILL and resumed, nothing stored tw
 
 from __future__ import annotations
 
+import gzip
+import json
 import signal
 import sqlite3
 import subprocess
@@ -95,8 +97,9 @@ def test_backfill_imports_each_capture_as_a_poll_at_its_time_politely(write_conf
     # 7 in the index (one collapsed there); one identical body kept once; 2 failed.
     assert "sample-wire: 7 capture(s) found, 5 fetched, 1 skipped, 2 failed; 5 item(s) new" in result.output
     assert "sample-desk: 5 capture(s) found, 2 fetched, 3 skipped, 0 failed; 2 item(s) new" in result.output
-    assert "not a readable feed" in result.output and "HTTP 404" in result.output
+    assert "an HTML page of its own" in result.output and "HTTP 404" in result.output
     assert "failed captures are tried again by the next run" in result.output
+    assert "13 request(s) to the archive" in result.output  # 2 index requests a feed: the second finds no more
     # Each item first seen at the capture that first carried it.
     seen = {r["title"]: r["first_seen"] for r in query("SELECT title, first_seen FROM items")}
     assert seen["Sample: shelling reported near Stepanakert"] == "2023-09-20T06:00:00Z"
@@ -201,6 +204,8 @@ def test_a_backfill_killed_midway_resumes_and_stores_nothing_twice(write_config,
 
 
 def _imported(db_path) -> int:
+    if not db_path.exists():
+        return 0
     conn = sqlite3.connect(db_path, timeout=5)
     try:
         return int(conn.execute("SELECT count(*) FROM captures WHERE state = 'imported'").fetchone()[0])
@@ -208,3 +213,105 @@ def _imported(db_path) -> int:
         return 0
     finally:
         conn.close()
+
+
+# Issue 15, second part: a long period read page after page, the shapes real archives answer, Ctrl-C.
+
+PERIOD = ("--since", "2023-09-18", "--until", "2023-09-30")
+
+
+def test_a_long_period_is_read_page_after_page(write_config, archive, run_cli, tmp_path):
+    archive.max_rows = 3  # the Wayback Machine caps one answer: here at 3 rows, so the 7 need 3 pages
+    config = config_for(write_config, archive, tmp_path, pace="20ms")
+    result = run_cli(config, "backfill", *PERIOD, "--feed", "sample-wire", expect=1)
+    assert "sample-wire: 7 capture(s) found, 5 fetched, 1 skipped, 2 failed; 5 item(s) new (3 index pages)" in (
+        result.output
+    )
+    assert len(archive.indexed()) == 3 and "cut" not in result.output
+
+
+def test_answers_cut_without_a_key_are_read_on_by_date_and_said(write_config, archive, run_cli, tmp_path):
+    archive.max_rows, archive.resume_keys = 3, False  # an archive that cuts and gives no key to go on
+    config = config_for(write_config, archive, tmp_path, pace="20ms")
+    result = run_cli(config, "backfill", *PERIOD, "--feed", "sample-wire", "--json", expect=1)
+    summary = json.loads(result.output.splitlines()[0])
+    assert summary["found"] == 7 and summary["new"] == 5 and summary["cut_answers"] == 2 and summary["cut"] == []
+    assert summary["feeds"][0]["index_pages"] == 4 and summary["interrupted"] is False
+    assert "failed captures are tried again" in result.output
+
+
+def test_an_answer_cut_with_no_way_on_is_said(write_config, archive, run_cli, tmp_path):
+    archive.max_rows, archive.resume_keys = 3, "stuck"  # the same key again and again
+    config = config_for(write_config, archive, tmp_path, pace="20ms")
+    result = run_cli(config, "backfill", *PERIOD, "--feed", "sample-wire", expect=None)
+    assert "the archive's answer was cut for sample-wire: some captures may be missing" in result.output
+    assert "run again with shorter periods" in result.output and len(archive.indexed()) == 2
+
+
+ABOUT_WAYBACK = story(8, "Sample: pages of Karabakh news in the Wayback Machine", at(26))
+TOOLBAR_PAGE = (
+    b'<!DOCTYPE html><html><head><script src="//web.archive.org/_static/js/bundle-playback.js"></script>'
+    b"<title>Sample Wire</title></head><body><!-- BEGIN WAYBACK TOOLBAR INSERT -->Wayback Machine"
+    b"<!-- END WAYBACK TOOLBAR INSERT --><pre>&lt;rss&gt;...</pre></body></html>"
+)
+
+
+def test_the_shapes_real_archives_answer(write_config, run_cli, query, tmp_path):
+    http_slash = "http://sample-wire.example.org/rss/"  # the feed is configured as https, without the slash
+    with ArchiveServer() as server:
+        server.loose, server.filtering, server.empty = True, False, b"[]"
+        server.add(
+            Stored(stamp(20, 6), http_slash, saved_rss(W38, at(20, 6))),
+            Stored(stamp(21, 6), WIRE_URL, b"moved", statuscode="301", status=302),  # a redirect, listed
+            Stored(stamp(22, 6), WIRE_URL, b"", statuscode="503", status=503),  # a failed capture, listed
+            Stored(stamp(23, 6), f"{WIRE_URL}/comments", saved_rss([story(9, "Sample: a comment", at(23))], None)),
+            Stored(stamp(26, 6), WIRE_URL, gzip.compress(saved_rss(W39[:1] + [ABOUT_WAYBACK], at(26, 6)))),  # as served
+            Stored(stamp(27, 6), WIRE_URL, TOOLBAR_PAGE, content_type="text/html"),  # id_ not honoured
+            Stored(stamp(28, 6), WIRE_URL, gzip.compress(b"<" * 12_000_000)),  # over polling.max_bytes unpacked
+        )
+        config = config_for(write_config, server, tmp_path, pace="20ms")
+        result = run_cli(config, "backfill", *PERIOD, expect=1)
+        fetched = server.fetched()
+    assert (
+        "sample-wire: 7 capture(s) found, 4 fetched, 3 skipped, 2 failed; 4 item(s) new "
+        "(2 redirect(s) or failed capture(s) listed; 1 of another address; 2 index pages)" in result.output
+    )
+    assert "sample-desk: 0 capture(s) found, 0 fetched, 0 skipped, 0 failed; 0 item(s) new" in result.output
+    assert f"/web/{stamp(20, 6)}id_/{http_slash}" in fetched  # asked for as the archive filed it
+    assert not any(stamp(21, 6) in p or stamp(22, 6) in p or "comments" in p for p in fetched)
+    assert "an HTML page of its own" in result.output and "id_" in result.output
+    assert "its gzip-compressed bytes hold more than polling.max_bytes" in result.output
+    titles = {r["title"] for r in query("SELECT title FROM items")}
+    assert "Sample: families fled Stepanakert overnight" in titles and "Sample: a comment" not in titles
+    assert ABOUT_WAYBACK.title in titles  # a feed that names the archive is still a feed
+
+
+@pytest.mark.slow  # an interrupt mid-run and a resumed run: some seconds
+def test_ctrl_c_keeps_what_was_stored_exits_130_and_a_rerun_goes_on(write_config, archive, tmp_path, db_path):
+    config = config_for(write_config, archive, tmp_path, pace="300ms")
+    command = [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db_path), "backfill", *PERIOD]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline and _imported(db_path) < 2:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+    assert process.returncode == 130, output
+    assert "interrupted after" in output and "run the same command again to go on" in output
+    kept = _imported(db_path)
+    assert kept >= 2
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 1, finished.stdout + finished.stderr  # the two failed captures
+    conn = sqlite3.connect(db_path)
+    try:
+        items = conn.execute("SELECT count(*), count(DISTINCT key) FROM items").fetchone()
+        sightings = conn.execute("SELECT count(*) FROM item_sources").fetchone()[0]
+    finally:
+        conn.close()
+    assert items == (7, 7) and sightings == 7 and _imported(db_path) == 6
+    print(f"interrupted with {kept} of 6 captures imported; exit {process.returncode}; the rerun imported the rest")

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 
-from .archive import Archive, Capture, capture_url, choose
+from .archive import Archive, Capture, capture_url, choose, original_bytes, wayback_page
 from .errors import MonitorError
 from .history import Clock, Feed, FileReport, Target, import_document
 from .store import Matching, Store
@@ -29,7 +29,28 @@ class BackfillReport:
     skipped: int = 0  # imported by an earlier run, identical to another, or over backfill.per_day
     failed: int = 0  # could not be downloaded, or were not a feed: tried again by the next run
     new: int = 0  # items stored for the first time
+    cut: bool = False  # the archive's index may hold more captures than it gave
+    cut_answers: int = 0  # index answers the archive cut without a key, read on by date
+    pages: int = 0  # index requests
+    redirects: int = 0  # listed captures that were redirects or failures (among skipped)
+    elsewhere: int = 0  # listed captures of another address (among skipped)
     errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "feed": self.feed,
+            "found": self.found,
+            "fetched": self.fetched,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "new": self.new,
+            "cut": self.cut,
+            "cut_answers": self.cut_answers,
+            "index_pages": self.pages,
+            "redirects": self.redirects,
+            "other_addresses": self.elsewhere,
+            "errors": list(self.errors),
+        }
 
 
 def plan(
@@ -37,16 +58,23 @@ def plan(
 ) -> list[Capture]:
     """The captures still to import, in time order."""
     try:
-        captures = archive.captures(feed.url, since, until)
+        index = archive.captures(feed.url, since, until)
     except MonitorError as error:
         report.failed += 1
         report.errors.append(str(error))
         return []
-    report.found = len(captures)
-    chosen, left = choose(captures, per_day)
+    report.pages, report.cut, report.cut_answers = index.pages, index.cut, index.cut_answers
+    report.redirects, report.elsewhere = index.unusable, index.elsewhere
+    report.found = len(index.captures) + index.unusable + index.elsewhere
+    if index.cut:
+        report.errors.append(
+            f"the archive's index of {feed.url} may hold more captures than it gave (its answer was cut and "
+            "gave no way on): run again with shorter periods (--since/--until) to have them all"
+        )
+    chosen, left = choose(index.captures, per_day)
     done = done_captures(store, feed.id)
     todo = [c for c in chosen if (c.timestamp, c.original) not in done]
-    report.skipped = left + len(chosen) - len(todo)
+    report.skipped = index.unusable + index.elsewhere + left + len(chosen) - len(todo)
     return todo
 
 
@@ -67,15 +95,25 @@ def import_capture(
         _failed(store, feed, capture, f"{where}: {result.error or f'HTTP {result.status}'}", clock, report)
         return
     report.fetched += 1
+    try:
+        body = original_bytes(result.body, archive.max_bytes)
+    except ValueError as too_large:
+        _failed(store, feed, capture, f"{where}: {too_large}", clock, report)
+        return
+    if wayback_page(body):
+        error = (
+            f"{where}: not a feed: the archive answered an HTML page of its own (an error page, or a copy "
+            "rewritten for a browser: the original bytes, id_, were not given)"
+        )
+        _failed(store, feed, capture, error, clock, report)
+        return
     document = FileReport(where)
-    import_document(
-        store, result.body, document, target, matcher, clock, origin="archive", feed=feed.id, captured=capture.at
-    )
+    import_document(store, body, document, target, matcher, clock, origin="archive", feed=feed.id, captured=capture.at)
     if document.error:  # an archive's error page, or a capture of something that is not a feed
         _failed(store, feed, capture, f"{where}: {document.error}", clock, report)
         return
     report.new += document.counts.new
-    import_id = import_of(store, feed.id, hashlib.sha256(result.body).hexdigest())
+    import_id = import_of(store, feed.id, hashlib.sha256(body).hexdigest())
     record_capture(
         store,
         feed.id,

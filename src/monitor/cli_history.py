@@ -5,6 +5,7 @@ imports this module at its end to register them; the work is done by `history` a
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -173,9 +174,10 @@ def _summary(reports: list[FileReport], total: int) -> None:
 @click.option("--since", required=True, metavar="DATE", help="First day of the period, such as 2023-09-01.")
 @click.option("--until", metavar="DATE", help="Last day of the period (default: today).")
 @click.option("--feed", "names", multiple=True, metavar="NAME", help="Only this configured feed (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object (for scripts).")
 @click.pass_obj
 @handle_errors
-def backfill(obj: Context, since: str, until: str | None, names: tuple[str, ...]) -> None:
+def backfill(obj: Context, since: str, until: str | None, names: tuple[str, ...], as_json: bool) -> None:
     """Import the configured feeds' past from a web archive that speaks the CDX API ([backfill] archive_url,
     the Wayback Machine by default): each capture in the period downloaded as it was and stored as a poll
     made at its time. One request at a time, at backfill.pace; interrupted, it goes on where it stopped."""
@@ -206,25 +208,56 @@ def backfill(obj: Context, since: str, until: str | None, names: tuple[str, ...]
                 with _progress(todo, feed.name) as bar:
                     for capture in bar:
                         import_capture(store, archive, feed, capture, target, matcher, utc_now, report)
-                click.echo(_feed_line(report))
+                if not as_json:
+                    click.echo(_feed_line(report))
         except KeyboardInterrupt:
+            # The summary of what was done before the interrupt: the rerun's figures make sense against it.
+            _backfill_summary(reports, archive.requests, started, as_json, interrupted=True)
             click.echo("interrupted: what was imported is kept; run the same command again to go on", err=True)
             sys.exit(130)
         finally:
             store.checkpoint()
-    minutes = max(time.monotonic() - started, 1e-9) / 60
-    click.echo(
-        f"{sum(r.found for r in reports)} capture(s) found, {sum(r.fetched for r in reports)} fetched, "
-        f"{sum(r.skipped for r in reports)} skipped, {sum(r.failed for r in reports)} failed; "
-        f"{sum(r.new for r in reports)} item(s) new; {archive.requests} request(s) to the archive, "
-        f"{archive.requests / minutes:.0f} a minute"
-    )
-    for report in reports:
-        for error in report.errors:
-            click.echo(f"{report.feed}: {shown(error)}", err=True)
+    _backfill_summary(reports, archive.requests, started, as_json)
     if any(r.failed for r in reports):
         click.echo("failed captures are tried again by the next run", err=True)
         sys.exit(1)
+
+
+def _backfill_summary(
+    reports: list[BackfillReport], requests: int, started: float, as_json: bool, interrupted: bool = False
+) -> None:
+    minutes = max(time.monotonic() - started, 1e-9) / 60
+    cut = [r.feed for r in reports if r.cut]
+    cut_answers = sum(r.cut_answers for r in reports)
+    if as_json:
+        totals = {k: sum(getattr(r, k) for r in reports) for k in ("found", "fetched", "skipped", "failed", "new")}
+        summary = {
+            **totals,
+            "cut": cut,
+            "cut_answers": cut_answers,
+            "requests": requests,
+            "interrupted": interrupted,
+            "feeds": [r.as_dict() for r in reports],
+        }
+        click.echo(json.dumps(summary, sort_keys=True))
+        return
+    click.echo(
+        f"{'interrupted after ' if interrupted else ''}"
+        f"{sum(r.found for r in reports)} capture(s) found, {sum(r.fetched for r in reports)} fetched, "
+        f"{sum(r.skipped for r in reports)} skipped, {sum(r.failed for r in reports)} failed; "
+        f"{sum(r.new for r in reports)} item(s) new; {requests} request(s) to the archive, "
+        f"{requests / minutes:.0f} a minute"
+    )
+    if cut_answers:
+        click.echo(
+            f"the archive cut {cut_answers} answer(s) of its index without a key to go on: read on from the last "
+            "capture's time"
+        )
+    if cut:
+        click.echo(f"the archive's answer was cut for {', '.join(cut)}: some captures may be missing", err=True)
+    for report in reports:
+        for error in report.errors:
+            click.echo(f"{report.feed}: {shown(error)}", err=True)
 
 
 def _day(text: str, option: str) -> date:
@@ -235,7 +268,15 @@ def _day(text: str, option: str) -> date:
 
 
 def _feed_line(report: BackfillReport) -> str:
+    notes = [
+        f"{report.redirects} redirect(s) or failed capture(s) listed" if report.redirects else "",
+        f"{report.elsewhere} of another address" if report.elsewhere else "",
+        f"{report.pages} index pages" if report.pages > 1 else "",
+        f"{report.cut_answers} answer(s) cut without a key, read on by date" if report.cut_answers else "",
+        "the archive's answer was cut: captures may be missing" if report.cut else "",
+    ]
+    extra = "; ".join(n for n in notes if n)
     return (
         f"{report.feed}: {report.found} capture(s) found, {report.fetched} fetched, {report.skipped} skipped, "
-        f"{report.failed} failed; {report.new} item(s) new"
+        f"{report.failed} failed; {report.new} item(s) new" + (f" ({extra})" if extra else "")
     )
