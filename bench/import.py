@@ -9,7 +9,8 @@ script would run) and as monitor calls it (its HTML passes off, nh3 sanitizes in
 one file after another into a new database each run (every item new: the costly case);
 a second import of the same files (every document already imported) is timed too. As `monitor import` does
 with `polling.parse_processes` ("auto": one per core beyond the first), documents are parsed in helper
-processes ahead of the storing thread, which matches and stores.
+processes ahead of the storing thread, which matches and stores, and parses a file no helper has started
+whenever the next one is still being parsed (history.py `_next_prepared`).
 """
 
 from __future__ import annotations

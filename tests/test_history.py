@@ -5,12 +5,13 @@ written but not e-mailed unless --send."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from .helpers import THEMES, email_section
-from .history_samples import SITE, W38, W39, WIRE_URL, at, saved_rss
+from .history_samples import SITE, W38, W39, WIRE_URL, at, saved_rss, story
 from .mailserver import MailServer
 from .samples import SAMPLE_NOTE, Entry
 
@@ -226,3 +227,39 @@ def test_an_older_capture_imported_after_a_newer_one_never_overwrites_the_newer_
             "last_seen": "2023-09-28T06:00:00Z",
         }
     ]
+
+
+def test_an_import_parsed_in_helpers_and_in_the_storing_thread_stores_what_an_inline_import_stores(
+    write_config, run_cli, query, db_path, tmp_path
+):
+    """With a parse helper, the storing thread parses the documents no helper has started yet (history.py
+    `_next_prepared`): the files are still stored in their order, each as an inline import stores it."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    start = at(1, 0)
+    for n in range(24):  # enough for helpers (parsers.MIN_FEEDS_FOR_PROCESSES); each overlaps the one before
+        entries = [
+            story(k, f"Sample: story {k} on Stepanakert" + (" (updated)" if n - k == 3 else ""), start)
+            for k in range(n, n + 5)
+        ]
+        (folder / f"capture-{n:02d}.xml").write_bytes(saved_rss(entries, start + timedelta(hours=6 * n)))
+    tables = ("items", "item_sources", "imports", "matches")
+    stored = {}
+    for processes in (1, 0):
+        db_path.unlink(missing_ok=True)
+        config = write_config(
+            [{"name": "sample-wire", "url": WIRE_URL}],
+            polling={"parse_processes": processes},
+            extra=THEMES,
+            name=f"feeds-{processes}.toml",
+        )
+        assert "24 document(s) of 24 file(s)" in run_cli(config, "import", str(folder)).output
+        stored[processes] = {
+            t: [
+                {k: v for k, v in row.items() if k != "imported_at"}
+                for row in query(f"SELECT * FROM {t} ORDER BY 1, 2, 3")
+            ]
+            for t in tables
+        }
+    assert stored[1] == stored[0]
+    assert len(stored[1]["items"]) == 28 and len(stored[1]["imports"]) == 24
