@@ -32,8 +32,8 @@ from monitor.match import Matcher  # noqa: E402
 from monitor.parse import parse_feed  # noqa: E402
 from monitor.parsers import make_parser  # noqa: E402
 from monitor.settings import auto_processes  # noqa: E402
+from monitor.storage.history import feed_addresses  # noqa: E402
 from monitor.store import Store  # noqa: E402
-from monitor.store_history import feed_addresses  # noqa: E402
 from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
 
 NOW = datetime(2023, 10, 1, tzinfo=UTC)

@@ -96,10 +96,9 @@ ALLOWED = {
     "cli_labels": None,  # commands of cli, in their own file
     "cli_history": None,  # commands of cli, in their own file
     "history_import": {"identity", "parse", "types"},
-    "store_history": {"storage.history"},  # moved: kept for history, backfill and bench until they import storage
     "archive": {"config", "errors", "fetch", "identity", "types"},
-    "backfill": {"archive", "errors", "history", "store", "store_history"},
-    "history": {"history_import", "parsers", "store", "store_history", "types"},
+    "backfill": {"archive", "errors", "history", "store", "storage.history"},
+    "history": {"history_import", "parsers", "store", "storage.history", "types"},
     "cli_init": None,
     "cli_model": None,
     "__main__": {"cli"},

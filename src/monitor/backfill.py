@@ -15,8 +15,8 @@ from datetime import date
 from .archive import Archive, Capture, capture_url, choose, original_bytes, wayback_page
 from .errors import MonitorError
 from .history import Clock, Feed, FileReport, Target, import_document
+from .storage.history import done_captures, import_of, record_capture
 from .store import Matching, Store
-from .store_history import done_captures, import_of, record_capture
 
 
 @dataclass

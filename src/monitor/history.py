@@ -2,7 +2,7 @@
 
 `monitor import` hands files here, `monitor backfill` the captures it downloads from a web archive: each
 document is parsed (`parse`), told which feed it is and when it was captured (`history_import`, pure), and
-stored by the poll's own item path (`store_history.record_import`). One file that cannot be read becomes a
+stored by the poll's own item path (`storage.history.record_import`). One file that cannot be read becomes a
 report with its path and reason; the others go on.
 """
 
@@ -26,8 +26,8 @@ from .history_import import (
     record_items,
 )
 from .parsers import InlineParser, Parser
+from .storage.history import imported_documents, imported_from, record_import
 from .store import Matching, Store
-from .store_history import imported_documents, imported_from, record_import
 from .types import ItemCounts, ParsedFeed
 
 Clock = Callable[[], datetime]
