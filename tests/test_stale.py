@@ -43,6 +43,9 @@ def test_a_feed_silent_longer_than_stale_after_is_stale_in_feeds_status_and_the_
     assert not any("failing" in problem for problem in status["problems"])  # the service works
     digest = run_cli(config, "digest", "--week", "2023-W41", "--dry-run").output
     assert "sample-quiet: answers, but nothing new since Monday 2 October" in digest
+    # a stale feed answered: it is named as stale, not counted among the failing ones that cost coverage
+    assert "STALE FEEDS" in digest and "FAILING" not in digest
+    assert "feed failing" not in digest
 
     patient = write_config(
         [{"name": "sample-quiet", "url": feed_server.url("/q")}], polling={"stale_after": "30d"}, name="patient.toml"

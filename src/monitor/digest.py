@@ -171,9 +171,21 @@ class Digest:
         elif self.coverage == "partial" and self.polled_since:
             since = self.polled_since
             parts.append(f"this week polled only from {since:%A} {since.day} {since:%B %H:%M}")
-        if self.troubled:
-            parts.append(f"{len(self.troubled)} feed{'s' if len(self.troubled) > 1 else ''} failing")
+        # A stale feed answered: it costs no coverage that polling could have had, but its silence is news.
+        failing = sum(1 for t in self.troubled if not t.stale)
+        stale = len(self.troubled) - failing
+        if failing:
+            parts.append(f"{failing} feed{'s' if failing > 1 else ''} failing")
+        if stale:
+            parts.append(f"{stale} feed{'s' if stale > 1 else ''} stale")
         return "; ".join(parts)
+
+    @property
+    def trouble_heading(self) -> str:
+        """The heading of the feeds in trouble: failing ones, stale ones (they answer, with nothing new), or both."""
+        stale = any(t.stale for t in self.troubled)
+        failing = any(not t.stale for t in self.troubled)
+        return "Failing and stale feeds" if stale and failing else "Stale feeds" if stale else "Failing feeds"
 
 
 def build(
@@ -275,7 +287,7 @@ def _local(trouble: FeedTrouble, zone: ZoneInfo) -> FeedTrouble:
 
 
 def _trouble_note(trouble: FeedTrouble, zone: ZoneInfo) -> str:
-    """A failing feed's note, beside its group's figures (the digest's "Failing feeds" says the error)."""
+    """A failing feed's note, beside its group's figures (the digest's list of feeds in trouble says the error)."""
     if trouble.dead:
         return "dead (410 Gone)"
     if trouble.stale:
