@@ -1,33 +1,9 @@
-"""The store as the rest of monitor imports it (`from .store import Store`): see the `storage` package."""
+"""The store as the rest of monitor imports it (`from .store import Store`): see the `storage` package,
+whose `__all__` is this module's too (one list, so the two cannot drift)."""
 
 from __future__ import annotations
 
-from .storage import (
-    BUSY_TIMEOUT,
-    CHUNK,
-    FOREVER,
-    JOURNAL_SIZE_LIMIT,
-    NEWEST,
-    STALE,
-    SUCCESSES,
-    Matching,
-    Store,
-    clock_figures,
-    feed_renames,
-    health_figures,
-)
+from . import storage
+from .storage import *  # noqa: F403
 
-__all__ = [
-    "BUSY_TIMEOUT",
-    "CHUNK",
-    "FOREVER",
-    "JOURNAL_SIZE_LIMIT",
-    "NEWEST",
-    "STALE",
-    "SUCCESSES",
-    "Matching",
-    "Store",
-    "clock_figures",
-    "feed_renames",
-    "health_figures",
-]
+__all__ = storage.__all__
