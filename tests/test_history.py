@@ -267,10 +267,10 @@ def test_an_import_parsed_in_helpers_and_in_the_storing_thread_stores_what_an_in
     assert len(stored[1]["items"]) == 28 and len(stored[1]["imports"]) == 24
 
 
-def test_two_imports_of_the_same_files_at_once_store_each_document_once(config, saved, run_cli, query, db_path):
+def test_two_imports_of_the_same_files_at_once_store_each_document_once(config, saved, query, db_path):
     """An analyst runs `monitor import` twice by mistake (two terminals, a cron job and a hand): each
     document's check and its writing are one transaction, so whichever comes second stores nothing."""
-    run_cli(config, "check")  # the database made once, so neither process races to create it
+    # No database yet: the three also race to create it (migrations are claimed inside the write lock).
     command = [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db_path), "import", str(saved)]
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(3)]
     outputs = [run.communicate(timeout=60)[0] for run in runs]

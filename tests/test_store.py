@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -59,6 +62,42 @@ def test_a_database_from_a_newer_monitor_is_refused_not_damaged(tmp_path):
     conn.close()
     with pytest.raises(StoreError, match="newer monitor"):
         Store.open(path)
+
+
+def test_processes_opening_a_new_database_at_once_each_find_it_whole(tmp_path):
+    """The daemon's first start beside a cron `monitor digest`: several processes migrate one new file at
+    once. Each holds the schema's state as it read it while another holds the write lock; whichever comes
+    second must not apply a migration again ("duplicate column name", exit 1 as CI once saw)."""
+    path = tmp_path / "monitor.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode = WAL")
+    holder.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    holder.execute("BEGIN IMMEDIATE")  # every process reads "nothing applied", then queues for the lock
+    opener = (
+        "import sys; from monitor.store import Store; print('ready', flush=True); "
+        "store = Store.open(sys.argv[1]); print(store.schema_version())"
+    )
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", opener, str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(4)
+    ]
+    try:
+        for run in runs:
+            assert run.stdout is not None and run.stdout.readline().strip() == "ready"
+        time.sleep(0.5)  # not a proof of anything: only lets each process read the schema and reach the lock
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    outputs = [run.communicate(timeout=60)[0] for run in runs]
+    newest = str(max(m.version for m in MIGRATIONS))
+    assert [(run.returncode, out.strip()) for run, out in zip(runs, outputs, strict=True)] == [(0, newest)] * 4
+    with sqlite3.connect(path) as conn:
+        versions = [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+    assert versions == sorted(m.version for m in MIGRATIONS)
 
 
 def test_unwritable_location_is_a_clear_error(tmp_path):

@@ -19,7 +19,7 @@ from typing import Any, Protocol, Self
 import sqlite_utils
 
 from ..errors import StoreError
-from ..schema import MIGRATIONS
+from ..schema import MIGRATIONS, Migration
 from ..types import ThemeMatch
 
 
@@ -159,39 +159,54 @@ class Connection:
         self.busy_timeout = busy_timeout
 
     def migrate(self) -> list[int]:
-        """Apply the migrations this database lacks, each atomically. Returns the versions applied."""
+        """Apply the migrations this database lacks, each atomically. Returns the versions applied.
+
+        Several processes may open a new database at once (the daemon starting while cron runs `monitor
+        digest`): each migration's record is written first, inside the write lock, so whichever process
+        comes second hits the version's primary key, rolls back and reads again what is done."""
         try:
             self.conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
-            done = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
             newest_known = max(m.version for m in MIGRATIONS)
-            if done and max(done) > newest_known:
-                raise StoreError(
-                    self.path,
-                    f"was written by a newer monitor (schema {max(done)}, this one "
-                    f"knows {newest_known}); upgrade monitor",
-                )
-            applied = []
-            for migration in MIGRATIONS:
-                if migration.version in done:
-                    continue
-                name = migration.name.replace("'", "''")
-                record = (
-                    "INSERT INTO schema_migrations VALUES "
-                    f"({migration.version}, '{name}', strftime('%Y-%m-%dT%H:%M:%SZ','now'))"
-                )
-                try:
-                    self.conn.executescript(f"BEGIN IMMEDIATE;\n{migration.sql}\n{record};\nCOMMIT;")
-                except sqlite3.Error:
-                    if self.conn.in_transaction:
-                        self.conn.execute("ROLLBACK")
-                    raise
-                applied.append(migration.version)
-            return applied
+            applied: list[int] = []
+            while True:
+                done = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
+                if done and max(done) > newest_known:
+                    raise StoreError(
+                        self.path,
+                        f"was written by a newer monitor (schema {max(done)}, this one "
+                        f"knows {newest_known}); upgrade monitor",
+                    )
+                missing = [migration for migration in MIGRATIONS if migration.version not in done]
+                if not missing:
+                    return applied
+                if self._apply_migration(missing[0]):
+                    applied.append(missing[0].version)
         except sqlite3.Error as error:
             raise StoreError(self.path, f"cannot apply the schema: {error}", locked=_is_locked(error)) from error
+
+    def _apply_migration(self, migration: Migration) -> bool:
+        """Apply one migration; False when another process applied it first."""
+        name = migration.name.replace("'", "''")
+        claim = (
+            "INSERT INTO schema_migrations VALUES "
+            f"({migration.version}, '{name}', strftime('%Y-%m-%dT%H:%M:%SZ','now'))"
+        )
+        try:
+            self.conn.executescript(f"BEGIN IMMEDIATE;\n{claim};\n{migration.sql}\nCOMMIT;")
+        except sqlite3.IntegrityError as error:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if "schema_migrations" in str(error):
+                return False
+            raise
+        except sqlite3.Error:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        return True
 
     def schema_version(self) -> int:
         return self.conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
