@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import time
@@ -49,13 +50,13 @@ def eval_texts() -> list[tuple[str, str]]:
     return texts
 
 
-def news_items(count: int, seed: int = 7, *, samples_only: bool = False) -> list[tuple[str, str]]:
+def news_items(count: int, seed: int = 7, *, samples_only: bool = False, start: int = 0) -> list[tuple[str, str]]:
     """`count` (title, summary HTML) pairs: the eval items cycled (each copy numbered so none repeats
     exactly), or sample sentences shuffled into 60-word summaries where ../shared is absent."""
     rng = random.Random(seed)
     base = [] if samples_only else eval_texts()
     out = []
-    for n in range(count):
+    for n in range(start + count):  # from 0 even so: item n reads the same whatever `start` is
         if base:
             title, summary = base[n % len(base)]
             out.append((f"{title} ({n})", summary))
@@ -63,7 +64,7 @@ def news_items(count: int, seed: int = 7, *, samples_only: bool = False) -> list
             pool = ON_TOPIC if n % 10 == 0 else SAMPLE_SENTENCES
             words = " ".join(rng.choice(pool) for _ in range(5))
             out.append((rng.choice(pool) + f" ({n})", f"<p>{words}</p>"))
-    return out
+    return out[start:]
 
 
 DOCUMENT_END = datetime(2023, 10, 1, tzinfo=UTC)
@@ -71,9 +72,10 @@ DOCUMENT_END = datetime(2023, 10, 1, tzinfo=UTC)
 
 def document(count: int, samples_only: bool = False, first: int = 0) -> bytes:
     """An RSS 2.0 document of `count` news items (see news_items), a minute apart, links with tracking;
-    items are numbered from `first`, so documents with other `first`s carry other items."""
+    items are numbered from `first`: item n is the same in every document that carries it, so documents
+    whose ranges overlap share those items (as a feed's successive captures do)."""
     entries = []
-    for n, (title, summary) in enumerate(news_items(count, samples_only=samples_only), start=first):
+    for n, (title, summary) in enumerate(news_items(count, samples_only=samples_only, start=first), start=first):
         date = (DOCUMENT_END - timedelta(minutes=n)).strftime("%a, %d %b %Y %H:%M:%S +0000")
         entries.append(
             f"<item><title>{escape(title)}</title><link>https://sample.example.org/{n}?utm_source=rss</link>"
@@ -84,6 +86,20 @@ def document(count: int, samples_only: bool = False, first: int = 0) -> bytes:
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Sample Wire</title>'
         f"<link>https://sample.example.org/</link>{''.join(entries)}</channel></rss>"
     ).encode()
+
+
+def best_of_each(runs: int, works: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """The fastest of `runs` timings of each work, taken in turns: a machine that slows for a while (a
+    virtual one's neighbours) slows every work's timing in that round, not one work's every timing, so the
+    ratios between them hold."""
+    times: dict[str, list[float]] = {name: [] for name in works}
+    for _ in range(runs):
+        for name, work in works.items():
+            gc.collect()  # each starts from a collected heap, not the garbage the work before it left
+            start = time.perf_counter()
+            work()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(timings) for name, timings in times.items()}
 
 
 def best_of(runs: int, work: Callable[[], object]) -> float:

@@ -176,13 +176,29 @@ def test_events_benchmark_runs_at_three_small_sizes():
     assert [line.split()[0] for line in done.stdout.splitlines()[1:]] == ["100", "200", "400"]
 
 
-def test_import_benchmark_runs():
+@pytest.mark.parametrize(("overlap", "expected"), [("0", "60 items, 60 distinct"), ("0.5", "60 items, 40 distinct")])
+def test_import_benchmark_runs(overlap, expected):
+    """Also with captures that share half their items with the one before (the benchmark itself checks that
+    exactly the distinct items are stored new)."""
     done = subprocess.run(
-        [sys.executable, "bench/import.py", "--files", "3", "--items", "20", "--runs", "1", "--processes", "0"],
+        [
+            sys.executable,
+            "bench/import.py",
+            "--files",
+            "3",
+            "--items",
+            "20",
+            "--runs",
+            "1",
+            "--processes",
+            "0",
+            "--overlap",
+            overlap,
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "monitor import (all new)" in done.stdout and "import / poll path" in done.stdout
+    assert expected in done.stdout and "import / poll path" in done.stdout
