@@ -180,6 +180,36 @@ def test_search_ranks_finds_stems_and_survives_bad_syntax(store):
     assert [h["published"] for h in newest] == sorted((h["published"] for h in newest), reverse=True)
 
 
+def test_many_new_and_changed_items_in_one_poll_are_each_indexed_once_for_search(store):
+    """Items and their stems are written many rows to a statement (a statement per row made each full-text
+    index flush per row): a poll of more items than one statement takes must index each, and a second poll
+    that changes them all must leave only their new words findable, in both indexes."""
+    count = 1500  # more rows than one statement of items (14 columns) or of their changes holds
+    entries = [
+        replace(e, summary=f"<p>Story {e.link[-9:]} reports alphaword{n}.</p>") for n, e in enumerate(headlines(count))
+    ]
+    assert poll_into(store, "sample-wire", rss(entries)).new == count
+
+    def found(word: str) -> list[str]:
+        rows = store.conn.execute(
+            "SELECT i.link FROM items_fts JOIN items i ON i.id = items_fts.rowid WHERE items_fts MATCH ?", (word,)
+        )
+        return [row[0] for row in rows]
+
+    assert found("alphaword0") == [entries[0].link] and found(f"alphaword{count - 1}") == [entries[-1].link]
+    changed = [
+        replace(e, summary=f"<p>Story {e.link[-9:]} now reports betaword{n}.</p>") for n, e in enumerate(entries)
+    ]
+    assert poll_into(store, "sample-wire", rss(changed), now=NOW + timedelta(hours=1)).updated == count
+    for n in (0, 777, count - 1):
+        assert found(f"alphaword{n}") == [] and found(f"betaword{n}") == [entries[n].link]
+        assert [hit["link"] for hit in store.search(f"betaword{n}")] == [entries[n].link]
+        assert store.search(f"alphaword{n}") == []
+    for index in ("items_fts", "items_stemmed_fts"):  # raises where the index and its content disagree
+        store.conn.execute(f"INSERT INTO {index}({index}) VALUES ('integrity-check')")
+    assert store.count("items") == count and store.count("items_stemmed") == count
+
+
 def test_sync_feeds_follows_renames_and_leaves_other_feeds_alone(store):
     wire, mirror = store.feed_state("sample-wire"), store.feed_state("sample-mirror")
     assert wire and mirror

@@ -33,6 +33,7 @@ class Matching(Protocol):
 
 BUSY_TIMEOUT = timedelta(seconds=30)  # `monitor.busy_timeout`
 CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
+ROW_PARAMETERS = 8000  # bound parameters per multi-row INSERT, where SQLite allows as many (32766 since 3.32)
 # A WAL that a long read transaction let grow (to the size of the database) is cut back to this once it is
 # checkpointed; without a limit SQLite reuses the file but never shrinks it.
 JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
@@ -117,6 +118,25 @@ class Connection:
             if isinstance(error, sqlite3.Error):
                 raise self.write_error(error) from error
             raise
+
+    def insert_rows(self, insert: str, rows: Sequence[Sequence[Any]]) -> None:
+        """`insert` ("INSERT INTO table (a, b)") of every row, many rows to a statement (see `row_chunks`)."""
+        for values, parameters in self.row_chunks(rows):
+            self.conn.execute(f"{insert} VALUES {values}", parameters)
+
+    def row_chunks(self, rows: Sequence[Sequence[Any]]) -> Iterator[tuple[str, list[Any]]]:
+        """Rows as a VALUES list ("(?,?),(?,?)") and its parameters, as many rows to a statement as SQLite
+        takes parameters. Not executemany: a statement per row makes each FTS5 index behind a trigger flush
+        its pending terms at every statement's end, a segment per row, three times the cost of the same rows
+        in a few statements (bench/import.py)."""
+        if not rows:
+            return
+        width = len(rows[0])
+        per_statement = max(1, min(self.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER), ROW_PARAMETERS) // width)
+        row_marks = "(" + ",".join("?" * width) + ")"
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            yield ",".join([row_marks] * len(chunk)), [value for row in chunk for value in row]
 
     def write_error(self, error: sqlite3.Error) -> StoreError:
         """A write that failed, as a StoreError saying what the usual cause is."""

@@ -77,10 +77,9 @@ class Items(Feeds, Search):
         version = matcher.version if matcher else None
         found = {i.key: matcher.match(i.title, i.summary_text) for i in new_rows + updates} if matcher else {}
         if new_rows:
-            self.conn.executemany(
+            self.insert_rows(
                 "INSERT INTO items (key, feed_id, title, link, summary, summary_html, author, language, guid,"
-                " published, date_source, first_seen, content_hash, matcher_version)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " published, date_source, first_seen, content_hash, matcher_version)",
                 [
                     (
                         i.key,
@@ -106,30 +105,32 @@ class Items(Feeds, Search):
             if matcher:
                 self._insert_matches([(new_ids[i.key], found[i.key]) for i in new_rows], version, stamp)
         if updates:
-            self.conn.executemany(
-                "UPDATE items SET title = ?, link = ?, summary = ?, summary_html = ?, author = ?, updated_at = ?,"
-                " content_hash = ?, published = CASE WHEN ? = 'first_seen' THEN published ELSE ? END,"
-                " date_source = CASE WHEN ? = 'first_seen' THEN date_source ELSE ? END,"
-                " week = CASE WHEN ? = 'first_seen' THEN week END WHERE key = ?",  # its week computed again
-                [
-                    (
-                        i.title,
-                        i.link,
-                        i.summary_text,
-                        i.summary_html,
-                        i.author,
-                        stamp,
-                        i.content_hash,
-                        i.date_source,
-                        iso(i.published),
-                        i.date_source,
-                        i.date_source,
-                        i.date_source,
-                        i.key,
-                    )
-                    for i in updates
-                ],
-            )
+            # One statement per chunk (row_chunks); an item's week is computed again unless its date stays.
+            rows = [
+                (
+                    item_id,
+                    i.title,
+                    i.link,
+                    i.summary_text,
+                    i.summary_html,
+                    i.author,
+                    stamp,
+                    i.content_hash,
+                    i.date_source,
+                    iso(i.published),
+                )
+                for item_id, i in plan.updates
+            ]
+            for values, parameters in self.row_chunks(rows):
+                self.conn.execute(
+                    "UPDATE items SET title = v.column2, link = v.column3, summary = v.column4,"
+                    " summary_html = v.column5, author = v.column6, updated_at = v.column7, content_hash = v.column8,"
+                    " published = CASE WHEN v.column9 = 'first_seen' THEN items.published ELSE v.column10 END,"
+                    " date_source = CASE WHEN v.column9 = 'first_seen' THEN items.date_source ELSE v.column9 END,"
+                    " week = CASE WHEN v.column9 = 'first_seen' THEN items.week END"
+                    f" FROM (VALUES {values}) AS v WHERE items.id = v.column1",
+                    parameters,
+                )
             if matcher:
                 self._write_matches([(item_id, found[i.key]) for item_id, i in plan.updates], matcher.version, stamp)
         ids = {**(new_ids if new_rows else {}), **{i.key: item_id for item_id, i in plan.updates}}

@@ -59,7 +59,7 @@ class Search(Connection):
             chunk = rows[start : start + CHUNK]
             ids = [row[0] for row in chunk]
             self.conn.execute(f"DELETE FROM items_stemmed WHERE item_id IN ({_marks(ids)})", ids)
-            self.conn.executemany("INSERT INTO items_stemmed (item_id, title, summary) VALUES (?,?,?)", chunk)
+            self.insert_rows("INSERT INTO items_stemmed (item_id, title, summary)", chunk)
             self.conn.execute(f"DELETE FROM items_unstemmed WHERE item_id IN ({_marks(ids)})", ids)
 
     def search(self, query: str, limit: int = 20, newest_first: bool = False) -> list[dict[str, Any]]:
