@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from monitor.parse import summary_text
+from monitor.identity import content_hash
+from monitor.parse import plain_text, summary_text
 
 from .conftest import REPO, backdate_polling
 from .feedserver import Route
@@ -124,6 +126,63 @@ def test_search_does_not_find_words_only_in_boilerplate(boilerplate_polled, run_
     assert search("Pashinyan") == []  # only in the related links
     assert search("Tweet") == []  # only in the share buttons
     assert search("volunteers") == [f"{SITE}/2023/09/long-road"]
+
+
+def test_an_archive_stored_before_boilerplate_removal_is_cleaned_by_rematch(
+    boilerplate_polled, feed_server, run_cli, db_path
+):
+    """An analyst upgrades: the summaries an older monitor stored still hold their related links, and were
+    matched and indexed with them. `monitor rematch` makes them again from the sanitized original kept beside
+    them, matches them again, and the next poll of the same feed finds nothing changed."""
+    with sqlite3.connect(db_path) as conn:  # the database as the older monitor left it
+        for item_id, title, link, html in conn.execute("SELECT id, title, link, summary_html FROM items").fetchall():
+            old = plain_text(html)  # all of the summary's text, boilerplate in
+            conn.execute(
+                "UPDATE items SET summary = ?, content_hash = ? WHERE id = ?",
+                (old, content_hash(title, link, old), item_id),
+            )
+            conn.execute(
+                "UPDATE item_sources SET content_hash = ? WHERE item_id = ?", (content_hash(title, link, old), item_id)
+            )
+            conn.execute("INSERT INTO items_unclean VALUES (?)", (item_id,))
+        [(feature, version)] = conn.execute(
+            "SELECT i.id, m.matcher_version FROM items i JOIN matches m ON m.item_id = i.id WHERE i.link = ?",
+            (f"{SITE}/2023/09/long-road",),
+        ).fetchall()
+        conn.execute(  # what the related links made it match
+            "INSERT INTO matches (item_id, theme, score, evidence, matcher_version, matched_at)"
+            " VALUES (?, 'putin_blame', 80, '[]', ?, '2023-09-27T10:00:00Z')",
+            (feature, version),
+        )
+
+    def search(words: str) -> list[str]:
+        output = run_cli(boilerplate_polled, "search", words, "--json").output
+        return [json.loads(line)["link"] for line in output.splitlines()]
+
+    def state(slug: str) -> tuple[str, list[str]]:
+        with sqlite3.connect(db_path) as conn:
+            [(item_id, summary)] = conn.execute(
+                "SELECT id, summary FROM items WHERE link = ?", (f"{SITE}/2023/09/{slug}",)
+            ).fetchall()
+            themes = sorted(row[0] for row in conn.execute("SELECT theme FROM matches WHERE item_id = ?", (item_id,)))
+        return summary, themes
+
+    assert search("Pashinyan") == [f"{SITE}/2023/09/long-road"] and "Pashinyan" in state("long-road")[0]
+    assert state("long-road")[1] == ["armenian_exodus", "putin_blame"]
+
+    output = run_cli(boilerplate_polled, "rematch").output
+    [line] = [line for line in output.splitlines() if line.startswith("cleaned the summaries of")]
+    assert int(line.split()[4]) >= 3, output  # long-road, last-bus, goris-camp at least
+    summary, themes = state("long-road")
+    assert themes == ["armenian_exodus"] and "Pashinyan" not in summary and "Continue reading" not in summary
+    assert search("Pashinyan") == [] and search("Tweet") == []
+    assert search("volunteers") == [f"{SITE}/2023/09/long-road"]
+    assert "cleaned" not in run_cli(boilerplate_polled, "rematch").output  # done once, remembered
+
+    # The feed again, its items as before in a document that is not byte for byte the same (read, not skipped).
+    feed_server.add("/wire", Route(body=BOILERPLATE_FEED.read_bytes() + b"<!-- read again -->"))
+    polled = run_cli(boilerplate_polled, "poll").output
+    assert " 0 new, 0 updated, " in polled, polled  # the stored text is what the feed's own reads as now
 
 
 def test_match_jsonl_reads_summaries_without_boilerplate(tmp_path, run_cli, write_config):

@@ -165,8 +165,21 @@ def test_the_daemon_prunes_fetches_past_the_window_and_recent_weeks_read_the_sam
             "content_hash) VALUES ('sample:sql', 1, 'Sample: беженцы прибывают', '', ?, 'first_seen', ?, '')",
             (iso(now), iso(now)),
         )
+        # And one an older monitor stored with its related links in the summary (migration 21 lists it).
+        html = (
+            '<p>Sample: families reach Goris after the long road.</p><ul><li><a href="https://sample.example.org/a">'
+            'Sample: Pashinyan blames the peacekeepers</a></li><li><a href="https://sample.example.org/b">'
+            "Sample: talks in Brussels</a></li></ul>"
+        )
+        conn.execute(
+            "INSERT INTO items (key, feed_id, title, summary, summary_html, published, date_source, first_seen, "
+            "content_hash) VALUES ('sample:old', 1, 'Sample: the long road', ?, ?, ?, 'first_seen', ?, '')",
+            ("Sample: families reach Goris after the long road. Sample: Pashinyan blames the peacekeepers", html)
+            + (iso(now), iso(now)),
+        )
+        conn.execute("INSERT INTO items_unclean SELECT id FROM items WHERE key = 'sample:old'")
     conn.close()
-    assert count(db, "SELECT count(*) FROM items_unstemmed") == 1
+    assert count(db, "SELECT count(*) FROM items_unstemmed") == 2
 
     log = tmp_path / "daemon.log"
     daemon = Running(config, db, log)
@@ -193,7 +206,11 @@ def test_the_daemon_prunes_fetches_past_the_window_and_recent_weeks_read_the_sam
         == history["recent"]
     )
     assert "pruned" in log.read_text()
+    # The cleaned item was stemmed with its new text by the cleaning; the other by the stemming.
     assert count(db, "SELECT count(*) FROM items_unstemmed") == 0 and "stemmed 1 item(s)" in log.read_text()
+    assert "cleaned the summaries of 1 stored item(s)" in log.read_text()
+    assert count(db, "SELECT count(*) FROM items_unclean") == 0
+    assert count(db, "SELECT count(*) FROM items WHERE summary LIKE '%Pashinyan%'") == 0
     assert troubled(monitor(config, db, "digest", "--week", week, "--dry-run")) == troubled(before)
     status = subprocess.run(
         [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "status"],

@@ -437,19 +437,27 @@ class Daemon:
         )
 
     def _prune_job(self) -> None:
-        """Delete fetches older than polling.keep_fetches, and stem the items waiting for the search index
-        (an upgraded archive, an analyst's SQL edits), a chunk per transaction, on a connection of its own
-        (the polls' connection is not held; each chunk waits for and holds the write lock briefly)."""
+        """Delete fetches older than polling.keep_fetches, clean the summaries an older monitor stored, and
+        stem the items waiting for the search index (an upgraded archive, an analyst's SQL edits), a chunk per
+        transaction, on a connection of its own (the polls' connection is not held; each chunk waits for and
+        holds the write lock briefly)."""
         keep, now = self.config.polling.keep_fetches, self.clock()
         try:
             with Store.open(self.db_path, self.config.busy_timeout) as store:
                 total = store.prune_fetches(now - keep, now, stop=self.stopping.is_set)
+                cleaned = store.clean_pending(self.matcher, now, stop=self.stopping.is_set)
                 stemmed = store.stem_pending(stop=self.stopping.is_set)
         except MonitorError as error:
-            log.error("pruning the fetches log failed: %s; tried again in a day", error)
+            log.error(
+                "upkeep (pruning the fetches log, cleaning and stemming items) failed: %s; tried again in a day", error
+            )
             return
         if total:
             log.info("pruned %d fetch(es) older than %g days from the fetches log", total, keep.total_seconds() / 86400)
+        if cleaned:
+            log.info(
+                "cleaned the summaries of %d stored item(s) (boilerplate left out) and matched them again", cleaned
+            )
         if stemmed:
             log.info("stemmed %d item(s) for the search index", stemmed)
 

@@ -206,7 +206,7 @@ def _item(entry: Any, *, url: str, feed_id: int, now: datetime, language: str | 
     link = canonical_url(absolute) if absolute else None
     absolute = absolute or url
     summary_html = _summary_html(entry, absolute, url)
-    summary_text = _plain(article_html(summary_html))[:MAX_TEXT_CHARS]
+    summary_text = stored_summary_text(summary_html)
     published, date_source = _date(entry, now)
     guid = one_line(entry.get("id") or "").strip()[:2000] or None
     feed_date = dict.get(entry, "published") or dict.get(entry, "updated")
@@ -285,6 +285,12 @@ def _summary_html(entry: Any, base: str, feed_url: str) -> str:
         )
     # And after: nh3 writes `&#27;` out as the character itself.
     return strip_controls(cleaned).strip()
+
+
+def stored_summary_text(summary_html: str) -> str:
+    """The text stored, searched and matched for a summary sanitized to `summary_html` (items.summary from
+    items.summary_html): made again from the stored original when the cleaning improves."""
+    return _plain(article_html(summary_html))[:MAX_TEXT_CHARS]
 
 
 def plain_text(markup: str) -> str:

@@ -416,4 +416,18 @@ CREATE TRIGGER fetches_first AFTER INSERT ON fetches BEGIN
 END;
 """,
     ),
+    Migration(
+        21,
+        "stored summaries made again without their boilerplate",
+        """
+-- Items stored before boilerplate removal (lists of related links, share buttons: monitor.boilerplate) keep it
+-- in items.summary, where it is matched and searched, until their summary is made again from summary_html,
+-- the sanitized original: the store does it (`monitor rematch`, the daemon's upkeep), a chunk at a time, and
+-- matches again the items whose text changed. A later change to the cleaning lists every item here again.
+CREATE TABLE items_unclean (
+    item_id INTEGER PRIMARY KEY           -- items.id of an item whose summary an older cleaning made
+);
+INSERT INTO items_unclean SELECT id FROM items;
+""",
+    ),
 )

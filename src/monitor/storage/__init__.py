@@ -1,11 +1,13 @@
 """EDGE: the SQLite file and the SQL of feeds, items, search and status, one module per concern.
 
 `connection` opens and migrates the file and runs transactions; `feeds`, `items` (and their matches),
-`search` and `status` each hold their tables' SQL; `Store` is all of them on one connection.
+`search`, `cleaning` (stored summaries made again) and `status` each hold their tables' SQL; `Store` is all
+of them on one connection.
 """
 
 from __future__ import annotations
 
+from .cleaning import Cleaning
 from .connection import (
     BUSY_TIMEOUT,
     CHUNK,
@@ -18,11 +20,10 @@ from .connection import (
     Matching,
 )
 from .feeds import feed_renames
-from .items import Items
 from .status import Status, clock_figures, health_figures
 
 
-class Store(Items, Status):
+class Store(Cleaning, Status):
     """The database: feeds, items and matches, search and status figures, on one connection."""
 
 

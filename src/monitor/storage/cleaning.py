@@ -1,0 +1,95 @@
+"""EDGE: stored summaries made again with today's cleaning (boilerplate left out) for the items an older monitor
+stored, and matched again where their text changed: an upgraded archive reads as a new one would."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from ..identity import content_hash
+from ..parse import stored_summary_text
+from ..units import iso
+from .connection import CHUNK, Matching, _marks
+from .items import Items
+
+CLEAN_CHUNK = 2000  # items per short transaction: a running daemon's polls wait for one chunk at most
+
+
+class Cleaning(Items):
+    """The items listed in `items_unclean` (migration 21), cleaned."""
+
+    def items_to_clean(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM items_unclean").fetchone()[0])
+
+    def clean_pending(
+        self,
+        matcher: Matching | None,
+        now: datetime,
+        *,
+        chunk: int = CLEAN_CHUNK,
+        stop: Callable[[], bool] = lambda: False,
+        progress: Callable[[int], object] = lambda done: None,
+    ) -> int:
+        """Make the listed items' summaries again from their sanitized originals, `chunk` items per
+        transaction, until none is left or `stop()` says so. An item whose text changed gets its new content
+        hash (so the next poll that carries it finds it unchanged), its search index and, with a `matcher`,
+        its matches made again (without one, it is left for `rematch`). `progress` hears of each chunk's size.
+        Returns how many changed."""
+        stamp = iso(now)
+        changed = 0
+        while not stop():
+            with self.transaction():  # read inside the write lock: a poll's change cannot slip in between
+                ids = [
+                    row[0]
+                    for row in self.conn.execute("SELECT item_id FROM items_unclean ORDER BY item_id LIMIT ?", (chunk,))
+                ]
+                if ids:
+                    changed += self._clean(ids, matcher, stamp)
+                    for start in range(0, len(ids), CHUNK):
+                        part = ids[start : start + CHUNK]
+                        self.conn.execute(f"DELETE FROM items_unclean WHERE item_id IN ({_marks(part)})", part)
+            if not ids:
+                return changed
+            progress(len(ids))
+            self.checkpoint()
+        return changed
+
+    def _clean(self, ids: Sequence[int], matcher: Matching | None, stamp: str) -> int:
+        rows: list[tuple[int, str, str | None, str, str, str]] = []
+        for start in range(0, len(ids), CHUNK):
+            part = list(ids[start : start + CHUNK])
+            rows += self.conn.execute(
+                f"SELECT id, title, link, summary, summary_html, content_hash FROM items WHERE id IN ({_marks(part)})",
+                part,
+            ).fetchall()
+        cleaned = []  # (id, title, link, new text, old hash, new hash)
+        for item_id, title, link, summary, summary_html, old_hash in rows:
+            text = stored_summary_text(summary_html) if summary_html else summary
+            if text != summary:
+                cleaned.append((item_id, title, link, text, old_hash, content_hash(title, link, text)))
+        if not cleaned:
+            return 0
+        for values, parameters in self.row_chunks([(c[0], c[3], c[5]) for c in cleaned]):
+            self.conn.execute(
+                "UPDATE items SET summary = v.column2, content_hash = v.column3"
+                f" FROM (VALUES {values}) AS v WHERE items.id = v.column1",
+                parameters,
+            )
+        # A feed's sighting that held the old text holds the new one: the next poll carrying it sees no change.
+        self.conn.executemany(
+            "UPDATE item_sources SET content_hash = ? WHERE item_id = ? AND content_hash = ?",
+            [(new_hash, item_id, old_hash) for item_id, _, _, _, old_hash, new_hash in cleaned],
+        )
+        self._index_stems([(item_id, title, text) for item_id, title, _, text, _, _ in cleaned])
+        if matcher:
+            self._write_matches(
+                [(item_id, matcher.match(title, text)) for item_id, title, _, text, _, _ in cleaned],
+                matcher.version,
+                stamp,
+            )
+        else:
+            changed_ids = [c[0] for c in cleaned]
+            for start in range(0, len(changed_ids), CHUNK):
+                part = changed_ids[start : start + CHUNK]
+                self.conn.execute(f"UPDATE items SET matcher_version = NULL WHERE id IN ({_marks(part)})", part)
+        return len(cleaned)
