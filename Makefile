@@ -43,6 +43,7 @@ bench: $(STAMP)
 	cd bench && ../$(BIN)/python matching.py && ../$(BIN)/python matching.py --samples \
 	  && ../$(BIN)/python ingest.py && ../$(BIN)/python ingest.py --samples && ../$(BIN)/python polling.py && ../$(BIN)/python unchanged.py \
 	  && ../$(BIN)/python memory.py && ../$(BIN)/python load.py && ../$(BIN)/python scale.py \
+	  && ../$(BIN)/python import.py && ../$(BIN)/python import.py --overlap 0.75 && ../$(BIN)/python cleaning.py \
 	  && ../$(BIN)/python quality.py
 
 # Every benchmark at three sizes (about 15 minutes): how the cost per item or feed grows.

@@ -202,3 +202,15 @@ def test_import_benchmark_runs(overlap, expected):
     )
     assert done.returncode == 0, done.stderr
     assert expected in done.stdout and "import / poll path" in done.stdout
+
+
+def test_cleaning_benchmark_runs():
+    done = subprocess.run(
+        [sys.executable, "bench/cleaning.py", "--documents", "4", "--items", "20"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[0] for line in done.stdout.splitlines()[1:]] == ["20", "40", "80"]
