@@ -82,6 +82,12 @@ class _Handler(BaseHTTPRequestHandler):
             if capture.status != 200:
                 self._send(capture.status, "text/html", b"<html><body>Capture unavailable</body></html>")
                 return
+            with archive.lock:
+                archive.served += 1
+                hold = archive.hold_after is not None and archive.served > archive.hold_after
+            if hold:  # a client caught mid-download, for as long as the test needs (an interrupt, a kill)
+                archive.holding.set()
+                archive.release.wait(timeout=60)
             self._send(200, capture.content_type, capture.body)
             return
         self._send(404, "text/plain", b"not found")
@@ -113,6 +119,10 @@ class ArchiveServer:
         self.filtering = True
         self.empty = b""
         self.requests: list[tuple[float, str]] = []
+        self.served = 0  # captures answered with their bytes
+        self.hold_after: int | None = None  # answer this many captures, then hold each next one until release
+        self.holding = threading.Event()  # set once a download is being held
+        self.release = threading.Event()
         self.lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.archive = self
@@ -171,5 +181,6 @@ class ArchiveServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()

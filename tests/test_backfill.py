@@ -10,7 +10,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import datetime
 
 import pytest
@@ -168,16 +167,14 @@ def test_a_backfill_killed_midway_resumes_and_stores_nothing_twice(write_config,
         "--until",
         "2023-09-30",
     ]
+    archive.hold_after = 4  # the kill lands mid-download of the fifth capture, never after the run's end
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
     try:
-        while time.monotonic() < deadline:
-            if db_path.exists() and _imported(db_path) >= 3:
-                break
-            time.sleep(0.05)
+        assert archive.holding.wait(timeout=60), "the backfill never reached its fifth capture"
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait(10)
+        archive.release.set()
     assert process.returncode == -signal.SIGKILL
     first_count = len(archive.fetched())
     first_run = set(archive.fetched())
@@ -290,14 +287,16 @@ def test_the_shapes_real_archives_answer(write_config, run_cli, query, tmp_path)
 def test_ctrl_c_keeps_what_was_stored_exits_130_and_a_rerun_goes_on(write_config, archive, tmp_path, db_path):
     config = config_for(write_config, archive, tmp_path, pace="300ms")
     command = [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db_path), "backfill", *PERIOD]
+    # The interrupt lands mid-run for sure: the archive answers three captures, then holds the fourth
+    # download until the backfill is gone (a run that raced to its end before the signal once failed CI).
+    archive.hold_after = 3
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 30
     try:
-        while time.monotonic() < deadline and _imported(db_path) < 2:
-            time.sleep(0.05)
+        assert archive.holding.wait(timeout=60), "the backfill never reached its fourth capture"
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=15)
     finally:
+        archive.release.set()
         if process.poll() is None:
             process.kill()
             process.wait(10)
