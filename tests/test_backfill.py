@@ -10,9 +10,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from datetime import datetime
+from pathlib import Path
 
 import pytest
+
+from monitor.netguard import Watchdog, getaddrinfo
 
 from .archiveserver import ArchiveServer, Stored
 from .helpers import THEMES
@@ -314,3 +318,41 @@ def test_ctrl_c_keeps_what_was_stored_exits_130_and_a_rerun_goes_on(write_config
         conn.close()
     assert items == (7, 7) and sightings == 7 and _imported(db_path) == 6
     print(f"interrupted with {kept} of 6 captures imported; exit {process.returncode}; the rerun imported the rest")
+
+
+def _blocked_signals(thread: threading.Thread) -> set[int]:
+    status = Path(f"/proc/self/task/{thread.native_id}/status").read_text()
+    mask = int(next(line for line in status.splitlines() if line.startswith("SigBlk:")).split()[1], 16)
+    return {number for number in range(1, 65) if mask & (1 << (number - 1))}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads thread signal masks from /proc (Linux)")
+def test_the_threads_that_watch_a_download_leave_ctrl_c_to_the_main_thread():
+    """Why Ctrl-C stops a backfill mid-download at once: the kernel hands a signal to any thread that does not
+    block it, and Python acts on it only in the main thread; the deadline's timer and the DNS lookup's thread
+    block SIGINT, SIGTERM and SIGHUP, so the main thread's read is the one interrupted."""
+    wanted = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    before = set(threading.enumerate())
+    with Watchdog(30):
+        [timer] = set(threading.enumerate()) - before
+        assert wanted <= _blocked_signals(timer)
+    release = threading.Event()
+
+    def slow_resolver(host: str, port: int | None, type: int = 0) -> list[object]:  # noqa: A002 - getaddrinfo's
+        release.wait(10)
+        return []
+
+    waiter = threading.Thread(target=lambda: getaddrinfo("sample.example.org", 80, 5.0, slow_resolver))
+    waiter.start()
+    try:
+        resolving = None
+        for _ in range(200):
+            resolving = next((t for t in threading.enumerate() if t.name == "resolve sample.example.org"), None)
+            if resolving and resolving.native_id is not None:  # started, not only being started
+                break
+            threading.Event().wait(0.01)
+        assert resolving is not None and wanted <= _blocked_signals(resolving)
+    finally:
+        release.set()
+        waiter.join(10)
+    assert not wanted & signal.pthread_sigmask(signal.SIG_BLOCK, set())  # the starting thread's mask is back

@@ -16,6 +16,7 @@ to half a minute or more). So:
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
 import ssl
 import threading
@@ -47,12 +48,31 @@ def getaddrinfo(
             box["error"] = error
         done.set()
 
-    threading.Thread(target=work, name=f"resolve {host}", daemon=True).start()
+    start_deaf(threading.Thread(target=work, name=f"resolve {host}", daemon=True))
     if not done.wait(max(timeout, 0.0)):
         raise TimeoutError(f"resolving {host} took longer than {timeout:.3g}s")
     if "error" in box:
         raise box["error"]
     return list(box["answer"])
+
+
+_DEFERRED_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+def start_deaf(thread: threading.Thread) -> None:
+    """Start `thread` with SIGINT, SIGTERM and SIGHUP blocked in it (a thread inherits its creator's mask).
+    The kernel hands a process's signal to any thread that does not block it, while Python acts on it only
+    in the main thread, and only once that thread runs again: a Ctrl-C that landed on a watchdog left the
+    main thread in its socket read until the read ended (a backfill's held download ignored it for its whole
+    timeout)."""
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX: nothing to route
+        thread.start()
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class Watchdog:
@@ -70,7 +90,7 @@ class Watchdog:
 
     def __enter__(self) -> Watchdog:
         _current.watchdog = self
-        self._timer.start()
+        start_deaf(self._timer)
         return self
 
     def __exit__(self, *exc: object) -> None:
