@@ -294,7 +294,14 @@ def test_ctrl_c_keeps_what_was_stored_exits_130_and_a_rerun_goes_on(write_config
     # The interrupt lands mid-run for sure: the archive answers three captures, then holds the fourth
     # download until the backfill is gone (a run that raced to its end before the signal once failed CI).
     archive.hold_after = 3
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # As from a terminal: a test run started in the background by a non-interactive shell (as CI scripts
+    # are) has SIGINT ignored, and a child inherits that across exec; Python then never turns it into
+    # KeyboardInterrupt. The child gets the default disposition, whatever this process was given.
+    ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    finally:
+        signal.signal(signal.SIGINT, ignored)
     try:
         assert archive.holding.wait(timeout=60), "the backfill never reached its fourth capture"
         process.send_signal(signal.SIGINT)

@@ -62,9 +62,8 @@ _DEFERRED_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 def start_deaf(thread: threading.Thread) -> None:
     """Start `thread` with SIGINT, SIGTERM and SIGHUP blocked in it (a thread inherits its creator's mask).
     The kernel hands a process's signal to any thread that does not block it, while Python acts on it only
-    in the main thread, and only once that thread runs again: a Ctrl-C that landed on a watchdog left the
-    main thread in its socket read until the read ended (a backfill's held download ignored it for its whole
-    timeout)."""
+    in the main thread, and only once that thread runs again: a Ctrl-C that landed on a watchdog would leave
+    the main thread in its socket read until the read ended, up to the fetch's deadline."""
     if not hasattr(signal, "pthread_sigmask"):  # not POSIX: nothing to route
         thread.start()
         return
