@@ -487,12 +487,11 @@ def rematch(obj: Context, everything: bool, batch: int, dry_run: bool) -> None:
         return
     with obj.store(must_exist=True) as store:
         matcher = cli_model.matcher(obj, store, obj.config.themes)
-        if store.items_to_clean():  # an archive an older monitor stored: its summaries cleaned first
-            with click.progressbar(length=store.items_to_clean(), label="cleaning", file=sys.stderr) as bar:
+        listed = store.items_to_clean()
+        if listed:  # an archive an older monitor stored: its summaries cleaned first
+            with click.progressbar(length=listed, label="cleaning", file=sys.stderr) as bar:
                 cleaned = store.clean_pending(matcher, utc_now(), progress=bar.update)
-            click.echo(
-                f"cleaned the summaries of {cleaned} stored item(s) (boilerplate left out) and matched them again"
-            )
+            click.echo(f"cleaned stored summaries: {cleaned} of {listed} held boilerplate and were matched again")
         total = store.items_to_match(matcher.version, everything=everything)
         if not total:
             click.echo("every item is already matched with the current themes (--all matches them anyway)")
