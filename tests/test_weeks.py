@@ -7,9 +7,14 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import pytest
+
+from monitor.schedule import digest_send_moment, due_digest_week
+from monitor.weeks import last_complete_week, parse_week, week_end, week_label, week_start
 
 from .conftest import REPO
 from .helpers import THEMES, pretend
@@ -129,3 +134,26 @@ def test_item_weeks_follow_a_change_of_time_zone(feed_server, write_config, run_
     assert [r["week"] for r in query("SELECT week FROM items")] == ["2026-W01"]
     themes = query("SELECT key, label, in_config FROM themes")
     assert themes == [{"key": "exodus", "label": "Sample exodus", "in_config": 1}]
+
+
+# Santiago skips local midnight when summer time begins (Saturday 24:00 -> Sunday 01:00), so a week that starts
+# on Sunday there starts at an hour that does not exist; Lord Howe moves by half an hour; Berlin as most do.
+@pytest.mark.parametrize("zone", ["America/Santiago", "Australia/Lord_Howe", "Europe/Berlin"])
+@pytest.mark.parametrize("first_day", ["monday", "sunday"])
+def test_weeks_tile_time_and_a_digest_is_never_due_before_its_week_ends_across_summer_time(zone, first_day):
+    """Every instant of two years, in steps of three hours, is in exactly one week; each week starts where the
+    last one ended (167 or 169 hours later across a change); its label names it back; and its digest is due
+    only once it has ended, whatever day and time it is sent at."""
+    moment, stop = datetime(2023, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
+    while moment < stop:
+        start = week_start(moment, zone, first_day)
+        end = week_end(start, zone)
+        assert start <= moment < end, (moment, start, end)
+        assert week_start(end, zone, first_day) == end and timedelta(hours=166) <= end - start <= timedelta(hours=170)
+        assert parse_week(week_label(start, zone), zone, first_day) == start
+        assert week_end(last_complete_week(moment, zone, first_day), zone) <= moment
+        for send_day, send_time in (("monday", "08:00"), (first_day, "00:30")):
+            due = due_digest_week(moment, zone, first_day, send_day, send_time)
+            sent_at = digest_send_moment(due, zone, first_day, send_day, send_time)
+            assert week_end(due, zone) <= sent_at <= moment, (moment, send_day, send_time)
+        moment += timedelta(hours=3)
