@@ -18,6 +18,7 @@ import time
 import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -72,6 +73,7 @@ _SAFE_TAGS = {
 }
 _SAFE_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
 _SAFE_SCHEMES = {"http", "https", "mailto"}
+_LINK_REL = "noopener noreferrer nofollow"  # links out of a feed: no referrer, no opener, no endorsement
 _BLOCK_BOUNDARY = re.compile(
     r"<(?=/?(?:p|br|div|li|ul|ol|h\d|tr|td|th|blockquote|pre|table|section|article)\b)", re.IGNORECASE
 )
@@ -265,24 +267,13 @@ def _summary_html(entry: Any, base: str, feed_url: str) -> str:
     # nh3 had judged relative.
     value = strip_controls(value)
     value = _DROPPED_BLOCK.sub(" <", value)
+    safe = partial(
+        nh3.clean, value, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, url_schemes=_SAFE_SCHEMES, link_rel=_LINK_REL
+    )
     try:
-        cleaned = nh3.clean(
-            value,
-            tags=_SAFE_TAGS,
-            attributes=_SAFE_ATTRIBUTES,
-            url_schemes=_SAFE_SCHEMES,
-            link_rel="noopener noreferrer nofollow",
-            url_relative=("rewrite_with_base", base),
-        )
+        cleaned = safe(url_relative=("rewrite_with_base", base))
     except ValueError:  # a base nh3 cannot use (not an absolute URL): relative links are dropped instead
-        cleaned = nh3.clean(
-            value,
-            tags=_SAFE_TAGS,
-            attributes=_SAFE_ATTRIBUTES,
-            url_schemes=_SAFE_SCHEMES,
-            link_rel="noopener noreferrer nofollow",
-            url_relative="deny",
-        )
+        cleaned = safe(url_relative="deny")
     # And after: nh3 writes `&#27;` out as the character itself.
     return strip_controls(cleaned).strip()
 

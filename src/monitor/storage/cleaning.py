@@ -5,14 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from ..identity import content_hash
 from ..parse import stored_summary_text
 from ..units import iso
-from .connection import CHUNK, Matching, _marks
+from .connection import Matching
 from .items import Items
 
 CLEAN_CHUNK = 2000  # items per short transaction: a running daemon's polls wait for one chunk at most
+
+
+class _Cleaned(NamedTuple):
+    item_id: int
+    title: str
+    link: str | None
+    text: str  # the summary made again
+    old_hash: str
+    new_hash: str
 
 
 class Cleaning(Items):
@@ -45,9 +55,7 @@ class Cleaning(Items):
                 ]
                 if ids:
                     changed += self._clean(ids, matcher, stamp)
-                    for start in range(0, len(ids), CHUNK):
-                        part = ids[start : start + CHUNK]
-                        self.conn.execute(f"DELETE FROM items_unclean WHERE item_id IN ({_marks(part)})", part)
+                    self.where_in("DELETE FROM items_unclean WHERE item_id IN ({ids})", ids)
             if not ids:
                 return changed
             progress(len(ids))
@@ -55,21 +63,17 @@ class Cleaning(Items):
         return changed
 
     def _clean(self, ids: Sequence[int], matcher: Matching | None, stamp: str) -> int:
-        rows: list[tuple[int, str, str | None, str, str, str]] = []
-        for start in range(0, len(ids), CHUNK):
-            part = list(ids[start : start + CHUNK])
-            rows += self.conn.execute(
-                f"SELECT id, title, link, summary, summary_html, content_hash FROM items WHERE id IN ({_marks(part)})",
-                part,
-            ).fetchall()
-        cleaned = []  # (id, title, link, new text, old hash, new hash)
+        rows = self.where_in(
+            "SELECT id, title, link, summary, summary_html, content_hash FROM items WHERE id IN ({ids})", ids
+        )
+        cleaned = []
         for item_id, title, link, summary, summary_html, old_hash in rows:
             text = stored_summary_text(summary_html) if summary_html else summary
             if text != summary:
-                cleaned.append((item_id, title, link, text, old_hash, content_hash(title, link, text)))
+                cleaned.append(_Cleaned(item_id, title, link, text, old_hash, content_hash(title, link, text)))
         if not cleaned:
             return 0
-        for values, parameters in self.row_chunks([(c[0], c[3], c[5]) for c in cleaned]):
+        for values, parameters in self.row_chunks([(c.item_id, c.text, c.new_hash) for c in cleaned]):
             self.conn.execute(
                 "UPDATE items SET summary = v.column2, content_hash = v.column3"
                 f" FROM (VALUES {values}) AS v WHERE items.id = v.column1",
@@ -78,18 +82,15 @@ class Cleaning(Items):
         # A feed's sighting that held the old text holds the new one: the next poll carrying it sees no change.
         self.conn.executemany(
             "UPDATE item_sources SET content_hash = ? WHERE item_id = ? AND content_hash = ?",
-            [(new_hash, item_id, old_hash) for item_id, _, _, _, old_hash, new_hash in cleaned],
+            [(c.new_hash, c.item_id, c.old_hash) for c in cleaned],
         )
-        self._index_stems([(item_id, title, text) for item_id, title, _, text, _, _ in cleaned])
+        self._index_stems([(c.item_id, c.title, c.text) for c in cleaned])
         if matcher:
             self._write_matches(
-                [(item_id, matcher.match(title, text)) for item_id, title, _, text, _, _ in cleaned],
+                [(c.item_id, matcher.match(c.title, c.text)) for c in cleaned],
                 matcher.version,
                 stamp,
             )
         else:
-            changed_ids = [c[0] for c in cleaned]
-            for start in range(0, len(changed_ids), CHUNK):
-                part = changed_ids[start : start + CHUNK]
-                self.conn.execute(f"UPDATE items SET matcher_version = NULL WHERE id IN ({_marks(part)})", part)
+            self.where_in("UPDATE items SET matcher_version = NULL WHERE id IN ({ids})", [c.item_id for c in cleaned])
         return len(cleaned)

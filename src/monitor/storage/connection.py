@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -118,6 +118,16 @@ class Connection:
             if isinstance(error, sqlite3.Error):
                 raise self.write_error(error) from error
             raise
+
+    def where_in(self, sql: str, ids: Iterable[Any]) -> list[Any]:
+        """`sql`, where `{ids}` stands for a list of ids ("... WHERE id IN ({ids})"), run for every CHUNK of
+        `ids` (SQLite bounds one statement's parameters); the rows of every run, in order."""
+        wanted = list(ids)
+        rows: list[Any] = []
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            rows += self.conn.execute(sql.replace("{ids}", _marks(chunk)), chunk).fetchall()
+        return rows
 
     def insert_rows(self, insert: str, rows: Sequence[Sequence[Any]]) -> None:
         """`insert` ("INSERT INTO table (a, b)") of every row, many rows to a statement (see `row_chunks`)."""

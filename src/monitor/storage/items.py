@@ -292,16 +292,8 @@ class Items(Feeds, Search):
         """The batch's results, each item matched again on the text it holds now (inside the write
         transaction) if a poll changed it since the batch was read: a stale match would quote text the
         item no longer has. An item deleted meanwhile is left out."""
-        ids = [row[0] for row in rows]
-        now: dict[int, tuple[str, str]] = {}
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
-            now.update(
-                (item_id, (title, summary))
-                for item_id, title, summary in self.conn.execute(
-                    f"SELECT id, title, summary FROM items WHERE id IN ({_marks(chunk)})", chunk
-                )
-            )
+        held = self.where_in("SELECT id, title, summary FROM items WHERE id IN ({ids})", [row[0] for row in rows])
+        now = {item_id: (title, summary) for item_id, title, summary in held}
         fresh = []
         for (item_id, title, summary), (_, found) in zip(rows, results, strict=True):
             current = now.get(item_id)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from ..identity import canonical_url
 from ..units import iso
-from .connection import CHUNK, Connection
+from .connection import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +44,7 @@ def link_key(link: str | None) -> str | None:
 
 def item_ids(store: Connection, ids: Iterable[int]) -> set[int]:
     """Which of `ids` are stored items."""
-    wanted = list(dict.fromkeys(ids))
-    found: set[int] = set()
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
-        found.update(
-            row[0]
-            for row in store.conn.execute(f"SELECT id FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk)
-        )
-    return found
+    return {row[0] for row in store.where_in("SELECT id FROM items WHERE id IN ({ids})", dict.fromkeys(ids))}
 
 
 def items_by_link(store: Connection) -> dict[str, int]:
@@ -104,17 +96,8 @@ def current(store: Connection) -> dict[tuple[int, str], bool]:
 
 def item_texts(store: Connection, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
     """item id -> (title, summary), for the stored items among `ids`."""
-    wanted = list(dict.fromkeys(ids))
-    out: dict[int, tuple[str, str]] = {}
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
-        out.update(
-            (item_id, (title, summary))
-            for item_id, title, summary in store.conn.execute(
-                f"SELECT id, title, summary FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk
-            )
-        )
-    return out
+    rows = store.where_in("SELECT id, title, summary FROM items WHERE id IN ({ids})", dict.fromkeys(ids))
+    return {item_id: (title, summary) for item_id, title, summary in rows}
 
 
 def all_items(store: Connection, batch: int = 500) -> Iterator[list[tuple[int, str, str, dict[str, int]]]]:

@@ -40,13 +40,7 @@ class Search(Connection):
 
     def _stem_items(self, ids: Sequence[int]) -> None:
         """Index these items' stemmed text for search (inside the caller's transaction)."""
-        for start in range(0, len(ids), CHUNK):
-            chunk = list(ids[start : start + CHUNK])
-            self._index_stems(
-                self.conn.execute(
-                    f"SELECT id, title, summary FROM items WHERE id IN ({_marks(chunk)})", chunk
-                ).fetchall()
-            )
+        self._index_stems(self.where_in("SELECT id, title, summary FROM items WHERE id IN ({ids})", ids))
 
     def _index_stems(self, rows: Sequence[tuple[int, str, str]]) -> None:
         """Index items' text, as (id, title, summary) that the items table holds, stemmed (inside the caller's
