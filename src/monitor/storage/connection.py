@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
@@ -33,6 +34,7 @@ class Matching(Protocol):
 
 BUSY_TIMEOUT = timedelta(seconds=30)  # `monitor.busy_timeout`
 CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
+WAL_RETRY = 0.05  # seconds between tries to put a database another process is creating in WAL mode
 ROW_PARAMETERS = 8000  # bound parameters per multi-row INSERT, where SQLite allows as many (32766 since 3.32)
 # A WAL that a long read transaction let grow (to the size of the database) is cut back to this once it is
 # checkpointed; without a limit SQLite reuses the file but never shrinks it.
@@ -76,7 +78,7 @@ class Connection:
                 path, timeout=busy_timeout.total_seconds(), isolation_level=None, check_same_thread=False
             )
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout.total_seconds() * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn, busy_timeout)
             conn.execute("PRAGMA synchronous = NORMAL")  # durable at each checkpoint; safe in WAL mode
             conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -243,6 +245,22 @@ class Connection:
 
     def count(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
+
+
+def _use_wal(conn: sqlite3.Connection, busy_timeout: timedelta) -> None:
+    """Put a new database in WAL mode, or find it there. Several processes creating one file at once (the
+    daemon's first start beside a cron job) can deadlock on the change, each holding a read lock the other
+    must see released: SQLite then answers "database is locked" at once, without waiting busy_timeout, to the
+    one that must give way. It gives way, and tries again until busy_timeout has passed."""
+    deadline = time.monotonic() + busy_timeout.total_seconds()
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if not _is_locked(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(WAL_RETRY)
 
 
 def _marks(values: Sequence[Any]) -> str:
