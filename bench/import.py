@@ -30,7 +30,7 @@ from common import REPO, best_of_each, document
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config import load_config  # noqa: E402
 from monitor.history import Feed, Target, import_file, import_files  # noqa: E402
-from monitor.match import Matcher  # noqa: E402
+from monitor.match.rules import Matcher  # noqa: E402
 from monitor.parse import parse_feed  # noqa: E402
 from monitor.parsers import make_parser  # noqa: E402
 from monitor.settings import auto_processes  # noqa: E402

@@ -18,7 +18,7 @@ from common import REPO, best_of, document, eval_texts, news_items
 
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config import load_config  # noqa: E402
-from monitor.match import Matcher  # noqa: E402
+from monitor.match.rules import Matcher  # noqa: E402
 from monitor.parse import plain_text  # noqa: E402
 
 
@@ -60,7 +60,7 @@ def main() -> None:
     if args.models:
         from model_cv import trained_models
 
-        from monitor.model import ModelMatcher
+        from monitor.match.model import ModelMatcher
 
         themes = load_config(REPO / "config" / "feeds.toml").themes
         learned = ModelMatcher(matcher, themes, trained_models(themes))

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from monitor import parse
 from monitor.config import load_config
-from monitor.match import Matcher
+from monitor.match.rules import Matcher
 from monitor.parse import parse_feed
 from monitor.types import ParsedFeed, RuleSpec, ThemeMatch, ThemeSpec
 

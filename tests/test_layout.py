@@ -20,19 +20,19 @@ ALLOWED = {
     "identity": set(),
     "textsafe": set(),
     "boilerplate": set(),
-    "terms": set(),
-    "stemming": {"terms"},
+    "match.terms": set(),
+    "match.stemming": {"match.terms"},
     "weeks": set(),
-    "match": {"terms", "types"},
+    "match.rules": {"match.terms", "types"},
     "settings": {"units", "__init__"},
     "locate": set(),
-    "config": {"errors", "identity", "locate", "settings", "terms", "types", "units"},
-    "parse": {"boilerplate", "identity", "stemming", "textsafe", "types"},
+    "config": {"errors", "identity", "locate", "settings", "match.terms", "types", "units"},
+    "parse": {"boilerplate", "identity", "match.stemming", "textsafe", "types"},
     "policy": {"types"},
     "report": {"policy", "quality", "teach", "textsafe", "types", "units"},
-    "teach": {"match", "terms", "types"},
-    "model": {"match", "stemming", "teach", "terms", "types"},
-    "train": {"errors", "model", "types"},
+    "teach": {"match.rules", "match.terms", "types"},
+    "match.model": {"match.rules", "match.stemming", "teach", "match.terms", "types"},
+    "train": {"errors", "match.model", "types"},
     "quality": set(),
     "fetch": {"addresses", "config", "netguard", "textsafe", "types"},
     "netguard": set(),
@@ -40,7 +40,7 @@ ALLOWED = {
     # storage: the one package that writes SQL, one module per concern; `store` re-exports it for its users.
     "storage.connection": {"errors", "schema", "types"},
     "storage.feeds": {"storage.connection", "identity", "types", "units"},
-    "storage.search": {"storage.connection", "stemming", "units"},
+    "storage.search": {"storage.connection", "match.stemming", "units"},
     "storage.items": {
         "storage.connection",
         "storage.feeds",
@@ -53,14 +53,14 @@ ALLOWED = {
     "storage.status": {"storage.connection", "units"},
     "storage.digests": {"storage.connection", "types", "units"},
     "storage.labels": {"storage.connection", "identity", "units"},
-    "storage.models": {"storage.connection", "match", "model", "train", "types", "units"},
+    "storage.models": {"storage.connection", "match.rules", "match.model", "train", "types", "units"},
     "storage.history": {"storage.connection", "storage.items", "history_import", "types", "units"},
     "storage.cleaning": {"storage.connection", "storage.items", "identity", "parse", "units"},
     "storage": {"storage.connection", "storage.feeds", "storage.cleaning", "storage.status"},
     "store": {"storage"},
     "parsers": {"parse", "types"},
-    "pipeline": {"config", "errors", "fetch", "match", "parsers", "policy", "store", "types"},
-    "cluster": {"stemming", "terms", "types"},
+    "pipeline": {"config", "errors", "fetch", "match.rules", "parsers", "policy", "store", "types"},
+    "cluster": {"match.stemming", "match.terms", "types"},
     "groups": {"types"},
     "digest": {"cluster", "groups", "types", "weeks"},
     "render": {"digest", "textsafe"},
@@ -73,7 +73,7 @@ ALLOWED = {
         "deliver",
         "errors",
         "fetch",
-        "match",
+        "match.rules",
         "metrics",
         "parsers",
         "pidlock",
@@ -92,7 +92,7 @@ ALLOWED = {
     "reloading": {"config"},
     "metrics": {"types", "units"},
     "opml": {"identity", "textsafe", "types"},
-    "demo": {"config", "fetch", "match", "pipeline", "publish", "store", "types", "weeks"},
+    "demo": {"config", "fetch", "match.rules", "pipeline", "publish", "store", "types", "weeks"},
     "cli": None,  # the top: builds everything
     "cli_labels": None,  # commands of cli, in their own file
     "cli_history": None,  # commands of cli, in their own file
@@ -104,10 +104,11 @@ ALLOWED = {
     "cli_model": None,
     "__main__": {"cli"},
     "__init__": set(),
+    "match": set(),
 }
 PURE = {
     "boilerplate",
-    "model",
+    "match.model",
     "quality",
     "teach",
     "addresses",
@@ -121,9 +122,9 @@ PURE = {
     "policy",
     "report",
     "schema",
-    "stemming",
-    "terms",
-    "match",
+    "match.stemming",
+    "match.terms",
+    "match.rules",
     "weeks",
     "cluster",
     "groups",
@@ -133,7 +134,10 @@ PURE = {
     "history_import",
     "reconcile",
 }
-PACKAGES = ("storage",)  # subpackages of monitor, their modules named `storage.items`
+PACKAGES = (
+    "match",
+    "storage",
+)  # subpackages of monitor, their modules named `storage.items`
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
 

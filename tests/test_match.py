@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
-from monitor import match
 from monitor.config import load_config, parse_config
-from monitor.match import Matcher, matches_json
-from monitor.terms import fold, words
+from monitor.match import rules as match
+from monitor.match.rules import Matcher, matches_json
+from monitor.match.terms import fold, words
 from monitor.types import ThemeMatch
 
 from .conftest import REPO

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.stemming import WORD, search_query
+from monitor.match.stemming import WORD, search_query
 from monitor.store import Store
 from monitor.types import FeedSource
 

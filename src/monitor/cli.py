@@ -35,7 +35,7 @@ from .demo import SAMPLE_WEEK, run_demo
 from .errors import MonitorError, StoreError, UsageError
 from .fetch import Fetcher
 from .locate import PROJECT_CONFIG, STARTER, Found, find_config
-from .match import matches_json
+from .match.rules import matches_json
 from .parse import plain_text, summary_text
 from .pipeline import poll_round
 from .policy import CLOCK_SLACK, revive

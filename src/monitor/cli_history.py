@@ -23,7 +23,7 @@ from .cli import Context, cli, handle_errors, utc_now
 from .errors import UsageError
 from .history import Feed, FileReport, Target, import_files
 from .history_import import parse_date
-from .match import Matcher
+from .match.rules import Matcher
 from .parsers import make_parser
 from .pipeline import record_settings
 from .settings import http_url

@@ -20,7 +20,7 @@ from . import quality as quality_
 from . import report as report_
 from .cli import Context, cli, handle_errors, utc_now
 from .errors import UsageError
-from .match import Matcher
+from .match.rules import Matcher
 from .storage import labels
 from .textsafe import shown
 from .types import ThemeSpec, evidence_records

@@ -16,8 +16,8 @@ import click
 from . import train as train_
 from .cli import Context, cli, handle_errors, utc_now
 from .errors import UsageError
-from .match import Matcher
-from .model import ModelMatcher
+from .match.model import ModelMatcher
+from .match.rules import Matcher
 from .storage import labels
 from .storage import models as model_store
 from .store import Matching, Store

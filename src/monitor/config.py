@@ -17,6 +17,7 @@ from typing import Any
 from .errors import ConfigError, ConfigProblem
 from .identity import canonical_url
 from .locate import data_home
+from .match.terms import check_phrase, expand
 from .settings import (
     BACKFILL,
     DIGEST,
@@ -36,7 +37,6 @@ from .settings import (
     _string_list,
     auto_processes,
 )
-from .terms import check_phrase, expand
 from .types import FeedSource, RuleSpec, ThemeSpec
 from .units import parse_duration
 

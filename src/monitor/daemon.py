@@ -52,7 +52,7 @@ from .config import Config, load_config
 from .deliver import Sender, SmtpSender
 from .errors import MonitorError, StoreError
 from .fetch import Fetcher
-from .match import Matcher
+from .match.rules import Matcher
 from .metrics import Metrics
 from .metrics import start as start_metrics
 from .parsers import Parser, make_parser

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .config import Config
 from .fetch import Fetcher
-from .match import Matcher
+from .match.rules import Matcher
 from .pipeline import poll_round
 from .publish import Published, publish
 from .store import Store

@@ -28,7 +28,7 @@ import nh3
 
 from .boilerplate import article_html
 from .identity import canonical_url, content_hash, item_key
-from .stemming import stem_text
+from .match.stemming import stem_text
 from .textsafe import one_line, strip_controls
 from .types import Item, ParsedFeed
 

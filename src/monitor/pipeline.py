@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from .config import Config
 from .errors import MonitorError
 from .fetch import Fetcher
-from .match import Matcher
+from .match.rules import Matcher
 from .parsers import InlineParser, Parser, make_parser
 from .policy import after_fetch, classify, is_due, skip_reason
 from .store import Matching, Store

@@ -19,8 +19,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from .match import Matcher
-from .terms import tokens
+from .match.rules import Matcher
+from .match.terms import tokens
 from .types import Evidence, ThemeSpec
 
 NEAR = 15  # points under the threshold that still make an item worth a look

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import UsageError
-from .model import ThemeModel, theme_features, theme_fingerprint
+from .match.model import ThemeModel, theme_features, theme_fingerprint
 from .types import ThemeSpec
 
 SEED = 12

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..match import Matcher
-from ..model import FEATURES_VERSION, ModelMatcher, ThemeModel, theme_fingerprint
+from ..match.model import FEATURES_VERSION, ModelMatcher, ThemeModel, theme_fingerprint
+from ..match.rules import Matcher
 from ..train import Trained
 from ..types import ThemeSpec
 from ..units import iso

@@ -29,11 +29,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .match import Matcher
+from ..teach import NEAR, WIDE
+from ..types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec
+from .rules import Matcher
 from .stemming import stem
-from .teach import NEAR, WIDE
 from .terms import fold
-from .types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec
 
 FEATURES_VERSION = 1  # bump when `Features` changes what it extracts: stored models then need training again
 EVIDENCE_SHOWN = 5  # the features that weighed most, shown as a model match's evidence

@@ -49,8 +49,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from ..types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec, evidence_records
 from .terms import fold, term_words, words
-from .types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec, evidence_records
 
 MATCHER_VERSION = 2  # bump when a change of this module changes what matches
 NAME_SIMILARITY = 85  # rapidfuzz ratio for a near spelling of a name: Karabagh ~ Karabakh is 87.5
