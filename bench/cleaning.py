@@ -24,7 +24,7 @@ from common import REPO, document
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config import load_config  # noqa: E402
 from monitor.match.rules import Matcher  # noqa: E402
-from monitor.parse import parse_feed, plain_text  # noqa: E402
+from monitor.parse.feed import parse_feed, plain_text  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(REPO / "src"))
 from monitor.config import Config, PollingSettings, load_config  # noqa: E402
 from monitor.fetch import Fetcher  # noqa: E402
 from monitor.match.rules import Matcher  # noqa: E402
-from monitor.parse import parse_feed  # noqa: E402
-from monitor.parsers import make_parser  # noqa: E402
+from monitor.parse.feed import parse_feed  # noqa: E402
+from monitor.parse.pool import make_parser  # noqa: E402
 from monitor.pipeline import poll_round  # noqa: E402
 from monitor.settings import auto_processes  # noqa: E402
 from monitor.store import Store  # noqa: E402

@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO / "src"))
 from monitor.config import load_config  # noqa: E402
 from monitor.match.model import theme_features  # noqa: E402
 from monitor.match.rules import Matcher  # noqa: E402
-from monitor.parse import plain_text  # noqa: E402
+from monitor.parse.feed import plain_text  # noqa: E402
 from monitor.train import cross_decisions, f1, fit  # noqa: E402
 
 SETS = ["items", "ledes", "ledes2", "ru"]

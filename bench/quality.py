@@ -29,7 +29,7 @@ from common import EVAL, REPO
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config import load_config  # noqa: E402
 from monitor.match.rules import Matcher  # noqa: E402
-from monitor.parse import plain_text  # noqa: E402
+from monitor.parse.feed import plain_text  # noqa: E402
 from monitor.types import RuleSpec  # noqa: E402
 
 SETS = [

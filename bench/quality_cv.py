@@ -20,7 +20,7 @@ from common import EVAL, REPO
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config import load_config  # noqa: E402
 from monitor.match import rules as match_module  # noqa: E402
-from monitor.parse import plain_text  # noqa: E402
+from monitor.parse.feed import plain_text  # noqa: E402
 
 SETS = ["items", "ledes", "ledes2", "ru"]
 

@@ -25,7 +25,7 @@ from common import REPO, news_items
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config import load_config  # noqa: E402
 from monitor.match.rules import Matcher  # noqa: E402
-from monitor.parse import plain_text  # noqa: E402
+from monitor.parse.feed import plain_text  # noqa: E402
 from monitor.publish import publish  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from monitor.types import FeedSource  # noqa: E402

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from monitor.identity import content_hash
-from monitor.parse import plain_text, summary_text
+from monitor.parse.feed import plain_text, summary_text
 
 from .conftest import REPO, backdate_polling
 from .feedserver import Route

@@ -25,10 +25,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor import parse
 from monitor.config import load_config
 from monitor.match.rules import Matcher
-from monitor.parse import parse_feed
+from monitor.parse import feed as parse
+from monitor.parse.feed import parse_feed
 from monitor.types import ParsedFeed, RuleSpec, ThemeMatch, ThemeSpec
 
 from .conftest import REPO

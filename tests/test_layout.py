@@ -19,7 +19,7 @@ ALLOWED = {
     "schema": set(),
     "identity": set(),
     "textsafe": set(),
-    "boilerplate": set(),
+    "parse.boilerplate": set(),
     "match.terms": set(),
     "match.stemming": {"match.terms"},
     "weeks": set(),
@@ -27,7 +27,7 @@ ALLOWED = {
     "settings": {"units", "__init__"},
     "locate": set(),
     "config": {"errors", "identity", "locate", "settings", "match.terms", "types", "units"},
-    "parse": {"boilerplate", "identity", "match.stemming", "textsafe", "types"},
+    "parse.feed": {"parse.boilerplate", "identity", "match.stemming", "textsafe", "types"},
     "policy": {"types"},
     "report": {"policy", "quality", "teach", "textsafe", "types", "units"},
     "teach": {"match.rules", "match.terms", "types"},
@@ -54,12 +54,12 @@ ALLOWED = {
     "storage.digests": {"storage.connection", "types", "units"},
     "storage.labels": {"storage.connection", "identity", "units"},
     "storage.models": {"storage.connection", "match.rules", "match.model", "train", "types", "units"},
-    "storage.history": {"storage.connection", "storage.items", "history_import", "types", "units"},
-    "storage.cleaning": {"storage.connection", "storage.items", "identity", "parse", "units"},
+    "storage.history": {"storage.connection", "storage.items", "parse.saved", "types", "units"},
+    "storage.cleaning": {"storage.connection", "storage.items", "identity", "parse.feed", "units"},
     "storage": {"storage.connection", "storage.feeds", "storage.cleaning", "storage.status"},
     "store": {"storage"},
-    "parsers": {"parse", "types"},
-    "pipeline": {"config", "errors", "fetch", "match.rules", "parsers", "policy", "store", "types"},
+    "parse.pool": {"parse.feed", "types"},
+    "pipeline": {"config", "errors", "fetch", "match.rules", "parse.pool", "policy", "store", "types"},
     "cluster": {"match.stemming", "match.terms", "types"},
     "groups": {"types"},
     "digest": {"cluster", "groups", "types", "weeks"},
@@ -75,7 +75,7 @@ ALLOWED = {
         "fetch",
         "match.rules",
         "metrics",
-        "parsers",
+        "parse.pool",
         "pidlock",
         "pipeline",
         "policy",
@@ -96,18 +96,19 @@ ALLOWED = {
     "cli": None,  # the top: builds everything
     "cli_labels": None,  # commands of cli, in their own file
     "cli_history": None,  # commands of cli, in their own file
-    "history_import": {"identity", "parse", "types"},
+    "parse.saved": {"identity", "parse.feed", "types"},
     "archive": {"config", "errors", "fetch", "identity", "types"},
     "backfill": {"archive", "errors", "history", "store", "storage.history"},
-    "history": {"history_import", "parsers", "store", "storage.history", "types"},
+    "history": {"parse.saved", "parse.pool", "store", "storage.history", "types"},
     "cli_init": None,
     "cli_model": None,
     "__main__": {"cli"},
     "__init__": set(),
+    "parse": set(),
     "match": set(),
 }
 PURE = {
-    "boilerplate",
+    "parse.boilerplate",
     "match.model",
     "quality",
     "teach",
@@ -118,7 +119,7 @@ PURE = {
     "units",
     "identity",
     "settings",
-    "parse",
+    "parse.feed",
     "policy",
     "report",
     "schema",
@@ -131,13 +132,10 @@ PURE = {
     "digest",
     "schedule",
     "locate",
-    "history_import",
+    "parse.saved",
     "reconcile",
 }
-PACKAGES = (
-    "match",
-    "storage",
-)  # subpackages of monitor, their modules named `storage.items`
+PACKAGES = ("match", "parse", "storage")  # subpackages of monitor, their modules named `storage.items`
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
 

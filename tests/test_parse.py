@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from monitor import parse
-from monitor.parse import parse_feed
+from monitor.parse import feed as parse
+from monitor.parse.feed import parse_feed
 from monitor.types import Item, ParsedFeed
 
 NOW = datetime(2023, 9, 30, 12, tzinfo=UTC)

@@ -17,7 +17,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from monitor.cli import cli
-from monitor.parsers import MIN_FEEDS_FOR_PROCESSES, InlineParser, ProcessParser, make_parser
+from monitor.parse.pool import MIN_FEEDS_FOR_PROCESSES, InlineParser, ProcessParser, make_parser
 
 from .samples import headlines, rss
 
@@ -88,7 +88,7 @@ def test_a_round_parsed_in_helpers_stores_what_an_in_process_round_stores(feed_s
 HOLDER = """
 import multiprocessing, sys, time
 from datetime import UTC, datetime
-from monitor.parsers import ProcessParser
+from monitor.parse.pool import ProcessParser
 parser = ProcessParser(1)
 parser.parse(b"<rss version='2.0'><channel><title>Sample Wire</title></channel></rss>",
              url="https://sample-wire.example.org/rss", headers={}, feed_id=1, now=datetime.now(UTC))
@@ -105,7 +105,7 @@ def test_helpers_of_a_process_killed_outright_do_not_outlive_it() -> None:
 STARTING_HOLDER = """
 import multiprocessing, threading, time
 from datetime import UTC, datetime
-from monitor.parsers import ProcessParser
+from monitor.parse.pool import ProcessParser
 parser = ProcessParser(1)
 threading.Thread(target=parser.parse, args=(b"<rss version='2.0'><channel/></rss>",), daemon=True,
                  kwargs=dict(url="https://sample-wire.example.org/rss", headers={}, feed_id=1,

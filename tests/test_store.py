@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.errors import StoreError
-from monitor.parse import parse_feed
+from monitor.parse.feed import parse_feed
 from monitor.schema import MIGRATIONS
 from monitor.store import Store
 from monitor.types import FeedReport, FeedSource, FetchOutcome

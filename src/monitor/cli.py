@@ -36,7 +36,7 @@ from .errors import MonitorError, StoreError, UsageError
 from .fetch import Fetcher
 from .locate import PROJECT_CONFIG, STARTER, Found, find_config
 from .match.rules import matches_json
-from .parse import plain_text, summary_text
+from .parse.feed import plain_text, summary_text
 from .pipeline import poll_round
 from .policy import CLOCK_SLACK, revive
 from .publish import claim_gone, delivery_warning, publish, retry_failed, week_over

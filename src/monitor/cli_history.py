@@ -22,9 +22,9 @@ from .backfill import BackfillReport, import_capture, plan
 from .cli import Context, cli, handle_errors, utc_now
 from .errors import UsageError
 from .history import Feed, FileReport, Target, import_files
-from .history_import import parse_date
 from .match.rules import Matcher
-from .parsers import make_parser
+from .parse.pool import make_parser
+from .parse.saved import parse_date
 from .pipeline import record_settings
 from .settings import http_url
 from .storage.history import add_feed, feed_addresses, feed_id

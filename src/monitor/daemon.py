@@ -55,7 +55,7 @@ from .fetch import Fetcher
 from .match.rules import Matcher
 from .metrics import Metrics
 from .metrics import start as start_metrics
-from .parsers import Parser, make_parser
+from .parse.pool import Parser, make_parser
 from .pidlock import acquire, lock_suspects
 from .pipeline import poll_feed, record_settings
 from .policy import in_future

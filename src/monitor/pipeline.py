@@ -24,7 +24,7 @@ from .config import Config
 from .errors import MonitorError
 from .fetch import Fetcher
 from .match.rules import Matcher
-from .parsers import InlineParser, Parser, make_parser
+from .parse.pool import InlineParser, Parser, make_parser
 from .policy import after_fetch, classify, is_due, skip_reason
 from .store import Matching, Store
 from .types import FeedReport, FeedSource, FeedState, FetchOutcome, FetchResult, ParsedFeed

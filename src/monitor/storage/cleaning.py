@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from ..identity import content_hash
-from ..parse import stored_summary_text
+from ..parse.feed import stored_summary_text
 from ..units import iso
 from .connection import Matching
 from .items import Items

@@ -20,9 +20,9 @@ from typing import Any
 
 from feedparser.datetimes import _parse_date
 
-from .identity import canonical_url
-from .parse import EARLIEST_PLAUSIBLE, FUTURE_TOLERANCE, _item
-from .types import Item, ParsedFeed
+from ..identity import canonical_url
+from ..types import Item, ParsedFeed
+from .feed import EARLIEST_PLAUSIBLE, FUTURE_TOLERANCE, _item
 
 HEAD_BYTES = 64 * 1024  # the feed's own link and date stand before its first entry, near the top
 _FIRST_ENTRY = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\b")

@@ -26,11 +26,11 @@ import feedparser
 import feedparser.api
 import nh3
 
+from ..identity import canonical_url, content_hash, item_key
+from ..match.stemming import stem_text
+from ..textsafe import one_line, strip_controls
+from ..types import Item, ParsedFeed
 from .boilerplate import article_html
-from .identity import canonical_url, content_hash, item_key
-from .match.stemming import stem_text
-from .textsafe import one_line, strip_controls
-from .types import Item, ParsedFeed
 
 MAX_TITLE_CHARS = 1_000
 MAX_SUMMARY_CHARS = 50_000  # of HTML; plain text is cut at a fifth of that

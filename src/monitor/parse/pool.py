@@ -21,8 +21,8 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import Protocol
 
-from .parse import parse_feed
-from .types import ParsedFeed
+from ..types import ParsedFeed
+from .feed import parse_feed
 
 log = logging.getLogger("monitor.parse")
 
