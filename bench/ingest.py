@@ -26,7 +26,7 @@ from common import REPO, best_of, document
 
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config import Config, PollingSettings, load_config  # noqa: E402
-from monitor.fetch import Fetcher  # noqa: E402
+from monitor.fetch.http import Fetcher  # noqa: E402
 from monitor.match.rules import Matcher  # noqa: E402
 from monitor.parse.feed import parse_feed  # noqa: E402
 from monitor.parse.pool import make_parser  # noqa: E402

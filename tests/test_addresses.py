@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from monitor.addresses import address_class, redirect_refusal
+from monitor.fetch.addresses import address_class, redirect_refusal
 
 PUBLIC = [ipaddress.ip_address("93.184.215.14")]  # a global address, as a public feed's host resolves
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.netguard import Watchdog, getaddrinfo
+from monitor.fetch.netguard import Watchdog, getaddrinfo
 
 from .archiveserver import ArchiveServer, Stored
 from .helpers import THEMES

@@ -21,7 +21,7 @@ import pytest
 
 from monitor.config import load_config
 from monitor.deliver import SmtpSender
-from monitor.fetch import Fetcher
+from monitor.fetch.http import Fetcher
 from monitor.pipeline import poll_round
 from monitor.publish import publish, retry_failed
 from monitor.schedule import digest_send_moment

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.config import load_config
-from monitor.fetch import Fetcher
+from monitor.fetch.http import Fetcher
 from monitor.pipeline import poll_round
 from monitor.publish import publish
 from monitor.store import Store

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from monitor.config import PollingSettings
-from monitor.fetch import Fetcher
+from monitor.fetch.http import Fetcher
 from monitor.units import parse_duration
 
 from .feedserver import FeedServer

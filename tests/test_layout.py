@@ -12,7 +12,7 @@ PACKAGE = Path(monitor.__file__).parent
 # module -> the modules of ours it may import
 ALLOWED = {
     "types": set(),
-    "addresses": set(),
+    "fetch.addresses": set(),
     "errors": set(),
     "clock": {"errors"},
     "units": set(),
@@ -34,8 +34,8 @@ ALLOWED = {
     "match.model": {"match.rules", "match.stemming", "teach", "match.terms", "types"},
     "train": {"errors", "match.model", "types"},
     "quality": set(),
-    "fetch": {"addresses", "config", "netguard", "textsafe", "types"},
-    "netguard": set(),
+    "fetch.http": {"fetch.addresses", "config", "fetch.netguard", "textsafe", "types"},
+    "fetch.netguard": set(),
     "reconcile": {"types"},
     # storage: the one package that writes SQL, one module per concern; `store` re-exports it for its users.
     "storage.connection": {"errors", "schema", "types"},
@@ -59,7 +59,7 @@ ALLOWED = {
     "storage": {"storage.connection", "storage.feeds", "storage.cleaning", "storage.status"},
     "store": {"storage"},
     "parse.pool": {"parse.feed", "types"},
-    "pipeline": {"config", "errors", "fetch", "match.rules", "parse.pool", "policy", "store", "types"},
+    "pipeline": {"config", "errors", "fetch.http", "match.rules", "parse.pool", "policy", "store", "types"},
     "cluster": {"match.stemming", "match.terms", "types"},
     "groups": {"types"},
     "digest": {"cluster", "groups", "types", "weeks"},
@@ -72,7 +72,7 @@ ALLOWED = {
         "config",
         "deliver",
         "errors",
-        "fetch",
+        "fetch.http",
         "match.rules",
         "metrics",
         "parse.pool",
@@ -92,18 +92,19 @@ ALLOWED = {
     "reloading": {"config"},
     "metrics": {"types", "units"},
     "opml": {"identity", "textsafe", "types"},
-    "demo": {"config", "fetch", "match.rules", "pipeline", "publish", "store", "types", "weeks"},
+    "demo": {"config", "fetch.http", "match.rules", "pipeline", "publish", "store", "types", "weeks"},
     "cli": None,  # the top: builds everything
     "cli_labels": None,  # commands of cli, in their own file
     "cli_history": None,  # commands of cli, in their own file
     "parse.saved": {"identity", "parse.feed", "types"},
-    "archive": {"config", "errors", "fetch", "identity", "types"},
-    "backfill": {"archive", "errors", "history", "store", "storage.history"},
+    "fetch.archive": {"config", "errors", "fetch.http", "identity", "types"},
+    "backfill": {"fetch.archive", "errors", "history", "store", "storage.history"},
     "history": {"parse.saved", "parse.pool", "store", "storage.history", "types"},
     "cli_init": None,
     "cli_model": None,
     "__main__": {"cli"},
     "__init__": set(),
+    "fetch": set(),
     "parse": set(),
     "match": set(),
 }
@@ -112,7 +113,7 @@ PURE = {
     "match.model",
     "quality",
     "teach",
-    "addresses",
+    "fetch.addresses",
     "textsafe",
     "types",
     "errors",
@@ -135,7 +136,7 @@ PURE = {
     "parse.saved",
     "reconcile",
 }
-PACKAGES = ("match", "parse", "storage")  # subpackages of monitor, their modules named `storage.items`
+PACKAGES = ("fetch", "match", "parse", "storage")  # subpackages of monitor, their modules named `storage.items`
 IMPURE_LIBRARIES = {"httpx", "sqlite3", "sqlite_utils", "socket", "urllib.request", "requests", "smtplib"}
 
 

@@ -12,8 +12,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 
-from .archive import Archive, Capture, capture_url, choose, original_bytes, wayback_page
 from .errors import MonitorError
+from .fetch.archive import Archive, Capture, capture_url, choose, original_bytes, wayback_page
 from .history import Clock, Feed, FileReport, Target, import_document
 from .storage.history import done_captures, import_of, record_capture
 from .store import Matching, Store

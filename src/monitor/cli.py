@@ -33,7 +33,7 @@ from .config import Config, load_config, parse_config
 from .deliver import SmtpSender
 from .demo import SAMPLE_WEEK, run_demo
 from .errors import MonitorError, StoreError, UsageError
-from .fetch import Fetcher
+from .fetch.http import Fetcher
 from .locate import PROJECT_CONFIG, STARTER, Found, find_config
 from .match.rules import matches_json
 from .parse.feed import plain_text, summary_text

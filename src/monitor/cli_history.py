@@ -17,10 +17,10 @@ from typing import Any
 
 import click
 
-from .archive import Archive
 from .backfill import BackfillReport, import_capture, plan
 from .cli import Context, cli, handle_errors, utc_now
 from .errors import UsageError
+from .fetch.archive import Archive
 from .history import Feed, FileReport, Target, import_files
 from .match.rules import Matcher
 from .parse.pool import make_parser

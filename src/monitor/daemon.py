@@ -51,7 +51,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .config import Config, load_config
 from .deliver import Sender, SmtpSender
 from .errors import MonitorError, StoreError
-from .fetch import Fetcher
+from .fetch.http import Fetcher
 from .match.rules import Matcher
 from .metrics import Metrics
 from .metrics import start as start_metrics

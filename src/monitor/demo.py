@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from .config import Config
-from .fetch import Fetcher
+from .fetch.http import Fetcher
 from .match.rules import Matcher
 from .pipeline import poll_round
 from .publish import Published, publish

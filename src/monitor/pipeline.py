@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from .config import Config
 from .errors import MonitorError
-from .fetch import Fetcher
+from .fetch.http import Fetcher
 from .match.rules import Matcher
 from .parse.pool import InlineParser, Parser, make_parser
 from .policy import after_fetch, classify, is_due, skip_reason

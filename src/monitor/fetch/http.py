@@ -30,11 +30,11 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 import httpcore
 import httpx
 
+from ..config import PollingSettings
+from ..textsafe import redact
+from ..types import RETRY_AFTER_CAP, FetchResult
 from .addresses import Address, parse_address, redirect_refusal
-from .config import PollingSettings
 from .netguard import GuardedBackend, Resolver, Watchdog, getaddrinfo
-from .textsafe import redact
-from .types import RETRY_AFTER_CAP, FetchResult
 
 MAX_REDIRECTS = 5
 REDIRECTS = {301, 302, 303, 307, 308}

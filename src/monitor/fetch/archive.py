@@ -27,11 +27,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
-from .config import BackfillSettings, PollingSettings
-from .errors import MonitorError
-from .fetch import Fetcher, utc_now
-from .identity import canonical_url
-from .types import FetchResult
+from ..config import BackfillSettings, PollingSettings
+from ..errors import MonitorError
+from ..identity import canonical_url
+from ..types import FetchResult
+from .http import Fetcher, utc_now
 
 RETRYABLE = {429, 502, 503, 504}
 CDX_PAGE = 5000  # rows asked for in one index request: under the Wayback Machine's own cap
