@@ -22,7 +22,7 @@ from pathlib import Path
 from common import REPO, document
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config import load_config  # noqa: E402
+from monitor.config.load import load_config  # noqa: E402
 from monitor.match.rules import Matcher  # noqa: E402
 from monitor.parse.feed import parse_feed, plain_text  # noqa: E402
 from monitor.store import Store  # noqa: E402

@@ -25,13 +25,13 @@ import polling
 from common import REPO, best_of, document
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config import Config, PollingSettings, load_config  # noqa: E402
+from monitor.config.load import Config, PollingSettings, load_config  # noqa: E402
+from monitor.config.settings import auto_processes  # noqa: E402
 from monitor.fetch.http import Fetcher  # noqa: E402
 from monitor.match.rules import Matcher  # noqa: E402
 from monitor.parse.feed import parse_feed  # noqa: E402
 from monitor.parse.pool import make_parser  # noqa: E402
 from monitor.pipeline import poll_round  # noqa: E402
-from monitor.settings import auto_processes  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
 

@@ -20,7 +20,7 @@ from common import REPO
 from quality_cv import load
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config import load_config  # noqa: E402
+from monitor.config.load import load_config  # noqa: E402
 from monitor.match.model import theme_features  # noqa: E402
 from monitor.match.rules import Matcher  # noqa: E402
 from monitor.parse.feed import plain_text  # noqa: E402

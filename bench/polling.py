@@ -28,10 +28,10 @@ from typing import Any
 from common import REPO, document
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config import Config, PollingSettings  # noqa: E402
+from monitor.config.load import Config, PollingSettings  # noqa: E402
+from monitor.config.settings import auto_processes  # noqa: E402
 from monitor.fetch.http import Fetcher  # noqa: E402
 from monitor.pipeline import poll_round  # noqa: E402
-from monitor.settings import auto_processes  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from monitor.types import FeedSource  # noqa: E402
 

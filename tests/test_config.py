@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import Config, load_config, parse_config
+from monitor.config.load import Config, load_config, parse_config
+from monitor.config.settings import USER_AGENT
 from monitor.errors import ConfigError, ConfigProblem
-from monitor.settings import USER_AGENT
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "feeds.toml"
 FEED_A = '[[feeds]]\nname = "sample-wire"\nurl = "https://example.org/sample-wire/feed.xml"\n'
@@ -291,7 +291,7 @@ def test_load_config_reports_problems_with_the_file_name(tmp_path: Path) -> None
 
 
 def test_record_defaults_agree_with_the_settings_table() -> None:
-    from monitor.config import Config, DigestSettings, EmailSettings, PollingSettings
+    from monitor.config.load import Config, DigestSettings, EmailSettings, PollingSettings
 
     config = parse_config("", "empty.toml")
     assert config.polling == PollingSettings()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_config
+from monitor.config.load import load_config
 from monitor.deliver import SmtpSender
 from monitor.publish import publish
 from monitor.store import Store

@@ -13,7 +13,7 @@ import click
 import pytest
 
 from monitor.cli import cli
-from monitor.settings import DOCUMENTED, REQUIRED
+from monitor.config.settings import DOCUMENTED, REQUIRED
 from monitor.store import Store
 
 README = Path(__file__).resolve().parent.parent / "README.md"

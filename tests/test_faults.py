@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.config import load_config
+from monitor.config.load import load_config
 from monitor.deliver import SmtpSender
 from monitor.fetch.http import Fetcher
 from monitor.pipeline import poll_round

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.config import load_config
+from monitor.config.load import load_config
 from monitor.match.rules import Matcher
 from monitor.parse import feed as parse
 from monitor.parse.feed import parse_feed

@@ -10,7 +10,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.config import load_config
+from monitor.config.load import load_config
 from monitor.fetch.http import Fetcher
 from monitor.pipeline import poll_round
 from monitor.publish import publish

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from monitor.config import PollingSettings
+from monitor.config.load import PollingSettings
 from monitor.fetch.http import Fetcher
 from monitor.units import parse_duration
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import monitor
-from monitor.settings import SECTIONS
+from monitor.config.settings import SECTIONS
 
 from .samples import headlines, rss
 

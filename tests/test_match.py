@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
-from monitor.config import load_config, parse_config
+from monitor.config.load import load_config, parse_config
 from monitor.match import rules as match
 from monitor.match.rules import Matcher, matches_json
 from monitor.match.terms import fold, words

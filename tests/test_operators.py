@@ -350,7 +350,7 @@ def test_a_bad_clock_offset_is_a_clear_usage_error(write_config, tmp_path):
 def test_status_counts_only_past_polls_as_the_last_and_flags_a_daemon_with_none_since_the_clock_went_back():
     from datetime import UTC, datetime
 
-    from monitor.config import Config
+    from monitor.config.load import Config
     from monitor.report import health_problems, status_lines
 
     now = datetime(2026, 11, 29, 12, tzinfo=UTC)

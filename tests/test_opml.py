@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.config import load_config
+from monitor.config.load import load_config
 
 OPML = """<?xml version="1.0"?>
 <opml version="2.0"><head><title>Sample reader export</title></head><body>

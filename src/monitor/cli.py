@@ -28,13 +28,15 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from . import __version__, clock, opml
-from .config import Config, load_config, parse_config
+from . import __version__, clock
+from .config import opml
+from .config.load import Config, load_config, parse_config
+from .config.locate import PROJECT_CONFIG, STARTER, Found, find_config
+from .config.settings import http_url
 from .deliver import SmtpSender
 from .demo import SAMPLE_WEEK, run_demo
 from .errors import MonitorError, StoreError, UsageError
 from .fetch.http import Fetcher
-from .locate import PROJECT_CONFIG, STARTER, Found, find_config
 from .match.rules import matches_json
 from .parse.feed import plain_text, summary_text
 from .pipeline import poll_round
@@ -51,7 +53,6 @@ from .report import (
     status_lines,
 )
 from .schedule import digest_send_moment
-from .settings import http_url
 from .storage import digests as store_digest
 from .storage.history import live_since
 from .store import Matching, Store, clock_figures, health_figures

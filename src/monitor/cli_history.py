@@ -19,6 +19,7 @@ import click
 
 from .backfill import BackfillReport, import_capture, plan
 from .cli import Context, cli, handle_errors, utc_now
+from .config.settings import http_url
 from .errors import UsageError
 from .fetch.archive import Archive
 from .history import Feed, FileReport, Target, import_files
@@ -26,7 +27,6 @@ from .match.rules import Matcher
 from .parse.pool import make_parser
 from .parse.saved import parse_date
 from .pipeline import record_settings
-from .settings import http_url
 from .storage.history import add_feed, feed_addresses, feed_id
 from .store import Store
 from .textsafe import shown

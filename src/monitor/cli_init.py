@@ -17,8 +17,8 @@ from pathlib import Path
 import click
 
 from .cli import cli, handle_errors
+from .config.locate import PROJECT_CONFIG, STARTER, user_config, user_data
 from .errors import UsageError
-from .locate import PROJECT_CONFIG, STARTER, user_config, user_data
 
 
 @cli.command()

@@ -48,7 +48,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .config import Config, load_config
+from .config.load import Config, load_config
 from .deliver import Sender, SmtpSender
 from .errors import MonitorError, StoreError
 from .fetch.http import Fetcher

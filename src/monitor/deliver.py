@@ -19,7 +19,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
 
-from .config import EmailSettings
+from .config.load import EmailSettings
 from .errors import MonitorError
 
 SMTP_TIMEOUT = 30.0

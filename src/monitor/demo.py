@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
-from .config import Config
+from .config.load import Config
 from .fetch.http import Fetcher
 from .match.rules import Matcher
 from .pipeline import poll_round

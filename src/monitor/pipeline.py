@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from .config import Config
+from .config.load import Config
 from .errors import MonitorError
 from .fetch.http import Fetcher
 from .match.rules import Matcher

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .config import Config
+from .config.load import Config
 from .deliver import (
     SMTP_TIMEOUT,
     Delivery,

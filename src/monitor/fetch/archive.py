@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
-from ..config import BackfillSettings, PollingSettings
+from ..config.load import BackfillSettings, PollingSettings
 from ..errors import MonitorError
 from ..identity import canonical_url
 from ..types import FetchResult

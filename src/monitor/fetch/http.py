@@ -30,7 +30,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 import httpcore
 import httpx
 
-from ..config import PollingSettings
+from ..config.load import PollingSettings
 from ..textsafe import redact
 from ..types import RETRY_AFTER_CAP, FetchResult
 from .addresses import Address, parse_address, redirect_refusal

@@ -14,10 +14,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, ConfigProblem
-from .identity import canonical_url
+from ..errors import ConfigError, ConfigProblem
+from ..identity import canonical_url
+from ..match.terms import check_phrase, expand
+from ..types import FeedSource, RuleSpec, ThemeSpec
+from ..units import parse_duration
 from .locate import data_home
-from .match.terms import check_phrase, expand
 from .settings import (
     BACKFILL,
     DIGEST,
@@ -37,8 +39,6 @@ from .settings import (
     _string_list,
     auto_processes,
 )
-from .types import FeedSource, RuleSpec, ThemeSpec
-from .units import parse_duration
 
 THEME_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 

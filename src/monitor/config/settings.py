@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from monitor import __version__
 
-from .units import MAX_DURATION, listen_address, parse_duration, parse_size
+from ..units import MAX_DURATION, listen_address, parse_duration, parse_size
 
 REQUIRED = object()  # marks a setting without a default
 

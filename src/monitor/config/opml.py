@@ -15,9 +15,9 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from defusedxml import ElementTree as SafeElementTree  # no entity expansion, no external entities
 
-from .identity import canonical_url
-from .textsafe import redact
-from .types import FeedSource
+from ..identity import canonical_url
+from ..textsafe import redact
+from ..types import FeedSource
 
 
 @dataclass(frozen=True, slots=True)
