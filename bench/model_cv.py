@@ -21,10 +21,10 @@ from quality_cv import load
 
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config.load import load_config  # noqa: E402
+from monitor.learn.train import cross_decisions, f1, fit  # noqa: E402
 from monitor.match.model import theme_features  # noqa: E402
 from monitor.match.rules import Matcher  # noqa: E402
 from monitor.parse.feed import plain_text  # noqa: E402
-from monitor.train import cross_decisions, f1, fit  # noqa: E402
 
 SETS = ["items", "ledes", "ledes2", "ru"]
 TRAIN_ON, TEST_ON = ["items", "ledes"], ["ledes2", "ru"]

@@ -15,11 +15,12 @@ from typing import Any
 
 import click
 
-from . import cli_model, teach
-from . import quality as quality_
+from . import cli_model
 from . import report as report_
 from .cli import Context, cli, handle_errors, utc_now
 from .errors import UsageError
+from .learn import quality as quality_
+from .learn import teach
 from .match.rules import Matcher
 from .storage import labels
 from .textsafe import shown

@@ -13,15 +13,15 @@ from typing import Any
 
 import click
 
-from . import train as train_
 from .cli import Context, cli, handle_errors, utc_now
 from .errors import UsageError
+from .learn import train as train_
+from .learn.teach import NearMiss
 from .match.model import ModelMatcher
 from .match.rules import Matcher
 from .storage import labels
 from .storage import models as model_store
 from .store import Matching, Store
-from .teach import NearMiss
 from .types import ThemeSpec
 
 DISAGREE = 0.5  # the model's own even odds: where it and the rules part, a judgement teaches it most

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from .learn.quality import Change, ThemeQuality, macro_f1
+from .learn.teach import NearMiss, Suggestion
 from .policy import in_future
-from .quality import Change, ThemeQuality, macro_f1
-from .teach import NearMiss, Suggestion
 from .textsafe import one_line, shown
 from .types import FeedReport, FetchOutcome, Span, ThemeMatch
 from .units import format_size, from_iso

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..teach import NEAR, WIDE
+from ..learn.teach import NEAR, WIDE
 from ..types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec
 from .rules import Matcher
 from .stemming import stem

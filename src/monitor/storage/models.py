@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..learn.train import Trained
 from ..match.model import FEATURES_VERSION, ModelMatcher, ThemeModel, theme_fingerprint
 from ..match.rules import Matcher
-from ..train import Trained
 from ..types import ThemeSpec
 from ..units import iso
 from .connection import Connection, Matching

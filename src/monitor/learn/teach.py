@@ -19,9 +19,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from .match.rules import Matcher
-from .match.terms import tokens
-from .types import Evidence, ThemeSpec
+from ..match.rules import Matcher
+from ..match.terms import tokens
+from ..types import Evidence, ThemeSpec
 
 NEAR = 15  # points under the threshold that still make an item worth a look
 WIDE = 100_000  # words: a `within` no item reaches

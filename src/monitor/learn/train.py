@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import UsageError
-from .match.model import ThemeModel, theme_features, theme_fingerprint
-from .types import ThemeSpec
+from ..errors import UsageError
+from ..match.model import ThemeModel, theme_features, theme_fingerprint
+from ..types import ThemeSpec
 
 SEED = 12
 FOLDS = 5
