@@ -31,9 +31,9 @@ sys.path.insert(0, str(REPO / "src"))
 from monitor.config.load import Config, PollingSettings  # noqa: E402
 from monitor.config.settings import auto_processes  # noqa: E402
 from monitor.fetch.http import Fetcher  # noqa: E402
-from monitor.pipeline import poll_round  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from monitor.types import FeedSource  # noqa: E402
+from monitor.update.poll import poll_round  # noqa: E402
 
 BODY = document(int(next((a.split("=")[1] for a in sys.argv if a.startswith("--items-per-feed=")), "50")))
 ETAG: str | None = '"sample-v1"'

@@ -22,11 +22,11 @@ import pytest
 from monitor.config.load import load_config
 from monitor.deliver import SmtpSender
 from monitor.fetch.http import Fetcher
-from monitor.pipeline import poll_round
 from monitor.publish import publish, retry_failed
-from monitor.schedule import digest_send_moment
 from monitor.storage import digests as store_digest
 from monitor.store import Store
+from monitor.update.poll import poll_round
+from monitor.update.schedule import digest_send_moment
 from monitor.weeks import parse_week
 
 from .conftest import backdate_polling

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from monitor.config.load import load_config
 from monitor.fetch.http import Fetcher
-from monitor.pipeline import poll_round
 from monitor.publish import publish
 from monitor.store import Store
+from monitor.update.poll import poll_round
 from monitor.weeks import parse_week
 
 from .conftest import REPO, config_text

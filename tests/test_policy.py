@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from monitor.policy import RETRY_AFTER_CAP, after_fetch, backoff, classify, is_due, revive, skip_reason
 from monitor.types import FeedState, FetchOutcome, FetchResult
+from monitor.update.policy import RETRY_AFTER_CAP, after_fetch, backoff, classify, is_due, revive, skip_reason
 
 NOW = datetime(2023, 9, 30, 12, tzinfo=UTC)
 URL = "https://example.org/sample-wire/feed.xml"
@@ -293,7 +293,7 @@ def test_revive_lets_a_dead_or_backing_off_feed_be_polled() -> None:
 
 
 def test_a_last_fetch_in_the_future_makes_the_feed_due_now_not_when_the_clock_catches_up() -> None:
-    from monitor.schedule import first_poll
+    from monitor.update.schedule import first_poll
 
     ahead = NOW + timedelta(days=1)
     polled_ahead = state(last_fetch_at=ahead, last_success_at=ahead)

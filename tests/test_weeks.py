@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.schedule import digest_send_moment, due_digest_week
+from monitor.update.schedule import digest_send_moment, due_digest_week
 from monitor.weeks import last_complete_week, parse_week, week_end, week_label, week_start
 
 from .conftest import REPO

@@ -39,8 +39,6 @@ from .errors import MonitorError, StoreError, UsageError
 from .fetch.http import Fetcher
 from .match.rules import matches_json
 from .parse.feed import plain_text, summary_text
-from .pipeline import poll_round
-from .policy import CLOCK_SLACK, revive
 from .publish import claim_gone, delivery_warning, publish, retry_failed, week_over
 from .report import (
     feed_line,
@@ -52,12 +50,14 @@ from .report import (
     shown_row,
     status_lines,
 )
-from .schedule import digest_send_moment
 from .storage import digests as store_digest
 from .storage.history import live_since
 from .store import Matching, Store, clock_figures, health_figures
 from .textsafe import redact, shown, shown_block
 from .units import format_duration, iso
+from .update.policy import CLOCK_SLACK, revive
+from .update.poll import poll_round
+from .update.schedule import digest_send_moment
 from .weeks import last_complete_week, parse_week, week_coverage, week_end, week_label, week_start
 
 DEFAULT_CONFIG = PROJECT_CONFIG

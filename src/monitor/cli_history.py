@@ -17,20 +17,20 @@ from typing import Any
 
 import click
 
-from .backfill import BackfillReport, import_capture, plan
 from .cli import Context, cli, handle_errors, utc_now
 from .config.settings import http_url
 from .errors import UsageError
 from .fetch.archive import Archive
-from .history import Feed, FileReport, Target, import_files
 from .match.rules import Matcher
 from .parse.pool import make_parser
 from .parse.saved import parse_date
-from .pipeline import record_settings
 from .storage.history import add_feed, feed_addresses, feed_id
 from .store import Store
 from .textsafe import shown
 from .types import FeedSource
+from .update.backfill import BackfillReport, import_capture, plan
+from .update.importing import Feed, FileReport, Target, import_files
+from .update.poll import record_settings
 
 
 @cli.command("import")

@@ -20,10 +20,10 @@ from pathlib import Path
 from .config.load import Config
 from .fetch.http import Fetcher
 from .match.rules import Matcher
-from .pipeline import poll_round
 from .publish import Published, publish
 from .store import Store
 from .types import FeedReport, FeedSource
+from .update.poll import poll_round
 from .weeks import parse_week
 
 SAMPLE_WEEK = "2023-W39"  # the week the sample items were published in

@@ -14,10 +14,10 @@ from typing import Any
 
 from .learn.quality import Change, ThemeQuality, macro_f1
 from .learn.teach import NearMiss, Suggestion
-from .policy import in_future
 from .textsafe import one_line, shown
 from .types import FeedReport, FetchOutcome, Span, ThemeMatch
 from .units import format_size, from_iso
+from .update.policy import in_future
 
 _LABELS = {
     FetchOutcome.OK: "ok",

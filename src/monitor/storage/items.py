@@ -6,9 +6,9 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
-from ..reconcile import Plan, Sighting, Stored, StoredItem, reconcile
 from ..types import FeedReport, FeedState, ItemCounts, ParsedFeed, ThemeMatch, ThemeSpec, evidence_records
 from ..units import from_iso, iso
+from ..update.reconcile import Plan, Sighting, Stored, StoredItem, reconcile
 from ..weeks import week_end, week_label, week_start
 from .connection import CHUNK, Matching, _marks
 from .feeds import Feeds

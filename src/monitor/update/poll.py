@@ -20,14 +20,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from .config.load import Config
-from .errors import MonitorError
-from .fetch.http import Fetcher
-from .match.rules import Matcher
-from .parse.pool import InlineParser, Parser, make_parser
+from ..config.load import Config
+from ..errors import MonitorError
+from ..fetch.http import Fetcher
+from ..match.rules import Matcher
+from ..parse.pool import InlineParser, Parser, make_parser
+from ..store import Matching, Store
+from ..types import FeedReport, FeedSource, FeedState, FetchOutcome, FetchResult, ParsedFeed
 from .policy import after_fetch, classify, is_due, skip_reason
-from .store import Matching, Store
-from .types import FeedReport, FeedSource, FeedState, FetchOutcome, FetchResult, ParsedFeed
 
 log = logging.getLogger("monitor.poll")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from ..types import FeedState
+from ..weeks import WEEKDAYS, week_coverage, week_end, week_start
 from .policy import as_of
-from .types import FeedState
-from .weeks import WEEKDAYS, week_coverage, week_end, week_start
 
 OVERDUE_SPREAD = timedelta(seconds=60)  # overdue feeds start within this, not all at once...
 OVERDUE_RATE = 20  # ...at about this many a second, so a handful start at once and a thousand over 50 s

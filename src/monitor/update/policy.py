@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from .types import RETRY_AFTER_CAP, FeedState, FetchOutcome, FetchResult
+from ..types import RETRY_AFTER_CAP, FeedState, FetchOutcome, FetchResult
 
 CLOCK_SLACK = timedelta(minutes=1)  # a stored time this far ahead of now is still taken at its word
 

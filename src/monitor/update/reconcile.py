@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .types import Item
+from ..types import Item
 
 
 @dataclass(frozen=True, slots=True)
