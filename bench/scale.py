@@ -24,9 +24,9 @@ from common import REPO, news_items
 
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config.load import load_config  # noqa: E402
+from monitor.digest.publish import publish  # noqa: E402
 from monitor.match.rules import Matcher  # noqa: E402
 from monitor.parse.feed import plain_text  # noqa: E402
-from monitor.publish import publish  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from monitor.types import FeedSource  # noqa: E402
 from monitor.units import iso  # noqa: E402

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor import cluster
+from monitor.digest import events as cluster
 from monitor.types import ThemedItem
 
 from .helpers import BLAST, OTHERS

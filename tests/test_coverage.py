@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.digest import build
-from monitor.render import environment, render_html, render_text
+from monitor.digest.build import build
+from monitor.digest.render import environment, render_html, render_text
 from monitor.types import FeedTrouble, ThemedItem, ThemeSpec, WeekData
 from monitor.update.schedule import due_digest
 from monitor.weeks import last_complete_week, week_coverage, week_end, week_label, week_start

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from monitor.config.load import load_config
-from monitor.deliver import SmtpSender
-from monitor.publish import publish
+from monitor.digest.deliver import SmtpSender
+from monitor.digest.publish import publish
 from monitor.store import Store
 from monitor.weeks import week_end, week_label, week_start
 

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.config.load import load_config
-from monitor.deliver import SmtpSender
+from monitor.digest.deliver import SmtpSender
+from monitor.digest.publish import publish, retry_failed
 from monitor.fetch.http import Fetcher
-from monitor.publish import publish, retry_failed
 from monitor.storage import digests as store_digest
 from monitor.store import Store
 from monitor.update.poll import poll_round

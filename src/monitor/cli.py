@@ -33,13 +33,13 @@ from .config import opml
 from .config.load import Config, load_config, parse_config
 from .config.locate import PROJECT_CONFIG, STARTER, Found, find_config
 from .config.settings import http_url
-from .deliver import SmtpSender
 from .demo import SAMPLE_WEEK, run_demo
+from .digest.deliver import SmtpSender
+from .digest.publish import claim_gone, delivery_warning, publish, retry_failed, week_over
 from .errors import MonitorError, StoreError, UsageError
 from .fetch.http import Fetcher
 from .match.rules import matches_json
 from .parse.feed import plain_text, summary_text
-from .publish import claim_gone, delivery_warning, publish, retry_failed, week_over
 from .report import (
     feed_line,
     health_problems,

@@ -49,7 +49,8 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .config.load import Config, load_config
-from .deliver import Sender, SmtpSender
+from .digest.deliver import Sender, SmtpSender
+from .digest.publish import busy_message, publish, retry_failed, settle_interrupted
 from .errors import MonitorError, StoreError
 from .fetch.http import Fetcher
 from .match.rules import Matcher
@@ -57,7 +58,6 @@ from .metrics import Metrics
 from .metrics import start as start_metrics
 from .parse.pool import Parser, make_parser
 from .pidlock import acquire, lock_suspects
-from .publish import busy_message, publish, retry_failed, settle_interrupted
 from .reloading import Swappable, restart_needed
 from .storage.digests import polled_since, record
 from .storage.history import live_since

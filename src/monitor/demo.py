@@ -18,9 +18,9 @@ from importlib import resources
 from pathlib import Path
 
 from .config.load import Config
+from .digest.publish import Published, publish
 from .fetch.http import Fetcher
 from .match.rules import Matcher
-from .publish import Published, publish
 from .store import Store
 from .types import FeedReport, FeedSource
 from .update.poll import poll_round

@@ -29,7 +29,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .config.load import Config
+from ..config.load import Config
+from ..storage import digests as store_digest
+from ..store import Store
+from ..weeks import week_end, week_label
+from .build import build, event_rows
 from .deliver import (
     SMTP_TIMEOUT,
     Delivery,
@@ -40,11 +44,7 @@ from .deliver import (
     new_message_id,
     write_files,
 )
-from .digest import build, event_rows
 from .render import environment, render_html, render_text
-from .storage import digests as store_digest
-from .store import Store
-from .weeks import week_end, week_label
 
 log = logging.getLogger("monitor.digest")
 

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from .match.stemming import stem
-from .match.terms import fold
-from .types import ThemedItem
+from ..match.stemming import stem
+from ..match.terms import fold
+from ..types import ThemedItem
 
 WINDOW = timedelta(days=3)
 SUMMARY_WORDS = 60  # a lede tells the happening; the rest of a long summary is background

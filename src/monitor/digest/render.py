@@ -14,14 +14,14 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from .digest import Digest, sparkline
-from .textsafe import shown_block
+from ..textsafe import shown_block
+from .build import Digest, sparkline
 
 
 def environment(templates_dir: str | None = None) -> Environment:
     loaders = [FileSystemLoader(templates_dir)] if templates_dir else []
     env = Environment(
-        loader=ChoiceLoader([*loaders, PackageLoader("monitor", "templates")]),
+        loader=ChoiceLoader([*loaders, PackageLoader("monitor.digest", "templates")]),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
         undefined=StrictUndefined,  # a typo in an override template fails loudly, not silently empty
         trim_blocks=True,

@@ -19,8 +19,8 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
 
-from .config.load import EmailSettings
-from .errors import MonitorError
+from ..config.load import EmailSettings
+from ..errors import MonitorError
 
 SMTP_TIMEOUT = 30.0
 

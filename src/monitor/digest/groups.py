@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .types import ThemedItem
+from ..types import ThemedItem
 
 OTHER = "other"  # the group of feeds that carry none of the groups' tags
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .cluster import events
+from ..types import EventRow, Evidence, FeedTrouble, ThemedItem, ThemeSpec, WeekData
+from ..weeks import week_coverage
+from .events import events
 from .groups import OTHER, GroupCoverage, coverage, group_names, group_troubles, memberships, output
-from .types import EventRow, Evidence, FeedTrouble, ThemedItem, ThemeSpec, WeekData
-from .weeks import week_coverage
 
 SUMMARY_CHARS = 280
 CONTEXT_CHARS = 70
