@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor import metrics
+from monitor.service import metrics
 
 from .samples import headlines, rss
 

@@ -615,7 +615,7 @@ def run(obj: Context, log_format: str) -> None:
     """Run as a service: poll every feed on its schedule, write and send the weekly digest."""
     obj.config  # noqa: B018 - a broken config stops here, with every problem listed
     setup_logging(log_format, verbose=True)
-    from .daemon import Daemon  # APScheduler costs a tenth of a second to import: only for the service
+    from .service.daemon import Daemon  # APScheduler costs a tenth of a second to import: only for the service
 
     sys.exit(Daemon(obj.config_path, obj.db_override, utc_now).run())
 
@@ -626,7 +626,7 @@ def run(obj: Context, log_format: str) -> None:
 def reload(obj: Context) -> None:
     """Tell the running daemon to re-read the config (as SIGHUP does); a broken config is refused."""
     obj.config  # noqa: B018 - check it here too, so the problem is shown to the person who asked
-    from .pidlock import running_pid
+    from .service.pidlock import running_pid
 
     pid = running_pid(obj.db_path)
     if not pid or pid < 0:
@@ -642,7 +642,7 @@ def reload(obj: Context) -> None:
 def status(obj: Context, as_json: bool) -> None:
     """How the service is doing; exit 1 when unhealthy, so it serves as a container health check."""
     config, now = obj.config, utc_now()
-    from .pidlock import running_pid
+    from .service.pidlock import running_pid
 
     pid = running_pid(obj.db_path)
     zone = ZoneInfo(config.timezone)

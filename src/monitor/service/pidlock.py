@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import IO
 
-from .errors import MonitorError
+from ..errors import MonitorError
 
 
 class AlreadyRunning(MonitorError):

@@ -48,26 +48,26 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .config.load import Config, load_config
-from .digest.deliver import Sender, SmtpSender
-from .digest.publish import busy_message, publish, retry_failed, settle_interrupted
-from .errors import MonitorError, StoreError
-from .fetch.http import Fetcher
-from .match.rules import Matcher
+from ..config.load import Config, load_config
+from ..digest.deliver import Sender, SmtpSender
+from ..digest.publish import busy_message, publish, retry_failed, settle_interrupted
+from ..errors import MonitorError, StoreError
+from ..fetch.http import Fetcher
+from ..match.rules import Matcher
+from ..parse.pool import Parser, make_parser
+from ..storage.digests import polled_since, record
+from ..storage.history import live_since
+from ..storage.models import with_models
+from ..store import Store
+from ..types import FeedState
+from ..update.policy import in_future
+from ..update.poll import poll_feed, record_settings
+from ..update.schedule import OVERDUE_SPREAD, due_digest, due_digest_week, first_poll
+from ..weeks import week_label
 from .metrics import Metrics
 from .metrics import start as start_metrics
-from .parse.pool import Parser, make_parser
 from .pidlock import acquire, lock_suspects
 from .reloading import Swappable, restart_needed
-from .storage.digests import polled_since, record
-from .storage.history import live_since
-from .storage.models import with_models
-from .store import Store
-from .types import FeedState
-from .update.policy import in_future
-from .update.poll import poll_feed, record_settings
-from .update.schedule import OVERDUE_SPREAD, due_digest, due_digest_week, first_poll
-from .weeks import week_label
 
 log = logging.getLogger("monitor.daemon")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .types import FeedReport
-from .units import listen_address
+from ..types import FeedReport
+from ..units import listen_address
 
 log = logging.getLogger("monitor.metrics")
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
-from .config.load import Config
+from ..config.load import Config
 
 T = TypeVar("T")
 
