@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO / "src"))
 from monitor.config.load import load_config  # noqa: E402
 from monitor.match.rules import Matcher  # noqa: E402
 from monitor.parse.feed import parse_feed, plain_text  # noqa: E402
-from monitor.store import Store  # noqa: E402
+from monitor.storage import Store  # noqa: E402
 from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
 
 NOW = datetime(2023, 10, 1, tzinfo=UTC)

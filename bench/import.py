@@ -33,8 +33,8 @@ from monitor.config.settings import auto_processes  # noqa: E402
 from monitor.match.rules import Matcher  # noqa: E402
 from monitor.parse.feed import parse_feed  # noqa: E402
 from monitor.parse.pool import make_parser  # noqa: E402
+from monitor.storage import Store  # noqa: E402
 from monitor.storage.history import feed_addresses  # noqa: E402
-from monitor.store import Store  # noqa: E402
 from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
 from monitor.update.importing import Feed, Target, import_file, import_files  # noqa: E402
 

@@ -31,7 +31,7 @@ from monitor.fetch.http import Fetcher  # noqa: E402
 from monitor.match.rules import Matcher  # noqa: E402
 from monitor.parse.feed import parse_feed  # noqa: E402
 from monitor.parse.pool import make_parser  # noqa: E402
-from monitor.store import Store  # noqa: E402
+from monitor.storage import Store  # noqa: E402
 from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
 from monitor.update.poll import poll_round  # noqa: E402
 

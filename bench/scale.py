@@ -27,7 +27,7 @@ from monitor.config.load import load_config  # noqa: E402
 from monitor.digest.publish import publish  # noqa: E402
 from monitor.match.rules import Matcher  # noqa: E402
 from monitor.parse.feed import plain_text  # noqa: E402
-from monitor.store import Store  # noqa: E402
+from monitor.storage import Store  # noqa: E402
 from monitor.types import FeedSource  # noqa: E402
 from monitor.units import iso  # noqa: E402
 from monitor.weeks import parse_week  # noqa: E402

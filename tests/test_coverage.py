@@ -300,8 +300,8 @@ def test_due_digest_skips_a_week_that_ended_before_the_first_poll():
 def test_an_older_database_learns_its_first_polls_from_its_fetch_log(tmp_path):
     """Migration 6 fills the new columns from `fetches`; from then on every fetch logged keeps them, the
     earliest winning (a clock set back cannot make polling begin later)."""
-    from monitor.schema import MIGRATIONS
-    from monitor.store import Store
+    from monitor.storage import Store
+    from monitor.storage.schema import MIGRATIONS
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)

@@ -23,7 +23,7 @@ import pytest
 from monitor.config.load import load_config
 from monitor.digest.deliver import SmtpSender
 from monitor.digest.publish import publish
-from monitor.store import Store
+from monitor.storage import Store
 from monitor.weeks import week_end, week_label, week_start
 
 from .conftest import backdate_polling

@@ -14,7 +14,7 @@ import pytest
 
 from monitor.cli import cli
 from monitor.config.settings import DOCUMENTED, REQUIRED
-from monitor.store import Store
+from monitor.storage import Store
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 FTS_SHADOW = ("_data", "_idx", "_docsize", "_config", "_content")

@@ -23,8 +23,8 @@ from monitor.config.load import load_config
 from monitor.digest.deliver import SmtpSender
 from monitor.digest.publish import publish, retry_failed
 from monitor.fetch.http import Fetcher
+from monitor.storage import Store
 from monitor.storage import digests as store_digest
-from monitor.store import Store
 from monitor.update.poll import poll_round
 from monitor.update.schedule import digest_send_moment
 from monitor.weeks import parse_week

@@ -13,7 +13,7 @@ from pathlib import Path
 from monitor.config.load import load_config
 from monitor.digest.publish import publish
 from monitor.fetch.http import Fetcher
-from monitor.store import Store
+from monitor.storage import Store
 from monitor.update.poll import poll_round
 from monitor.weeks import parse_week
 

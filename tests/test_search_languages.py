@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.match.stemming import WORD, search_query
-from monitor.store import Store
+from monitor.storage import Store
 from monitor.types import FeedSource
 
 from .conftest import REPO

@@ -13,8 +13,8 @@ import pytest
 
 from monitor.errors import StoreError
 from monitor.parse.feed import parse_feed
-from monitor.schema import MIGRATIONS
-from monitor.store import Store
+from monitor.storage import Store
+from monitor.storage.schema import MIGRATIONS
 from monitor.types import FeedReport, FeedSource, FetchOutcome
 
 from .samples import headlines, rss
@@ -76,7 +76,7 @@ def test_processes_opening_a_new_database_at_once_each_find_it_whole(tmp_path):
     )
     holder.execute("BEGIN IMMEDIATE")  # every process reads "nothing applied", then queues for the lock
     opener = (
-        "import sys; from monitor.store import Store; print('ready', flush=True); "
+        "import sys; from monitor.storage import Store; print('ready', flush=True); "
         "store = Store.open(sys.argv[1]); print(store.schema_version())"
     )
     runs = [
@@ -107,7 +107,7 @@ def test_processes_creating_a_database_at_once_each_open_it(tmp_path):
     way and tries again. Before, about one process in seventy-five failed to open (2 of 150 in a run of this
     test at 25 rounds): ten rounds catch that often, not always; none may fail now."""
     opener = (
-        "import os, sys, time; from monitor.store import Store; print('ready', flush=True)\n"
+        "import os, sys, time; from monitor.storage import Store; print('ready', flush=True)\n"
         "while not os.path.exists(sys.argv[2]): time.sleep(0.001)\n"
         "Store.open(sys.argv[1]).close()"
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.store import JOURNAL_SIZE_LIMIT
+from monitor.storage import JOURNAL_SIZE_LIMIT
 from monitor.units import iso
 from monitor.weeks import last_complete_week, week_label
 

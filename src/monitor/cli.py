@@ -50,9 +50,9 @@ from .report import (
     shown_row,
     status_lines,
 )
+from .storage import Matching, Store, clock_figures, health_figures
 from .storage import digests as store_digest
 from .storage.history import live_since
-from .store import Matching, Store, clock_figures, health_figures
 from .textsafe import redact, shown, shown_block
 from .units import format_duration, iso
 from .update.policy import CLOCK_SLACK, revive

@@ -24,8 +24,8 @@ from .fetch.archive import Archive
 from .match.rules import Matcher
 from .parse.pool import make_parser
 from .parse.saved import parse_date
+from .storage import Store
 from .storage.history import add_feed, feed_addresses, feed_id
-from .store import Store
 from .textsafe import shown
 from .types import FeedSource
 from .update.backfill import BackfillReport, import_capture, plan

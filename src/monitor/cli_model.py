@@ -19,9 +19,8 @@ from .learn import train as train_
 from .learn.teach import NearMiss
 from .match.model import ModelMatcher
 from .match.rules import Matcher
-from .storage import labels
+from .storage import Matching, Store, labels
 from .storage import models as model_store
-from .store import Matching, Store
 from .types import ThemeSpec
 
 DISAGREE = 0.5  # the model's own even odds: where it and the rules part, a judgement teaches it most

@@ -21,7 +21,7 @@ from .config.load import Config
 from .digest.publish import Published, publish
 from .fetch.http import Fetcher
 from .match.rules import Matcher
-from .store import Store
+from .storage import Store
 from .types import FeedReport, FeedSource
 from .update.poll import poll_round
 from .weeks import parse_week

@@ -30,8 +30,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..config.load import Config
+from ..storage import Store
 from ..storage import digests as store_digest
-from ..store import Store
 from ..weeks import week_end, week_label
 from .build import build, event_rows
 from .deliver import (

@@ -55,10 +55,10 @@ from ..errors import MonitorError, StoreError
 from ..fetch.http import Fetcher
 from ..match.rules import Matcher
 from ..parse.pool import Parser, make_parser
+from ..storage import Store
 from ..storage.digests import polled_since, record
 from ..storage.history import live_since
 from ..storage.models import with_models
-from ..store import Store
 from ..types import FeedState
 from ..update.policy import in_future
 from ..update.poll import poll_feed, record_settings

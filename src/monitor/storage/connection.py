@@ -20,8 +20,8 @@ from typing import Any, Protocol, Self
 import sqlite_utils
 
 from ..errors import StoreError
-from ..schema import MIGRATIONS, Migration
 from ..types import ThemeMatch
+from .schema import MIGRATIONS, Migration
 
 
 class Matching(Protocol):

@@ -14,8 +14,8 @@ from datetime import date
 
 from ..errors import MonitorError
 from ..fetch.archive import Archive, Capture, capture_url, choose, original_bytes, wayback_page
+from ..storage import Matching, Store
 from ..storage.history import done_captures, import_of, record_capture
-from ..store import Matching, Store
 from .importing import Clock, Feed, FileReport, Target, import_document
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from ..parse.pool import InlineParser, Parser
 from ..parse.saved import Record, at_capture, capture_time, document_facts, feed_for, jsonl_records, record_items
+from ..storage import Matching, Store
 from ..storage.history import imported_documents, imported_from, record_import
-from ..store import Matching, Store
 from ..types import ItemCounts, ParsedFeed
 
 Clock = Callable[[], datetime]

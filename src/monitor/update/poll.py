@@ -25,7 +25,7 @@ from ..errors import MonitorError
 from ..fetch.http import Fetcher
 from ..match.rules import Matcher
 from ..parse.pool import InlineParser, Parser, make_parser
-from ..store import Matching, Store
+from ..storage import Matching, Store
 from ..types import FeedReport, FeedSource, FeedState, FetchOutcome, FetchResult, ParsedFeed
 from .policy import after_fetch, classify, is_due, skip_reason
 
