@@ -73,7 +73,7 @@ def main() -> None:
     themes = (REPO / "config" / "feeds.toml").read_text()
     lines.append("[terms]" + themes.split("\n[terms]", 1)[1].split("# --- Digests")[0])
     (folder / "feeds.toml").write_text("\n".join(lines))
-    idle = subprocess.Popen([sys.executable, "-c", "import monitor.daemon, monitor.cli, time; time.sleep(30)"])
+    idle = subprocess.Popen([sys.executable, "-c", "import monitor.service.daemon, monitor.cli, time; time.sleep(30)"])
     time.sleep(3)
     baseline = rss_mb(idle.pid)
     idle.kill()

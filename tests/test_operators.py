@@ -350,8 +350,8 @@ def test_a_bad_clock_offset_is_a_clear_usage_error(write_config, tmp_path):
 def test_status_counts_only_past_polls_as_the_last_and_flags_a_daemon_with_none_since_the_clock_went_back():
     from datetime import UTC, datetime
 
+    from monitor.cli.report import health_problems, status_lines
     from monitor.config.load import Config
-    from monitor.report import health_problems, status_lines
 
     now = datetime(2026, 11, 29, 12, tzinfo=UTC)
     future = {"feeds": 2, "fetches": 5, "latest": "2026-11-30T12:00:00Z"}

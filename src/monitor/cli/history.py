@@ -17,20 +17,20 @@ from typing import Any
 
 import click
 
-from .cli import Context, cli, handle_errors, utc_now
-from .config.settings import http_url
-from .errors import UsageError
-from .fetch.archive import Archive
-from .match.rules import Matcher
-from .parse.pool import make_parser
-from .parse.saved import parse_date
-from .storage import Store
-from .storage.history import add_feed, feed_addresses, feed_id
-from .textsafe import shown
-from .types import FeedSource
-from .update.backfill import BackfillReport, import_capture, plan
-from .update.importing import Feed, FileReport, Target, import_files
-from .update.poll import record_settings
+from ..config.settings import http_url
+from ..errors import UsageError
+from ..fetch.archive import Archive
+from ..match.rules import Matcher
+from ..parse.pool import make_parser
+from ..parse.saved import parse_date
+from ..storage import Store
+from ..storage.history import add_feed, feed_addresses, feed_id
+from ..textsafe import shown
+from ..types import FeedSource
+from ..update.backfill import BackfillReport, import_capture, plan
+from ..update.importing import Feed, FileReport, Target, import_files
+from ..update.poll import record_settings
+from .group import Context, cli, utc_now
 
 
 @cli.command("import")
@@ -49,7 +49,6 @@ from .update.poll import record_settings
     help="When the documents were captured (ISO 8601, such as 2023-09-25T12:00:00Z), if they do not say so themselves.",
 )
 @click.pass_obj
-@handle_errors
 def import_(
     obj: Context, paths: tuple[str, ...], feed_name: str | None, url: str | None, captured_at: str | None
 ) -> None:
@@ -176,7 +175,6 @@ def _summary(reports: list[FileReport], total: int) -> None:
 @click.option("--feed", "names", multiple=True, metavar="NAME", help="Only this configured feed (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object (for scripts).")
 @click.pass_obj
-@handle_errors
 def backfill(obj: Context, since: str, until: str | None, names: tuple[str, ...], as_json: bool) -> None:
     """Import the configured feeds' past from a web archive that speaks the CDX API ([backfill] archive_url,
     the Wayback Machine by default): each capture in the period downloaded as it was and stored as a poll

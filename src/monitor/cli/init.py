@@ -16,9 +16,9 @@ from pathlib import Path
 
 import click
 
-from .cli import cli, handle_errors
-from .config.locate import PROJECT_CONFIG, STARTER, user_config, user_data
-from .errors import UsageError
+from ..config.locate import PROJECT_CONFIG, STARTER, user_config, user_data
+from ..errors import UsageError
+from .group import cli
 
 
 @cli.command()
@@ -30,7 +30,6 @@ from .errors import UsageError
     help="Write to the user's config folder "
     "($XDG_CONFIG_HOME/monitor/feeds.toml; digests in $XDG_DATA_HOME/monitor) instead of DIR.",
 )
-@handle_errors
 def init(folder: str | None, user_folders: bool) -> None:
     """Write the starter config (feeds, themes, every section commented) and a digests/ folder into DIR (default:
     this folder, as DIR/config/feeds.toml); an existing file is kept, never overwritten."""

@@ -15,16 +15,16 @@ from typing import Any
 
 import click
 
-from . import cli_model
+from ..errors import UsageError
+from ..learn import quality as quality_
+from ..learn import teach
+from ..match.rules import Matcher
+from ..storage import labels
+from ..textsafe import shown
+from ..types import ThemeSpec, evidence_records
+from . import models as cli_model
 from . import report as report_
-from .cli import Context, cli, handle_errors, utc_now
-from .errors import UsageError
-from .learn import quality as quality_
-from .learn import teach
-from .match.rules import Matcher
-from .storage import labels
-from .textsafe import shown
-from .types import ThemeSpec, evidence_records
+from .group import Context, cli, utc_now
 
 
 @cli.command()
@@ -42,7 +42,6 @@ from .types import ThemeSpec, evidence_records
     "the themes named, no for every other configured theme.",
 )
 @click.pass_obj
-@handle_errors
 def label(
     obj: Context,
     item_id: int | None,
@@ -88,7 +87,6 @@ def label(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines, one per item; ask nothing.")
 @click.option("--by", "who", metavar="NAME", help="Who judges (default: the user running monitor).")
 @click.pass_obj
-@handle_errors
 def review(obj: Context, theme: str, limit: int, scan: int, as_json: bool, who: str | None) -> None:
     """The items most worth a judgement for THEME: near misses, with the terms that nearly matched marked.
     In a terminal it asks, item by item: y (about the theme), n (not), s (skip) or q (quit)."""
@@ -151,7 +149,6 @@ def review(obj: Context, theme: str, limit: int, scan: int, as_json: bool, who: 
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="Most terms shown.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
-@handle_errors
 def suggest(obj: Context, theme: str, limit: int, as_json: bool) -> None:
     """Candidate terms for THEME from the labelled positives it misses: words and two-word phrases, with how
     many missed positives each would catch and how many labelled negatives it would wrongly catch. Shown,

@@ -13,15 +13,15 @@ from typing import Any
 
 import click
 
-from .cli import Context, cli, handle_errors, utc_now
-from .errors import UsageError
-from .learn import train as train_
-from .learn.teach import NearMiss
-from .match.model import ModelMatcher
-from .match.rules import Matcher
-from .storage import Matching, Store, labels
-from .storage import models as model_store
-from .types import ThemeSpec
+from ..errors import UsageError
+from ..learn import train as train_
+from ..learn.teach import NearMiss
+from ..match.model import ModelMatcher
+from ..match.rules import Matcher
+from ..storage import Matching, Store, labels
+from ..storage import models as model_store
+from ..types import ThemeSpec
+from .group import Context, cli, utc_now
 
 DISAGREE = 0.5  # the model's own even odds: where it and the rules part, a judgement teaches it most
 
@@ -30,7 +30,6 @@ DISAGREE = 0.5  # the model's own even odds: where it and the rules part, a judg
 @click.argument("themes", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
 @click.pass_obj
-@handle_errors
 def train(obj: Context, themes: tuple[str, ...], as_json: bool) -> None:
     """Train a model of each THEME (default: every theme) on its labelled items, and use it only where
     cross-validation shows the rules and the model together beat the rules alone. Needs scikit-learn

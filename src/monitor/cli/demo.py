@@ -7,6 +7,9 @@ where to look. The sample feeds are invented and say so ("Sample Wire", example.
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -17,14 +20,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
-from .config.load import Config
-from .digest.publish import Published, publish
-from .fetch.http import Fetcher
-from .match.rules import Matcher
-from .storage import Store
-from .types import FeedReport, FeedSource
-from .update.poll import poll_round
-from .weeks import parse_week
+import click
+
+from ..config.load import Config
+from ..digest.publish import Published, publish
+from ..fetch.http import Fetcher
+from ..match.rules import Matcher
+from ..storage import Store
+from ..types import FeedReport, FeedSource
+from ..update.poll import poll_round
+from ..weeks import parse_week
+from .group import DEFAULT_CONFIG, Context, cli, utc_now
+from .report import (
+    feed_line,
+)
 
 SAMPLE_WEEK = "2023-W39"  # the week the sample items were published in
 
@@ -109,3 +118,54 @@ def run_demo(
             )
             matches = store.matches_per_theme()
     return DemoResult(work, database, reports, digest, matches)
+
+
+@cli.command()
+@click.option("--out", "out_dir", metavar="DIR", help="Folder for the digest (default: monitor.digests_dir).")
+@click.option(
+    "--dir", "folder", metavar="DIR", help="Folder for the throw-away database (default: a new temporary folder)."
+)
+@click.pass_obj
+def demo(obj: Context, out_dir: str | None, folder: str | None) -> None:
+    """The whole product, offline: sample feeds served on 127.0.0.1, polled, matched, and a digest written."""
+    config = obj.themes_config
+    click.echo('Serving the bundled sample feeds (invented, marked "Sample") on 127.0.0.1 and polling them:')
+    result = run_demo(
+        config, utc_now, out_dir=out_dir, folder=folder, on_report=lambda report: click.echo("  " + feed_line(report))
+    )
+    db = result.database
+    # Commands the user can paste: `monitor` where it is on PATH, else the way this one was started.
+    started = sys.argv[0]
+    prog = (
+        "monitor"
+        if shutil.which("monitor")
+        else _pasteable(started)
+        if os.path.basename(started) == "monitor"
+        else f"{sys.executable} -m monitor"
+    )
+    matched = ", ".join(f"{theme} {count}" for theme, count in sorted(result.matches.items())) or "none"
+    files = " and ".join(str(path) for path in result.digest.files)
+    # Shipped inside the package, the starter config is no place for a user's feeds: copy it out first.
+    then = (
+        f"Then `{prog} init` writes a config of your own ({DEFAULT_CONFIG} here): put your feeds in it and "
+        f"start the service with `{prog} run`."
+        if obj.using_starter
+        else f"Then put your feeds in {config.path} and start the service with `make run` (monitor run)."
+    )
+    click.echo(f"""
+Stored in a throw-away database: {db}
+Matches per theme: {matched}
+Digest of {SAMPLE_WEEK} written: {files}
+
+Try next:
+  {prog} --db {db} search Stepanakert
+  {prog} --db {db} themes
+  {prog} match "Sample: Armenians feel betrayed as Russian peacekeepers stood by in Karabakh"
+  sqlite3 {db} "SELECT m.theme, m.score, i.title FROM matches m JOIN items i ON i.id = m.item_id ORDER BY m.score DESC"
+{then}""")
+
+
+def _pasteable(path: str) -> str:
+    """A path to show in a command to paste: relative when it is below here, else absolute (not ../../x)."""
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else os.path.abspath(path)

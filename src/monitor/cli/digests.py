@@ -1,0 +1,110 @@
+"""The weekly digests: `monitor digest` (write, record, e-mail one week) and `monitor digests` (their states)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+
+import click
+
+from ..digest.deliver import SmtpSender
+from ..digest.publish import claim_gone, delivery_warning, publish, retry_failed, week_over
+from ..errors import UsageError
+from ..storage import digests as store_digest
+from ..storage.history import live_since
+from ..textsafe import shown
+from ..weeks import last_complete_week, parse_week, week_coverage, week_end, week_label
+from .group import Context, cli, utc_now
+
+
+@cli.command()
+@click.option("--week", metavar="YYYY-Www", help="The week, such as 2023-W39 (default: the last complete week).")
+@click.option("--out", "out_dir", metavar="DIR", help="Folder for the files (default: monitor.digests_dir).")
+@click.option("--send/--no-send", default=None, help="Send by e-mail or not (default: as email.enabled says).")
+@click.option("--resend", is_flag=True, help="Send even a week that was sent already (the only way to).")
+@click.option("--dry-run", is_flag=True, help="Print the subject and text digest; write and send nothing.")
+@click.pass_obj
+def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | None, resend: bool, dry_run: bool) -> None:
+    """Write a week's digest to digests/ as YYYY-Www.txt and .html, and e-mail it when e-mail is on. A week
+    not over yet is only previewed (YYYY-Www.preview.txt and .html), never recorded, e-mailed only on --send."""
+    config = obj.config
+    now = utc_now()
+    try:
+        start = (
+            parse_week(week, config.timezone, config.digest.week_start)
+            if week
+            else last_complete_week(now, config.timezone, config.digest.week_start)
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    # A week not over is only previewed, and e-mailed only when asked for in so many words.
+    over = week_over(start, now, config.timezone)
+    wants_mail = (config.email.enabled if send is None else send) if over else send is True
+    if wants_mail and not config.email.to:
+        raise UsageError(f"--send needs recipients: set email.to in {config.path}")
+    sender = SmtpSender(config.email) if wants_mail and not dry_run else None
+    with obj.store(must_exist=True) as store:
+        # A week that ended before the first successful poll (issue 11): not digested unless named, and
+        # then e-mailed only when --send says so.
+        since = store_digest.polled_since(store)
+        unpolled = week_coverage(start, week_end(start, config.timezone), since) == "none"
+        if unpolled and week is None:
+            label = week_label(start, config.timezone)
+            click.echo(
+                f"{label}: no digest: nothing was polled that week ("
+                + (f"polling began {since:%Y-%m-%d %H:%M} UTC" if since else "no successful poll yet")
+                + f"); `monitor digest --week {label}` writes it anyway"
+            )
+            return
+        # Nor is a week before the first live poll e-mailed unbidden, when imports filled it (issue 15).
+        before_live = week_coverage(start, week_end(start, config.timezone), live_since(store)) == "none"
+        if before_live and send is None:
+            sender = None
+        result = publish(config, store, start, now, out_dir=out_dir, sender=sender, resend=resend, dry_run=dry_run)
+        retried = retry_failed(config, store, now, sender, out_dir=out_dir, skip=result.week) if sender else []
+    if dry_run:
+        click.echo(f"Subject: {result.subject}\n")
+        click.echo(result.text, nl=False)
+        return
+    for outcome in (result, *retried):
+        click.echo(outcome.message)
+    if unpolled and send is None and wants_mail:
+        click.echo(f"{result.week}: not e-mailed: nothing was polled that week (--send sends it)")
+    elif before_live and send is None and wants_mail:
+        click.echo(f"{result.week}: not e-mailed: it is before the first live poll (--send sends it)")
+    if any(outcome.error for outcome in (result, *retried)):  # failed, or uncertain, in this run
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def digests(obj: Context, as_json: bool) -> None:
+    """The weeks with a digest and their state: rendered, sending, sent, failed or uncertain; for a sent one,
+    any recipient the server refused."""
+    now = utc_now()
+    with obj.store(must_exist=True) as store:
+        records = store_digest.records(store)
+    gone = {r.week: claim_gone(r, now) for r in records if r.state == "sending"}
+    rows = [asdict(r) for r in records]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    if not rows:
+        click.echo("no digest yet: `monitor digest` writes the last complete week's")
+        return
+    click.echo(f"{'week':<9} {'state':<10} {'items':>5} {'tries':>5}  {'sent':<16}  note")
+    for r in rows:
+        sent = f"{r['sent_at']:%Y-%m-%d %H:%M}" if r["sent_at"] else ""
+        note = r["last_error"] or ""
+        if r["state"] == "failed" and r["next_attempt_at"]:
+            note += f" (retry after {r['next_attempt_at']:%Y-%m-%d %H:%M} UTC)"
+        if r["state"] == "sending" and r["claimed_at"]:
+            note = f"being sent by pid {r['claimed_pid']} on {r['claimed_host']} since {r['claimed_at']:%H:%M:%S} UTC"
+            if gone.get(r["week"]):
+                note += f", but {gone[r['week']]}: the next digest run marks it uncertain"
+        if r["state"] == "sent":
+            note = delivery_warning(r["refused"], r["delivery_note"])
+        # A server's reply is text from outside, as a feed's is.
+        click.echo(f"{r['week']:<9} {r['state']:<10} {r['items']:>5} {r['attempts']:>5}  {sent:<16}  {shown(note)}")
