@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.textsafe import one_line, redact, shown, strip_controls
+from monitor.text.safe import one_line, redact, shown, strip_controls
 
 from .conftest import backdate_polling
 from .feedserver import FeedServer

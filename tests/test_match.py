@@ -17,7 +17,7 @@ from rapidfuzz import fuzz
 from monitor.config.load import load_config, parse_config
 from monitor.match import rules as match
 from monitor.match.rules import Matcher, matches_json
-from monitor.match.terms import fold, words
+from monitor.text.terms import fold, words
 from monitor.types import ThemeMatch
 
 from .conftest import REPO

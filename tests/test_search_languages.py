@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.match.stemming import WORD, search_query
 from monitor.storage import Store
+from monitor.text.stemming import WORD, search_query
 from monitor.types import FeedSource
 
 from .conftest import REPO

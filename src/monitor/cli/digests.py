@@ -13,7 +13,7 @@ from ..digest.publish import claim_gone, delivery_warning, publish, retry_failed
 from ..errors import UsageError
 from ..storage import digests as store_digest
 from ..storage.history import live_since
-from ..textsafe import shown
+from ..text.safe import shown
 from ..weeks import last_complete_week, parse_week, week_coverage, week_end, week_label
 from .group import Context, cli, utc_now
 

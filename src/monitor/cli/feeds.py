@@ -16,7 +16,7 @@ from ..config.load import parse_config
 from ..config.settings import http_url
 from ..errors import StoreError, UsageError
 from ..fetch.http import Fetcher
-from ..textsafe import redact, shown
+from ..text.safe import redact, shown
 from ..units import format_duration
 from ..update.policy import revive
 from ..update.poll import poll_round

@@ -26,7 +26,7 @@ from ..config.load import Config, load_config
 from ..config.locate import PROJECT_CONFIG, STARTER, Found, find_config
 from ..errors import MonitorError, UsageError
 from ..storage import Store
-from ..textsafe import shown_block
+from ..text.safe import shown_block
 
 DEFAULT_CONFIG = PROJECT_CONFIG
 

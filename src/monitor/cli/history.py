@@ -25,7 +25,7 @@ from ..parse.pool import make_parser
 from ..parse.saved import parse_date
 from ..storage import Store
 from ..storage.history import add_feed, feed_addresses, feed_id
-from ..textsafe import shown
+from ..text.safe import shown
 from ..types import FeedSource
 from ..update.backfill import BackfillReport, import_capture, plan
 from ..update.importing import Feed, FileReport, Target, import_files

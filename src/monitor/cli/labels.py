@@ -20,7 +20,7 @@ from ..learn import quality as quality_
 from ..learn import teach
 from ..match.rules import Matcher
 from ..storage import labels
-from ..textsafe import shown
+from ..text.safe import shown
 from ..types import ThemeSpec, evidence_records
 from . import models as cli_model
 from . import report as report_

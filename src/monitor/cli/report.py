@@ -14,7 +14,7 @@ from typing import Any
 
 from ..learn.quality import Change, ThemeQuality, macro_f1
 from ..learn.teach import NearMiss, Suggestion
-from ..textsafe import one_line, shown
+from ..text.safe import one_line, shown
 from ..types import FeedReport, FetchOutcome, Span, ThemeMatch
 from ..units import format_size, from_iso
 from ..update.policy import in_future

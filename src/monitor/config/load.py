@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import ConfigError, ConfigProblem
 from ..identity import canonical_url
-from ..match.terms import check_phrase, expand
+from ..text.terms import check_phrase, expand
 from ..types import FeedSource, RuleSpec, ThemeSpec
 from ..units import parse_duration
 from .locate import data_home

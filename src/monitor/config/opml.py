@@ -16,7 +16,7 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 from defusedxml import ElementTree as SafeElementTree  # no entity expansion, no external entities
 
 from ..identity import canonical_url
-from ..textsafe import redact
+from ..text.safe import redact
 from ..types import FeedSource
 
 

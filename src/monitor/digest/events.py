@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from ..match.stemming import stem
-from ..match.terms import fold
+from ..text.stemming import stem
+from ..text.terms import fold
 from ..types import ThemedItem
 
 WINDOW = timedelta(days=3)

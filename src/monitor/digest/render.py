@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ..textsafe import shown_block
+from ..text.safe import shown_block
 from .build import Digest, sparkline
 
 

@@ -31,7 +31,7 @@ import httpcore
 import httpx
 
 from ..config.load import PollingSettings
-from ..textsafe import redact
+from ..text.safe import redact
 from ..types import RETRY_AFTER_CAP, FetchResult
 from .addresses import Address, parse_address, redirect_refusal
 from .netguard import GuardedBackend, Resolver, Watchdog, getaddrinfo

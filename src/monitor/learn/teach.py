@@ -19,12 +19,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from ..match.rules import Matcher
-from ..match.terms import tokens
+from ..match.rules import NEAR, WIDE, Matcher
+from ..text.terms import tokens
 from ..types import Evidence, ThemeSpec
 
-NEAR = 15  # points under the threshold that still make an item worth a look
-WIDE = 100_000  # words: a `within` no item reaches
 _STOP = frozenset(
     """a an the of in on at to for from by with and or but not no is are was were be been has have
 had it its this that these those as into over after before about than their his her they them he she we you

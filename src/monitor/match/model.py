@@ -29,11 +29,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..learn.teach import NEAR, WIDE
+from ..text.stemming import stem
+from ..text.terms import fold
 from ..types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec
-from .rules import Matcher
-from .stemming import stem
-from .terms import fold
+from .rules import NEAR, WIDE, Matcher
 
 FEATURES_VERSION = 1  # bump when `Features` changes what it extracts: stored models then need training again
 EVIDENCE_SHOWN = 5  # the features that weighed most, shown as a model match's evidence

@@ -49,8 +49,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from ..text.terms import fold, term_words, words
 from ..types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec, evidence_records
-from .terms import fold, term_words, words
 
 MATCHER_VERSION = 2  # bump when a change of this module changes what matches
 NAME_SIMILARITY = 85  # rapidfuzz ratio for a near spelling of a name: Karabagh ~ Karabakh is 87.5
@@ -60,6 +60,10 @@ TITLE_BONUS = 4
 LATE_PENALTY = 6
 LATE_TOKENS = 40  # words into the summary after which a mention counts as passing
 CROSS_FIELD_WINDOW = 60  # a rule may join a title's terms to terms in the summary's first words (cross-validated)
+# How far a theme is loosened to see what it nearly matched: the teaching of near misses and the trained
+# model's features read the same loosened themes.
+NEAR = 15  # points under the threshold that still make an item worth a look
+WIDE = 100_000  # words: a `within` no item reaches
 MEMO_LIMIT = 500_000  # distinct words whose patterns are remembered
 FIELDS = ("title", "summary")
 _WORD = re.compile(r"\w+")

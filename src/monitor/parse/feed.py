@@ -27,8 +27,8 @@ import feedparser.api
 import nh3
 
 from ..identity import canonical_url, content_hash, item_key
-from ..match.stemming import stem_text
-from ..textsafe import one_line, strip_controls
+from ..text.safe import one_line, strip_controls
+from ..text.stemming import stem_text
 from ..types import Item, ParsedFeed
 from .boilerplate import article_html
 

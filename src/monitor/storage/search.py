@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..match.stemming import query_terms, search_query, snippet, stem_text
+from ..text.stemming import query_terms, search_query, snippet, stem_text
 from ..units import from_iso
 from .connection import CHUNK, Connection, _marks
 
