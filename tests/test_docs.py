@@ -1,23 +1,25 @@
 """The README stays complete: every command, option, setting, table and column is documented there, and it
-opens with the two commands that set everything up. Each failure names what is missing and where."""
+opens with the two commands that set everything up. The pages docs/generate.py writes from the code are what
+it writes now. Each failure names what is missing and where.
+
+The code is read through docs/generate.py, the one place that imports the monitor modules the docs describe.
+"""
 
 from __future__ import annotations
 
 import re
-import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import click
 import pytest
 
-from monitor.cli import cli
-from monitor.settings import DOCUMENTED, REQUIRED
-from monitor.store import Store
+from generate import DOCUMENTED, REQUIRED, cli, contexts, migrated_schema, pages
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-FTS_SHADOW = ("_data", "_idx", "_docsize", "_config", "_content")
+from .conftest import REPO
+
+README = REPO / "README.md"
+DOCS = REPO / "docs"
+REGENERATE = "run `make docs` (or `python docs/generate.py`) and commit what it writes"
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +68,7 @@ def test_readme_opens_with_the_title_and_the_two_make_commands(readme: str) -> N
 # --- commands and options -------------------------------------------------------------------------
 
 
-def walk(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    yield path, command
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
-            yield from walk(sub, (*path, name))
-
-
-COMMANDS = list(walk(cli))
+COMMANDS = list(contexts())  # (path of names, the context the command runs in)
 
 
 def test_every_command_is_documented(readme: str) -> None:
@@ -83,9 +78,9 @@ def test_every_command_is_documented(readme: str) -> None:
     assert not missing, f"commands missing from README.md: {', '.join(missing)}"
 
 
-def options_of(command: click.Command) -> list[str]:
+def options_of(ctx: click.Context) -> list[str]:
     names: list[str] = []
-    for param in command.get_params(click.Context(command)):
+    for param in ctx.command.get_params(ctx):
         if isinstance(param, click.Option):
             names += [*param.opts, *param.secondary_opts]
     return names
@@ -93,8 +88,8 @@ def options_of(command: click.Command) -> list[str]:
 
 def test_every_option_of_every_command_is_documented(readme: str) -> None:
     missing = []
-    for path, command in COMMANDS:
-        for option in options_of(command):
+    for path, ctx in COMMANDS:
+        for option in options_of(ctx):
             # `-v` must appear on its own, not as part of `--verbose` or `-vv`
             if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", readme):
                 missing.append(f"{option} (of `{' '.join(('monitor', *path))}`)")
@@ -106,6 +101,8 @@ def test_the_commands_are_found_at_all() -> None:
     paths = {" ".join(path) for path, _ in COMMANDS}
     assert {"check", "poll", "feeds", "feeds revive", "search"} <= paths
     assert "--limit" in options_of(dict(COMMANDS)[("search",)])
+    assert dict(COMMANDS)[()].command is cli
+    assert "-h" in options_of(dict(COMMANDS)[("search",)])  # the help option as a user types it
 
 
 # --- settings ---------------------------------------------------------------------------------------
@@ -148,26 +145,8 @@ def test_every_setting_is_documented_with_its_default(readme: str) -> None:
 # --- the database ------------------------------------------------------------------------------------
 
 
-def schema(tmp_path: Path) -> dict[str, list[str]]:
-    """Every table of a freshly created database with its columns, without FTS5's internal tables."""
-    Store.open(tmp_path / "x.db").close()
-    conn = sqlite3.connect(tmp_path / "x.db")
-    try:
-        names = [
-            row[0]
-            for row in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-            )
-        ]
-        virtual = [n for n in names if n.endswith("_fts")]
-        tables = [n for n in names if not any(n == v + s for v in virtual for s in FTS_SHADOW)]
-        return {t: [row[1] for row in conn.execute(f"PRAGMA table_info([{t}])")] for t in tables}
-    finally:
-        conn.close()
-
-
-def test_every_table_and_column_is_documented(readme: str, tmp_path: Path) -> None:
-    tables = schema(tmp_path)
+def test_every_table_and_column_is_documented(readme: str) -> None:
+    tables = migrated_schema()
     assert {"feeds", "items", "item_sources", "fetches", "items_fts", "schema_migrations"} <= set(tables)
     database = part(readme, "The database", 2)
     assert database, "README.md has no `## The database` section"
@@ -183,3 +162,21 @@ def test_every_table_and_column_is_documented(readme: str, tmp_path: Path) -> No
             if column not in rows and f"`{column}`" not in text:
                 problems.append(f"column {table}.{column}")
     assert not problems, "missing from the database section of README.md:\n  " + "\n  ".join(problems)
+
+
+# --- generated pages ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def generated() -> dict[str, str]:
+    return pages()
+
+
+@pytest.mark.parametrize("name", ["reference/settings.md", "reference/schema.md", "reference/cli.md"])
+def test_a_generated_page_is_what_the_generator_writes_now(generated: dict[str, str], name: str) -> None:
+    assert name in generated, f"docs/generate.py no longer writes docs/{name}"
+    page = DOCS / name
+    assert page.exists(), f"docs/{name} is missing: {REGENERATE}"
+    assert page.read_text(encoding="utf-8") == generated[name], (
+        f"docs/{name} is out of date with the code: {REGENERATE}"
+    )
