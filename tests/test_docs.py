@@ -1,14 +1,18 @@
 """The documentation stays complete and true to the code. The README is the front door: it opens with the two
 commands that set everything up, stays short and links only to pages that exist. The reference in docs/
-names every command, option, exit code, setting, table and column, and its generated pages are what the
-generator writes now. Each failure names what is missing and where.
+names every command, option, exit code, setting, table and column, its generated pages are what the
+generator writes now, and the site builds with strict checks. Each failure names what is missing and where.
 
 The code is read through docs/generate.py, the one place that imports the monitor modules the docs describe.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -278,3 +282,30 @@ def test_every_table_and_column_is_documented() -> None:
             if column not in rows and f"`{column}`" not in text:
                 problems.append(f"column {table}.{column}")
     assert not problems, f"missing from {where(DATABASE_PAGE)}:\n  " + "\n  ".join(problems)
+
+
+# --- the site -----------------------------------------------------------------------------------------------
+
+
+def test_every_page_is_in_the_site_navigation() -> None:
+    listed = set(re.findall(r"[\w./-]+\.md", read(REPO / "mkdocs.yml")))
+    missing = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
+    missing = [p for p in missing if p not in listed]
+    assert not missing, f"pages of docs/ missing from the `nav` of mkdocs.yml: {', '.join(missing)}"
+
+
+@pytest.mark.slow
+def test_the_site_builds_with_strict_checks(tmp_path: Path) -> None:
+    for module in ("mkdocs", "material"):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed (pip install -e '.[docs]'): the docs site was not built")
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    warnings = [line for line in done.stderr.splitlines() if line.startswith(("WARNING", "ERROR"))]
+    assert done.returncode == 0, "mkdocs build --strict failed:\n" + "\n".join(warnings or [done.stdout, done.stderr])
