@@ -1,6 +1,6 @@
 """The documentation stays complete and true to the code. The README is the front door: it opens with the two
 commands that set everything up, stays short and links only to pages that exist. The reference in docs/
-names every command, option, exit code, setting, table and column, its generated pages are what the
+names every command, option, exit code, setting, table, column and module, its generated pages are what the
 generator writes now, and the site builds with strict checks. Each failure names what is missing and where.
 
 The code is read through docs/generate.py, the one place that imports the monitor modules the docs describe.
@@ -282,6 +282,60 @@ def test_every_table_and_column_is_documented() -> None:
             if column not in rows and f"`{column}`" not in text:
                 problems.append(f"column {table}.{column}")
     assert not problems, f"missing from {where(DATABASE_PAGE)}:\n  " + "\n  ".join(problems)
+
+
+# --- the module map -----------------------------------------------------------------------------------------
+
+ARCHITECTURE_PAGE = DOCS / "architecture.md"
+
+
+def mapped_paths(text: str) -> list[str]:
+    """The paths the module map names, relative to src/monitor/ (`storage/`, `storage/items.py`): the code
+    block that starts with `src/monitor/`, where an entry is a line's first word ending in `.py` or `/`, and
+    an entry indented under a folder is in it."""
+    block = re.search(r"```[^\n]*\nsrc/monitor/\n(.*?)```", text, re.DOTALL)
+    assert block, "no code block starting with `src/monitor/` (the module map)"
+    paths: list[str] = []
+    folders: list[tuple[int, str]] = []  # (indent, path) of the folders the lines are in
+    for line in block.group(1).splitlines():
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        word = line.split()[0]
+        if not word.endswith((".py", "/")):
+            continue  # a description carried over to the next line
+        while folders and folders[-1][0] >= indent:
+            folders.pop()
+        path = (folders[-1][1] if folders else "") + word
+        paths.append(path)
+        if word.endswith("/"):
+            folders.append((indent, path))
+    return paths
+
+
+def modules_and_packages() -> set[str]:
+    """Every module file and package under src/monitor/, as the map spells them; __init__.py aside."""
+    found = set()
+    for path in SOURCE.rglob("*.py"):
+        if "__pycache__" in path.parts or path.name == "__init__.py":
+            continue
+        found.add(path.relative_to(SOURCE).as_posix())
+    for init in SOURCE.rglob("__init__.py"):
+        if init.parent != SOURCE and "__pycache__" not in init.parts:
+            found.add(init.parent.relative_to(SOURCE).as_posix() + "/")
+    return found
+
+
+def test_the_module_map_names_every_module_and_only_what_exists() -> None:
+    named = mapped_paths(read(ARCHITECTURE_PAGE))
+    expected = modules_and_packages()
+    assert "cli.py" in named or any(p.startswith("cli") for p in named)  # guards the parsing
+    missing = sorted(expected - set(named) - {"__main__.py"})
+    absent = sorted(p for p in named if not (SOURCE / p).exists())
+    problems = [f"{p} is not in the map" for p in missing] + [
+        f"{p} is in the map but not in src/monitor/" for p in absent
+    ]
+    assert not problems, f"the module map of {where(ARCHITECTURE_PAGE)}:\n  " + "\n  ".join(problems)
 
 
 # --- the site -----------------------------------------------------------------------------------------------
