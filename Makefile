@@ -4,14 +4,15 @@
 #   make quick  the test suite without the tests marked slow, on every core, for everyday work
 #   make lint   ruff check and ruff format --check
 #   make demo   the whole product, offline, in a minute
-# Both create .venv and install the package into it first (again only when pyproject.toml changes).
+#   make docs   the reference in docs/: its generated pages written again, then built as a site in site/
+# Each creates .venv and installs the package into it first (again only when pyproject.toml changes).
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test quick demo bench growth fuzz soak check lint clean
+.PHONY: run test quick demo docs bench growth fuzz soak check lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +33,17 @@ quick: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -n auto $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs
+	$(BIN)/ruff format --check src tests bench docs
 
 demo: $(STAMP)
 	$(BIN)/monitor demo
+
+# The pages under docs/reference/ are generated from the code (docs/generate.py); tests/test_docs.py checks that
+# the committed ones are current and that the site builds. --strict: a broken link or anchor is an error.
+docs: $(STAMP)
+	$(BIN)/python docs/generate.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
 
 # Every benchmark at its default size (minutes); CI runs them tiny, as a smoke test (tests/test_bench.py).
 bench: $(STAMP)
@@ -64,4 +71,4 @@ check: $(STAMP)
 	$(BIN)/monitor check
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) build site src/*.egg-info .pytest_cache .mypy_cache .hypothesis

@@ -3,7 +3,7 @@ different happenings in the same places are not; reports days apart are not.
 
 Every text here is an invented SAMPLE (outlets "Sample Wire", "Sample Dispatch", "Sample Courier",
 example.org links), written to state a case, not copied from any outlet. The thresholds were chosen on the
-real items of ../shared/eval (see README, "Events"); these samples check the cases, they did not tune them.
+real items of ../shared/eval (see docs/digests.md, "Events"); these samples check the cases, they did not tune them.
 """
 
 from __future__ import annotations

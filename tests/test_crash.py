@@ -5,7 +5,7 @@ once, across every restart.
 
 The feeds grow at each request, so each poll writes new items and a kill often lands between a fetch and
 its commit. A fixed seed keeps CI repeatable; MONITOR_KILL_LOOPS and MONITOR_KILL_SEED run it longer or
-differently (see the README, Development)."""
+differently (see docs/development.md, Long fault tests)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from .loadfarm import KINDS, poll_round
 pytestmark = pytest.mark.slow  # a poll round over hundreds of misbehaving feeds
 
 FEEDS, HOSTS, ITEMS = 200, 20, 20
-PEAK_RSS_MB = 150  # the README's goal for the daemon at 1,000 feeds; ~60 MB measured for this round
+PEAK_RSS_MB = 150  # the goal for the daemon at 1,000 feeds (docs/performance.md); ~60 MB measured for this round
 # What each kind must be reported as: (outcome, words of the recorded error or bozo).
 EXPECTED = {
     "slow": ("error", "deadline of 4s exceeded"),

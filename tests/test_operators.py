@@ -1,7 +1,7 @@
 """The daemon under its operators, driven as they drive it: `monitor run` as a real subprocess reloaded with
 SIGHUP in bursts, beside an analyst holding the write lock and beside `monitor poll` run in a loop; a config
 whose `[polling]` changes under a running daemon; feeds renamed (and moved by a 301) in the config; a clock
-that was set back, so the database holds times in the future (`MONITOR_CLOCK_OFFSET`, see README)."""
+that was set back, so the database holds times in the future (`MONITOR_CLOCK_OFFSET`, see docs/development.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A feed that answers but brings nothing new is `stale`, not "ok" (issue 13): in `monitor feeds` (with the
 newest item's age), `monitor status` and the digest's list of feeds in trouble. The clock is moved with
-MONITOR_CLOCK_OFFSET, as the README's Development section describes."""
+MONITOR_CLOCK_OFFSET, as docs/development.md describes."""
 
 from __future__ import annotations
 
