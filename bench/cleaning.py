@@ -22,11 +22,11 @@ from pathlib import Path
 from common import REPO, document
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config.load import load_config  # noqa: E402
-from monitor.match.rules import Matcher  # noqa: E402
-from monitor.parse.feed import parse_feed, plain_text  # noqa: E402
-from monitor.storage import Store  # noqa: E402
-from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
+from monitor.config.load import load_config
+from monitor.match.rules import Matcher
+from monitor.parse.feed import parse_feed, plain_text
+from monitor.storage import Store
+from monitor.types import FeedReport, FeedSource, FetchOutcome
 
 NOW = datetime(2023, 10, 1, tzinfo=UTC)
 

@@ -29,9 +29,9 @@ from datetime import UTC, datetime, timedelta
 from common import REPO, SAMPLE_SENTENCES, eval_texts
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.digest.build import build  # noqa: E402
-from monitor.digest.render import environment, render_html, render_text  # noqa: E402
-from monitor.types import Evidence, Span, ThemedItem, ThemeSpec, WeekData  # noqa: E402
+from monitor.digest.build import build
+from monitor.digest.render import environment, render_html, render_text
+from monitor.types import Evidence, Span, ThemedItem, ThemeSpec, WeekData
 
 START = datetime(2023, 9, 25, tzinfo=UTC)
 OUTLETS = [f"sample-outlet-{n:02d}" for n in range(20)]

@@ -20,7 +20,7 @@ from common import REPO
 os.environ["MONITOR_FUZZ"] = "long"  # read when the test module is imported
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "src"))
-from tests import test_fuzz  # noqa: E402
+from tests import test_fuzz
 
 PROPERTIES = [
     test_fuzz.test_parse_never_raises_and_keeps_its_promises,
@@ -43,7 +43,7 @@ def main() -> int:
         for prop in PROPERTIES:
             try:
                 prop()
-            except Exception as failure:  # noqa: BLE001 - any failure is a finding: show it whole and stop
+            except Exception as failure:
                 traceback.print_exc()
                 print(
                     f"FAILED {prop.__name__} after {test_fuzz.EXAMPLES['count']:,} examples: "

@@ -28,15 +28,15 @@ import feedparser
 from common import REPO, best_of_each, document
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config.load import load_config  # noqa: E402
-from monitor.config.settings import auto_processes  # noqa: E402
-from monitor.match.rules import Matcher  # noqa: E402
-from monitor.parse.feed import parse_feed  # noqa: E402
-from monitor.parse.pool import make_parser  # noqa: E402
-from monitor.storage import Store  # noqa: E402
-from monitor.storage.history import feed_addresses  # noqa: E402
-from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
-from monitor.update.importing import Feed, Target, import_file, import_files  # noqa: E402
+from monitor.config.load import load_config
+from monitor.config.settings import auto_processes
+from monitor.match.rules import Matcher
+from monitor.parse.feed import parse_feed
+from monitor.parse.pool import make_parser
+from monitor.storage import Store
+from monitor.storage.history import feed_addresses
+from monitor.types import FeedReport, FeedSource, FetchOutcome
+from monitor.update.importing import Feed, Target, import_file, import_files
 
 NOW = datetime(2023, 10, 1, tzinfo=UTC)
 

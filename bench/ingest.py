@@ -25,15 +25,15 @@ import polling
 from common import REPO, best_of, document
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config.load import Config, PollingSettings, load_config  # noqa: E402
-from monitor.config.settings import auto_processes  # noqa: E402
-from monitor.fetch.http import Fetcher  # noqa: E402
-from monitor.match.rules import Matcher  # noqa: E402
-from monitor.parse.feed import parse_feed  # noqa: E402
-from monitor.parse.pool import make_parser  # noqa: E402
-from monitor.storage import Store  # noqa: E402
-from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
-from monitor.update.poll import poll_round  # noqa: E402
+from monitor.config.load import Config, PollingSettings, load_config
+from monitor.config.settings import auto_processes
+from monitor.fetch.http import Fetcher
+from monitor.match.rules import Matcher
+from monitor.parse.feed import parse_feed
+from monitor.parse.pool import make_parser
+from monitor.storage import Store
+from monitor.types import FeedReport, FeedSource, FetchOutcome
+from monitor.update.poll import poll_round
 
 NOW = datetime(2023, 10, 1, tzinfo=UTC)  # the documents' items are dated before it
 

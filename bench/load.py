@@ -19,7 +19,7 @@ from pathlib import Path
 from common import REPO
 
 sys.path.insert(0, str(REPO))
-from tests.loadfarm import KINDS, POLLING, poll_round  # noqa: E402
+from tests.loadfarm import KINDS, POLLING, poll_round
 
 REPORTED_AS = {"slow": "error", "hang": "error", "broken": "ok", "huge": "partial", "error": "error"}
 

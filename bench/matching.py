@@ -17,9 +17,9 @@ import feedparser
 from common import REPO, best_of, document, eval_texts, news_items
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config.load import load_config  # noqa: E402
-from monitor.match.rules import Matcher  # noqa: E402
-from monitor.parse.feed import plain_text  # noqa: E402
+from monitor.config.load import load_config
+from monitor.match.rules import Matcher
+from monitor.parse.feed import plain_text
 
 
 def main() -> None:

@@ -15,9 +15,9 @@ import feedparser
 from common import REPO, document, eval_texts, news_items
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config.load import load_config  # noqa: E402
-from monitor.match.rules import Matcher  # noqa: E402
-from monitor.parse.feed import plain_text  # noqa: E402
+from monitor.config.load import load_config
+from monitor.match.rules import Matcher
+from monitor.parse.feed import plain_text
 
 
 def match_to_parse(items: int, rounds: int, samples_only: bool) -> float:

@@ -20,11 +20,11 @@ from common import REPO
 from quality_cv import load
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config.load import load_config  # noqa: E402
-from monitor.learn.train import cross_decisions, f1, fit  # noqa: E402
-from monitor.match.model import theme_features  # noqa: E402
-from monitor.match.rules import Matcher  # noqa: E402
-from monitor.parse.feed import plain_text  # noqa: E402
+from monitor.config.load import load_config
+from monitor.learn.train import cross_decisions, f1, fit
+from monitor.match.model import theme_features
+from monitor.match.rules import Matcher
+from monitor.parse.feed import plain_text
 
 SETS = ["items", "ledes", "ledes2", "ru"]
 TRAIN_ON, TEST_ON = ["items", "ledes"], ["ledes2", "ru"]

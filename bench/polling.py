@@ -28,12 +28,12 @@ from typing import Any
 from common import REPO, document
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config.load import Config, PollingSettings  # noqa: E402
-from monitor.config.settings import auto_processes  # noqa: E402
-from monitor.fetch.http import Fetcher  # noqa: E402
-from monitor.storage import Store  # noqa: E402
-from monitor.types import FeedSource  # noqa: E402
-from monitor.update.poll import poll_round  # noqa: E402
+from monitor.config.load import Config, PollingSettings
+from monitor.config.settings import auto_processes
+from monitor.fetch.http import Fetcher
+from monitor.storage import Store
+from monitor.types import FeedSource
+from monitor.update.poll import poll_round
 
 BODY = document(int(next((a.split("=")[1] for a in sys.argv if a.startswith("--items-per-feed=")), "50")))
 ETAG: str | None = '"sample-v1"'
@@ -54,7 +54,7 @@ class Server:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 with owner.lock:
                     owner.in_flight += 1
                     owner.most = max(owner.most, owner.in_flight)

@@ -27,10 +27,10 @@ from pathlib import Path
 from common import EVAL, REPO
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config.load import load_config  # noqa: E402
-from monitor.match.rules import Matcher  # noqa: E402
-from monitor.parse.feed import plain_text  # noqa: E402
-from monitor.types import RuleSpec  # noqa: E402
+from monitor.config.load import load_config
+from monitor.match.rules import Matcher
+from monitor.parse.feed import plain_text
+from monitor.types import RuleSpec
 
 SETS = [
     ("feed items", "items.jsonl", "labels.jsonl"),

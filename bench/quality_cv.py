@@ -18,9 +18,9 @@ import sys
 from common import EVAL, REPO
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config.load import load_config  # noqa: E402
-from monitor.match import rules as match_module  # noqa: E402
-from monitor.parse.feed import plain_text  # noqa: E402
+from monitor.config.load import load_config
+from monitor.match import rules as match_module
+from monitor.parse.feed import plain_text
 
 SETS = ["items", "ledes", "ledes2", "ru"]
 

@@ -23,14 +23,14 @@ from pathlib import Path
 from common import REPO, news_items
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config.load import load_config  # noqa: E402
-from monitor.digest.publish import publish  # noqa: E402
-from monitor.match.rules import Matcher  # noqa: E402
-from monitor.parse.feed import plain_text  # noqa: E402
-from monitor.storage import Store  # noqa: E402
-from monitor.types import FeedSource  # noqa: E402
-from monitor.units import iso  # noqa: E402
-from monitor.weeks import parse_week  # noqa: E402
+from monitor.config.load import load_config
+from monitor.digest.publish import publish
+from monitor.match.rules import Matcher
+from monitor.parse.feed import plain_text
+from monitor.storage import Store
+from monitor.types import FeedSource
+from monitor.units import iso
+from monitor.weeks import parse_week
 
 END = datetime(2025, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=730)

@@ -26,7 +26,7 @@ from pathlib import Path
 from common import REPO
 
 sys.path.insert(0, str(REPO))
-from tests.feedserver import FeedServer, Route  # noqa: E402
+from tests.feedserver import FeedServer, Route
 
 # Memory may creep without leaking (caches, fragmentation): a clear rise between the first and last third
 # is growth. Thread and connection pools may fill up once and then stay flat: only a count that rises

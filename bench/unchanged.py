@@ -21,11 +21,11 @@ import polling
 from common import REPO, document
 
 sys.path.insert(0, str(REPO / "src"))
-from monitor.config.load import Config, PollingSettings  # noqa: E402
-from monitor.fetch.http import Fetcher  # noqa: E402
-from monitor.storage import Store  # noqa: E402
-from monitor.types import FeedSource, FetchOutcome  # noqa: E402
-from monitor.update.poll import poll_round  # noqa: E402
+from monitor.config.load import Config, PollingSettings
+from monitor.fetch.http import Fetcher
+from monitor.storage import Store
+from monitor.types import FeedSource, FetchOutcome
+from monitor.update.poll import poll_round
 
 
 def main() -> None:

@@ -55,7 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         archive = self.server.archive
         with archive.lock:
             archive.requests.append((time.monotonic(), self.path))

@@ -49,7 +49,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # keep test output clean
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         owner = self.server.owner
         host = (self.headers.get("Host") or "").split(":")[0]
         with owner.lock:

@@ -57,7 +57,7 @@ class _Inbox:
         server: Any,
         session: Any,
         envelope: Any,
-        address: str,  # noqa: N802
+        address: str,
         rcpt_options: list[str],
     ) -> str:
         self.rcpt_seen.set()
@@ -68,7 +68,7 @@ class _Inbox:
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append((list(envelope.rcpt_tos), parsed))
         self.received.set()
@@ -79,7 +79,7 @@ class _Inbox:
         await asyncio.sleep(self.reply_delay)
         return "250 OK"
 
-    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> Any:  # noqa: N802
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> Any:
         if self.drop_at_quit:
             server.transport.abort()  # gone without a word, after the 250 for the message
         return self.quit_reply or "221 Bye"
@@ -143,7 +143,7 @@ class _TlsInbox(_Inbox):
         super().__init__()
         self.sessions: list[dict[str, Any]] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         mechanism, login = session.auth_data or (None, None)
         self.sessions.append(
             {

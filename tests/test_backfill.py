@@ -345,7 +345,7 @@ def test_the_threads_that_watch_a_download_leave_ctrl_c_to_the_main_thread():
         assert wanted <= _blocked_signals(timer)
     release = threading.Event()
 
-    def slow_resolver(host: str, port: int | None, type: int = 0) -> list[object]:  # noqa: A002 - getaddrinfo's
+    def slow_resolver(host: str, port: int | None, type: int = 0) -> list[object]:
         release.wait(10)
         return []
 

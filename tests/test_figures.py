@@ -129,7 +129,7 @@ def test_changes_are_worded_so_no_change_is_not_read_as_none(feed_server, write_
     assert re.search(r"·█·█··· +0 1 0 1 0 0 0\b", w39), w39
 
 
-def test_the_emailed_chart_is_table_bars_with_their_values_and_no_svg(outlets, run_cli, mail, tmp_path):  # noqa: F811
+def test_the_emailed_chart_is_table_bars_with_their_values_and_no_svg(outlets, run_cli, mail, tmp_path):
     config = outlets(extra="\n" + email_section(mail.port))
     run_cli(config, "digest", "--week", WEEK)
     [(_, message)] = mail.messages
@@ -229,7 +229,7 @@ BROWSER = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if
 
 
 @pytest.mark.skipif(BROWSER is None, reason="no headless Chromium here (.ci/run installs Debian's chromium)")
-def test_the_emailed_chart_still_shows_where_the_mail_client_drops_svg(outlets, run_cli, mail, tmp_path):  # noqa: F811
+def test_the_emailed_chart_still_shows_where_the_mail_client_drops_svg(outlets, run_cli, mail, tmp_path):
     config = outlets(extra="\n" + email_section(mail.port))
     run_cli(config, "digest", "--week", WEEK)
     [(_, message)] = mail.messages

@@ -57,7 +57,7 @@ def serve(feeds: dict[str, bytes]) -> Iterator[str]:
     """The feeds at http://127.0.0.1:<port>/<name>, for as long as the block runs."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             body = feeds.get(self.path.lstrip("/"))
             self.send_response(200 if body is not None else 404)
             self.send_header("Content-Type", "application/xml; charset=utf-8")

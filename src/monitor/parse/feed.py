@@ -171,7 +171,7 @@ def parse_feed(
         parsed = feedparser.parse(
             body, response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
         )
-    except Exception as error:  # noqa: BLE001 - feedparser has crashed on hostile input before
+    except Exception as error:
         return ParsedFeed(title=None, items=(), bozo=f"parser failed: {type(error).__name__}: {error}")
     feed_language = language or _language(parsed.feed.get("language"))
     items: dict[str, Item] = {}

@@ -161,7 +161,7 @@ def _safe_fetch(fetcher: Fetcher, state: FeedState, source: FeedSource, clock: C
             last_modified=state.last_modified,
             allow_private_redirects=source.allow_private_redirects,
         )
-    except Exception as crash:  # noqa: BLE001 - a fetch bug must cost one feed, not the round
+    except Exception as crash:
         log.exception("fetching %s failed unexpectedly", state.url)
         return FetchResult(
             url=state.url,
@@ -263,7 +263,7 @@ def _interpret(
             now=now,
             language=source.language,
         )
-    except Exception as crash:  # noqa: BLE001 - parse_feed never raises by contract; a bug there costs one feed
+    except Exception as crash:
         log.exception("parsing %s failed unexpectedly", state.url)
         return Interpretation(
             FetchOutcome.ERROR, None, f"internal error while parsing: {type(crash).__name__}: {crash}", None
