@@ -1,6 +1,6 @@
 """EDGE: the one place that reads the wall clock for the CLI and the daemon (`utc_now`).
 
-A test seam, documented in the README's Development section: the environment variable
+A test seam, documented in docs/development.md: the environment variable
 `MONITOR_CLOCK_OFFSET` (seconds, may be negative or fractional) is added to the real time, so tests can run
 real `monitor` processes as if the clock were set ahead or back (a clock step) without root or fakes. It is
 read at each call, so an in-process CLI run sees the value its caller set. Unset, the clock is the real one.

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 # Query parameters that only say how a reader got to a page, never which page it is: analytics suites'
 # (Google's utm_, AT Internet's at_ and xtor, comScore's ns_, Mailchimp's mc_, Matomo's pk_, HubSpot's,
 # Webtrends' wt.), ad clicks (fbclid, gclid...) and outlets' own feed tags (`traffic_source=rss`,
-# `CMP=share_btn_tw`, `ito`, `ocid`, `ncid`, `icid`). The README lists them (Item identity).
+# `CMP=share_btn_tw`, `ito`, `ocid`, `ncid`, `icid`). docs/identity.md lists them.
 _TRACKING_PREFIXES = ("utm_", "at_", "ns_", "mc_", "pk_", "_hs", "hsa_", "wt.")
 _TRACKING_NAMES = {
     "fbclid",

@@ -40,7 +40,7 @@ class Context:
     db_override: str | None
     _config: Config | None = None
     using_starter: bool = False  # no config file was found: the packaged starter config stands in
-    found: Found | None = None  # how the config search went (locate.py); None: config_path was given as is
+    found: Found | None = None  # how the config search went (config/locate.py); None: config_path was given as is
 
     @property
     def config(self) -> Config:

@@ -1,6 +1,6 @@
 """The commands that start the record in the past: `monitor import` (saved feed documents and JSON lines)
-and `monitor backfill` (a web archive's captures of the configured feeds). Kept beside `cli.py`, which
-imports this module at its end to register them; the work is done by `history` and `archive`.
+and `monitor backfill` (a web archive's captures of the configured feeds), registered on the group by
+`cli/__init__.py`; the work is done by `update.importing`, `update.backfill` and `fetch.archive`.
 """
 
 from __future__ import annotations

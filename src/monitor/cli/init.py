@@ -1,8 +1,8 @@
 """`monitor init [DIR]`: the starter config shipped in the package, written where the user asks, never over a
-file that is there. Kept beside `cli.py`, which imports this module at its end to register it.
+file that is there. Registered on the group by `cli/__init__.py`.
 
 By default DIR is the current folder, made a project folder as a clone of the repository is: `config/feeds.toml`
-and `digests/` beside it, found by every command run there (the config search is in `locate.py`). `--user`
+and `digests/` beside it, found by every command run there (the config search is in `config/locate.py`). `--user`
 writes the config to the user's config folder instead, read from anywhere, with its digests in the user's
 data folder. Re-running is harmless: what exists is kept and named, and the exit code is 0 since what `init`
 promises, a config where the commands look, is there.

@@ -4,7 +4,7 @@ The usual search, first found wins: `--config`, `MONITOR_CONFIG`, `./config/feed
 `monitor init` makes and a clone of the repository is), then `$XDG_CONFIG_HOME/monitor/feeds.toml` (default
 `~/.config`). A file given by option or variable is read even when missing, so that the error names it.
 
-Pure: the environment and a test for a file's existence are arguments; cli.py passes the real ones.
+Pure: the environment and a test for a file's existence are arguments; cli/group.py passes the real ones.
 """
 
 from __future__ import annotations

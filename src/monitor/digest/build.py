@@ -71,7 +71,7 @@ class Report:
 
 @dataclass(frozen=True, slots=True)
 class Story:
-    """An event: the same happening, reported by one outlet or several in their own words (cluster.py).
+    """An event: the same happening, reported by one outlet or several in their own words (events.py).
     Its headline is its best-scoring report; `first` is the earliest report, `reports` the other outlets'
     (the headline's outlet excluded)."""
 

@@ -13,7 +13,7 @@ one event when they were published within WINDOW of each other and their salient
   headlines must say the same thing, and the summaries confirm it; or
 - their titles are the same words (an outlet's copy of a wire headline), whatever their summaries.
 
-SIMILAR was chosen on the real items of ../shared/eval (README, "Events"): 0.38 merged different
+SIMILAR was chosen on the real items of ../shared/eval (docs/digests.md, "Events"): 0.38 merged different
 happenings of the same days told in the same words, 0.42 split one explosion's reports.
 
 Near-linear: each item is indexed under its title's KEYS rarest shared words (an inverted index), and the

@@ -2,7 +2,7 @@
 named in the config (`digest.templates_dir`), which override them file by file.
 
 Everything in a digest comes from feeds and is untrusted: the HTML template is autoescaped, evidence is
-marked up from plain-text segments, and links are only ever http(s) (see digest.py). Every value a
+marked up from plain-text segments, and links are only ever http(s) (see build.py). Every value a
 template prints passes `shown` (Jinja's `finalize`), in shipped and override templates alike: no terminal
 control characters in the text digest (nor the e-mail made of it), no credentials of a feed URL.
 """

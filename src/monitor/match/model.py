@@ -13,7 +13,7 @@ logistic model over features of one (item, theme):
 - `w:STEM`, `b:STEM STEM`: the item's words and two-word phrases, folded and stemmed (`stemming.stem`).
 
 Its weights are plain numbers (stored as JSON by `model_store`), scored here in pure Python: matching never
-needs the library that trained them (`train.py`, scikit-learn). The model and the rules combine thus: an item
+needs the library that trained them (`learn/train.py`, scikit-learn). The model and the rules combine thus: an item
 matches when the rules match it and the model's probability is not under `veto`, or when the probability
 reaches `threshold` whatever the rules say. Both are chosen in training, by cross-validation, for the best F1
 at a precision of at least 0.90; a `veto` of 0 never drops a rules match.

@@ -17,7 +17,7 @@ tourists" than to "ethnic Armenians fled Nagorno-Karabakh". So a theme has two k
    sentence runs. A headline and its lede are read as one statement: for rules in any order, terms in
    the title join terms in the summary's first `CROSS_FIELD_WINDOW` words. Terms match words exactly, by
    prefix (`betray*`) or, for names, by near spelling, after
-   case and accents are folded (see `terms.py`). A rule's score is set by the analyst.
+   case and accents are folded (see `text/terms.py`). A rule's score is set by the analyst.
 
 Then the gates: at least one `require` term must appear anywhere (the actor or place that makes the
 item relevant at all), and no `exclude` term may. The theme's score is its best evidence's, raised by
@@ -144,7 +144,7 @@ class _Fields:
     """One item's title and summary as folded tokens, with lazily computed character offsets."""
 
     def __init__(self, title: str, summary: str):
-        # Composed form, so "e" + a combining accent is one letter, as in stored items (parse.py does the same).
+        # Composed form, so "e" + a combining accent is one letter, as in stored items (parse/feed.py does the same).
         self.originals = (unicodedata.normalize("NFC", title or ""), unicodedata.normalize("NFC", summary or ""))
         self.tokens: list[str] = []
         self.field_of: list[int] = []

@@ -2,7 +2,7 @@
 is a new migration appended here, so a user's existing database is carried forward, never broken.
 
 Each migration runs as one transaction together with the row that records it in `schema_migrations`, so a
-crash leaves the database either before or after a migration, never half-way. The README documents every
+crash leaves the database either before or after a migration, never half-way. docs/database.md documents every
 table and column; `tests/test_docs.py` checks that it does.
 """
 

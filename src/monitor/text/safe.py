@@ -3,7 +3,7 @@
 Two hazards travel in text that monitor did not write:
 - terminal control sequences: a feed title with ESC (raw, or as `&#27;`) can retitle a terminal window,
   clear the screen or rewrite what `monitor search` shows; C1 codes (`\\x9b` is a one-byte CSI) too.
-  They are stripped when items are stored (parse.py) and again wherever feed text is printed, which
+  They are stripped when items are stored (parse/feed.py) and again wherever feed text is printed, which
   covers text stored before.
 - credentials in a feed's URL (`https://user:secret@host/feed`): shown anywhere (logs, `monitor feeds`,
   poll notes, digests, OPML), the password is replaced by `***` and the user kept; a lone userinfo

@@ -6,7 +6,7 @@ its accents, so "Xankəndi", "XANKENDI" and "Xankendi" are one token, and "ё" r
 A *term* is one or more words that must stand next to each other in that order:
 - `word` matches that word; a name (a word written with a capital, of 6 or more letters) also
   matches near spellings: transliteration variants and typos ("Karabagh", "Stepanakerd", "Aliev"),
-  decided by rapidfuzz in `match.py`. Ordinary words match exactly, so "migrants" never passes for
+  decided by rapidfuzz in `match/rules.py`. Ordinary words match exactly, so "migrants" never passes for
   "emigrants";
 - `word*` matches any word starting with it: `refugee*` (refugee, refugees), `беж*` (беженцы, бежали);
 - `Lachin corridor` matches the two words in a row, each by the rules above;
