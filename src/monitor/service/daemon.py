@@ -49,21 +49,20 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ..config.load import Config, load_config
+from ..digest.decide import DAEMON_ROUND, decide
 from ..digest.deliver import Sender, SmtpSender
-from ..digest.publish import busy_message, publish, retry_failed, settle_interrupted
+from ..digest.publish import busy_message, digest_facts, publish, retry_failed, settle_interrupted
 from ..errors import MonitorError, StoreError
 from ..fetch.http import Fetcher
 from ..match.rules import Matcher
 from ..parse.pool import Parser, make_parser
 from ..storage import Store
-from ..storage.digests import polled_since, record
-from ..storage.history import live_since
+from ..storage.digests import record
 from ..storage.models import with_models
 from ..types import FeedState
 from ..update.policy import in_future
 from ..update.poll import poll_feed, record_settings
-from ..update.schedule import OVERDUE_SPREAD, due_digest, due_digest_week, first_poll
-from ..weeks import week_label
+from ..update.schedule import OVERDUE_SPREAD, first_poll
 from .metrics import Metrics
 from .metrics import start as start_metrics
 from .pidlock import acquire, lock_suspects
@@ -380,8 +379,6 @@ class Daemon:
 
     def _digest_round(self) -> None:
         config, now = self.config, self.clock()
-        d = config.digest
-        week = due_digest_week(now, config.timezone, d.week_start, d.send_day, d.send_time)
         sender = self.sender_factory(config)
         try:
             # Its own connection, not the pollers' under store_lock: reading a big week and the SMTP exchange
@@ -392,17 +389,13 @@ class Daemon:
                 # not published again below, so without this it would stay `sending`, as if still on its way,
                 # forever. Another live process's claim is left alone.
                 settle_interrupted(store, now)
-                existing = record(store, week_label(week, config.timezone))
-                since = polled_since(store)
-                # A week that ended before the first successful live poll is not digested unbidden, even when
-                # imports of the past filled it (issue 15).
-                unpolled = (
-                    due_digest(now, config.timezone, d.week_start, d.send_day, d.send_time, live_since(store)) is None
-                )
-                wanted = not unpolled and (existing is None or (existing.state == "rendered" and sender is not None))
-                if existing and existing.state == "sending":
-                    log.info("digest %s", busy_message(existing))
-                results = [publish(config, store, week, now, sender=sender)] if wanted else []
+                facts = digest_facts(config, store, email_enabled=sender is not None)
+                decision = decide(DAEMON_ROUND, facts, now)
+                if facts.recorded.get(decision.label) == "sending":
+                    claimed = record(store, decision.label)
+                    if claimed:
+                        log.info("digest %s", busy_message(claimed))
+                results = [publish(config, store, decision.week, now, sender=sender)] if decision.write else []
                 if sender is not None:
                     results += retry_failed(config, store, now, sender)
         except MonitorError as error:
@@ -412,13 +405,13 @@ class Daemon:
                 "%s; tried again at the next digest check (every %d minutes)", error, DIGEST_CHECK.total_seconds() // 60
             )
             return
-        if unpolled and self.unpolled_week != week_label(week, config.timezone):
-            self.unpolled_week = week_label(week, config.timezone)
+        if decision.skipped and self.unpolled_week != decision.label:
+            self.unpolled_week = decision.label  # said once a week, not every DIGEST_CHECK
             log.info(
-                "digest %s: not produced: nothing was polled that week (%s); `monitor digest --week %s` writes it",
-                self.unpolled_week,
-                f"polling began {since:%Y-%m-%d %H:%M} UTC" if since else "no successful poll yet",
-                self.unpolled_week,
+                "digest %s: not produced: %s; `monitor digest --week %s` writes it",
+                decision.label,
+                decision.skipped,
+                decision.label,
             )
         for result in results:
             if self.metrics and result.state in ("sent", "failed"):
