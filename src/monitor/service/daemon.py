@@ -29,7 +29,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import IO
 
@@ -54,7 +53,7 @@ from .digests import Digests
 from .metrics import Metrics
 from .metrics import start as start_metrics
 from .pidlock import acquire, lock_suspects
-from .reloading import Swappable, restart_needed
+from .reloading import Swappable, changes
 from .signals import Signals
 from .upkeep import Upkeep
 
@@ -303,40 +302,34 @@ class Daemon:
                 RELOAD_RETRY,
             )
             return False
-        old = self.config
-        # Where an entry stands in the file is no change of the feed: an edit above it moves it.
-        old_feeds = {f.name: replace(f, line=None) for f in old.feeds}
-        new_feeds = {f.name: replace(f, line=None) for f in new.feeds}
-        changed = {name for name, feed in new_feeds.items() if old_feeds.get(name) != feed}
-        removed = set(old_feeds) - set(new_feeds)
-        self.config = new
+        old, self.config = self.config, new
+        apply = changes(old, new, database_given=self.db_override is not None)
         # A reload also picks up models `monitor train` stored since: they change no config.
         with self.store_lock:  # the pollers' connection
             matcher = with_models(Matcher(new.themes), new.themes, self.store)
         if matcher.version != self.matcher.version:
             self.matcher = matcher
             log.info("themes or trained models changed: new items use them; `monitor rematch` updates stored ones")
-        if new.polling != old.polling:
+        if apply.fetcher:
             self.fetcher.replace(Fetcher(new.polling, clock=self.clock))  # the old one closes after its fetches
-        if new.polling.parse_processes != old.polling.parse_processes:
+        if apply.parser:
             self.parser.replace(make_parser(new.polling.parse_processes))  # after the feeds it is parsing
-        for name in removed:
+        for name in apply.removed:
             try:
                 self.scheduler.remove_job(f"feed:{name}")
             except JobLookupError:
                 pass  # never scheduled: it had no row when the feeds were scheduled
-        self._schedule_feeds(initial=False, changed=changed)
-        if new.digest != old.digest or new.timezone != old.timezone:
+        self._schedule_feeds(initial=False, changed=set(apply.feeds))
+        if apply.digest:
             self.digests.schedule()
         for before, after in renames:
             log.info("feed %s renamed %s: its items and history stay with it", before, after)
-        pending = restart_needed(old, new, database_given=self.db_override is not None)
-        needs = "; these settings need a restart to take effect: " + ", ".join(pending) if pending else ""
+        needs = "; these settings need a restart to take effect: " + ", ".join(apply.restart) if apply.restart else ""
         log.info(
             "reloaded %s: %d feed(s) added or changed, %d removed%s",
             self.config_path,
-            len(changed),
-            len(removed),
+            len(apply.feeds),
+            len(apply.removed),
             needs,
         )
         return True
