@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from monitor.digest.build import build
+from monitor.digest.decide import DAEMON_ROUND, DigestFacts, decide
 from monitor.digest.render import environment, render_html, render_text
 from monitor.types import FeedTrouble, ThemedItem, ThemeSpec, WeekData
-from monitor.update.schedule import due_digest
 from monitor.weeks import last_complete_week, week_coverage, week_end, week_label, week_start
 
 from .conftest import backdate_polling
@@ -286,14 +287,19 @@ def test_troubled_feeds_say_since_when_they_fail():
     assert "failing since it was added on Wednesday 27 September" in html
 
 
-def test_due_digest_skips_a_week_that_ended_before_the_first_poll():
+def test_the_due_digest_skips_a_week_that_ended_before_the_first_poll():
     now = datetime(2023, 10, 2, 9, tzinfo=UTC)  # Monday, after the 08:00 send time
-    args = (now, "UTC", "monday", "monday", "08:00")
+    facts = DigestFacts("UTC", "monday", "monday", "08:00", False, False, polled_since=None, live_since=None)
     w39 = datetime(2023, 9, 25, tzinfo=UTC)
-    assert due_digest(*args, polled_since=None) is None
-    assert due_digest(*args, polled_since=datetime(2023, 10, 2, 7, tzinfo=UTC)) is None
-    assert due_digest(*args, polled_since=datetime(2023, 9, 30, tzinfo=UTC)) == w39
-    assert due_digest(*args, polled_since=datetime(2023, 1, 1, tzinfo=UTC)) == w39
+
+    def due(since: datetime | None) -> datetime | None:
+        decision = decide(DAEMON_ROUND, replace(facts, polled_since=since, live_since=since), now)
+        return decision.week if decision.write else None
+
+    assert due(None) is None
+    assert due(datetime(2023, 10, 2, 7, tzinfo=UTC)) is None
+    assert due(datetime(2023, 9, 30, tzinfo=UTC)) == w39
+    assert due(datetime(2023, 1, 1, tzinfo=UTC)) == w39
     assert week_end(w39, "UTC") == datetime(2023, 10, 2, tzinfo=UTC)
 
 

@@ -26,8 +26,7 @@ from monitor.fetch.http import Fetcher
 from monitor.storage import Store
 from monitor.storage import digests as store_digest
 from monitor.update.poll import poll_round
-from monitor.update.schedule import digest_send_moment
-from monitor.weeks import parse_week
+from monitor.weeks import digest_send_moment, parse_week
 
 from .conftest import backdate_polling
 from .feedserver import FeedServer

@@ -62,6 +62,7 @@ PURE = {
     "digest.events",
     "digest.groups",
     "digest.build",
+    "digest.decide",
     "update.schedule",
     "config.locate",
     "parse.saved",

@@ -13,8 +13,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.update.schedule import digest_send_moment, due_digest_week
-from monitor.weeks import last_complete_week, parse_week, week_end, week_label, week_start
+from monitor.weeks import (
+    digest_send_moment,
+    due_digest_week,
+    last_complete_week,
+    parse_week,
+    week_end,
+    week_label,
+    week_start,
+)
 
 from .conftest import REPO
 from .helpers import THEMES, pretend

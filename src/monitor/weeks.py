@@ -53,3 +53,23 @@ def week_coverage(start: datetime, end: datetime, polled_since: datetime | None)
     if polled_since is None or polled_since >= end:
         return "none"
     return "partial" if polled_since > start else "full"
+
+
+def digest_send_moment(week: datetime, timezone: str, first_day: str, send_day: str, send_time: str) -> datetime:
+    """When the digest of the week starting at `week` is due: the first `send_day` at `send_time` after the
+    week has ended."""
+    zone = ZoneInfo(timezone)
+    local_end = (week.astimezone(zone) + timedelta(days=7)).date()
+    days = (WEEKDAYS.index(send_day) - WEEKDAYS.index(first_day)) % 7
+    day = local_end + timedelta(days=days)
+    hour, minute = (int(part) for part in send_time.split(":"))
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+
+
+def due_digest_week(now: datetime, timezone: str, first_day: str, send_day: str, send_time: str) -> datetime:
+    """The start of the latest week whose digest is due by `now`."""
+    week = week_start(now, timezone, first_day) - timedelta(days=7)
+    week = week_start(week + timedelta(hours=12), timezone, first_day)  # exact local midnight despite DST
+    while digest_send_moment(week, timezone, first_day, send_day, send_time) > now:
+        week = week_start(week - timedelta(hours=12), timezone, first_day)
+    return week

@@ -8,13 +8,13 @@ from dataclasses import asdict
 
 import click
 
+from ..digest.decide import DigestRequest, decide
 from ..digest.deliver import SmtpSender
-from ..digest.publish import claim_gone, delivery_warning, publish, retry_failed, week_over
+from ..digest.publish import claim_gone, delivery_warning, digest_facts, publish, retry_failed
 from ..errors import UsageError
 from ..storage import digests as store_digest
-from ..storage.history import live_since
 from ..text.safe import shown
-from ..weeks import last_complete_week, parse_week, week_coverage, week_end, week_label
+from ..weeks import parse_week
 from .group import Context, cli, utc_now
 
 
@@ -31,37 +31,24 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
     config = obj.config
     now = utc_now()
     try:
-        start = (
-            parse_week(week, config.timezone, config.digest.week_start)
-            if week
-            else last_complete_week(now, config.timezone, config.digest.week_start)
-        )
+        named = parse_week(week, config.timezone, config.digest.week_start) if week else None
     except ValueError as error:
         raise UsageError(str(error)) from None
-    # A week not over is only previewed, and e-mailed only when asked for in so many words.
-    over = week_over(start, now, config.timezone)
-    wants_mail = (config.email.enabled if send is None else send) if over else send is True
-    if wants_mail and not config.email.to:
-        raise UsageError(f"--send needs recipients: set email.to in {config.path}")
-    sender = SmtpSender(config.email) if wants_mail and not dry_run else None
+    request = DigestRequest(week=named, send=send, resend=resend, dry_run=dry_run)
     with obj.store(must_exist=True) as store:
-        # A week that ended before the first successful poll (issue 11): not digested unless named, and
-        # then e-mailed only when --send says so.
-        since = store_digest.polled_since(store)
-        unpolled = week_coverage(start, week_end(start, config.timezone), since) == "none"
-        if unpolled and week is None:
-            label = week_label(start, config.timezone)
+        decision = decide(request, digest_facts(config, store), now)
+        if decision.needs_recipients:
+            raise UsageError(f"--send needs recipients: set email.to in {config.path}")
+        if decision.skipped:
             click.echo(
-                f"{label}: no digest: nothing was polled that week ("
-                + (f"polling began {since:%Y-%m-%d %H:%M} UTC" if since else "no successful poll yet")
-                + f"); `monitor digest --week {label}` writes it anyway"
+                f"{decision.label}: no digest: {decision.skipped}; "
+                f"`monitor digest --week {decision.label}` writes it anyway"
             )
             return
-        # Nor is a week before the first live poll e-mailed unbidden, when imports filled it (issue 15).
-        before_live = week_coverage(start, week_end(start, config.timezone), live_since(store)) == "none"
-        if before_live and send is None:
-            sender = None
-        result = publish(config, store, start, now, out_dir=out_dir, sender=sender, resend=resend, dry_run=dry_run)
+        sender = SmtpSender(config.email) if decision.mail else None
+        result = publish(
+            config, store, decision.week, now, out_dir=out_dir, sender=sender, resend=resend, dry_run=dry_run
+        )
         retried = retry_failed(config, store, now, sender, out_dir=out_dir, skip=result.week) if sender else []
     if dry_run:
         click.echo(f"Subject: {result.subject}\n")
@@ -69,10 +56,8 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
         return
     for outcome in (result, *retried):
         click.echo(outcome.message)
-    if unpolled and send is None and wants_mail:
-        click.echo(f"{result.week}: not e-mailed: nothing was polled that week (--send sends it)")
-    elif before_live and send is None and wants_mail:
-        click.echo(f"{result.week}: not e-mailed: it is before the first live poll (--send sends it)")
+    if decision.not_mailed:
+        click.echo(f"{result.week}: not e-mailed: {decision.not_mailed}")
     if any(outcome.error for outcome in (result, *retried)):  # failed, or uncertain, in this run
         sys.exit(1)
 

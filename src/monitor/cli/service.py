@@ -15,8 +15,7 @@ from ..errors import UsageError
 from ..storage import clock_figures, health_figures
 from ..units import iso
 from ..update.policy import CLOCK_SLACK
-from ..update.schedule import digest_send_moment
-from ..weeks import week_end, week_label, week_start
+from ..weeks import digest_send_moment, week_end, week_label, week_start
 from .group import Context, cli, setup_logging, utc_now
 from .report import (
     health_problems,

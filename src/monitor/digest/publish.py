@@ -32,8 +32,10 @@ from zoneinfo import ZoneInfo
 from ..config.load import Config
 from ..storage import Store
 from ..storage import digests as store_digest
+from ..storage.history import live_since
 from ..weeks import week_end, week_label
 from .build import build, event_rows
+from .decide import DigestFacts
 from .deliver import (
     SMTP_TIMEOUT,
     Delivery,
@@ -65,6 +67,22 @@ class Published:
     message: str  # one line for the user
     files: tuple[Path, ...] = ()
     error: str | None = None
+
+
+def digest_facts(config: Config, store: Store, *, email_enabled: bool | None = None) -> DigestFacts:
+    """What `decide` needs, read from `config` and `store`. `email_enabled`: the caller's own answer (the daemon:
+    whether its sender could be built), instead of email.enabled."""
+    return DigestFacts(
+        timezone=config.timezone,
+        week_start=config.digest.week_start,
+        send_day=config.digest.send_day,
+        send_time=config.digest.send_time,
+        email_enabled=config.email.enabled if email_enabled is None else email_enabled,
+        recipients=bool(config.email.to),
+        polled_since=store_digest.polled_since(store),
+        live_since=live_since(store),
+        recorded={r.week: r.state for r in store_digest.records(store)},
+    )
 
 
 def week_over(start: datetime, now: datetime, timezone: str) -> bool:

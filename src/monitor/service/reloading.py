@@ -1,11 +1,13 @@
-"""What a reload of the config changes under a running daemon: the settings that only a restart applies,
-and the resources (the fetcher, the parser) swapped while jobs are using them."""
+"""What a reload of the config changes under a running daemon (`changes`: which feeds' jobs, the fetcher, the
+parser, the digest schedule), the settings that only a restart applies, and the resources (the fetcher, the
+parser) swapped while jobs are using them."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 from ..config.load import Config
@@ -24,6 +26,32 @@ def restart_needed(old: Config, new: Config, *, database_given: bool = False) ->
     if not database_given:  # --db / MONITOR_DB wins over the config anyway
         fixed.append(("monitor.database", old.database, new.database))
     return [f"{key} ({before} -> {after})" for key, before, after in fixed if before != after]
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What a reload from one config to another has to apply."""
+
+    feeds: frozenset[str]  # feeds added or changed: their jobs are (re)scheduled
+    removed: frozenset[str]  # feeds gone: their jobs are removed
+    fetcher: bool  # [polling] changed: a new fetcher
+    parser: bool  # polling.parse_processes changed: a new parser
+    digest: bool  # the digest's settings or the time zone changed: its jobs are rescheduled
+    restart: tuple[str, ...]  # what it cannot apply (restart_needed)
+
+
+def changes(old: Config, new: Config, *, database_given: bool = False) -> Changes:
+    # Where an entry stands in the file is no change of the feed: an edit above it moves it.
+    old_feeds = {f.name: replace(f, line=None) for f in old.feeds}
+    new_feeds = {f.name: replace(f, line=None) for f in new.feeds}
+    return Changes(
+        feeds=frozenset(name for name, feed in new_feeds.items() if old_feeds.get(name) != feed),
+        removed=frozenset(set(old_feeds) - set(new_feeds)),
+        fetcher=new.polling != old.polling,
+        parser=new.polling.parse_processes != old.polling.parse_processes,
+        digest=new.digest != old.digest or new.timezone != old.timezone,
+        restart=tuple(restart_needed(old, new, database_given=database_given)),
+    )
 
 
 class Swappable(Generic[T]):
