@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ..parse.saved import address
+from ..identity import address
 from ..types import FeedSource, ItemCounts, ParsedFeed
 from ..units import from_iso, iso
 from .connection import CHUNK, Matching
