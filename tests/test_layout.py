@@ -33,9 +33,6 @@ KERNEL_PACKAGES = {"text"}
 DEBTS = {
     ("storage.cleaning", "parse.feed"),
     ("storage.items", "update.reconcile"),
-    ("storage.models", "learn.train"),
-    ("storage.models", "match.model"),
-    ("storage.models", "match.rules"),
 }
 # The pure core: modules that only process data given to them.
 PURE = {

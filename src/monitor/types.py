@@ -294,3 +294,21 @@ class EventRow:
     first_item: int
     first_published: datetime  # UTC
     score: int  # the best of its items' scores for the theme
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRow:
+    """One training of a theme as `theme_models` holds it: the model's weights as JSON (None: no model), its
+    cross-validated figures, and whether matching may use it. Written by storage, read back into a model
+    by `match.model.trainings`."""
+
+    theme: str
+    weights: str | None
+    trained_at: str
+    labels_used: int
+    positives: int
+    f1_rules: float
+    f1_model: float
+    active: bool
+    why: str
+    precision_model: float | None = None

@@ -53,12 +53,13 @@ from ..digest.deliver import Sender, SmtpSender
 from ..digest.publish import busy_message, publish, retry_failed, settle_interrupted
 from ..errors import MonitorError, StoreError
 from ..fetch.http import Fetcher
+from ..match.model import with_models
 from ..match.rules import Matcher
 from ..parse.pool import Parser, make_parser
 from ..storage import Store
+from ..storage import models as model_rows
 from ..storage.digests import polled_since, record
 from ..storage.history import live_since
-from ..storage.models import with_models
 from ..types import FeedState
 from ..update.policy import in_future
 from ..update.poll import poll_feed, record_settings
@@ -131,7 +132,7 @@ class Daemon:
             self._release_lock()
             return 0
         self.store = store
-        self.matcher = with_models(Matcher(self.config.themes), self.config.themes, store)
+        self.matcher = with_models(Matcher(self.config.themes), self.config.themes, model_rows.newest(store))
         self.fetcher = Swappable(Fetcher(self.config.polling, clock=self.clock), Fetcher.close)
         self.parser: Swappable[Parser] = Swappable(
             make_parser(self.config.polling.parse_processes), lambda parser: parser.close()
@@ -494,7 +495,7 @@ class Daemon:
         self.config = new
         # A reload also picks up models `monitor train` stored since: they change no config.
         with self.store_lock:  # the pollers' connection
-            matcher = with_models(Matcher(new.themes), new.themes, self.store)
+            matcher = with_models(Matcher(new.themes), new.themes, model_rows.newest(self.store))
         if matcher.version != self.matcher.version:
             self.matcher = matcher
             log.info("themes or trained models changed: new items use them; `monitor rematch` updates stored ones")
