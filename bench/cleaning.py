@@ -27,6 +27,7 @@ from monitor.match.rules import Matcher  # noqa: E402
 from monitor.parse.feed import parse_feed, plain_text  # noqa: E402
 from monitor.storage import Store  # noqa: E402
 from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
+from monitor.update.poll import store_poll  # noqa: E402
 
 NOW = datetime(2023, 10, 1, tzinfo=UTC)
 
@@ -51,7 +52,7 @@ def main() -> None:
             for body in bodies[:count]:
                 parsed = parse_feed(body, url=state.url, headers={}, feed_id=state.id, now=NOW)
                 report = FeedReport(feed=state.name, url=state.url, outcome=FetchOutcome.OK, status=200)
-                store.record_poll(state, report, parsed, NOW, matcher)
+                store_poll(store, state, report, parsed, NOW, matcher)
             stored = time.perf_counter() - started
             items = store.count("items")
             # The archive as an older monitor left it: all of each summary's text, a related link's too.

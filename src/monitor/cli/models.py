@@ -18,9 +18,9 @@ from ..learn import train as train_
 from ..learn.teach import NearMiss
 from ..match.model import ModelMatcher, trainings, with_models
 from ..match.rules import Matcher
-from ..storage import Matching, Store, labels
+from ..storage import Store, labels
 from ..storage import models as model_store
-from ..types import ThemeSpec
+from ..types import Matching, ThemeSpec
 from ..units import iso
 from .group import Context, cli, utc_now
 

@@ -13,7 +13,7 @@ import click
 from ..errors import UsageError
 from ..match.rules import matches_json
 from ..parse.feed import plain_text, summary_text
-from ..storage import Matching
+from ..types import Matching
 from ..weeks import week_end, week_start
 from . import labels as cli_labels
 from . import models as cli_model

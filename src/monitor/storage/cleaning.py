@@ -9,8 +9,8 @@ from typing import NamedTuple
 
 from ..identity import content_hash
 from ..parse.feed import stored_summary_text
+from ..types import Matching
 from ..units import iso
-from .connection import Matching
 from .items import Items
 
 CLEAN_CHUNK = 2000  # items per short transaction: a running daemon's polls wait for one chunk at most
