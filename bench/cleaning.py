@@ -28,6 +28,7 @@ from monitor.parse.feed import parse_feed, plain_text  # noqa: E402
 from monitor.storage import Store  # noqa: E402
 from monitor.types import FeedReport, FeedSource, FetchOutcome  # noqa: E402
 from monitor.update.poll import store_poll  # noqa: E402
+from monitor.update.rematch import clean_pending  # noqa: E402
 
 NOW = datetime(2023, 10, 1, tzinfo=UTC)
 
@@ -65,13 +66,13 @@ def main() -> None:
                 store.conn.execute("INSERT INTO items_unclean SELECT id FROM items")
             store.stem_pending()
             started = time.perf_counter()
-            changed = store.clean_pending(matcher, NOW)
+            changed = clean_pending(store, matcher, NOW)
             cleaned = time.perf_counter() - started
             assert changed == len(rows), (changed, len(rows))
             with store.transaction():
                 store.conn.execute("INSERT INTO items_unclean SELECT id FROM items")
             started = time.perf_counter()
-            assert store.clean_pending(matcher, NOW) == 0
+            assert clean_pending(store, matcher, NOW) == 0
             again = time.perf_counter() - started
         print(
             f"{items:>8,} {stored:>8.2f} {cleaned:>8.2f} {cleaned / stored:>6.2f} {items / cleaned:>9,.0f} "

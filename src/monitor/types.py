@@ -385,3 +385,37 @@ class Decision:
 
 # What storage calls inside its write transaction, with what it read there, to learn what to write.
 Decide = Callable[[Stored], Decision]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredText:
+    """An item's stored text as cleaning reads it (storage -> `update.rematch.cleaner`)."""
+
+    item_id: int
+    title: str
+    link: str | None
+    summary: str
+    summary_html: str | None
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    """An item whose summary cleaning made again: the new text, the content hash it had and the one it has now,
+    and its matches on the new text (None: not matched, left for `rematch`)."""
+
+    item_id: int
+    title: str
+    text: str
+    old_hash: str
+    new_hash: str
+    matches: Sequence[ThemeMatch] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cleanup:
+    """What cleaning decided of a chunk of items (`update.rematch.cleaner`) for storage to write: the items
+    whose text changed, and the version of the matcher that matched them (None: none did)."""
+
+    items: Sequence[Cleaned]
+    matcher_version: str | None = None

@@ -63,6 +63,7 @@ from ..storage.history import live_since
 from ..types import FeedState
 from ..update.policy import in_future
 from ..update.poll import poll_feed, record_settings
+from ..update.rematch import clean_pending
 from ..update.schedule import OVERDUE_SPREAD, due_digest, due_digest_week, first_poll
 from ..weeks import week_label
 from .metrics import Metrics
@@ -446,7 +447,7 @@ class Daemon:
         try:
             with Store.open(self.db_path, self.config.busy_timeout) as store:
                 total = store.prune_fetches(now - keep, now, stop=self.stopping.is_set)
-                cleaned = store.clean_pending(self.matcher, now, stop=self.stopping.is_set)
+                cleaned = clean_pending(store, self.matcher, now, stop=self.stopping.is_set)
                 stemmed = store.stem_pending(stop=self.stopping.is_set)
         except MonitorError as error:
             log.error(

@@ -1,10 +1,10 @@
 """EDGE: the SQL of items and matches: a feed's poll applied as `update.reconcile` decided it (called back inside
-the write transaction, with what was read there), weeks, themes, rematch."""
+the write transaction, with what was read there), weeks, themes, the matches `update.rematch` makes again."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from ..types import (
@@ -13,7 +13,6 @@ from ..types import (
     FeedReport,
     FeedState,
     ItemCounts,
-    Matching,
     ParsedFeed,
     Sighting,
     Stored,
@@ -281,38 +280,38 @@ class Items(Feeds, Search):
             self.conn.execute(f"SELECT count(*) FROM items {where}", [] if everything else [version]).fetchone()[0]
         )
 
-    def rematch(self, matcher: Matching, now: datetime, *, everything: bool = False, batch: int = 500) -> Iterator[int]:
-        """Match stored items again, `batch` items per short transaction (a running daemon waits at most
-        for one batch). Yields the number of items done after each batch."""
-        stamp = iso(now)
-        last_id = 0
-        while True:
-            rows = self.conn.execute(
+    def to_match(self, after: int, version: str, *, everything: bool, limit: int) -> list[tuple[int, str, str]]:
+        """The next `limit` items after id `after` not matched with `version` (all: `everything`), in id order:
+        id, title, summary (`update.rematch`)."""
+        return [
+            (item_id, title, summary)
+            for item_id, title, summary in self.conn.execute(
                 "SELECT id, title, summary FROM items WHERE id > ? AND (? OR matcher_version IS NOT ?) "
                 "ORDER BY id LIMIT ?",
-                (last_id, everything, matcher.version, batch),
-            ).fetchall()
-            if not rows:
-                return
-            results = [(item_id, matcher.match(title, summary)) for item_id, title, summary in rows]
-            with self.transaction():
-                self._write_matches(self._still_current(rows, results, matcher), matcher.version, stamp)
-            last_id = rows[-1][0]
-            self.checkpoint()
-            yield len(rows)
+                (after, everything, version, limit),
+            )
+        ]
 
-    def _still_current(
-        self, rows: Sequence[tuple[int, str, str]], results: list[tuple[int, list[ThemeMatch]]], matcher: Matching
-    ) -> list[tuple[int, list[ThemeMatch]]]:
-        """The batch's results, each item matched again on the text it holds now (inside the write
-        transaction) if a poll changed it since the batch was read: a stale match would quote text the
-        item no longer has. An item deleted meanwhile is left out."""
-        held = self.where_in("SELECT id, title, summary FROM items WHERE id IN ({ids})", [row[0] for row in rows])
-        now = {item_id: (title, summary) for item_id, title, summary in held}
-        fresh = []
-        for (item_id, title, summary), (_, found) in zip(rows, results, strict=True):
-            current = now.get(item_id)
-            if current is None:
-                continue
-            fresh.append((item_id, found if current == (title, summary) else matcher.match(*current)))
-        return fresh
+    def write_matches(
+        self, matched: Sequence[tuple[int, str, str, Sequence[ThemeMatch]]], version: str, now: datetime
+    ) -> list[tuple[int, str, str]]:
+        """The matches of items matched on a title and summary read before, written in one transaction where the
+        item still holds that text. Returns the items a poll changed since, with the text they hold now (id,
+        title, summary), not written: a stale match would quote text the item no longer has; the caller matches
+        them again. An item deleted meanwhile is left out."""
+        stamp = iso(now)
+        with self.transaction():
+            held = self.where_in(
+                "SELECT id, title, summary FROM items WHERE id IN ({ids})", [row[0] for row in matched]
+            )
+            current = {item_id: (title, summary) for item_id, title, summary in held}
+            still: list[tuple[int, Sequence[ThemeMatch]]] = []
+            changed: list[tuple[int, str, str]] = []
+            for item_id, title, summary, found in matched:
+                text = current.get(item_id)
+                if text == (title, summary):
+                    still.append((item_id, found))
+                elif text is not None:
+                    changed.append((item_id, *text))
+            self._write_matches(still, version, stamp)
+        return changed
