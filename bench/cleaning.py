@@ -27,6 +27,8 @@ from monitor.match.rules import Matcher
 from monitor.parse.feed import parse_feed, plain_text
 from monitor.storage import Store
 from monitor.types import FeedReport, FeedSource, FetchOutcome
+from monitor.update.poll import store_poll
+from monitor.update.rematch import clean_pending
 
 NOW = datetime(2023, 10, 1, tzinfo=UTC)
 
@@ -51,7 +53,7 @@ def main() -> None:
             for body in bodies[:count]:
                 parsed = parse_feed(body, url=state.url, headers={}, feed_id=state.id, now=NOW)
                 report = FeedReport(feed=state.name, url=state.url, outcome=FetchOutcome.OK, status=200)
-                store.record_poll(state, report, parsed, NOW, matcher)
+                store_poll(store, state, report, parsed, NOW, matcher)
             stored = time.perf_counter() - started
             items = store.count("items")
             # The archive as an older monitor left it: all of each summary's text, a related link's too.
@@ -64,13 +66,13 @@ def main() -> None:
                 store.conn.execute("INSERT INTO items_unclean SELECT id FROM items")
             store.stem_pending()
             started = time.perf_counter()
-            changed = store.clean_pending(matcher, NOW)
+            changed = clean_pending(store, matcher, NOW)
             cleaned = time.perf_counter() - started
             assert changed == len(rows), (changed, len(rows))
             with store.transaction():
                 store.conn.execute("INSERT INTO items_unclean SELECT id FROM items")
             started = time.perf_counter()
-            assert store.clean_pending(matcher, NOW) == 0
+            assert clean_pending(store, matcher, NOW) == 0
             again = time.perf_counter() - started
         print(
             f"{items:>8,} {stored:>8.2f} {cleaned:>8.2f} {cleaned / stored:>6.2f} {items / cleaned:>9,.0f} "

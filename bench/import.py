@@ -37,6 +37,7 @@ from monitor.storage import Store
 from monitor.storage.history import feed_addresses
 from monitor.types import FeedReport, FeedSource, FetchOutcome
 from monitor.update.importing import Feed, Target, import_file, import_files
+from monitor.update.poll import store_poll
 
 NOW = datetime(2023, 10, 1, tzinfo=UTC)
 
@@ -108,7 +109,7 @@ def main() -> None:
             for path in files:
                 parsed = parse_feed(path.read_bytes(), url=state.url, headers={}, feed_id=state.id, now=NOW)
                 report = FeedReport(feed=state.name, url=state.url, outcome=FetchOutcome.OK, status=200)
-                store.record_poll(state, report, parsed, NOW, matcher)
+                store_poll(store, state, report, parsed, NOW, matcher)
 
     def parse_all(**options: bool) -> None:
         for path in files:  # read from disk as the import does

@@ -33,7 +33,7 @@ from monitor.parse.feed import parse_feed
 from monitor.parse.pool import make_parser
 from monitor.storage import Store
 from monitor.types import FeedReport, FeedSource, FetchOutcome
-from monitor.update.poll import poll_round
+from monitor.update.poll import poll_round, store_poll
 
 NOW = datetime(2023, 10, 1, tzinfo=UTC)  # the documents' items are dated before it
 
@@ -61,7 +61,7 @@ def main() -> None:
             state = store.feed_state("sample-wire")
             parsed = parse_feed(body, url=state.url, headers=headers, feed_id=state.id, now=NOW)
             report = FeedReport(feed=state.name, url=state.url, outcome=FetchOutcome.OK, status=200)
-            counts = store.record_poll(replace(state, last_fetch_at=NOW), report, parsed, NOW, matcher)
+            counts = store_poll(store, replace(state, last_fetch_at=NOW), report, parsed, NOW, matcher)
             assert counts.new == args.items, counts
 
     default = best_of(args.runs, lambda: feedparser.parse(body, response_headers=headers))

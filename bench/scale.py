@@ -30,6 +30,7 @@ from monitor.parse.feed import plain_text
 from monitor.storage import Store
 from monitor.types import FeedSource
 from monitor.units import iso
+from monitor.update.rematch import rematch as rematch_items
 from monitor.weeks import parse_week
 
 END = datetime(2025, 1, 1, tzinfo=UTC)
@@ -133,7 +134,7 @@ def measure(path: Path, count: int, rematch_too: bool = True) -> dict[str, float
         digest = time.perf_counter() - start
         matcher = Matcher(config.themes)
         start = time.perf_counter()
-        done = sum(store.rematch(matcher, END, everything=True, batch=2000)) if rematch_too else count
+        done = sum(rematch_items(store, matcher, END, everything=True, batch=2000)) if rematch_too else count
         rematch = time.perf_counter() - start
         assert done == count
     return {

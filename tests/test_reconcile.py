@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from monitor.types import Item
-from monitor.update.reconcile import Plan, Sighting, Stored, StoredItem, reconcile
+from monitor.types import Item, Plan, Sighting, Stored, StoredItem
+from monitor.update.reconcile import reconcile
 
 MONDAY = "2026-03-02T09:00:00+00:00"
 TUESDAY = "2026-03-03T09:00:00+00:00"

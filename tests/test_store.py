@@ -16,6 +16,7 @@ from monitor.parse.feed import parse_feed
 from monitor.storage import Store
 from monitor.storage.schema import MIGRATIONS
 from monitor.types import FeedReport, FeedSource, FetchOutcome
+from monitor.update.poll import store_poll
 
 from .samples import headlines, rss
 
@@ -31,7 +32,7 @@ def poll_into(store: Store, name: str, body: bytes, now: datetime = NOW):
     assert state is not None
     parsed = parse_feed(body, url=state.url, headers={}, feed_id=state.id, now=now)
     report = FeedReport(feed=name, url=state.url, outcome=FetchOutcome.OK, status=200)
-    return store.record_poll(replace(state, last_fetch_at=now), report, parsed, now)
+    return store_poll(store, replace(state, last_fetch_at=now), report, parsed, now)
 
 
 @pytest.fixture
@@ -173,7 +174,7 @@ def test_a_failed_write_rolls_back_the_whole_feed(store):
     bad_report = FeedReport(feed="sample-wire", url=state.url, outcome=FetchOutcome.OK, status=200)
     store.conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON fetches BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
     with pytest.raises(StoreError, match="disk says no"):
-        store.record_poll(replace(state, etag='"new"'), bad_report, parsed, NOW)
+        store_poll(store, replace(state, etag='"new"'), bad_report, parsed, NOW)
     assert store.count("items") == 0 and store.count("item_sources") == 0
     assert store.feed_state("sample-wire").etag is None  # the feed's state was not half-written
 

@@ -73,6 +73,12 @@ def canonical_url(url: str | None) -> str | None:
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
+def address(url: str) -> str:
+    """A URL as feeds are matched by: canonical, without its scheme (http and https are one feed)."""
+    canonical = canonical_url(url) or url.strip()
+    return canonical.split(":", 1)[1] if canonical.startswith(("http:", "https:")) else canonical
+
+
 def _is_tracking(name: str, value: str = "") -> bool:
     lowered = unquote(name).lower()
     if lowered == "ref":

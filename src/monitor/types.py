@@ -8,10 +8,10 @@ it, so the data flow can be read from this file alone.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 # A Retry-After past this is absurd (10**12 seconds, a date in 9999): the feed is polled again after it.
 RETRY_AFTER_CAP = timedelta(days=7)
@@ -294,3 +294,128 @@ class EventRow:
     first_item: int
     first_published: datetime  # UTC
     score: int  # the best of its items' scores for the theme
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRow:
+    """One training of a theme as `theme_models` holds it: the model's weights as JSON (None: no model), its
+    cross-validated figures, and whether matching may use it. Written by storage, read back into a model
+    by `match.model.trainings`."""
+
+    theme: str
+    weights: str | None
+    trained_at: str
+    labels_used: int
+    positives: int
+    f1_rules: float
+    f1_model: float
+    active: bool
+    why: str
+    precision_model: float | None = None
+
+
+class Matching(Protocol):
+    """A matcher as the stages that only use one need it (`match.Matcher`, `match.model.ModelMatcher`): a
+    version and a pure `match`."""
+
+    version: str
+
+    def match(self, title: str, summary: str = "") -> list[ThemeMatch]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An item already stored, as reconciling needs it (read by storage, decided on by `update.reconcile`)."""
+
+    item_id: int
+    content_hash: str
+    first_seen: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """This feed's sighting of a stored item: the hash of its last copy and when it last carried it."""
+
+    content_hash: str
+    last_seen: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What is stored for one feed's items: items by key, this feed's sightings by item id."""
+
+    items: Mapping[str, StoredItem] = field(default_factory=dict)
+    sightings: Mapping[int, Sighting] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Plan:
+    """What to write of one feed's items, decided by `update.reconcile` and applied by storage. `new` and
+    `updates` are the items to match; the rest only moves sightings and dates.
+
+    - `new`: items never stored (inserted, with a sighting by this feed, at `stamp`)
+    - `updates`: (item id, item) this feed edited since it last carried it: the stored text is replaced
+    - `new_sightings`: (item id, item) stored items this feed carries for the first time
+    - `sighting_updates`: (item id, content hash) this feed's sighting carried forward to `stamp`
+    - `earlier_sightings`: item ids whose sighting by this feed begins earlier, at `stamp`
+    - `earlier_first_seen`: item ids first seen earlier than stored, at `stamp` (an older capture)
+    - `seen`: item ids already stored and unchanged (counted as seen)
+    """
+
+    stamp: str
+    new: list[Item] = field(default_factory=list)
+    updates: list[tuple[int, Item]] = field(default_factory=list)
+    new_sightings: list[tuple[int, Item]] = field(default_factory=list)
+    sighting_updates: list[tuple[int, str]] = field(default_factory=list)
+    earlier_sightings: list[int] = field(default_factory=list)
+    earlier_first_seen: list[int] = field(default_factory=list)
+    seen: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A plan and the matches of its new and updated items (by item key), made by `update.reconcile.decider`
+    from what storage read and handed to storage to apply. `matcher_version` None: nothing was matched (the
+    items are left for `rematch`)."""
+
+    plan: Plan
+    matches: Mapping[str, Sequence[ThemeMatch]] = field(default_factory=dict)
+    matcher_version: str | None = None
+
+
+# What storage calls inside its write transaction, with what it read there, to learn what to write.
+Decide = Callable[[Stored], Decision]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredText:
+    """An item's stored text as cleaning reads it (storage -> `update.rematch.cleaner`)."""
+
+    item_id: int
+    title: str
+    link: str | None
+    summary: str
+    summary_html: str | None
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    """An item whose summary cleaning made again: the new text, the content hash it had and the one it has now,
+    and its matches on the new text (None: not matched, left for `rematch`)."""
+
+    item_id: int
+    title: str
+    text: str
+    old_hash: str
+    new_hash: str
+    matches: Sequence[ThemeMatch] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cleanup:
+    """What cleaning decided of a chunk of items (`update.rematch.cleaner`) for storage to write: the items
+    whose text changed, and the version of the matcher that matched them (None: none did)."""
+
+    items: Sequence[Cleaned]
+    matcher_version: str | None = None

@@ -16,11 +16,12 @@ import click
 from ..errors import UsageError
 from ..learn import train as train_
 from ..learn.teach import NearMiss
-from ..match.model import ModelMatcher
+from ..match.model import ModelMatcher, trainings, with_models
 from ..match.rules import Matcher
-from ..storage import Matching, Store, labels
+from ..storage import Store, labels
 from ..storage import models as model_store
-from ..types import ThemeSpec
+from ..types import Matching, ThemeSpec
+from ..units import iso
 from .group import Context, cli, utc_now
 
 DISAGREE = 0.5  # the model's own even odds: where it and the rules part, a judgement teaches it most
@@ -52,7 +53,7 @@ def train(obj: Context, themes: tuple[str, ...], as_json: bool) -> None:
                 if theme == key and item_id in texts
             ]
             trained = train_.train_theme(config.themes[key], examples)
-            model_store.save(store, trained, utc_now())
+            model_store.save(store, trained.row(iso(utc_now())))
             results.append(trained)
             if not as_json:
                 click.echo(
@@ -92,7 +93,7 @@ def train(obj: Context, themes: tuple[str, ...], as_json: bool) -> None:
 def matcher(obj: Context, store: Store | None, themes: Mapping[str, ThemeSpec]) -> Matching:
     """The rules, with the active models where a database is given."""
     rules = Matcher(themes)
-    return model_store.with_models(rules, themes, store) if store is not None else rules
+    return with_models(rules, themes, model_store.newest(store)) if store is not None else rules
 
 
 def matcher_if_stored(obj: Context, themes: Mapping[str, ThemeSpec]) -> Matching:
@@ -105,7 +106,7 @@ def matcher_if_stored(obj: Context, themes: Mapping[str, ThemeSpec]) -> Matching
 
 def status_lines(store: Store, themes: Mapping[str, ThemeSpec]) -> list[str]:
     """Per theme, whether a trained model is used, and why (for `monitor themes --quality`)."""
-    found = model_store.newest(store, themes)
+    found = trainings(model_store.newest(store), themes)
     lines = []
     for key in themes:
         row = found.get(key)
@@ -122,7 +123,7 @@ def status_lines(store: Store, themes: Mapping[str, ThemeSpec]) -> list[str]:
 
 
 def status_json(store: Store, themes: Mapping[str, ThemeSpec]) -> dict[str, Any]:
-    found = model_store.newest(store, themes)
+    found = trainings(model_store.newest(store), themes)
     return {
         key: {
             "active": row.active and row.problem is None,
@@ -139,7 +140,7 @@ def status_json(store: Store, themes: Mapping[str, ThemeSpec]) -> dict[str, Any]
 def disagreements(store: Store, spec: ThemeSpec, items: Sequence[tuple[int, str, str]], limit: int) -> list[NearMiss]:
     """Items where the theme's model (its newest, active or not) and its rules disagree, the model surest first,
     as `monitor review` shows them; none where the theme has no usable model."""
-    row = model_store.newest(store, {spec.key: spec}).get(spec.key)
+    row = trainings(model_store.newest(store), {spec.key: spec}).get(spec.key)
     if row is None or row.model is None or row.problem:
         return []
     both = ModelMatcher(Matcher({spec.key: spec}), {spec.key: spec}, {spec.key: row.model})

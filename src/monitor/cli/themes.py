@@ -13,7 +13,9 @@ import click
 from ..errors import UsageError
 from ..match.rules import matches_json
 from ..parse.feed import plain_text, summary_text
-from ..storage import Matching
+from ..types import Matching
+from ..update.rematch import clean_pending
+from ..update.rematch import rematch as rematch_items
 from ..weeks import week_end, week_start
 from . import labels as cli_labels
 from . import models as cli_model
@@ -149,14 +151,14 @@ def rematch(obj: Context, everything: bool, batch: int, dry_run: bool) -> None:
         listed = store.items_to_clean()
         if listed:  # an archive an older monitor stored: its summaries cleaned first
             with click.progressbar(length=listed, label="cleaning", file=sys.stderr) as bar:
-                cleaned = store.clean_pending(matcher, utc_now(), progress=bar.update)
+                cleaned = clean_pending(store, matcher, utc_now(), progress=bar.update)
             click.echo(f"cleaned stored summaries: {cleaned} of {listed} held boilerplate and were matched again")
         total = store.items_to_match(matcher.version, everything=everything)
         if not total:
             click.echo("every item is already matched with the current themes (--all matches them anyway)")
             return
         with click.progressbar(length=total, label="matching", file=sys.stderr) as bar:
-            for done in store.rematch(matcher, utc_now(), everything=everything, batch=batch):
+            for done in rematch_items(store, matcher, utc_now(), everything=everything, batch=batch):
                 bar.update(done)
         counts = store.theme_counts(utc_now(), utc_now())  # the totals only
     click.echo(

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..match.model import ThemeModel, theme_features, theme_fingerprint
-from ..types import ThemeSpec
+from ..types import ModelRow, ThemeSpec
 
 SEED = 12
 FOLDS = 5
@@ -45,6 +45,21 @@ class Trained:
     active: bool
     why: str
     model: ThemeModel | None
+
+    def row(self, trained_at: str) -> ModelRow:
+        """This training as `theme_models` stores it (figures to four places)."""
+        return ModelRow(
+            self.theme,
+            self.model.to_json() if self.model else None,
+            trained_at,
+            self.labels,
+            self.positives,
+            round(self.f1_rules, 4),
+            round(self.f1_model, 4),
+            self.active,
+            self.why,
+            round(self.precision_model, 4),
+        )
 
 
 def sklearn() -> Any:

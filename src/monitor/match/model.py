@@ -31,7 +31,7 @@ from typing import Any
 
 from ..text.stemming import stem
 from ..text.terms import fold
-from ..types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec
+from ..types import Evidence, ModelRow, RuleSpec, Span, ThemeMatch, ThemeSpec
 from .rules import NEAR, WIDE, Matcher
 
 FEATURES_VERSION = 1  # bump when `Features` changes what it extracts: stored models then need training again
@@ -286,3 +286,69 @@ class ModelMatcher:
         if (key in matched) == (probability >= 0.5):
             return None
         return key in matched, probability, weighed_most(self.models[key], features)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredModel:
+    """The newest training of a theme, as `monitor themes --quality` reports it."""
+
+    theme: str
+    trained_at: str
+    labels_used: int
+    positives: int
+    f1_rules: float
+    f1_model: float
+    active: bool
+    why: str
+    model: ThemeModel | None
+    problem: str | None = None  # why an active model is not used: stale or unreadable
+
+
+def trainings(rows: Sequence[ModelRow], themes: Mapping[str, ThemeSpec]) -> dict[str, StoredModel]:
+    """theme -> its newest training (`storage.models.newest`), for the configured themes that have one. A model
+    is used only where its row is active and it was trained with the theme as it is defined now (its features
+    name the theme's rules: after an edit of the theme it is stale, and unused until `monitor train` runs again)."""
+    out = {}
+    for row in rows:
+        theme = row.theme
+        if theme not in themes:
+            continue
+        model, problem = None, None
+        if row.weights is not None:
+            try:
+                model = ThemeModel.from_json(row.weights)
+            except ValueError as error:
+                problem = f"theme_models row of {theme} unreadable: {error}"
+        if row.active and model is not None and problem is None:
+            if model.theme_fingerprint != theme_fingerprint(themes[theme]):
+                problem = "stale: the theme was edited since; run `monitor train` again"
+            elif model.features_version != FEATURES_VERSION:
+                problem = "stale: trained by another version of monitor; run `monitor train` again"
+        out[theme] = StoredModel(
+            theme,
+            row.trained_at,
+            row.labels_used,
+            row.positives,
+            row.f1_rules,
+            row.f1_model,
+            row.active,
+            row.why,
+            model,
+            problem,
+        )
+    return out
+
+
+def active_models(rows: Sequence[ModelRow], themes: Mapping[str, ThemeSpec]) -> dict[str, ThemeModel]:
+    """The models matching uses: active, readable, and trained with the theme as defined now."""
+    return {
+        theme: found.model
+        for theme, found in trainings(rows, themes).items()
+        if found.active and found.model is not None and found.problem is None
+    }
+
+
+def with_models(matcher: Matcher, themes: Mapping[str, ThemeSpec], rows: Sequence[ModelRow]) -> Matcher | ModelMatcher:
+    """The rules, and the active models of the themes that have one (the rules alone where none has)."""
+    models = active_models(rows, themes)
+    return ModelMatcher(matcher, themes, models) if models else matcher

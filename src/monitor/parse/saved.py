@@ -20,7 +20,7 @@ from typing import Any
 
 from feedparser.datetimes import _parse_date
 
-from ..identity import canonical_url
+from ..identity import address
 from ..types import Item, ParsedFeed
 from .feed import EARLIEST_PLAUSIBLE, FUTURE_TOLERANCE, _item
 
@@ -117,12 +117,6 @@ def feed_for(links: Iterable[str], feeds: Mapping[str, int]) -> int | None:
         if found is not None:
             return found
     return None
-
-
-def address(url: str) -> str:
-    """A URL as feeds are matched by: canonical, without its scheme (http and https are one feed)."""
-    canonical = canonical_url(url) or url.strip()
-    return canonical.split(":", 1)[1] if canonical.startswith(("http:", "https:")) else canonical
 
 
 def jsonl_records(text: str) -> tuple[list[Record], list[str]]:

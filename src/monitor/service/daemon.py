@@ -42,10 +42,11 @@ from ..config.load import Config, load_config
 from ..digest.deliver import Sender
 from ..errors import MonitorError, StoreError
 from ..fetch.http import Fetcher
+from ..match.model import with_models
 from ..match.rules import Matcher
 from ..parse.pool import Parser, make_parser
 from ..storage import Store
-from ..storage.models import with_models
+from ..storage import models as model_rows
 from ..update.poll import poll_feed, record_settings
 from ..update.schedule import OVERDUE_SPREAD, first_poll
 from .clock_steps import CLOCK_CHECK, ClockWatch, log_future
@@ -104,7 +105,7 @@ class Daemon:
             self._release_lock()
             return 0
         self.store = store
-        self.matcher = with_models(Matcher(self.config.themes), self.config.themes, store)
+        self.matcher = with_models(Matcher(self.config.themes), self.config.themes, model_rows.newest(store))
         self.fetcher = Swappable(Fetcher(self.config.polling, clock=self.clock), Fetcher.close)
         self.parser: Swappable[Parser] = Swappable(
             make_parser(self.config.polling.parse_processes), lambda parser: parser.close()
@@ -306,7 +307,7 @@ class Daemon:
         apply = changes(old, new, database_given=self.db_override is not None)
         # A reload also picks up models `monitor train` stored since: they change no config.
         with self.store_lock:  # the pollers' connection
-            matcher = with_models(Matcher(new.themes), new.themes, self.store)
+            matcher = with_models(Matcher(new.themes), new.themes, model_rows.newest(self.store))
         if matcher.version != self.matcher.version:
             self.matcher = matcher
             log.info("themes or trained models changed: new items use them; `monitor rematch` updates stored ones")

@@ -12,13 +12,17 @@ from typing import Protocol
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from ..config.load import Config
-from ..storage.connection import Matching
+from ..types import Matching
 from .metrics import Metrics
 
 
 class Host(Protocol):
     config: Config  # replaced by a reload: read it afresh in each job
-    matcher: Matching  # likewise
+
+    @property
+    def matcher(self) -> Matching:  # likewise; read-only here, so a daemon's narrower matcher type fits
+        ...
+
     clock: Callable[[], datetime]
     db_path: str
     scheduler: BackgroundScheduler

@@ -10,6 +10,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from ..errors import MonitorError
 from ..storage import Store
+from ..update.rematch import clean_pending
 from .host import Host
 
 log = logging.getLogger("monitor.daemon")
@@ -41,7 +42,7 @@ class Upkeep:
         try:
             with Store.open(host.db_path, host.config.busy_timeout) as store:
                 total = store.prune_fetches(now - keep, now, stop=stop)
-                cleaned = store.clean_pending(host.matcher, now, stop=stop)
+                cleaned = clean_pending(store, host.matcher, now, stop=stop)
                 stemmed = store.stem_pending(stop=stop)
         except MonitorError as error:
             log.error(

@@ -17,7 +17,6 @@ from .connection import (
     STALE,
     SUCCESSES,
     Connection,
-    Matching,
 )
 from .feeds import feed_renames
 from .status import Status, clock_figures, health_figures
@@ -36,7 +35,6 @@ __all__ = [
     "STALE",
     "SUCCESSES",
     "Connection",
-    "Matching",
     "Store",
     "clock_figures",
     "feed_renames",

@@ -1,28 +1,18 @@
 """EDGE: stored summaries made again with today's cleaning (boilerplate left out) for the items an older monitor
-stored, and matched again where their text changed: an upgraded archive reads as a new one would."""
+stored, and matched again where their text changed: an upgraded archive reads as a new one would. The text is
+derived and matched by the `clean` handed in (`update.rematch.cleaner`); storage reads the rows and writes what
+it returns."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import NamedTuple
 
-from ..identity import content_hash
-from ..parse.feed import stored_summary_text
+from ..types import Cleanup, StoredText
 from ..units import iso
-from .connection import Matching
 from .items import Items
 
 CLEAN_CHUNK = 2000  # items per short transaction: a running daemon's polls wait for one chunk at most
-
-
-class _Cleaned(NamedTuple):
-    item_id: int
-    title: str
-    link: str | None
-    text: str  # the summary made again
-    old_hash: str
-    new_hash: str
 
 
 class Cleaning(Items):
@@ -33,7 +23,7 @@ class Cleaning(Items):
 
     def clean_pending(
         self,
-        matcher: Matching | None,
+        clean: Callable[[Sequence[StoredText]], Cleanup],
         now: datetime,
         *,
         chunk: int = CLEAN_CHUNK,
@@ -41,9 +31,10 @@ class Cleaning(Items):
         progress: Callable[[int], object] = lambda done: None,
     ) -> int:
         """Make the listed items' summaries again from their sanitized originals, `chunk` items per
-        transaction, until none is left or `stop()` says so. An item whose text changed gets its new content
-        hash (so the next poll that carries it finds it unchanged), its search index and, with a `matcher`,
-        its matches made again (without one, it is left for `rematch`). `progress` hears of each chunk's size.
+        transaction, until none is left or `stop()` says so: `clean` is called inside the transaction with the
+        chunk's stored texts, and says which changed. An item whose text changed gets its new content hash (so
+        the next poll that carries it finds it unchanged), its search index and the matches `clean` made
+        (without them, it is left for `rematch`). `progress` hears of each chunk's size.
         Returns how many changed."""
         stamp = iso(now)
         changed = 0
@@ -54,7 +45,7 @@ class Cleaning(Items):
                     for row in self.conn.execute("SELECT item_id FROM items_unclean ORDER BY item_id LIMIT ?", (chunk,))
                 ]
                 if ids:
-                    changed += self._clean(ids, matcher, stamp)
+                    changed += self._clean(ids, clean, stamp)
                     self.where_in("DELETE FROM items_unclean WHERE item_id IN ({ids})", ids)
             if not ids:
                 return changed
@@ -62,15 +53,12 @@ class Cleaning(Items):
             self.checkpoint()
         return changed
 
-    def _clean(self, ids: Sequence[int], matcher: Matching | None, stamp: str) -> int:
+    def _clean(self, ids: Sequence[int], clean: Callable[[Sequence[StoredText]], Cleanup], stamp: str) -> int:
         rows = self.where_in(
             "SELECT id, title, link, summary, summary_html, content_hash FROM items WHERE id IN ({ids})", ids
         )
-        cleaned = []
-        for item_id, title, link, summary, summary_html, old_hash in rows:
-            text = stored_summary_text(summary_html) if summary_html else summary
-            if text != summary:
-                cleaned.append(_Cleaned(item_id, title, link, text, old_hash, content_hash(title, link, text)))
+        cleanup = clean([StoredText(*row) for row in rows])
+        cleaned = cleanup.items
         if not cleaned:
             return 0
         for values, parameters in self.row_chunks([(c.item_id, c.text, c.new_hash) for c in cleaned]):
@@ -85,12 +73,8 @@ class Cleaning(Items):
             [(c.new_hash, c.item_id, c.old_hash) for c in cleaned],
         )
         self._index_stems([(c.item_id, c.title, c.text) for c in cleaned])
-        if matcher:
-            self._write_matches(
-                [(c.item_id, matcher.match(c.title, c.text)) for c in cleaned],
-                matcher.version,
-                stamp,
-            )
+        if cleanup.matcher_version is not None:
+            self._write_matches([(c.item_id, c.matches or []) for c in cleaned], cleanup.matcher_version, stamp)
         else:
             self.where_in("UPDATE items SET matcher_version = NULL WHERE id IN ({ids})", [c.item_id for c in cleaned])
         return len(cleaned)

@@ -15,22 +15,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
 import sqlite_utils
 
 from ..errors import StoreError
-from ..types import ThemeMatch
 from .schema import MIGRATIONS, Migration
-
-
-class Matching(Protocol):
-    """What the store needs of a matcher (`match.Matcher`): a version and a pure `match`."""
-
-    version: str
-
-    def match(self, title: str, summary: str = "") -> list[ThemeMatch]: ...
-
 
 BUSY_TIMEOUT = timedelta(seconds=30)  # `monitor.busy_timeout`
 CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit

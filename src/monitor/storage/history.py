@@ -1,9 +1,10 @@
 """EDGE: what `monitor import` and `monitor backfill` write (migration 20), beside `items`.
 
 An imported document is stored by the store's own item path (`Store._store_items`: identity, de-duplication,
-matching, the search index, item weeks) with its capture time as the poll's "now", in one transaction with
-its `imports` row; the sightings it made name that row. The feed's state (validators, failures, last poll)
-is not touched: an import is not a poll, and the next live poll must not be skipped or misled by it.
+the plan and matches its `decide` makes, the search index, item weeks) with its capture time as the poll's
+"now", in one transaction with its `imports` row; the sightings it made name that row. The feed's state
+(validators, failures, last poll) is not touched: an import is not a poll, and the next live poll must not be
+skipped or misled by it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ..parse.saved import address
-from ..types import FeedSource, ItemCounts, ParsedFeed
+from ..identity import address
+from ..types import Decide, FeedSource, ItemCounts, ParsedFeed
 from ..units import from_iso, iso
-from .connection import CHUNK, Matching
+from .connection import CHUNK
 from .items import Items
 
 
@@ -73,7 +74,7 @@ def record_import(
     source: str,
     body_hash: str,
     now: datetime,
-    matcher: Matching | None,
+    decide: Decide,
 ) -> ItemCounts | None:
     """Store one document as a poll of `feed` at `captured`, atomically. None: this document of this feed
     was imported already (nothing is written)."""
@@ -98,7 +99,7 @@ def record_import(
             .last_pk
         )
         earlier = _sightings(store, feed, [i.key for i in parsed.items])
-        counts = store._store_items(feed, parsed, captured, matcher)  # the poll's own path, on purpose
+        counts = store._store_items(feed, parsed, decide)  # the poll's own path, on purpose
         if counts.new or counts.updated:
             store._fill_weeks()
         _keep_order(store, feed, stamp, earlier)

@@ -1,16 +1,29 @@
-"""EDGE: the SQL of items and matches: a feed's poll applied as `reconcile` planned it, weeks, themes, rematch."""
+"""EDGE: the SQL of items and matches: a feed's poll applied as `update.reconcile` decided it (called back inside
+the write transaction, with what was read there), weeks, themes, the matches `update.rematch` makes again."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from ..types import FeedReport, FeedState, ItemCounts, ParsedFeed, ThemeMatch, ThemeSpec, evidence_records
+from ..types import (
+    Decide,
+    Decision,
+    FeedReport,
+    FeedState,
+    ItemCounts,
+    ParsedFeed,
+    Sighting,
+    Stored,
+    StoredItem,
+    ThemeMatch,
+    ThemeSpec,
+    evidence_records,
+)
 from ..units import from_iso, iso
-from ..update.reconcile import Plan, Sighting, Stored, StoredItem, reconcile
 from ..weeks import week_end, week_label, week_start
-from .connection import CHUNK, Matching, _marks
+from .connection import CHUNK, _marks
 from .feeds import Feeds
 from .search import Search
 
@@ -24,12 +37,16 @@ class Items(Feeds, Search):
         report: FeedReport,
         parsed: ParsedFeed | None,
         now: datetime,
-        matcher: Matching | None = None,
+        decide: Decide | None,
     ) -> ItemCounts:
-        """Store one feed's items (matched to the themes when new or changed), its new state and the
-        fetch row, atomically."""
+        """Store one feed's items as `decide` plans and matches them (`update.reconcile.decider`), its new
+        state and the fetch row, atomically. `decide` is called inside the write transaction with what is
+        stored of the items, so a writer between reading and writing cannot make an item be lost or stored
+        twice. None: no items to store."""
+        if parsed and parsed.items and decide is None:
+            raise ValueError("record_poll: items to store need a `decide`")
         with self.transaction():
-            counts = self._store_items(state.id, parsed, now, matcher) if parsed else ItemCounts()
+            counts = self._store_items(state.id, parsed, decide) if parsed and decide else ItemCounts()
             if counts.new or counts.updated:
                 self._fill_weeks()
             self.save_feed_state(state, parsed.title if parsed else None)
@@ -52,10 +69,9 @@ class Items(Feeds, Search):
             )
         return counts
 
-    def _store_items(self, feed_id: int, parsed: ParsedFeed, now: datetime, matcher: Matching | None) -> ItemCounts:
-        stamp = iso(now)
-        plan = reconcile(parsed.items, self._stored(feed_id, [i.key for i in parsed.items]), stamp)
-        return self._apply(feed_id, plan, matcher)
+    def _store_items(self, feed_id: int, parsed: ParsedFeed, decide: Decide) -> ItemCounts:
+        """Inside a transaction: what is stored of the items read, `decide`d on, and written."""
+        return self._apply(feed_id, decide(self._stored(feed_id, [i.key for i in parsed.items])))
 
     def _stored(self, feed_id: int, keys: list[str]) -> Stored:
         """What is stored of these keys, and this feed's sightings of them: what `reconcile` decides on."""
@@ -65,17 +81,15 @@ class Items(Feeds, Search):
         }
         return Stored(items, sightings)
 
-    def _apply(self, feed_id: int, plan: Plan, matcher: Matching | None) -> ItemCounts:
-        """Inside a transaction: the plan written, its new and updated items matched first."""
+    def _apply(self, feed_id: int, decision: Decision) -> ItemCounts:
+        """Inside a transaction: the plan written, with the matches of its new and updated items."""
+        plan, found, version = decision.plan, decision.matches, decision.matcher_version
         stamp = plan.stamp
         new_rows, updates = plan.new, [item for _, item in plan.updates]
         new_sources = [(item_id, feed_id, stamp, stamp, i.link, i.content_hash) for item_id, i in plan.new_sightings]
         source_updates = [(stamp, content_hash, item_id, feed_id) for item_id, content_hash in plan.sighting_updates]
         earlier_sightings = [(stamp, item_id, feed_id, stamp) for item_id in plan.earlier_sightings]
         earlier = [(stamp, item_id, stamp) for item_id in plan.earlier_first_seen]
-        # Matched before they are written, so a new item is inserted once, with its matcher version.
-        version = matcher.version if matcher else None
-        found = {i.key: matcher.match(i.title, i.summary_text) for i in new_rows + updates} if matcher else {}
         if new_rows:
             self.insert_rows(
                 "INSERT INTO items (key, feed_id, title, link, summary, summary_html, author, language, guid,"
@@ -102,7 +116,7 @@ class Items(Feeds, Search):
             )
             new_ids = {key: row[0] for key, row in self._existing_items([i.key for i in new_rows]).items()}
             new_sources += [(new_ids[i.key], feed_id, stamp, stamp, i.link, i.content_hash) for i in new_rows]
-            if matcher:
+            if version is not None:
                 self._insert_matches([(new_ids[i.key], found[i.key]) for i in new_rows], version, stamp)
         if updates:
             # One statement per chunk (row_chunks); an item's week is computed again unless its date stays.
@@ -131,8 +145,8 @@ class Items(Feeds, Search):
                     f" FROM (VALUES {values}) AS v WHERE items.id = v.column1",
                     parameters,
                 )
-            if matcher:
-                self._write_matches([(item_id, found[i.key]) for item_id, i in plan.updates], matcher.version, stamp)
+            if version is not None:
+                self._write_matches([(item_id, found[i.key]) for item_id, i in plan.updates], version, stamp)
         ids = {**(new_ids if new_rows else {}), **{i.key: item_id for item_id, i in plan.updates}}
         fresh = new_rows + updates
         self._index_stems([(ids[i.key], i.title, i.summary_text) for i in fresh if i.stems is None])
@@ -266,38 +280,38 @@ class Items(Feeds, Search):
             self.conn.execute(f"SELECT count(*) FROM items {where}", [] if everything else [version]).fetchone()[0]
         )
 
-    def rematch(self, matcher: Matching, now: datetime, *, everything: bool = False, batch: int = 500) -> Iterator[int]:
-        """Match stored items again, `batch` items per short transaction (a running daemon waits at most
-        for one batch). Yields the number of items done after each batch."""
-        stamp = iso(now)
-        last_id = 0
-        while True:
-            rows = self.conn.execute(
+    def to_match(self, after: int, version: str, *, everything: bool, limit: int) -> list[tuple[int, str, str]]:
+        """The next `limit` items after id `after` not matched with `version` (all: `everything`), in id order:
+        id, title, summary (`update.rematch`)."""
+        return [
+            (item_id, title, summary)
+            for item_id, title, summary in self.conn.execute(
                 "SELECT id, title, summary FROM items WHERE id > ? AND (? OR matcher_version IS NOT ?) "
                 "ORDER BY id LIMIT ?",
-                (last_id, everything, matcher.version, batch),
-            ).fetchall()
-            if not rows:
-                return
-            results = [(item_id, matcher.match(title, summary)) for item_id, title, summary in rows]
-            with self.transaction():
-                self._write_matches(self._still_current(rows, results, matcher), matcher.version, stamp)
-            last_id = rows[-1][0]
-            self.checkpoint()
-            yield len(rows)
+                (after, everything, version, limit),
+            )
+        ]
 
-    def _still_current(
-        self, rows: Sequence[tuple[int, str, str]], results: list[tuple[int, list[ThemeMatch]]], matcher: Matching
-    ) -> list[tuple[int, list[ThemeMatch]]]:
-        """The batch's results, each item matched again on the text it holds now (inside the write
-        transaction) if a poll changed it since the batch was read: a stale match would quote text the
-        item no longer has. An item deleted meanwhile is left out."""
-        held = self.where_in("SELECT id, title, summary FROM items WHERE id IN ({ids})", [row[0] for row in rows])
-        now = {item_id: (title, summary) for item_id, title, summary in held}
-        fresh = []
-        for (item_id, title, summary), (_, found) in zip(rows, results, strict=True):
-            current = now.get(item_id)
-            if current is None:
-                continue
-            fresh.append((item_id, found if current == (title, summary) else matcher.match(*current)))
-        return fresh
+    def write_matches(
+        self, matched: Sequence[tuple[int, str, str, Sequence[ThemeMatch]]], version: str, now: datetime
+    ) -> list[tuple[int, str, str]]:
+        """The matches of items matched on a title and summary read before, written in one transaction where the
+        item still holds that text. Returns the items a poll changed since, with the text they hold now (id,
+        title, summary), not written: a stale match would quote text the item no longer has; the caller matches
+        them again. An item deleted meanwhile is left out."""
+        stamp = iso(now)
+        with self.transaction():
+            held = self.where_in(
+                "SELECT id, title, summary FROM items WHERE id IN ({ids})", [row[0] for row in matched]
+            )
+            current = {item_id: (title, summary) for item_id, title, summary in held}
+            still: list[tuple[int, Sequence[ThemeMatch]]] = []
+            changed: list[tuple[int, str, str]] = []
+            for item_id, title, summary, found in matched:
+                text = current.get(item_id)
+                if text == (title, summary):
+                    still.append((item_id, found))
+                elif text is not None:
+                    changed.append((item_id, *text))
+            self._write_matches(still, version, stamp)
+        return changed

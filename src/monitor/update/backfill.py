@@ -14,8 +14,9 @@ from datetime import date
 
 from ..errors import MonitorError
 from ..fetch.archive import Archive, Capture, capture_url, choose, original_bytes, wayback_page
-from ..storage import Matching, Store
+from ..storage import Store
 from ..storage.history import done_captures, import_of, record_capture
+from ..types import Matching
 from .importing import Clock, Feed, FileReport, Target, import_document
 
 

@@ -18,9 +18,11 @@ from pathlib import Path
 
 from ..parse.pool import InlineParser, Parser
 from ..parse.saved import Record, at_capture, capture_time, document_facts, feed_for, jsonl_records, record_items
-from ..storage import Matching, Store
+from ..storage import Store
 from ..storage.history import imported_documents, imported_from, record_import
-from ..types import ItemCounts, ParsedFeed
+from ..types import ItemCounts, Matching, ParsedFeed
+from ..units import iso
+from .reconcile import decider
 
 Clock = Callable[[], datetime]
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -218,7 +220,7 @@ def store_prepared(
             source=report.path,
             body_hash=prepared.body_hash,
             now=clock(),
-            matcher=matcher,
+            decide=decider(prepared.parsed.items, iso(prepared.captured), matcher),
         )
         report.add(counts, target.feeds[prepared.feed].name)
     return report
@@ -282,6 +284,14 @@ def _import_jsonl(
         body_hash = hashlib.sha256(f"{file_hash}:{when.isoformat()}".encode()).hexdigest()
         parsed: ParsedFeed = record_items(group, url=info.url, feed_id=feed, captured=when, language=info.language)
         counts = record_import(
-            store, feed, parsed, when, origin="file", source=report.path, body_hash=body_hash, now=now, matcher=matcher
+            store,
+            feed,
+            parsed,
+            when,
+            origin="file",
+            source=report.path,
+            body_hash=body_hash,
+            now=now,
+            decide=decider(parsed.items, iso(when), matcher),
         )
         report.add(counts, info.name)

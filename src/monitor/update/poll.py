@@ -25,9 +25,11 @@ from ..errors import MonitorError
 from ..fetch.http import Fetcher
 from ..match.rules import Matcher
 from ..parse.pool import InlineParser, Parser, make_parser
-from ..storage import Matching, Store
-from ..types import FeedReport, FeedSource, FeedState, FetchOutcome, FetchResult, ParsedFeed
+from ..storage import Store
+from ..types import FeedReport, FeedSource, FeedState, FetchOutcome, FetchResult, ItemCounts, Matching, ParsedFeed
+from ..units import iso
 from .policy import after_fetch, classify, is_due, skip_reason
+from .reconcile import decider
 
 log = logging.getLogger("monitor.poll")
 
@@ -209,7 +211,7 @@ def _process(
         started_at=result.started_at,
     )
     try:
-        counts = store.record_poll(new_state, report, parsed, now, matcher)
+        counts = store_poll(store, new_state, report, parsed, now, matcher)
     except MonitorError as failure:
         # Nothing of this poll was kept (not even its validators), so the next poll fetches and stores it all.
         log.error("%s: this poll was not stored; the feed is polled again at its next turn: %s", state.name, failure)
@@ -217,6 +219,20 @@ def _process(
     report = replace(report, counts=counts)
     _log(report, state, new_state)
     return report
+
+
+def store_poll(
+    store: Store,
+    state: FeedState,
+    report: FeedReport,
+    parsed: ParsedFeed | None,
+    now: datetime,
+    matcher: Matching | None = None,
+) -> ItemCounts:
+    """One feed's poll stored atomically: its items reconciled with what is stored (read inside the write
+    transaction) and the new and changed ones matched (none without a matcher), its state and fetch row."""
+    decide = decider(parsed.items, iso(now), matcher) if parsed else None
+    return store.record_poll(state, report, parsed, now, decide)
 
 
 def _log(report: FeedReport, before: FeedState, after: FeedState) -> None:

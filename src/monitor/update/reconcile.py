@@ -2,64 +2,16 @@
 
 Given a feed's items and what is stored of them (each item's id, content hash and first sighting; this
 feed's sighting of it: the hash of its last copy and when it last carried it), `reconcile` returns a `Plan`
-that the store applies in one transaction. Times are ISO strings as stored (`units.iso`), compared as text
-the way SQLite compares them.
+that the store applies in one transaction. `decider` is what storage calls inside that transaction, with what
+it read there: the plan and the matches of its new and updated items. Times are ISO strings as stored
+(`units.iso`), compared as text the way SQLite compares them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 
-from ..types import Item
-
-
-@dataclass(frozen=True, slots=True)
-class StoredItem:
-    """An item already stored, as reconciling needs it."""
-
-    item_id: int
-    content_hash: str
-    first_seen: str
-
-
-@dataclass(frozen=True, slots=True)
-class Sighting:
-    """This feed's sighting of a stored item: the hash of its last copy and when it last carried it."""
-
-    content_hash: str
-    last_seen: str
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """What is stored for one feed's items: items by key, this feed's sightings by item id."""
-
-    items: Mapping[str, StoredItem] = field(default_factory=dict)
-    sightings: Mapping[int, Sighting] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Plan:
-    """What to write. `new` and `updates` are the items to match; the rest only moves sightings and dates.
-
-    - `new`: items never stored (inserted, with a sighting by this feed, at `stamp`)
-    - `updates`: (item id, item) this feed edited since it last carried it: the stored text is replaced
-    - `new_sightings`: (item id, item) stored items this feed carries for the first time
-    - `sighting_updates`: (item id, content hash) this feed's sighting carried forward to `stamp`
-    - `earlier_sightings`: item ids whose sighting by this feed begins earlier, at `stamp`
-    - `earlier_first_seen`: item ids first seen earlier than stored, at `stamp` (an older capture)
-    - `seen`: item ids already stored and unchanged (counted as seen)
-    """
-
-    stamp: str
-    new: list[Item] = field(default_factory=list)
-    updates: list[tuple[int, Item]] = field(default_factory=list)
-    new_sightings: list[tuple[int, Item]] = field(default_factory=list)
-    sighting_updates: list[tuple[int, str]] = field(default_factory=list)
-    earlier_sightings: list[int] = field(default_factory=list)
-    earlier_first_seen: list[int] = field(default_factory=list)
-    seen: list[int] = field(default_factory=list)
+from ..types import Decide, Decision, Item, Matching, Plan, Stored
 
 
 def reconcile(items: Iterable[Item], stored: Stored, stamp: str) -> Plan:
@@ -90,3 +42,18 @@ def reconcile(items: Iterable[Item], stored: Stored, stamp: str) -> Plan:
             plan.sighting_updates.append((known.item_id, item.content_hash))
             plan.seen.append(known.item_id)
     return plan
+
+
+def decider(items: Sequence[Item], stamp: str, matcher: Matching | None) -> Decide:
+    """What storage calls inside its write transaction with what it read of `items`: the plan, and the matches
+    of the new and updated items (none without a matcher: they are left for `rematch`). Matched before they are
+    written, so a new item is inserted once, with its matcher version."""
+
+    def decide(stored: Stored) -> Decision:
+        plan = reconcile(items, stored, stamp)
+        if matcher is None:
+            return Decision(plan)
+        fresh = plan.new + [item for _, item in plan.updates]
+        return Decision(plan, {i.key: matcher.match(i.title, i.summary_text) for i in fresh}, matcher.version)
+
+    return decide
