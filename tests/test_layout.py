@@ -44,6 +44,7 @@ PURE = {
     "match.model",
     "learn.quality",
     "learn.teach",
+    "learn.disagreements",
     "fetch.addresses",
     "text.safe",
     "types",

@@ -16,8 +16,8 @@ from typing import Any
 import click
 
 from ..errors import UsageError
+from ..learn import disagreements, teach
 from ..learn import quality as quality_
-from ..learn import teach
 from ..match.rules import Matcher
 from ..storage import labels
 from ..text.safe import shown
@@ -96,9 +96,7 @@ def review(obj: Context, theme: str, limit: int, scan: int, as_json: bool, who: 
         judged = {item_id for (item_id, t) in labels.current(store) if t == theme}
         items = labels.recent_items(store, scan, judged)
         # Where a model exists, the items it and the rules disagree on come first: a judgement there teaches most.
-        misses = cli_model.disagreements(store, spec, items, limit)
-        seen = {miss.item_id for miss in misses}
-        misses += [m for m in teach.near_misses(spec, items, limit) if m.item_id not in seen][: limit - len(misses)]
+        misses = disagreements.worth_judging(spec, cli_model.review_model(store, spec), items, limit)
         texts = {item_id: (title, summary) for item_id, title, summary in items}
         if as_json:
             for miss in misses:
