@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from monitor.config.load import Config, load_config, parse_config
-from monitor.config.settings import POLLING, SECTIONS, USER_AGENT, default_of
+from monitor.config.settings import DOCUMENTED, POLLING, REQUIRED, SECTIONS, USER_AGENT, default_of
 from monitor.errors import ConfigError, ConfigProblem
+from monitor.types import FeedSource, RuleSpec, ThemeSpec
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "feeds.toml"
 FEED_A = '[[feeds]]\nname = "sample-wire"\nurl = "https://example.org/sample-wire/feed.xml"\n'
@@ -326,6 +327,19 @@ def test_each_record_is_its_settings_table_and_an_empty_file_gives_every_default
         name = FIELD_OF.get((section, setting.key), setting.key)
         expected = default_of(settings, setting.key)
         assert getattr(loaded, name) == getattr(bare, name) == expected, f"{section}.{setting.key}"
+
+
+@pytest.mark.parametrize(
+    ("section", "record"), [("feeds", FeedSource), ("themes", ThemeSpec), ("themes.<key>.rules", RuleSpec)]
+)
+def test_the_shared_records_leave_every_chosen_default_to_the_settings_table(section: str, record: type) -> None:
+    """FeedSource, ThemeSpec and RuleSpec (types.py, below config) may say "nothing given" (None, (), ""), but a
+    chosen default, such as a theme's threshold, is the table's alone: the field has none of its own."""
+    chosen = {s.key for s in DOCUMENTED[section] if s.default is not REQUIRED and s.default not in (None, (), "")}
+    fields = {f.name: f for f in dataclasses.fields(record)}
+    assert chosen <= fields.keys()  # none for a feed today: each of its defaults says "nothing given"
+    own = {key for key in chosen if fields[key].default is not dataclasses.MISSING}
+    assert not own, f"{record.__name__} repeats the settings table's default of {sorted(own)}"
 
 
 def test_a_default_is_converted_as_a_written_value_is() -> None:

@@ -9,7 +9,11 @@ from monitor.match.model import ThemeModel
 from monitor.types import RuleSpec, ThemeSpec
 
 THEME = ThemeSpec(
-    "exodus", "Exodus", phrases=("fled karabakh",), rules=(RuleSpec("flight", (("fled",), ("Karabakh",)), within=3),)
+    "exodus",
+    "Exodus",
+    phrases=("fled karabakh",),
+    rules=(RuleSpec("flight", (("fled",), ("Karabakh",)), within=3, score=85, ordered=False),),
+    threshold=80,
 )
 ITEMS = [
     (1, "Families fled Karabakh overnight", ""),  # the rules match

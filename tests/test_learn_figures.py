@@ -9,7 +9,7 @@ from monitor.match.rules import Matcher
 from monitor.types import ThemeSpec
 
 EXODUS = ThemeSpec("exodus", "Exodus", phrases=("fled karabakh",), threshold=80)
-GAS = ThemeSpec("gas", "Gas", phrases=("gas pipeline",))
+GAS = ThemeSpec("gas", "Gas", phrases=("gas pipeline",), threshold=80)
 TEXTS = {
     1: ("Families fled Karabakh overnight", ""),  # exodus matches
     2: ("Weather in Yerevan", ""),  # nothing matches

@@ -318,7 +318,7 @@ class _Validator:
             if not raw[key].get("phrases") and not raw[key].get("rules"):
                 where = ("themes", key, "phrases") if "phrases" in raw[key] else ("themes", key)
                 self.problem(where, "needs at least one phrase or rule to match anything")
-            if "label" in values and None not in rules:
+            if {"label", "threshold"} <= values.keys() and None not in rules:  # else a problem is reported
                 themes[key] = ThemeSpec(key=key, rules=tuple(r for r in rules if r), **values)
         return themes
 
