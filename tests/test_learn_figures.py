@@ -1,10 +1,12 @@
-"""What `monitor themes --quality` and `monitor suggest` compute from the analysts' labels (learn/quality.py
-`measure`, learn/teach.py `missed_and_negatives`), given the themes, verdicts and texts: no database."""
+"""What `monitor themes --quality`, `monitor suggest` and `monitor train` take from the analysts' labels
+(learn/quality.py `measure`, learn/teach.py `missed_and_negatives`, learn/train.py `examples`), given the
+themes, verdicts and texts: no database."""
 
 from __future__ import annotations
 
 from monitor.learn.quality import Wrong, measure
 from monitor.learn.teach import missed_and_negatives
+from monitor.learn.train import examples
 from monitor.match.rules import Matcher
 from monitor.types import ThemeSpec
 
@@ -42,3 +44,9 @@ def test_suggest_learns_from_the_missed_positives_and_every_negative() -> None:
     missed, negatives = missed_and_negatives(EXODUS, verdicts, TEXTS)
     assert missed == {3: TEXTS[3]}  # 1 is matched, 9 has no text
     assert negatives == [TEXTS[2], TEXTS[4]]
+
+
+def test_a_model_learns_from_its_themes_verdicts_on_items_with_text_in_the_order_of_their_ids() -> None:
+    verdicts = {(3, "exodus"): True, (1, "exodus"): False, (1, "gas"): True, (9, "exodus"): True}
+    assert examples("exodus", verdicts, TEXTS) == [(*TEXTS[1], False), (*TEXTS[3], True)]
+    assert examples("gas", verdicts, TEXTS) == [(*TEXTS[1], True)]

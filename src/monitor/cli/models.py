@@ -43,12 +43,7 @@ def train(obj: Context, themes: tuple[str, ...], as_json: bool) -> None:
         verdicts = labels.current(store)
         texts = labels.item_texts(store, {item_id for item_id, _ in verdicts})
         for key in themes or tuple(config.themes):
-            examples = [
-                (*texts[item_id], verdict)
-                for (item_id, theme), verdict in sorted(verdicts.items())
-                if theme == key and item_id in texts
-            ]
-            trained = train_.train_theme(config.themes[key], examples)
+            trained = train_.train_theme(config.themes[key], train_.examples(key, verdicts, texts))
             model_store.save(store, trained, utc_now())
             results.append(trained)
             if not as_json:
