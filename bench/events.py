@@ -35,7 +35,7 @@ from monitor.types import Evidence, Span, ThemedItem, ThemeSpec, WeekData
 
 START = datetime(2023, 9, 25, tzinfo=UTC)
 OUTLETS = [f"sample-outlet-{n:02d}" for n in range(20)]
-THEMES = {"exodus": ThemeSpec(key="exodus", label="Exodus", phrases=("exodus",))}
+THEMES = {"exodus": ThemeSpec(key="exodus", label="Exodus", phrases=("exodus",), threshold=80)}
 _TAG = re.compile(r"<[^>]+>")
 
 

@@ -61,7 +61,7 @@ def keyword_variant(variant: str):
         for key, theme in load_config(REPO / "config" / "feeds.toml").themes.items():
             if variant == "or":
                 words = tuple(dict.fromkeys(t for rule in theme.rules for group in rule.groups for t in group))
-                rules = (RuleSpec("any keyword", (words,), within=1),)
+                rules = (RuleSpec("any keyword", (words,), within=1, score=85, ordered=False),)
                 themes[key] = replace(theme, rules=rules, phrases=(), require=(), exclude=(), threshold=0)
             else:
                 rules = tuple(replace(rule, within=100_000, ordered=False) for rule in theme.rules)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from monitor.config.load import Config, load_config, parse_config
-from monitor.config.settings import USER_AGENT
+from monitor.config.settings import DOCUMENTED, POLLING, REQUIRED, SECTIONS, USER_AGENT, default_of
 from monitor.errors import ConfigError, ConfigProblem
+from monitor.types import FeedSource, RuleSpec, ThemeSpec
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "feeds.toml"
 FEED_A = '[[feeds]]\nname = "sample-wire"\nurl = "https://example.org/sample-wire/feed.xml"\n'
@@ -290,18 +292,62 @@ def test_load_config_reports_problems_with_the_file_name(tmp_path: Path) -> None
     assert f"{path}:2: polling.interval:" in str(caught.value)
 
 
-def test_record_defaults_agree_with_the_settings_table() -> None:
-    from monitor.config.load import Config, DigestSettings, EmailSettings, PollingSettings
+# Each table of settings, and where its values land in a Config (`from` is `sender`, a keyword in Python).
+RECORDS = {
+    "monitor": lambda config: config,
+    "polling": lambda config: config.polling,
+    "digest": lambda config: config.digest,
+    "email": lambda config: config.email,
+    "metrics": lambda config: config.metrics,
+    "backfill": lambda config: config.backfill,
+}
+FIELD_OF = {("email", "from"): "sender"}
 
-    config = parse_config("", "empty.toml")
-    assert config.polling == PollingSettings()
-    assert config.digest == DigestSettings() and config.email == EmailSettings()
-    defaults = Config(path="empty.toml")
-    assert (config.database, config.digests_dir, config.timezone) == (
-        defaults.database,
-        defaults.digests_dir,
-        defaults.timezone,
+
+def test_every_section_with_defaults_has_a_record() -> None:
+    with_defaults = {
+        section for section, settings in SECTIONS.items() if settings and section not in ("feeds", "themes")
+    }
+    assert with_defaults == set(RECORDS)
+
+
+@pytest.mark.parametrize("section", list(RECORDS))
+def test_each_record_is_its_settings_table_and_an_empty_file_gives_every_default(section: str) -> None:
+    """A setting without a field, or a field without a setting, is caught here; so is a record that grows a
+    default of its own (its bare construction would differ from the table's) or a load that stops filling one."""
+    settings = SECTIONS[section]
+    fields = {FIELD_OF.get((section, s.key), s.key) for s in settings}
+    loaded = RECORDS[section](parse_config("", "empty.toml"))
+    bare = RECORDS[section](Config(path="empty.toml"))
+    own = {f.name for f in dataclasses.fields(loaded)} - {"path", "feeds", "themes", "terms", *RECORDS}
+    assert own == fields, (
+        f"[{section}]: fields without a setting {own - fields}, settings without a field {fields - own}"
     )
+    for setting in settings:
+        name = FIELD_OF.get((section, setting.key), setting.key)
+        expected = default_of(settings, setting.key)
+        assert getattr(loaded, name) == getattr(bare, name) == expected, f"{section}.{setting.key}"
+
+
+@pytest.mark.parametrize(
+    ("section", "record"), [("feeds", FeedSource), ("themes", ThemeSpec), ("themes.<key>.rules", RuleSpec)]
+)
+def test_the_shared_records_leave_every_chosen_default_to_the_settings_table(section: str, record: type) -> None:
+    """FeedSource, ThemeSpec and RuleSpec (types.py, below config) may say "nothing given" (None, (), ""), but a
+    chosen default, such as a theme's threshold, is the table's alone: the field has none of its own."""
+    chosen = {s.key for s in DOCUMENTED[section] if s.default is not REQUIRED and s.default not in (None, (), "")}
+    fields = {f.name: f for f in dataclasses.fields(record)}
+    assert chosen <= fields.keys()  # none for a feed today: each of its defaults says "nothing given"
+    own = {key for key in chosen if fields[key].default is not dataclasses.MISSING}
+    assert not own, f"{record.__name__} repeats the settings table's default of {sorted(own)}"
+
+
+def test_a_default_is_converted_as_a_written_value_is() -> None:
+    assert default_of(POLLING, "interval") == timedelta(minutes=30)
+    assert default_of(POLLING, "max_bytes") == 10_000_000
+    assert default_of(POLLING, "user_agent") == USER_AGENT and "{version}" not in USER_AGENT
+    with pytest.raises(LookupError):
+        default_of(POLLING, "no_such_setting")
 
 
 RULES_BASE = """

@@ -200,7 +200,7 @@ def test_a_feed_added_this_week_is_failing_since_added_not_all_week(
 # -- the pure parts -------------------------------------------------------------------------------
 
 MONDAY = datetime(2023, 9, 24, 21, tzinfo=UTC)  # 00:00 on Monday 25 September in Yerevan
-THEME = {"exodus": ThemeSpec(key="exodus", label="Exodus", phrases=("fled",))}
+THEME = {"exodus": ThemeSpec(key="exodus", label="Exodus", phrases=("fled",), threshold=80)}
 
 
 def week(polled_since, troubled=(), previous=3, items=2):

@@ -570,7 +570,8 @@ def exclude_probe(spec: ThemeSpec) -> Matcher | None:
     """A matcher that fires exactly when one of the theme's exclude terms stands in the text."""
     if not spec.exclude:
         return None
-    return Matcher({"x": ThemeSpec("x", "x", rules=(RuleSpec("x", (spec.exclude,), within=100),), threshold=0)})
+    probe = RuleSpec("x", (spec.exclude,), within=100, score=85, ordered=False)
+    return Matcher({"x": ThemeSpec("x", "x", rules=(probe,), threshold=0)})
 
 
 def scores(engine: Matcher, title: str, summary: str) -> dict[str, int]:

@@ -35,6 +35,7 @@ PURE = {
     "match.model",
     "learn.quality",
     "learn.teach",
+    "learn.disagreements",
     "fetch.addresses",
     "text.safe",
     "types",

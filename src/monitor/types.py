@@ -36,9 +36,11 @@ class RuleSpec:
 
     name: str
     groups: tuple[tuple[str, ...], ...]  # @sets already expanded
-    within: int = 30
-    score: int = 85
-    ordered: bool = False  # the groups must occur in their given order
+    # Settings of the theme's author, required by keyword: their defaults are the settings table's
+    # (config/settings.py, applied by config/load.py), written nowhere else.
+    within: int = field(kw_only=True)
+    score: int = field(kw_only=True)
+    ordered: bool = field(kw_only=True)  # the groups must occur in their given order
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,7 @@ class ThemeSpec:
     description: str = ""
     require: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    threshold: int = 80
+    threshold: int = field(kw_only=True)  # required by keyword, as the settings of RuleSpec are
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """The commands by which analysts teach the themes: `monitor label` (one judgement, or a file of them),
 `monitor review`, `monitor suggest`, and the `--quality` of `monitor themes` and `--dry-run` of `monitor
 rematch`. Kept beside `cli.py`, which imports this module at its end to register them on the `cli` group;
-the work is done by `labels` (SQL), `quality` and `teach` (pure), and `report` (printing).
+the work is done by `labels` (SQL), `quality`, `teach` and `disagreements` (pure), and `report` (printing).
 """
 
 from __future__ import annotations
@@ -9,16 +9,14 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..errors import UsageError
+from ..learn import disagreements, teach
 from ..learn import quality as quality_
-from ..learn import teach
-from ..match.rules import Matcher
 from ..storage import labels
 from ..text.safe import shown
 from ..types import ThemeSpec, evidence_records
@@ -96,9 +94,7 @@ def review(obj: Context, theme: str, limit: int, scan: int, as_json: bool, who: 
         judged = {item_id for (item_id, t) in labels.current(store) if t == theme}
         items = labels.recent_items(store, scan, judged)
         # Where a model exists, the items it and the rules disagree on come first: a judgement there teaches most.
-        misses = cli_model.disagreements(store, spec, items, limit)
-        seen = {miss.item_id for miss in misses}
-        misses += [m for m in teach.near_misses(spec, items, limit) if m.item_id not in seen][: limit - len(misses)]
+        misses = disagreements.worth_judging(spec, cli_model.review_model(store, spec), items, limit)
         texts = {item_id: (title, summary) for item_id, title, summary in items}
         if as_json:
             for miss in misses:
@@ -157,13 +153,7 @@ def suggest(obj: Context, theme: str, limit: int, as_json: bool) -> None:
     with obj.store(must_exist=True) as store:
         verdicts = {item_id: v for (item_id, t), v in labels.current(store).items() if t == theme}
         texts = labels.item_texts(store, verdicts)
-    matcher = Matcher({theme: spec})
-    missed = {
-        item_id: texts[item_id]
-        for item_id, v in verdicts.items()
-        if v and item_id in texts and not matcher.match(*texts[item_id])
-    }
-    negatives = [texts[item_id] for item_id, v in verdicts.items() if not v and item_id in texts]
+    missed, negatives = teach.missed_and_negatives(spec, verdicts, texts)
     found = teach.suggest(missed, negatives, limit)
     if as_json:
         click.echo(
@@ -244,21 +234,13 @@ def themes_quality(obj: Context, as_json: bool) -> None:
         verdicts = {key: v for key, v in labels.current(store).items() if key[1] in config.themes}
         texts = labels.item_texts(store, {item_id for item_id, _ in verdicts})
         models = (cli_model.status_json if as_json else cli_model.status_lines)(store, config.themes)
-    verdicts = {key: v for key, v in verdicts.items() if key[0] in texts}
-    matcher = Matcher(config.themes)
-    scores = {item_id: {m.theme: m.score for m in matcher.match(*text)} for item_id, text in texts.items()}
-    # A missed item's best score under the threshold says how near it came (phrases weaker than the
-    # threshold count here, so this matcher is only asked about misses).
-    relaxed = Matcher({key: replace(spec, threshold=1) for key, spec in config.themes.items()})
-    missed = {item_id for (item_id, theme), verdict in verdicts.items() if verdict and theme not in scores[item_id]}
-    near = {item_id: {m.theme: m.score for m in relaxed.match(*texts[item_id])} for item_id in missed}
-    figures = quality_.quality(list(config.themes), verdicts, scores, {i: t[0] for i, t in texts.items()}, near)
+    figures, version = quality_.measure(config.themes, verdicts, texts)
     if as_json:
         click.echo(
             json.dumps(
                 {
                     **quality_.quality_json(figures),
-                    "matched_with": matcher.version,
+                    "matched_with": version,
                     "labelled_items": len(texts),
                     "models": models,
                 },

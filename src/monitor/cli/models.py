@@ -1,30 +1,27 @@
 """`monitor train`, and what the other commands need of trained models: the matcher with the active ones, their
-status for `monitor themes --quality`, and the items `monitor review` should show where model and rules
-disagree. Registered on the `cli` group as `cli_labels` is (imported at the end of `cli.py`); the work is done
-by `train` (scikit-learn, only here), `model` (pure) and `model_store` (SQL).
+status for `monitor themes --quality`, and the model `monitor review` compares with the rules (where they
+disagree is `learn.disagreements`'). Registered on the `cli` group as `cli_labels` is (imported at the end of
+`cli.py`); the work is done by `train` (scikit-learn, only here), `model` (pure) and `model_store` (SQL).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import click
 
 from ..errors import UsageError
 from ..learn import train as train_
-from ..learn.teach import NearMiss
-from ..match.model import ModelMatcher, trainings, with_models
+from ..match.model import ThemeModel, trainings, with_models
 from ..match.rules import Matcher
 from ..storage import Store, labels
 from ..storage import models as model_store
 from ..types import Matching, ThemeSpec
 from ..units import iso
 from .group import Context, cli, utc_now
-
-DISAGREE = 0.5  # the model's own even odds: where it and the rules part, a judgement teaches it most
 
 
 @cli.command()
@@ -47,12 +44,7 @@ def train(obj: Context, themes: tuple[str, ...], as_json: bool) -> None:
         verdicts = labels.current(store)
         texts = labels.item_texts(store, {item_id for item_id, _ in verdicts})
         for key in themes or tuple(config.themes):
-            examples = [
-                (*texts[item_id], verdict)
-                for (item_id, theme), verdict in sorted(verdicts.items())
-                if theme == key and item_id in texts
-            ]
-            trained = train_.train_theme(config.themes[key], examples)
+            trained = train_.train_theme(config.themes[key], train_.examples(key, verdicts, texts))
             model_store.save(store, trained.row(iso(utc_now())))
             results.append(trained)
             if not as_json:
@@ -137,24 +129,8 @@ def status_json(store: Store, themes: Mapping[str, ThemeSpec]) -> dict[str, Any]
     }
 
 
-def disagreements(store: Store, spec: ThemeSpec, items: Sequence[tuple[int, str, str]], limit: int) -> list[NearMiss]:
-    """Items where the theme's model (its newest, active or not) and its rules disagree, the model surest first,
-    as `monitor review` shows them; none where the theme has no usable model."""
+def review_model(store: Store, spec: ThemeSpec) -> ThemeModel | None:
+    """The theme's newest model, active or not, for `monitor review` to find where it and the rules disagree;
+    none where the theme has no usable one."""
     row = trainings(model_store.newest(store), {spec.key: spec}).get(spec.key)
-    if row is None or row.model is None or row.problem:
-        return []
-    both = ModelMatcher(Matcher({spec.key: spec}), {spec.key: spec}, {spec.key: row.model})
-    found = []
-    for item_id, title, summary in items:
-        parted = both.disagreement(spec.key, title, summary)
-        if parted is None:
-            continue
-        rules, probability, evidence = parted
-        reason = (
-            f"rules match, model says no (p={probability:.2f})"
-            if rules
-            else f"model says yes (p={probability:.2f}), rules do not"
-        )
-        found.append((abs(probability - DISAGREE), NearMiss(item_id, round(100 * probability), (reason,), evidence)))
-    found.sort(key=lambda pair: (-pair[0], -pair[1].item_id))
-    return [miss for _, miss in found[:limit]]
+    return None if row is None or row.model is None or row.problem else row.model

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..config.settings import POLLING, default_of
 from ..learn.quality import Change, ThemeQuality, macro_f1
 from ..learn.teach import NearMiss, Suggestion
 from ..text.safe import one_line, shown
@@ -71,9 +72,7 @@ def round_summary(reports: Sequence[FeedReport], seconds: float) -> str:
     )
 
 
-def health_rows(
-    rows: Sequence[dict[str, Any]], now: datetime, stale_after: timedelta = timedelta(days=7)
-) -> list[dict[str, Any]]:
+def health_rows(rows: Sequence[dict[str, Any]], now: datetime, stale_after: timedelta) -> list[dict[str, Any]]:
     """Feed rows with a plain `state` (ok, stale, failing, dead, never polled), when the next poll is due and
     how old the newest item is (`store.NEWEST`): a feed that answers with nothing new for `stale_after` is
     stale (`store.STALE`, which status counts, says the same)."""
@@ -178,7 +177,7 @@ def health_problems(pid: int | None, figures: dict[str, Any], config: Any, now: 
     problems = []
     if not pid:
         problems.append("the daemon is not running (`monitor run`)")
-    longest = max((f.interval for f in config.feeds), default=timedelta(minutes=30))
+    longest = max((f.interval for f in config.feeds), default=default_of(POLLING, "interval"))
     last = from_iso(figures["last_fetch"])
     if pid and last and now - last > max(2 * longest, timedelta(minutes=15)):
         problems.append(f"no feed polled since {last:%Y-%m-%d %H:%M} UTC")

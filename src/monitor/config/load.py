@@ -18,7 +18,6 @@ from ..errors import ConfigError, ConfigProblem
 from ..identity import canonical_url
 from ..text.terms import check_phrase, expand
 from ..types import FeedSource, RuleSpec, ThemeSpec
-from ..units import parse_duration
 from .locate import data_home
 from .settings import (
     BACKFILL,
@@ -34,79 +33,84 @@ from .settings import (
     SECRET_KEYS,
     SECTIONS,
     THEME,
-    USER_AGENT,
     Setting,
     _string_list,
-    auto_processes,
+    default_of,
 )
 
 THEME_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
+# The records' defaults are the settings table's (`default_of`): a field without a setting fails at import, and a
+# setting without a field fails every load (test_config checks both).
+
+
 @dataclass(frozen=True, slots=True)
 class PollingSettings:
-    interval: timedelta = parse_duration("30m")
-    concurrency: int = 10
-    per_host: int = 2
-    connect_timeout: timedelta = parse_duration("10s")
-    read_timeout: timedelta = parse_duration("30s")
-    deadline: timedelta = parse_duration("60s")
-    max_bytes: int = 10_000_000
-    user_agent: str = USER_AGENT
-    backoff_max: timedelta = parse_duration("12h")
-    parse_processes: int = auto_processes()
-    allow_private_redirects: bool = False
-    allow_short_intervals: bool = False
-    keep_fetches: timedelta = timedelta(days=90)
-    stale_after: timedelta = timedelta(days=7)
+    interval: timedelta = default_of(POLLING, "interval")
+    concurrency: int = default_of(POLLING, "concurrency")
+    per_host: int = default_of(POLLING, "per_host")
+    connect_timeout: timedelta = default_of(POLLING, "connect_timeout")
+    read_timeout: timedelta = default_of(POLLING, "read_timeout")
+    deadline: timedelta = default_of(POLLING, "deadline")
+    max_bytes: int = default_of(POLLING, "max_bytes")
+    user_agent: str = default_of(POLLING, "user_agent")
+    backoff_max: timedelta = default_of(POLLING, "backoff_max")
+    parse_processes: int = default_of(POLLING, "parse_processes")
+    allow_private_redirects: bool = default_of(POLLING, "allow_private_redirects")
+    allow_short_intervals: bool = default_of(POLLING, "allow_short_intervals")
+    keep_fetches: timedelta = default_of(POLLING, "keep_fetches")
+    stale_after: timedelta = default_of(POLLING, "stale_after")
 
 
 @dataclass(frozen=True, slots=True)
 class DigestSettings:
-    week_start: str = "monday"
-    send_day: str = "monday"
-    send_time: str = "08:00"
-    templates_dir: str | None = None
-    groups: tuple[str, ...] = ()  # feed tags that make the outlet groups; () means every feed's first tag
+    week_start: str = default_of(DIGEST, "week_start")
+    send_day: str = default_of(DIGEST, "send_day")
+    send_time: str = default_of(DIGEST, "send_time")
+    templates_dir: str | None = default_of(DIGEST, "templates_dir")
+    groups: tuple[str, ...] = default_of(
+        DIGEST, "groups"
+    )  # feed tags that make the outlet groups; (): every feed's first
 
 
 @dataclass(frozen=True, slots=True)
 class EmailSettings:
-    enabled: bool = False
-    host: str = "localhost"
-    port: int = 587
-    security: str = "starttls"
-    user: str | None = None
-    password_env: str | None = None
-    ca_file: str | None = None
-    sender: str = "monitor@localhost"
-    to: tuple[str, ...] = ()
-    subject: str = "Media monitor digest {week}"
+    enabled: bool = default_of(EMAIL, "enabled")
+    host: str = default_of(EMAIL, "host")
+    port: int = default_of(EMAIL, "port")
+    security: str = default_of(EMAIL, "security")
+    user: str | None = default_of(EMAIL, "user")
+    password_env: str | None = default_of(EMAIL, "password_env")
+    ca_file: str | None = default_of(EMAIL, "ca_file")
+    sender: str = default_of(EMAIL, "from")  # `from` in the file, a keyword in Python
+    to: tuple[str, ...] = default_of(EMAIL, "to")
+    subject: str = default_of(EMAIL, "subject")
 
 
 @dataclass(frozen=True, slots=True)
 class MetricsSettings:
-    enabled: bool = False
-    address: str = "127.0.0.1:9464"
+    enabled: bool = default_of(METRICS, "enabled")
+    address: str = default_of(METRICS, "address")
 
 
 @dataclass(frozen=True, slots=True)
 class BackfillSettings:
-    archive_url: str = "https://web.archive.org"
-    pace: timedelta = timedelta(seconds=1)
-    per_day: int = 4
-    timeout: timedelta = timedelta(seconds=60)
-    retries: int = 5
-    max_wait: timedelta = timedelta(minutes=10)
+    archive_url: str = default_of(BACKFILL, "archive_url")
+    pace: timedelta = default_of(BACKFILL, "pace")
+    per_day: int = default_of(BACKFILL, "per_day")
+    timeout: timedelta = default_of(BACKFILL, "timeout")
+    retries: int = default_of(BACKFILL, "retries")
+    max_wait: timedelta = default_of(BACKFILL, "max_wait")
 
 
 @dataclass(frozen=True, slots=True)
 class Config:
     path: str
-    database: str = "data/monitor.db"
-    digests_dir: str = "digests"
-    timezone: str = "UTC"
-    busy_timeout: timedelta = timedelta(seconds=30)
+    database: str = default_of(MONITOR, "database")
+    digests_dir: str = default_of(MONITOR, "digests_dir")
+    timezone: str = default_of(MONITOR, "timezone")
+    busy_timeout: timedelta = default_of(MONITOR, "busy_timeout")
     polling: PollingSettings = PollingSettings()
     feeds: tuple[FeedSource, ...] = ()
     themes: dict[str, ThemeSpec] = field(default_factory=dict)
@@ -178,7 +182,7 @@ class _Validator:
             self.problem(("email", "to"), 'e-mail is enabled but has no recipients; add to = ["you@example.org"]')
         self.allow_short = bool(polling.get("allow_short_intervals"))
         self.check_interval(("polling", "interval"), data.get("polling", {}), polling.get("interval"))
-        default_interval = polling.get("interval") or parse_duration("30m")
+        default_interval = polling.get("interval") or default_of(POLLING, "interval")  # the one written was refused
         return Config(
             path=file,
             polling=PollingSettings(**_present(polling)),
@@ -213,10 +217,8 @@ class _Validator:
             if setting.key not in raw:
                 if setting.default is REQUIRED:
                     self.problem((*path, setting.key), f"missing; {setting.doc}")
-                elif setting.default is not None and isinstance(setting.default, str):
-                    out[setting.key] = setting.convert(setting.default)
                 else:
-                    out[setting.key] = setting.default
+                    out[setting.key] = default_of(settings, setting.key)
                 continue
             try:
                 out[setting.key] = setting.convert(raw[setting.key])
@@ -316,7 +318,7 @@ class _Validator:
             if not raw[key].get("phrases") and not raw[key].get("rules"):
                 where = ("themes", key, "phrases") if "phrases" in raw[key] else ("themes", key)
                 self.problem(where, "needs at least one phrase or rule to match anything")
-            if "label" in values and None not in rules:
+            if {"label", "threshold"} <= values.keys() and None not in rules:  # else a problem is reported
                 themes[key] = ThemeSpec(key=key, rules=tuple(r for r in rules if r), **values)
         return themes
 

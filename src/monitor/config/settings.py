@@ -436,5 +436,16 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
 # Every table of settings, nested ones included, by the heading the README gives it.
 DOCUMENTED: dict[str, tuple[Setting, ...]] = {**SECTIONS, "themes.<key>.rules": RULE}
 
+
+def default_of(settings: tuple[Setting, ...], key: str) -> Any:
+    """The value `key` takes where the file leaves it out: its default, converted as it would be if written
+    ("30m" is a timedelta, "auto" a number of processes). The records of `config/load.py` take their field
+    defaults from here, so each default is written once, in the table above."""
+    setting = next((s for s in settings if s.key == key), None)
+    if setting is None or setting.default is REQUIRED:
+        raise LookupError(f"no default for {key!r} among {', '.join(s.key for s in settings)}")
+    return setting.convert(setting.default) if isinstance(setting.default, str) else setting.default
+
+
 # Keys that would hold a secret: refused with a pointer to the environment variable instead.
 SECRET_KEYS = {"password", "pass", "secret", "token", "api_key"}

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from ..match.rules import Matcher
+from ..types import ThemeSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,25 @@ def quality(
 def macro_f1(figures: Sequence[ThemeQuality]) -> float:
     judged = [f for f in figures if f.judged]
     return sum(f.f1 for f in judged) / len(judged) if judged else 0.0
+
+
+def measure(
+    themes: Mapping[str, ThemeSpec],
+    verdicts: Mapping[tuple[int, str], bool],
+    texts: Mapping[int, tuple[str, str]],
+) -> tuple[list[ThemeQuality], str]:
+    """The rules of `themes` measured on the `verdicts` of the items whose (title, summary) `texts` are given
+    (a verdict on another item, or another theme, is left out), and the version of the rules that measured."""
+    verdicts = {key: v for key, v in verdicts.items() if key[0] in texts and key[1] in themes}
+    matcher = Matcher(themes)
+    scores = {item_id: {m.theme: m.score for m in matcher.match(*text)} for item_id, text in texts.items()}
+    # A missed item's best score under the threshold says how near it came (phrases weaker than the
+    # threshold count here, so this matcher is only asked about misses).
+    relaxed = Matcher({key: replace(spec, threshold=1) for key, spec in themes.items()})
+    missed = {item_id for (item_id, theme), verdict in verdicts.items() if verdict and theme not in scores[item_id]}
+    near = {item_id: {m.theme: m.score for m in relaxed.match(*texts[item_id])} for item_id in missed}
+    figures = quality(list(themes), verdicts, scores, {i: t[0] for i, t in texts.items()}, near)
+    return figures, matcher.version
 
 
 def quality_json(figures: Sequence[ThemeQuality]) -> dict[str, Any]:

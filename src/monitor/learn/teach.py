@@ -103,6 +103,21 @@ def candidates(title: str, summary: str) -> set[str]:
     return out
 
 
+def missed_and_negatives(
+    spec: ThemeSpec, verdicts: Mapping[int, bool], texts: Mapping[int, tuple[str, str]]
+) -> tuple[dict[int, tuple[str, str]], list[tuple[str, str]]]:
+    """What `suggest` learns from: the labelled positives the theme's rules miss (id -> title, summary), and
+    the labelled negatives. `verdicts` are of this theme, by item; an item without text is left out."""
+    matcher = Matcher({spec.key: spec})
+    missed = {
+        item_id: texts[item_id]
+        for item_id, v in verdicts.items()
+        if v and item_id in texts and not matcher.match(*texts[item_id])
+    }
+    negatives = [texts[item_id] for item_id, v in verdicts.items() if not v and item_id in texts]
+    return missed, negatives
+
+
 def suggest(
     missed: Mapping[int, tuple[str, str]], negatives: Sequence[tuple[str, str]], limit: int, least: int = 2
 ) -> list[Suggestion]:

@@ -13,7 +13,7 @@ at least `MIN_PRECISION`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +73,18 @@ def sklearn() -> Any:
             "training a model needs scikit-learn: pip install 'monitor[learn]' (matching with a trained model does not)"
         ) from None
     return DictVectorizer, LogisticRegression, StratifiedKFold
+
+
+def examples(
+    theme: str, verdicts: Mapping[tuple[int, str], bool], texts: Mapping[int, tuple[str, str]]
+) -> list[tuple[str, str, bool]]:
+    """The (title, summary, verdict) examples a model of `theme` learns from: its verdicts (by item and theme)
+    on the items whose texts are given, in the order of the items' ids, so that a training is repeatable."""
+    return [
+        (*texts[item_id], verdict)
+        for (item_id, judged), verdict in sorted(verdicts.items())
+        if judged == theme and item_id in texts
+    ]
 
 
 def train_theme(

@@ -147,7 +147,7 @@ class FeatureProbe:
                         f"{name}\0{key}",
                         name,
                         threshold=1,
-                        rules=(RuleSpec(name, (tuple(terms),), within=1, score=100),),
+                        rules=(RuleSpec(name, (tuple(terms),), within=1, score=100, ordered=False),),
                     )
         self.loose = Matcher(loose)  # one matcher: the item is read once for the loosened themes and the gates
 
