@@ -26,6 +26,8 @@ from monitor.config.load import load_config
 from monitor.match.rules import Matcher
 from monitor.parse.feed import parse_feed, plain_text
 from monitor.storage import Store
+from monitor.storage import feeds as feed_store
+from monitor.storage import search as search_store
 from monitor.types import FeedReport, FeedSource, FetchOutcome
 from monitor.update.poll import store_poll
 from monitor.update.rematch import clean_pending
@@ -46,8 +48,10 @@ def main() -> None:
     for share in (4, 2, 1):
         count = max(1, args.documents // share)
         with Store.open(folder / f"archive-{count}.db") as store:
-            store.sync_feeds([FeedSource("sample-wire", "https://sample.example.org/", timedelta(minutes=30))], NOW)
-            state = store.feed_state("sample-wire")
+            feed_store.sync_feeds(
+                store, [FeedSource("sample-wire", "https://sample.example.org/", timedelta(minutes=30))], NOW
+            )
+            state = feed_store.feed_state(store, "sample-wire")
             assert state is not None
             started = time.perf_counter()
             for body in bodies[:count]:
@@ -64,7 +68,7 @@ def main() -> None:
                     [(plain_text(html) + " Related: sample link", item_id) for item_id, html in rows],
                 )
                 store.conn.execute("INSERT INTO items_unclean SELECT id FROM items")
-            store.stem_pending()
+            search_store.stem_pending(store)
             started = time.perf_counter()
             changed = clean_pending(store, matcher, NOW)
             cleaned = time.perf_counter() - started

@@ -34,6 +34,7 @@ from monitor.match.rules import Matcher
 from monitor.parse.feed import parse_feed
 from monitor.parse.pool import make_parser
 from monitor.storage import Store
+from monitor.storage import feeds as feed_store
 from monitor.storage.history import feed_addresses
 from monitor.types import FeedReport, FeedSource, FetchOutcome
 from monitor.update.importing import Feed, Target, import_file, import_files
@@ -87,7 +88,9 @@ def main() -> None:
         store = Store.open(folder / f"import-{next(counter)}.db")
         last.append(store)
         # Attributed by the documents' own site link, as `monitor import FOLDER` does without --feed.
-        store.sync_feeds([FeedSource("sample-wire", "https://sample.example.org/", timedelta(minutes=30))], NOW)
+        feed_store.sync_feeds(
+            store, [FeedSource("sample-wire", "https://sample.example.org/", timedelta(minutes=30))], NOW
+        )
         feeds = {row[0]: Feed(*row) for row in store.conn.execute("SELECT id, name, url, language FROM feeds")}
         target = Target(feeds, feed_addresses(store))
         new = sum(r.counts.new for r in import_files(store, files, target, matcher, lambda: NOW, helpers))
@@ -103,8 +106,10 @@ def main() -> None:
         """The same documents stored by the poll's path (record_poll), parsed in this process: what the
         import adds to a poll is attribution, capture times and provenance."""
         with Store.open(folder / f"live-{next(counter)}.db") as store:
-            store.sync_feeds([FeedSource("sample-wire", "https://sample.example.org/", timedelta(minutes=30))], NOW)
-            state = store.feed_state("sample-wire")
+            feed_store.sync_feeds(
+                store, [FeedSource("sample-wire", "https://sample.example.org/", timedelta(minutes=30))], NOW
+            )
+            state = feed_store.feed_state(store, "sample-wire")
             assert state is not None
             for path in files:
                 parsed = parse_feed(path.read_bytes(), url=state.url, headers={}, feed_id=state.id, now=NOW)

@@ -32,6 +32,7 @@ from monitor.match.rules import Matcher
 from monitor.parse.feed import parse_feed
 from monitor.parse.pool import make_parser
 from monitor.storage import Store
+from monitor.storage import feeds as feed_store
 from monitor.types import FeedReport, FeedSource, FetchOutcome
 from monitor.update.poll import poll_round, store_poll
 
@@ -57,8 +58,10 @@ def main() -> None:
 
     def ingest() -> None:
         with Store.open(folder / f"ingest-{next(counter)}.db") as store:  # every item new: the costly case
-            store.sync_feeds([FeedSource("sample-wire", "https://sample.example.org/rss", timedelta(minutes=30))], NOW)
-            state = store.feed_state("sample-wire")
+            feed_store.sync_feeds(
+                store, [FeedSource("sample-wire", "https://sample.example.org/rss", timedelta(minutes=30))], NOW
+            )
+            state = feed_store.feed_state(store, "sample-wire")
             parsed = parse_feed(body, url=state.url, headers=headers, feed_id=state.id, now=NOW)
             report = FeedReport(feed=state.name, url=state.url, outcome=FetchOutcome.OK, status=200)
             counts = store_poll(store, replace(state, last_fetch_at=NOW), report, parsed, NOW, matcher)

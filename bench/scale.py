@@ -28,6 +28,8 @@ from monitor.digest.publish import publish
 from monitor.match.rules import Matcher
 from monitor.parse.feed import plain_text
 from monitor.storage import Store
+from monitor.storage import feeds as feed_store
+from monitor.storage import search as search_store
 from monitor.types import FeedSource
 from monitor.units import iso
 from monitor.update.rematch import rematch as rematch_items
@@ -65,8 +67,10 @@ def generate(path: Path, count: int) -> float:
         ]
     )
     with Store.open(path) as store:
-        store.sync_feeds(
-            [FeedSource(f"feed-{n}", f"https://f{n}.example.org/rss", timedelta(minutes=30)) for n in range(20)], END
+        feed_store.sync_feeds(
+            store,
+            [FeedSource(f"feed-{n}", f"https://f{n}.example.org/rss", timedelta(minutes=30)) for n in range(20)],
+            END,
         )
         step = SPAN / count
         for start in range(0, count, 20_000):
@@ -114,7 +118,7 @@ def generate(path: Path, count: int) -> float:
                 )
                 store.conn.executemany("INSERT INTO matches VALUES (?,?,?,?,?,?)", matches)
         start = time.perf_counter()
-        store.stem_pending()  # rows written with SQL wait to be stemmed, as an upgraded database's do
+        search_store.stem_pending(store)  # rows written with SQL wait to be stemmed, as an upgraded database's do
         stemming = time.perf_counter() - start
         store.conn.execute("PRAGMA optimize")
     return stemming
@@ -126,7 +130,7 @@ def measure(path: Path, count: int, rematch_too: bool = True) -> dict[str, float
         times = []
         for query in QUERIES * 3:
             start = time.perf_counter()
-            store.search(query, limit=20)
+            search_store.search(store, query, limit=20)
             times.append(time.perf_counter() - start)
         week = parse_week("2024-W20", config.timezone)
         start = time.perf_counter()

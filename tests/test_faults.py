@@ -25,6 +25,7 @@ from monitor.digest.publish import publish, retry_failed
 from monitor.fetch.http import Fetcher
 from monitor.storage import Store
 from monitor.storage import digests as store_digest
+from monitor.storage import feeds as feed_store
 from monitor.update.poll import poll_round
 from monitor.weeks import digest_send_moment, parse_week
 
@@ -315,7 +316,7 @@ def test_a_feed_failing_for_weeks_is_backed_off_and_recovers_on_its_own(feed_ser
         # 30m, 1h, 2h ... 8h, then every 12h: 6 + (3 weeks - 15.5h) / 12h = 47 tries, not 2,016.
         bound = 6 + int((outage - timedelta(hours=15.5)) / timedelta(hours=12)) + 1
         assert 40 <= hits_500 <= bound and 40 <= tries_refused <= bound, (hits_500, tries_refused, bound)
-        failing = {s.name: s for s in store.feed_states()}
+        failing = {s.name: s for s in feed_store.feed_states(store)}
         assert failing["sample-500"].consecutive_failures == hits_500
         assert "HTTP 500" in (failing["sample-500"].last_error or "")
 
@@ -332,7 +333,7 @@ def test_a_feed_failing_for_weeks_is_backed_off_and_recovers_on_its_own(feed_ser
             back.stop()
         assert store.count("items") == 7  # both came back on their own, within one capped wait
         assert clock.now - recovered_at <= timedelta(hours=12, minutes=30)
-        for state in store.feed_states():
+        for state in feed_store.feed_states(store):
             assert (state.consecutive_failures, state.retry_not_before, state.last_error) == (0, None, None)
     print(
         f"\nfeed down 3 weeks: {hits_500} requests to the 500 server, {tries_refused} refused connections "

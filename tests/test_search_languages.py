@@ -14,6 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.storage import Store
+from monitor.storage import feeds as feed_store
+from monitor.storage import search as search_store
 from monitor.text.stemming import WORD, search_query
 from monitor.types import FeedSource
 
@@ -134,7 +136,9 @@ def test_real_russian_items_inflected_forms_find_the_same_items(tmp_path, capsys
     """The real Russian items of ../shared/eval/, stored and searched; before: the porter index (items_fts)."""
     items = [json.loads(line) for line in EVAL_RU.read_text(encoding="utf-8").splitlines() if line.strip()]
     with Store.open(tmp_path / "ru.db") as store:
-        store.sync_feeds([FeedSource("ru-eval", "https://ru.example.org/rss", timedelta(hours=1), language="ru")], WHEN)
+        feed_store.sync_feeds(
+            store, [FeedSource("ru-eval", "https://ru.example.org/rss", timedelta(hours=1), language="ru")], WHEN
+        )
         with store.transaction():
             store.conn.executemany(
                 "INSERT INTO items (key, feed_id, title, summary, published, date_source, first_seen, content_hash) "
@@ -150,11 +154,11 @@ def test_real_russian_items_inflected_forms_find_the_same_items(tmp_path, capsys
                     for n, item in enumerate(items)
                 ],
             )
-        store.stem_pending()
+        search_store.stem_pending(store)
         figures = {}
         for word in ("беженцы", "беженцев", "беженц*", "Карабах", "Карабаха"):
             before = store.conn.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", (word,)).fetchone()[0]
-            figures[word] = (before, len(store.search(word, limit=1000)))
+            figures[word] = (before, len(search_store.search(store, word, limit=1000)))
     with capsys.disabled():
         print(
             f"\n{len(items)} real Russian items, items found before -> after: "
@@ -174,13 +178,13 @@ QUERY_TEXT = st.lists(st.sampled_from(QUERY_PARTS), max_size=30).map("".join)
 @pytest.mark.slow
 def test_any_query_is_answered_and_every_word_of_an_item_finds_it(query):
     with Store.open(":memory:") as store:
-        store.sync_feeds([FeedSource("sample-wire", f"{SITE}/rss", timedelta(hours=1))], WHEN)
+        feed_store.sync_feeds(store, [FeedSource("sample-wire", f"{SITE}/rss", timedelta(hours=1))], WHEN)
         with store.transaction():
             store.conn.execute(
                 "INSERT INTO items (key, feed_id, title, summary, published, date_source, first_seen, content_hash) "
                 "VALUES ('k', 1, ?, ?, '2023-09-25T09:00:00Z', 'first_seen', '2023-09-25T09:00:00Z', '')",
                 ("Sample: " + query, SAMPLE_NOTE),
             )
-        store.search(query)  # never an error, whatever the syntax
+        search_store.search(store, query)  # never an error, whatever the syntax
         for word in set(WORD.findall(query)):
-            assert store.search(f'"{word}"'), word  # any word of an item, as written, finds it
+            assert search_store.search(store, f'"{word}"'), word  # any word of an item, as written, finds it

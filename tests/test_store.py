@@ -14,8 +14,10 @@ import pytest
 from monitor.errors import StoreError
 from monitor.parse.feed import parse_feed
 from monitor.storage import Store
+from monitor.storage import feeds as feed_store
+from monitor.storage import search as search_store
 from monitor.storage.schema import MIGRATIONS
-from monitor.types import FeedReport, FeedSource, FetchOutcome
+from monitor.types import FeedReport, FeedSource, FeedState, FetchOutcome
 from monitor.update.poll import store_poll
 
 from .samples import headlines, rss
@@ -27,9 +29,15 @@ def source(name: str = "sample-wire", url: str = "https://sample-wire.example.or
     return FeedSource(name=name, url=url, interval=timedelta(minutes=30))
 
 
-def poll_into(store: Store, name: str, body: bytes, now: datetime = NOW):
-    state = store.feed_state(name)
+def stored_state(store: Store, name: str) -> FeedState:
+    """The stored state of a feed in the config."""
+    state = feed_store.feed_state(store, name)
     assert state is not None
+    return state
+
+
+def poll_into(store: Store, name: str, body: bytes, now: datetime = NOW):
+    state = stored_state(store, name)
     parsed = parse_feed(body, url=state.url, headers={}, feed_id=state.id, now=now)
     report = FeedReport(feed=name, url=state.url, outcome=FetchOutcome.OK, status=200)
     return store_poll(store, replace(state, last_fetch_at=now), report, parsed, now)
@@ -38,7 +46,7 @@ def poll_into(store: Store, name: str, body: bytes, now: datetime = NOW):
 @pytest.fixture
 def store(tmp_path):
     with Store.open(tmp_path / "monitor.db") as opened:
-        opened.sync_feeds([source(), source("sample-mirror", "https://mirror.example.org/rss")], NOW)
+        feed_store.sync_feeds(opened, [source(), source("sample-mirror", "https://mirror.example.org/rss")], NOW)
         yield opened
 
 
@@ -169,14 +177,14 @@ def test_first_seen_date_is_kept_when_a_dateless_item_is_seen_again(store):
 
 
 def test_a_failed_write_rolls_back_the_whole_feed(store):
-    state = store.feed_state("sample-wire")
+    state = stored_state(store, "sample-wire")
     parsed = parse_feed(rss(headlines(3)), url=state.url, headers={}, feed_id=state.id, now=NOW)
     bad_report = FeedReport(feed="sample-wire", url=state.url, outcome=FetchOutcome.OK, status=200)
     store.conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON fetches BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
     with pytest.raises(StoreError, match="disk says no"):
         store_poll(store, replace(state, etag='"new"'), bad_report, parsed, NOW)
     assert store.count("items") == 0 and store.count("item_sources") == 0
-    assert store.feed_state("sample-wire").etag is None  # the feed's state was not half-written
+    assert stored_state(store, "sample-wire").etag is None  # the feed's state was not half-written
 
 
 def test_readers_are_not_blocked_by_a_writer(store, tmp_path):
@@ -193,23 +201,23 @@ def test_readers_are_not_blocked_by_a_writer(store, tmp_path):
 
 def test_sync_feeds_follows_config_edits_and_keeps_removed_feeds_items(store):
     poll_into(store, "sample-wire", rss(headlines(2)))
-    store.save_feed_state(replace(store.feed_state("sample-wire"), etag='"x"', dead=True))
-    store.sync_feeds([source(url="https://sample-wire.example.org/new-rss")], NOW)
-    moved = store.feed_state("sample-wire")
+    feed_store.save_feed_state(store, replace(stored_state(store, "sample-wire"), etag='"x"', dead=True))
+    feed_store.sync_feeds(store, [source(url="https://sample-wire.example.org/new-rss")], NOW)
+    moved = stored_state(store, "sample-wire")
     assert (moved.url, moved.etag, moved.dead) == ("https://sample-wire.example.org/new-rss", None, False)
-    assert store.feed_state("sample-mirror") is None  # retired from polling...
+    assert feed_store.feed_state(store, "sample-mirror") is None  # retired from polling...
     assert store.count("feeds") == 2 and store.count("items") == 2  # ...but nothing is deleted
 
 
 def test_search_ranks_finds_stems_and_survives_bad_syntax(store):
     entries = headlines(5)
     poll_into(store, "sample-wire", rss(entries))
-    hits = store.search("refugee")
+    hits = search_store.search(store, "refugee")
     assert [h["title"] for h in hits] == [entries[3].title]  # "refugee" stems to match
-    assert store.search('"Lachin road"')[0]["title"] == entries[0].title
-    assert store.search('Lachin "road') and store.search("AND OR NOT") == []
-    assert len(store.search("sample", limit=2)) == 2
-    newest = store.search("sample", newest_first=True)
+    assert search_store.search(store, '"Lachin road"')[0]["title"] == entries[0].title
+    assert search_store.search(store, 'Lachin "road') and search_store.search(store, "AND OR NOT") == []
+    assert len(search_store.search(store, "sample", limit=2)) == 2
+    newest = search_store.search(store, "sample", newest_first=True)
     assert [h["published"] for h in newest] == sorted((h["published"] for h in newest), reverse=True)
 
 
@@ -236,18 +244,19 @@ def test_many_new_and_changed_items_in_one_poll_are_each_indexed_once_for_search
     assert poll_into(store, "sample-wire", rss(changed), now=NOW + timedelta(hours=1)).updated == count
     for n in (0, 777, count - 1):
         assert found(f"alphaword{n}") == [] and found(f"betaword{n}") == [entries[n].link]
-        assert [hit["link"] for hit in store.search(f"betaword{n}")] == [entries[n].link]
-        assert store.search(f"alphaword{n}") == []
+        assert [hit["link"] for hit in search_store.search(store, f"betaword{n}")] == [entries[n].link]
+        assert search_store.search(store, f"alphaword{n}") == []
     for index in ("items_fts", "items_stemmed_fts"):  # raises where the index and its content disagree
         store.conn.execute(f"INSERT INTO {index}({index}) VALUES ('integrity-check')")
     assert store.count("items") == count and store.count("items_stemmed") == count
 
 
 def test_sync_feeds_follows_renames_and_leaves_other_feeds_alone(store):
-    wire, mirror = store.feed_state("sample-wire"), store.feed_state("sample-mirror")
+    wire, mirror = feed_store.feed_state(store, "sample-wire"), feed_store.feed_state(store, "sample-mirror")
     assert wire and mirror
     # renamed, written with https -> http (the same feed), beside a feed that is really new
-    renames = store.sync_feeds(
+    renames = feed_store.sync_feeds(
+        store,
         [
             source("wire-renamed", "http://sample-wire.example.org/rss"),
             source("sample-mirror", "https://mirror.example.org/rss"),
@@ -256,17 +265,18 @@ def test_sync_feeds_follows_renames_and_leaves_other_feeds_alone(store):
         NOW,
     )
     assert renames == [("sample-wire", "wire-renamed")]
-    renamed = store.feed_state("wire-renamed")
+    renamed = feed_store.feed_state(store, "wire-renamed")
     assert renamed and renamed.id == wire.id
-    assert store.feed_state("sample-mirror").id == mirror.id
+    assert stored_state(store, "sample-mirror").id == mirror.id
     # a feed removed long ago and added back under another name is that feed again
-    store.sync_feeds([source("sample-mirror", "https://mirror.example.org/rss")], NOW)
-    assert store.sync_feeds(
+    feed_store.sync_feeds(store, [source("sample-mirror", "https://mirror.example.org/rss")], NOW)
+    assert feed_store.sync_feeds(
+        store,
         [
             source("sample-mirror", "https://mirror.example.org/rss"),
             source("back-again", "https://sample-wire.example.org/rss"),
         ],
         NOW,
     ) == [("wire-renamed", "back-again")]
-    assert store.feed_state("back-again").id == wire.id
+    assert stored_state(store, "back-again").id == wire.id
     assert store.count("feeds") == 3

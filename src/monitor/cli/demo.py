@@ -26,7 +26,7 @@ from ..config.load import Config
 from ..digest.publish import Published, publish
 from ..fetch.http import Fetcher
 from ..match.rules import Matcher
-from ..storage import Store
+from ..storage import Store, status
 from ..types import FeedReport, FeedSource
 from ..update.poll import poll_round
 from ..weeks import parse_week
@@ -116,7 +116,7 @@ def run_demo(
                 clock(),
                 out_dir=out_dir or demo.digests_dir,
             )
-            matches = store.matches_per_theme()
+            matches = status.matches_per_theme(store)
     return DemoResult(work, database, reports, digest, matches)
 
 

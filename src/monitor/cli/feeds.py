@@ -16,6 +16,8 @@ from ..config.load import parse_config
 from ..config.settings import http_url
 from ..errors import StoreError, UsageError
 from ..fetch.http import Fetcher
+from ..storage import feeds as feed_store
+from ..storage import status
 from ..text.safe import redact, shown
 from ..units import format_duration
 from ..update.policy import revive
@@ -83,7 +85,7 @@ def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
             matcher=matcher,
         )
         try:  # upkeep for polls run by cron, without the daemon; best effort: the round is stored
-            store.prune_fetches(utc_now() - config.polling.keep_fetches, utc_now())
+            status.prune_fetches(store, utc_now() - config.polling.keep_fetches, utc_now())
             store.checkpoint()
         except StoreError as error:
             click.echo(f"warning: the fetches log was not pruned: {error}", err=True)
@@ -107,8 +109,8 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
         return
     obj: Context = ctx.obj
     with obj.store() as store:
-        store.sync_feeds(obj.config.feeds, utc_now())
-        rows = health_rows(store.feed_health(), utc_now(), obj.config.polling.stale_after)
+        feed_store.sync_feeds(store, obj.config.feeds, utc_now())
+        rows = health_rows(feed_store.feed_health(store), utc_now(), obj.config.polling.stale_after)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -132,8 +134,8 @@ def feeds_revive(obj: Context, names: tuple[str, ...]) -> None:
     if unknown:
         raise UsageError(f"no feed named {', '.join(map(repr, unknown))} in {obj.config.path}")
     with obj.store() as store:
-        store.sync_feeds(obj.config.feeds, utc_now())
-        store.revive([revive(state) for state in store.feed_states(names)])
+        feed_store.sync_feeds(store, obj.config.feeds, utc_now())
+        feed_store.revive(store, [revive(state) for state in feed_store.feed_states(store, names)])
     for name in names:
         click.echo(f"{name}: revived; it is polled at the next round")
 

@@ -24,6 +24,7 @@ from ..match.rules import Matcher
 from ..parse.pool import make_parser
 from ..parse.saved import parse_date
 from ..storage import Store
+from ..storage import feeds as feed_store
 from ..storage.history import add_feed, feed_addresses, feed_id
 from ..text.safe import shown
 from ..types import FeedSource
@@ -60,7 +61,7 @@ def import_(
     files = list(_files(paths))
     matcher = Matcher(config.themes)
     with obj.store() as store:
-        store.sync_feeds(config.feeds, utc_now())
+        feed_store.sync_feeds(store, config.feeds, utc_now())
         record_settings(store, config)
         feed = _target_feed(obj, store, feed_name, url)
         target = Target(_feeds(store), feed_addresses(store), feed, when)
@@ -101,7 +102,7 @@ def _files(paths: Iterable[str]) -> Iterator[Path]:
 
 
 def _feeds(store: Store) -> dict[int, Feed]:
-    return {row[0]: Feed(*row) for row in store.feed_rows()}
+    return {row[0]: Feed(*row) for row in feed_store.feed_rows(store)}
 
 
 def _target_feed(obj: Context, store: Store, name: str | None, url: str | None) -> int | None:
@@ -191,7 +192,7 @@ def backfill(obj: Context, since: str, until: str | None, names: tuple[str, ...]
     started = time.monotonic()
     reports: list[BackfillReport] = []
     with obj.store() as store, Archive(config.backfill, config.polling, clock=utc_now) as archive:
-        store.sync_feeds(config.feeds, utc_now())
+        feed_store.sync_feeds(store, config.feeds, utc_now())
         record_settings(store, config)
         feeds = _feeds(store)
         target = Target(feeds, feed_addresses(store))

@@ -13,6 +13,8 @@ import click
 from ..errors import UsageError
 from ..match.rules import matches_json
 from ..parse.feed import plain_text, summary_text
+from ..storage import cleaning, items, status
+from ..storage import search as search_store
 from ..types import Matching
 from ..update.rematch import clean_pending
 from ..update.rematch import rematch as rematch_items
@@ -37,7 +39,7 @@ def search(obj: Context, query: str, limit: int, newest: bool, as_json: bool) ->
     """Full-text search of titles and summaries (words, "exact phrases", OR, NOT, prefix*), among the 2,000
     most recently stored matches."""
     with obj.store(must_exist=True) as store:
-        rows = store.search(query, limit=limit, newest_first=newest)
+        rows = search_store.search(store, query, limit=limit, newest_first=newest)
     if as_json:
         for row in rows:
             click.echo(json.dumps(shown_row(row), ensure_ascii=False))
@@ -97,8 +99,8 @@ def themes(obj: Context, as_json: bool, quality: bool) -> None:
     since = week_start(utc_now(), config.timezone, config.digest.week_start)
     with obj.store() as store:
         matcher = cli_model.matcher(obj, store, config.themes)
-        counts = store.theme_counts(since, week_end(since, config.timezone))
-        stale = store.items_to_match(matcher.version)
+        counts = status.theme_counts(store, since, week_end(since, config.timezone))
+        stale = items.items_to_match(store, matcher.version)
     rows = [
         {
             "theme": key,
@@ -148,19 +150,19 @@ def rematch(obj: Context, everything: bool, batch: int, dry_run: bool) -> None:
         return
     with obj.store(must_exist=True) as store:
         matcher = cli_model.matcher(obj, store, obj.config.themes)
-        listed = store.items_to_clean()
+        listed = cleaning.items_to_clean(store)
         if listed:  # an archive an older monitor stored: its summaries cleaned first
             with click.progressbar(length=listed, label="cleaning", file=sys.stderr) as bar:
                 cleaned = clean_pending(store, matcher, utc_now(), progress=bar.update)
             click.echo(f"cleaned stored summaries: {cleaned} of {listed} held boilerplate and were matched again")
-        total = store.items_to_match(matcher.version, everything=everything)
+        total = items.items_to_match(store, matcher.version, everything=everything)
         if not total:
             click.echo("every item is already matched with the current themes (--all matches them anyway)")
             return
         with click.progressbar(length=total, label="matching", file=sys.stderr) as bar:
             for done in rematch_items(store, matcher, utc_now(), everything=everything, batch=batch):
                 bar.update(done)
-        counts = store.theme_counts(utc_now(), utc_now())  # the totals only
+        counts = status.theme_counts(store, utc_now(), utc_now())  # the totals only
     click.echo(
         f"matched {total} item(s); matches per theme: "
         + (", ".join(f"{theme} {total_}" for theme, (_, total_) in sorted(counts.items())) or "none")

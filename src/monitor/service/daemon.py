@@ -46,6 +46,7 @@ from ..match.model import with_models
 from ..match.rules import Matcher
 from ..parse.pool import Parser, make_parser
 from ..storage import Store
+from ..storage import feeds as feed_store
 from ..storage import models as model_rows
 from ..update.poll import poll_feed, record_settings
 from ..update.schedule import OVERDUE_SPREAD, first_poll
@@ -166,7 +167,7 @@ class Daemon:
             try:
                 store = Store.open(self.db_path, attempt)
                 with self.store_lock:
-                    store.sync_feeds(self.config.feeds, self.clock())
+                    feed_store.sync_feeds(store, self.config.feeds, self.clock())
                     record_settings(store, self.config)
                 store.set_busy_timeout(self.config.busy_timeout)
                 if waiting_since is not None:
@@ -232,7 +233,7 @@ class Daemon:
     def _schedule_feeds(self, *, initial: bool, changed: set[str] | None = None) -> None:
         now = self.clock()
         with self.store_lock:
-            states = {s.name: s for s in self.store.feed_states()}
+            states = {s.name: s for s in feed_store.feed_states(self.store)}
         feeds = [f for f in self.config.feeds if changed is None or f.name in changed]
         log_future([states[f.name] for f in feeds if f.name in states], now)
         for index, feed in enumerate(feeds):
@@ -342,7 +343,7 @@ class Daemon:
         with self.store_lock:
             self.store.set_busy_timeout(min(config.busy_timeout, RELOAD_TRY))
             try:
-                renames = self.store.sync_feeds(config.feeds, self.clock())
+                renames = feed_store.sync_feeds(self.store, config.feeds, self.clock())
                 record_settings(self.store, config)
             except BaseException:
                 self.store.set_busy_timeout(self.config.busy_timeout)

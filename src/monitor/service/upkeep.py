@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ..errors import MonitorError
-from ..storage import Store
+from ..storage import Store, status
+from ..storage import search as search_store
 from ..update.rematch import clean_pending
 from .host import Host
 
@@ -41,9 +42,9 @@ class Upkeep:
         keep, now, stop = host.config.polling.keep_fetches, host.clock(), host.stopping.is_set
         try:
             with Store.open(host.db_path, host.config.busy_timeout) as store:
-                total = store.prune_fetches(now - keep, now, stop=stop)
+                total = status.prune_fetches(store, now - keep, now, stop=stop)
                 cleaned = clean_pending(store, host.matcher, now, stop=stop)
-                stemmed = store.stem_pending(stop=stop)
+                stemmed = search_store.stem_pending(store, stop=stop)
         except MonitorError as error:
             log.error(
                 "upkeep (pruning the fetches log, cleaning and stemming items) failed: %s; tried again in a day", error

@@ -1,13 +1,15 @@
-"""EDGE: the SQLite file and the SQL of feeds, items, search and status, one module per concern.
+"""EDGE: the SQLite file and the SQL of feeds, items, search, status, digests, history, labels and models, one
+module per concern.
 
-`connection` opens and migrates the file and runs transactions; `feeds`, `items` (and their matches),
-`search`, `cleaning` (stored summaries made again) and `status` each hold their tables' SQL; `Store` is all
-of them on one connection.
+`connection` is the one class, `Connection`: it opens and migrates the file and runs transactions, and holds the
+write lock's small generic helpers. Every concern is a module of functions taking it: `feeds`, `items` (and their
+matches), `search`, `cleaning` (stored summaries made again), `status`, `digests`, `history`, `labels` and
+`models` each hold their tables' SQL (`feeds.sync_feeds(store, feeds, now)`). `Store` is the name the rest of
+monitor knows the connection by (`with Store.open(path) as store:`).
 """
 
 from __future__ import annotations
 
-from .cleaning import Cleaning
 from .connection import (
     BUSY_TIMEOUT,
     CHUNK,
@@ -19,12 +21,9 @@ from .connection import (
     Connection,
 )
 from .feeds import feed_renames
-from .status import Status, clock_figures, health_figures
+from .status import clock_figures, health_figures
 
-
-class Store(Cleaning, Status):
-    """The database: feeds, items and matches, search and status figures, on one connection."""
-
+Store = Connection  # the database, on one connection: what every storage module's functions take
 
 __all__ = [
     "BUSY_TIMEOUT",

@@ -48,7 +48,7 @@ FOREVER = "9999"  # an :upto after every stored time
 
 
 class Connection:
-    """The database connection and its transactions; the other parts of storage are built on it."""
+    """The database connection and its transactions: what every other storage module's functions take."""
 
     def __init__(self, path: str, conn: sqlite3.Connection, busy_timeout: timedelta = BUSY_TIMEOUT):
         self.path = path

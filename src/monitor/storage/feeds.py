@@ -13,112 +13,116 @@ from ..units import from_iso, iso
 from .connection import FOREVER, NEWEST, Connection, _marks
 
 
-class Feeds(Connection):
-    """The feeds table: the config's feeds synced in, each feed's polling state."""
+def sync_feeds(store: Connection, feeds: Sequence[FeedSource], now: datetime) -> list[tuple[str, str]]:
+    """Make the feeds table match the config: add new feeds, follow edits and renames, retire removed
+    ones (their items stay). A feed whose configured URL changed starts afresh at the new URL.
+    Returns the renames followed, as (old name, new name).
 
-    def sync_feeds(self, feeds: Sequence[FeedSource], now: datetime) -> list[tuple[str, str]]:
-        """Make the feeds table match the config: add new feeds, follow edits and renames, retire removed
-        ones (their items stay). A feed whose configured URL changed starts afresh at the new URL.
-        Returns the renames followed, as (old name, new name).
-
-        Safe beside other processes doing the same (a `monitor poll` while the daemon reloads): the table is
-        read inside the IMMEDIATE transaction that writes it, so no process inserts a name another has just
-        inserted. A feed new to the config at the address of a feed that left it (its configured URL, or
-        the one a 301 moved it to) is that feed renamed: the row keeps its id, so the identity keys of its
-        items (`identity.item_key`, scoped by feed id when guids are not URLs) and its sightings stay."""
-        with self.transaction():
-            rows = {row["name"]: row for row in self.db.query("SELECT id, name, url, config_url, in_config FROM feeds")}
-            renames = feed_renames(feeds, list(rows.values()))
-            for new_name, old_name in renames.items():
-                row = rows.pop(old_name)
-                self.conn.execute("UPDATE feeds SET name = ? WHERE id = ?", (new_name, row["id"]))
-                rows[new_name] = {**row, "name": new_name}
-            for feed in feeds:
-                values = {
-                    "language": feed.language,
-                    "tags": json.dumps(list(feed.tags)),
-                    "interval_seconds": int(feed.interval.total_seconds()),
-                    "in_config": 1,
-                }
-                existing = rows.get(feed.name)
-                if existing is None:
-                    self.db.table("feeds").insert(
-                        {"name": feed.name, "url": feed.url, "config_url": feed.url, "created_at": iso(now), **values}
+    Safe beside other processes doing the same (a `monitor poll` while the daemon reloads): the table is
+    read inside the IMMEDIATE transaction that writes it, so no process inserts a name another has just
+    inserted. A feed new to the config at the address of a feed that left it (its configured URL, or
+    the one a 301 moved it to) is that feed renamed: the row keeps its id, so the identity keys of its
+    items (`identity.item_key`, scoped by feed id when guids are not URLs) and its sightings stay."""
+    with store.transaction():
+        rows = {row["name"]: row for row in store.db.query("SELECT id, name, url, config_url, in_config FROM feeds")}
+        renames = feed_renames(feeds, list(rows.values()))
+        for new_name, old_name in renames.items():
+            row = rows.pop(old_name)
+            store.conn.execute("UPDATE feeds SET name = ? WHERE id = ?", (new_name, row["id"]))
+            rows[new_name] = {**row, "name": new_name}
+        for feed in feeds:
+            values = {
+                "language": feed.language,
+                "tags": json.dumps(list(feed.tags)),
+                "interval_seconds": int(feed.interval.total_seconds()),
+                "in_config": 1,
+            }
+            existing = rows.get(feed.name)
+            if existing is None:
+                store.db.table("feeds").insert(
+                    {"name": feed.name, "url": feed.url, "config_url": feed.url, "created_at": iso(now), **values}
+                )
+                continue
+            if existing["config_url"] != feed.url:
+                values.update(config_url=feed.url)
+                if _address(existing["url"]) != _address(feed.url):  # not merely following a 301
+                    values.update(
+                        url=feed.url,
+                        etag=None,
+                        last_modified=None,
+                        content_hash=None,
+                        dead=0,
+                        consecutive_failures=0,
+                        retry_not_before=None,
                     )
-                    continue
-                if existing["config_url"] != feed.url:
-                    values.update(config_url=feed.url)
-                    if _address(existing["url"]) != _address(feed.url):  # not merely following a 301
-                        values.update(
-                            url=feed.url,
-                            etag=None,
-                            last_modified=None,
-                            content_hash=None,
-                            dead=0,
-                            consecutive_failures=0,
-                            retry_not_before=None,
-                        )
-                self.db.table("feeds").update(existing["id"], values)
-            names = [f.name for f in feeds]
-            retired = f"name NOT IN ({_marks(names)})" if names else "1"
-            self.conn.execute(f"UPDATE feeds SET in_config = 0 WHERE in_config = 1 AND {retired}", names)
-        return [(old, new) for new, old in renames.items()]
+            store.db.table("feeds").update(existing["id"], values)
+        names = [f.name for f in feeds]
+        retired = f"name NOT IN ({_marks(names)})" if names else "1"
+        store.conn.execute(f"UPDATE feeds SET in_config = 0 WHERE in_config = 1 AND {retired}", names)
+    return [(old, new) for new, old in renames.items()]
 
-    def _feed_id(self, name: str) -> int:
-        row = self.conn.execute("SELECT id FROM feeds WHERE name = ?", (name,)).fetchone()
-        return int(row[0])
 
-    def feed_states(self, names: Iterable[str] | None = None) -> list[FeedState]:
-        """States of the configured feeds (or of the named ones), in config order of insertion."""
-        sql = "SELECT * FROM feeds WHERE in_config = 1"
-        params: list[Any] = []
-        if names is not None:
-            names = list(names)
-            sql += f" AND name IN ({_marks(names)})"
-            params = names
-        return [_feed_state(row) for row in self.db.query(sql + " ORDER BY id", params)]
+def _feed_id(store: Connection, name: str) -> int:
+    row = store.conn.execute("SELECT id FROM feeds WHERE name = ?", (name,)).fetchone()
+    return int(row[0])
 
-    def feed_state(self, name: str) -> FeedState | None:
-        rows = self.feed_states([name])
-        return rows[0] if rows else None
 
-    def revive(self, states: Sequence[FeedState]) -> None:
-        with self.transaction():
-            for state in states:
-                self.save_feed_state(state)
+def feed_states(store: Connection, names: Iterable[str] | None = None) -> list[FeedState]:
+    """States of the configured feeds (or of the named ones), in config order of insertion."""
+    sql = "SELECT * FROM feeds WHERE in_config = 1"
+    params: list[Any] = []
+    if names is not None:
+        names = list(names)
+        sql += f" AND name IN ({_marks(names)})"
+        params = names
+    return [_feed_state(row) for row in store.db.query(sql + " ORDER BY id", params)]
 
-    def save_feed_state(self, state: FeedState, title: str | None = None) -> None:
-        """Write a feed's state; call inside a transaction."""
-        values = {
-            "url": state.url,
-            "etag": state.etag,
-            "last_modified": state.last_modified,
-            "content_hash": state.content_hash,
-            "last_fetch_at": iso(state.last_fetch_at),
-            "last_success_at": iso(state.last_success_at),
-            "last_error": state.last_error,
-            "last_error_at": iso(state.last_error_at),
-            "consecutive_failures": state.consecutive_failures,
-            "retry_not_before": iso(state.retry_not_before),
-            "dead": int(state.dead),
-        }
-        if title:
-            values["title"] = title
-        self.db.table("feeds").update(state.id, values)
 
-    def feed_rows(self) -> list[tuple[int, str, str, str | None]]:
-        """Every stored feed, in the config or not: id, name, url, language."""
-        return list(self.conn.execute("SELECT id, name, url, language FROM feeds"))
+def feed_state(store: Connection, name: str) -> FeedState | None:
+    rows = feed_states(store, [name])
+    return rows[0] if rows else None
 
-    def feed_health(self) -> list[dict[str, Any]]:
-        return list(
-            self.db.query(
-                f"""
-            SELECT f.*, (SELECT count(*) FROM item_sources s WHERE s.feed_id = f.id) AS items, {NEWEST} AS newest
-            FROM feeds f WHERE f.in_config = 1 ORDER BY f.id""",
-                {"upto": FOREVER},
-            )
+
+def revive(store: Connection, states: Sequence[FeedState]) -> None:
+    with store.transaction():
+        for state in states:
+            save_feed_state(store, state)
+
+
+def save_feed_state(store: Connection, state: FeedState, title: str | None = None) -> None:
+    """Write a feed's state; call inside a transaction."""
+    values = {
+        "url": state.url,
+        "etag": state.etag,
+        "last_modified": state.last_modified,
+        "content_hash": state.content_hash,
+        "last_fetch_at": iso(state.last_fetch_at),
+        "last_success_at": iso(state.last_success_at),
+        "last_error": state.last_error,
+        "last_error_at": iso(state.last_error_at),
+        "consecutive_failures": state.consecutive_failures,
+        "retry_not_before": iso(state.retry_not_before),
+        "dead": int(state.dead),
+    }
+    if title:
+        values["title"] = title
+    store.db.table("feeds").update(state.id, values)
+
+
+def feed_rows(store: Connection) -> list[tuple[int, str, str, str | None]]:
+    """Every stored feed, in the config or not: id, name, url, language."""
+    return list(store.conn.execute("SELECT id, name, url, language FROM feeds"))
+
+
+def feed_health(store: Connection) -> list[dict[str, Any]]:
+    return list(
+        store.db.query(
+            f"""
+        SELECT f.*, (SELECT count(*) FROM item_sources s WHERE s.feed_id = f.id) AS items, {NEWEST} AS newest
+        FROM feeds f WHERE f.in_config = 1 ORDER BY f.id""",
+            {"upto": FOREVER},
         )
+    )
 
 
 def feed_renames(feeds: Sequence[FeedSource], rows: Sequence[dict[str, Any]]) -> dict[str, str]:

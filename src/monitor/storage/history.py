@@ -1,6 +1,6 @@
 """EDGE: what `monitor import` and `monitor backfill` write (migration 20), beside `items`.
 
-An imported document is stored by the store's own item path (`Store._store_items`: identity, de-duplication,
+An imported document is stored by the store's own item path (`items.store_items`: identity, de-duplication,
 the plan and matches its `decide` makes, the search index, item weeks) with its capture time as the poll's
 "now", in one transaction with its `imports` row; the sightings it made name that row. The feed's state
 (validators, failures, last poll) is not touched: an import is not a poll, and the next live poll must not be
@@ -17,11 +17,11 @@ from typing import Any
 from ..identity import address
 from ..types import Decide, FeedSource, ItemCounts, ParsedFeed
 from ..units import from_iso, iso
-from .connection import CHUNK
-from .items import Items
+from . import items
+from .connection import CHUNK, Connection
 
 
-def feed_addresses(store: Items) -> dict[str, int]:
+def feed_addresses(store: Connection) -> dict[str, int]:
     """Every feed's addresses (configured, polled) -> its id; a configured feed wins over a removed one."""
     found: dict[str, int] = {}
     for feed_id, url, config_url in store.conn.execute("SELECT id, url, config_url FROM feeds ORDER BY in_config, id"):
@@ -30,12 +30,12 @@ def feed_addresses(store: Items) -> dict[str, int]:
     return found
 
 
-def feed_id(store: Items, name: str) -> int | None:
+def feed_id(store: Connection, name: str) -> int | None:
     row = store.conn.execute("SELECT id FROM feeds WHERE name = ?", (name,)).fetchone()
     return int(row[0]) if row else None
 
 
-def add_feed(store: Items, source: FeedSource, now: datetime) -> int:
+def add_feed(store: Connection, source: FeedSource, now: datetime) -> int:
     """A feed named only by an import: stored, not in the config, so never polled (a poll's config sync
     would take it over as renamed if the config later adds a feed at its address)."""
     with store.transaction():
@@ -56,7 +56,7 @@ def add_feed(store: Items, source: FeedSource, now: datetime) -> int:
     return found
 
 
-def imported_from(store: Items, feed: int, body_hash: str) -> str | None:
+def imported_from(store: Connection, feed: int, body_hash: str) -> str | None:
     """Where this document of this feed was imported from before (None: never)."""
     row = store.conn.execute(
         "SELECT source FROM imports WHERE feed_id = ? AND body_hash = ?", (feed, body_hash)
@@ -65,7 +65,7 @@ def imported_from(store: Items, feed: int, body_hash: str) -> str | None:
 
 
 def record_import(
-    store: Items,
+    store: Connection,
     feed: int,
     parsed: ParsedFeed,
     captured: datetime,
@@ -99,9 +99,9 @@ def record_import(
             .last_pk
         )
         earlier = _sightings(store, feed, [i.key for i in parsed.items])
-        counts = store._store_items(feed, parsed, decide)  # the poll's own path, on purpose
+        counts = items.store_items(store, feed, parsed, decide)  # the poll's own path, on purpose
         if counts.new or counts.updated:
-            store._fill_weeks()
+            items.fill_weeks(store)
         _keep_order(store, feed, stamp, earlier)
         _claim_sightings(store, feed, import_id, stamp, [i.key for i in parsed.items])
         store.conn.execute(
@@ -116,7 +116,7 @@ def record_import(
     return counts
 
 
-def _sightings(store: Items, feed: int, keys: Sequence[str]) -> dict[int, tuple[str, str]]:
+def _sightings(store: Connection, feed: int, keys: Sequence[str]) -> dict[int, tuple[str, str]]:
     """item id -> (first_seen, last_seen) of this feed's sightings of these items."""
     found: dict[int, tuple[str, str]] = {}
     for start in range(0, len(keys), CHUNK):
@@ -130,7 +130,7 @@ def _sightings(store: Items, feed: int, keys: Sequence[str]) -> dict[int, tuple[
     return found
 
 
-def _keep_order(store: Items, feed: int, stamp: str, earlier: dict[int, tuple[str, str]]) -> None:
+def _keep_order(store: Connection, feed: int, stamp: str, earlier: dict[int, tuple[str, str]]) -> None:
     """A capture older than what is stored (imported after live polls, or out of order) moves first sightings
     back, never last sightings: the store wrote `stamp` as the last one, as a poll is always the newest."""
     rows: list[Any] = [
@@ -144,7 +144,7 @@ def _keep_order(store: Items, feed: int, stamp: str, earlier: dict[int, tuple[st
         )
 
 
-def _claim_sightings(store: Items, feed: int, import_id: int, stamp: str, keys: Sequence[str]) -> None:
+def _claim_sightings(store: Connection, feed: int, import_id: int, stamp: str, keys: Sequence[str]) -> None:
     """The sightings this import made (first seen at its capture, by this feed) name it; an item stored from a
     later capture or poll was in fact first seen at this one."""
     for start in range(0, len(keys), CHUNK):
@@ -160,13 +160,13 @@ def _claim_sightings(store: Items, feed: int, import_id: int, stamp: str, keys: 
         )
 
 
-def live_since(store: Items) -> datetime | None:
+def live_since(store: Connection) -> datetime | None:
     """The first successful live poll of any feed (None: none yet): a week before it is e-mailed only when
     asked for with --send, even when imports fill it."""
     return from_iso(store.conn.execute("SELECT min(first_live_at) FROM feeds").fetchone()[0])
 
 
-def done_captures(store: Items, feed: int) -> set[tuple[str, str]]:
+def done_captures(store: Connection, feed: int) -> set[tuple[str, str]]:
     """(timestamp, original) of this feed's captures imported by earlier runs (failed ones are tried again)."""
     return {
         (t, o)
@@ -176,13 +176,13 @@ def done_captures(store: Items, feed: int) -> set[tuple[str, str]]:
     }
 
 
-def import_of(store: Items, feed: int, body_hash: str) -> int | None:
+def import_of(store: Connection, feed: int, body_hash: str) -> int | None:
     row = store.conn.execute("SELECT id FROM imports WHERE feed_id = ? AND body_hash = ?", (feed, body_hash)).fetchone()
     return int(row[0]) if row else None
 
 
 def record_capture(
-    store: Items,
+    store: Connection,
     feed: int,
     timestamp: str,
     original: str,
@@ -202,7 +202,7 @@ def record_capture(
         )
 
 
-def imported_documents(store: Items) -> set[tuple[int, str]]:
+def imported_documents(store: Connection) -> set[tuple[int, str]]:
     """(feed id, sha256) of every document imported: a large import checks each file against it without a
     query (an import of a million files holds a million short pairs)."""
     return {(feed, body_hash) for feed, body_hash in store.conn.execute("SELECT feed_id, body_hash FROM imports")}

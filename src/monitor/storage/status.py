@@ -12,57 +12,61 @@ from .connection import FOREVER, STALE, SUCCESSES, Connection
 PRUNE_CHUNK = 5000  # fetches deleted per transaction: a poll waits at most for one chunk
 
 
-class Status(Connection):
-    """Figures of `monitor status` and `monitor themes`, and the upkeep of the fetches log."""
-
-    def prune_fetches(
-        self, older_than: datetime, now: datetime, *, stop: Callable[[], bool] = lambda: False, chunk: int = PRUNE_CHUNK
-    ) -> int:
-        """Delete the rows of the fetches log that started before `older_than`, `chunk` rows per transaction
-        (a poll waits at most for one), until none is left or `stop()` says so; count them in `pruned`.
-        Each feed's first successful fetch is kept: it says when polling began, which weeks a digest covers.
-        Returns how many rows were deleted."""
-        total = 0
-        while not stop():
-            with self.transaction():
-                deleted = int(
-                    self.conn.execute(
-                        f"""
-                    DELETE FROM fetches WHERE id IN (
-                        SELECT id FROM fetches WHERE started_at < ? AND id NOT IN (
-                            SELECT first FROM (SELECT (SELECT x.id FROM fetches x WHERE x.feed_id = f.id
-                                AND x.outcome IN {SUCCESSES} ORDER BY x.started_at, x.id LIMIT 1) AS first
-                                FROM feeds f) WHERE first IS NOT NULL)
-                        ORDER BY started_at LIMIT ?)""",
-                        (iso(older_than), chunk),
-                    ).rowcount
+def prune_fetches(
+    store: Connection,
+    older_than: datetime,
+    now: datetime,
+    *,
+    stop: Callable[[], bool] = lambda: False,
+    chunk: int = PRUNE_CHUNK,
+) -> int:
+    """Delete the rows of the fetches log that started before `older_than`, `chunk` rows per transaction
+    (a poll waits at most for one), until none is left or `stop()` says so; count them in `pruned`.
+    Each feed's first successful fetch is kept: it says when polling began, which weeks a digest covers.
+    Returns how many rows were deleted."""
+    total = 0
+    while not stop():
+        with store.transaction():
+            deleted = int(
+                store.conn.execute(
+                    f"""
+                DELETE FROM fetches WHERE id IN (
+                    SELECT id FROM fetches WHERE started_at < ? AND id NOT IN (
+                        SELECT first FROM (SELECT (SELECT x.id FROM fetches x WHERE x.feed_id = f.id
+                            AND x.outcome IN {SUCCESSES} ORDER BY x.started_at, x.id LIMIT 1) AS first
+                            FROM feeds f) WHERE first IS NOT NULL)
+                    ORDER BY started_at LIMIT ?)""",
+                    (iso(older_than), chunk),
+                ).rowcount
+            )
+            if deleted:
+                store.conn.execute(
+                    "INSERT INTO pruned (table_name, rows, last_pruned_at, older_than) VALUES ('fetches', ?, ?, ?) "
+                    "ON CONFLICT (table_name) DO UPDATE SET rows = rows + excluded.rows, "
+                    "last_pruned_at = excluded.last_pruned_at, older_than = excluded.older_than",
+                    (deleted, iso(now), iso(older_than)),
                 )
-                if deleted:
-                    self.conn.execute(
-                        "INSERT INTO pruned (table_name, rows, last_pruned_at, older_than) VALUES ('fetches', ?, ?, ?) "
-                        "ON CONFLICT (table_name) DO UPDATE SET rows = rows + excluded.rows, "
-                        "last_pruned_at = excluded.last_pruned_at, older_than = excluded.older_than",
-                        (deleted, iso(now), iso(older_than)),
-                    )
-            total += deleted
-            if deleted < chunk:
-                break
-        if total:
-            self.checkpoint()
-        return total
+        total += deleted
+        if deleted < chunk:
+            break
+    if total:
+        store.checkpoint()
+    return total
 
-    def theme_counts(self, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
-        """theme -> (matches of items published in [start, end), matches in all)."""
-        rows = self.conn.execute(
-            "SELECT m.theme, sum(i.published >= ? AND i.published < ?), count(*) FROM matches m "
-            "JOIN items i ON i.id = m.item_id GROUP BY m.theme",
-            (iso(start), iso(end)),
-        )
-        return {theme: (int(recent or 0), int(total)) for theme, recent, total in rows}
 
-    def matches_per_theme(self) -> dict[str, int]:
-        """theme -> its matches, of every stored item."""
-        return dict(self.conn.execute("SELECT theme, count(*) FROM matches GROUP BY theme").fetchall())
+def theme_counts(store: Connection, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
+    """theme -> (matches of items published in [start, end), matches in all)."""
+    rows = store.conn.execute(
+        "SELECT m.theme, sum(i.published >= ? AND i.published < ?), count(*) FROM matches m "
+        "JOIN items i ON i.id = m.item_id GROUP BY m.theme",
+        (iso(start), iso(end)),
+    )
+    return {theme: (int(recent or 0), int(total)) for theme, recent, total in rows}
+
+
+def matches_per_theme(store: Connection) -> dict[str, int]:
+    """theme -> its matches, of every stored item."""
+    return dict(store.conn.execute("SELECT theme, count(*) FROM matches GROUP BY theme").fetchall())
 
 
 def health_figures(store: Connection, day: tuple[str, str], week: tuple[str, str], stale_cut: str) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from ..errors import MonitorError
 from ..fetch.http import Fetcher
 from ..match.rules import Matcher
 from ..parse.pool import InlineParser, Parser, make_parser
-from ..storage import Store
+from ..storage import Store, items
+from ..storage import feeds as feed_store
 from ..types import FeedReport, FeedSource, FeedState, FetchOutcome, FetchResult, ItemCounts, Matching, ParsedFeed
 from ..units import iso
 from .policy import after_fetch, classify, is_due, skip_reason
@@ -56,8 +57,8 @@ class Fetched:
 def record_settings(store: Store, config: Config) -> None:
     """What SQL users read of the config into the database: theme labels, and each item's week in the
     config's time zone (migration 15)."""
-    store.sync_themes(config.themes.values())
-    store.sync_calendar(config.timezone, config.digest.week_start)
+    items.sync_themes(store, config.themes.values())
+    items.sync_calendar(store, config.timezone, config.digest.week_start)
 
 
 def poll_round(
@@ -76,7 +77,7 @@ def poll_round(
     themes as they are stored. Returns one report per feed. Without a `parser`, the round makes its own
     (helper processes when the settings ask for them and there are enough due feeds)."""
     matcher = matcher or Matcher(config.themes)
-    store.sync_feeds(config.feeds, clock())
+    feed_store.sync_feeds(store, config.feeds, clock())
     record_settings(store, config)
     sources = {feed.name: feed for feed in config.feeds}
     reports: list[FeedReport] = []
@@ -88,7 +89,7 @@ def poll_round(
 
     due = []
     round_start = clock()
-    for state in store.feed_states(names):
+    for state in feed_store.feed_states(store, names):
         reason = skip_reason(state, round_start, force=force)
         if reason:
             emit(FeedReport(feed=state.name, url=state.url, outcome=FetchOutcome.SKIPPED, note=reason))
@@ -132,7 +133,7 @@ def poll_feed(
     feeds fetch (and, with helper processes, parse) at once, then matched and stored under it, one feed at
     a time. None when it was not due."""
     with store_lock:
-        state = store.feed_state(name)
+        state = feed_store.feed_state(store, name)
     source = config.feed(name)
     if state is None or source is None:
         return None
@@ -232,7 +233,7 @@ def store_poll(
     """One feed's poll stored atomically: its items reconciled with what is stored (read inside the write
     transaction) and the new and changed ones matched (none without a matcher), its state and fetch row."""
     decide = decider(parsed.items, iso(now), matcher) if parsed else None
-    return store.record_poll(state, report, parsed, now, decide)
+    return items.record_poll(store, state, report, parsed, now, decide)
 
 
 def _log(report: FeedReport, before: FeedState, after: FeedState) -> None:

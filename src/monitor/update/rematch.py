@@ -9,7 +9,7 @@ from datetime import datetime
 
 from ..identity import content_hash
 from ..parse.feed import stored_summary_text
-from ..storage import Store
+from ..storage import Store, cleaning, items
 from ..storage.cleaning import CLEAN_CHUNK
 from ..types import Cleaned, Cleanup, Matching, StoredText
 
@@ -23,13 +23,13 @@ def rematch(
     the text it holds now, and written then: a stale match would quote text the item no longer has."""
     last_id = 0
     while True:
-        rows = store.to_match(last_id, matcher.version, everything=everything, limit=batch)
+        rows = items.to_match(store, last_id, matcher.version, everything=everything, limit=batch)
         if not rows:
             return
         pending: Sequence[tuple[int, str, str]] = rows
         while pending:
             matched = [(item_id, title, summary, matcher.match(title, summary)) for item_id, title, summary in pending]
-            pending = store.write_matches(matched, matcher.version, now)
+            pending = items.write_matches(store, matched, matcher.version, now)
         last_id = rows[-1][0]
         store.checkpoint()
         yield len(rows)
@@ -62,6 +62,6 @@ def clean_pending(
     stop: Callable[[], bool] = lambda: False,
     progress: Callable[[int], object] = lambda done: None,
 ) -> int:
-    """The summaries of the items an older monitor stored made again (`Store.clean_pending`), and matched again
+    """The summaries of the items an older monitor stored made again (`cleaning.clean_pending`), and matched again
     where their text changed. Returns how many changed."""
-    return store.clean_pending(cleaner(matcher), now, chunk=chunk, stop=stop, progress=progress)
+    return cleaning.clean_pending(store, cleaner(matcher), now, chunk=chunk, stop=stop, progress=progress)
