@@ -62,11 +62,6 @@ def sync_feeds(store: Connection, feeds: Sequence[FeedSource], now: datetime) ->
     return [(old, new) for new, old in renames.items()]
 
 
-def _feed_id(store: Connection, name: str) -> int:
-    row = store.conn.execute("SELECT id FROM feeds WHERE name = ?", (name,)).fetchone()
-    return int(row[0])
-
-
 def feed_states(store: Connection, names: Iterable[str] | None = None) -> list[FeedState]:
     """States of the configured feeds (or of the named ones), in config order of insertion."""
     sql = "SELECT * FROM feeds WHERE in_config = 1"

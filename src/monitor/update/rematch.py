@@ -10,7 +10,6 @@ from datetime import datetime
 from ..identity import content_hash
 from ..parse.feed import stored_summary_text
 from ..storage import Store, cleaning, items
-from ..storage.cleaning import CLEAN_CHUNK
 from ..types import Cleaned, Cleanup, Matching, StoredText
 
 
@@ -58,7 +57,7 @@ def clean_pending(
     matcher: Matching | None,
     now: datetime,
     *,
-    chunk: int = CLEAN_CHUNK,
+    chunk: int = cleaning.CLEAN_CHUNK,
     stop: Callable[[], bool] = lambda: False,
     progress: Callable[[int], object] = lambda done: None,
 ) -> int:
