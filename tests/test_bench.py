@@ -103,6 +103,7 @@ def test_scale_benchmark_runs_at_a_small_size():
     assert "2,000" in out and "rematch" in out
 
 
+@pytest.mark.serial  # memory.py's daemon must poll within its 4 s window (none did beside 3 other workers)
 def test_unchanged_and_memory_benchmarks_run():
     assert "none parsed" in bench("unchanged.py", "--feeds", "10", "--hosts", "2")
     assert "peak resident" in bench("memory.py", "--feeds", "10", "--hosts", "2", "--seconds", "4")
@@ -120,6 +121,7 @@ def test_load_benchmark_runs_at_a_small_size():
     assert "225 of 225 items stored" in out and "peak resident memory" in out
 
 
+@pytest.mark.serial  # a 6 s window of samples (beside 3 other workers: 0 polls, memory read as growing)
 def test_soak_benchmark_runs_for_a_few_seconds():
     out = bench("soak.py", "--seconds", "6", "--feeds", "6", "--hosts", "2", "--interval", "1", "--change", "1")
     assert "0 errors" in out and "threads  first" in out
