@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -86,10 +90,52 @@ def test_unusable_database_is_one_error_line_and_exit_1(tmp_path, write_config):
     assert result.output.startswith("Error: database") and "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("command", [[], ["check"], ["poll"], ["feeds"], ["feeds", "revive"], ["search"]])
-def test_every_command_has_help(command):
-    result = CliRunner().invoke(cli, [*command, "--help"])
-    assert result.exit_code == 0 and "Usage: " in result.output
+def commands(
+    command: click.Command = cli, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    """Every command and subcommand of the click group, with the words that name it."""
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in sorted(command.commands.items()):
+            yield from commands(sub, (*path, name))
+
+
+COMMANDS = dict(commands())
+
+
+def squeezed(text: str) -> str:
+    """Text without its white space: help is re-wrapped to the terminal's width, hyphenated words included."""
+    return "".join(text.split())
+
+
+@pytest.mark.parametrize("path", list(COMMANDS), ids=lambda path: " ".join(("monitor", *path)))
+def test_every_command_has_help(path):
+    """`--help` and `-h` show the same help: the usage line, the docstring's first line (a sentence, not a
+    placeholder), each option with its own help text, and for a group each subcommand."""
+    command = COMMANDS[path]
+    result = CliRunner().invoke(cli, [*path, "--help"], prog_name="monitor")
+    assert result.exit_code == 0, result.output
+    assert CliRunner().invoke(cli, [*path, "-h"], prog_name="monitor").output == result.output
+    assert result.output.startswith(f"Usage: {' '.join(('monitor', *path))} "), result.output
+    first = (inspect.getdoc(command.callback) or "").splitlines()[0] if command.callback else ""
+    assert len(first.split()) >= 6, f"`{' '.join(path)}` needs a docstring that says what it does: {first!r}"
+    assert squeezed(first) in squeezed(result.output), result.output
+    for param in command.get_params(click.Context(command)):  # -h/--help too
+        if isinstance(param, click.Option) and not param.hidden:
+            assert param.help and len(param.help.split()) >= 2, f"{param.opts} of `{' '.join(path)}` has no help"
+            for name in (*param.opts, *param.secondary_opts):
+                assert name in result.output, f"{name} not listed in:\n{result.output}"
+            assert squeezed(param.help) in squeezed(result.output), result.output
+    if isinstance(command, click.Group):
+        listed = result.output.split("\nCommands:\n", 1)[1]
+        for name, sub in command.commands.items():
+            assert re.search(rf"^  {re.escape(name)} ", listed, re.MULTILINE), f"{name} not listed:\n{listed}"
+            assert sub.get_short_help_str().rstrip(".")[:20] in listed, listed
+
+
+def test_the_help_test_walks_every_command():
+    # guards the walk above: a change in click must not leave it with only the root to check
+    assert len(COMMANDS) >= 24 and {("feeds", "revive"), ("feeds", "import"), ("label",), ("train",)} <= set(COMMANDS)
 
 
 def test_python_m_monitor_polls_with_config_and_db_from_the_environment(feed_server, write_config, tmp_path):

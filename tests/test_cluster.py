@@ -1,4 +1,4 @@
-"""Events (cluster.py): the same happening reported by several outlets in their own words is one event;
+"""Events (digest/events.py): the same happening reported by several outlets in their own words is one event;
 different happenings in the same places are not; reports days apart are not.
 
 Every text here is an invented SAMPLE (outlets "Sample Wire", "Sample Dispatch", "Sample Courier",

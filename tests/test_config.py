@@ -1,4 +1,4 @@
-"""`config/feeds.toml` -> validated Config (`monitor.config`): every problem, with its key path and line."""
+"""`config/feeds.toml` -> validated Config (`monitor.config.load`): every problem, with its key path and line."""
 
 from __future__ import annotations
 

@@ -124,6 +124,7 @@ def test_json_logs_and_a_second_signal_exits_at_once(feed_server, write_config, 
 
 @pytest.mark.timeout(60)
 @pytest.mark.slow
+@pytest.mark.serial  # < 8 s, of which the daemon's own start-up delay is 5 s
 def test_a_restart_with_no_feed_due_produces_the_missed_digest_within_seconds_once_its_folder_is_usable(
     feed_server, write_config, mail, tmp_path, run_cli
 ):

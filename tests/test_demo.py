@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from importlib import resources
 
 from .conftest import REPO
 
@@ -73,8 +72,3 @@ def test_demo_match_and_themes_work_from_an_empty_folder_with_the_packaged_start
     assert matched.returncode == 0 and "putin_blame" in matched.stdout, matched.stdout + matched.stderr
     assert monitor("themes").returncode == 0
     assert monitor("feeds").returncode == 2  # the user's own feeds: no stand-in for those
-
-
-def test_the_packaged_starter_config_is_the_repositorys():
-    starter = resources.files("monitor") / "starter" / "feeds.toml"
-    assert starter.read_text() == (REPO / "config" / "feeds.toml").read_text()

@@ -1,31 +1,133 @@
-"""The deployment files stay true: Datasette's canned queries run on a real database, the systemd unit
-and Dockerfile start the service."""
+"""The deployment files stay true: Datasette's canned queries find what they should on a real database, the
+systemd unit and Dockerfile start the service."""
 
 from __future__ import annotations
 
 import json
 import re
 import sqlite3
+from datetime import UTC, datetime
+from typing import Any
 
-from .conftest import REPO
+from .conftest import REPO, backdate_polling
+from .helpers import BLAST, OTHERS, THEMES, WEEK
+from .samples import Entry, rss
 
 
-def test_every_canned_datasette_query_runs(feed_server, write_config, run_cli, db_path):
-    from .helpers import THEMES
-    from .samples import headlines, rss
+def test_every_canned_datasette_query_finds_the_rows_it_should(feed_server, write_config, run_cli, db_path):
+    """Each canned query on a database that holds what it looks for: one happening reported by three tagged
+    outlets (an event of several feeds), other items of the week, a feed failing and a digest written."""
+    by_outlet: dict[str, list[Entry]] = {}
+    for n, (outlet, title, summary) in enumerate(BLAST + OTHERS):
+        site = outlet.lower().replace(" ", "-")
+        by_outlet.setdefault(site, []).append(
+            Entry(
+                title=title,
+                link=f"https://{site}.example.org/2023/09/{n}",
+                guid=f"https://{site}.example.org/{n}",
+                summary=f"<p>{summary}</p>",
+                published=datetime(2023, 9, 26 if n < len(BLAST) else 27, 9 + 2 * n, tzinfo=UTC),
+            )
+        )
+    concert = Entry(
+        "Sample: a concert in the capital",
+        "https://sample-wire.example.org/2023/09/concert",
+        published=datetime(2023, 9, 27, 20, tzinfo=UTC),
+    )
+    by_outlet["sample-wire"].append(concert)  # carried, matched by no theme
+    tags = {"sample-wire": ["wires"], "sample-dispatch": ["wires"], "sample-courier": ["regional"]}
+    feeds = [
+        {"name": site, "url": feed_server.add(f"/{site}", body=rss(e)), "tags": tags[site]}
+        for site, e in by_outlet.items()
+    ]
+    feeds.append({"name": "sample-down", "url": feed_server.add("/down", status=503)})
+    config = write_config(feeds, extra=THEMES)
+    assert "HTTP 503" in run_cli(config, "poll").output  # a failing feed is no failed round: exit 0
+    backdate_polling(db_path)
+    run_cli(config, "digest", "--week", WEEK, "--out", str(db_path.parent / "d"), "--no-send")
 
-    config = write_config([{"name": "sample-wire", "url": feed_server.add("/f", body=rss(headlines(5)))}], extra=THEMES)
-    run_cli(config, "poll")
-    run_cli(config, "digest", "--week", "2023-W39", "--out", str(db_path.parent / "d"), "--no-send")
-    metadata = json.loads((REPO / "deploy" / "datasette-metadata.json").read_text())
-    queries = metadata["databases"]["monitor"]["queries"]
+    queries = json.loads((REPO / "deploy" / "datasette-metadata.json").read_text())["databases"]["monitor"]["queries"]
     conn = sqlite3.connect(db_path)
-    for query in queries.values():
-        values = {"theme": "exodus", "q": "Stepanakert", "week": "2023-W39"}
-        params = {p: values[p] for p in re.findall(r":(\w+)", query["sql"])}
-        conn.execute(query["sql"], params).fetchall()  # raises on a broken query
-    conn.close()
-    assert len(queries) >= 5
+    conn.row_factory = sqlite3.Row
+
+    def rows(name: str, **params: str) -> list[dict[str, Any]]:
+        sql = queries[name]["sql"]
+        assert set(re.findall(r":(\w+)", sql)) == set(params), name
+        return [dict(r) for r in conn.execute(sql, params)]
+
+    on_theme = [title for _, title, _ in BLAST + OTHERS]  # every one matches the sample exodus theme
+    blast_links = sorted(e.link for entries in by_outlet.values() for e in entries if e.title in on_theme[:3])
+    try:
+        assert set(queries) == {
+            "theme_this_week",
+            "search",
+            "items_per_outlet_per_day",
+            "themes_per_week",
+            "same_story_several_feeds",
+            "theme_coverage_by_outlet_group",
+            "feeds_failing",
+            "digests",
+        }, "a new canned query: give this test the data it must find and check its rows"
+
+        week = rows("theme_this_week", theme="exodus", week=WEEK)
+        assert sorted(r["title"] for r in week) == sorted(on_theme)  # not the concert
+        assert [(r["score"], r["published"]) for r in week] == sorted(
+            ((r["score"], r["published"]) for r in week), reverse=True
+        )  # best first, then newest
+        assert all(r["week"] == WEEK and r["label"] == "Sample exodus" and 0 < r["score"] <= 100 for r in week)
+        assert all("Stepanakert" in r["evidence"] and "|" in r["evidence"] for r in week), week
+        assert rows("theme_this_week", theme="exodus", week=" ") == week  # blank: the latest item's week
+
+        found = rows("search", q="Stepanakert")
+        assert sorted(r["title"] for r in found) == sorted(on_theme)  # not the concert
+        assert all("[Stepanakert]" in r["snippet"] for r in found), found
+        assert {(r["feed"], r["link"]) for r in found} == {
+            (site, e.link) for site, entries in by_outlet.items() for e in entries if e.title in on_theme
+        }
+
+        per_day = [(r["outlet"], r["week"], r["day"], r["items"]) for r in rows("items_per_outlet_per_day")]
+        assert sorted(per_day) == [
+            ("sample-courier", WEEK, "2023-09-26", 1),
+            ("sample-dispatch", WEEK, "2023-09-26", 1),
+            ("sample-dispatch", WEEK, "2023-09-27", 1),
+            ("sample-wire", WEEK, "2023-09-26", 1),
+            ("sample-wire", WEEK, "2023-09-27", 2),  # a refugee bus and the concert
+        ]
+        assert [day for _, _, day, _ in per_day] == sorted((day for _, _, day, _ in per_day), reverse=True)
+
+        [theme_week] = rows("themes_per_week", week=WEEK)
+        assert (theme_week["week"], theme_week["theme"], theme_week["label"], theme_week["items"]) == (
+            WEEK,
+            "exodus",
+            "Sample exodus",
+            5,
+        )
+        assert theme_week["mean_score"] == round(sum(r["score"] for r in week) / len(week))
+        assert rows("themes_per_week", week="") == [theme_week]  # blank: every week, here one
+
+        [story] = rows("same_story_several_feeds")
+        assert (story["week"], story["theme"], story["outlets"]) == (WEEK, "exodus", 3)
+        assert story["headline"] in on_theme[:3] and story["first_outlet"] == "sample-wire"
+        assert story["first_published"] == "2023-09-26T09:00:00Z" and sorted(story["links"].split()) == blast_links
+
+        coverage = rows("theme_coverage_by_outlet_group", week=WEEK)
+        assert [
+            (r["theme"], r["outlet_group"], r["items"], r["group_items"], r["share_percent"]) for r in coverage
+        ] == [
+            ("exodus", "wires", 4, 5, 80.0),  # the blast's two reports, the bus, the hospital; not the concert
+            ("exodus", "regional", 1, 1, 100.0),
+        ]
+        assert [r["events"] for r in coverage] == [3, 1]  # the blast is one event in the wires' two reports
+
+        [failing] = rows("feeds_failing")
+        assert (failing["name"], failing["dead"], failing["failures"]) == ("sample-down", 0, 1)
+        assert failing["last_error"].startswith("HTTP 503") and failing["retry_not_before"] > failing["last_error_at"]
+
+        [digest] = rows("digests")
+        assert (digest["week"], digest["state"], digest["items"], digest["attempts"]) == (WEEK, "rendered", 5, 0)
+        assert digest["sent_at"] is None and digest["last_error"] is None
+    finally:
+        conn.close()
 
 
 def test_service_definitions_run_the_daemon_with_a_health_check():

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -112,6 +113,14 @@ def test_the_wheel_holds_the_starter_config_and_the_licence(wheel: Path) -> None
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names), names
 
 
+def test_the_packaged_starter_config_is_the_repositorys(wheel: Path) -> None:
+    """In the tree src/monitor/starter/feeds.toml is a link to config/feeds.toml (reading it there compares
+    the file with itself); what ships is the wheel's entry: a regular file, byte for byte the repository's."""
+    entry = zipfile.ZipFile(wheel).getinfo("monitor/starter/feeds.toml")
+    assert not stat.S_ISLNK(entry.external_attr >> 16), "the wheel holds a link, not the starter config"
+    assert zipfile.ZipFile(wheel).read(entry) == (ROOT / "config" / "feeds.toml").read_bytes()
+
+
 def test_installed_monitor_inits_checks_and_demos_from_an_empty_folder(
     installed: Path, user: tuple[Path, dict[str, str]]
 ) -> None:
@@ -119,6 +128,9 @@ def test_installed_monitor_inits_checks_and_demos_from_an_empty_folder(
     python = installed.parent / "python"
     where = run([str(python), "-c", "import monitor; print(monitor.__file__)"], cwd=folder, env=env)
     assert str(installed.parent.parent) in where, f"the fresh environment imported another monitor: {where}"
+    starter = Path(where.strip()).parent / "starter" / "feeds.toml"
+    assert starter.is_file() and not starter.is_symlink(), f"{starter}: not a file of the installed package"
+    assert starter.read_bytes() == (ROOT / "config" / "feeds.toml").read_bytes()
 
     out = run([str(installed), "init"], cwd=folder, env=env)
     assert (folder / "config" / "feeds.toml").is_file() and (folder / "digests").is_dir(), out

@@ -8,10 +8,15 @@ import getpass
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from monitor.demo import sample_feeds
+
+from monitor.parse.feed import parse_feed
 
 from .helpers import FLEEING, THEMES
 from .samples import Entry, headlines, rss
@@ -141,8 +146,28 @@ def test_rematch_dry_run_lists_what_would_enter_or_leave_and_changes_nothing(fee
     assert "run `monitor rematch`" in run_cli(config, "themes").output  # still stale: nothing was written
 
 
-def test_a_sample_entry_is_plainly_a_sample():
+def plainly_sample(title: str, link: str | None, text: str) -> bool:
+    """Says it is a sample in its title and its text, and links to example.org, never to a real outlet."""
+    host = urlsplit(link or "").hostname or ""
+    return "Sample" in title and text.startswith("Sample") and (host == "example.org" or host.endswith(".example.org"))
+
+
+def test_a_sample_entry_is_plainly_a_sample(feed_server, write_config, run_cli, query):
+    """Sample items say so wherever monitor shows them: the entries these tests judge, as monitor polled and
+    stored them (what `label`, `review` and the digest show), and the sample feeds it ships for `monitor demo`,
+    as its parser reads them."""
     assert all(e.title.startswith("Sample") and "example.org" in e.link for e in [FLEEING, LEAVING, *OTHERS])
+    polled(feed_server, write_config, run_cli, query)
+    stored = query("SELECT title, link, summary FROM items")
+    assert len(stored) == 2 + len(OTHERS), stored
+    assert all(plainly_sample(r["title"], r["link"], r["summary"]) for r in stored), stored
+    shipped = sample_feeds()
+    assert len(shipped) >= 2, shipped.keys()  # the demo's two outlets
+    for name, body in shipped.items():
+        parsed = parse_feed(body, url=f"http://127.0.0.1/{name}", headers={}, feed_id=1, now=datetime.now(UTC))
+        assert parsed.bozo is None and (parsed.title or "").startswith("Sample") and parsed.items, (name, parsed)
+        for item in parsed.items:
+            assert plainly_sample(item.title, item.link, item.summary_text), (name, item.title, item.link)
 
 
 # --- end to end on the real evaluation set -------------------------------------------------------------

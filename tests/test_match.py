@@ -1,4 +1,4 @@
-"""Theme matching (`monitor.match`): term mechanics, phrases, evidence, version, shipped themes, odd input."""
+"""Theme matching (`monitor.match.rules`): term mechanics, phrases, evidence, version, shipped themes, odd input."""
 
 from __future__ import annotations
 

@@ -208,6 +208,7 @@ def test_reloads_beside_monitor_poll_in_a_loop_neither_fail_nor_stop_polling(
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.serial  # a reload timed to land while a 1.5 s response is in flight
 def test_reload_applies_polling_settings_and_names_those_that_need_a_restart(
     feed_server, write_config, tmp_path, daemons
 ):

@@ -1,4 +1,4 @@
-"""Feed bytes + headers -> items (`monitor.parse`).
+"""Feed bytes + headers -> items (`monitor.parse.feed`).
 
 Every feed here is a SAMPLE written for these tests: "Sample Wire" is not a real outlet, every link is on
 example.org, and the headlines only paraphrase the 2023 Nagorno-Karabakh events neutrally.

@@ -1,4 +1,4 @@
-"""Politeness rules (`monitor.policy`): pure functions of a feed's state, one fetch result and `now`."""
+"""Politeness rules (`monitor.update.policy`): pure functions of a feed's state, one fetch result and `now`."""
 
 from __future__ import annotations
 
