@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from monitor.demo import sample_feeds
 
+from monitor.cli.demo import sample_feeds
 from monitor.parse.feed import parse_feed
 
 from .helpers import FLEEING, THEMES

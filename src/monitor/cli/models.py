@@ -101,15 +101,15 @@ def status_lines(store: Store, themes: Mapping[str, ThemeSpec]) -> list[str]:
     found = trainings(model_store.newest(store), themes)
     lines = []
     for key in themes:
-        row = found.get(key)
-        if row is None:
+        training = found.get(key)
+        if training is None:
             lines.append(f"model of {key}: none (`monitor train {key}`)")
-        elif row.problem:
-            lines.append(f"model of {key}: not used, {row.problem}")
+        elif training.problem:
+            lines.append(f"model of {key}: not used, {training.problem}")
         else:
             lines.append(
-                f"model of {key}: {'ACTIVE' if row.active else 'not used'}, trained {row.trained_at} on "
-                f"{row.labels_used} label(s); {row.why}"
+                f"model of {key}: {'ACTIVE' if training.row.active else 'not used'}, trained "
+                f"{training.row.trained_at} on {training.row.labels_used} label(s); {training.row.why}"
             )
     return lines
 
@@ -118,14 +118,14 @@ def status_json(store: Store, themes: Mapping[str, ThemeSpec]) -> dict[str, Any]
     found = trainings(model_store.newest(store), themes)
     return {
         key: {
-            "active": row.active and row.problem is None,
-            "trained_at": row.trained_at,
-            "labels_used": row.labels_used,
-            "cv_f1_rules": row.f1_rules,
-            "cv_f1_model": row.f1_model,
-            "why": row.problem or row.why,
+            "active": training.row.active and training.problem is None,
+            "trained_at": training.row.trained_at,
+            "labels_used": training.row.labels_used,
+            "cv_f1_rules": training.row.f1_rules,
+            "cv_f1_model": training.row.f1_model,
+            "why": training.problem or training.row.why,
         }
-        for key, row in found.items()
+        for key, training in found.items()
     }
 
 

@@ -290,18 +290,12 @@ class ModelMatcher:
 
 @dataclass(frozen=True, slots=True)
 class StoredModel:
-    """The newest training of a theme, as `monitor themes --quality` reports it."""
+    """The newest training of a theme, as `monitor themes --quality` reports it: its stored row, the model read
+    from it, and why an active model is not used (stale or unreadable), if it is not."""
 
-    theme: str
-    trained_at: str
-    labels_used: int
-    positives: int
-    f1_rules: float
-    f1_model: float
-    active: bool
-    why: str
+    row: ModelRow
     model: ThemeModel | None
-    problem: str | None = None  # why an active model is not used: stale or unreadable
+    problem: str | None = None
 
 
 def trainings(rows: Sequence[ModelRow], themes: Mapping[str, ThemeSpec]) -> dict[str, StoredModel]:
@@ -324,18 +318,7 @@ def trainings(rows: Sequence[ModelRow], themes: Mapping[str, ThemeSpec]) -> dict
                 problem = "stale: the theme was edited since; run `monitor train` again"
             elif model.features_version != FEATURES_VERSION:
                 problem = "stale: trained by another version of monitor; run `monitor train` again"
-        out[theme] = StoredModel(
-            theme,
-            row.trained_at,
-            row.labels_used,
-            row.positives,
-            row.f1_rules,
-            row.f1_model,
-            row.active,
-            row.why,
-            model,
-            problem,
-        )
+        out[theme] = StoredModel(row, model, problem)
     return out
 
 
@@ -344,7 +327,7 @@ def active_models(rows: Sequence[ModelRow], themes: Mapping[str, ThemeSpec]) -> 
     return {
         theme: found.model
         for theme, found in trainings(rows, themes).items()
-        if found.active and found.model is not None and found.problem is None
+        if found.row.active and found.model is not None and found.problem is None
     }
 
 
