@@ -188,5 +188,24 @@ OTHERS = [
     ),
 ]
 
+
+def events_by_outlet(published: Callable[[int], datetime]) -> dict[str, list[Entry]]:
+    """BLAST's three reports and the OTHERS, each as an entry of its outlet's feed (keyed by the outlet's site
+    name, such as `sample-wire`), the n-th of them published at `published(n)`."""
+    by_outlet: dict[str, list[Entry]] = {}
+    for n, (outlet, title, summary) in enumerate(BLAST + OTHERS):
+        site = outlet.lower().replace(" ", "-")
+        by_outlet.setdefault(site, []).append(
+            Entry(
+                title=title,
+                link=f"https://{site}.example.org/2023/09/{n}",
+                guid=f"https://{site}.example.org/{n}",
+                summary=f"<p>{summary}</p>",
+                published=published(n),
+            )
+        )
+    return by_outlet
+
+
 # A small labelled set of SAMPLE pairs: (title, summary) of two outlets' reports, and whether they report
 # the same happening.

@@ -10,25 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .conftest import REPO, backdate_polling
-from .helpers import BLAST, OTHERS, THEMES, WEEK
+from .helpers import BLAST, OTHERS, THEMES, WEEK, events_by_outlet
 from .samples import Entry, rss
 
 
 def test_every_canned_datasette_query_finds_the_rows_it_should(feed_server, write_config, run_cli, db_path):
     """Each canned query on a database that holds what it looks for: one happening reported by three tagged
     outlets (an event of several feeds), other items of the week, a feed failing and a digest written."""
-    by_outlet: dict[str, list[Entry]] = {}
-    for n, (outlet, title, summary) in enumerate(BLAST + OTHERS):
-        site = outlet.lower().replace(" ", "-")
-        by_outlet.setdefault(site, []).append(
-            Entry(
-                title=title,
-                link=f"https://{site}.example.org/2023/09/{n}",
-                guid=f"https://{site}.example.org/{n}",
-                summary=f"<p>{summary}</p>",
-                published=datetime(2023, 9, 26 if n < len(BLAST) else 27, 9 + 2 * n, tzinfo=UTC),
-            )
-        )
+    by_outlet = events_by_outlet(lambda n: datetime(2023, 9, 26 if n < len(BLAST) else 27, 9 + 2 * n, tzinfo=UTC))
     concert = Entry(
         "Sample: a concert in the capital",
         "https://sample-wire.example.org/2023/09/concert",

@@ -10,28 +10,21 @@ import sqlite3
 from datetime import UTC, datetime
 
 from .conftest import REPO
-from .helpers import BLAST, OTHERS, THEMES
-from .samples import Entry, rss
+from .helpers import BLAST, THEMES, events_by_outlet
+from .samples import rss
 
 WEEK = "2023-W39"
 
 
 def feeds(feed_server) -> list[dict[str, str]]:
     """BLAST's three reports, one per outlet, and the other happenings, each on its outlet's feed."""
-    by_outlet: dict[str, list[Entry]] = {}
-    for n, (outlet, title, summary) in enumerate(BLAST + OTHERS):
-        site = outlet.lower().replace(" ", "-")
-        hour = 9 + 2 * n if n < len(BLAST) else 8
-        day = 26 if n < len(BLAST) else 28 + n - len(BLAST)
-        by_outlet.setdefault(site, []).append(
-            Entry(
-                title=title,
-                link=f"https://{site}.example.org/2023/09/{n}",
-                guid=f"https://{site}.example.org/{n}",
-                summary=f"<p>{summary}</p>",
-                published=datetime(2023, 9, day, hour, tzinfo=UTC),
-            )
-        )
+
+    def published(n: int) -> datetime:
+        if n < len(BLAST):
+            return datetime(2023, 9, 26, 9 + 2 * n, tzinfo=UTC)
+        return datetime(2023, 9, 28 + n - len(BLAST), 8, tzinfo=UTC)
+
+    by_outlet = events_by_outlet(published)
     return [
         {"name": site, "url": feed_server.add(f"/{site}", body=rss(entries))} for site, entries in by_outlet.items()
     ]
