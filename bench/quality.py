@@ -35,6 +35,7 @@ from common import EVAL, REPO
 
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config.load import load_config
+from monitor.jsonlines import json_lines
 from monitor.learn.quality import quality, read_label_lines
 from monitor.match.rules import Matcher
 from monitor.parse.feed import plain_text
@@ -121,7 +122,8 @@ def own_score(labels: Path, predictions: Path) -> str:
     every labelled item judged for every theme that is labelled or predicted anywhere."""
 
     def read(path: Path) -> dict[str, frozenset[str]]:
-        lines, problems = read_label_lines(path.read_text(encoding="utf-8").splitlines(), str(path))
+        with path.open("rb") as stream:
+            lines, problems = read_label_lines(json_lines(stream), str(path))
         if problems:
             raise SystemExit(problems[0])
         return {line.link: line.themes for line in lines}

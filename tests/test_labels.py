@@ -93,8 +93,43 @@ def test_label_import_of_a_bad_file_says_where_and_stores_nothing(feed_server, w
         + "\n"
     )
     result = run_cli(config, "label", "--import", str(source), expect=2)
-    assert f"{source}:2: not a JSON object" in result.output and "theme(s) not in" in result.output
+    assert f"{source}:2: not JSON" in result.output and "theme(s) not in" in result.output
     assert "exodos" in result.output and "nothing imported" in result.output
+    assert query("SELECT count(*) AS n FROM labels")[0]["n"] == 0
+
+
+def test_label_import_names_each_unreadable_line_and_stores_nothing(
+    feed_server, write_config, run_cli, query, tmp_path
+):
+    """A label file from elsewhere: bytes that are not UTF-8 and a line nested deeper than Python's stack are
+    each named with their line, as a line that is not JSON is; the file is refused whole (exit 2)."""
+    config, _ = polled(feed_server, write_config, run_cli, query)
+    source = tmp_path / "hostile.jsonl"
+    good = json.dumps({"link": FLEEING.link, "themes": ["exodus"]}).encode()
+    source.write_bytes(b"\n".join([good, b'{"link": "caf\xe9", "themes": []}', b"[" * 100_000, good.upper()]) + b"\n")
+    result = run_cli(config, "label", "--import", str(source), expect=2)
+    assert "Traceback" not in result.output and "nothing imported" in result.output
+    assert f"{source}:2: not UTF-8 (byte 0xe9 at column 14)" in result.output
+    assert f"{source}:3: not JSON (nested too deeply)" in result.output
+    assert query("SELECT count(*) AS n FROM labels")[0]["n"] == 0
+
+
+def test_label_import_refuses_a_file_judging_one_item_twice(feed_server, write_config, run_cli, query, tmp_path):
+    """The same link twice, or in two forms (http and https, a tracking parameter), with two verdicts: which
+    one the author meant is unknown, so the file is refused naming both lines, not resolved by the last."""
+    config, _ = polled(feed_server, write_config, run_cli, query)
+    source = write_labels(
+        tmp_path / "twice.jsonl",
+        [
+            {"link": FLEEING.link, "themes": ["exodus"]},
+            {"link": LEAVING.link, "themes": []},
+            {"link": FLEEING.link.replace("https:", "http:") + "?utm_source=rss", "themes": []},
+            {"link": LEAVING.link, "themes": []},
+        ],
+    )
+    result = run_cli(config, "label", "--import", str(source), expect=2)
+    assert f"{source}:3: judges the same link as line 1" in result.output
+    assert f"{source}:4: judges the same link as line 2" in result.output
     assert query("SELECT count(*) AS n FROM labels")[0]["n"] == 0
 
 

@@ -65,6 +65,23 @@ def test_match_jsonl_reports_bad_lines_and_keeps_the_good_ones(tmp_path):
     assert json.loads(result.output.splitlines()[0])["link"] == "a"
 
 
+def test_match_jsonl_names_hostile_lines_and_matches_the_rest(tmp_path):
+    """Bytes that are not UTF-8, nesting deeper than Python's stack and a line longer than any item each skip
+    their line with its reason; the lines around them are matched."""
+    source = tmp_path / "items.jsonl"
+    good = json.dumps({"title": "Sample: refugees leave Karabakh", "link": "a"}).encode()
+    source.write_bytes(
+        b"\n".join([b"\xef\xbb\xbf" + good, b"\xff\xfe", b"[" * 100_000, b'"' + b"x" * (5 << 20) + b'"', good]) + b"\n"
+    )
+    result = invoke("match", "--jsonl", str(source))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"{source}:2: skipped, not UTF-8 (byte 0xff at column 1)" in result.output
+    assert f"{source}:3: skipped, not JSON (nested too deeply)" in result.output
+    assert f"{source}:4: skipped, longer than 4194304 bytes" in result.output
+    matched = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert [m["link"] for m in matched] == ["a", "a"]
+
+
 def test_match_needs_text_or_file():
     result = invoke("match")
     assert result.exit_code == 2 and "give a TEXT" in result.output

@@ -9,12 +9,14 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from ..errors import UsageError
+from ..jsonlines import json_lines
 from ..learn import disagreements, teach
 from ..learn import quality as quality_
 from ..storage import labels
@@ -34,7 +36,7 @@ from .group import Context, cli, utc_now
 @click.option(
     "--import",
     "source",
-    type=click.File("r", encoding="utf-8"),
+    type=click.File("rb"),
     metavar="FILE.jsonl",
     help='Store the judgements of a label file, one {"link": ..., "themes": [...]} a line: yes for '
     "the themes named, no for every other configured theme.",
@@ -190,21 +192,48 @@ def _os_user() -> str:
         return "unknown"
 
 
+def _refuse(problems: list[str]) -> NoReturn:
+    raise UsageError(
+        "nothing imported:\n  "
+        + "\n  ".join(problems[:20])
+        + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
+    )
+
+
+def _judged_twice(
+    lines: list[quality_.LabelLine], name: str, what: str, key: Callable[[quality_.LabelLine], object | None]
+) -> list[str]:
+    """A problem for each line that judges `what` an earlier line judged (lines with the same `key`): keeping
+    either silently would drop a judgement the file's author made."""
+    first: dict[object, int] = {}
+    problems = []
+    for line in lines:
+        found = key(line)
+        if found is None:
+            continue
+        if found in first:
+            problems.append(f"{name}:{line.number}: judges {what} as line {first[found]} ({shown(line.link)})")
+        else:
+            first[found] = line.number
+    return problems
+
+
 def _label_import(obj: Context, source: Any, who: str, note: str | None) -> None:
     config = obj.config
-    lines, problems = quality_.read_label_lines(source, source.name)
+    lines, problems = quality_.read_label_lines(json_lines(source), source.name)
+    problems += _judged_twice(lines, source.name, "the same link", lambda line: labels.link_key(line.link) or line.link)
     unknown = sorted({t for line in lines for t in line.themes} - set(config.themes))
     if unknown:
         problems.append(f"{source.name}: theme(s) not in {config.path}: {', '.join(unknown)}")
     if problems:  # nothing is stored from a file with mistakes: fixed, it is imported whole
-        raise UsageError(
-            "nothing imported:\n  "
-            + "\n  ".join(problems[:20])
-            + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
-        )
+        _refuse(problems)
     with obj.store(must_exist=True) as store:
         by_link = labels.items_by_link(store)
         found = [(line, by_link.get(labels.link_key(line.link) or "")) for line in lines]
+        item_of = {line.number: item_id for line, item_id in found}
+        same_item = _judged_twice(lines, source.name, "the same stored item", lambda line: item_of[line.number])
+        if same_item:
+            _refuse(same_item)
         judgements = [
             labels.Judgement(
                 item_id, theme, theme in line.themes, who, note or f"imported from {Path(source.name).name}"

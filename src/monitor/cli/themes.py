@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from ..errors import UsageError
+from ..jsonlines import json_lines
 from ..match.rules import matches_json
 from ..parse.feed import plain_text, summary_text
 from ..storage import cleaning, items, status
@@ -56,7 +57,7 @@ def search(obj: Context, query: str, limit: int, newest: bool, as_json: bool) ->
 @click.option(
     "--jsonl",
     "jsonl",
-    type=click.File("r", encoding="utf-8"),
+    type=click.File("rb"),
     metavar="FILE",
     help="Match every JSON line of FILE (- for standard input) with title, summary and link; "
     "print one JSON line per item.",
@@ -171,16 +172,16 @@ def rematch(obj: Context, everything: bool, batch: int, dry_run: bool) -> None:
 
 def _match_jsonl(matcher: Matching, lines: Any) -> None:
     bad = 0
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            title, summary = plain_text(item.get("title") or ""), summary_text(item.get("summary") or "")
-        except (ValueError, AttributeError, TypeError) as error:
+    for line in json_lines(lines):
+        item = line.value
+        title, summary = (item.get("title"), item.get("summary")) if isinstance(item, dict) else (None, None)
+        readable = isinstance(item, dict) and isinstance(title, str | None) and isinstance(summary, str | None)
+        problem = line.problem or (None if readable else "not a JSON object with title and summary")
+        if problem is not None:
             bad += 1
-            click.echo(f"{lines.name}:{number}: skipped, not a JSON object with title and summary ({error})", err=True)
+            click.echo(f"{lines.name}:{line.number}: skipped, {problem}", err=True)
             continue
+        title, summary = plain_text(title or ""), summary_text(summary or "")
         result = {"link": item.get("link"), **matches_json(matcher.match(title, summary))}
         click.echo(json.dumps(result, ensure_ascii=False))
     if bad:

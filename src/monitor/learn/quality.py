@@ -7,11 +7,11 @@ and the reading of label files in the format of `../shared/eval/` (`{"link": ...
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..jsonlines import JsonLine
 from ..match.rules import Matcher
 from ..types import ThemeSpec
 
@@ -159,20 +159,18 @@ class LabelLine:
     themes: frozenset[str]
 
 
-def read_label_lines(lines: Iterable[str], name: str) -> tuple[list[LabelLine], list[str]]:
+def read_label_lines(lines: Iterable[JsonLine], name: str) -> tuple[list[LabelLine], list[str]]:
     """The lines of a label file, and a problem (file:line: what) for each line that is not
-    `{"link": "...", "themes": ["...", ...]}`. Blank lines are skipped."""
+    `{"link": "...", "themes": ["...", ...]}`."""
     good, problems = [], []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+    for line in lines:
+        if line.problem is not None:
+            problems.append(f"{name}:{line.number}: {line.problem}")
             continue
-        try:
-            obj = json.loads(line)
-            link, themes = obj["link"], obj.get("themes") or []
-            if not isinstance(link, str) or not isinstance(themes, list) or not all(isinstance(t, str) for t in themes):
-                raise TypeError("link must be a string and themes a list of strings")
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
-            problems.append(f'{name}:{number}: not a JSON object with "link" and "themes" ({error})')
+        obj = line.value if isinstance(line.value, dict) else {}
+        link, themes = obj.get("link"), obj.get("themes") or []
+        if not isinstance(link, str) or not isinstance(themes, list) or not all(isinstance(t, str) for t in themes):
+            problems.append(f'{name}:{line.number}: not a JSON object with "link" and "themes" (a list of strings)')
             continue
-        good.append(LabelLine(number, link, frozenset(themes)))
+        good.append(LabelLine(line.number, link, frozenset(themes)))
     return good, problems
