@@ -406,3 +406,17 @@ def test_a_term_set_may_only_use_sets_defined_above_it() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config('[terms]\nfirst = ["@second"]\nsecond = ["x"]\n', "t.toml")
     assert caught.value.problems[0].path == "terms.first" and caught.value.problems[0].line == 2
+
+
+# --- a config saved by Windows Notepad ---------------------------------------------------------------------
+
+
+def test_a_config_saved_with_a_utf8_bom_and_crlf_line_ends_is_read(tmp_path, run_cli) -> None:
+    config = tmp_path / "feeds.toml"
+    text = FEED_A.replace("\n", "\r\n") + '\r\n[themes.exodus]\r\nlabel = "Exodus"\r\nphrases = ["Lachin corridor"]\r\n'
+    config.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    checked = run_cli(config, "check")
+    assert "feeds      1" in checked.output and "sample-wire" in checked.output and "exodus" in checked.output
+    assert "sample-wire" in run_cli(config, "feeds").output
+    assert [f.name for f in load_config(config).feeds] == ["sample-wire"]
+    assert only_problem("\ufeff\ufeff" + FEED_A).line == 1  # one BOM is an editor's; a second is in the text

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
 from monitor.config.load import load_config
 
 OPML = """<?xml version="1.0"?>
@@ -77,3 +83,103 @@ def test_export_hides_feed_credentials_unless_asked_to_keep_them(write_config, r
     )
     kept = run_cli(config, "feeds", "export", "--with-credentials").output
     assert 'xmlUrl="https://user:secret@a.example.org/rss"' in kept
+
+
+ONE_FEED = """<?xml version="1.0"?>
+<opml version="2.0"><body><outline type="rss" text="Sample Wire" xmlUrl="https://sample-wire.example.org/rss"/></body>
+</opml>
+"""
+SECRET = "https://user:s3cret@existing.example.org/rss"  # a feed password: the reason a config is made 0600
+
+
+@pytest.fixture
+def umask_022():
+    """The umask of most desktops: a file written as umask allows is readable by everyone."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640], ids=oct)
+def test_import_keeps_the_config_mode_and_owner(write_config, run_cli, tmp_path, umask_022, mode):
+    config = write_config([{"name": "existing", "url": SECRET}])
+    config.chmod(mode)
+    before = config.stat()
+    source = tmp_path / "reader.opml"
+    source.write_text(ONE_FEED)
+    assert "1 feed(s) added" in run_cli(config, "feeds", "import", str(source)).output
+    after = config.stat()
+    assert stat.S_IMODE(after.st_mode) == mode, oct(after.st_mode)
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid)
+    assert [f.name for f in load_config(config).feeds] == ["existing", "sample-wire"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+def test_import_through_a_symlinked_config_writes_its_target_and_keeps_the_link(write_config, run_cli, tmp_path):
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    target = write_config([{"name": "existing", "url": SECRET}], name="dotfiles/feeds.toml")
+    target.chmod(0o600)
+    link = tmp_path / "feeds-link.toml"
+    link.symlink_to(Path("dotfiles") / "feeds.toml")  # relative, as `ln -s` makes them
+    source = tmp_path / "reader.opml"
+    source.write_text(ONE_FEED)
+    run_cli(link, "feeds", "import", str(source))
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert [f.name for f in load_config(target).feeds] == ["existing", "sample-wire"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [p.name for p in dotfiles.iterdir()] == ["feeds.toml"]
+
+
+ODD_CATEGORIES = [
+    "line&#10;break",
+    "tab&#9;and&#13;return",
+    "del&#127;and&#133;nel",
+    "say &quot;hi&quot;",
+    "back\\slash\\",
+    "]] [[feeds]]",
+    "Ереван 🎉 l\u2028s",
+]
+
+
+def test_import_escapes_odd_categories_so_that_they_read_back_as_written(write_config, run_cli, tmp_path):
+    outlines = "".join(
+        f'<outline type="rss" text="Odd {n}" xmlUrl="https://odd.example.org/{n}" category="{c}"/>'
+        for n, c in enumerate(ODD_CATEGORIES)
+    )
+    source = tmp_path / "odd.opml"
+    source.write_text(f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>', encoding="utf-8")
+    config = write_config([{"name": "existing", "url": "https://existing.example.org/rss"}])
+    result = run_cli(config, "feeds", "import", str(source))
+    assert result.output.count("  added: ") == len(ODD_CATEGORIES), result.output
+    tags = [f.tags for f in load_config(config).feeds[1:]]
+    assert tags == [
+        ("line\nbreak",),
+        ("tab\tand\rreturn",),
+        ("del\x7fand\x85nel",),
+        ('say "hi"',),
+        ("back\\slash\\",),
+        ("]] [[feeds]]",),
+        ("Ереван 🎉 l\u2028s",),
+    ]
+
+
+def test_import_from_a_file_whose_name_holds_a_line_break_writes_a_config_that_loads(write_config, run_cli, tmp_path):
+    source = tmp_path / 'reader\n[[feeds]]\nname = "x".opml'
+    source.write_text(ONE_FEED)
+    config = write_config([{"name": "existing", "url": "https://existing.example.org/rss"}])
+    assert "  added: sample-wire" in run_cli(config, "feeds", "import", str(source)).output
+    assert [f.name for f in load_config(config).feeds] == ["existing", "sample-wire"]
+
+
+def test_import_keeps_the_bom_and_crlf_line_ends_the_users_editor_chose(run_cli, tmp_path):
+    config = tmp_path / "feeds.toml"
+    config.write_bytes(b'\xef\xbb\xbf[[feeds]]\r\nname = "existing"\r\nurl = "https://existing.example.org/rss"\r\n')
+    source = tmp_path / "reader.opml"
+    source.write_text(ONE_FEED)
+    run_cli(config, "feeds", "import", str(source))
+    written = config.read_bytes()
+    assert written.startswith(b"\xef\xbb\xbf[[feeds]]") and written.count(b"\xef\xbb\xbf") == 1
+    assert b"\n" not in written.replace(b"\r\n", b"")
+    assert [f.name for f in load_config(config).feeds] == ["existing", "sample-wire"]
+    assert "sample-wire" in run_cli(config, "check").output

@@ -12,9 +12,10 @@ from typing import Any
 import click
 
 from ..config import opml
+from ..config import save as config_file
 from ..config.load import parse_config
 from ..config.settings import http_url
-from ..errors import StoreError, UsageError
+from ..errors import ConfigError, StoreError, UsageError
 from ..fetch.http import Fetcher
 from ..storage import feeds as feed_store
 from ..storage import status
@@ -178,22 +179,39 @@ def feeds_import(obj: Context, source: Any, dry_run: bool) -> None:
             usable.append(feed)
         except ValueError as error:
             refused.append(f"{shown(feed.url)} ({shown(str(error))})")
-    added, present = opml.new_feeds(usable, config.feeds)
+    candidates, present = opml.new_feeds(usable, config.feeds)
+    added, unloadable = _loadable(candidates, source.name)
     for line in refused:
         click.echo(f"  skipped, not an http(s) feed: {line}")
+    for line in unloadable:
+        click.echo(f"  skipped, {line}")
     for feed in present:
         click.echo(f"  already configured: {shown(feed.url)}")
-    for feed in added:
-        click.echo(f"  {'would add' if dry_run else 'added'}: {feed.name}  {shown(feed.url)}")
     if not added or dry_run:
+        for feed in added:
+            click.echo(f"  would add: {feed.name}  {shown(feed.url)}")
         click.echo(f"{len(added)} feed(s) {'would be ' if dry_run else ''}added to {config.path}")
         return
-    path = Path(config.path)
-    text = path.read_text(encoding="utf-8")
-    updated = text + ("" if text.endswith("\n") else "\n") + "\n# Imported from " + Path(source.name).name + "\n"
-    updated += opml.as_toml(added)
+    try:
+        updated = opml.appended(config_file.read_text(config.path), Path(source.name).name, added)
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{config.path}: cannot be read again to add the feeds: {error}") from None
     parse_config(updated, config.path)  # never write a config that would not load
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(updated, encoding="utf-8")
-    os.replace(temporary, path)
+    config_file.write_text(config.path, updated)
+    for feed in added:  # only now: "added" is never said of a feed that did not reach the file
+        click.echo(f"  added: {feed.name}  {shown(feed.url)}")
     click.echo(f"{len(added)} feed(s) added to {config.path}; a running daemon picks them up on `monitor reload`")
+
+
+def _loadable(feeds: list[opml.OpmlFeed], source: str) -> tuple[list[opml.OpmlFeed], list[str]]:
+    """(the feeds the config loader takes as they would be written, a line for each outline it would refuse):
+    one odd outline is named and left out, and the others are still imported."""
+    good, bad = [], []
+    for feed in feeds:
+        try:
+            parse_config(opml.as_toml([feed]), source)
+            good.append(feed)
+        except ConfigError as error:
+            problems = "; ".join(p.message for p in error.problems)
+            bad.append(f"{shown(source)}: the outline {shown(feed.title or feed.url)!r} ({shown(problems)})")
+    return good, bad

@@ -38,6 +38,7 @@ from .settings import (
     default_of,
 )
 
+BOM = "\ufeff"
 THEME_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
@@ -144,6 +145,7 @@ def load_config(path: str | Path) -> Config:
 
 def parse_config(text: str, file: str = "<config>") -> Config:
     """Validate TOML text. Pure: the file name is only used in messages."""
+    text = text.removeprefix(BOM)  # Windows Notepad starts a UTF-8 file with one; TOML does not allow it
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -105,13 +105,30 @@ def new_feeds(found: Sequence[OpmlFeed], existing: Sequence[FeedSource]) -> tupl
 
 
 def as_toml(feeds: Sequence[OpmlFeed]) -> str:
-    def quoted(value: str) -> str:
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
     blocks = []
     for feed in feeds:
-        lines = ["[[feeds]]", f"name = {quoted(feed.name)}", f"url = {quoted(feed.url)}"]
+        lines = ["[[feeds]]", f"name = {toml_string(feed.name)}", f"url = {toml_string(feed.url)}"]
         if feed.tags:
-            lines.append("tags = [" + ", ".join(quoted(t) for t in feed.tags) + "]")
+            lines.append("tags = [" + ", ".join(toml_string(t) for t in feed.tags) + "]")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
+
+
+def appended(text: str, source: str, feeds: Sequence[OpmlFeed]) -> str:
+    """The config's text with `feeds` appended as [[feeds]] tables under a comment naming the OPML file `source`,
+    in the text's own line ends (CRLF stays CRLF)."""
+    end = "\r\n" if "\r\n" in text else "\n"
+    comment = "# Imported from " + _CONTROL.sub("?", source)  # a file name may hold a line break: not in a comment
+    added = "\n" + comment + "\n" + as_toml(feeds)
+    return text + ("" if text.endswith("\n") or not text else end) + added.replace("\n", end)
+
+
+_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_CONTROL = re.compile("[\x00-\x1f\x7f]")  # what a TOML basic string or comment may not hold as it is
+
+
+def toml_string(value: str) -> str:
+    """`value` as a TOML basic string that reads back as the same text: quotes, backslashes and every control
+    character escaped (an OPML category can hold a line break: `&#10;`)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + _CONTROL.sub(lambda m: _ESCAPES.get(m[0]) or f"\\u{ord(m[0]):04X}", escaped) + '"'
