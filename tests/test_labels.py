@@ -254,3 +254,29 @@ def test_quality_on_the_eval_set_agrees_with_its_score_script(feed_server, write
     assert got == expected, scored
     assert report["labelled_items"] == total
     assert f"macro_f1={report['macro_f1']:.3f}" in scored
+
+
+HUGE = "99999999999999999999999"  # beyond SQLite's 64-bit integers
+
+
+def one_error(result) -> str:
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "Traceback" not in result.output, result.output
+    return errors[0]
+
+
+@pytest.mark.parametrize("item", [HUGE, "0", "-7"])
+def test_label_refuses_an_item_id_out_of_range_with_one_clear_error(feed_server, write_config, run_cli, query, item):
+    config, _ = polled(feed_server, write_config, run_cli, query)
+    error = one_error(run_cli(config, "label", "--", item, "exodus", "yes", expect=2))
+    assert f"Invalid value for '[ITEM_ID]': {item} is not in the range 1<=x<=9223372036854775807" in error
+    assert query("SELECT count(*) AS n FROM labels")[0]["n"] == 0
+    # and every other number a command passes to SQLite is bounded as well
+    for args in (
+        ("review", "exodus", "--json", "--limit", HUGE),
+        ("review", "exodus", "--json", "--scan", HUGE),
+        ("suggest", "exodus", "--limit", HUGE),
+        ("search", "Lachin", "--limit", HUGE),
+        ("rematch", "--batch", HUGE),
+    ):
+        assert "is not in the range 1<=x<=" in one_error(run_cli(config, *args, expect=2))

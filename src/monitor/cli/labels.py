@@ -26,9 +26,12 @@ from . import models as cli_model
 from . import report as report_
 from .group import Context, cli, utc_now
 
+# An item id is a positive SQLite integer: a bigger number can name no item and would not even reach the query.
+ITEM_ID = click.IntRange(1, labels.MAX_ID)
+
 
 @cli.command()
-@click.argument("item_id", required=False, type=int)
+@click.argument("item_id", required=False, type=ITEM_ID)
 @click.argument("theme", required=False)
 @click.argument("verdict", required=False, type=click.Choice(["yes", "no"]))
 @click.option("--note", metavar="TEXT", help="Why, in your words (kept with the judgement).")

@@ -15,6 +15,8 @@ from ..identity import canonical_url
 from ..units import iso
 from .connection import Connection
 
+MAX_ID = 2**63 - 1  # SQLite's integers are 64-bit: a bigger id is no row, and sqlite3 raises OverflowError for it
+
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
@@ -44,7 +46,8 @@ def link_key(link: str | None) -> str | None:
 
 def item_ids(store: Connection, ids: Iterable[int]) -> set[int]:
     """Which of `ids` are stored items."""
-    return {row[0] for row in store.where_in("SELECT id FROM items WHERE id IN ({ids})", dict.fromkeys(ids))}
+    possible = dict.fromkeys(i for i in ids if 0 < i <= MAX_ID)
+    return {row[0] for row in store.where_in("SELECT id FROM items WHERE id IN ({ids})", possible)}
 
 
 def items_by_link(store: Connection) -> dict[str, int]:
