@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from monitor.identity import canonical_url, content_hash, item_key
+
+from .feedserver import FeedServer
+from .samples import Entry, rss
 
 # --- canonical_url --------------------------------------------------------------------------------
 
@@ -224,3 +231,74 @@ def test_content_hash_changes_with_content(changed: tuple[str, str, str]) -> Non
 def test_content_hash_treats_none_as_empty() -> None:
     assert content_hash("t", None, "s") == content_hash("t", "", "s")
     assert content_hash("ab", "c") != content_hash("a", "bc")
+
+
+# --- feeds are their addresses: renames that reuse a name ------------------------------------------------
+
+
+def stories(outlet: str) -> list[Entry]:
+    """12 stories of one outlet, none with a URL guid: numbered guids 1-4 as many CMSs give (the same numbers
+    at every outlet), 4 with a link and no guid, 4 with neither guid nor link."""
+    numbered = [
+        Entry(f"Sample: {outlet} story {n}", f"https://{outlet}.example.org/s/{n}", guid=str(n)) for n in range(1, 5)
+    ]
+    linked = [Entry(f"Sample: {outlet} story {n}", f"https://{outlet}.example.org/s/{n}") for n in range(5, 9)]
+    bare = [Entry(f"Sample: {outlet} story {n}", "") for n in range(9, 13)]
+    return numbered + linked + bare
+
+
+def sightings_by_feed(query: Callable[..., list[dict[str, Any]]]) -> dict[str, tuple[str, set[str], int]]:
+    """Each feed's name -> (the path of its address, the outlets of the items it carried, how many)."""
+    rows = query(
+        "SELECT f.name, f.url, i.title FROM item_sources s "
+        "JOIN feeds f ON f.id = s.feed_id JOIN items i ON i.id = s.item_id"
+    )
+    feeds: dict[str, tuple[str, set[str], int]] = {}
+    for row in rows:
+        path, outlets, n = feeds.get(row["name"], ("/" + row["url"].rsplit("/", 1)[1], set(), 0))
+        feeds[row["name"]] = (path, outlets | {row["title"].split()[1]}, n + 1)
+    return feeds
+
+
+@pytest.fixture
+def two_outlets(feed_server: FeedServer) -> dict[str, str]:
+    return {
+        "fwire": feed_server.add("/f.xml", body=rss(stories("fwire"))),
+        "gpost": feed_server.add("/g.xml", body=rss(stories("gpost"))),
+    }
+
+
+def search_feeds(run_cli: Callable[..., Any], config: Any, word: str) -> set[str]:
+    """The first feed shown beside each item `monitor search WORD --json` (JSON lines) finds."""
+    output = run_cli(config, "search", word, "--limit", "50", "--json").output
+    return {json.loads(line)["feed"] for line in output.splitlines()}
+
+
+def test_a_rename_that_reuses_a_name_keeps_each_address_history(two_outlets, write_config, run_cli, query):
+    config = write_config([{"name": "a", "url": two_outlets["fwire"]}])
+    run_cli(config, "poll")
+    before = query("SELECT id, key, title FROM items ORDER BY id")
+    assert len(before) == 12
+    # f.xml is now called b, and the name a is given to another outlet at g.xml
+    config = write_config([{"name": "b", "url": two_outlets["fwire"]}, {"name": "a", "url": two_outlets["gpost"]}])
+    run_cli(config, "poll")
+    run_cli(config, "poll", "--force")
+    assert query("SELECT count(*) AS n FROM items")[0]["n"] == 24
+    assert query("SELECT id, key, title FROM items WHERE title LIKE '%fwire%' ORDER BY id") == before
+    assert sightings_by_feed(query) == {"b": ("/f.xml", {"fwire"}, 12), "a": ("/g.xml", {"gpost"}, 12)}
+    assert search_feeds(run_cli, config, "fwire") == {"b"} and search_feeds(run_cli, config, "gpost") == {"a"}
+    feeds = run_cli(config, "feeds").output
+    assert "b" in feeds and "a" in feeds
+
+
+def test_two_feeds_swapping_names_are_two_renames(two_outlets, write_config, run_cli, query):
+    config = write_config([{"name": "a", "url": two_outlets["fwire"]}, {"name": "b", "url": two_outlets["gpost"]}])
+    run_cli(config, "poll")
+    before = query("SELECT id, key, title FROM items ORDER BY id")
+    assert len(before) == 24
+    config = write_config([{"name": "a", "url": two_outlets["gpost"]}, {"name": "b", "url": two_outlets["fwire"]}])
+    run_cli(config, "poll")
+    run_cli(config, "poll", "--force")
+    assert query("SELECT id, key, title FROM items ORDER BY id") == before
+    assert sightings_by_feed(query) == {"b": ("/f.xml", {"fwire"}, 12), "a": ("/g.xml", {"gpost"}, 12)}
+    assert search_feeds(run_cli, config, "fwire") == {"b"} and search_feeds(run_cli, config, "gpost") == {"a"}

@@ -201,12 +201,47 @@ def test_readers_are_not_blocked_by_a_writer(store, tmp_path):
 
 def test_sync_feeds_follows_config_edits_and_keeps_removed_feeds_items(store):
     poll_into(store, "sample-wire", rss(headlines(2)))
-    feed_store.save_feed_state(store, replace(stored_state(store, "sample-wire"), etag='"x"', dead=True))
+    old = stored_state(store, "sample-wire")
+    feed_store.save_feed_state(store, replace(old, etag='"x"', dead=True))
     feed_store.sync_feeds(store, [source(url="https://sample-wire.example.org/new-rss")], NOW)
     moved = stored_state(store, "sample-wire")
     assert (moved.url, moved.etag, moved.dead) == ("https://sample-wire.example.org/new-rss", None, False)
+    # another address is another feed: it starts its own history, and the old one keeps its items, retired
+    assert moved.id != old.id
+    assert names(store)[old.id] == ("sample-wire (sample-wire.example.org/rss)", 0)
     assert feed_store.feed_state(store, "sample-mirror") is None  # retired from polling...
-    assert store.count("feeds") == 2 and store.count("items") == 2  # ...but nothing is deleted
+    assert store.count("feeds") == 3 and store.count("items") == 2  # ...but nothing is deleted
+    # following a 301 in the config is the same feed
+    feed_store.save_feed_state(store, replace(moved, url="https://sample-wire.example.org/rss2"))
+    feed_store.sync_feeds(store, [source(url="http://sample-wire.example.org/rss2")], NOW)
+    assert stored_state(store, "sample-wire").id == moved.id
+
+
+def names(store: Store) -> dict[int, tuple[str, int]]:
+    return {r["id"]: (r["name"], r["in_config"]) for r in store.db.query("SELECT id, name, in_config FROM feeds")}
+
+
+def test_sync_feeds_keeps_each_address_with_its_row_when_names_are_reused_or_swapped(store):
+    wire, mirror = stored_state(store, "sample-wire"), stored_state(store, "sample-mirror")
+    wire_url, mirror_url, other_url = wire.url, mirror.url, "https://other.example.org/rss"
+    # swapped: each row keeps its address and takes the other's name
+    renames = feed_store.sync_feeds(store, [source("sample-wire", mirror_url), source("sample-mirror", wire_url)], NOW)
+    assert sorted(renames) == [("sample-mirror", "sample-wire"), ("sample-wire", "sample-mirror")]
+    assert names(store) == {wire.id: ("sample-mirror", 1), mirror.id: ("sample-wire", 1)}
+    assert stored_state(store, "sample-mirror").url == wire_url
+    # the wire is renamed, and its old name given to a third outlet: a new row
+    feed_store.sync_feeds(store, [source("renamed", wire_url), source("sample-mirror", other_url)], NOW)
+    other = stored_state(store, "sample-mirror")
+    assert other.id not in (wire.id, mirror.id) and other.url == other_url
+    assert names(store)[wire.id] == ("renamed", 1) and names(store)[mirror.id] == ("sample-wire", 0)
+    # a name at an address already stored continues that row; the row left with no address in the config
+    # keeps its items under a label, giving its name up
+    feed_store.sync_feeds(store, [source("sample-wire", mirror_url), source("renamed", other_url)], NOW)
+    assert names(store) == {
+        wire.id: ("renamed (sample-wire.example.org/rss)", 0),
+        mirror.id: ("sample-wire", 1),
+        other.id: ("renamed", 1),
+    }
 
 
 def test_search_ranks_finds_stems_and_survives_bad_syntax(store):
