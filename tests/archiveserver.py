@@ -12,6 +12,10 @@ when smaller) and, asked with `showResumeKey=true`, ends a cut answer with `[]` 
 to go on from. `resume_keys = False` plays an archive that cuts without saying so; `loose = True` one that
 answers addresses beginning with the one asked for; `filtering = False` one that ignores `filter=`;
 `empty = b"[]"` the other form of an empty answer.
+
+Everything a client sent is kept as received (`received`: request line, headers and any body), so a test can
+say what the archive was told. `generated` plays an index too large to hold: page after page of captures,
+each page over the `limit` asked for and ending with a fresh resume key, made as they are asked for.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -48,6 +54,43 @@ class Stored:
         self.digest = self.digest or hashlib.sha1(self.body).hexdigest().upper()
 
 
+@dataclass
+class Generated:
+    """An index of `pages` answers of `rows` captures of `original` each, `step` seconds apart from `first`,
+    each with a digest of its own `pad` characters long (big rows, as an archive's fat answers); `body`
+    gives a capture's bytes from its timestamp."""
+
+    original: str
+    first: datetime
+    step: int
+    pages: int
+    rows: int
+    pad: int
+    body: Callable[[str], bytes]
+
+    def stamp(self, n: int) -> str:
+        return (self.first + timedelta(seconds=n * self.step)).astimezone(UTC).strftime("%Y%m%d%H%M%S")
+
+    def page(self, number: int) -> bytes:
+        rows = [
+            json.dumps(
+                [
+                    url_key(self.original),
+                    self.stamp(n),
+                    self.original,
+                    "application/rss+xml",
+                    "200",
+                    f"{n:08d}" + "D" * self.pad,
+                    "1",
+                ]
+            )
+            for n in range(number * self.rows, (number + 1) * self.rows)
+        ]
+        header = json.dumps(["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"])
+        more = ["[]", json.dumps([f"page-{number + 1}-{'k' * 200}"])] if number + 1 < self.pages else []
+        return ("[" + ",\n".join([header, *rows, *more]) + "]").encode()
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -57,15 +100,28 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         archive = self.server.archive
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
         with archive.lock:
             archive.requests.append((time.monotonic(), self.path))
+            archive.received.append(self.requestline + "\r\n" + str(self.headers) + body.decode("latin-1"))
         parts = urlsplit(self.path)
         if parts.path == "/cdx/search/cdx":
-            self._send(200, "application/json", archive.index(parse_qs(parts.query)))
+            query = parse_qs(parts.query)
+            if archive.generated is not None:
+                self._send(
+                    200,
+                    "application/json",
+                    archive.generated.page(int(query.get("resumeKey", ["page-0"])[0].split("-")[1])),
+                )
+                return
+            self._send(200, "application/json", archive.index(query))
             return
         if parts.path.startswith("/web/") and "id_/" in parts.path:
             stamp, original = self.path[len("/web/") :].split("id_/", 1)
             capture = archive.find(stamp, original)
+            if capture is None and archive.generated is not None and original == archive.generated.original:
+                capture = Stored(stamp, original, archive.generated.body(stamp))
             if capture is None:
                 self._send(404, "text/html", b"<html><body>Not in the archive</body></html>")
                 return
@@ -119,6 +175,8 @@ class ArchiveServer:
         self.filtering = True
         self.empty = b""
         self.requests: list[tuple[float, str]] = []
+        self.received: list[str] = []  # each request as received: its line, headers and body
+        self.generated: Generated | None = None
         self.served = 0  # captures answered with their bytes
         self.hold_after: int | None = None  # answer this many captures, then hold each next one until release
         self.holding = threading.Event()  # set once a download is being held

@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import resource
 import signal
 import sqlite3
 import subprocess
 import sys
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from monitor.fetch.netguard import Watchdog, getaddrinfo
 
-from .archiveserver import ArchiveServer, Stored
+from .archiveserver import ArchiveServer, Generated, Stored
 from .helpers import THEMES
 from .history_samples import W38, W39, WIRE_URL, at, saved_rss, story
 from .samples import Entry
@@ -363,3 +366,120 @@ def test_the_threads_that_watch_a_download_leave_ctrl_c_to_the_main_thread():
         release.set()
         waiter.join(10)
     assert not wanted & signal.pthread_sigmask(signal.SIG_BLOCK, set())  # the starting thread's mask is back
+
+
+# Issue 20: hostile input. A huge index is chosen from page by page, in bounded memory.
+
+MEMORY_LIMIT = 512 * 1024**2  # address space given to the backfill: ample for monitor (250 MB), not for the index
+
+
+def _limited() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def _peak_rss(process: subprocess.Popen[str]) -> tuple[int, int]:
+    """Wait for `process`: its exit status and its peak resident memory in bytes."""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_maxrss * 1024
+
+
+def generated_body(timestamp: str) -> bytes:
+    when = datetime.strptime(timestamp, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    return saved_rss([story(int(timestamp[6:]), f"Sample: Karabakh news of {timestamp}", when)], when)
+
+
+@pytest.mark.slow  # 160,000 captures in 64 index pages of 5 MB: about 10 s
+def test_a_huge_index_is_chosen_from_page_by_page_in_bounded_memory(write_config, tmp_path, db_path):
+    """An archive's index of fat pages (over the `limit` asked for), each with a fresh resume key, as one that
+    exhausted a backfill's memory (2.8 GB after 123 requests): the captures are chosen as each page is read,
+    and only what the choice needs is held, the first and last of each day here (per_day = 2)."""
+    first = datetime(2023, 9, 18, tzinfo=UTC)
+    generated = Generated(WIRE_URL, first, step=3, pages=64, rows=2500, pad=2000, body=generated_body)
+    with ArchiveServer() as server:
+        server.generated = generated
+        config = write_config(
+            [{"name": "sample-wire", "url": WIRE_URL, "tags": ["wire"]}],
+            extra=THEMES + f'\n[backfill]\narchive_url = "{server.base_url}"\npace = "1ms"\nper_day = 2\n',
+        )
+        command = [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db_path), "backfill", *PERIOD]
+        env = {**os.environ, "MALLOC_ARENA_MAX": "2"}  # each thread's malloc arena would reserve 64 MB of the limit
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_limited, env=env
+        )
+        output = process.stdout.read() if process.stdout else ""
+        code, peak = _peak_rss(process)
+        asked = len(server.indexed())
+    print(f"{asked} index pages read; peak resident memory {peak / 1024**2:.0f} MB")
+    assert code == 0, output[-3000:]
+    total = generated.pages * generated.rows
+    assert f"sample-wire: {total} capture(s) found" in output and asked == generated.pages
+    days: dict[str, list[str]] = {}
+    for n in range(total):
+        days.setdefault(generated.stamp(n)[:8], []).append(generated.stamp(n))
+    wanted = sorted(s for stamps in days.values() for s in (stamps[0], stamps[-1]))
+    conn = sqlite3.connect(db_path)
+    try:
+        got = [r[0] for r in conn.execute("SELECT timestamp FROM captures WHERE state = 'imported' ORDER BY 1")]
+    finally:
+        conn.close()
+    assert got == wanted
+    assert peak < 200 * 1024**2  # the index's rows alone are 330 MB: none of them is kept
+
+
+# Issue 20: a feed's credentials are for its own host, never for the web archive.
+
+SECRET, TOKEN = "S3cretPass", "T0kenValue42"
+PUBLIC_URL = f"{WIRE_URL}?lang=en"  # what the archive has captured, and is asked for
+
+
+def test_a_feeds_credentials_never_reach_the_archive_nor_what_is_stored(write_config, run_cli, db_path, tmp_path):
+    """A feed behind basic authentication and a token in its query: the archive is asked for the address
+    without them, the captures are downloaded under it, and no request the archive receives (line, headers,
+    body) nor any row of any table but the feed's own configured address holds the password or the token."""
+    feed_url = f"https://reader:{SECRET}@sample-wire.example.org/rss?token={TOKEN}&lang=en"
+    with ArchiveServer() as server:
+        server.add(*(Stored(c.timestamp, PUBLIC_URL, c.body, c.status) for c in wire_captures()[:5]))
+        config = write_config(
+            [{"name": "sample-wire", "url": feed_url, "tags": ["wire"]}],
+            extra=THEMES + f'\n[backfill]\narchive_url = "{server.base_url}"\npace = "20ms"\nper_day = 2\n',
+        )
+        result = run_cli(config, "backfill", *PERIOD)
+        received = list(server.received)
+        indexed, fetched = server.indexed(), server.fetched()
+    leaks = [request for request in received for secret in (SECRET, TOKEN, "reader") if secret in request]
+    assert not leaks and len(received) == len(indexed) + len(fetched)
+    assert "sample-wire: 4 capture(s) found, 3 fetched, 1 skipped, 0 failed; 4 item(s) new" in result.output
+    assert f"url={quote(PUBLIC_URL, safe='')}&" in indexed[0]
+    assert fetched and all(path.endswith(f"id_/{PUBLIC_URL}") for path in fetched)
+    assert "Authorization" not in "".join(received)
+    assert SECRET not in result.output and TOKEN not in result.output
+    stored = _cells_holding(db_path, (SECRET, TOKEN))
+    # The feed's own row keeps its address as configured (docs/configuration.md); nothing else holds it.
+    assert stored and set(stored) <= {("feeds", "url"), ("feeds", "config_url")}, stored
+    conn = sqlite3.connect(db_path)
+    try:
+        assert {r[0] for r in conn.execute("SELECT original FROM captures")} == {PUBLIC_URL}
+        sources = {r[0] for r in conn.execute("SELECT source FROM imports")}
+    finally:
+        conn.close()
+    assert sources and all(s.startswith(f"{server.base_url}/web/") and s.endswith(f"id_/{PUBLIC_URL}") for s in sources)
+
+
+def _cells_holding(db_path: Path, secrets: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(table, column) of every cell of every table in the database that holds one of `secrets`."""
+    conn = sqlite3.connect(db_path)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        found = []
+        for table in tables:
+            cursor = conn.execute(f'SELECT * FROM "{table}"')
+            columns = [d[0] for d in cursor.description]
+            for row in cursor:
+                for column, value in zip(columns, row, strict=True):
+                    text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+                    if any(secret in text for secret in secrets):
+                        found.append((table, column))
+        return found
+    finally:
+        conn.close()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..errors import MonitorError
-from ..fetch.archive import Archive, Capture, capture_url, choose, original_bytes, wayback_page
+from ..fetch.archive import Archive, Capture, Chooser, capture_url, original_bytes, public_address, wayback_page
 from ..storage import Store
 from ..storage.history import done_captures, import_of, record_capture
 from ..types import Matching
@@ -58,21 +58,22 @@ def plan(
     store: Store, archive: Archive, feed: Feed, since: date, until: date, per_day: int, report: BackfillReport
 ) -> list[Capture]:
     """The captures still to import, in time order."""
+    chooser = Chooser(per_day)
     try:
-        index = archive.captures(feed.url, since, until)
+        index = archive.captures(feed.url, since, until, chooser)
     except MonitorError as error:
         report.failed += 1
         report.errors.append(str(error))
         return []
     report.pages, report.cut, report.cut_answers = index.pages, index.cut, index.cut_answers
     report.redirects, report.elsewhere = index.unusable, index.elsewhere
-    report.found = len(index.captures) + index.unusable + index.elsewhere
+    report.found = index.usable + index.unusable + index.elsewhere
     if index.cut:
         report.errors.append(
-            f"the archive's index of {feed.url} may hold more captures than it gave (its answer was cut and "
-            "gave no way on): run again with shorter periods (--since/--until) to have them all"
+            f"the archive's index of {public_address(feed.url)} may hold more captures than it gave (its answer "
+            "was cut and gave no way on): run again with shorter periods (--since/--until) to have them all"
         )
-    chosen, left = choose(index.captures, per_day)
+    chosen, left = chooser.chosen()
     done = done_captures(store, feed.id)
     todo = [c for c in chosen if (c.timestamp, c.original) not in done]
     report.skipped = index.unusable + index.elsewhere + left + len(chosen) - len(todo)
