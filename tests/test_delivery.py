@@ -28,7 +28,18 @@ from monitor.storage import Store
 from monitor.weeks import week_end, week_label, week_start
 
 from .conftest import backdate_polling
-from .helpers import STOP_BOUND, STORIES, THEMES, WEEK, count, email_section, entry, last_week_entries, wait_for
+from .helpers import (
+    STOP_BOUND,
+    STORIES,
+    THEMES,
+    WEEK,
+    count,
+    email_section,
+    entry,
+    last_week_entries,
+    pretend,
+    wait_for,
+)
 from .mailserver import MailServer
 from .samples import Entry, rss
 
@@ -345,10 +356,12 @@ def test_a_slow_digest_exchange_neither_stops_polling_nor_holds_up_sigterm(
 
 @pytest.mark.timeout(120)
 def test_a_cron_run_whose_due_week_was_never_polled_still_sends_an_old_weeks_due_retry_once(
-    feed_server, write_config, run_cli, tmp_path, db_path
+    feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch
 ):
-    mail = MailServer(reply_delay=3.0)  # down at first: its port is taken, nothing listens yet
+    mail = MailServer(reply_delay=3.0)  # down at first: its port is chosen, nothing listens on it yet
     config = configure(feed_server, write_config, tmp_path, mail.port)
+    midweek = week_start(datetime.now(UTC), "UTC") + timedelta(days=2, hours=12)  # no Monday in the next minutes
+    pretend(monkeypatch, midweek)
     run_cli(config, "poll")  # polling begins now: last week, the cron job's week, was never polled
     first = run_cli(config, "digest", "--week", WEEK, "--send", expect=1)  # a backfilled week, mail is down
     assert f"{WEEK}: written, NOT sent" in first.output, first.output
@@ -356,8 +369,9 @@ def test_a_cron_run_whose_due_week_was_never_polled_still_sends_an_old_weeks_due
     assert failed["state"] == "failed"
     # The cron job's next runs, after the retry's time has come (10 minutes later; the backoff is 5), three at
     # once (overlapping cron jobs, an operator): the old week goes out once, and the due week says why it does not.
-    later = {**os.environ, "MONITOR_CLOCK_OFFSET": "600"}
-    due = week_label(week_start(datetime.now(UTC) + timedelta(seconds=600), "UTC") - timedelta(days=7), "UTC")
+    offset = midweek + timedelta(minutes=10) - datetime.now(UTC)
+    later = {**os.environ, "MONITOR_CLOCK_OFFSET": str(offset.total_seconds())}
+    due = week_label(week_start(midweek, "UTC") - timedelta(days=7), "UTC")
     with mail:
         runs = [
             subprocess.Popen(
