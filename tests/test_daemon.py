@@ -166,3 +166,51 @@ def test_a_restart_with_no_feed_due_produces_the_missed_digest_within_seconds_on
     assert len(feed_server.hits("/wire")) == hits  # the feed was not due: the digest did not wait for it
     assert produced_after < 8.0, f"{produced_after:.1f}s"
     print(f"\nmissed digest produced {produced_after:.1f}s after the restart (no feed due)")
+
+
+def _hup_until_gone(process: subprocess.Popen[bytes]) -> int:
+    """SIGHUP every millisecond until `process` has exited (while the interpreter shuts down too); the count."""
+    sent = 0
+    while process.poll() is None:
+        try:
+            os.kill(process.pid, signal.SIGHUP)
+        except ProcessLookupError:
+            break
+        sent += 1
+        time.sleep(0.001)
+    return sent
+
+
+@pytest.mark.timeout(120)
+def test_a_sighup_right_after_sigterm_or_during_the_exit_never_turns_the_stop_into_death_by_signal(
+    feed_server, write_config, tmp_path
+):
+    # systemd's `reload` and `stop` can cross, and logrotate sends HUPs on its own schedule: a HUP in the stop's
+    # window killed the daemon (exit 129, -1 here) after "monitor stopped", a failed stop for systemd.
+    config = write_config([{"name": "sample-wire", "url": feed_server.add("/wire", body=rss(last_week_entries()))}])
+    db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
+    codes: dict[str, list[int]] = {}
+    for gap in ["reload first", 0.0, 0.01, 0.05, 0.1, "after stopped"] * 2:
+        log.write_text("")
+        daemon = Running(config, db, log)
+        wait_for(lambda: "monitor running" in log.read_text(), what="the daemon's start")
+        if gap == "reload first":  # before a stop, a HUP still reloads
+            daemon.process.send_signal(signal.SIGHUP)
+            wait_for(lambda: f"reloaded {config}" in log.read_text(), what="the reload")
+            assert daemon.process.poll() is None
+        daemon.process.send_signal(signal.SIGTERM)
+        if gap == "after stopped":
+            deadline = time.monotonic() + STOP_BOUND
+            while "monitor stopped" not in log.read_text() and time.monotonic() < deadline:
+                pass  # no sleep: the interpreter's shutdown after the line takes milliseconds
+            _hup_until_gone(daemon.process)
+        elif isinstance(gap, float):
+            time.sleep(gap)
+            if gap == 0.1:  # and on, until it is gone
+                _hup_until_gone(daemon.process)
+            else:
+                daemon.process.send_signal(signal.SIGHUP)
+        codes.setdefault(str(gap), []).append(daemon.process.wait(timeout=STOP_BOUND))
+        assert "monitor stopped" in log.read_text()
+    print(f"\nexit codes by the HUP's gap after SIGTERM: {codes}")
+    assert all(code == 0 for runs in codes.values() for code in runs), codes

@@ -83,7 +83,9 @@ def test_mail_wanted_without_recipients_is_a_usage_error_and_nothing_is_done(req
 )
 def test_an_unpolled_week_is_skipped_unless_named(polled, said):
     unnamed = decide(DigestRequest(), facts(polled_since=polled, live_since=polled), NOW)
-    assert (unnamed.write, unnamed.mail) == (False, False)
+    assert (unnamed.write, unnamed.mail) == (False, True)  # not written; failed deliveries are retried all the same
+    assert not decide(DigestRequest(send=False), facts(polled_since=polled), NOW).mail
+    assert not decide(DigestRequest(dry_run=True), facts(polled_since=polled), NOW).mail
     assert unnamed.skipped == f"nothing was polled that week ({said})"
     named = decide(DigestRequest(week=W39), facts(polled_since=polled, live_since=polled), NOW)
     assert (named.write, named.skipped, named.mail) == (True, None, False)

@@ -9,6 +9,7 @@ Everything runs against real processes: the CLI (in-process or as `python -m mon
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import sqlite3
@@ -27,7 +28,18 @@ from monitor.storage import Store
 from monitor.weeks import week_end, week_label, week_start
 
 from .conftest import backdate_polling
-from .helpers import STOP_BOUND, STORIES, THEMES, WEEK, count, email_section, entry, last_week_entries, wait_for
+from .helpers import (
+    STOP_BOUND,
+    STORIES,
+    THEMES,
+    WEEK,
+    count,
+    email_section,
+    entry,
+    last_week_entries,
+    pretend,
+    wait_for,
+)
 from .mailserver import MailServer
 from .samples import Entry, rss
 
@@ -337,3 +349,51 @@ def test_a_slow_digest_exchange_neither_stops_polling_nor_holds_up_sigterm(
         config.write_text(re.sub(r"\nport = \d+", f"\nport = {mail.port}", config.read_text()))
         result = run_cli(config, "digest", expect=None)
         assert "uncertain" in result.output and not mail.messages
+
+
+# -- 6. a cron run whose own week is skipped ----------------------------------------------------------
+
+
+@pytest.mark.timeout(120)
+def test_a_cron_run_whose_due_week_was_never_polled_still_sends_an_old_weeks_due_retry_once(
+    feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch
+):
+    mail = MailServer(reply_delay=3.0)  # down at first: its port is chosen, nothing listens on it yet
+    config = configure(feed_server, write_config, tmp_path, mail.port)
+    midweek = week_start(datetime.now(UTC), "UTC") + timedelta(days=2, hours=12)  # no Monday in the next minutes
+    pretend(monkeypatch, midweek)
+    run_cli(config, "poll")  # polling begins now: last week, the cron job's week, was never polled
+    first = run_cli(config, "digest", "--week", WEEK, "--send", expect=1)  # a backfilled week, mail is down
+    assert f"{WEEK}: written, NOT sent" in first.output, first.output
+    [failed] = rows(db_path, "SELECT state, next_attempt_at FROM digests")
+    assert failed["state"] == "failed"
+    # The cron job's next runs, after the retry's time has come (10 minutes later; the backoff is 5), three at
+    # once (overlapping cron jobs, an operator): the old week goes out once, and the due week says why it does not.
+    offset = midweek + timedelta(minutes=10) - datetime.now(UTC)
+    later = {**os.environ, "MONITOR_CLOCK_OFFSET": str(offset.total_seconds())}
+    due = week_label(week_start(midweek, "UTC") - timedelta(days=7), "UTC")
+    with mail:
+        runs = [
+            subprocess.Popen(
+                monitor(config, db_path, "digest"),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=later,
+            )
+            for _ in range(3)
+        ]
+        outputs = [run.communicate(timeout=60)[0] for run in runs]
+        again = subprocess.run(
+            monitor(config, db_path, "digest"), capture_output=True, text=True, env=later, timeout=60
+        )
+        copies = len(mail.messages)
+    print(f"\na failed week's retry in cron runs whose own week was never polled: {copies} copies after 4 runs")
+    assert copies == 1, "\n".join(outputs)
+    assert [run.returncode for run in runs] == [0, 0, 0], "\n".join(outputs)
+    assert all(f"{due}: no digest: nothing was polled that week" in out for out in [*outputs, again.stdout])
+    assert sum(f"{WEEK}: written and sent" in out for out in outputs) == 1, "\n".join(outputs)
+    assert f"{WEEK}:" not in again.stdout and again.returncode == 0, again.stdout
+    assert rows(db_path, "SELECT week, state, attempts FROM digests") == [
+        {"week": WEEK, "state": "sent", "attempts": 2}
+    ]

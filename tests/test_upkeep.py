@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -82,6 +83,29 @@ def test_the_wal_an_open_read_transaction_let_grow_is_cut_back_at_the_next_poll(
         analyst.close()
     print(f"WAL {grown / 1e6:.1f} MB under the reader, {after / 1e6:.1f} MB after the next poll")
     assert after <= JOURNAL_SIZE_LIMIT
+
+
+SOON = 10.0  # seconds: the upkeep's first retry after a held write lock (5 s), and slack
+
+
+def add_unclean_item(db: Path, now: datetime) -> None:
+    """An item an older monitor stored with its related links in the summary (migration 21 lists it): the
+    upkeep's cleaning drops the "Pashinyan" link from it."""
+    html = (
+        '<p>Sample: families reach Goris after the long road.</p><ul><li><a href="https://sample.example.org/a">'
+        'Sample: Pashinyan blames the peacekeepers</a></li><li><a href="https://sample.example.org/b">'
+        "Sample: talks in Brussels</a></li></ul>"
+    )
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            "INSERT INTO items (key, feed_id, title, summary, summary_html, published, date_source, first_seen, "
+            "content_hash) VALUES ('sample:old', 1, 'Sample: the long road', ?, ?, ?, 'first_seen', ?, '')",
+            ("Sample: families reach Goris after the long road. Sample: Pashinyan blames the peacekeepers", html)
+            + (iso(now), iso(now)),
+        )
+        conn.execute("INSERT INTO items_unclean SELECT id FROM items WHERE key = 'sample:old'")
+    conn.close()
 
 
 def troubled(digest: str) -> list[str]:
@@ -165,20 +189,8 @@ def test_the_daemon_prunes_fetches_past_the_window_and_recent_weeks_read_the_sam
             "content_hash) VALUES ('sample:sql', 1, 'Sample: беженцы прибывают', '', ?, 'first_seen', ?, '')",
             (iso(now), iso(now)),
         )
-        # And one an older monitor stored with its related links in the summary (migration 21 lists it).
-        html = (
-            '<p>Sample: families reach Goris after the long road.</p><ul><li><a href="https://sample.example.org/a">'
-            'Sample: Pashinyan blames the peacekeepers</a></li><li><a href="https://sample.example.org/b">'
-            "Sample: talks in Brussels</a></li></ul>"
-        )
-        conn.execute(
-            "INSERT INTO items (key, feed_id, title, summary, summary_html, published, date_source, first_seen, "
-            "content_hash) VALUES ('sample:old', 1, 'Sample: the long road', ?, ?, ?, 'first_seen', ?, '')",
-            ("Sample: families reach Goris after the long road. Sample: Pashinyan blames the peacekeepers", html)
-            + (iso(now), iso(now)),
-        )
-        conn.execute("INSERT INTO items_unclean SELECT id FROM items WHERE key = 'sample:old'")
     conn.close()
+    add_unclean_item(db, now)  # and one an older monitor stored
     assert count(db, "SELECT count(*) FROM items_unstemmed") == 2
 
     log = tmp_path / "daemon.log"
@@ -220,3 +232,41 @@ def test_the_daemon_prunes_fetches_past_the_window_and_recent_weeks_read_the_sam
     ).stdout
     line = next(line for line in status.splitlines() if line.startswith("fetch log"))
     assert f"{history['old']:,} pruned" in line, status
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.slow
+def test_an_upkeep_that_finds_the_write_lock_held_runs_soon_after_it_is_released_not_a_day_later(
+    feed_server, write_config, tmp_path
+):
+    good = feed_server.add("/good", body=rss([Entry("Sample: a story", "https://good.example.org/1")]))
+    config = write_config(
+        [{"name": "sample-good", "url": good}],
+        extra=f'[monitor]\nbusy_timeout = "1s"\ndigests_dir = "{tmp_path / "digests"}"\n',
+    )
+    db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
+    monitor(config, db, "feeds")  # creates the database and the feeds
+    add_unclean_item(db, datetime.now(UTC))  # an upgrade's backlog: the upkeep's cleaning is due
+    daemon = Running(config, db, log)
+    analyst = sqlite3.connect(db, isolation_level=None)
+    try:
+        wait_for(lambda: "monitor running" in log.read_text(), what="the daemon's start")
+        analyst.execute("BEGIN IMMEDIATE")  # held when the upkeep starts (10 s after the daemon)
+        wait_for(lambda: "upkeep (" in log.read_text(), timeout=30, what="the upkeep's try")
+        line = next(x for x in log.read_text().splitlines() if "upkeep (" in x)
+        analyst.execute("COMMIT")
+        released = time.monotonic()
+        wait_for(
+            lambda: "cleaned the summaries of 1 stored item(s)" in log.read_text(),
+            timeout=SOON + 5,
+            what=f"the upkeep after the lock was released (its line: {line!r})",
+        )
+        ran_after = time.monotonic() - released
+    finally:
+        analyst.close()
+        daemon.stop()
+    print(f"\nupkeep that found the write lock held: ran {ran_after:.1f}s after its release")
+    assert "waits for the database" in line and "tried again in 5s" in line and "in a day" not in line, line
+    assert ran_after < SOON
+    assert count(db, "SELECT count(*) FROM items_unclean") == 0
+    assert count(db, "SELECT count(*) FROM items WHERE summary LIKE '%Pashinyan%'") == 0

@@ -39,26 +39,33 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
         decision = decide(request, digest_facts(config, store), now)
         if decision.needs_recipients:
             raise UsageError(f"--send needs recipients: set email.to in {config.path}")
-        if decision.skipped:
-            click.echo(
-                f"{decision.label}: no digest: {decision.skipped}; "
-                f"`monitor digest --week {decision.label}` writes it anyway"
+        # A skipped week needs a sender only for due retries: a run with nothing to send does not fail on the
+        # e-mail settings (a password variable cron does not set).
+        used = decision.mail and (not decision.skipped or bool(store_digest.due_retries(store, now)))
+        sender = SmtpSender(config.email) if used else None
+        result = (
+            None
+            if decision.skipped
+            else publish(
+                config, store, decision.week, now, out_dir=out_dir, sender=sender, resend=resend, dry_run=dry_run
             )
-            return
-        sender = SmtpSender(config.email) if decision.mail else None
-        result = publish(
-            config, store, decision.week, now, out_dir=out_dir, sender=sender, resend=resend, dry_run=dry_run
         )
-        retried = retry_failed(config, store, now, sender, out_dir=out_dir, skip=result.week) if sender else []
-    if dry_run:
+        # Also when this run's own week is skipped: a cron job is often the only thing that sends them.
+        done = result.week if result else None
+        retried = retry_failed(config, store, now, sender, out_dir=out_dir, skip=done) if sender else []
+    if result is None:
+        label = decision.label
+        click.echo(f"{label}: no digest: {decision.skipped}; `monitor digest --week {label}` writes it anyway")
+    elif dry_run:
         click.echo(f"Subject: {result.subject}\n")
         click.echo(result.text, nl=False)
         return
-    for outcome in (result, *retried):
+    outcomes = ([result] if result else []) + retried
+    for outcome in outcomes:
         click.echo(outcome.message)
     if decision.not_mailed:
-        click.echo(f"{result.week}: not e-mailed: {decision.not_mailed}")
-    if any(outcome.error for outcome in (result, *retried)):  # failed, or uncertain, in this run
+        click.echo(f"{decision.label}: not e-mailed: {decision.not_mailed}")
+    if any(outcome.error for outcome in outcomes):  # failed, or uncertain, in this run
         sys.exit(1)
 
 

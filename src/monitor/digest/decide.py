@@ -13,7 +13,8 @@ The rules:
   preview) only on --send. A week before the first live poll is not e-mailed unless --send says so. A dry run
   e-mails nothing. E-mail asked for with no recipients is a usage error.
 - The daemon produces its week once: when it has no record yet, or was only written (`rendered`) and can now
-  be e-mailed. Failed deliveries are retried whenever this run e-mails.
+  be e-mailed. Failed deliveries are retried whenever this run e-mails, even when its own week is skipped
+  (`mail` is then true with `write` false).
 """
 
 from __future__ import annotations
@@ -95,8 +96,8 @@ def decide(request: DigestRequest, facts: DigestFacts, now: datetime) -> DigestD
     wanted = (facts.email_enabled if request.send is None else request.send) if over else request.send is True
     if wanted and not facts.recipients:
         return DigestDecision(week, label, over, False, None, False, None, needs_recipients=True)
-    if unpolled and request.week is None:
-        return DigestDecision(week, label, over, False, why, False, None)
+    if unpolled and request.week is None:  # not written; failed deliveries of other weeks are retried all the same
+        return DigestDecision(week, label, over, False, why, wanted and not request.dry_run, None)
     held = before_live and request.send is None  # imports filled it: e-mailed only on --send
     not_mailed = f"{reason} (--send sends it)" if held and wanted else None
     return DigestDecision(week, label, over, True, None, wanted and not held and not request.dry_run, not_mailed)

@@ -10,7 +10,8 @@ they share with the daemon.
   never makes a feed be polled twice within its interval. Overdue feeds start spread out.
 - SIGTERM/SIGINT: stop taking new work, let the feeds being polled finish (each is bounded by
   `polling.deadline`), commit, exit 0 within `STOP_TIMEOUT`; a second signal exits at once. SIGHUP re-reads
-  the config; a broken one is refused with a log line and the old one stays.
+  the config; a broken one is refused with a log line and the old one stays. From the stop on, SIGHUP is
+  ignored to the exit (`Signals.ignore_reloads`).
 - The signal handlers only set flags; the main thread does the work (`_main_loop`). A reload that finds the
   database's write lock held (an analyst's BEGIN IMMEDIATE) waits at most RELOAD_TRY, keeps the running
   config and is tried again RELOAD_RETRY later: never fatal, and SIGTERM is never held up for long.
@@ -98,6 +99,12 @@ class Daemon:
     # -- life cycle -------------------------------------------------------------------------------
 
     def run(self) -> int:
+        try:
+            return self._run()
+        finally:  # however it ends (an error too): a HUP must not turn the exit into death by signal 129
+            self.signals.ignore_reloads()
+
+    def _run(self) -> int:
         self._acquire_lock()
         self.signals.install()  # SIGHUP also before the scheduler exists: done once it does
         store = self._open_store()

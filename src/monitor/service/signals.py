@@ -4,7 +4,12 @@ main loop, which does the work.
 A handler that reloaded itself re-entered the reload when a second SIGHUP came during the first, and waited
 forever for the store lock its own thread held. No lock here either: a handler runs in the main thread
 between two of its bytecodes, possibly while that thread holds the very lock it would take (an Event's, the
-store's), and would then wait for itself forever. A second stop signal exits at once."""
+store's), and would then wait for itself forever. A second stop signal exits at once.
+
+Once stopping, SIGHUP is ignored (SIG_IGN, in the kernel) until the process is gone. A reload has no use then,
+and a HUP that arrived at the wrong moment killed the daemon with 129 after "monitor stopped", so systemd
+recorded a failed stop: at interpreter shutdown Python puts back the default action (termination) for every
+signal that had a Python handler, but leaves an ignored one ignored."""
 
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ class Signals:
         signal.signal(signal.SIGHUP, self._reload)
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
+        self.ignore_reloads()
         self.count += 1
         if self.count > 1:
             log.warning("second signal: exiting now")
@@ -39,6 +45,11 @@ class Signals:
         log.info("signal %s: finishing the feeds being polled, then stopping", signal.Signals(signum).name)
         self.stop_asked = True
         self._poke()
+
+    def ignore_reloads(self) -> None:
+        """From now to the exit, SIGHUP does nothing (the stop path; main thread only, as every handler runs)."""
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        self.reload_asked = False
 
     def _reload(self, signum: int, frame: FrameType | None) -> None:
         self.reload_asked = True
