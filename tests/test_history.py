@@ -427,6 +427,19 @@ def test_a_folder_of_hostile_files_imports_the_good_ones_and_names_each_refused_
     assert alone.returncode == 2 and "not a regular file (named pipe)" in alone.stderr
 
 
+def test_a_file_of_many_bad_lines_names_the_first_hundred_and_counts_the_rest(config, run_cli, query, tmp_path):
+    """Every skipped line was kept to be named at the end: a file of a million bad lines held a million
+    messages. The first hundred are named, the rest counted."""
+    lines = tmp_path / "garbage.jsonl"
+    good = json_line("Sample: families fled Stepanakert overnight", f"{SITE}/many/1", "2023-09-26T10:00:00Z")
+    lines.write_text("not json\n" * 250 + good + "\n", encoding="utf-8")
+    result = run_cli(config, "import", str(lines), expect=2)
+    assert f"{lines}: line 100: not JSON" in result.output and f"{lines}: line 101: not JSON" not in result.output
+    assert f"{lines}: and 150 more line(s) skipped, 0 more noted (only the first are named)" in result.output
+    assert "250 problem(s) in files (see above)" in result.output
+    assert [r["link"] for r in query("SELECT link FROM items")] == [f"{SITE}/many/1"]
+
+
 @pytest.mark.slow
 def test_a_large_json_lines_file_imports_in_the_memory_of_a_batch(config, tmp_path, db_path):
     """A JSON lines file was read whole, decoded and split: 50 MB held three or four times over. Read line by

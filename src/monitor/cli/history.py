@@ -146,6 +146,12 @@ def _summary(reports: list[FileReport], total: int) -> None:
             click.echo(f"{shown(report.path)}: not imported: {shown(report.error)}", err=True)
         for line in report.problems + report.notes:
             click.echo(f"{shown(report.path)}: {shown(line)}", err=True)
+        if report.more_problems or report.more_notes:
+            click.echo(
+                f"{shown(report.path)}: and {report.more_problems} more line(s) skipped, "
+                f"{report.more_notes} more noted (only the first are named)",
+                err=True,
+            )
     documents = sum(r.documents for r in reports)
     already = sum(r.already for r in reports)
     new = sum(r.counts.new for r in reports)
@@ -164,7 +170,7 @@ def _summary(reports: list[FileReport], total: int) -> None:
         click.echo("nothing to import")
     if failed:
         click.echo(f"{len(failed)} of {total} file(s) could not be imported (see above); the others were", err=True)
-    skipped = sum(len(r.problems) for r in reports)  # each a line, or the lines of one source
+    skipped = sum(len(r.problems) + r.more_problems for r in reports)  # each a line, or the lines of one source
     if skipped:
         click.echo(
             f"{skipped} problem(s) in files (see above): the lines named were skipped, the rest imported", err=True

@@ -45,6 +45,7 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson")
 # characters of their text: a file of any size imports in the memory of one batch.
 JSONL_BATCH = 1_000
 JSONL_BATCH_CHARS = 2_000_000
+SAID_PER_FILE = 100  # problems (and notes) of one file named one by one; the rest are counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,20 @@ class FileReport:
     problems: list[str] = field(default_factory=list)  # lines or parts skipped, with why
     notes: list[str] = field(default_factory=list)  # worth saying, nothing lost: an ill-formed document
     feeds: set[str] = field(default_factory=set)
+    more_problems: int = 0  # past SAID_PER_FILE: counted, not kept (a file of a million bad lines)
+    more_notes: int = 0
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < SAID_PER_FILE:
+            self.problems.append(text)
+        else:
+            self.more_problems += 1
+
+    def note(self, text: str) -> None:
+        if len(self.notes) < SAID_PER_FILE:
+            self.notes.append(text)
+        else:
+            self.more_notes += 1
 
     def add(self, counts: ItemCounts | None, feed: str) -> None:
         self.feeds.add(feed)
@@ -292,7 +307,7 @@ def _import_jsonl(
         more = unknowns[source] - len(lines)
         shown = ", ".join(map(str, lines)) + (f" and {more} more" if more else "")
         many = unknowns[source] > 1
-        report.problems.append(
+        report.problem(
             f"line{'s' if many else ''} {shown}: no feed has the address of "
             f"{'their' if many else 'its'} source ({source}): add the feed to the "
             "config, or give --feed NAME"
@@ -334,7 +349,7 @@ def _groups(
     groups: dict[tuple[int, datetime], list[Record]] = defaultdict(list)
     for record in batch:
         if isinstance(record, Skipped):
-            report.problems.append(f"line {record.line}: {record.reason}")
+            report.problem(f"line {record.line}: {record.reason}")
             continue
         feed = target.feed or (feed_for([record.source], target.addresses) if record.source else None)
         when = target.captured_at or record.published
@@ -344,12 +359,12 @@ def _groups(
             if len(unknown[source]) < 5:
                 unknown[source].append(record.line)
         elif when is None and record.doubt:
-            report.problems.append(f"line {record.line}: {record.doubt}: not when it was seen: give --captured-at")
+            report.problem(f"line {record.line}: {record.doubt}: not when it was seen: give --captured-at")
         elif when is None:
-            report.problems.append(f"line {record.line}: no published date says when it was seen: give --captured-at")
+            report.problem(f"line {record.line}: no published date says when it was seen: give --captured-at")
         else:
             if record.doubt:
-                report.notes.append(f"line {record.line}: {record.doubt}: stored as undated, seen at --captured-at")
+                report.note(f"line {record.line}: {record.doubt}: stored as undated, seen at --captured-at")
             # Never after the import's clock: a capture dated later would pass for newer than later live polls.
             groups[feed, min(when, now)].append(record)
     return groups
