@@ -3,6 +3,7 @@ stories on example.org about the 2023 exodus, marked as samples, not reporting."
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
@@ -54,3 +55,15 @@ W39 = [
     story(4, "Sample: refugees from Karabakh reach Goris", at(27)),
     story(1, "Sample: shelling reported near Stepanakert", at(19)),
 ]  # still carried a week later
+
+
+def json_line(title: str, link: str, published: str, source: str = WIRE_URL) -> str:
+    """One line of a JSON lines file in the format of the evaluation set."""
+    return json.dumps(
+        {"title": title, "summary": f"<p>{SAMPLE_NOTE}</p>", "link": link, "published": published, "source": source}
+    )
+
+
+def nested(depth: int) -> str:
+    """A JSON line nested `depth` arrays deep: deeper than Python's stack when read naively."""
+    return "[" * depth + "]" * depth

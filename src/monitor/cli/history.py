@@ -22,7 +22,7 @@ from ..errors import UsageError
 from ..fetch.archive import Archive
 from ..match.rules import Matcher
 from ..parse.pool import make_parser
-from ..parse.saved import parse_date
+from ..parse.saved import implausible, parse_date, plausible
 from ..storage import Store
 from ..storage import feeds as feed_store
 from ..storage.history import add_feed, feed_addresses, feed_id
@@ -57,14 +57,14 @@ def import_(
     summary, link, published, source), each stored as a poll made when it was captured. Importing the same
     files again stores nothing."""
     config = obj.config
-    when = _when(captured_at)
+    when = _when(captured_at, utc_now())
     files = list(_files(paths))
     matcher = Matcher(config.themes)
     with obj.store() as store:
         feed_store.sync_feeds(store, config.feeds, utc_now())
         record_settings(store, config)
         feed = _target_feed(obj, store, feed_name, url)
-        target = Target(_feeds(store), feed_addresses(store), feed, when)
+        target = Target(_feeds(store), feed_addresses(store), feed, when, config.polling.max_bytes)
         # Parsed in helper processes ahead of the storing, as a poll round is, when there are enough files.
         parser = make_parser(config.polling.parse_processes, len(files))
         reports = []
@@ -78,12 +78,15 @@ def import_(
     _summary(reports, len(files))
 
 
-def _when(text: str | None) -> datetime | None:
+def _when(text: str | None, now: datetime) -> datetime | None:
+    """--captured-at, bounded as a poll bounds an item's date: a capture in the future is a typo."""
     if text is None:
         return None
     moment = parse_date(text)
     if moment is None:
         raise UsageError(f"--captured-at: expected a date and time such as 2023-09-25T12:00:00Z, got {text!r}")
+    if not plausible(moment, now):
+        raise UsageError(f"--captured-at {text}: a capture time cannot be {implausible(moment, now)}")
     return moment
 
 
@@ -143,6 +146,12 @@ def _summary(reports: list[FileReport], total: int) -> None:
             click.echo(f"{shown(report.path)}: not imported: {shown(report.error)}", err=True)
         for line in report.problems + report.notes:
             click.echo(f"{shown(report.path)}: {shown(line)}", err=True)
+        if report.more_problems or report.more_notes:
+            click.echo(
+                f"{shown(report.path)}: and {report.more_problems} more line(s) skipped, "
+                f"{report.more_notes} more noted (only the first are named)",
+                err=True,
+            )
     documents = sum(r.documents for r in reports)
     already = sum(r.already for r in reports)
     new = sum(r.counts.new for r in reports)
@@ -161,13 +170,13 @@ def _summary(reports: list[FileReport], total: int) -> None:
         click.echo("nothing to import")
     if failed:
         click.echo(f"{len(failed)} of {total} file(s) could not be imported (see above); the others were", err=True)
-    skipped = sum(len(r.problems) for r in reports)  # each a line, or the lines of one source
+    skipped = sum(len(r.problems) + r.more_problems for r in reports)  # each a line, or the lines of one source
     if skipped:
         click.echo(
             f"{skipped} problem(s) in files (see above): the lines named were skipped, the rest imported", err=True
         )
     if failed or skipped:
-        sys.exit(1)
+        sys.exit(2)  # input refused (files or lines named above), as `match --jsonl` says of its lines
 
 
 @cli.command()

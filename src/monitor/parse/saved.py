@@ -10,10 +10,9 @@ Nothing here reads files, the clock or the database: bytes and times are argumen
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +20,9 @@ from typing import Any
 from feedparser.datetimes import _parse_date
 
 from ..identity import address
+from ..jsonlines import JsonLine
 from ..types import Item, ParsedFeed
+from ..units import iso
 from .feed import EARLIEST_PLAUSIBLE, FUTURE_TOLERANCE, _item
 
 HEAD_BYTES = 64 * 1024  # the feed's own link and date stand before its first entry, near the top
@@ -50,6 +51,16 @@ class Record:
     entry: dict[str, Any]
     source: str | None
     published: datetime | None
+    doubt: str | None = None  # why its `published` was not believed (then None, as a poll makes it undated)
+    size: int = 0  # characters of its text: what holding it costs
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A line of a JSON lines file that is not a record, and why."""
+
+    line: int
+    reason: str
 
 
 def document_facts(body: bytes) -> DocumentFacts:
@@ -82,8 +93,27 @@ def parse_date(text: str) -> datetime | None:
         parsed = _parse_date(text)
         if not isinstance(parsed, time.struct_time):
             return None
-        return datetime(*parsed[:6], tzinfo=UTC)
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        try:
+            return datetime(*parsed[:6], tzinfo=UTC)
+        except (ValueError, OverflowError):  # year 0 or 10000 and up: no date Python can hold
+            return None
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it: before or after what Python holds
+        return None
+
+
+def plausible(moment: datetime, now: datetime) -> bool:
+    """Whether `moment` can be when something was seen or published, by the bound a poll puts on an item's
+    date (`parse.feed`): not before 1990, not more than two days after `now` (the clock of the import)."""
+    return EARLIEST_PLAUSIBLE <= moment <= now + FUTURE_TOLERANCE
+
+
+def implausible(moment: datetime, now: datetime) -> str:
+    """Why `moment` is not `plausible`, in words."""
+    if moment < EARLIEST_PLAUSIBLE:
+        return f"before {EARLIEST_PLAUSIBLE.year}"
+    return f"more than {FUTURE_TOLERANCE.days} days after the import's clock ({iso(now)})"
 
 
 def capture_time(given: datetime | None, facts: DocumentFacts, parsed: ParsedFeed, now: datetime) -> datetime | None:
@@ -92,8 +122,7 @@ def capture_time(given: datetime | None, facts: DocumentFacts, parsed: ParsedFee
     from. A date after `now` (a server's clock, a typo) is not believed."""
     if given is not None:
         return given
-    limit = now + FUTURE_TOLERANCE
-    if facts.date and EARLIEST_PLAUSIBLE <= facts.date <= limit:
+    if facts.date and plausible(facts.date, now):
         return max([facts.date, *(i.published for i in parsed.items if i.date_source != "first_seen")])
     dated = [i.published for i in parsed.items if i.date_source != "first_seen"]
     return max(dated) if dated else None
@@ -119,29 +148,31 @@ def feed_for(links: Iterable[str], feeds: Mapping[str, int]) -> int | None:
     return None
 
 
-def jsonl_records(text: str) -> tuple[list[Record], list[str]]:
-    """The records of a JSON lines file, and the reasons lines were skipped ("line 3: ...")."""
-    records, problems = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+def jsonl_records(lines: Iterable[JsonLine], now: datetime) -> Iterator[Record | Skipped]:
+    """The records of a JSON lines file read by `jsonlines.json_lines`, and the lines skipped with why. A
+    `published` date that a poll would not believe (`plausible` at `now`) is dropped, with its doubt."""
+    for line in lines:
+        if line.problem is not None:
+            yield Skipped(line.number, line.problem)
             continue
-        try:
-            data = json.loads(line)
-        except ValueError as error:
-            problems.append(f"line {number}: not JSON ({error})")
-            continue
+        data = line.value
         if not isinstance(data, dict) or not any(
             isinstance(data.get(k), str) and data[k].strip() for k in ("title", "summary", "link")
         ):
-            problems.append(f"line {number}: not an object with a title, summary or link")
+            yield Skipped(line.number, "not an object with a title, summary or link")
             continue
-        records.append(_record(number, data))
-    return records, problems
+        yield _record(line.number, data, now)
 
 
-def _record(number: int, data: dict[str, Any]) -> Record:
+def _record(number: int, data: dict[str, Any], now: datetime) -> Record:
     raw_date = data.get("published") if isinstance(data.get("published"), str) else None
     published = parse_date(raw_date) if raw_date else None
+    doubt, shown = None, repr(raw_date.strip()[:40]) if raw_date else ""
+    if raw_date and published is None and _looks_dated(raw_date):
+        doubt = f"published {shown} is out of the range of dates"
+    elif published is not None and not plausible(published, now):
+        doubt = f"published {shown} is {implausible(published, now)}"
+        published = None
     entry: dict[str, Any] = {
         "title": _string(data.get("title")),
         "link": _string(data.get("link")),
@@ -151,12 +182,18 @@ def _record(number: int, data: dict[str, Any]) -> Record:
     guid = _string(data.get("guid") or data.get("id"))
     if guid:
         entry["id"] = guid
-    if raw_date:
+    if raw_date:  # the raw text takes part in an undated item's identity (`identity.item_key`), as a poll's does
         entry["published"] = raw_date
     if published:
         entry["published_parsed"] = published.timetuple()
     source = _string(data.get("source")) or None
-    return Record(number, entry, source, published)
+    size = sum(len(v) for v in (entry["title"], entry["link"], entry["summary"], guid))
+    return Record(number, entry, source, published, doubt, size)
+
+
+def _looks_dated(text: str) -> bool:
+    """A year of four or more digits in it: a date out of range (year 0, 10000), not words like "yesterday"."""
+    return re.search(r"\d{4}", text) is not None
 
 
 def _string(value: Any) -> str:

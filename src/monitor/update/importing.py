@@ -3,7 +3,9 @@
 `monitor import` hands files here, `monitor backfill` the captures it downloads from a web archive: each
 document is parsed (`parse`), told which feed it is and when it was captured (`history_import`, pure), and
 stored by the poll's own item path (`storage.history.record_import`). One file that cannot be read becomes a
-report with its path and reason; the others go on.
+report with its path and reason; the others go on. Only regular files are read (a named pipe would block
+the import, a link to /dev/zero would fill the memory), a document at most `polling.max_bytes` as a poll reads
+one, a JSON lines file line by line whatever its size; no capture is dated after the import's own clock.
 """
 
 from __future__ import annotations
@@ -15,17 +17,35 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
+from ..config.load import PollingSettings
+from ..jsonlines import json_lines
 from ..parse.pool import InlineParser, Parser
-from ..parse.saved import Record, at_capture, capture_time, document_facts, feed_for, jsonl_records, record_items
+from ..parse.saved import (
+    Record,
+    Skipped,
+    at_capture,
+    capture_time,
+    document_facts,
+    feed_for,
+    jsonl_records,
+    record_items,
+)
 from ..storage import Store
 from ..storage.history import imported_documents, imported_from, record_import
 from ..types import ItemCounts, Matching, ParsedFeed
 from ..units import iso
+from .files import Refused, open_regular, read_capped
 from .reconcile import decider
 
 Clock = Callable[[], datetime]
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
+# Records of a JSON lines file held at once (each batch stored before the next is read), by count and by the
+# characters of their text: a file of any size imports in the memory of one batch.
+JSONL_BATCH = 1_000
+JSONL_BATCH_CHARS = 2_000_000
+SAID_PER_FILE = 100  # problems (and notes) of one file named one by one; the rest are counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +67,7 @@ class Target:
     addresses: Mapping[str, int]
     feed: int | None = None
     captured_at: datetime | None = None  # --captured-at
+    max_bytes: int = PollingSettings().max_bytes  # the largest document read (polling.max_bytes, as a poll reads)
 
 
 @dataclass
@@ -61,6 +82,20 @@ class FileReport:
     problems: list[str] = field(default_factory=list)  # lines or parts skipped, with why
     notes: list[str] = field(default_factory=list)  # worth saying, nothing lost: an ill-formed document
     feeds: set[str] = field(default_factory=set)
+    more_problems: int = 0  # past SAID_PER_FILE: counted, not kept (a file of a million bad lines)
+    more_notes: int = 0
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < SAID_PER_FILE:
+            self.problems.append(text)
+        else:
+            self.more_problems += 1
+
+    def note(self, text: str) -> None:
+        if len(self.notes) < SAID_PER_FILE:
+            self.notes.append(text)
+        else:
+            self.more_notes += 1
 
     def add(self, counts: ItemCounts | None, feed: str) -> None:
         self.feeds.add(feed)
@@ -85,7 +120,7 @@ class Prepared:
     body_hash: str = ""
     parsed: ParsedFeed | None = None  # None: nothing to store (see report)
     captured: datetime | None = None
-    body: bytes | None = None  # a JSON lines file's bytes: imported by the storing thread
+    jsonl: Path | None = None  # a JSON lines file: read and imported line by line by the storing thread
 
 
 Known = Callable[[int, str], bool]  # was this document (feed id, sha256) imported before?
@@ -151,12 +186,13 @@ def _next_prepared(ahead: deque[_Ahead], target: Target, known: Known) -> Prepar
 def prepare_file(path: Path, target: Target, parser: Parser, now: datetime, known: Known) -> Prepared:
     report = FileReport(str(path))
     try:
-        body = path.read_bytes()
-    except OSError as error:
-        report.error = f"cannot be read: {error.strerror or error}"
+        if path.suffix.lower() in JSONL_SUFFIXES:
+            open_regular(path).close()  # refused here already if it is not a regular file
+            return Prepared(report, jsonl=path)
+        body = read_capped(path, target.max_bytes)
+    except Refused as refused:
+        report.error = str(refused)
         return Prepared(report)
-    if path.suffix.lower() in JSONL_SUFFIXES:
-        return Prepared(report, body=body)
     return prepare_document(body, report, target, parser, now, known)
 
 
@@ -200,6 +236,9 @@ def prepare_document(
         return Prepared(report)
     if parsed.bozo:
         report.notes.append(f"ill-formed, kept what could be read ({parsed.bozo})")
+    # A date up to two days ahead is believed of an item, as a poll believes it, but no capture was made after
+    # the import's clock: later than it, the capture would pass for newer than the live polls that follow.
+    when = min(when, now)
     return Prepared(report, feed, body_hash, at_capture(parsed, when), when)
 
 
@@ -208,8 +247,8 @@ def store_prepared(
 ) -> FileReport:
     """Store what `prepare_file` or `prepare_document` made of a document (in the one thread that writes)."""
     report = prepared.report
-    if prepared.body is not None:
-        _import_jsonl(store, prepared.body, report, target, matcher, clock)
+    if prepared.jsonl is not None:
+        _import_jsonl(store, prepared.jsonl, report, target, matcher, clock)
     elif prepared.parsed is not None and prepared.feed is not None and prepared.captured is not None:
         counts = record_import(
             store,
@@ -245,43 +284,109 @@ def import_document(
 
 
 def _import_jsonl(
-    store: Store, body: bytes, report: FileReport, target: Target, matcher: Matching | None, clock: Clock
+    store: Store, path: Path, report: FileReport, target: Target, matcher: Matching | None, clock: Clock
 ) -> None:
+    """A JSON lines file read line by line and stored a batch of records at a time."""
     try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        report.error = f"not UTF-8 text: {error}"
+        with open_regular(path) as stream:
+            file_hash = _file_hash(stream)
+            stream.seek(0)
+            now = clock()
+            records = jsonl_records(json_lines(stream), now)
+            unknown: dict[str, list[int]] = defaultdict(list)  # source -> its first lines: said once per source
+            unknowns: dict[str, int] = defaultdict(int)
+            read = 0
+            for number, batch in enumerate(_batches(records)):
+                read += len(batch)
+                groups = _groups(batch, report, target, now, unknown, unknowns)
+                _store_groups(store, groups, file_hash, number, report, target, matcher, now)
+    except (Refused, OSError) as error:  # replaced by something else since it was listed, or failed mid-read
+        report.error = str(error) if isinstance(error, Refused) else f"cannot be read: {error.strerror or error}"
         return
-    records, problems = jsonl_records(text)
-    report.problems += problems
-    if not records and not problems:
+    for source, lines in unknown.items():
+        more = unknowns[source] - len(lines)
+        shown = ", ".join(map(str, lines)) + (f" and {more} more" if more else "")
+        many = unknowns[source] > 1
+        report.problem(
+            f"line{'s' if many else ''} {shown}: no feed has the address of "
+            f"{'their' if many else 'its'} source ({source}): add the feed to the "
+            "config, or give --feed NAME"
+        )
+    if not read:
         report.error = "no JSON lines in it"
-        return
-    groups: dict[tuple[int, datetime], list[Record]] = defaultdict(list)
-    unknown: dict[str, list[int]] = defaultdict(list)  # source -> its lines: said once per source
+
+
+def _file_hash(stream: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(1024 * 1024):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _batches(records: Iterator[Record | Skipped]) -> Iterator[list[Record | Skipped]]:
+    """The lines in batches of at most JSONL_BATCH records and about JSONL_BATCH_CHARS of text."""
+    batch: list[Record | Skipped] = []
+    chars = 0
     for record in records:
+        batch.append(record)
+        chars += record.size if isinstance(record, Record) else 0
+        if len(batch) >= JSONL_BATCH or chars >= JSONL_BATCH_CHARS:
+            yield batch
+            batch, chars = [], 0
+    if batch:
+        yield batch
+
+
+def _groups(
+    batch: list[Record | Skipped],
+    report: FileReport,
+    target: Target,
+    now: datetime,
+    unknown: dict[str, list[int]],
+    unknowns: dict[str, int],
+) -> dict[tuple[int, datetime], list[Record]]:
+    """A batch's records by feed and capture time; what cannot be stored said in `report`."""
+    groups: dict[tuple[int, datetime], list[Record]] = defaultdict(list)
+    for record in batch:
+        if isinstance(record, Skipped):
+            report.problem(f"line {record.line}: {record.reason}")
+            continue
         feed = target.feed or (feed_for([record.source], target.addresses) if record.source else None)
         when = target.captured_at or record.published
         if feed is None:
-            unknown[record.source or "none given"].append(record.line)
+            source = record.source or "none given"
+            unknowns[source] += 1
+            if len(unknown[source]) < 5:
+                unknown[source].append(record.line)
+        elif when is None and record.doubt:
+            report.problem(f"line {record.line}: {record.doubt}: not when it was seen: give --captured-at")
         elif when is None:
-            report.problems.append(f"line {record.line}: no published date says when it was seen: give --captured-at")
+            report.problem(f"line {record.line}: no published date says when it was seen: give --captured-at")
         else:
-            groups[feed, when].append(record)
-    for source, lines in unknown.items():
-        shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
-        report.problems.append(
-            f"line{'s' if len(lines) > 1 else ''} {shown}: no feed has the address of "
-            f"{'their' if len(lines) > 1 else 'its'} source ({source}): add the feed to the "
-            "config, or give --feed NAME"
-        )
-    file_hash = hashlib.sha256(body).hexdigest()
-    now = clock()
+            if record.doubt:
+                report.note(f"line {record.line}: {record.doubt}: stored as undated, seen at --captured-at")
+            # Never after the import's clock: a capture dated later would pass for newer than later live polls.
+            groups[feed, min(when, now)].append(record)
+    return groups
+
+
+def _store_groups(
+    store: Store,
+    groups: dict[tuple[int, datetime], list[Record]],
+    file_hash: str,
+    batch: int,
+    report: FileReport,
+    target: Target,
+    matcher: Matching | None,
+    now: datetime,
+) -> None:
     for (feed, when), group in sorted(groups.items(), key=lambda g: g[0][1]):
         info = target.feeds[feed]
-        # One document per feed and capture time; its identity is the file's and the capture's, so the same
-        # file imported again stores nothing.
-        body_hash = hashlib.sha256(f"{file_hash}:{when.isoformat()}".encode()).hexdigest()
+        # One document per feed and capture time (and batch of lines); its identity is the file's and the
+        # capture's, so the same file imported again stores nothing. The first batch's is what it was before
+        # files were read in batches, so files imported then are still known.
+        identity = f"{file_hash}:{when.isoformat()}" + (f":{batch}" if batch else "")
+        body_hash = hashlib.sha256(identity.encode()).hexdigest()
         parsed: ParsedFeed = record_items(group, url=info.url, feed_id=feed, captured=when, language=info.language)
         counts = record_import(
             store,
