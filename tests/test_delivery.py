@@ -287,6 +287,38 @@ def test_no_send_rewrites_a_sent_weeks_files_and_changes_nothing_it_recorded(
         assert late.title in (tmp_path / "digests" / "2023-W40.txt").read_text()
 
 
+def test_a_sent_week_is_rewritten_and_resent_as_it_was_sent_after_its_theme_is_renamed(
+    feed_server, write_config, run_cli, tmp_path, db_path
+):
+    """What went out is a record: the theme it reported on renamed (so no stored match bears its old name
+    after a rematch), `--no-send` writes the files the e-mail had, not "a quiet week", and `--resend` sends
+    the same message again."""
+    with MailServer() as mail:
+        config = configure(feed_server, write_config, tmp_path, mail.port)
+        run_cli(config, "poll")
+        backdate_polling(db_path)
+        run_cli(config, "digest", "--week", WEEK)
+        assert len(mail.messages) == 1
+        sent = mail.messages[0][1]
+        sent_text = sent.get_body(("plain",)).get_content()
+        sent_html = sent.get_body(("html",)).get_content()
+        assert STORIES[0].title in sent_text
+        renamed = THEMES.replace("themes.exodus", "themes.departures").replace("Sample exodus", "Departures")
+        config.write_text(config.read_text().replace(THEMES, renamed))
+        run_cli(config, "rematch", "--all")
+        assert count(db_path, "SELECT count(*) FROM matches WHERE theme = 'exodus'") == 0
+        run_cli(config, "digest", "--week", WEEK, "--no-send")
+        files = tmp_path / "digests"
+        assert (files / f"{WEEK}.txt").read_text() == sent_text.replace("\r\n", "\n")
+        assert (files / f"{WEEK}.html").read_text() == sent_html.replace("\r\n", "\n")
+        assert "quiet week" not in (files / f"{WEEK}.txt").read_text()
+        run_cli(config, "digest", "--week", WEEK, "--resend")
+        assert len(mail.messages) == 2
+        again = mail.messages[1][1]
+        assert again.get_body(("plain",)).get_content() == sent_text
+        assert again["Message-ID"] == sent["Message-ID"] and again["Subject"] == sent["Subject"]
+
+
 # -- 5. no long lock -------------------------------------------------------------------------------
 
 

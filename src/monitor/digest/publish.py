@@ -112,6 +112,11 @@ def publish(
             return _busy(existing)
         if went_out and sender is not None and not resend:
             return _already(existing)
+    copy = store_digest.copy_of(store, week) if existing and went_out else None
+    if existing and copy:
+        # What went out is a record: its files and a resend are the copy claimed for sending, whatever the
+        # themes, matches or templates say since.
+        return _publish_copy(config, store, existing, copy, now, out_dir=out_dir, sender=sender, dry_run=dry_run)
     data = store_digest.week_data(
         store,
         week,
@@ -122,8 +127,8 @@ def publish(
         stale_after=config.polling.stale_after,
     )
     if went_out:
-        # What a week that went out reported is fixed: its files, rewritten or resent, show those items, and
-        # items stored for it since are the next digest's late ones.
+        # A week sent before copies were kept is rebuilt from the items it reported; items stored for it
+        # since are the next digest's late ones.
         shown = store_digest.reported(store, week)
         data = replace(data, items=tuple(i for i in data.items if (i.item_id, i.theme) in shown))
     # A week whose deliveries failed says, when it finally goes out, that it is late and since when.
@@ -145,24 +150,59 @@ def publish(
     message_id = existing.message_id if existing else new_message_id(config.email.sender)
     if sender is None:
         if existing and went_out:
-            return Published(
-                week,
-                existing.state,
-                existing.subject,
-                text,
-                f"{week}: files rewritten in {files[0].parent}/; the week stays {existing.state} as "
-                f"recorded, nothing sent",
-                files,
-            )
+            return _rewritten(existing, text, files)
         store_digest.save_rendered(store, data, digest.subject, message_id, now, event_rows(digest))
         state = existing.state if existing and existing.state != "rendered" else "rendered"
         return Published(week, state, digest.subject, text, f"{week}: written to {files[0].parent}/", files)
     won, claimed = store_digest.claim(
-        store, data, digest.subject, message_id, now, claimant(now), resend=resend, events=event_rows(digest)
+        store,
+        data,
+        digest.subject,
+        message_id,
+        now,
+        claimant(now),
+        resend=resend,
+        events=event_rows(digest),
+        copy=store_digest.Copy(digest.subject, text, html_),
     )
     if not won:
         return _busy(claimed) if claimed.state == "sending" else _already(claimed)
     return _send(config, store, claimed, digest.subject, text, html_, now, sender, files)
+
+
+def _publish_copy(
+    config: Config,
+    store: Store,
+    existing: store_digest.DigestRecord,
+    copy: store_digest.Copy,
+    now: datetime,
+    *,
+    out_dir: str | None,
+    sender: Sender | None,
+    dry_run: bool,
+) -> Published:
+    """A week that went out, written again or resent (`--resend`) as the copy it was claimed with."""
+    if dry_run:
+        return Published(existing.week, "dry-run", copy.subject, copy.text, f"{existing.week}: dry run, as sent")
+    files = write_files(out_dir or config.digests_dir, existing.week, copy.text, copy.html)
+    if sender is None:
+        return _rewritten(existing, copy.text, files)
+    won, claimed = store_digest.resend_claim(store, existing.week, claimant(now))
+    if not won:
+        return _busy(claimed) if claimed.state == "sending" else _already(claimed)
+    return _send(config, store, claimed, copy.subject, copy.text, copy.html, now, sender, files)
+
+
+def _rewritten(existing: store_digest.DigestRecord, text: str, files: tuple[Path, ...]) -> Published:
+    return Published(
+        existing.week,
+        existing.state,
+        existing.subject,
+        text,
+        f"{existing.week}: files rewritten in {files[0].parent}/; the week stays {existing.state} as recorded, "
+        f"nothing sent",
+        files,
+    )
 
 
 def _send(

@@ -353,6 +353,15 @@ def _save_events(store: Connection, week: str, events: Sequence[EventRow]) -> No
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """A digest's message as claimed for sending."""
+
+    subject: str
+    text: str
+    html: str
+
+
 def claim(
     store: Connection,
     data: WeekData,
@@ -363,29 +372,60 @@ def claim(
     *,
     resend: bool = False,
     events: Sequence[EventRow] = (),
+    copy: Copy | None = None,
 ) -> tuple[bool, DigestRecord]:
     """Claim the week for sending: record it as rendered if it is not yet, then move it to `sending` only
     from a state that allows it, all in one IMMEDIATE transaction. Returns whether this process won, and the
     row as it is now (when it lost: who is sending, or that it went out). A week that may have gone out is
-    claimed only on `resend`, and keeps the items it reported."""
+    claimed only on `resend`, and keeps the items it reported. A won claim records `copy`, the message about to
+    be sent, in the same transaction."""
     allowed = ("rendered", "failed", "sent", "uncertain") if resend else ("rendered", "failed")
     with store.transaction():
         existing = record(store, data.week)
         if existing is None or existing.state not in WENT_OUT:
             _upsert(store, data, subject, message_id, now, events)
-        marks = ",".join("?" * len(allowed))
-        won = (
+        won = _take(store, data.week, subject, claimant, allowed)
+        if won and copy is not None:
             store.conn.execute(
-                f"UPDATE digests SET state = 'sending', attempts = attempts + 1, subject = ?, claimed_pid = ?, "
-                f"claimed_host = ?, claimed_at = ?, refused = NULL, delivery_note = NULL "
-                f"WHERE week = ? AND state IN ({marks})",
-                (subject, claimant.pid, claimant.host, iso(claimant.at), data.week, *allowed),
-            ).rowcount
-            == 1
-        )
+                "INSERT INTO digest_copies (week, subject, text, html) VALUES (?,?,?,?) ON CONFLICT(week) DO "
+                "UPDATE SET subject = excluded.subject, text = excluded.text, html = excluded.html",
+                (data.week, copy.subject, copy.text, copy.html),
+            )
         now_record = record(store, data.week)
     assert now_record is not None
     return won, now_record
+
+
+def resend_claim(store: Connection, week: str, claimant: Claimant) -> tuple[bool, DigestRecord]:
+    """Claim a week that went out for sending its recorded copy again (`--resend`): won only from `sent` or
+    `uncertain`, as `claim` is."""
+    with store.transaction():
+        won = _take(store, week, None, claimant, ("sent", "uncertain"))
+        now_record = record(store, week)
+    assert now_record is not None
+    return won, now_record
+
+
+def _take(store: Connection, week: str, subject: str | None, claimant: Claimant, allowed: Sequence[str]) -> bool:
+    """Inside a transaction: move the week to `sending` if its state is one of `allowed` (a compare-and-set:
+    of two processes, one wins)."""
+    marks = ",".join("?" * len(allowed))
+    return (
+        store.conn.execute(
+            f"UPDATE digests SET state = 'sending', attempts = attempts + 1, subject = coalesce(?, subject), "
+            f"claimed_pid = ?, claimed_host = ?, claimed_at = ?, refused = NULL, delivery_note = NULL "
+            f"WHERE week = ? AND state IN ({marks})",
+            (subject, claimant.pid, claimant.host, iso(claimant.at), week, *allowed),
+        ).rowcount
+        == 1
+    )
+
+
+def copy_of(store: Connection, week: str) -> Copy | None:
+    """The message last claimed for sending for `week`; None for a week never claimed, or claimed before
+    copies were kept."""
+    row = store.conn.execute("SELECT subject, text, html FROM digest_copies WHERE week = ?", (week,)).fetchone()
+    return Copy(*row) if row else None
 
 
 def mark_sent(

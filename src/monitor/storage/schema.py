@@ -430,4 +430,20 @@ CREATE TABLE items_unclean (
 INSERT INTO items_unclean SELECT id FROM items;
 """,
     ),
+    Migration(
+        22,
+        "the copy of each digest claimed for sending",
+        """
+-- What a digest that may have gone out (sending, sent, uncertain) said is a record: its files are written
+-- again, and `--resend` sends it again, from this copy, whatever the themes, matches or templates say since.
+-- Written with the claim, in the same transaction, so a claimed week always has its copy. Weeks claimed
+-- before this table existed have none, and are rebuilt from digest_items as before.
+CREATE TABLE digest_copies (
+    week TEXT PRIMARY KEY REFERENCES digests(week) ON DELETE CASCADE,
+    subject TEXT NOT NULL,                -- the e-mail's subject
+    text TEXT NOT NULL,                   -- its plain text part, as written to digests/YYYY-Www.txt
+    html TEXT NOT NULL                    -- its HTML part, as written to digests/YYYY-Www.html
+);
+""",
+    ),
 )
