@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -287,6 +288,12 @@ def test_no_send_rewrites_a_sent_weeks_files_and_changes_nothing_it_recorded(
         assert late.title in (tmp_path / "digests" / "2023-W40.txt").read_text()
 
 
+def part(message: EmailMessage, kind: str) -> str:
+    body = message.get_body((kind,))
+    assert body is not None, f"no {kind} part"
+    return str(body.get_content())
+
+
 def test_a_sent_week_is_rewritten_and_resent_as_it_was_sent_after_its_theme_is_renamed(
     feed_server, write_config, run_cli, tmp_path, db_path
 ):
@@ -300,8 +307,7 @@ def test_a_sent_week_is_rewritten_and_resent_as_it_was_sent_after_its_theme_is_r
         run_cli(config, "digest", "--week", WEEK)
         assert len(mail.messages) == 1
         sent = mail.messages[0][1]
-        sent_text = sent.get_body(("plain",)).get_content()
-        sent_html = sent.get_body(("html",)).get_content()
+        sent_text, sent_html = part(sent, "plain"), part(sent, "html")
         assert STORIES[0].title in sent_text
         renamed = THEMES.replace("themes.exodus", "themes.departures").replace("Sample exodus", "Departures")
         config.write_text(config.read_text().replace(THEMES, renamed))
@@ -315,7 +321,7 @@ def test_a_sent_week_is_rewritten_and_resent_as_it_was_sent_after_its_theme_is_r
         run_cli(config, "digest", "--week", WEEK, "--resend")
         assert len(mail.messages) == 2
         again = mail.messages[1][1]
-        assert again.get_body(("plain",)).get_content() == sent_text
+        assert part(again, "plain") == sent_text
         assert again["Message-ID"] == sent["Message-ID"] and again["Subject"] == sent["Subject"]
 
 
