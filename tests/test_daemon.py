@@ -182,6 +182,7 @@ def _hup_until_gone(process: subprocess.Popen[bytes]) -> int:
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow  # twelve daemon runs
 def test_a_sighup_right_after_sigterm_or_during_the_exit_never_turns_the_stop_into_death_by_signal(
     feed_server, write_config, tmp_path
 ):
