@@ -170,3 +170,16 @@ def test_an_outlets_copy_of_a_wire_headline_is_the_same_event_whatever_its_summa
         item(2, "Sample Dispatch", "Sample: Thousands flee Karabakh as the road reopens - Sample Dispatch", "", 3),
     ]
     assert len(cluster.events(reports)) == 1
+
+
+def test_an_events_headline_is_the_report_closest_to_the_others_not_the_first_published():
+    """The first report, an early flash with few words, does not represent the event; the one whose words the
+    other reports share the most does (SAMPLES)."""
+    group = [
+        item(1, "Sample Flash", "Sample: blast heard near Stepanakert", "", 0),
+        item(2, "Sample Wire", "Sample: fuel depot explosion near Stepanakert kills dozens", "", 1),
+        item(3, "Sample Dispatch", "Sample: dozens killed in fuel depot explosion outside Stepanakert", "", 2),
+        item(4, "Sample Courier", "Sample: death toll from fuel depot explosion rises", "", 3),
+    ]
+    assert cluster.representative(group).item_id in (2, 3)
+    assert cluster.representative(group[:2]).item_id == 1  # two reports: the best match, then the earliest

@@ -185,3 +185,23 @@ def _same_event(a: _Weighed, b: _Weighed, square: dict[str, float]) -> bool:
     if len(a.words.all & b.words.all) < MIN_SHARED:
         return False
     return sum(similarity(a, b, square)) / 2 >= SIMILAR
+
+
+def representative(group: Sequence[ThemedItem]) -> ThemedItem:
+    """The report whose headline best represents the event: the one closest to all the others (the greatest
+    sum of cosines to the others' words, weighed by rarity within the group, as one dot product with their
+    sum: linear in the reports), not merely the first published. Between equals, the best-matching, then
+    the earliest."""
+    if len(group) < 3:  # with two reports, neither is closer to the other: the best match leads
+        return min(group, key=lambda i: (-i.score, i.published, i.item_id))
+    words = [_words(item) for item in group]
+    df = Counter(w for entry in words for w in entry.all)
+    idf = {w: math.log((len(group) + PRIOR) / n) for w, n in df.items()}
+    unit = [{w: v / entry.norm for w, v in entry.weight.items()} for entry in (_weigh(e, idf) for e in words)]
+    total: Counter[str] = Counter()
+    for vector in unit:
+        total.update(vector)
+    closeness = [sum(v * (total[w] - v) for w, v in vector.items()) for vector in unit]
+    return group[
+        max(range(len(group)), key=lambda n: (round(closeness[n], 9), group[n].score, -group[n].published.timestamp()))
+    ]
