@@ -52,6 +52,7 @@ PURE = {
     "match.rules",
     "weeks",
     "digest.events",
+    "digest.stories",
     "digest.groups",
     "digest.build",
     "digest.decide",
