@@ -294,6 +294,45 @@ def test_the_week_at_a_glance_opens_the_digest_with_the_most_widely_reported_eve
     assert "  No event was reported by more than one outlet this week.\n" in quiet and later[1].title in quiet
 
 
+def test_an_event_of_many_reports_lists_every_one_compactly(feed_server, write_config, run_cli, tmp_path):
+    """Ten outlets report the same milestone, one of them twice: all eleven reports are listed, one line each
+    (outlet, time, title) in the text, each title its link in the HTML; none is left as "and 2 more"."""
+    reports = [
+        report(
+            f"sample-herald-{n}",
+            n,
+            f"Over 100,000 refugees have fled Karabakh, Yerevan says - Sample Herald {n}",
+            "Sample text: more than 100,000 people have fled Karabakh for Armenia, officials in Yerevan said.",
+            30,
+            8 + n,
+        )
+        for n in range(10)
+    ]
+    reports.append(
+        report(
+            "sample-herald-0",
+            10,
+            "Over 100,000 refugees have now fled Karabakh, Yerevan says - Sample Herald 0",
+            "Sample text: more than 100,000 people have now fled Karabakh for Armenia, officials in Yerevan said.",
+            30,
+            20,
+        )
+    )
+    config = write_config(serve(feed_server, reports), extra=settings(tmp_path))
+    run_cli(config, "poll")
+    text, page = digest(config, run_cli, tmp_path)
+
+    exodus = section(text, "Sample exodus")
+    assert "Sample exodus: 1 event ==" in text
+    assert all(entry.title in exodus for _, entry in reports)  # on one line each, with outlet and time:
+    for site, entry in reports:
+        hour = entry.published.hour if entry.published else 0
+        assert f"   - {site}, Sat 30 Sep {hour:02d}:00: {entry.title}\n" in exodus
+        assert f'<a href="{entry.link}" style="color:#1a4f8b;">{entry.title}</a>' in page
+    assert "event 1 · 10 outlets, 11 reports, first: sample-herald-0, Sat 30 Sep 08:00" in exodus
+    assert exodus.count("https://") == 1 and " more" not in exodus  # the headline's link; nothing left out
+
+
 def sample_week() -> list[tuple[str, Entry]]:
     """A week of four sample outlets: happenings reported by several, outlets' second reports, items of two
     themes, items of one outlet, days apart."""

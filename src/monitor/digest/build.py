@@ -13,9 +13,8 @@ from zoneinfo import ZoneInfo
 
 from ..types import EventRow, EventTheme, Evidence, FeedTrouble, ThemedItem, ThemeSpec, WeekData
 from ..weeks import week_coverage
-from .events import events
 from .groups import OTHER, GroupCoverage, coverage, group_names, group_troubles, memberships, output
-from .stories import COMPACT_AFTER, SUMMARY_CHARS, Report, WeekEvent, glance, week_events
+from .stories import COMPACT_AFTER, SUMMARY_CHARS, Report, WeekEvent, glance, week_of
 
 CONTEXT_CHARS = 70
 EVIDENCE_SHOWN = 2
@@ -203,7 +202,7 @@ def build(
     published = output(data.carried, member)
     troubles = group_troubles(((t.name, _trouble_note(t, zone)) for t in data.troubled), member)
     labels = {key: theme.label for key, theme in themes.items()}
-    week, members = _week_events(data.items, labels, member, zone)
+    week, members = week_of(data.items, labels, member, zone)
     sections = []
     for index, (key, theme) in enumerate(themes.items()):
         items = [i for i in data.items if i.theme == key]
@@ -254,25 +253,6 @@ def build(
         events=week,
         glance=glance(week),
     )
-
-
-def _week_events(
-    items: Sequence[ThemedItem], labels: Mapping[str, str], member: Mapping[str, tuple[str, ...]], zone: ZoneInfo
-) -> tuple[tuple[WeekEvent, ...], dict[int, dict[str, list[ThemedItem]]]]:
-    """The week's events, its items grouped once (each item once, whatever its themes; late ones with the
-    rest, as before), and each event's items by theme (an item of two themes is in both)."""
-    best: dict[int, ThemedItem] = {}
-    themes_of: dict[int, list[str]] = {}
-    for item in items:
-        themes_of.setdefault(item.item_id, []).append(item.theme)
-        if item.item_id not in best or item.score > best[item.item_id].score:
-            best[item.item_id] = item
-    week = week_events(events(list(best.values())), themes_of, labels, member, zone)
-    number_of = {item_id: event.number for event in week for item_id in event.item_ids}
-    members: dict[int, dict[str, list[ThemedItem]]] = {event.number: {} for event in week}
-    for item in sorted(items, key=lambda i: (i.published, i.item_id)):
-        members[number_of[item.item_id]].setdefault(item.theme, []).append(item)
-    return week, members
 
 
 def _compared(items: int, previous: int, previous_coverage: str, polled_since: datetime | None) -> str:

@@ -16,7 +16,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ..types import ThemedItem
-from .events import representative
+from .events import events, representative
 from .groups import groups_of
 
 SUMMARY_CHARS = 280
@@ -67,6 +67,25 @@ class WeekEvent:
         return tuple(r.item_id for r in self.reports)
 
 
+def week_of(
+    items: Sequence[ThemedItem], labels: Mapping[str, str], member: Mapping[str, tuple[str, ...]], zone: ZoneInfo
+) -> tuple[tuple[WeekEvent, ...], dict[int, dict[str, list[ThemedItem]]]]:
+    """The week's events, its items grouped once (each item once, whatever its themes; late ones with the
+    rest, as before), and each event's items by theme (an item of two themes is in both)."""
+    best: dict[int, ThemedItem] = {}
+    themes_of: dict[int, list[str]] = {}
+    for item in items:
+        themes_of.setdefault(item.item_id, []).append(item.theme)
+        if item.item_id not in best or item.score > best[item.item_id].score:
+            best[item.item_id] = item
+    week = week_events(events(list(best.values())), themes_of, labels, member, zone)
+    number_of = {item_id: event.number for event in week for item_id in event.item_ids}
+    members: dict[int, dict[str, list[ThemedItem]]] = {event.number: {} for event in week}
+    for item in sorted(items, key=lambda i: (i.published, i.item_id)):
+        members[number_of[item.item_id]].setdefault(item.theme, []).append(item)
+    return week, members
+
+
 def week_events(
     groups: Sequence[Sequence[ThemedItem]],
     themes_of: Mapping[int, Sequence[str]],
@@ -107,6 +126,7 @@ def _event(
     member: Mapping[str, tuple[str, ...]],
     zone: ZoneInfo,
 ) -> WeekEvent:
+    group = sorted(group, key=lambda i: (i.published, i.item_id))
     reports = tuple(report(item, zone) for item in group)
     lead = representative(group)
     outlets = tuple(dict.fromkeys(o for r in reports for o in r.carried))
