@@ -455,15 +455,14 @@ class Matcher:
     ) -> bool:
         """Whether the theme is named only in passing, at the end of an item about something else (actors.py)."""
         summary = fields.bounds[1]
-        first = min(occurrences[t][0][0] for t in theme.words if t in occurrences)
+        first = min(occurrences[t][0][0] for t in theme.words.intersection(occurrences))
         if first < summary:
             return False
-        offsets = fields.offsets()
-        starts = {offsets[i][0]: i for i in range(summary, len(offsets))}
-        places = [
-            (starts.get(s.start, summary), 0) if s.field == "summary" else (0, 0) for e in evidence for s in e.spans
-        ]
-        return actors.passing(places, first, summary, fields.sentences())
+        last = actors.last_sentence(fields.sentences(), first, summary)
+        if last is None:
+            return False
+        begins = fields.offsets()[last][0]  # phrases are no theme words: their evidence must stand there too
+        return all(s.field == FIELDS[1] and s.start >= begins for e in evidence for s in e.spans)
 
 
 def _rule_evidence(rule: _Rule, fields: _Fields, occurrences: Mapping[int, list[tuple[int, int]]]) -> Evidence | None:
