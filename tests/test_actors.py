@@ -166,6 +166,14 @@ SHIPPED_PAIRS: dict[str, list[Sample]] = {
             True,
         ),
     ],
+    "return is Baku's offer only in company": [
+        ("Sample: карабахские армяне в Ереване не хотят вернуться в Азербайджан", "", "baku_promises", False),
+        ("Sample: Алиев заявил, что карабахские армяне могут вернуться", "", "baku_promises", True),
+    ],
+    "staying is Baku's offer only in company": [
+        ("Sample: Azerbaijan's team chose Karabakh Armenians' old stadium to stay in", "", "baku_promises", False),
+        ("Sample: Baku says Karabakh Armenians are free to stay", "", "baku_promises", True),
+    ],
 }
 # The brief's wordings, in English and Russian: each a sample the shipped themes now match.
 WORDINGS: list[Sample] = [
