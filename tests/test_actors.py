@@ -181,7 +181,7 @@ WORDINGS: list[Sample] = [
     ("Sample: Пашинян: Армения не будет финансировать ОДКБ", "", "putin_blame", True),
     ("Sample: Pashinyan says Armenia can no longer rely on Russia as an ally", "", "putin_blame", True),
     ("Sample: Ереван возмущен бездействием РФ в Карабахе", "", "putin_blame", True),
-    ("Sample: lawyers describe the ethnic cleansing of Karabakh Armenians", "", "armenian_exodus", True),
+    ("Sample: lawyers say Karabakh Armenians were ethnically cleansed", "", "armenian_exodus", True),
     ("Sample: in Stepanakert the few who remained wait for news", "", "armenian_exodus", True),
     ("Sample: Baku says Karabakh Armenians can come back and will be integrated", "", "baku_promises", True),
     ("Sample: Baku will ensure the security of Karabakh Armenians", "", "baku_promises", True),
