@@ -136,6 +136,15 @@ SHIPPED_PAIRS: dict[str, list[Sample]] = {
         ("Sample: Moscow condemned Baku's failure to respect the ceasefire in Karabakh", "", "putin_blame", False),
         ("Sample: Russian peacekeepers failed to stop the offensive in Karabakh", "", "putin_blame", True),
     ],
+    "Russia accusing others of violations is not Russia's broken obligation": [
+        ("Sample: Moscow accused Baku of violating the ceasefire agreement in Karabakh", "", "putin_blame", False),
+        (
+            "Sample: Baku says Russian peacekeepers violated the ceasefire agreement in Karabakh",
+            "",
+            "putin_blame",
+            True,
+        ),
+    ],
     "aid and fuel sent elsewhere are not the siege; shortages in Stepanakert are": [
         (
             "Sample: Armenia sends aid and fuel to flooded towns",
