@@ -45,7 +45,9 @@ SETS = [
     ("feed items", "items.jsonl", "labels.jsonl"),
     ("ledes", "ledes_items.jsonl", "ledes_labels.jsonl"),
     ("ledes2", "ledes2_items.jsonl", "ledes2_labels.jsonl"),
+    ("ledes3", "ledes3_items.jsonl", "ledes3_labels.jsonl"),
     ("Russian ledes", "ru_items.jsonl", "ru_labels.jsonl"),
+    ("Russian ledes 2", "ru2_items.jsonl", "ru2_labels.jsonl"),
 ]
 SPLIT_SEED = 12
 

@@ -3,8 +3,10 @@ parameter chosen on one half can be scored on the other.
 
     python bench/quality_cv.py [--seed 12] [--set NAME=VALUE ...]
 
-`--set CROSS_FIELD_WINDOW=12` overrides a module constant of monitor.match for the run (a sweep chooses
-on half A, reports half B, and the other way round). Prints per theme P/R/F1 on the whole of each set and
+`--set CROSS_FIELD_WINDOW=12` overrides a module constant of monitor.match (rules.py, or actors.py:
+`AGENT_REACH`, `BLOCK_REACH`, `PASSING_PENALTY`) for the run; `--config FILE` scores another feeds.toml. A
+sweep (`--grid`) chooses on half A, reports half B, and the other way round; a grid entry may name a
+config too: `--grid config=a.toml config=b.toml,AGENT_REACH=12`. Prints per theme P/R/F1 on the whole of each set and
 the macro F1 of each half.
 """
 
@@ -14,15 +16,19 @@ import argparse
 import json
 import random
 import sys
+from pathlib import Path
+from types import ModuleType
 
 from common import EVAL, REPO
 
 sys.path.insert(0, str(REPO / "src"))
 from monitor.config.load import load_config
+from monitor.match import actors as actors_module
 from monitor.match import rules as match_module
 from monitor.parse.feed import plain_text
 
-SETS = ["items", "ledes", "ledes2", "ru"]
+CONFIG = REPO / "config" / "feeds.toml"
+SETS = ["items", "ledes", "ledes2", "ledes3", "ru", "ru2"]
 
 
 def load(name: str) -> tuple[list[dict], dict[str, set[str]]]:
@@ -59,13 +65,18 @@ def macro(table: dict[str, tuple]) -> float:
     return sum(v[2] for v in table.values()) / len(table) if table else 0.0
 
 
-def run(settings: dict[str, int], seed: int) -> dict[str, tuple[float, float]]:
+def module_of(name: str) -> ModuleType:
+    """Where a tuning constant lives: rules.py or actors.py."""
+    return actors_module if hasattr(actors_module, name) else match_module
+
+
+def run(settings: dict[str, int], seed: int, config: Path = CONFIG) -> dict[str, tuple[float, float]]:
     """set name -> (macro F1 of half A, of half B) under the given module settings."""
-    saved = {name: getattr(match_module, name) for name in settings}
+    saved = {name: getattr(module_of(name), name) for name in settings}
     for name, value in settings.items():
-        setattr(match_module, name, value)
+        setattr(module_of(name), name, value)
     try:
-        matcher = match_module.Matcher(load_config(REPO / "config" / "feeds.toml").themes)
+        matcher = match_module.Matcher(load_config(config).themes)
         out = {}
         for name in SETS:
             items, labels = load(name)
@@ -81,7 +92,7 @@ def run(settings: dict[str, int], seed: int) -> dict[str, tuple[float, float]]:
         return out
     finally:
         for name, value in saved.items():
-            setattr(match_module, name, value)
+            setattr(module_of(name), name, value)
 
 
 def cross_validate(grid: list[str], seed: int) -> None:
@@ -89,8 +100,9 @@ def cross_validate(grid: list[str], seed: int) -> None:
     Ties go to the first setting listed, so list the conservative one first."""
     results = {}
     for option in grid:
-        settings = {k: int(v) for k, v in (pair.split("=") for pair in option.split(","))}
-        results[option] = run(settings, seed)
+        pairs = dict(pair.split("=", 1) for pair in option.split(","))
+        config = Path(pairs.pop("config", CONFIG))
+        results[option] = run({k: int(v) for k, v in pairs.items()}, seed, config)
         a = sum(v[0] for v in results[option].values()) / len(SETS)
         b = sum(v[1] for v in results[option].values()) / len(SETS)
         print(
@@ -113,6 +125,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--brief", action="store_true", help="macro F1 lines only")
+    parser.add_argument("--config", type=Path, default=CONFIG, help="the feeds.toml whose themes are scored")
+    parser.add_argument("--halves", action="store_true", help="also per theme on each half")
     parser.add_argument(
         "--grid",
         nargs="+",
@@ -125,8 +139,8 @@ def main() -> None:
         return
     for setting in args.set:
         name, value = setting.split("=", 1)
-        setattr(match_module, name, int(value))
-    matcher = match_module.Matcher(load_config(REPO / "config" / "feeds.toml").themes)
+        setattr(module_of(name), name, int(value))
+    matcher = match_module.Matcher(load_config(args.config).themes)
     for name in SETS:
         items, labels = load(name)
         predicted = {}
@@ -138,8 +152,12 @@ def main() -> None:
         whole = scores(labels, predicted, set(links))
         if not args.brief:
             print(f"== {name} ({len(links)} items)")
-            for theme, (p, r, f1, tp, fp, fn) in whole.items():
-                print(f"  {theme:<20} P {p:.3f} R {r:.3f} F1 {f1:.3f}  tp {tp} fp {fp} fn {fn}")
+            parts = [("", whole)]
+            if args.halves:
+                parts += [("A ", scores(labels, predicted, a)), ("B ", scores(labels, predicted, b))]
+            for part, table in parts:
+                for theme, (p, r, f1, tp, fp, fn) in table.items():
+                    print(f"  {part}{theme:<20} P {p:.3f} R {r:.3f} F1 {f1:.3f}  tp {tp} fp {fp} fn {fn}")
         print(
             f"{name:<7} macro F1 whole {macro(whole):.3f}  half A {macro(scores(labels, predicted, a)):.3f}"
             f"  half B {macro(scores(labels, predicted, b)):.3f}"

@@ -74,7 +74,7 @@ def test_quality_benchmark_runs_on_the_eval_set(tmp_path):
     if not (EVAL / "score.py").exists():
         pytest.skip(f"no eval set at {EVAL} (it ships in ../shared, not in this repo)")
     figures = quality_figures(bench("quality.py", timeout=300))
-    sets = ("feed items", "ledes", "ledes2", "Russian ledes")
+    sets = ("feed items", "ledes", "ledes2", "ledes3", "Russian ledes", "Russian ledes 2")
     methods = ("monitor", "baseline: phrases", "baseline: any keyword", "baseline: keywords AND, no proximity")
     assert list(figures) == [(name, method) for name in sets for method in methods]
     for name in sets:

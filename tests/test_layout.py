@@ -50,6 +50,7 @@ PURE = {
     "text.stemming",
     "text.terms",
     "match.rules",
+    "match.actors",
     "weeks",
     "digest.events",
     "digest.stories",

@@ -41,6 +41,11 @@ class RuleSpec:
     within: int = field(kw_only=True)
     score: int = field(kw_only=True)
     ordered: bool = field(kw_only=True)  # the groups must occur in their given order
+    # Who acts (match/actors.py): a term of `agent` must stand before the first group's term in its sentence,
+    # with no `unless` term between them and no `unless_before` term just before the agent. Empty: anyone may.
+    agent: tuple[str, ...] = field(default=(), kw_only=True)
+    unless: tuple[str, ...] = field(default=(), kw_only=True)
+    unless_before: tuple[str, ...] = field(default=(), kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +206,7 @@ class Evidence:
     name: str  # the phrase as written in the config, or the rule's name
     score: int
     spans: tuple[Span, ...]
+    agent: str = ""  # the words that filled a rule's agent slot, as written (a span quotes them too)
 
 
 def evidence_records(evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
@@ -212,6 +218,7 @@ def evidence_records(evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
             "name": e.name,
             "score": e.score,
             "spans": [{"field": s.field, "start": s.start, "end": s.end, "text": s.text} for s in e.spans],
+            **({"agent": e.agent} if e.agent else {}),
         }
         for e in evidence
     ]

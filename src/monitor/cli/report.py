@@ -164,7 +164,8 @@ def match_lines(
     for match in matches:
         lines.append(f"{match.theme}  {match.score}  {labels.get(match.theme, '')}")
         for evidence in match.evidence:
-            lines.append(f'  {evidence.kind} "{evidence.name}" ({evidence.score})')
+            who = f", agent: {evidence.agent}" if evidence.agent else ""
+            lines.append(f'  {evidence.kind} "{evidence.name}" ({evidence.score}{who})')
             for field in ("title", "summary"):
                 spans = [s for s in evidence.spans if s.field == field]
                 if spans:

@@ -334,6 +334,14 @@ class _Validator:
         groups = tuple(self.expanded((*path, "all"), group, sets) for group in values["all"])
         if len(self.problems) == problems_before and not all(groups):
             self.problem((*path, "all"), "an entry names no terms (an empty term set?), so the rule could never match")
+        agent = self.expanded((*path, "agent"), values.get("agent", ()), sets)
+        unless = self.expanded((*path, "unless"), values.get("unless", ()), sets)
+        unless_before = self.expanded((*path, "unless_before"), values.get("unless_before", ()), sets)
+        if "agent" in raw and not agent and len(self.problems) == problems_before:
+            self.problem((*path, "agent"), "names no terms (an empty term set?), so the rule could never match")
+        for key, blockers in (("unless", unless), ("unless_before", unless_before)):
+            if blockers and not agent:
+                self.problem((*path, key), f"`{key}` says when an agent does not act: give the rule an `agent` too")
         if len(self.problems) > problems_before or not all(groups):
             return None
         return RuleSpec(
@@ -342,6 +350,9 @@ class _Validator:
             within=values["within"],
             score=values["score"],
             ordered=values["ordered"],
+            agent=agent,
+            unless=unless,
+            unless_before=unless_before,
         )
 
     def expanded(

@@ -338,6 +338,27 @@ RULE = (
         'the terms must stand in the order of `all` ("criticised Russia" is not "Russia criticised")',
     ),
     Setting("score", _integer(0, 100), 85, "score (0-100) of a match by this rule"),
+    Setting(
+        "agent",
+        _string_list,
+        (),
+        "who acts: one of these terms must stand within 12 words of the first entry of `all` (the verb), in its"
+        " sentence, before it or after it (a headline's verb may take it from the lede)",
+    ),
+    Setting(
+        "unless",
+        _string_list,
+        (),
+        "with `agent`: terms that make the agent not the one acting when they stand between it and the verb"
+        ' ("Baku must guarantee", "Moscow said Yerevan failed")',
+    ),
+    Setting(
+        "unless_before",
+        _string_list,
+        (),
+        "with `agent`: terms that make the agent the one asked, not the one acting, in the 4 words before it"
+        ' ("urges Baku to guarantee")',
+    ),
 )
 
 DIGEST = (

@@ -45,14 +45,15 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
 from ..text.terms import fold, term_words, words
 from ..types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec, evidence_records
+from . import actors
 
-MATCHER_VERSION = 2  # bump when a change of this module changes what matches
+MATCHER_VERSION = 3  # bump when a change of this module changes what matches
 NAME_SIMILARITY = 85  # rapidfuzz ratio for a near spelling of a name: Karabagh ~ Karabakh is 87.5
 PHRASE_WORD_SIMILARITY = 80
 EXTRA_EVIDENCE_BONUS = 3
@@ -91,6 +92,9 @@ class _Term:
 class _Rule:
     spec: RuleSpec
     groups: tuple[frozenset[int], ...]  # term ids
+    agent: frozenset[int]  # who must act the first group's verb (empty: anyone)
+    unless: frozenset[int]
+    unless_before: frozenset[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +115,7 @@ class _Theme:
     require: frozenset[int]
     exclude: frozenset[int]
     phrase_prefixes: dict[str, tuple[int, ...]]  # a content word's first four letters -> phrases using it
+    words: frozenset[int]  # every term of its rules and gates: what says an item is about it at all
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +173,7 @@ class _Fields:
             self.field_of += [index] * len(found)
         self.bounds.append(len(self.tokens))
         self._offsets: list[tuple[int, int]] | None = None
+        self._sentences: list[int] | None = None
         self._starts: dict[int, set[str]] = {}
         self._where: dict[int, dict[str, list[int]]] = {}
         self.group_places: dict[frozenset[int], list[tuple[int, int]]] = {}  # a rule group's places, sorted
@@ -209,6 +215,12 @@ class _Fields:
                 self._offsets = (self._offsets + [(0, 0)] * len(self.tokens))[: len(self.tokens)]
         return self._offsets
 
+    def sentences(self) -> list[int]:
+        """The sentence number of every token (computed only when a rule's agent or a passing mention asks)."""
+        if self._sentences is None:
+            self._sentences = actors.sentence_numbers(self.originals, self.offsets(), self.field_of)
+        return self._sentences
+
     def span(self, first: int, last: int) -> Span:
         """Tokens first..last (global indexes, one field) as a Span of the original text."""
         field = self.field_of[first]
@@ -242,7 +254,14 @@ class Matcher:
 
     def _compile(self, spec: ThemeSpec) -> _Theme:
         rules = tuple(
-            _Rule(r, tuple(frozenset(self._term(t) for t in group) for group in r.groups)) for r in spec.rules
+            _Rule(
+                r,
+                tuple(frozenset(self._term(t) for t in group) for group in r.groups),
+                frozenset(self._term(t) for t in r.agent),
+                frozenset(self._term(t) for t in r.unless),
+                frozenset(self._term(t) for t in r.unless_before),
+            )
+            for r in spec.rules
         )
         require = frozenset(self._term(t) for t in spec.require)
         exclude = frozenset(self._term(t) for t in spec.exclude)
@@ -251,7 +270,8 @@ class Matcher:
         for index, phrase in enumerate(phrases):
             for prefix in phrase.prefixes:
                 by_prefix[prefix].append(index)
-        return _Theme(spec, phrases, rules, require, exclude, {k: tuple(v) for k, v in by_prefix.items()})
+        words = require.union(*(g for r in rules for g in r.groups), *(r.agent for r in rules))
+        return _Theme(spec, phrases, rules, require, exclude, {k: tuple(v) for k, v in by_prefix.items()}, words)
 
     def _index(self) -> None:
         self._exact: dict[str, list[int]] = defaultdict(list)
@@ -388,7 +408,10 @@ class Matcher:
         for theme in self.themes:
             require = allot(theme.require)
             exclude = allot(theme.exclude)
-            rules = tuple(sum(allot(group) for group in rule.groups) for rule in theme.rules)
+            rules = tuple(
+                sum(allot(group) for group in rule.groups) + (allot(rule.agent) if rule.agent else 0)
+                for rule in theme.rules
+            )
             gates.append(_Gates(require, exclude, rules))
         self._gates = tuple(gates)
         return dict(bits)
@@ -418,11 +441,28 @@ class Matcher:
         ]
         if not evidence:
             return None
+        if theme.require and actors.PASSING_PENALTY and self._passing(theme, fields, occurrences, evidence):
+            evidence = [replace(e, score=e.score - actors.PASSING_PENALTY) for e in evidence]
         evidence.sort(key=lambda e: -e.score)
         score = min(100, evidence[0].score + EXTRA_EVIDENCE_BONUS * (len(evidence) - 1))
         if score < spec.threshold:
             return None
         return ThemeMatch(spec.key, score, tuple(evidence))
+
+    @staticmethod
+    def _passing(
+        theme: _Theme, fields: _Fields, occurrences: Mapping[int, list[tuple[int, int]]], evidence: list[Evidence]
+    ) -> bool:
+        """Whether the theme is named only in passing, at the end of an item about something else (actors.py)."""
+        summary = fields.bounds[1]
+        first = min(occurrences[t][0][0] for t in theme.words.intersection(occurrences))
+        if first < summary:
+            return False
+        last = actors.last_sentence(fields.sentences(), first, summary)
+        if last is None:
+            return False
+        begins = fields.offsets()[last][0]  # phrases are no theme words: their evidence must stand there too
+        return all(s.field == FIELDS[1] and s.start >= begins for e in evidence for s in e.spans)
 
 
 def _rule_evidence(rule: _Rule, fields: _Fields, occurrences: Mapping[int, list[tuple[int, int]]]) -> Evidence | None:
@@ -446,11 +486,46 @@ def _rule_evidence(rule: _Rule, fields: _Fields, occurrences: Mapping[int, list[
         if not places:
             return None
         places_by_group.append(places)
+    acting: dict[tuple[int, int], tuple[int, int]] = {}  # a verb's place -> its agent's
+    if rule.agent:
+        places_by_group[0] = _acted(rule, places_by_group[0], fields, occurrences, acting)
+        if not places_by_group[0]:
+            return None
     chosen = _best_places(rule, places_by_group, fields)
     if chosen is None:
         return None
     spans = tuple(fields.span(start, end) for start, end in chosen)
-    return Evidence("rule", rule.spec.name, _salient(rule.spec.score, chosen, fields), spans)
+    score = _salient(rule.spec.score, chosen, fields)
+    if not rule.agent:
+        return Evidence("rule", rule.spec.name, score, spans)
+    agent = next(acting[p] for p in chosen if p in acting)
+    spans = tuple(fields.span(start, end) for start, end in sorted({*chosen, agent}))  # the agent quoted in place
+    return Evidence("rule", rule.spec.name, score, spans, agent=fields.span(*agent).text)
+
+
+def _acted(
+    rule: _Rule,
+    verbs: list[tuple[int, int]],
+    fields: _Fields,
+    occurrences: Mapping[int, list[tuple[int, int]]],
+    acting: dict[tuple[int, int], tuple[int, int]],
+) -> list[tuple[int, int]]:
+    """The places of the verb that the rule's agent acts (actors.py), noting each one's agent in `acting`."""
+    agents = sorted(p for t in rule.agent.intersection(occurrences) for p in occurrences[t])
+    between = sorted(p for t in rule.unless.intersection(occurrences) for p in occurrences[t])
+    before = sorted(p for t in rule.unless_before.intersection(occurrences) for p in occurrences[t])
+    sentence = fields.sentences()
+    summary = fields.bounds[1]
+    lede = (summary, summary + CROSS_FIELD_WINDOW - 1) if actors.AGENT_ACROSS else None
+    kept = []
+    for verb in verbs:
+        agent = actors.agent_of(
+            verb, agents, between, before, sentence, fields.tokens, lede if verb[0] < summary else None
+        )
+        if agent is not None:
+            acting[verb] = agent
+            kept.append(verb)
+    return kept
 
 
 def _best_places(
