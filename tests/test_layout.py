@@ -52,6 +52,8 @@ PURE = {
     "match.rules",
     "weeks",
     "digest.events",
+    "digest.headline",
+    "digest.lexicon",
     "digest.groups",
     "digest.build",
     "digest.decide",
