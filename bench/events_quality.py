@@ -1,6 +1,6 @@
 """How well events (digest/events.py) match editors' events, and each threshold chosen by cross-validation.
 
-    python bench/events_quality.py [--folds 5] [--titles-only]
+    python bench/events_quality.py [--titles-only] [--no-cv]
 
 Two labelled sets:
 - ../shared/eval/events.jsonl: 125 real items grouped by two editors (skipped, with a message, where ../shared
@@ -11,17 +11,16 @@ Two labelled sets:
   project's own, written from the definition, never from the eval sentences).
 
 Each threshold (SIMILAR, the least mean similarity of an event's pairs; DECAY, what a day more apart costs;
-SUMMARY, the weight of the summary's words) is chosen by k-fold cross-validation over the editors' events:
-the events (and the reports standing alone) are dealt into folds; for each fold the grid point with the
-best F1 on the pairs of the other folds is chosen, and scored on the pairs of the held-out fold (pairs
-across folds are in neither). The held-out figures are the pooled counts of every fold; the chosen values
-are shown per fold, so a threshold that only fits one fold shows itself.
+SUMMARY, the weight of the summary's words) is chosen by leave-one-month-out cross-validation: for each
+month, the grid point with the best F1 on the pairs of the other months is chosen and scored on every pair
+of the held-out month (no event spans two months; pairs across months are in neither). The held-out
+figures are the pooled counts of every month; the chosen values are shown per month, so a threshold that
+only fits one month shows itself.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import html
 import itertools
 import json
@@ -98,10 +97,10 @@ def load(path: Path, summaries: dict[str, str]) -> Labelled:
     return Labelled(items, {row["link"]: (row["editor_1"], row["editor_2"]) for row in rows})
 
 
-def eval_summaries() -> dict[str, str]:
+def eval_summaries(folder: Path = EVAL) -> dict[str, str]:
     """Each eval item's summary as plain text (the store keeps it sanitized; grouping reads it as text)."""
     found = {}
-    for path in sorted(EVAL.glob("*items.jsonl")):
+    for path in sorted(folder.glob("*items.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
@@ -138,31 +137,37 @@ def run(items: list[ThemedItem], point: dict[str, float]) -> list[list[ThemedIte
             setattr(grouping, name, value)
 
 
-def folds(data: Labelled, k: int) -> list[set[str]]:
-    """Editor 1's events dealt into k folds by a hash of their name (stable, and blind to the items)."""
-    dealt: list[set[str]] = [set() for _ in range(k)]
-    for link, (event, _) in data.truth.items():
-        dealt[int(hashlib.sha256(event.encode()).hexdigest(), 16) % k].add(link)
-    return dealt
+def folds(data: Labelled) -> list[set[str]]:
+    """The items of each month: a held-out month is as a held-out week is, unseen reports with every pair
+    among them scored (two different events of one month wrongly joined count against it)."""
+    months: dict[str, set[str]] = {}
+    for item in data.items:
+        months.setdefault(item.published.strftime("%Y-%m"), set()).add(item.link)
+    return [months[m] for m in sorted(months)]
 
 
-def cross_validate(data: Labelled, k: int) -> None:
-    points = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
-    runs = [run(data.items, point) for point in points]
-    parts = folds(data, k)
-    held = Counts()
-    for n, part in enumerate(parts):
-        train = set(data.truth) - part
-        fits = [score(groups, data.truth, train).figures()[2] for groups in runs]
-        best = max(range(len(points)), key=lambda m: (fits[m], -abs(points[m]["SIMILAR"] - grouping.SIMILAR)))
-        counts = score(runs[best], data.truth, part)
-        held.add(counts)
-        chosen = ", ".join(f"{name} {value}" for name, value in points[best].items())
-        print(f"  fold {n + 1}: chosen {chosen} (training F1 {fits[best]:.3f}); held out: {counts}")
-    print(f"  held out, all folds: {held}")
-    whole = [score(groups, data.truth, set(data.truth)).figures()[2] for groups in runs]
-    best = max(range(len(points)), key=lambda m: whole[m])
-    print(f"  chosen on all of it: {points[best]} (F1 {whole[best]:.3f})")
+def cross_validate(data: Labelled) -> None:
+    """Each knob in turn over its grid, the others at their shipped values: fewer choices per fold than a
+    grid of every combination, so less room to fit a month by chance."""
+    parts = folds(data)
+    for knob, values in GRID.items():
+        shipped = {name: getattr(grouping, name) for name in GRID}
+        points = [{**shipped, knob: value} for value in values]
+        runs = [run(data.items, point) for point in points]
+        held = Counts()
+        chosen = []
+        for part in parts:
+            train = set(data.truth) - part
+            fits = [score(groups, data.truth, train).figures()[2] for groups in runs]
+            # Between equal fits, the value nearest the shipped one: a tie is no reason to move.
+            best = max(range(len(values)), key=lambda m: (fits[m], -abs(values[m] - shipped[knob])))
+            held.add(score(runs[best], data.truth, part))
+            chosen.append(str(values[best]))
+        whole = [score(groups, data.truth, set(data.truth)).figures()[2] for groups in runs]
+        best = max(range(len(values)), key=lambda m: (whole[m], -abs(values[m] - shipped[knob])))
+        print(f"  {knob} (shipped {shipped[knob]}): chosen per held-out month {', '.join(chosen)}; held out: {held}")
+        print(f"    on all of it {values[best]} (F1 {whole[best]:.3f}); F1 by value: ", end="")
+        print(" ".join(f"{v}:{f:.2f}" for v, f in zip(values, whole, strict=True)))
 
 
 def report(name: str, data: Labelled) -> None:
@@ -174,23 +179,23 @@ def report(name: str, data: Labelled) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--titles-only", action="store_true", help="the eval items without their summaries")
     parser.add_argument("--no-cv", action="store_true", help="the figures at the shipped settings only")
+    parser.add_argument("--eval", type=Path, default=EVAL, help="the folder of events.jsonl (../shared/eval)")
     args = parser.parse_args()
     if SAMPLES.exists():
         samples = load(SAMPLES, {})
         report("samples (tests/data/events_samples.jsonl)", samples)
         if not args.no_cv:
-            cross_validate(samples, args.folds)
-    events = EVAL / "events.jsonl"
+            cross_validate(samples)
+    events = args.eval / "events.jsonl"
     if not events.exists():
         print(f"skipped the editors' set: {events} is absent (it lives in ../shared, beside the repository)")
         return
-    editors = load(events, {} if args.titles_only else eval_summaries())
+    editors = load(events, {} if args.titles_only else eval_summaries(args.eval))
     report(f"editors ({events}{', titles only' if args.titles_only else ''})", editors)
     if not args.no_cv:
-        cross_validate(editors, args.folds)
+        cross_validate(editors)
 
 
 if __name__ == "__main__":

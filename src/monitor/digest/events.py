@@ -8,21 +8,25 @@ happening its headline leads with; live blogs, explainers, opinion and round-ups
 So a report is read as an editor reads it (`headline.read`): the lead of its headline (its first clause)
 weighs LEAD, the rest of the headline REST, the first SUMMARY_WORDS words of its summary SUMMARY. Words are
 folded, stemmed and reduced to one key per class of synonyms and demonyms (`lexicon`), acronyms are also
-read as the initials of a name ("ICC", "International Criminal Court"), and each key weighs by its rarity
-among the items grouped (idf, smoothed by PRIOR documents that lack it). Two reports' similarity is the
-cosine of their weighted keys, lowered with the hours between them past a day (down by DECAY at WINDOW,
-none beyond). It is nothing at all (a veto) when either stands alone by its genre, or when both give
-figures, none the same, more than MILESTONE apart: two milestones ("50,000 have fled", then "93,000").
+read as the initials of a name ("ICC", "International Criminal Court"), figures are keys ("#50000"), and
+each key weighs by its rarity among the items grouped (idf, smoothed by PRIOR documents that lack it).
+
+Two reports' similarity is the cosine of their weighted keys; 0 when neither lead shares a key with the
+other headline; times KIND_APART when both leads name kinds of happening and none is the same ("reopens",
+"closes"); lowered with the hours between them past a day (by DECAY at WINDOW; beyond it never compared).
+It is a veto (None) when either stands alone by its genre, or when both give figures, none the same, more
+than MILESTONE apart: two milestones ("50,000 have fled", then "93,000").
 
 Reports join agglomeratively, the most similar pair first, and a report or an event joins another only
 when the mean similarity of all their pairs (average linkage) is at least SIMILAR and no pair is vetoed: an
 event is close to a report as a whole, never through one member, so counts over three days do not chain
-with an arrest and a decree. SIMILAR was chosen by cross-validation on the editors' events of
-../shared/eval (bench/events_quality.py).
+with an arrest and a decree. SIMILAR, SUMMARY and DECAY were chosen by leave-one-month-out cross-validation
+on the editors' events of ../shared/eval (bench/events_quality.py, docs/digests.md "Events").
 
-Near-linear: each item is indexed under the KEYS rarest keys of its headline that another item also has
-(an inverted index); only pairs within WINDOW sharing one of them are compared, never all pairs, and a pair
-never compared counts as 0 in a mean.
+Near-linear: each item is indexed under the KEYS rarest keys of its headline that another headline also has
+(an inverted index); only pairs within WINDOW sharing MIN_KEYS of them, or one that at most RARE headlines
+have, are compared, never all pairs; a pair not compared, or less than half as similar as SIMILAR, counts as
+0 in a mean.
 """
 
 from __future__ import annotations
@@ -139,7 +143,7 @@ def events(items: Sequence[ThemedItem], similar: float = SIMILAR) -> list[list[T
     # Only what can matter is kept: vetoes, and pairs at least half as similar as an event's mean must be
     # (a lesser one counts as 0 in a mean, as a pair never compared does: it could only lower it a little).
     scores: dict[tuple[int, int], float | None] = {}
-    for i, j in _candidates(reports, df):
+    for i, j in _candidates(reports):
         score = similarity(reports[i], reports[j], vectors[i], vectors[j])
         if score is None or score >= similar / 2:
             scores[i, j] = score
@@ -203,11 +207,16 @@ def _link(a: Iterable[int], b: Iterable[int], scores: dict[tuple[int, int], floa
     return total / pairs
 
 
-def _candidates(reports: list[Report], df: Counter[str]) -> Iterator[tuple[int, int]]:
+def _candidates(reports: list[Report]) -> Iterator[tuple[int, int]]:
     """Pairs (i < j, in order of publication) within WINDOW whose headlines share one of their KEYS
     rarest keys that another item also has: two reports of one event say it in their headlines. Counted
     item by item, so memory holds one item's candidates, not every pair's."""
-    keys = [sorted((k for k in r.title if df[k] > 1), key=lambda k: (df[k], k))[:KEYS] for r in reports]
+    # Rarity among headlines: a key only summaries share finds nothing in an index of headlines.
+    df = Counter(k for r in reports if not r.alone for k in r.title)
+    # A report that stands alone by its genre is no one's candidate.
+    keys = [
+        [] if r.alone else sorted((k for k in r.title if df[k] > 1), key=lambda k: (df[k], k))[:KEYS] for r in reports
+    ]
     times = [r.published for r in reports]
     postings, posted = _index(keys, times)
     for i, words in enumerate(keys):
