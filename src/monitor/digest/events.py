@@ -25,8 +25,7 @@ on the editors' events of ../shared/eval (bench/events_quality.py, docs/digests.
 
 Near-linear: each item is indexed under the KEYS rarest keys of its headline that another headline also has
 (an inverted index); only pairs within WINDOW sharing MIN_KEYS of them, or one that at most RARE headlines
-have, are compared, never all pairs; a pair not compared, or less than half as similar as SIMILAR, counts as
-0 in a mean.
+have, are ranked, never all pairs; the other pairs of two events about to join are compared then.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ import math
 import re
 from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -140,14 +139,20 @@ def events(items: Sequence[ThemedItem], similar: float = SIMILAR) -> list[list[T
     total = len(items) + PRIOR
     idf = {k: math.log(total / n) for k, n in df.items()}
     vectors = [_vector(r, idf) for r in reports]
-    # Only what can matter is kept: vetoes, and pairs at least half as similar as an event's mean must be
-    # (a lesser one counts as 0 in a mean, as a pair never compared does: it could only lower it a little).
     scores: dict[tuple[int, int], float | None] = {}
     for i, j in _candidates(reports):
-        score = similarity(reports[i], reports[j], vectors[i], vectors[j])
-        if score is None or score >= similar / 2:
-            scores[i, j] = score
-    members = _agglomerate(len(items), scores, similar)
+        scores[i, j] = similarity(reports[i], reports[j], vectors[i], vectors[j])
+
+    def score(i: int, j: int) -> float | None:
+        """A pair's similarity: a candidate's, else computed when an event's mean needs it (few pairs: those
+        of two events about to join)."""
+        pair = (i, j) if i < j else (j, i)
+        if pair not in scores:
+            scores[pair] = similarity(reports[pair[0]], reports[pair[1]], vectors[pair[0]], vectors[pair[1]])
+        return scores[pair]
+
+    ranked = sorted(((s, i, j) for (i, j), s in scores.items() if s is not None and s >= similar), reverse=True)
+    members = _agglomerate(len(items), ranked, score, similar)
     return [[items[i] for i in group] for group in members]
 
 
@@ -177,15 +182,16 @@ def similarity(a: Report, b: Report, u: _Vector, v: _Vector) -> float | None:
     return dot / (u.norm * v.norm) * (1.0 - DECAY * late) * kind
 
 
-def _agglomerate(count: int, scores: dict[tuple[int, int], float | None], similar: float) -> list[list[int]]:
-    """Average linkage: the most similar pairs first, two groups join when the mean of all their pairs'
-    similarities (0 for a pair never compared) is at least `similar` and none is vetoed."""
+def _agglomerate(
+    count: int, ranked: list[tuple[float, int, int]], score: Callable[[int, int], float | None], similar: float
+) -> list[list[int]]:
+    """Average linkage: the most similar pairs first (`ranked`), two groups join when the mean of all their
+    pairs' similarities is at least `similar` and none is vetoed (None)."""
     group = list(range(count))
     members: dict[int, list[int]] = {n: [n] for n in range(count)}
-    ranked = sorted(((s, i, j) for (i, j), s in scores.items() if s is not None and s >= similar), reverse=True)
     for _, i, j in ranked:
         a, b = group[i], group[j]
-        if a == b or _link(members[a], members[b], scores) < similar:
+        if a == b or _link(members[a], members[b], score) < similar:
             continue
         keep, gone = (a, b) if len(members[a]) >= len(members[b]) else (b, a)
         for n in members[gone]:
@@ -194,17 +200,15 @@ def _agglomerate(count: int, scores: dict[tuple[int, int], float | None], simila
     return [sorted(m) for m in sorted(members.values(), key=min)]
 
 
-def _link(a: Iterable[int], b: Iterable[int], scores: dict[tuple[int, int], float | None]) -> float:
+def _link(a: list[int], b: list[int], score: Callable[[int, int], float | None]) -> float:
     total = 0.0
-    pairs = 0
     for i in a:
         for j in b:
-            score = scores.get((i, j) if i < j else (j, i), 0.0)
-            if score is None:
+            found = score(i, j)
+            if found is None:
                 return -1.0
-            total += score
-            pairs += 1
-    return total / pairs
+            total += found
+    return total / (len(a) * len(b))
 
 
 def _candidates(reports: list[Report]) -> Iterator[tuple[int, int]]:
