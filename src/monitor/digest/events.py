@@ -11,9 +11,10 @@ folded, stemmed and reduced to one key per class of synonyms and demonyms (`lexi
 read as the initials of a name ("ICC", "International Criminal Court"), figures are keys ("#50000"), and
 each key weighs by its rarity among the items grouped (idf, smoothed by PRIOR documents that lack it).
 
-Two reports' similarity is the cosine of their weighted keys; 0 when neither lead shares a key with the
-other headline; times KIND_APART when both leads name kinds of happening and none is the same ("reopens",
-"closes"); lowered with the hours between them past a day (by DECAY at WINDOW; beyond it never compared).
+Two reports' similarity is the cosine of their weighted keys; 0 when neither lead shares with the other
+headline a key that is not a name (the same who or where is not yet the same what); times KIND_APART when
+both leads name kinds of happening and none is the same ("reopens", "closes"); lowered with the hours
+between them past a day (by DECAY at WINDOW; beyond it never compared).
 It is a veto (None) when either stands alone by its genre, or when both give figures, none the same, more
 than MILESTONE apart: two milestones ("50,000 have fled", then "93,000").
 
@@ -44,7 +45,7 @@ from ..text.stemming import stem
 from ..text.terms import fold
 from ..types import ThemedItem
 from . import headline
-from .lexicon import canonical, kinds
+from .lexicon import canonical, is_actor, kinds
 
 WINDOW = timedelta(days=3)
 MILESTONE = timedelta(hours=18)  # figures further apart than this are another day's milestone
@@ -86,6 +87,7 @@ class Report:
     lead: frozenset[str]
     kinds: frozenset[str]  # the kinds of happening its lead names ("explos", "arrest")
     title: frozenset[str]
+    names: frozenset[str]  # its headline's keys that name who or where, not what happened
     alone: bool
     counts: frozenset[int]
     published: datetime
@@ -100,7 +102,21 @@ def read(item: ThemedItem) -> Report:
     weights.update(dict.fromkeys(words, REST))
     weights.update(dict.fromkeys(lead, LEAD))
     kind = frozenset().union(*map(kinds, lead))
-    return Report(weights, lead, kind, words, said.genre is not None, said.counts, item.published)
+    names = _names(said.lead, said.rest)
+    return Report(weights, lead, kind, words, names, said.genre is not None, said.counts, item.published)
+
+
+def _names(*clauses: str) -> frozenset[str]:
+    """The keys of a headline's names: its actors of the lexicon (countries, capitals, leaders), acronyms and
+    initials, and its capitalised words but a clause's first (unless the headline is in Title Case, where
+    capitals say nothing)."""
+    words = [_WORD.findall(clause) for clause in clauses]
+    later = [w for clause in words for w in clause[1:] if len(w) > 3]
+    title_case = sum(w[0].isupper() for w in later) * 2 > len(later)
+    found = {k for clause in clauses for k in _keys(clause) if is_actor(k) or k not in map(_key, _WORD.findall(clause))}
+    if not title_case:
+        found.update(k for clause in words for w in clause[1:] if w[0].isupper() and (k := _key(w)))
+    return frozenset(found)
 
 
 def _words(text: str, limit: int) -> Iterator[str]:
@@ -171,7 +187,8 @@ def similarity(a: Report, b: Report, u: _Vector, v: _Vector) -> float | None:
         return None
     if a.title and a.title == b.title:
         return 1.0
-    if not (a.lead & b.title or b.lead & a.title):  # the headlines lead with different things
+    # The headlines must lead with the same what, not only the same who or where.
+    if not ((a.lead & b.title) | (b.lead & a.title)) - a.names - b.names:
         return 0.0
     if len(u.weight) > len(v.weight):
         u, v = v, u

@@ -1,8 +1,9 @@
 """Words that name the same thing, for grouping reports into events (`events.py`). Pure.
 
 Two outlets tell one happening in their own words: "blast" and "explosion", "Azeri" and "Azerbaijan",
-"International Criminal Court" and "ICC". Each word here is reduced to one key per class, so the kind of
-happening (the main verb or noun of a headline) and its actors count as shared. The classes are the common
+"взрыв" and "explosion". Each word here is reduced to one key per class, so the kind of happening (the main
+verb or noun of a headline) and its actors count as shared; an actor is a name (`is_actor`), which alone
+does not make two headlines tell the same happening. The classes are the common
 kinds of news happenings (violence, agreements, arrests, departures, decisions) and the demonyms of the
 feeds' region, in English and Russian (the shipped feeds' languages); they were written from what the words
 mean, not fitted to any headline.
@@ -76,14 +77,16 @@ warn warns warned warning
 shortage shortages run runs short lack lacks
     нехватка дефицит
 """
-# Other words that name the same thing: actors (demonyms, capitals, names in both scripts) and nouns.
-_SAME = """
+# Other words that name the same thing: things, then actors (demonyms, capitals, names in both scripts).
+_THINGS = """
 refugee refugees displaced evacuees
     беженцы беженцев беженца переселенцы
 weapons arms weaponry armament
     оружие оружия вооружение
 city town
     город города
+"""
+_ACTORS = """
 azerbaijan azerbaijani azerbaijanis azeri azeris baku
     азербайджан азербайджана азербайджанский азербайджанские баку
 armenia armenian armenians yerevan
@@ -116,7 +119,7 @@ def _classes() -> tuple[dict[str, str], dict[str, frozenset[str]]]:
     """Each stemmed word's key (its first line's first word), and the kinds of happening it names."""
     keys: dict[str, str] = {}
     kinds: dict[str, set[str]] = {}
-    for text, is_kind in ((_KINDS, True), (_SAME, False)):
+    for text, is_kind in ((_KINDS, True), (_THINGS, False), (_ACTORS, False)):
         for line in re.split(r"\n(?! )", text.strip()):
             words = line.split()
             head = stem(words[0])
@@ -130,6 +133,16 @@ def _classes() -> tuple[dict[str, str], dict[str, frozenset[str]]]:
 def canonical(key: str) -> str:
     """The key of a stemmed word's class, or the word itself."""
     return _classes()[0].get(key, key)
+
+
+@cache
+def _actors() -> frozenset[str]:
+    return frozenset(stem(line.split()[0]) for line in re.split(r"\n(?! )", _ACTORS.strip()))
+
+
+def is_actor(key: str) -> bool:
+    """Whether a key names an actor or a place (a country, a capital, a leader), not a thing or a happening."""
+    return key in _actors()
 
 
 def kinds(key: str) -> frozenset[str]:
