@@ -32,7 +32,7 @@ def test_demo_polls_the_bundled_samples_matches_and_writes_a_digest(tmp_path):
     assert "sample-wire" in done.stdout and "sample-dispatch" in done.stdout and "Try next:" in done.stdout
     assert "armenian_exodus" in done.stdout and "putin_blame" in done.stdout and "baku_promises" in done.stdout
     text = (tmp_path / "digests" / "2023-W39.txt").read_text()
-    assert "Exodus of Karabakh Armenians" in text and "2 outlets" in text and "also sample-dispatch" in text
+    assert "Exodus of Karabakh Armenians" in text and "2 outlets" in text and "   - sample-dispatch, " in text
     assert (tmp_path / "digests" / "2023-W39.html").exists() and (tmp_path / "work" / "demo.db").exists()
     search = subprocess.run(
         [

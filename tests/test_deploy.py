@@ -53,6 +53,8 @@ def test_every_canned_datasette_query_finds_the_rows_it_should(feed_server, writ
             "items_per_outlet_per_day",
             "themes_per_week",
             "same_story_several_feeds",
+            "events_of_a_week",
+            "theme_outlets_in_week",
             "theme_coverage_by_outlet_group",
             "feeds_failing",
             "digests",
@@ -95,9 +97,25 @@ def test_every_canned_datasette_query_finds_the_rows_it_should(feed_server, writ
         assert rows("themes_per_week", week="") == [theme_week]  # blank: every week, here one
 
         [story] = rows("same_story_several_feeds")
-        assert (story["week"], story["theme"], story["outlets"]) == (WEEK, "exodus", 3)
+        assert (story["week"], story["event"], story["themes"], story["outlets"]) == (WEEK, 1, "exodus", 3)
         assert story["headline"] in on_theme[:3] and story["first_outlet"] == "sample-wire"
         assert story["first_published"] == "2023-09-26T09:00:00Z" and sorted(story["links"].split()) == blast_links
+
+        reports = rows("events_of_a_week", week=WEEK)
+        assert [(r["event"], r["event_outlets"], r["themes"]) for r in reports] == [(1, 3, "Sample exodus")] * 3 + [
+            (2, 1, "Sample exodus"),
+            (3, 1, "Sample exodus"),
+        ]  # the blast's three reports, then the bus and the hospital (one outlet each, the earlier first)
+        assert [r["title"] for r in reports[:3]] == on_theme[:3] and reports[0]["outlets"] == "sample-wire"
+        assert reports[0]["published"] == "2023-09-26T09:00:00Z" and rows("events_of_a_week", week="") == reports
+
+        outlets = rows("theme_outlets_in_week", theme="exodus", week=WEEK)
+        assert [(r["outlet"], r["items"], r["events"], r["outlet_items"], r["share_percent"]) for r in outlets] == [
+            ("sample-dispatch", 2, 2, 2, 100.0),  # the blast and the hospital
+            ("sample-wire", 2, 2, 3, 66.7),  # the blast and the bus; the concert is no match
+            ("sample-courier", 1, 1, 1, 100.0),
+        ]
+        assert outlets[2]["tags"] == '["regional"]' and outlets[1]["first_published"] == "2023-09-26T09:00:00Z"
 
         coverage = rows("theme_coverage_by_outlet_group", week=WEEK)
         assert [

@@ -98,6 +98,15 @@ def test_control_characters_go_and_line_structure_stays_where_it_belongs():
             "redirect loop at http://user:***@127.0.0.1:9/loop; see https://a:***@b.example.org",
         ),
         (
+            "https://host.example.org/rss?lang=en&access_token=abc;sig=xyz#top and https://x.example.org/?author=a",
+            "https://host.example.org/rss?lang=en&access_token=***;sig=***#top and https://x.example.org/?author=a",
+        ),
+        (
+            "https://h.example.org/x?X-Amz-Signature=z&keyword=k&apiKey=q",
+            "https://h.example.org/x?X-Amz-Signature=***&keyword=k&apiKey=***",
+        ),
+        ("key=value outside a URL", "key=value outside a URL"),
+        (
             "https://host.example.org/a@b and mail desk@example.org",
             "https://host.example.org/a@b and mail desk@example.org",
         ),
@@ -209,12 +218,16 @@ def test_credentials_in_feed_urls_are_sent_to_their_host_only_and_shown_nowhere(
         other.add("/private", body=stories, auth="user:secret")
         feed_server.add("/elsewhere", status=302, headers={"Location": other.url("/private")})
         feed_server.add("/loop", status=302, headers={"Location": "/loop"})  # its error quotes the URL
+        feed_server.add("/query", status=302, headers={"Location": "/query?lang=en&access_token=secret-query"})
         with_secret = feed_server.base_url.replace("http://", "http://user:secret@")
         feeds = [
             {"name": "sample-moved", "url": f"{with_secret}/moved"},
             {"name": "sample-token", "url": feed_server.base_url.replace("http://", "http://secret-token@") + "/token"},
             {"name": "sample-elsewhere", "url": f"{with_secret}/elsewhere"},
             {"name": "sample-loop", "url": f"{with_secret}/loop"},
+            # A token as a query parameter: the server fails, and the error, the feed list and the OPML
+            # export would quote it.
+            {"name": "sample-query", "url": feed_server.url("/query") + "?lang=en&access_token=secret-query"},
         ]
         config = write_config(feeds, extra=THEMES + "\n" + email_section(mail.port))
         db = tmp_path / "data" / "monitor.db"
@@ -253,7 +266,7 @@ def test_credentials_in_feed_urls_are_sent_to_their_host_only_and_shown_nowhere(
         daemon = Running(daemon_config, daemon_db, log)
         try:
             wait_for(
-                lambda: count(daemon_db, "SELECT count(DISTINCT feed_id) FROM fetches") == 4, what="a poll of each"
+                lambda: count(daemon_db, "SELECT count(DISTINCT feed_id) FROM fetches") == 5, what="a poll of each"
             )
             outputs["metrics"] = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
         finally:

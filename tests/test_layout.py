@@ -54,6 +54,7 @@ PURE = {
     "digest.events",
     "digest.headline",
     "digest.lexicon",
+    "digest.stories",
     "digest.groups",
     "digest.build",
     "digest.decide",

@@ -282,20 +282,33 @@ class WeekData:
 
 
 @dataclass(frozen=True, slots=True)
-class EventRow:
-    """One event of a digest as the `events` table keeps it: the same happening, reported by one or several
-    outlets, as the digest grouped it. Produced by `digest.event_rows`, written by `store_digest`."""
+class EventTheme:
+    """Where a week's event stands in one theme's section of the digest."""
 
     theme: str
-    event: int  # its place in the theme's section of the digest, 1 = first shown
+    place: int  # its place in the theme's section, 1 = first shown
+    items: tuple[int, ...]  # items.id of its reports matched to the theme, the first published first
+    score: int  # the best of those items' scores for the theme
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One event of a week's digest as the `events` and `event_themes` tables keep it: the same happening,
+    reported by one or several outlets, as the digest grouped the week's items (across its themes).
+    Produced by `digest.event_rows`, written by `store_digest`."""
+
+    event: int  # its number in the week, 1 = the most widely reported (the week at a glance's order)
     headline_item: int  # items.id of the report shown as the event's headline
     headline: str
     outlets: int  # outlets that reported it
+    outlet_groups: int  # outlet groups among them
     items: tuple[int, ...]  # items.id of every report of it, the first published first
     first_outlet: str
     first_item: int
     first_published: datetime  # UTC
-    score: int  # the best of its items' scores for the theme
+    score: int  # the best of its items' scores for any theme
+    themes: tuple[EventTheme, ...]  # the themes it touches, in the digest's order
+    glance: int | None = None  # its place in the week at a glance; None: not there
 
 
 @dataclass(frozen=True, slots=True)

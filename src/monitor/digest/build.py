@@ -11,15 +11,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..types import EventRow, Evidence, FeedTrouble, ThemedItem, ThemeSpec, WeekData
+from ..types import EventRow, EventTheme, Evidence, FeedTrouble, ThemedItem, ThemeSpec, WeekData
 from ..weeks import week_coverage
-from .events import events
 from .groups import OTHER, GroupCoverage, coverage, group_names, group_troubles, memberships, output
+from .stories import COMPACT_AFTER, SUMMARY_CHARS, Report, WeekEvent, glance, week_of
 
-SUMMARY_CHARS = 280
 CONTEXT_CHARS = 70
 EVIDENCE_SHOWN = 2
-REPORTS_SHOWN = 8  # other outlets' reports listed under an event; the rest are counted
 CHART_HEIGHT = 48  # pixels of the week's busiest day's bar
 BUSIEST = 5
 PALETTE = ("#b03a2e", "#1f618d", "#b9770e", "#117864", "#6c3483", "#515a5a")
@@ -59,21 +57,11 @@ class Why:
 
 
 @dataclass(frozen=True, slots=True)
-class Report:
-    """One outlet's report of an event: its own headline and link, and when it was published."""
-
-    outlet: str
-    title: str
-    link: str | None  # http(s) only
-    published: datetime  # in the digest's time zone
-    date_known: bool
-
-
-@dataclass(frozen=True, slots=True)
 class Story:
-    """An event: the same happening, reported by one outlet or several in their own words (events.py).
-    Its headline is its best-scoring report; `first` is the earliest report, `reports` the other outlets'
-    (the headline's outlet excluded)."""
+    """A week's event as a theme's section shows it (stories.py): the same number, headline and reports in
+    every section it is in, with the section's own score and evidence, and the other themes it is in. Its
+    headline is the report that best represents it; `first` is the earliest report; `reports` every report,
+    the first published first."""
 
     title: str
     link: str | None
@@ -81,17 +69,21 @@ class Story:
     also: tuple[str, ...]  # the other outlets that reported it
     published: datetime  # in the digest's time zone
     date_known: bool  # False when the feed gave no date and the first-seen time stands in
-    score: int
+    score: int  # the best of its reports' scores for the section's theme
     late: bool
     summary: str
-    why: tuple[Why, ...]
-    items: int
+    why: tuple[Why, ...]  # the evidence of its best report for the section's theme
+    items: int  # its reports, whatever their themes
     outlets: int = 1  # how many outlets reported it
-    first: Report | None = None  # the earliest report (perhaps the headline's outlet's)
-    reports: tuple[Report, ...] = ()  # each other outlet's first report, earliest first, REPORTS_SHOWN at most
-    more: int = 0  # other outlets' reports not listed
+    first: Report | None = None  # the earliest report (perhaps the headline)
+    reports: tuple[Report, ...] = ()  # every report, the first published first
+    more: int = 0  # reports not listed: none since issue 21 (kept for override templates that print it)
     item_ids: tuple[int, ...] = ()  # every report, earliest first
     headline_item: int = 0
+    number: int = 0  # the event's number in the week (1 = the most widely reported), the same in every section
+    also_in: tuple[str, ...] = ()  # the labels of the other themes whose sections show it
+    theme_items: tuple[int, ...] = ()  # its reports matched to the section's theme, earliest first
+    compact: bool = False  # so many reports that they are listed one line each
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +149,8 @@ class Digest:
     coverage: str = "full"
     previous_coverage: str = "full"
     polled_since: datetime | None = None
+    events: tuple[WeekEvent, ...] = ()  # the week's events, across themes, the most widely reported first
+    glance: tuple[WeekEvent, ...] = ()  # the week's main events: the first few that several outlets reported
 
     @property
     def empty(self) -> bool:
@@ -207,15 +201,18 @@ def build(
     member = memberships(names, data.feed_tags)
     published = output(data.carried, member)
     troubles = group_troubles(((t.name, _trouble_note(t, zone)) for t in data.troubled), member)
+    labels = {key: theme.label for key, theme in themes.items()}
+    week, members = week_of(data.items, labels, member, zone)
     sections = []
     for index, (key, theme) in enumerate(themes.items()):
         items = [i for i in data.items if i.theme == key]
         current = [i for i in items if not i.late]
         per_day = Counter(i.published.astimezone(zone).date() for i in current)
-        grouped = events(items)
+        touched = [(event, members[event.number][key]) for event in week if key in members[event.number]]
         # Widely reported first: an event five outlets covered matters more than one outlet's best match.
         stories = sorted(
-            (_story(group, zone) for group in grouped), key=lambda s: (-s.outlets, -s.score, -s.published.timestamp())
+            (_story(event, mine, key) for event, mine in touched),
+            key=lambda s: (-s.outlets, -s.score, -s.published.timestamp()),
         )
         previous = data.previous.get(key, 0)
         sections.append(
@@ -229,7 +226,7 @@ def build(
                 previous=previous,
                 per_day=tuple(per_day[d] for d in days),
                 compared=_compared(len(current), previous, previous_coverage, polled_since),
-                groups=coverage(grouped, names, member, published, troubles),
+                groups=coverage([mine for _, mine in touched], names, member, published, troubles),
             )
         )
     chart, chart_max = _chart(sections)
@@ -253,6 +250,8 @@ def build(
         coverage=week_coverage(data.start, data.end, data.polled_since),
         previous_coverage=previous_coverage,
         polled_since=polled_since,
+        events=week,
+        glance=glance(week),
     )
 
 
@@ -307,83 +306,62 @@ def subject_line(template: str, week: str) -> str:
     return " ".join(template.replace("{week}", week).split())
 
 
-def _story(group: Sequence[ThemedItem], zone: ZoneInfo) -> Story:
-    """An event from its items (in order of publication)."""
-    lead = max(group, key=lambda i: (i.score, -i.published.timestamp()))
-    outlet = _outlet(lead)
-    summary = (
-        lead.summary if len(lead.summary) <= SUMMARY_CHARS else lead.summary[:SUMMARY_CHARS].rsplit(" ", 1)[0] + "…"
-    )
-    reports = _reports(group, zone)
-    first = reports[0] if reports else None
-    others = [r for r in reports if r.outlet != outlet]
+def _story(event: WeekEvent, mine: Sequence[ThemedItem], theme: str) -> Story:
+    """An event as the section of `theme` shows it; `mine`: its items matched to the theme. Its evidence is
+    the headline's when the headline matched the theme, else the theme's best-matching report's."""
+    lead = max(mine, key=lambda i: (i.item_id == event.headline.item_id, i.score, -i.published.timestamp()))
+    headline = event.headline
     return Story(
-        title=lead.title,
-        link=lead.link if _safe_link(lead.link) else None,
-        outlet=outlet,
-        also=tuple(r.outlet for r in others),
-        published=lead.published.astimezone(zone),
-        date_known=lead.date_source != "first_seen",
-        score=max(i.score for i in group),
-        late=all(i.late for i in group),
-        summary=summary,
+        title=headline.title,
+        link=headline.link,
+        outlet=headline.outlet,
+        also=tuple(o for o in event.outlets if o != headline.outlet),
+        published=headline.published,
+        date_known=headline.date_known,
+        score=max(i.score for i in mine),
+        late=event.late,
+        summary=event.summary,
         why=tuple(_why(e, lead) for e in lead.evidence[:EVIDENCE_SHOWN]),
-        items=len(group),
-        outlets=max(1, len(reports)),
-        first=first,
-        reports=tuple(others[:REPORTS_SHOWN]),
-        more=max(0, len(others) - REPORTS_SHOWN),
-        item_ids=tuple(i.item_id for i in group),
-        headline_item=lead.item_id,
+        items=len(event.reports),
+        outlets=max(1, len(event.outlets)),
+        first=event.first,
+        reports=event.reports,
+        item_ids=event.item_ids,
+        headline_item=headline.item_id,
+        number=event.number,
+        also_in=tuple(label for key, label in zip(event.themes, event.labels, strict=True) if key != theme),
+        theme_items=tuple(i.item_id for i in mine),
+        compact=len(event.reports) > COMPACT_AFTER,
     )
-
-
-def _outlet(item: ThemedItem) -> str:
-    return item.outlets[0] if item.outlets and item.outlets[0] else "unknown feed"
-
-
-def _reports(group: Sequence[ThemedItem], zone: ZoneInfo) -> list[Report]:
-    """Each outlet's first report of the event, earliest first. An item several feeds carried is each one's
-    report, under the same link."""
-    seen: dict[str, Report] = {}
-    for item in group:
-        for outlet in [o for o in item.outlets if o] or ["unknown feed"]:
-            if outlet not in seen:
-                seen[outlet] = Report(
-                    outlet,
-                    item.title,
-                    item.link if _safe_link(item.link) else None,
-                    item.published.astimezone(zone),
-                    item.date_source != "first_seen",
-                )
-    return list(seen.values())
 
 
 def event_rows(digest: Digest) -> list[EventRow]:
-    """The digest's events as the `events` table keeps them."""
-    rows = []
+    """The digest's events as the `events` and `event_themes` tables keep them: a row per event of the week,
+    and where each theme's section shows it."""
+    places: dict[int, list[EventTheme]] = {}
     for section in digest.sections:
-        for number, story in enumerate(section.stories, start=1):
-            first = story.first or Report(story.outlet, story.title, story.link, story.published, story.date_known)
-            rows.append(
-                EventRow(
-                    theme=section.key,
-                    event=number,
-                    headline_item=story.headline_item,
-                    headline=story.title,
-                    outlets=story.outlets,
-                    items=story.item_ids,
-                    first_outlet=first.outlet,
-                    first_item=story.item_ids[0] if story.item_ids else 0,
-                    first_published=first.published.astimezone(UTC),
-                    score=story.score,
-                )
+        for place, story in enumerate(section.stories, start=1):
+            places.setdefault(story.number, []).append(
+                EventTheme(theme=section.key, place=place, items=story.theme_items, score=story.score)
             )
-    return rows
-
-
-def _safe_link(link: str | None) -> bool:
-    return bool(link) and link.split(":", 1)[0].lower() in ("http", "https")  # type: ignore[union-attr]
+    at_glance = {event.number: place for place, event in enumerate(digest.glance, start=1)}
+    return [
+        EventRow(
+            event=event.number,
+            headline_item=event.headline.item_id,
+            headline=event.headline.title,
+            outlets=len(event.outlets),
+            outlet_groups=event.groups,
+            items=event.item_ids,
+            first_outlet=event.first.outlet,
+            first_item=event.first.item_id,
+            first_published=event.first.published.astimezone(UTC),
+            score=event.score,
+            themes=tuple(places.get(event.number, ())),
+            glance=at_glance.get(event.number),
+        )
+        for event in digest.events
+    ]
 
 
 def _why(evidence: Evidence, item: ThemedItem) -> Why:

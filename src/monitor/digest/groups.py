@@ -53,7 +53,7 @@ def memberships(names: Sequence[str], feed_tags: Mapping[str, Sequence[str]]) ->
     return {feed: tuple(t for t in dict.fromkeys(tags) if t in chosen) or (OTHER,) for feed, tags in feed_tags.items()}
 
 
-def _groups_of(feeds: Iterable[str], member: Mapping[str, tuple[str, ...]]) -> set[str]:
+def groups_of(feeds: Iterable[str], member: Mapping[str, tuple[str, ...]]) -> set[str]:
     return {group for feed in feeds for group in member.get(feed, (OTHER,))}
 
 
@@ -61,7 +61,7 @@ def output(carried: Iterable[tuple[tuple[str, ...], int]], member: Mapping[str, 
     """Items published per group, from the week's item counts by the set of feeds that carried them."""
     published: Counter[str] = Counter()
     for feeds, count in carried:
-        for group in _groups_of(feeds, member):
+        for group in groups_of(feeds, member):
             published[group] += count
     return published
 
@@ -82,7 +82,7 @@ def coverage(
         for item in story:
             if item.late:  # a late item belongs to an earlier week's figures
                 continue
-            for group in _groups_of((o for o in item.outlets if o), member):
+            for group in groups_of((o for o in item.outlets if o), member):
                 items[group].add(item.item_id)
                 reported.add(group)
         events.update(reported)

@@ -33,6 +33,7 @@ def environment(templates_dir: str | None = None) -> Environment:
     env.filters["signed"] = lambda n: f"+{n}" if n > 0 else str(n)
     env.filters["plural"] = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"  # "1 item", "2 items"
     env.filters["longdate"] = lambda day: f"{day:%A} {day.day} {day:%B}"  # "Monday 25 September", portably
+    env.filters["when"] = lambda moment: f"{moment:%a} {moment.day} {moment:%b %H:%M}"  # "Tue 26 Sep 09:00"
     return env
 
 

@@ -35,12 +35,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from ..config.load import BackfillSettings, PollingSettings
-from ..config.settings import SECRET_KEYS
 from ..errors import MonitorError
 from ..identity import canonical_url
+from ..text.safe import secret_parameter
 from ..types import FetchResult
 from .http import Fetcher, utc_now
 
@@ -49,26 +49,6 @@ CDX_PAGE = 5000  # rows asked for in one index request: under the Wayback Machin
 MAX_PAGES = 1000  # an archive that keeps answering keys stops here (five million captures of one feed)
 MAX_ADDRESS = 8192  # an index row naming a longer address is not the feed's (servers refuse longer ones)
 MAX_DIGEST = 64  # a longer digest (a SHA-1 in base 32 is 32 characters) is held as a hash of itself
-# The words of a query parameter's name that say it carries a credential (`token`, `access_token`, `apiKey`,
-# `X-Amz-Signature`, `sig`): the config's secret keys and those that signed and authenticated feeds use.
-SECRET_WORDS = frozenset(SECRET_KEYS) | {
-    "key",
-    "apikey",
-    "passwd",
-    "pwd",
-    "auth",
-    "authorization",
-    "credential",
-    "credentials",
-    "sig",
-    "signature",
-    "hmac",
-    "jwt",
-    "session",
-    "sessionid",
-    "sid",
-}
-_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 
 
 class ArchiveBusy(MonitorError):
@@ -101,13 +81,6 @@ def public_address(url: str) -> str:
     # archive keys a capture by its address as written.
     pieces = (";".join(p for p in piece.split(";") if not secret_parameter(p)) for piece in parts.query.split("&"))
     return urlunsplit((parts.scheme, netloc, parts.path, "&".join(p for p in pieces if p), ""))
-
-
-def secret_parameter(piece: str) -> bool:
-    """Whether a query parameter (`name=value`) carries a credential, by its name (`SECRET_WORDS`)."""
-    name = unquote(piece.partition("=")[0])
-    words = {w.lower() for w in _WORDS.findall(name)}
-    return bool(words & SECRET_WORDS) or re.sub(r"[^a-z0-9]", "", name.lower()) in SECRET_WORDS
 
 
 def cdx_url(

@@ -321,35 +321,42 @@ def _upsert(
         ),
     )
     store.conn.execute("DELETE FROM digest_items WHERE week = ?", (data.week,))
-    event_of = {(item, e.theme): e.event for e in events for item in e.items}
+    event_of = {item: e.event for e in events for item in e.items}
     store.conn.executemany(
         "INSERT OR IGNORE INTO digest_items (week, item_id, theme, late, event) VALUES (?,?,?,?,?)",
-        [(data.week, i.item_id, i.theme, int(i.late), event_of.get((i.item_id, i.theme))) for i in data.items],
+        [(data.week, i.item_id, i.theme, int(i.late), event_of.get(i.item_id)) for i in data.items],
     )
     _save_events(store, data.week, events)
 
 
 def _save_events(store: Connection, week: str, events: Sequence[EventRow]) -> None:
+    """The week's events, one row each, and the themes each touched (event_themes)."""
+    store.conn.execute("DELETE FROM event_themes WHERE week = ?", (week,))
     store.conn.execute("DELETE FROM events WHERE week = ?", (week,))
     store.conn.executemany(
-        "INSERT INTO events (week, theme, event, headline, headline_item_id, outlets, items, first_outlet, "
-        "first_item_id, first_published, score) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO events (week, event, headline, headline_item_id, outlets, outlet_groups, items, first_outlet, "
+        "first_item_id, first_published, score, glance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         [
             (
                 week,
-                e.theme,
                 e.event,
                 e.headline,
                 e.headline_item,
                 e.outlets,
+                e.outlet_groups,
                 len(e.items),
                 e.first_outlet,
                 e.first_item,
                 iso(e.first_published),
                 e.score,
+                e.glance,
             )
             for e in events
         ],
+    )
+    store.conn.executemany(
+        "INSERT INTO event_themes (week, event, theme, place, items, score) VALUES (?,?,?,?,?,?)",
+        [(week, e.event, t.theme, t.place, len(t.items), t.score) for e in events for t in e.themes],
     )
 
 

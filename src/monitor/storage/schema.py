@@ -446,4 +446,58 @@ CREATE TABLE digest_copies (
 );
 """,
     ),
+    Migration(
+        23,
+        "events are the week's: one row per event of a week, and the themes each touched",
+        """
+-- A digest groups the week's items into events once, across its themes (issue 21): one happening in two
+-- themes' sections is one event, under one number and one headline. `events` gets a row per event of the
+-- week, numbered from the most widely reported, and `event_themes` says which themes' sections show it
+-- and where. digest_items.event now refers to events.event of the same week, whatever the theme.
+CREATE TABLE events_23 (
+    week TEXT NOT NULL REFERENCES digests(week) ON DELETE CASCADE,
+    event INTEGER NOT NULL,               -- its number in the week: 1 = the most widely reported
+    headline TEXT NOT NULL,               -- the title the digest shows for it, in every section
+    headline_item_id INTEGER REFERENCES items(id) ON DELETE SET NULL,  -- that report (NULL once deleted)
+    outlets INTEGER NOT NULL,             -- how many outlets (feeds) reported it
+    outlet_groups INTEGER,                -- outlet groups among them (NULL: kept before migration 23)
+    items INTEGER NOT NULL,               -- how many items (reports) it groups
+    first_outlet TEXT NOT NULL,           -- the feed that reported it first
+    first_item_id INTEGER REFERENCES items(id) ON DELETE SET NULL,  -- the first report
+    first_published TEXT NOT NULL,        -- UTC ISO 8601, when the first report was published
+    score INTEGER NOT NULL,               -- the best of its items' scores, for any theme
+    glance INTEGER,                       -- its place in the week at a glance (1 = first); NULL: not there
+    PRIMARY KEY (week, event)
+) WITHOUT ROWID;
+-- Events kept before were grouped per theme, each in one theme: each becomes an event of its week,
+-- numbered there by outlets, then reports, then its first report's time.
+CREATE TABLE events_renumbered (week TEXT, theme TEXT, old INTEGER, new INTEGER, items INTEGER, score INTEGER);
+INSERT INTO events_renumbered
+    SELECT week, theme, event, row_number() OVER (PARTITION BY week ORDER BY outlets DESC, items DESC,
+                                                  first_published, theme, event), items, score
+    FROM events;
+INSERT INTO events_23
+    SELECT e.week, n.new, e.headline, e.headline_item_id, e.outlets, NULL, e.items, e.first_outlet,
+           e.first_item_id, e.first_published, e.score, NULL
+    FROM events e JOIN events_renumbered n ON n.week = e.week AND n.theme = e.theme AND n.old = e.event;
+UPDATE digest_items SET event = (SELECT n.new FROM events_renumbered n WHERE n.week = digest_items.week
+                                 AND n.theme = digest_items.theme AND n.old = digest_items.event)
+    WHERE event IS NOT NULL;
+DROP TABLE events;
+ALTER TABLE events_23 RENAME TO events;
+CREATE TABLE event_themes (
+    week TEXT NOT NULL,
+    event INTEGER NOT NULL,               -- events.event of the same week
+    theme TEXT NOT NULL,                  -- the key of [themes.<key>] of a section that shows it
+    place INTEGER NOT NULL,               -- its place in that section: 1 = shown first
+    items INTEGER NOT NULL,               -- its reports matched to the theme
+    score INTEGER NOT NULL,               -- the best of those reports' scores for the theme
+    PRIMARY KEY (week, event, theme),
+    FOREIGN KEY (week, event) REFERENCES events(week, event) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX event_themes_theme ON event_themes(theme, week);
+INSERT INTO event_themes SELECT week, new, theme, old, items, score FROM events_renumbered;
+DROP TABLE events_renumbered;
+""",
+    ),
 )
