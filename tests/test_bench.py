@@ -146,6 +146,14 @@ def test_events_benchmark_runs_at_three_small_sizes():
     assert [line.split()[0] for line in out.splitlines()[1:]] == ["100", "200", "400"]
 
 
+def test_events_quality_benchmark_scores_the_sample_weeks_and_skips_a_missing_eval_set(tmp_path):
+    """CI has no ../shared: the sample weeks are scored and cross-validated, the editors' set skipped by name."""
+    out = bench("events_quality.py", "--eval", str(tmp_path / "absent"))
+    assert "samples (tests/data/events_samples.jsonl): 94 items" in out
+    assert "SIMILAR (shipped" in out and "held out: precision" in out
+    assert f"skipped the editors' set: {tmp_path / 'absent' / 'events.jsonl'} is absent" in out
+
+
 @pytest.mark.parametrize(("overlap", "expected"), [("0", "60 items, 60 distinct"), ("0.5", "60 items, 40 distinct")])
 def test_import_benchmark_runs(overlap, expected):
     """Also with captures that share half their items with the one before (the benchmark itself checks that

@@ -53,6 +53,8 @@ PURE = {
     "match.actors",
     "weeks",
     "digest.events",
+    "digest.headline",
+    "digest.lexicon",
     "digest.stories",
     "digest.groups",
     "digest.build",

@@ -1,34 +1,42 @@
 """Events: the same happening, reported by several outlets in their own words. Pure.
 
-An item is reduced to its salient words: those of its title and of its summary's first SUMMARY_WORDS
-words, folded (`terms.fold`) and stemmed (`stemming.stem`), without function words and bare numbers.
-A word weighs by its rarity among the items grouped (inverse document frequency, smoothed by PRIOR
-documents that lack it, so a handful of items do not make every word rare), and a title word counts
-TITLE_WEIGHT times: a headline names the happening, a summary also tells its background. Two items report
-one event when they were published within WINDOW of each other and their salient words overlap:
+The editors' definition (docs/digests.md, "Events"): an event is one specific happening or announcement,
+the same who-did-what at one time; other outlets' reports and updates with other figures are the same
+event; a milestone of a continuing development on another day is another event; a report belongs to the
+happening its headline leads with; live blogs, explainers, opinion and round-ups stand alone.
 
-- they share at least MIN_SHARED salient words, and the mean of two scores is at least SIMILAR: how much
-  of each headline's weight the other report says anywhere (a headline's words are often in the other
-  outlet's lede; the geometric mean of the two shares), and the cosine of all their weighted words. The
-  headlines must say the same thing, and the summaries confirm it; or
-- their titles are the same words (an outlet's copy of a wire headline), whatever their summaries.
+So a report is read as an editor reads it (`headline.read`): the lead of its headline (its first clause)
+weighs LEAD, the rest of the headline REST, the first SUMMARY_WORDS words of its summary SUMMARY. Words are
+folded, stemmed and reduced to one key per class of synonyms and demonyms (`lexicon`), acronyms are also
+read as the initials of a name ("ICC", "International Criminal Court"), figures are keys ("#50000"), and
+each key weighs by its rarity among the items grouped (idf, smoothed by PRIOR documents that lack it).
 
-SIMILAR was chosen on the real items of ../shared/eval (docs/digests.md, "Events"): 0.38 merged different
-happenings of the same days told in the same words, 0.42 split one explosion's reports.
+Two reports' similarity is the cosine of their weighted keys; 0 when neither lead shares with the other
+headline a key that is not a name (the same who or where is not yet the same what); times KIND_APART when
+both leads name kinds of happening and none is the same ("reopens", "closes"); lowered with the hours
+between them past a day (by DECAY at WINDOW; beyond it never compared).
+It is a veto (None) when either stands alone by its genre, or when both give figures, none the same, more
+than MILESTONE apart: two milestones ("50,000 have fled", then "93,000").
 
-Near-linear: each item is indexed under its title's KEYS rarest shared words (an inverted index), and the
-candidates are the pairs within WINDOW whose titles share MIN_KEYS of them, never all pairs; a union-find
-joins the candidates that pass. Common words still count in the overlap of a pair found through rarer
-ones; only finding pairs rests on the rare words.
+Reports join agglomeratively, the most similar pair first, and a report or an event joins another only
+when the mean similarity of all their pairs (average linkage) is at least SIMILAR and no pair is vetoed: an
+event is close to a report as a whole, never through one member, so counts over three days do not chain
+with an arrest and a decree. SIMILAR, SUMMARY and DECAY were chosen by leave-one-month-out cross-validation
+on the editors' events of ../shared/eval (bench/events_quality.py, docs/digests.md "Events").
+
+Near-linear: each item is indexed under the KEYS rarest keys of its headline that another headline also has
+(an inverted index); only pairs within WINDOW sharing MIN_KEYS of them, or one that at most RARE headlines
+have, are ranked, never all pairs; the other pairs of two events about to join are compared then.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -36,19 +44,25 @@ from functools import lru_cache
 from ..text.stemming import stem
 from ..text.terms import fold
 from ..types import ThemedItem
+from . import headline
+from .lexicon import canonical, is_actor, kinds
 
 WINDOW = timedelta(days=3)
-SUMMARY_WORDS = 60  # a lede tells the happening; the rest of a long summary is background
-TITLE_WEIGHT = 2.0
+MILESTONE = timedelta(hours=18)  # figures further apart than this are another day's milestone
+SUMMARY_WORDS = 40  # a lede tells the happening; the rest of a long summary is background
+LEAD, REST, SUMMARY = 1.0, 0.5, 0.5
+KIND_APART = 0.5  # what leads naming different kinds of happening keep of their similarity
+DECAY = 0.3  # similarity lost by WINDOW, from a day on
 PRIOR = 30  # documents added to every word's count of non-holders: idf = log((N + PRIOR) / df)
-SIMILAR = 0.40
-MIN_SHARED = 3
-KEYS = 8
+SIMILAR = 0.175
+KEYS = 10
 MIN_KEYS = 2
-MAX_POSTINGS = 500
+RARE = 20  # a key this few items have finds candidates alone: their pairs are few
+MAX_POSTINGS = 300
 _WORD = re.compile(r"\w+")
-# " - BBC News", " | Reuters": the outlet's name in the title says nothing about the happening
-_SUFFIX = re.compile(r"\s+[-|–—]\s+[^-|–—]{2,40}$")
+# A capitalised name's words, for its initials ("International Criminal Court" -> "icc").
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of\s+|for\s+|the\s+|and\s+)*[A-Z][a-z]+)+")
+_ACRONYM = re.compile(r"\b[A-Z]{2,5}\b")
 # Function words of the feeds' languages (English, Russian): in every item, they would make any two alike.
 _FUNCTION = frozenset(
     """
@@ -57,6 +71,7 @@ as than then that this these those there here is are was were be been being has 
 would shall should can could may might must it its they them their he she his her him we our you your i
 not no so if what which who whom whose when where why how all any some more most other such only own same
 too very just also still says said say new after amid over up out off again against between during while
+sample
 и в во на с со к ко по о об от до из за для при без под над не ни но а же ли что как так это этот эта эти
 его ее её их он она они мы вы я у то бы был была были было будет быть который которая которые также уже
 """.split()
@@ -64,87 +79,179 @@ too very just also still says said say new after amid over up out off again agai
 
 
 @dataclass(frozen=True, slots=True)
-class _Words:
+class Report:
+    """What grouping reads of an item: its keys with their section's weight (before idf), whether it
+    stands alone, its figures, its time, and its headline's words (an outlet's copy of a wire headline)."""
+
+    weights: dict[str, float]
+    lead: frozenset[str]
+    kinds: frozenset[str]  # the kinds of happening its lead names ("explos", "arrest")
     title: frozenset[str]
-    all: frozenset[str]
+    names: frozenset[str]  # its headline's keys that name who or where, not what happened
+    alone: bool
+    counts: frozenset[int]
+    published: datetime
 
 
-@dataclass(slots=True)
-class _Weighed:
-    """An item's salient words, each with its weight, and the norms of its title's and of all its words."""
+def read(item: ThemedItem) -> Report:
+    said = headline.read(item.title)
+    # A figure is a key too: "50,000" and "50 000" say the same milestone in any language.
+    lead = frozenset(itertools.chain(_keys(said.lead), (f"#{n}" for n in headline.counts(said.lead))))
+    words = lead.union(_keys(said.rest), (f"#{n}" for n in said.counts))
+    weights = dict.fromkeys(_words(item.summary, SUMMARY_WORDS), SUMMARY)
+    weights.update(dict.fromkeys(words, REST))
+    weights.update(dict.fromkeys(lead, LEAD))
+    kind = frozenset().union(*map(kinds, lead))
+    names = _names(said.lead, said.rest)
+    return Report(weights, lead, kind, words, names, said.genre is not None, said.counts, item.published)
 
-    words: _Words
-    weight: dict[str, float]
-    title_norm: float
-    norm: float
+
+def _names(*clauses: str) -> frozenset[str]:
+    """The keys of a headline's names: its actors of the lexicon (countries, capitals, leaders), acronyms and
+    initials, and its capitalised words but a clause's first (unless the headline is in Title Case, where
+    capitals say nothing)."""
+    words = [_WORD.findall(clause) for clause in clauses]
+    later = [w for clause in words for w in clause[1:] if len(w) > 3]
+    title_case = sum(w[0].isupper() for w in later) * 2 > len(later)
+    found = {k for clause in clauses for k in _keys(clause) if is_actor(k) or k not in map(_key, _WORD.findall(clause))}
+    if not title_case:
+        found.update(k for clause in words for w in clause[1:] if w[0].isupper() and (k := _key(w)))
+    return frozenset(found)
 
 
-def salient(text: str, limit: int | None = None) -> list[str]:
-    """The text's words that can tell one happening from another, folded and stemmed."""
-    words = _WORD.findall(text)
-    if limit is not None:
-        words = words[:limit]
-    return [key for key in map(_key, words) if key]
+def _words(text: str, limit: int) -> Iterator[str]:
+    return filter(None, map(_key, _WORD.findall(text)[:limit]))
+
+
+def _keys(text: str) -> Iterator[str]:
+    """A headline's keys: its words', its acronyms' and the initials of its names ("icc")."""
+    yield from filter(None, map(_key, _WORD.findall(text)))
+    yield from (fold(a) for a in _ACRONYM.findall(text))
+    yield from ("".join(w[0] for w in name.split() if w[0].isupper()).lower() for name in _NAME.findall(text))
 
 
 @lru_cache(maxsize=200_000)
 def _key(word: str) -> str:
-    """A word's folded stem; "" for a function word or a number."""
+    """A word's class key (its folded stem, or its synonyms' key); "" for a function word or a number."""
     folded = fold(word)
     if len(folded) < 2 or folded.isdigit() or folded in _FUNCTION:
         return ""
-    return stem(folded)
+    return canonical(stem(folded))
 
 
-def _words(item: ThemedItem) -> _Words:
-    title = frozenset(salient(_SUFFIX.sub("", item.title)))
-    return _Words(title, title | frozenset(salient(item.summary, SUMMARY_WORDS)))
+@dataclass(slots=True)
+class _Vector:
+    weight: dict[str, float]
+    norm: float
 
 
-def events(items: Sequence[ThemedItem]) -> list[list[ThemedItem]]:
-    """Group the items (of one theme) into events; each event's items in order of publication."""
+def events(items: Sequence[ThemedItem], similar: float = SIMILAR) -> list[list[ThemedItem]]:
+    """Group the items into events; each event's items in order of publication, the events in order of
+    their first report. `similar`: the least mean similarity of a joined event's pairs (SIMILAR)."""
     order = sorted(range(len(items)), key=lambda n: (items[n].published, items[n].item_id))
     items = [items[n] for n in order]
-    words = [_words(item) for item in items]
-    df = Counter(w for entry in words for w in entry.all)
+    reports = [read(item) for item in items]
+    df = Counter(k for r in reports for k in r.weights)
     total = len(items) + PRIOR
-    idf = {w: math.log(total / n) for w, n in df.items()}
-    weighed = [_weigh(entry, idf) for entry in words]
-    square = {w: v * v for w, v in idf.items()}
-    parent = list(range(len(items)))
+    idf = {k: math.log(total / n) for k, n in df.items()}
+    vectors = [_vector(r, idf) for r in reports]
+    scores: dict[tuple[int, int], float | None] = {}
+    for i, j in _candidates(reports):
+        scores[i, j] = similarity(reports[i], reports[j], vectors[i], vectors[j])
 
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    def score(i: int, j: int) -> float | None:
+        """A pair's similarity: a candidate's, else computed when an event's mean needs it (few pairs: those
+        of two events about to join)."""
+        pair = (i, j) if i < j else (j, i)
+        if pair not in scores:
+            scores[pair] = similarity(reports[pair[0]], reports[pair[1]], vectors[pair[0]], vectors[pair[1]])
+        return scores[pair]
 
-    for i, j in _candidates(items, weighed, df):
-        if root(i) != root(j) and _same_event(weighed[i], weighed[j], square):
-            parent[root(j)] = root(i)
-    groups: dict[int, list[ThemedItem]] = {}
-    for i, item in enumerate(items):
-        groups.setdefault(root(i), []).append(item)
-    return list(groups.values())
+    ranked = sorted(((s, i, j) for (i, j), s in scores.items() if s is not None and s >= similar), reverse=True)
+    members = _agglomerate(len(items), ranked, score, similar)
+    return [[items[i] for i in group] for group in members]
 
 
-def _candidates(items: Sequence[ThemedItem], weighed: list[_Weighed], df: Counter[str]) -> Iterator[tuple[int, int]]:
-    """Pairs (i < j, items in order of publication) within WINDOW whose titles share MIN_KEYS of their KEYS
-    rarest words: two reports of one event must say it in their headlines (see `_same_event`), and their
-    rarest headline words are what they share; a common word is rarely among an item's rarest, so it costs
-    nothing. Counted item by item, so memory holds one item's candidates, not every pair's."""
-    # A word no other item has finds nothing: keys are shared words.
-    keys = [sorted((w for w in entry.words.title if df[w] > 1), key=lambda w: (df[w], w))[:KEYS] for entry in weighed]
-    times = [item.published for item in items]
+def _vector(report: Report, idf: dict[str, float]) -> _Vector:
+    weight = {k: w * idf[k] for k, w in report.weights.items()}
+    return _Vector(weight, math.sqrt(sum(v * v for v in weight.values())) or 1.0)
+
+
+def similarity(a: Report, b: Report, u: _Vector, v: _Vector) -> float | None:
+    """The cosine of two reports' weighted keys, lowered past a day apart; None when they can never be one
+    event (either stands alone; two milestones)."""
+    if a.alone or b.alone:
+        return None
+    apart = abs(b.published - a.published)
+    if apart > WINDOW or (a.counts and b.counts and not a.counts & b.counts and apart > MILESTONE):
+        return None
+    if a.title and a.title == b.title:
+        return 1.0
+    # The headlines must lead with the same what, not only the same who or where.
+    if not ((a.lead & b.title) | (b.lead & a.title)) - a.names - b.names:
+        return 0.0
+    if len(u.weight) > len(v.weight):
+        u, v = v, u
+    dot = sum(w * v.weight[k] for k, w in u.weight.items() if k in v.weight)
+    late = max(0.0, (apart - timedelta(days=1)) / (WINDOW - timedelta(days=1)))
+    # Two leads that name kinds of happening, none the same ("reopens", "closes"), tell two happenings.
+    kind = KIND_APART if a.kinds and b.kinds and not a.kinds & b.kinds else 1.0
+    return dot / (u.norm * v.norm) * (1.0 - DECAY * late) * kind
+
+
+def _agglomerate(
+    count: int, ranked: list[tuple[float, int, int]], score: Callable[[int, int], float | None], similar: float
+) -> list[list[int]]:
+    """Average linkage: the most similar pairs first (`ranked`), two groups join when the mean of all their
+    pairs' similarities is at least `similar` and none is vetoed (None)."""
+    group = list(range(count))
+    members: dict[int, list[int]] = {n: [n] for n in range(count)}
+    for _, i, j in ranked:
+        a, b = group[i], group[j]
+        if a == b or _link(members[a], members[b], score) < similar:
+            continue
+        keep, gone = (a, b) if len(members[a]) >= len(members[b]) else (b, a)
+        for n in members[gone]:
+            group[n] = keep
+        members[keep].extend(members.pop(gone))
+    return [sorted(m) for m in sorted(members.values(), key=min)]
+
+
+def _link(a: list[int], b: list[int], score: Callable[[int, int], float | None]) -> float:
+    total = 0.0
+    for i in a:
+        for j in b:
+            found = score(i, j)
+            if found is None:
+                return -1.0
+            total += found
+    return total / (len(a) * len(b))
+
+
+def _candidates(reports: list[Report]) -> Iterator[tuple[int, int]]:
+    """Pairs (i < j, in order of publication) within WINDOW whose headlines share one of their KEYS
+    rarest keys that another item also has: two reports of one event say it in their headlines. Counted
+    item by item, so memory holds one item's candidates, not every pair's."""
+    # Rarity among headlines: a key only summaries share finds nothing in an index of headlines.
+    df = Counter(k for r in reports if not r.alone for k in r.title)
+    # A report that stands alone by its genre is no one's candidate.
+    keys = [
+        [] if r.alone else sorted((k for k in r.title if df[k] > 1), key=lambda k: (df[k], k))[:KEYS] for r in reports
+    ]
+    times = [r.published for r in reports]
     postings, posted = _index(keys, times)
     for i, words in enumerate(keys):
         shared: Counter[int] = Counter()
+        rare: set[int] = set()
         limit = times[i] + WINDOW
         for w in words:
             members = postings.get(w)
             if members:
-                shared.update(members[bisect_right(members, i) : bisect_right(posted[w], limit)])
-        yield from ((i, j) for j, count in shared.items() if count >= MIN_KEYS)
+                found = members[bisect_right(members, i) : bisect_right(posted[w], limit)]
+                shared.update(found)
+                if len(members) <= RARE:
+                    rare.update(found)
+        yield from ((i, j) for j, count in sorted(shared.items()) if count >= MIN_KEYS or j in rare)
 
 
 def _index(keys: list[list[str]], times: list[datetime]) -> tuple[dict[str, list[int]], dict[str, list[datetime]]]:
@@ -153,55 +260,26 @@ def _index(keys: list[list[str]], times: list[datetime]) -> tuple[dict[str, list
     for i, words in enumerate(keys):
         for w in words:
             postings[w].append(i)
-    # A word among the rarest of that many items says nothing of one event.
+    # A key among the rarest of that many items says nothing of one event.
     kept = {w: members for w, members in postings.items() if len(members) <= MAX_POSTINGS}
     return kept, {w: [times[j] for j in members] for w, members in kept.items()}
 
 
-def _weigh(entry: _Words, idf: dict[str, float]) -> _Weighed:
-    weight = {w: idf[w] * (TITLE_WEIGHT if w in entry.title else 1.0) for w in entry.all}
-    return _Weighed(
-        entry,
-        weight,
-        math.sqrt(sum(idf[w] ** 2 for w in entry.title)) or 1.0,
-        math.sqrt(sum(v * v for v in weight.values())) or 1.0,
-    )
-
-
-def similarity(a: _Weighed, b: _Weighed, square: dict[str, float]) -> tuple[float, float]:
-    """How much of each headline the other report says (anywhere in it: a headline's words are often in the
-    other outlet's lede), as the geometric mean of the two shares of headline weight; and the cosine of all
-    their salient words. `square`: each word's idf, squared."""
-    shared = a.words.all & b.words.all
-    a_in_b = sum(square[w] for w in shared & a.words.title) / a.title_norm**2
-    b_in_a = sum(square[w] for w in shared & b.words.title) / b.title_norm**2
-    every = sum(a.weight[w] * b.weight[w] for w in shared) / (a.norm * b.norm)
-    return math.sqrt(a_in_b * b_in_a), every
-
-
-def _same_event(a: _Weighed, b: _Weighed, square: dict[str, float]) -> bool:
-    if a.words.title and a.words.title == b.words.title:
-        return True
-    if len(a.words.all & b.words.all) < MIN_SHARED:
-        return False
-    return sum(similarity(a, b, square)) / 2 >= SIMILAR
-
-
 def representative(group: Sequence[ThemedItem]) -> ThemedItem:
     """The report whose headline best represents the event: the one closest to all the others (the greatest
-    sum of cosines to the others' words, weighed by rarity within the group, as one dot product with their
+    sum of cosines to the others' keys, weighed by rarity within the group, as one dot product with their
     sum: linear in the reports), not merely the first published. Between equals, the best-matching, then
     the earliest."""
     if len(group) < 3:  # with two reports, neither is closer to the other: the best match leads
         return min(group, key=lambda i: (-i.score, i.published, i.item_id))
-    words = [_words(item) for item in group]
-    df = Counter(w for entry in words for w in entry.all)
-    idf = {w: math.log((len(group) + PRIOR) / n) for w, n in df.items()}
-    unit = [{w: v / entry.norm for w, v in entry.weight.items()} for entry in (_weigh(e, idf) for e in words)]
+    reports = [read(item) for item in group]
+    df = Counter(k for r in reports for k in r.weights)
+    idf = {k: math.log((len(group) + PRIOR) / n) for k, n in df.items()}
+    unit = [{k: w / vector.norm for k, w in vector.weight.items()} for vector in (_vector(r, idf) for r in reports)]
     total: Counter[str] = Counter()
     for vector in unit:
         total.update(vector)
-    closeness = [sum(v * (total[w] - v) for w, v in vector.items()) for vector in unit]
+    closeness = [sum(v * (total[k] - v) for k, v in vector.items()) for vector in unit]
     return group[
         max(range(len(group)), key=lambda n: (round(closeness[n], 9), group[n].score, -group[n].published.timestamp()))
     ]
