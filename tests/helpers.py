@@ -4,6 +4,8 @@ fixtures of conftest.py), never from each other: tests/test_layout.py checks it.
 
 from __future__ import annotations
 
+import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -209,3 +211,15 @@ def events_by_outlet(published: Callable[[int], datetime]) -> dict[str, list[Ent
 
 # A small labelled set of SAMPLE pairs: (title, summary) of two outlets' reports, and whether they report
 # the same happening.
+
+
+def canned(db_path, name: str, **params: str) -> list[dict[str, Any]]:
+    """Run a Datasette canned query of deploy/datasette-metadata.json as Datasette would."""
+    metadata = json.loads((Path(__file__).resolve().parent.parent / "deploy" / "datasette-metadata.json").read_text())
+    sql = metadata["databases"]["monitor"]["queries"][name]["sql"]
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, {p: params.get(p, "") for p in re.findall(r":(\w+)", sql)})]
+    finally:
+        conn.close()

@@ -34,6 +34,7 @@ from .helpers import (
     STORIES,
     THEMES,
     WEEK,
+    canned,
     count,
     email_section,
     entry,
@@ -323,6 +324,42 @@ def test_a_sent_week_is_rewritten_and_resent_as_it_was_sent_after_its_theme_is_r
         again = mail.messages[1][1]
         assert part(again, "plain") == sent_text
         assert again["Message-ID"] == sent["Message-ID"] and again["Subject"] == sent["Subject"]
+
+
+def test_a_rebuild_is_a_version_of_its_own_and_datasette_shows_a_sent_week_as_it_was_sent(
+    feed_server, write_config, run_cli, tmp_path, db_path
+):
+    """Rebuilding a sent week with today's matches is an explicit action that writes `.rebuilt` files and never
+    changes the record; Datasette's theme query shows a sent week as it was reported (score and evidence as
+    shown), an unsent one as matched today, and says which."""
+    with MailServer() as mail:
+        config = configure(feed_server, write_config, tmp_path, mail.port)
+        run_cli(config, "poll")
+        backdate_polling(db_path)
+        unsent = canned(db_path, "theme_this_week", theme="exodus", week=WEEK)
+        assert unsent and all(r["shown"] == "today's matches (no digest of this week went out)" for r in unsent)
+        run_cli(config, "digest", "--week", WEEK)
+        files = tmp_path / "digests"
+        sent_text = (files / f"{WEEK}.txt").read_text()
+        record = "SELECT week, state, subject, message_id, items, sent_at, attempts FROM digests"
+        items = "SELECT * FROM digest_items ORDER BY item_id, theme"
+        before, reported = rows(db_path, record), rows(db_path, items)
+        as_sent = canned(db_path, "theme_this_week", theme="exodus", week=WEEK)
+        assert as_sent and all(r["shown"].startswith("as the digest reported it (sent ") for r in as_sent)
+        renamed = THEMES.replace("themes.exodus", "themes.departures").replace("Sample exodus", "Departures")
+        config.write_text(config.read_text().replace(THEMES, renamed))
+        run_cli(config, "rematch", "--all")
+
+        assert canned(db_path, "theme_this_week", theme="exodus", week=WEEK) == as_sent  # no match bears it now
+        out = run_cli(config, "digest", "--week", WEEK, "--rebuild").output
+        assert "REBUILT" in out and "nothing recorded or sent" in out
+        rebuilt = (files / f"{WEEK}.rebuilt.txt").read_text()
+        assert rebuilt.startswith("REBUILT: week 2023-W39 built again") and "Departures" in rebuilt
+        assert f"the digest recorded as sent is {WEEK}.txt" in rebuilt and (files / f"{WEEK}.rebuilt.html").exists()
+        assert (files / f"{WEEK}.txt").read_text() == sent_text
+        assert rows(db_path, record) == before and rows(db_path, items) == reported and len(mail.messages) == 1
+        refused = run_cli(config, "digest", "--week", WEEK, "--rebuild", "--send", expect=2)
+        assert "--rebuild never sends" in refused.output
 
 
 # -- 5. no long lock -------------------------------------------------------------------------------

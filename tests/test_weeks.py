@@ -5,10 +5,7 @@ digest and the Datasette queries alike."""
 from __future__ import annotations
 
 import json
-import re
-import sqlite3
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,8 +20,7 @@ from monitor.weeks import (
     week_start,
 )
 
-from .conftest import REPO
-from .helpers import THEMES, pretend
+from .helpers import THEMES, canned, pretend
 from .samples import Entry, rss
 
 YEREVAN = '[monitor]\ntimezone = "Asia/Yerevan"\n'
@@ -88,18 +84,6 @@ AROUND_NEW_YEAR = [
 def iso_week(moment: datetime) -> str:
     year, week, _ = moment.astimezone(ZoneInfo("Asia/Yerevan")).isocalendar()
     return f"{year}-W{week:02d}"
-
-
-def canned(db_path, name: str, **params: str) -> list[dict[str, Any]]:
-    """Run a Datasette canned query of deploy/datasette-metadata.json as Datasette would."""
-    metadata = json.loads((REPO / "deploy" / "datasette-metadata.json").read_text())
-    sql = metadata["databases"]["monitor"]["queries"][name]["sql"]
-    conn = sqlite3.connect(db_path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, {p: params.get(p, "") for p in re.findall(r":(\w+)", sql)})]
-    finally:
-        conn.close()
 
 
 def test_datasette_queries_count_iso_weeks_in_the_configured_time_zone_with_theme_labels(

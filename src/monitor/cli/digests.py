@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from datetime import datetime
 
 import click
 
 from ..digest.decide import DigestRequest, decide
 from ..digest.deliver import SmtpSender
-from ..digest.publish import claim_gone, delivery_warning, digest_facts, publish, retry_failed
+from ..digest.publish import claim_gone, delivery_warning, digest_facts, publish, rebuild, retry_failed, week_over
 from ..errors import UsageError
 from ..storage import digests as store_digest
 from ..text.safe import shown
-from ..weeks import parse_week
+from ..weeks import parse_week, week_label
 from .group import Context, cli, utc_now
 
 
@@ -24,16 +25,28 @@ from .group import Context, cli, utc_now
 @click.option("--send/--no-send", default=None, help="Send by e-mail or not (default: as email.enabled says).")
 @click.option("--resend", is_flag=True, help="Send even a week that was sent already (the only way to).")
 @click.option("--dry-run", is_flag=True, help="Print the subject and text digest; write and send nothing.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Build a past --week again with today's matches and themes, as YYYY-Www.rebuilt.txt and .html; "
+    "the week's recorded digest and its files stay as they are, nothing is sent.",
+)
 @click.pass_obj
-def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | None, resend: bool, dry_run: bool) -> None:
+def digest(
+    obj: Context, week: str | None, out_dir: str | None, send: bool | None, resend: bool, dry_run: bool, rebuild: bool
+) -> None:
     """Write a week's digest to digests/ as YYYY-Www.txt and .html, and e-mail it when e-mail is on. A week
-    not over yet is only previewed (YYYY-Www.preview.txt and .html), never recorded, e-mailed only on --send."""
+    not over yet is only previewed (YYYY-Www.preview.txt and .html), never recorded, e-mailed only on --send.
+    A week that went out stays what was sent: --rebuild writes a separate version with today's matches."""
     config = obj.config
     now = utc_now()
     try:
         named = parse_week(week, config.timezone, config.digest.week_start) if week else None
     except ValueError as error:
         raise UsageError(str(error)) from None
+    if rebuild:
+        _rebuild(obj, named, out_dir, send=bool(send) or resend, dry_run=dry_run)
+        return
     request = DigestRequest(week=named, send=send, resend=resend, dry_run=dry_run)
     with obj.store(must_exist=True) as store:
         decision = decide(request, digest_facts(config, store), now)
@@ -67,6 +80,23 @@ def digest(obj: Context, week: str | None, out_dir: str | None, send: bool | Non
         click.echo(f"{decision.label}: not e-mailed: {decision.not_mailed}")
     if any(outcome.error for outcome in outcomes):  # failed, or uncertain, in this run
         sys.exit(1)
+
+
+def _rebuild(obj: Context, start: datetime | None, out_dir: str | None, *, send: bool, dry_run: bool) -> None:
+    config = obj.config
+    if start is None:
+        raise UsageError("--rebuild needs the --week to build again")
+    if send:
+        raise UsageError("--rebuild never sends: a rebuilt week is not the digest that went out (drop --send/--resend)")
+    now = utc_now()
+    if not week_over(start, now, config.timezone):
+        raise UsageError(f"{week_label(start, config.timezone)} is not over: `monitor digest --week` previews it")
+    with obj.store(must_exist=True) as store:
+        result = rebuild(config, store, start, now, out_dir=out_dir, dry_run=dry_run)
+    if dry_run:
+        click.echo(result.text, nl=False)
+        return
+    click.echo(result.message)
 
 
 @cli.command()

@@ -291,6 +291,43 @@ def _already(record: store_digest.DigestRecord) -> Published:
     )
 
 
+def rebuild(
+    config: Config, store: Store, start: datetime, now: datetime, *, out_dir: str | None = None, dry_run: bool = False
+) -> Published:
+    """A past week built again with today's matches and themes, as a version of its own
+    (`YYYY-Www.rebuilt.*`, marked so at the top): never recorded, never sent, and never written over the
+    week's digest, whose files stay what was recorded (and e-mailed)."""
+    zone = ZoneInfo(config.timezone)
+    week, end = week_label(start, config.timezone), week_end(start, config.timezone)
+    data = store_digest.week_data(
+        store, week, start, end, list(config.themes), now=now, stale_after=config.polling.stale_after
+    )
+    digest = build(
+        data,
+        config.themes,
+        timezone=config.timezone,
+        now=now,
+        subject_template=config.email.subject,
+        groups=config.digest.groups,
+    )
+    env = environment(config.digest.templates_dir)
+    record = store_digest.record(store, week)
+    recorded = f"the digest recorded as {record.state} is {week}.txt" if record else "no digest of it is recorded"
+    local_now = now.astimezone(zone)
+    banner = (
+        f"REBUILT: week {week} built again on {local_now.day} {local_now:%B %Y %H:%M} with the matches and themes "
+        f"of that day; {recorded}."
+    )
+    text = f"{banner}\n\n{render_text(digest, env)}"
+    html_ = _mark_html(render_html(digest, env), banner)
+    if dry_run:
+        return Published(week, "dry-run", digest.subject, text, f"{week}: rebuilt, dry run, nothing written")
+    files = write_files(out_dir or config.digests_dir, f"{week}.rebuilt", text, html_)
+    state = record.state if record else "rebuilt"
+    message = f"{week}: REBUILT with today's matches, written to {files[0]} and .html; nothing recorded or sent"
+    return Published(week, state, digest.subject, text, message, files)
+
+
 def preview(
     config: Config,
     store: Store,

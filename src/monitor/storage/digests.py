@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..types import EventRow, Evidence, FeedTrouble, Span, ThemedItem, WeekData
+from ..types import EventRow, Evidence, FeedTrouble, Span, ThemedItem, WeekData, evidence_records
 from ..units import from_iso, iso
 from .connection import NEWEST, STALE, SUCCESSES, Connection
 
@@ -323,8 +323,20 @@ def _upsert(
     store.conn.execute("DELETE FROM digest_items WHERE week = ?", (data.week,))
     event_of = {item: e.event for e in events for item in e.items}
     store.conn.executemany(
-        "INSERT OR IGNORE INTO digest_items (week, item_id, theme, late, event) VALUES (?,?,?,?,?)",
-        [(data.week, i.item_id, i.theme, int(i.late), event_of.get(i.item_id)) for i in data.items],
+        "INSERT OR IGNORE INTO digest_items (week, item_id, theme, late, event, score, evidence) "
+        "VALUES (?,?,?,?,?,?,?)",
+        [
+            (
+                data.week,
+                i.item_id,
+                i.theme,
+                int(i.late),
+                event_of.get(i.item_id),
+                i.score,
+                json.dumps(evidence_records(i.evidence), ensure_ascii=False),
+            )
+            for i in data.items
+        ],
     )
     _save_events(store, data.week, events)
 

@@ -500,4 +500,15 @@ INSERT INTO event_themes SELECT week, new, theme, old, items, score FROM events_
 DROP TABLE events_renumbered;
 """,
     ),
+    Migration(
+        24,
+        "each digest item's score and evidence as the digest reported them",
+        """
+-- A week that went out is a record (issue 22): Datasette's queries of a sent week show what was sent, and
+-- the score and evidence of an item's match can change afterwards (a rematch, a theme edited or removed).
+-- NULL for digests recorded before migration 24: queries fall back to the stored match.
+ALTER TABLE digest_items ADD COLUMN score INTEGER;   -- the match's score (0-100) the digest showed
+ALTER TABLE digest_items ADD COLUMN evidence TEXT;   -- its evidence as matches.evidence holds it (JSON)
+""",
+    ),
 )
