@@ -111,7 +111,7 @@ def test_one_happening_from_three_outlets_is_one_event_in_the_digest_and_in_sqli
     assert "3 outlets, 3 reports, first: sample-wire, Tue 26 Sep 09:00" in first
     for (outlet, title, _), hour in zip(BLAST, (9, 11, 13), strict=True):  # ...and every report listed under it
         site = outlet.lower().replace(" ", "-")
-        assert f"- {site}, Tue 26 Sep {hour:02d}:00: {title}\n" in first
+        assert re.search(rf"- {site}, Tue 26 Sep {hour:02d}:00: {re.escape(title)} · item \d+\n", first), first
     assert first.count("https://") == 3  # each report's link
     assert "3 outlets</b>" in page and page.count("example.org/2023/09/") >= 5
 
@@ -157,8 +157,19 @@ def test_an_outlets_second_report_of_an_event_is_listed_with_its_title_time_and_
     assert update[1].title in exodus and update[1].link in exodus  # ...and shown
     blast = exodus.split("\n1. ", 1)[1].split("\n\n", 1)[0]
     assert "3 outlets, 4 reports, first: sample-wire, Tue 26 Sep 09:00" in blast  # in its event
-    assert f"- sample-wire, Tue 26 Sep 17:00: {update[1].title}\n     {update[1].link}\n" in blast
-    assert f"- sample-wire, Tue 26 Sep 09:00: {BLAST[0][1]}\n" in blast
+    title, link = re.escape(update[1].title), re.escape(update[1].link)
+    second = rf"- sample-wire, Tue 26 Sep 17:00: {title} · item (\d+)\n     {link}\n"
+    found = re.search(second, blast)
+    assert found, blast
+    # From the e-mail to a judgement: the id beside a report is that report's item, the theme key is given.
+    assert "Judge an item: monitor label ITEM THEME yes|no (THEME: exodus)." in text
+    assert "monitor label ITEM THEME yes|no</code> (THEME: exodus)" in page
+    run_cli(config, "label", found.group(1), "exodus", "yes")
+    labelled = sqlite3.connect(tmp_path / "data" / "monitor.db").execute(
+        "SELECT i.link FROM labels l JOIN items i ON i.id = l.item_id"
+    )
+    assert [link for (link,) in labelled] == [update[1].link]
+    assert re.search(rf"- sample-wire, Tue 26 Sep 09:00: {re.escape(BLAST[0][1])} · item \d+\n", blast)
     assert f'<a href="{update[1].link}" style="color:#1a4f8b;">{update[1].title}</a>' in page
     assert "sample-wire, Tue 26 Sep 17:00</span>" in page
 
@@ -327,7 +338,7 @@ def test_an_event_of_many_reports_lists_every_one_compactly(feed_server, write_c
     assert all(entry.title in exodus for _, entry in reports)  # on one line each, with outlet and time:
     for site, entry in reports:
         hour = entry.published.hour if entry.published else 0
-        assert f"   - {site}, Sat 30 Sep {hour:02d}:00: {entry.title}\n" in exodus
+        assert re.search(rf"   - {site}, Sat 30 Sep {hour:02d}:00: {re.escape(entry.title)} · item \d+\n", exodus)
         assert f'<a href="{entry.link}" style="color:#1a4f8b;">{entry.title}</a>' in page
     assert "event 1 · 10 outlets, 11 reports, first: sample-herald-0, Sat 30 Sep 08:00" in exodus
     assert exodus.count("https://") == 1 and " more" not in exodus  # the headline's link; nothing left out
