@@ -3,9 +3,12 @@ disagree, the model surest first, then the rules' near misses. Pure: a hand-made
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from monitor.learn.disagreements import disagreements, worth_judging
 from monitor.learn.teach import near_misses
-from monitor.match.model import ThemeModel
+from monitor.match.model import ModelMatcher, ThemeModel
+from monitor.match.rules import Matcher
 from monitor.types import RuleSpec, ThemeSpec
 
 THEME = ThemeSpec(
@@ -54,3 +57,16 @@ def test_review_shows_disagreements_then_near_misses_not_yet_shown_up_to_the_lim
     shown = worth_judging(THEME, model(-3.0), ITEMS, limit=3)
     assert [m.item_id for m in shown] == [4, 1, 5]
     assert [m.item_id for m in worth_judging(THEME, model(-3.0), ITEMS, limit=2)] == [4, 1]
+
+
+def test_the_model_matcher_says_where_the_model_overruled_the_rules_either_way() -> None:
+    """`monitor match` prints these: a rules match the model dropped, and a match the rules did not make."""
+    vetoing = ModelMatcher(Matcher({"exodus": THEME}), {"exodus": THEME}, {"exodus": replace(model(-3.0), veto=0.5)})
+    found, overruled = vetoing.decisions("Families fled Karabakh overnight")
+    assert found == [] and [str(o) for o in overruled] == ["rules 100, model says no (p=0.05)"]
+    adding = ModelMatcher(Matcher({"exodus": THEME}), {"exodus": THEME}, {"exodus": model(3.0)})
+    found, overruled = adding.decisions("Weather in Yerevan")
+    assert [m.theme for m in found] == ["exodus"] and [str(o) for o in overruled] == [
+        "rules no match, model says yes (p=0.95)"
+    ]
+    assert adding.decisions("Families fled Karabakh overnight")[1] == []  # both say yes: nothing overruled

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from monitor.config.load import load_config
+from monitor.weeks import week_label, week_start
 
 from .helpers import THEMES, Running, count, wait_for
 from .samples import Entry, rss
@@ -130,6 +135,22 @@ def test_train_activates_a_model_that_beats_the_rules_and_polls_match_with_it(
     # `monitor match` shows it, as a user types it.
     shown = run_cli(config, "match", "Sample: bakers leave Stepanakert at dawn").output
     assert shown.startswith("exodus") and "model" in shown and "[leave" in shown
+    # ...and says that the model, not the rules, decided.
+    assert re.search(r"^exodus  rules no match, model says yes \(p=0\.\d\d\): matched$", shown, re.MULTILINE), shown
+    both = run_cli(config, "match", "Sample: families fled Stepanakert overnight").output
+    assert "model says" not in both  # the rules and the model agree: nothing to say
+    # The digest says so too (this week is not over: its preview).
+    settings = load_config(config)
+    now = datetime.now(UTC)
+    this_week = week_label(week_start(now, settings.timezone, settings.digest.week_start), settings.timezone)
+    run_cli(config, "digest", "--out", str(tmp_path / "d"), "--no-send", "--week", this_week)
+    preview = next((tmp_path / "d").glob("*.preview.txt")).read_text()
+    # Its report's line says so, or, if it leads an event of its own, the line under its headline.
+    where = next(line for line in preview.splitlines() if NEW_LEAVING.title in line)
+    if not where.lstrip().startswith("- "):
+        where = preview.split(NEW_LEAVING.title, 1)[1].split("\n\n", 1)[0]
+    assert "rules no match, model says yes" in where, preview
+    assert preview.count("rules no match, model says yes") == 1  # only the item the rules missed
 
 
 def test_stored_items_are_matched_again_with_a_new_model(feed_server, write_config, run_cli, query, tmp_path):

@@ -12,6 +12,7 @@ import click
 
 from ..errors import UsageError
 from ..jsonlines import json_lines
+from ..match.model import ModelMatcher
 from ..match.rules import matches_json
 from ..parse.feed import plain_text, summary_text
 from ..storage import cleaning, items, status
@@ -72,12 +73,16 @@ def match(obj: Context, text: str | None, summary: str, jsonl: Any) -> None:
     if text is None:
         raise UsageError("give a TEXT to match, or --jsonl FILE")
     text, summary = unicodedata.normalize("NFC", text), unicodedata.normalize("NFC", summary)
-    found = matcher.match(text, summary)
+    found, overruled = (
+        matcher.decisions(text, summary) if isinstance(matcher, ModelMatcher) else (matcher.match(text, summary), [])
+    )
     color = sys.stdout.isatty()
     mark = (lambda s: click.style(s, bold=True, underline=True)) if color else (lambda s: f"[{s}]")
     labels = {key: theme.label for key, theme in obj.config.themes.items()}
     for line in match_lines(found, labels, text, summary, mark):
         click.echo(line)
+    for overrule in overruled:  # the analyst sees where the learned model, not the rules, decided
+        click.echo(f"{overrule.theme}  {overrule}: {'matched' if overrule.rules_score is None else 'not matched'}")
     if not found:
         click.echo("no theme matches", err=True)
 

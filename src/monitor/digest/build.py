@@ -84,6 +84,8 @@ class Story:
     also_in: tuple[str, ...] = ()  # the labels of the other themes whose sections show it
     theme_items: tuple[int, ...] = ()  # its reports matched to the section's theme, earliest first
     compact: bool = False  # so many reports that they are listed one line each
+    model_only: bool = False  # its evidence's report was matched by the theme's learned model, not its rules
+    model_items: tuple[int, ...] = ()  # its reports the learned model matched to the theme where the rules did not
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +324,8 @@ def _story(event: WeekEvent, mine: Sequence[ThemedItem], theme: str) -> Story:
         late=event.late,
         summary=event.summary,
         why=tuple(_why(e, lead) for e in lead.evidence[:EVIDENCE_SHOWN]),
+        model_only=_model_only(lead),
+        model_items=tuple(i.item_id for i in mine if _model_only(i)),
         items=len(event.reports),
         outlets=max(1, len(event.outlets)),
         first=event.first,
@@ -333,6 +337,11 @@ def _story(event: WeekEvent, mine: Sequence[ThemedItem], theme: str) -> Story:
         theme_items=tuple(i.item_id for i in mine),
         compact=len(event.reports) > COMPACT_AFTER,
     )
+
+
+def _model_only(item: ThemedItem) -> bool:
+    """Matched by the theme's learned model where its rules did not: its evidence is the model's alone."""
+    return bool(item.evidence) and all(e.kind == "model" for e in item.evidence)
 
 
 def event_rows(digest: Digest) -> list[EventRow]:

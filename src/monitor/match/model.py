@@ -245,6 +245,21 @@ def weighed_most(model: ThemeModel, features: Features, limit: int = EVIDENCE_SH
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Overrule:
+    """A theme on which a learned model overruled the rules: `rules_score` None where the rules did not match
+    and the model did, a score where the rules matched and the model dropped it."""
+
+    theme: str
+    rules_score: int | None
+    probability: float
+
+    def __str__(self) -> str:
+        if self.rules_score is None:
+            return f"rules no match, model says yes (p={self.probability:.2f})"
+        return f"rules {self.rules_score}, model says no (p={self.probability:.2f})"
+
+
 class ModelMatcher:
     """The rules (`Matcher`) and, for the themes that have one, their active model. Same face as `Matcher`:
     a `version` and a pure `match`."""
@@ -261,13 +276,22 @@ class ModelMatcher:
     def match(self, title: str, summary: str = "") -> list[ThemeMatch]:
         """Every theme the item matches, best first. A rules match the model keeps keeps its score and
         evidence, the model's added; an item only the model matches scores its probability (0-100)."""
+        return self.decisions(title, summary)[0]
+
+    def decisions(self, title: str, summary: str = "") -> tuple[list[ThemeMatch], list[Overrule]]:
+        """`match`, and each theme on which the model overruled the rules: dropped their match, or matched
+        where they did not."""
         found = {m.theme: m for m in self.matcher.match(title, summary)}
+        overruled = []
         if self.models:
             features = self.probe.features(title, summary, found)
             for key, model in self.models.items():
                 rules = found.pop(key, None)
                 probability = model.probability(features[key].values)
-                if not model.decide(rules is not None, probability):
+                matched = model.decide(rules is not None, probability)
+                if matched != (rules is not None):
+                    overruled.append(Overrule(key, rules.score if rules else None, probability))
+                if not matched:
                     continue
                 evidence = weighed_most(model, features[key])
                 found[key] = (
@@ -275,7 +299,7 @@ class ModelMatcher:
                     if rules is not None
                     else ThemeMatch(key, round(100 * probability), evidence)
                 )
-        return sorted(found.values(), key=lambda m: -m.score)
+        return sorted(found.values(), key=lambda m: -m.score), overruled
 
     def disagreement(self, key: str, title: str, summary: str) -> tuple[bool, float, tuple[Evidence, ...]] | None:
         """(rules matched, model probability, what weighed most) where the rules and the model, on its own
