@@ -122,6 +122,17 @@ def backdate_polling(db_path: Path, since: str = "2023-01-02T00:00:00Z") -> None
         conn.execute(
             "UPDATE feeds SET first_fetch_at = ?, first_success_at = ?, first_live_at = ?", (since, since, since)
         )
+        # Observed all along (issue 22): each feed's spans begin at `since`.
+        conn.execute(
+            "UPDATE observed SET since = ? WHERE since > ? AND since = (SELECT min(o.since) FROM observed o "
+            "WHERE o.feed_id = observed.feed_id)",
+            (since, since),
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO observed (feed_id, since, until, resumed_at) "
+            "SELECT id, ?, ?, ? FROM feeds WHERE id NOT IN (SELECT feed_id FROM observed)",
+            (since, since, since),
+        )
         conn.commit()
     finally:
         conn.close()

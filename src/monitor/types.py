@@ -269,6 +269,17 @@ class FeedTrouble:
 
 
 @dataclass(frozen=True, slots=True)
+class ObservedSpan:
+    """A span of time a feed was observed without a break (the `observed` table): whatever it published
+    from `since` to `until` was in a document the monitor stored. `resumed` is the observation that began
+    it: after a gap, when the feed came back."""
+
+    since: datetime
+    until: datetime
+    resumed: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class WeekData:
     """Everything one week's digest is built from. Produced by `store_digest`, consumed by `digest`."""
 
@@ -286,6 +297,9 @@ class WeekData:
     # Every item published in the week, counted by the set of feeds that carried it (sorted names): each
     # group's own output, an item that two of its feeds carried counted once.
     carried: tuple[tuple[tuple[str, ...], int], ...] = ()
+    # Each feed's observed spans that touch the week or the one before (None: not read, as before issue 22:
+    # the first successful poll, `polled_since`, says what was observed).
+    observed: dict[str, tuple[ObservedSpan, ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..types import EventRow, EventTheme, Evidence, FeedTrouble, ThemedItem, ThemeSpec, WeekData
-from ..weeks import week_coverage
+from . import observed as seen
 from .groups import OTHER, GroupCoverage, coverage, group_names, group_troubles, memberships, output
 from .stories import COMPACT_AFTER, SUMMARY_CHARS, Report, WeekEvent, glance, week_of
 
@@ -101,10 +101,25 @@ class Section:
     # "+2 on last week (1)", "as last week", or why a figure would mislead: "last week not polled"
     compared: str = ""
     groups: tuple[GroupCoverage, ...] = ()  # who says what: its coverage by outlet group
+    observed_days: tuple[bool, ...] = ()  # whether any feed was observed on each day (empty: every day)
 
     @property
     def change(self) -> int:
         return self.items - self.previous
+
+    @property
+    def marks(self) -> str:
+        """Its days as a sparkline, "?" on a day nothing was observed (not a zero: unknown)."""
+        line = sparkline(self.per_day)
+        return "".join("?" if not self._seen(n) else c for n, c in enumerate(line))
+
+    @property
+    def figures(self) -> tuple[str, ...]:
+        """Its figure of each day, "?" on a day nothing was observed."""
+        return tuple(str(n) if self._seen(day) else "?" for day, n in enumerate(self.per_day))
+
+    def _seen(self, day: int) -> bool:
+        return not self.observed_days or self.observed_days[day]
 
     @property
     def by_group(self) -> tuple[GroupCoverage, ...]:
@@ -119,6 +134,7 @@ class Bar:
 
     count: int
     height: int  # pixels, CHART_HEIGHT for the week's busiest day; at least 1 for a day with any
+    observed: bool = True  # False: no feed was observed that day, the count is no figure
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +169,12 @@ class Digest:
     polled_since: datetime | None = None
     events: tuple[WeekEvent, ...] = ()  # the week's events, across themes, the most widely reported first
     glance: tuple[WeekEvent, ...] = ()  # the week's main events: the first few that several outlets reported
+    # What of the week was not observed, in words ("observed only from Thursday 28 September 02:30"), of
+    # the week before, and the feeds that failed and came back with part of their output perhaps missing.
+    unobserved: str = ""
+    previous_unobserved: str = ""
+    gaps: tuple[seen.Gap, ...] = ()
+    day_observed: tuple[bool, ...] = ()  # whether any feed was observed on each day of the week
 
     @property
     def empty(self) -> bool:
@@ -163,10 +185,9 @@ class Digest:
         """What this week's figures miss, said beside them: the part of the week not polled, failing feeds."""
         parts = []
         if self.coverage == "none":
-            parts.append("only what feeds still carried after the week")
-        elif self.coverage == "partial" and self.polled_since:
-            since = self.polled_since
-            parts.append(f"this week polled only from {since:%A} {since.day} {since:%B %H:%M}")
+            parts.append("this week not observed")
+        elif self.coverage == "partial" and self.unobserved:
+            parts.append(f"this week {self.unobserved}")
         # A stale feed answered: it costs no coverage that polling could have had, but its silence is news.
         failing = sum(1 for t in self.troubled if not t.stale)
         stale = len(self.troubled) - failing
@@ -175,6 +196,11 @@ class Digest:
         if stale:
             parts.append(f"{stale} feed{'s' if stale > 1 else ''} stale")
         return "; ".join(parts)
+
+    @property
+    def dark_days(self) -> bool:
+        """Whether a day of the week had no observation (the chart marks it)."""
+        return bool(self.day_observed) and not all(self.day_observed)
 
     @property
     def trouble_heading(self) -> str:
@@ -197,11 +223,21 @@ def build(
     zone = ZoneInfo(timezone)
     first_day = data.start.astimezone(zone).date()
     polled_since = data.polled_since.astimezone(zone) if data.polled_since else None
-    previous_coverage = week_coverage(data.start - (data.end - data.start), data.start, data.polled_since)
     days = tuple(first_day + timedelta(days=n) for n in range(7))
+    spans = data.observed if data.observed is not None else seen.since_polled(data.polled_since)
+    observed = seen.union(spans)
+    upto = max(data.start, min(data.end, now))  # a week not over is observed up to now, at most
+    this_week = seen.coverage(observed, data.start, upto) if upto > data.start else seen.Coverage("none", ())
+    previous_start = data.start - (data.end - data.start)
+    last_week = seen.coverage(observed, previous_start, data.start)
+    so_far = [(since, min(until, upto)) for since, until in observed if since < upto]
+    day_observed = seen.days_observed(so_far, days, zone)
+    unobserved = seen.described(this_week, data.start, upto, zone)
+    previous_unobserved = seen.described(last_week, previous_start, data.start, zone)
     names = group_names(groups, data.feed_tags)
     member = memberships(names, data.feed_tags)
     published = output(data.carried, member)
+    dark = seen.by_group(spans, member, data.start, upto) if data.observed is not None else {}
     troubles = group_troubles(((t.name, _trouble_note(t, zone)) for t in data.troubled), member)
     labels = {key: theme.label for key, theme in themes.items()}
     week, members = week_of(data.items, labels, member, zone)
@@ -227,11 +263,14 @@ def build(
                 items=len(current),
                 previous=previous,
                 per_day=tuple(per_day[d] for d in days),
-                compared=_compared(len(current), previous, previous_coverage, polled_since),
-                groups=coverage([mine for _, mine in touched], names, member, published, troubles),
+                compared=_compared(
+                    len(current), previous, this_week.state, unobserved, last_week.state, previous_unobserved
+                ),
+                groups=coverage([mine for _, mine in touched], names, member, published, troubles, dark),
+                observed_days=day_observed,
             )
         )
-    chart, chart_max = _chart(sections)
+    chart, chart_max = _chart(sections, day_observed)
     return Digest(
         week=data.week,
         timezone=timezone,
@@ -249,25 +288,36 @@ def build(
         chart=chart,
         chart_max=chart_max,
         late_since=delivery_late_since.astimezone(zone) if delivery_late_since else None,
-        coverage=week_coverage(data.start, data.end, data.polled_since),
-        previous_coverage=previous_coverage,
+        coverage=this_week.state,
+        previous_coverage=last_week.state,
         polled_since=polled_since,
         events=week,
         glance=glance(week),
+        unobserved=unobserved,
+        previous_unobserved=previous_unobserved,
+        gaps=tuple(
+            replace(g, since=g.since.astimezone(zone), until=g.until.astimezone(zone), reach=g.reach.astimezone(zone))
+            for g in seen.gaps(spans, data.start, upto)
+        ),
+        day_observed=day_observed,
     )
 
 
-def _compared(items: int, previous: int, previous_coverage: str, polled_since: datetime | None) -> str:
-    """The change on last week, with last week's figure, unless last week was not polled: then a figure would
-    compare with nothing. No change is "as last week": "(0 on last week)" read as "none last week"."""
-    if previous_coverage == "none":
-        return "last week not polled"
-    partly = f", polled only from {polled_since:%A}" if previous_coverage == "partial" and polled_since else ""
+def _compared(items: int, previous: int, this_week: str, unobserved: str, last_week: str, previously: str) -> str:
+    """The change on last week, with last week's figure, only when both weeks were observed throughout:
+    else a figure would compare what was observed with what was not. No change is "as last week": "(0 on
+    last week)" read as "none last week"."""
+    if last_week == "none":
+        return "last week: not observed"
+    if last_week == "partial":
+        return f"not compared with last week ({previous}): last week {previously}"
+    if this_week != "full":  # the caveat beside it says what of this week was not observed
+        return f"not compared with last week ({previous})"
     change = items - previous
     if change == 0:
-        return f"as last week{' (' + partly[2:] + ')' if partly else ''}"
+        return "as last week"
     signed = f"+{change}" if change > 0 else str(change)
-    return f"{signed} on last week ({previous}{partly})"
+    return f"{signed} on last week ({previous})"
 
 
 def _busiest(items: Sequence[ThemedItem]) -> tuple[tuple[str, int], ...]:
@@ -400,8 +450,9 @@ def _quote(evidence: Evidence, field: str, text: str) -> Quote:
     return Quote(field, tuple(segments))
 
 
-def _chart(sections: Sequence[Section]) -> tuple[tuple[ChartRow, ...], int]:
-    """Matches per day, a row of bars per theme, all on one scale (the week's busiest day)."""
+def _chart(sections: Sequence[Section], observed: Sequence[bool] = ()) -> tuple[tuple[ChartRow, ...], int]:
+    """Matches per day, a row of bars per theme, all on one scale (the week's busiest day); a day nothing
+    was observed is marked, not drawn as a zero."""
     peak = max((n for s in sections for n in s.per_day), default=0)
     if not sections or peak == 0:
         return (), 0
@@ -409,7 +460,10 @@ def _chart(sections: Sequence[Section]) -> tuple[tuple[ChartRow, ...], int]:
         ChartRow(
             label=s.label,
             color=s.color,
-            bars=tuple(Bar(n, max(1, round(CHART_HEIGHT * n / peak)) if n else 0) for n in s.per_day),
+            bars=tuple(
+                Bar(n, max(1, round(CHART_HEIGHT * n / peak)) if n else 0, not observed or observed[day])
+                for day, n in enumerate(s.per_day)
+            ),
         )
         for s in sections
     ), peak

@@ -30,6 +30,7 @@ class GroupCoverage:
     events: int  # the stories those items make
     published: int  # every item the group's feeds published that week, on any theme or none
     troubles: tuple[str, ...] = ()  # the group's feeds that failed, as the digest words it
+    observed: str = "full"  # full | partial | none: how much of the week its feeds were observed (none: unknown)
 
     @property
     def share(self) -> str:
@@ -72,9 +73,11 @@ def coverage(
     member: Mapping[str, tuple[str, ...]],
     published: Mapping[str, int],
     troubles: Mapping[str, tuple[str, ...]],
+    observed: Mapping[str, str] | None = None,
 ) -> tuple[GroupCoverage, ...]:
     """The theme's coverage by each group, given its stories (each a list of items), in the groups' order;
-    "other" last, when its feeds published anything."""
+    "other" last, when its feeds published anything. `observed`: how much of the week each group was observed
+    (full | partial | none; a group not in it: full)."""
     items: defaultdict[str, set[int]] = defaultdict(set)
     events: Counter[str] = Counter()
     for story in stories:
@@ -89,7 +92,12 @@ def coverage(
     shown = tuple(names) + ((OTHER,) if OTHER not in names and (published.get(OTHER) or items.get(OTHER)) else ())
     return tuple(
         GroupCoverage(
-            name=g, items=len(items[g]), events=events[g], published=published.get(g, 0), troubles=troubles.get(g, ())
+            name=g,
+            items=len(items[g]),
+            events=events[g],
+            published=published.get(g, 0),
+            troubles=troubles.get(g, ()),
+            observed=(observed or {}).get(g, "full"),
         )
         for g in shown
     )

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..types import EventRow, Evidence, FeedTrouble, Span, ThemedItem, WeekData, evidence_records
 from ..units import from_iso, iso
+from . import observed
 from .connection import NEWEST, STALE, SUCCESSES, Connection
 
 LATE_LOOKBACK = timedelta(weeks=8)  # how far back an unreported item may still be caught up
@@ -97,6 +98,8 @@ def week_data(
         polled_since=polled_since(store),
         feed_tags=feed_tags(store),
         carried=_carried(store, start, end),
+        # Two weeks back: a gap that began before the week is named from its start.
+        observed=observed.spans(store, previous_start - (end - start), end),
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from ..identity import address
 from ..types import Decide, FeedSource, ItemCounts, ParsedFeed
 from ..units import from_iso, iso
-from . import items
+from . import items, observed
 from .connection import CHUNK, Connection
 
 
@@ -104,8 +104,11 @@ def record_import(
             items.fill_weeks(store)
         _keep_order(store, feed, stamp, earlier)
         _claim_sightings(store, feed, import_id, stamp, [i.key for i in parsed.items])
+        reach = observed.reach_of(store, [i.key for i in parsed.items])
+        observed.observe(store, feed, captured, reach or captured)  # a capture says nothing of the time before it
         store.conn.execute(
-            "UPDATE imports SET items_new = ?, items_updated = ? WHERE id = ?", (counts.new, counts.updated, import_id)
+            "UPDATE imports SET items_new = ?, items_updated = ?, reach = ? WHERE id = ?",
+            (counts.new, counts.updated, iso(reach), import_id),
         )
         # The feed's record now begins at its earliest capture: a digest counts its weeks as polled.
         store.conn.execute(

@@ -23,8 +23,10 @@ from ..types import (
 )
 from ..units import from_iso, iso
 from ..weeks import week_end, week_label, week_start
-from . import feeds, search
+from . import feeds, observed, search
 from .connection import CHUNK, Connection, _marks
+
+FAILURES = ("error", "gone")  # fetches.outcome of a poll that observed nothing
 
 
 def record_poll(
@@ -46,10 +48,14 @@ def record_poll(
         if counts.new or counts.updated:
             fill_weeks(store)
         feeds.save_feed_state(store, state, parsed.title if parsed else None)
+        started = report.started_at or now
+        reach = observed.reach_of(store, [i.key for i in parsed.items]) if parsed else None
+        if report.outcome.value not in FAILURES:
+            observed.observe(store, state.id, started, reach)
         store.db.table("fetches").insert(
             {
                 "feed_id": state.id,
-                "started_at": iso(report.started_at or now),
+                "started_at": iso(started),
                 "duration_ms": int(report.duration * 1000),
                 "url": report.url,
                 "status": report.status,
@@ -61,6 +67,7 @@ def record_poll(
                 "items_new": counts.new,
                 "items_updated": counts.updated,
                 "items_seen": counts.seen,
+                "reach": iso(reach),
             }
         )
     return counts

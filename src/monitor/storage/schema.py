@@ -511,4 +511,57 @@ ALTER TABLE digest_items ADD COLUMN score INTEGER;   -- the match's score (0-100
 ALTER TABLE digest_items ADD COLUMN evidence TEXT;   -- its evidence as matches.evidence holds it (JSON)
 """,
     ),
+    Migration(
+        25,
+        "the spans of time each feed was observed",
+        """
+-- A successful poll (or an imported capture) at T whose document's oldest item was published at R observed
+-- the feed from R to T: whatever it published in between is still in the document. A document not parsed
+-- again (304, the same body) or carrying nothing observed it back to its previous observation. `observed`
+-- keeps the union of those spans per feed, merged, so that a digest says only what was observed (issue 22).
+ALTER TABLE fetches ADD COLUMN reach TEXT;   -- UTC ISO 8601: its document's oldest item (NULL: none, not parsed)
+ALTER TABLE imports ADD COLUMN reach TEXT;   -- the same, of the imported document
+CREATE TABLE observed (
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    since TEXT NOT NULL,                  -- UTC ISO 8601: observed from here...
+    until TEXT NOT NULL,                  -- ...to here, without a break
+    resumed_at TEXT NOT NULL,             -- the observation that began the span (after a gap: when the feed came back)
+    PRIMARY KEY (feed_id, since)
+) WITHOUT ROWID;
+-- Fetches and imports stored before this migration: an import reaches back to the oldest item the feed still
+-- carried at its capture (its sightings); a successful fetch that followed another success of the feed within
+-- two hours reaches back to it, any other to the oldest item the feed still carried then (as sighted).
+CREATE TABLE observed_25 (feed_id INTEGER, lo TEXT, at TEXT);
+INSERT INTO observed_25
+    SELECT x.feed_id,
+           CASE WHEN x.previous_outcome NOT IN ('error', 'gone')
+                     AND julianday(x.started_at) - julianday(x.previous_at) <= 2.0 / 24 THEN x.previous_at
+                ELSE min(x.started_at, coalesce((SELECT min(i.published) FROM item_sources s
+                     JOIN items i ON i.id = s.item_id WHERE s.feed_id = x.feed_id
+                     AND s.first_seen <= x.started_at AND s.last_seen >= x.started_at), x.started_at)) END,
+           x.started_at
+    FROM (SELECT feed_id, started_at, outcome,
+                 lag(started_at) OVER (PARTITION BY feed_id ORDER BY started_at) AS previous_at,
+                 lag(outcome) OVER (PARTITION BY feed_id ORDER BY started_at) AS previous_outcome
+          FROM fetches) x
+    WHERE x.outcome NOT IN ('error', 'gone');
+INSERT INTO observed_25
+    SELECT m.feed_id, min(m.captured_at, coalesce((SELECT min(i.published) FROM item_sources s
+               JOIN items i ON i.id = s.item_id WHERE s.feed_id = m.feed_id
+               AND s.first_seen <= m.captured_at AND s.last_seen >= m.captured_at), m.captured_at)),
+           m.captured_at
+    FROM imports m;
+-- Merged: a span begins where one starts after every earlier one of its feed ended (gaps and islands).
+INSERT INTO observed
+    SELECT feed_id, min(lo), max(at), min(first_at) FROM (
+      SELECT feed_id, lo, at, span, first_value(at) OVER (PARTITION BY feed_id, span ORDER BY lo, at) AS first_at
+      FROM (
+        SELECT feed_id, lo, at, sum(fresh) OVER (PARTITION BY feed_id ORDER BY lo, at ROWS UNBOUNDED PRECEDING) AS span
+        FROM (SELECT feed_id, lo, at, CASE WHEN lo > max(at) OVER (PARTITION BY feed_id ORDER BY lo, at
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 1 ELSE 0 END AS fresh
+              FROM observed_25)))
+    GROUP BY feed_id, span;
+DROP TABLE observed_25;
+""",
+    ),
 )
