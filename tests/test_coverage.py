@@ -93,14 +93,16 @@ def test_an_unpolled_week_asked_for_is_written_as_such_and_sent_only_with_send(
     html = (tmp_path / "digests" / f"{WEEK}.html").read_text()
     print(f"\n`monitor digest --week {WEEK}` (never polled), e-mail on: {len(mail.messages)} e-mail(s)")
     assert mail.messages == [] and "not e-mailed" in result.output and "--send" in result.output
-    assert "Nothing was polled during this week" in text and "Nothing was polled during this week" in html
+    # The first poll's document reached back into the week: observed from its oldest item on (issue 22).
+    assert "Only part of this week was observed: observed only from Tuesday 26 September 14:00" in text
+    assert "Only part of this week was observed" in html
     assert "quiet week" not in text and STORIES[0].title in text  # what the feed still carried is shown
-    assert "on last week" not in text and "last week not polled" in text
+    assert "on last week" not in text and "last week: not observed" in text
     assert query("SELECT state FROM digests") == [{"state": "rendered"}]
 
     run_cli(config, "digest", "--week", WEEK, "--send")
     assert len(mail.messages) == 1
-    assert "Nothing was polled during this week" in mail.messages[0][1].get_body(("plain",)).get_content()
+    assert "Only part of this week was observed" in mail.messages[0][1].get_body(("plain",)).get_content()
     assert query("SELECT state FROM digests") == [{"state": "sent"}]
 
 
@@ -110,7 +112,7 @@ def test_an_empty_unpolled_week_is_not_called_quiet(feed_server, write_config, t
     run_cli(config, "digest", "--week", "2023-W10", "--no-send")
     text = (tmp_path / "digests" / "2023-W10.txt").read_text()
     assert "quiet week" not in text and "none of the 0 items" not in text
-    assert "Nothing was polled during this week" in text and "nothing to report" in text
+    assert "Not observed: no feed was observed during this week" in text and "nothing to report" in text
 
 
 # -- weeks polled in part -------------------------------------------------------------------------
@@ -130,19 +132,26 @@ def test_a_week_polled_from_thursday_says_so_and_so_does_the_next_weeks_comparis
     # The monitor's history: polling began at 02:30 on Thursday 28 September in Yerevan, which is still
     # Wednesday in UTC. The analysts' time zone decides the day.
     backdate_polling(db_path, "2023-09-27T22:30:00Z")
+    conn = sqlite3.connect(db_path)  # ...and observed the feed from then on (its documents reached no further)
+    conn.execute("UPDATE observed SET since = '2023-09-27T22:30:00Z'")
+    conn.commit()
+    conn.close()
     run_cli(config, "digest", "--week", WEEK)
     text = (tmp_path / "digests" / f"{WEEK}.txt").read_text()
     html = (tmp_path / "digests" / f"{WEEK}.html").read_text()
     for rendered in (text, html):
-        assert "polling began on Thursday 28 September at 02:30" in rendered
-        assert "Nothing was polled" not in rendered and "on last week" not in rendered
-    assert "last week not polled" in text
+        assert "Only part of this week was observed: observed only from Thursday 28 September 02:30" in rendered
+        assert "Not observed" not in rendered and "on last week" not in rendered
+    assert "last week: not observed" in text
     assert len(mail.messages) == 1  # part of the week was polled: it is a digest like any other
 
     run_cli(config, "digest", "--week", "2023-W40")
     following = (tmp_path / "digests" / "2023-W40.txt").read_text()
-    assert "polling began" not in following.split("AT A GLANCE")[0] and "Nothing was polled" not in following
-    assert re.search(r"on last week \(\d+, polled only from Thursday\)", following), following
+    assert "Only part" not in following.split("AT A GLANCE")[0] and "Not observed" not in following
+    # The change is given only between weeks both observed throughout (issue 22).
+    assert re.search(
+        r"not compared with last week \(\d+\): last week observed only from Thursday 28 September 02:30", following
+    ), following
     assert len(mail.messages) == 2
 
 
@@ -152,7 +161,7 @@ def test_a_week_polled_throughout_reads_as_before(feed_server, write_config, tmp
     backdate_polling(db_path, "2023-01-01T00:00:00Z")
     run_cli(config, "digest", "--week", WEEK)
     text = (tmp_path / "digests" / f"{WEEK}.txt").read_text()
-    assert "2 items, +2 on last week (0)" in text and "polling began" not in text and "Nothing was polled" not in text
+    assert "2 items, +2 on last week (0)" in text and "Only part" not in text and "Not observed" not in text
 
 
 # -- feeds added during the week ------------------------------------------------------------------
@@ -258,17 +267,18 @@ def test_coverage_of_a_week_and_of_the_week_before(polled_since, coverage, previ
 
 def test_the_texts_of_each_coverage():
     _, never, _ = text_of(week(None))
-    assert "Nothing was polled during this week: no feed has been polled successfully yet." in never
+    assert "Not observed: no feed was observed during this week (no feed has been polled successfully yet)" in never
     _, after, html = text_of(week(MONDAY + timedelta(days=9, hours=3)))
-    assert "Nothing was polled during this week: polling began on Wednesday 4 October 2023, after it ended" in after
-    assert "Nothing was polled during this week" in html and "items, last week not polled" in after
+    assert "Not observed: no feed was observed during this week, so what was published in it is unknown" in after
+    assert "Not observed" in html and "items, last week: not observed" in after and "quiet" not in after
     _, partial, _ = text_of(week(MONDAY + timedelta(days=3, hours=5)))
-    assert "polling began on Thursday 28 September at 06:00" in partial
-    assert "items, last week not polled; this week polled only from Thursday" in partial
+    assert "Only part of this week was observed: observed only from Thursday 28 September 06:00" in partial
+    assert "items, last week: not observed; this week observed only from Thursday 28 September 06:00" in partial
     _, full, _ = text_of(week(MONDAY - timedelta(days=2)))
-    assert "-1 on last week (3, polled only from Saturday)" in full and "polling began" not in full.split("-1 on")[0]
+    assert "not compared with last week (3): last week observed only from Saturday 23 September 01:00" in full
+    assert "Only part" not in full
     _, settled, _ = text_of(week(MONDAY - timedelta(days=30)))
-    assert "-1 on last week (3)" in settled and "polled" not in settled
+    assert "-1 on last week (3)" in settled and "observed" not in settled
 
 
 def test_troubled_feeds_say_since_when_they_fail():

@@ -57,6 +57,7 @@ PURE = {
     "digest.lexicon",
     "digest.stories",
     "digest.groups",
+    "digest.observed",
     "digest.build",
     "digest.decide",
     "update.schedule",
