@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -201,3 +202,65 @@ def test_breaks_shorter_than_the_grace_are_none_and_longer_ones_are_holes():
     long = {"a": (span(-1, 50), span(60, 200))}
     assert coverage(union(long), start, end).holes == ((start + timedelta(hours=50), start + timedelta(hours=60)),)
     assert coverage(union({}), start, end).state == "none"
+
+
+def test_an_older_database_derives_its_observed_spans_from_fetches_imports_and_sightings(tmp_path):
+    """Migration 25 on a database of migration 24: a fetch after a success of its feed within two hours
+    reaches back to it, any other (and every import) to the oldest item its feed was sighted carrying then."""
+    from monitor.storage import Store
+    from monitor.storage.schema import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    for migration in MIGRATIONS:
+        if migration.version < 25:
+            conn.executescript(migration.sql)
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, '2023-01-01T00:00:00Z')",
+                (migration.version, migration.name),
+            )
+    conn.execute(
+        "INSERT INTO feeds (id, name, url, config_url, interval_seconds, created_at) "
+        "VALUES (1, 'sample-wire', 'u', 'u', 3600, '2023-09-01T00:00:00Z')"
+    )
+    conn.execute(
+        "INSERT INTO imports (id, feed_id, origin, source, captured_at, body_hash, imported_at) "
+        "VALUES (1, 1, 'file', 'saved.xml', '2023-09-20T06:00:00Z', 'h', '2023-10-01T00:00:00Z')"
+    )
+    # item, published, sighted first, sighted last
+    for n, published, first, last in [
+        (1, "2023-09-19T10:00:00Z", "2023-09-20T06:00:00Z", "2023-09-20T06:00:00Z"),  # the capture's
+        (2, "2023-09-24T10:00:00Z", "2023-09-25T08:00:00Z", "2023-09-25T09:00:00Z"),
+        (3, "2023-09-26T20:00:00Z", "2023-09-27T08:00:00Z", "2023-09-27T08:00:00Z"),  # after the failure
+    ]:
+        conn.execute(
+            "INSERT INTO items (id, key, feed_id, title, published, date_source, first_seen, content_hash) "
+            "VALUES (?, ?, 1, 'Sample', ?, 'published', ?, 'c')",
+            (n, f"url:{n}", published, first),
+        )
+        conn.execute(
+            "INSERT INTO item_sources (item_id, feed_id, first_seen, last_seen, content_hash) VALUES (?, 1, ?, ?, 'c')",
+            (n, first, last),
+        )
+    for started, outcome in [
+        ("2023-09-25T08:00:00Z", "ok"),
+        ("2023-09-25T09:00:00Z", "not_modified"),
+        ("2023-09-26T08:00:00Z", "error"),
+        ("2023-09-27T08:00:00Z", "ok"),
+    ]:
+        conn.execute(
+            "INSERT INTO fetches (feed_id, started_at, duration_ms, url, outcome) VALUES (1, ?, 5, 'u', ?)",
+            (started, outcome),
+        )
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        rows = store.conn.execute("SELECT since, until, resumed_at FROM observed ORDER BY since").fetchall()
+    assert rows == [
+        ("2023-09-19T10:00:00Z", "2023-09-20T06:00:00Z", "2023-09-20T06:00:00Z"),
+        ("2023-09-24T10:00:00Z", "2023-09-25T09:00:00Z", "2023-09-25T08:00:00Z"),
+        ("2023-09-26T20:00:00Z", "2023-09-27T08:00:00Z", "2023-09-27T08:00:00Z"),
+    ]
