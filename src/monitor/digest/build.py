@@ -98,7 +98,7 @@ class Section:
     items: int
     previous: int
     per_day: tuple[int, ...]
-    # "+2 on last week (1)", "as last week", or why a figure would mislead: "last week not polled"
+    # "+2 on last week (1)", "as last week", or why a figure would mislead: "last week: not observed"
     compared: str = ""
     groups: tuple[GroupCoverage, ...] = ()  # who says what: its coverage by outlet group
     observed_days: tuple[bool, ...] = ()  # whether any feed was observed on each day (empty: every day)
@@ -263,9 +263,7 @@ def build(
                 items=len(current),
                 previous=previous,
                 per_day=tuple(per_day[d] for d in days),
-                compared=_compared(
-                    len(current), previous, this_week.state, unobserved, last_week.state, previous_unobserved
-                ),
+                compared=_compared(len(current), previous, this_week.state, last_week.state, previous_unobserved),
                 groups=coverage([mine for _, mine in touched], names, member, published, troubles, dark),
                 observed_days=day_observed,
             )
@@ -303,7 +301,7 @@ def build(
     )
 
 
-def _compared(items: int, previous: int, this_week: str, unobserved: str, last_week: str, previously: str) -> str:
+def _compared(items: int, previous: int, this_week: str, last_week: str, previously: str) -> str:
     """The change on last week, with last week's figure, only when both weeks were observed throughout:
     else a figure would compare what was observed with what was not. No change is "as last week": "(0 on
     last week)" read as "none last week"."""
