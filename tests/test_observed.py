@@ -264,3 +264,22 @@ def test_an_older_database_derives_its_observed_spans_from_fetches_imports_and_s
         ("2023-09-24T10:00:00Z", "2023-09-25T09:00:00Z", "2023-09-25T08:00:00Z"),
         ("2023-09-26T20:00:00Z", "2023-09-27T08:00:00Z", "2023-09-27T08:00:00Z"),
     ]
+
+
+def test_polls_record_how_far_back_their_documents_reached_and_the_same_document_extends_the_span(live, query):
+    """Each fetch records its document's oldest item (`fetches.reach`); the same document again (a 304, or the
+    same body) observed the feed back to the previous poll, so two polls a day apart make one span."""
+    poll, _ = live
+    carried = every(at(24), at(25, 8))
+    poll(datetime(2023, 9, 25, 9, tzinfo=UTC), nyt_world=carried, tass=503)
+    poll(datetime(2023, 9, 26, 9, tzinfo=UTC))  # the same document again
+    fetches = query(
+        "SELECT x.started_at, x.outcome, x.reach FROM fetches x JOIN feeds f ON f.id = x.feed_id "
+        "WHERE f.name = 'nyt-world' ORDER BY x.started_at"
+    )
+    assert [f["reach"] for f in fetches] == ["2023-09-24T10:00:00Z", None]
+    assert fetches[0]["outcome"] == "ok" and fetches[1]["outcome"] in ("not_modified", "unchanged")
+    spans = query(
+        "SELECT f.name, o.since, o.until FROM observed o JOIN feeds f ON f.id = o.feed_id ORDER BY f.name, o.since"
+    )
+    assert spans == [{"name": "nyt-world", "since": "2023-09-24T10:00:00Z", "until": fetches[1]["started_at"]}]
