@@ -45,13 +45,14 @@ from ..text.stemming import stem
 from ..text.terms import fold
 from ..types import ThemedItem
 from . import headline
-from .lexicon import canonical, is_actor, kinds
+from .lexicon import akin, canonical, is_actor, kinds, opposed, phrased, resolved
 
 WINDOW = timedelta(days=3)
 MILESTONE = timedelta(hours=18)  # figures further apart than this are another day's milestone
 SUMMARY_WORDS = 40  # a lede tells the happening; the rest of a long summary is background
 LEAD, REST, SUMMARY = 1.0, 0.5, 0.5
 KIND_APART = 0.5  # what leads naming different kinds of happening keep of their similarity
+OPPOSED = 0.0  # what leads naming opposite kinds of one thing keep ("agreed" and "took effect")
 DECAY = 0.3  # similarity lost by WINDOW, from a day on
 PRIOR = 30  # documents added to every word's count of non-holders: idf = log((N + PRIOR) / df)
 SIMILAR = 0.175
@@ -95,13 +96,15 @@ class Report:
 
 def read(item: ThemedItem) -> Report:
     said = headline.read(item.title)
+    # A kind said in several words ("took effect", "lay down arms") is read as its one word.
+    said = headline.Headline(phrased(said.lead), phrased(said.rest), said.genre, said.counts)
     # A figure is a key too: "50,000" and "50 000" say the same milestone in any language.
     lead = frozenset(itertools.chain(_keys(said.lead), (f"#{n}" for n in headline.counts(said.lead))))
     words = lead.union(_keys(said.rest), (f"#{n}" for n in said.counts))
-    weights = dict.fromkeys(_words(item.summary, SUMMARY_WORDS), SUMMARY)
+    weights = dict.fromkeys(_words(phrased(item.summary), SUMMARY_WORDS), SUMMARY)
     weights.update(dict.fromkeys(words, REST))
     weights.update(dict.fromkeys(lead, LEAD))
-    kind = frozenset().union(*map(kinds, lead))
+    kind = resolved(frozenset().union(*map(kinds, lead)))
     names = _names(said.lead, said.rest)
     return Report(weights, lead, kind, words, names, said.genre is not None, said.counts, item.published)
 
@@ -194,8 +197,11 @@ def similarity(a: Report, b: Report, u: _Vector, v: _Vector) -> float | None:
         u, v = v, u
     dot = sum(w * v.weight[k] for k, w in u.weight.items() if k in v.weight)
     late = max(0.0, (apart - timedelta(days=1)) / (WINDOW - timedelta(days=1)))
-    # Two leads that name kinds of happening, none the same ("reopens", "closes"), tell two happenings.
-    kind = KIND_APART if a.kinds and b.kinds and not a.kinds & b.kinds else 1.0
+    # Two leads that name kinds of happening, none the same ("reopens", "closes"), tell two happenings; so do
+    # two naming opposite kinds of one thing ("agree" a ceasefire, the ceasefire "takes effect").
+    kind = 1.0
+    if a.kinds and b.kinds:
+        kind = OPPOSED if opposed(a.kinds, b.kinds) else 1.0 if akin(a.kinds, b.kinds) else KIND_APART
     return dot / (u.norm * v.norm) * (1.0 - DECAY * late) * kind
 
 

@@ -11,10 +11,12 @@ mean, not fitted to any headline.
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import cache
 
 from ..text.stemming import stem
+from ..text.terms import fold
 
 # Kinds of happening: the main verb or noun of a headline's lead. A class is a line, continued by indented
 # lines (the Russian words). A word may be of several kinds ("pull out" of talks, "pull out" of a base); its
@@ -26,12 +28,15 @@ ceasefire truce armistice
     перемирие перемирия
 arrest arrested arrests detain detained detains detention apprehended
     арест арестован арестована арестовали задержан задержали задержание
+release releases released free frees freed
+    освобожден освобождена освободили отпустили
 dissolve dissolves dissolved dissolution disband disbands disbanded abolish abolished cease ceases
     роспуск распустить упразднить упразднен ликвидация
 offensive assault assaults onslaught operation launch launches launched began begin begins start starts
     наступление операция операцию атака атаку
 surrender surrenders surrendered concede concedes capitulate capitulates capitulation end ends ended
-    капитуляция капитулировал сдался
+    disarm disarms disarmed disarmament layarms
+    капитуляция капитулировал сдался разоружение разоружаются сложили
 flee flees fled fleeing leave leaves left exodus evacuate evacuated exit withdraw withdraws pull pulls
     бежать бежали покинули покидают выехали исход
 dead killed kill kills deaths death die died toll fatalities injured injuries wounded
@@ -42,8 +47,14 @@ talks negotiations negotiate negotiating summit meet meets meeting
     переговоры переговоров саммит встреча
 summon summons summoned
     вызвал вызвали
-skip skips boycott boycotts withdraw withdraws pull pulls snub snubs
-    пропустит бойкот откажется
+skip skips boycott boycotts snub snubs cancel cancels cancelled canceled
+    refuse refuses refused decline declines declined
+    пропустит бойкот откажется отказался отменил отменили
+agree agrees agreed agreement deal accord broker brokers brokered
+    договорились договоренность соглашение согласовали
+inforce takeseffect hold holds holding breach breaches breached violate violates violated violation
+    violations break breaks breaking broke broken shatter shatters shattered collapse collapses collapsed
+    нарушение нарушения нарушили нарушил нарушают соблюдается
 sanction sanctions
     санкции санкций
 protest protests protesters rally rallies
@@ -54,8 +65,8 @@ close closes closed block blocks blocked blockade
     закрыт закрыли перекрыли блокада
 register registers registered registration
     регистрация
-attend attends attendance confirm confirms
-    участвовать
+attend attends attended attending attendance confirm confirms confirmed participate participates
+    участвовать участие подтвердил
 sign signs signed decree decrees
     указ подписал подписали
 ratify ratifies ratified ratification join joins accede membership
@@ -72,11 +83,53 @@ arrive arrives arrived reach reaches reached visit visits
     прибыл прибыли прибыла посетил
 accuse accuses accused blame blames
     обвинил обвинили обвиняет
+condemn condemns condemned denounce denounces denounced
+    осудил осудили осуждает
 warn warns warned warning
     предупредил предупреждает
 shortage shortages run runs short lack lacks
     нехватка дефицит
+resign resigns resigned resignation stepsdown quit quits
+    отставка отставку
+election elections vote votes voted referendum
+    выборы голосование референдум
+recognise recognises recognised recognize recognizes recognized recognition
+    признал признала признает признание
+deploy deploys deployed deployment
+    развернут развернули ввод
+return returns returned returning
+    вернулись возвращаются возвращение
 """
+# Kinds that tell two happenings of one thing when one report's lead names one and the other's the other:
+# a ceasefire agreed is not the ceasefire in force or broken; one leader skipping talks is not another
+# attending; a road opened is not one closed; an arrest is not a release. A lead naming both tells the
+# second, the first being its background ("the truce agreed on Monday takes effect", "detained leader freed",
+# "reopens after closure").
+_OPPOSED = (("agre", "inforc"), ("attend", "skip"), ("close", "open"), ("arrest", "releas"))
+# Kinds that are one happening told from either side: refugees leaving one country are arriving in another.
+_AKIN = (("flee", "arriv"),)
+# Phrases that say a kind in several words, as the one word standing for them (folded text).
+_PHRASES = (
+    (r"\b(?:take|takes|taking|took|taken) effect\b|\b(?:in|into) force\b|вступил[оаи]? в силу", "takeseffect"),
+    (r"\b(?:lay|lays|laid|laying) down (?:their |its |his )?(?:arms|weapons)\b", "layarms"),
+    (r"\b(?:hand|hands|handed|handing) (?:over|in) (?:their |its |his )?(?:arms|weapons)\b", "layarms"),
+    (r"сложи\w* оружие|сда\w* оружие", "layarms"),
+    (r"\b(?:step|steps|stepped|stepping) down\b", "stepsdown"),
+    (r"\b(?:give|gives|gave|giving|given) up\b", "surrender"),
+    # Attending, negated, is skipping: "will not attend", "refuses to take part", "не примет участия".
+    (
+        r"\b(?:will not|won't|not to|does not|did not|doesn't|didn't|refuses? to|refused to|declines? to|declined to)"
+        r" (?:attend|go to|travel to|take part|participate|join)\b",
+        "skip",
+    ),
+    (r"\bне (?:примет|принял|будет) участи\w*|\bне поедет\b|отказал\w* от участия", "skip"),
+    # Pulling out of talks is skipping them, not an exodus.
+    (
+        r"\b(?:pull|pulls|pulled|pulling|withdraw|withdraws|withdrew|withdrawn) (?:out )?(?:of|from) (?=(?:the )?"
+        r"(?:[\w-]+ ){0,3}(?:talks|summit|meeting|negotiations)\b)",
+        "boycott ",
+    ),
+)
 # Other words that name the same thing: things, then actors (demonyms, capitals, names in both scripts).
 _THINGS = """
 refugee refugees displaced evacuees
@@ -85,6 +138,44 @@ weapons arms weaponry armament
     оружие оружия вооружение
 city town
     город города
+border borders frontier
+    граница границе границы
+fighting fight fights hostilities clashes clash combat conflict war
+    бои боев боевые конфликт война
+cleansing
+    чистка чисткой чистки
+ethnic
+    этническая этнической этнические этнических
+enclave region territory
+    анклав регион территория
+leader leaders
+    лидер лидера лидеры
+president presidential
+    президент президента
+minister ministers ministry
+    министр министра министерство
+prime premier pm
+    премьер премьер-министр
+defence defense
+    оборона обороны
+opposition
+    оппозиция оппозиции
+parliament parliamentary
+    парламент парламента
+court judge
+    суд суда
+police
+    полиция полиции
+army troops forces military
+    армия армии войска военные
+government authorities
+    правительство власти
+militia militias separatists rebels fighters
+    ополченцы ополчение сепаратисты боевики
+villagers residents civilians
+    жители мирные
+participation
+    участие участия
 """
 _ACTORS = """
 azerbaijan azerbaijani azerbaijanis azeri azeris baku
@@ -122,9 +213,10 @@ def _classes() -> tuple[dict[str, str], dict[str, frozenset[str]]]:
     for text, is_kind in ((_KINDS, True), (_THINGS, False), (_ACTORS, False)):
         for line in re.split(r"\n(?! )", text.strip()):
             words = line.split()
-            head = stem(words[0])
+            # Folded as the headlines' words are ("й" is "и"), or a Russian word would never meet its class.
+            head = stem(fold(words[0]))
             for word in words:
-                key = keys.setdefault(stem(word), head)
+                key = keys.setdefault(stem(fold(word)), head)
                 if is_kind:
                     kinds.setdefault(key, set()).add(head)
     return keys, {key: frozenset(found) for key, found in kinds.items()}
@@ -137,7 +229,7 @@ def canonical(key: str) -> str:
 
 @cache
 def _actors() -> frozenset[str]:
-    return frozenset(stem(line.split()[0]) for line in re.split(r"\n(?! )", _ACTORS.strip()))
+    return frozenset(stem(fold(line.split()[0])) for line in re.split(r"\n(?! )", _ACTORS.strip()))
 
 
 def is_actor(key: str) -> bool:
@@ -148,3 +240,36 @@ def is_actor(key: str) -> bool:
 def kinds(key: str) -> frozenset[str]:
     """The kinds of happening a word's key names ("explos", "arrest"...); none for most words."""
     return _classes()[1].get(key, frozenset())
+
+
+def resolved(found: frozenset[str]) -> frozenset[str]:
+    """A lead's kinds, without the first of an opposed pair when it names the second too (its background)."""
+    return found - {x for x, y in _OPPOSED if x in found and y in found}
+
+
+@cache
+def _opposed() -> frozenset[tuple[str, str]]:
+    return frozenset(itertools.chain(_OPPOSED, ((b, a) for a, b in _OPPOSED)))
+
+
+def opposed(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two leads' kinds tell two happenings of one thing: one names a kind, the other its opposite,
+    and neither names both ("agree" a ceasefire, the ceasefire "takes effect")."""
+    return any((x, y) in _opposed() and y not in a and x not in b for x in a for y in b)
+
+
+def akin(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two leads' kinds share one, or name one happening from either side ("flee", "arrive")."""
+    return bool(a & b) or any((x, y) in _AKIN or (y, x) in _AKIN for x in a for y in b)
+
+
+def phrased(text: str) -> str:
+    """The text with each phrase of a kind written as its one word ("took effect": "takeseffect")."""
+    for pattern, word in _compiled():
+        text = pattern.sub(word, text)
+    return text
+
+
+@cache
+def _compiled() -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple((re.compile(pattern, re.IGNORECASE), word) for pattern, word in _PHRASES)
