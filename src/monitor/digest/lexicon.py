@@ -32,13 +32,14 @@ release releases released free frees freed
     освобожден освобождена освободили отпустили
 dissolve dissolves dissolved dissolution disband disbands disbanded abolish abolished cease ceases
     роспуск распустить упразднить упразднен ликвидация
-offensive assault assaults onslaught operation launch launches launched began begin begins start starts
+offensive assault assaults onslaught operation launch launches launched
     наступление операция операцию атака атаку
 surrender surrenders surrendered concede concedes capitulate capitulates capitulation end ends ended
     disarm disarms disarmed disarmament layarms
     капитуляция капитулировал сдался разоружение разоружаются сложили
 flee flees fled fleeing leave leaves left exodus evacuate evacuated exit withdraw withdraws pull pulls
-    бежать бежали покинули покидают выехали исход
+    withdrawal pullout
+    бежать бежали покинули покидают выехали исход выход вывод эвакуированы эвакуация эвакуировали
 dead killed kill kills deaths death die died toll fatalities injured injuries wounded
     погибли погибших погиб погибшие жертвы жертв убиты ранены
 capture captured captures seize seized seizes recapture recaptured fall falls
@@ -52,7 +53,7 @@ skip skips boycott boycotts snub snubs cancel cancels cancelled canceled
     пропустит бойкот откажется отказался отменил отменили
 agree agrees agreed agreement deal accord broker brokers brokered
     договорились договоренность соглашение согласовали
-inforce takeseffect hold holds holding breach breaches breached violate violates violated violation
+inforce takeseffect breach breaches breached violate violates violated violation
     violations break breaks breaking broke broken shatter shatters shattered collapse collapses collapsed
     нарушение нарушения нарушили нарушил нарушают соблюдается
 sanction sanctions
@@ -69,8 +70,20 @@ attend attends attended attending attendance confirm confirms confirmed particip
     участвовать участие подтвердил
 sign signs signed decree decrees
     указ подписал подписали
-ratify ratifies ratified ratification join joins accede membership
-    ратифицировал ратифицировала вступить
+ratify ratifies ratified ratification join joins accede membership approve approves approved
+    ратифицировал ратифицировала вступить одобрил одобрила
+reject rejects rejected veto vetoes vetoed
+    отклонил отклонила отверг отвергла
+host hosts hosted hosting convene convenes convened hold holds held
+    проведут проведет пройдут
+extend extends extended extension prolong prolongs prolonged
+    продлить продлили продлении продление
+flood floods flooding flooded
+    наводнение наводнения паводок
+earthquake quake tremor
+    землетрясение
+wildfire wildfires blaze
+    пожар пожары
 raise raises raised hoist hoists
     поднял подняли
 sell sells sold sale sales supply supplies deliver delivers send sends sent arms weapons
@@ -105,7 +118,15 @@ return returns returned returning
 # attending; a road opened is not one closed; an arrest is not a release. A lead naming both tells the
 # second, the first being its background ("the truce agreed on Monday takes effect", "detained leader freed",
 # "reopens after closure").
-_OPPOSED = (("agre", "inforc"), ("attend", "skip"), ("close", "open"), ("arrest", "releas"))
+_OPPOSED = (
+    ("agre", "inforc"),
+    ("attend", "skip"),
+    ("host", "skip"),
+    ("close", "open"),
+    ("arrest", "releas"),
+    ("agre", "reject"),
+    ("ratifi", "reject"),
+)
 # Kinds that are one happening told from either side: refugees leaving one country are arriving in another.
 _AKIN = (("flee", "arriv"),)
 # Phrases that say a kind in several words, as the one word standing for them (folded text).
@@ -116,6 +137,8 @@ _PHRASES = (
     (r"сложи\w* оружие|сда\w* оружие", "layarms"),
     (r"\b(?:step|steps|stepped|stepping) down\b", "stepsdown"),
     (r"\b(?:give|gives|gave|giving|given) up\b", "surrender"),
+    # A truce "holds" is in force; talks are "held" (the host's kind).
+    (r"\b(ceasefire|truce|armistice) (?:largely |still |is |was )?(?:holds|holding|held)\b", r"\1 takeseffect"),
     # Attending, negated, is skipping: "will not attend", "refuses to take part", "не примет участия".
     (
         r"\b(?:will not|won't|not to|does not|did not|doesn't|didn't|refuses? to|refused to|declines? to|declined to)"
@@ -176,6 +199,8 @@ villagers residents civilians
     жители мирные
 participation
     участие участия
+peacekeepers peacekeeper peacekeeping contingent
+    миротворцы миротворцев миротворческий контингент
 """
 _ACTORS = """
 azerbaijan azerbaijani azerbaijanis azeri azeris baku
