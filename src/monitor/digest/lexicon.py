@@ -98,6 +98,12 @@ accuse accuses accused blame blames
     обвинил обвинили обвиняет
 condemn condemns condemned denounce denounces denounced
     осудил осудили осуждает
+deny denies denied
+    опроверг опровергает отрицает
+welcome welcomes welcomed
+    приветствовал приветствует приветствуют
+recall recalls recalled
+    отозвал отозвала отзывает
 warn warns warned warning
     предупредил предупреждает
 shortage shortages run runs short lack lacks
@@ -199,6 +205,10 @@ villagers residents civilians
     жители мирные
 participation
     участие участия
+ambassador ambassadors envoy envoys
+    посол посла послов
+aid humanitarian convoy
+    помощь гуманитарный гуманитарная гуманитарной конвой
 peacekeepers peacekeeper peacekeeping contingent
     миротворцы миротворцев миротворческий контингент
 """
