@@ -62,7 +62,7 @@ protest protests protesters rally rallies
     демонстрация протест протесты митинг
 open opens opened reopen reopens reopened
     открыт открыли открылся
-close closes closed block blocks blocked blockade
+close closes closed shut shuts block blocks blocked blockade
     закрыт закрыли перекрыли блокада
 register registers registered registration
     регистрация
