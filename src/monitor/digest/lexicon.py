@@ -136,24 +136,39 @@ _OPPOSED = (
 # Kinds that are one happening told from either side: refugees leaving one country are arriving in another.
 _AKIN = (("flee", "arriv"),)
 # Phrases that say a kind in several words, as the one word standing for them (folded text).
+# Each with the words one of which it cannot be without: most texts have none, and are not searched.
 _PHRASES = (
-    (r"\b(?:take|takes|taking|took|taken) effect\b|\b(?:in|into) force\b|вступил[оаи]? в силу", "takeseffect"),
-    (r"\b(?:lay|lays|laid|laying) down (?:their |its |his )?(?:arms|weapons)\b", "layarms"),
-    (r"\b(?:hand|hands|handed|handing) (?:over|in) (?:their |its |his )?(?:arms|weapons)\b", "layarms"),
-    (r"сложи\w* оружие|сда\w* оружие", "layarms"),
-    (r"\b(?:step|steps|stepped|stepping) down\b", "stepsdown"),
-    (r"\b(?:give|gives|gave|giving|given) up\b", "surrender"),
+    (
+        ("effect", "force", "силу"),
+        r"\b(?:take|takes|taking|took|taken) effect\b|\b(?:in|into) force\b|вступил[оаи]? в силу",
+        "takeseffect",
+    ),
+    (("arms", "weapons"), r"\b(?:lay|lays|laid|laying) down (?:their |its |his )?(?:arms|weapons)\b", "layarms"),
+    (
+        ("arms", "weapons"),
+        r"\b(?:hand|hands|handed|handing) (?:over|in) (?:their |its |his )?(?:arms|weapons)\b",
+        "layarms",
+    ),
+    (("оружие",), r"сложи\w* оружие|сда\w* оружие", "layarms"),
+    (("down",), r"\b(?:step|steps|stepped|stepping) down\b", "stepsdown"),
+    ((" up",), r"\b(?:give|gives|gave|giving|given) up\b", "surrender"),
     # A truce "holds" is in force; talks are "held" (the host's kind).
-    (r"\b(ceasefire|truce|armistice) (?:largely |still |is |was )?(?:holds|holding|held)\b", r"\1 takeseffect"),
+    (
+        ("hold", "held"),
+        r"\b(ceasefire|truce|armistice) (?:largely |still |is |was )?(?:holds|holding|held)\b",
+        r"\1 takeseffect",
+    ),
     # Attending, negated, is skipping: "will not attend", "refuses to take part", "не примет участия".
     (
+        ("not ", "n't", "refuse", "decline"),
         r"\b(?:will not|won't|not to|does not|did not|doesn't|didn't|refuses? to|refused to|declines? to|declined to)"
         r" (?:attend|go to|travel to|take part|participate|join)\b",
         "skip",
     ),
-    (r"\bне (?:примет|принял|будет) участи\w*|\bне поедет\b|отказал\w* от участия", "skip"),
+    (("участи", "поедет"), r"\bне (?:примет|принял|будет) участи\w*|\bне поедет\b|отказал\w* от участия", "skip"),
     # Pulling out of talks is skipping them, not an exodus.
     (
+        ("pull", "withdr"),
         r"\b(?:pull|pulls|pulled|pulling|withdraw|withdraws|withdrew|withdrawn) (?:out )?(?:of|from) (?=(?:the )?"
         r"(?:[\w-]+ ){0,3}(?:talks|summit|meeting|negotiations)\b)",
         "boycott ",
@@ -300,11 +315,13 @@ def akin(a: frozenset[str], b: frozenset[str]) -> bool:
 
 def phrased(text: str) -> str:
     """The text with each phrase of a kind written as its one word ("took effect": "takeseffect")."""
-    for pattern, word in _compiled():
-        text = pattern.sub(word, text)
+    folded = text.casefold()
+    for anchors, pattern, word in _compiled():
+        if any(a in folded for a in anchors):
+            text = pattern.sub(word, text)
     return text
 
 
 @cache
-def _compiled() -> tuple[tuple[re.Pattern[str], str], ...]:
-    return tuple((re.compile(pattern, re.IGNORECASE), word) for pattern, word in _PHRASES)
+def _compiled() -> tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...]:
+    return tuple((anchors, re.compile(pattern, re.IGNORECASE), word) for anchors, pattern, word in _PHRASES)
