@@ -352,7 +352,7 @@ def pairwise(group: dict[str, int], truth: dict[str, str]) -> tuple[float, float
 
 
 def test_the_labelled_sample_weeks_are_grouped_as_the_definition_groups_them():
-    """A floor on the whole sample set (168 reports over six weeks, 94 events, 47 of several): measured
+    """A floor on the whole sample set (168 reports over seven weeks, 94 events, 47 of several): measured
     precision 0.96, recall 0.94, F1 0.95 (bench/events_quality.py); today's main 0.73 / 0.75 / 0.74 on the same
     set (0.97 / 0.94 / 0.95 on its first 94 reports, before the weeks of cases (a) and (b) were added)."""
     group, _ = grouped()

@@ -13,16 +13,18 @@ each key weighs by its rarity among the items grouped (idf, smoothed by PRIOR do
 
 Two reports' similarity is the cosine of their weighted keys; 0 when neither lead shares with the other
 headline a key that is not a name (the same who or where is not yet the same what); times KIND_APART when
-both leads name kinds of happening and none is the same ("reopens", "closes"); lowered with the hours
-between them past a day (by DECAY at WINDOW; beyond it never compared).
+both leads name kinds of happening and none is the same ("reopens", "closes"), times OPPOSED when they name
+opposite kinds of one thing (`lexicon.opposed`: a truce agreed and in force, skipping and attending);
+lowered with the hours between them past a day (by DECAY at WINDOW; beyond it never compared).
 It is a veto (None) when either stands alone by its genre, or when both give figures, none the same, more
 than MILESTONE apart: two milestones ("50,000 have fled", then "93,000").
 
 Reports join agglomeratively, the most similar pair first, and a report or an event joins another only
 when the mean similarity of all their pairs (average linkage) is at least SIMILAR and no pair is vetoed: an
 event is close to a report as a whole, never through one member, so counts over three days do not chain
-with an arrest and a decree. SIMILAR, SUMMARY and DECAY were chosen by leave-one-month-out cross-validation
-on the editors' events of ../shared/eval (bench/events_quality.py, docs/digests.md "Events").
+with an arrest and a decree. SIMILAR, SUMMARY, DECAY, KIND_APART and OPPOSED were chosen by
+leave-one-month-out cross-validation on the editors' events of ../shared/eval and the sample weeks
+(bench/events_quality.py, docs/digests.md "Events").
 
 Near-linear: each item is indexed under the KEYS rarest keys of its headline that another headline also has
 (an inverted index); only pairs within WINDOW sharing MIN_KEYS of them, or one that at most RARE headlines

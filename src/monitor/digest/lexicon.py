@@ -4,9 +4,11 @@ Two outlets tell one happening in their own words: "blast" and "explosion", "Aze
 "взрыв" and "explosion". Each word here is reduced to one key per class, so the kind of happening (the main
 verb or noun of a headline) and its actors count as shared; an actor is a name (`is_actor`), which alone
 does not make two headlines tell the same happening. The classes are the common
-kinds of news happenings (violence, agreements, arrests, departures, decisions) and the demonyms of the
-feeds' region, in English and Russian (the shipped feeds' languages); they were written from what the words
-mean, not fitted to any headline.
+kinds of news happenings in the spirit of CAMEO and ACE event types (violence, agreements and their coming
+into force, talks held and skipped, arrests and releases, departures, decisions, reactions) and the demonyms
+of the feeds' region, in English and Russian (the shipped feeds' languages); they were written from what the
+words mean, not fitted to any headline. Some kinds are opposite kinds of one thing (`opposed`), some phrases
+say a kind in several words (`phrased`).
 """
 
 from __future__ import annotations
