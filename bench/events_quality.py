@@ -42,6 +42,8 @@ GRID = {
     "SIMILAR": [round(0.05 + 0.025 * n, 3) for n in range(19)],
     "DECAY": [0.0, 0.3, 0.6],
     "SUMMARY": [0.0, 0.15, 0.3, 0.5],
+    "KIND_APART": [0.25, 0.5, 0.75, 1.0],
+    "OPPOSED": [0.0, 0.25, 0.5, 1.0],
 }
 _TAG = re.compile(r"<[^>]+>")
 

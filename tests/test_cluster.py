@@ -282,6 +282,65 @@ def test_a_live_blog_or_explainer_stands_alone_even_when_it_names_the_happening(
     assert list(group.values()).count(group[title]) == 1
 
 
+def alone_together(group: dict[str, int], event: dict[str, list[str]], *names: str) -> list[set[int]]:
+    """Each named true event's groups, after checking that each is one group holding nothing else."""
+    found = [events_of(group, event[name]) for name in names]
+    for name, groups in zip(names, found, strict=True):
+        assert len(groups) == 1, (name, groups)
+        assert list(group.values()).count(next(iter(groups))) == len(event[name]), name
+    return found
+
+
+def test_a_truce_agreed_and_the_truce_taking_effect_the_same_day_are_two_events():
+    """One day, the same words ("truce", "northern border", both countries): the agreement in the morning (three
+    outlets, one in Russian), the truce taking effect at midnight (two). Today's main: both English reports of
+    the agreement, both of the truce in force and an explainer in one event; the Russian report apart."""
+    group, event = grouped("e-")
+    agreed, in_force = alone_together(group, event, "e-truce-agreed", "e-truce-in-force")
+    assert agreed != in_force
+
+
+def test_one_leader_skipping_a_summit_and_another_attending_are_two_events():
+    """ "will not attend", "pulls out of", "отказался от участия" are skipping; "confirms he will go", "to
+    attend" attending. Today's main: one report of the skipping with both of the attending in one event."""
+    group, event = grouped("e-")
+    skips, attends = alone_together(group, event, "e-aliyev-skips", "e-pashinyan-attends")
+    assert skips != attends
+
+
+@pytest.mark.parametrize(
+    "first, then",
+    [("e-margara-closed", "e-margara-reopened"), ("e-opposition-detained", "e-opposition-freed")],
+    ids=["closed-then-reopened", "detained-then-freed"],
+)
+def test_a_thing_done_and_undone_is_two_events(first, then):
+    """A crossing closed and reopened the same day; a leader detained and freed ("frees detained leader" is the
+    release: a lead naming both tells the second). Today's main: the closing's and the reopening's three reports
+    in one event; the English report of the arrest with both of the release."""
+    group, event = grouped("e-")
+    done, undone = alone_together(group, event, first, then)
+    assert done != undone
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["e-district-surrender", "e-minister-resigns", "f-peacekeepers-leave", "f-truce-extended"],
+)
+def test_one_happening_in_words_that_barely_overlap_is_one_event(name):
+    """ "give up", "lay down arms", "capitulate", "сложили оружие", "surrender" are one kind of happening;
+    "quits", "steps down", "ушёл в отставку" another. Today's main: each split in two events (the Russian or
+    the other-worded report apart)."""
+    group, event = grouped(name[:2])
+    alone_together(group, event, name)
+
+
+def test_an_explainer_after_a_kicker_stands_alone():
+    """ "Sample: what the northern border truce means for villagers" is an explainer (its kicker before the
+    colon hid the genre). Today's main: it joined the truce's reports."""
+    group, event = grouped("e-")
+    alone_together(group, event, "e-truce-explainer")
+
+
 def pairwise(group: dict[str, int], truth: dict[str, str]) -> tuple[float, float, float]:
     """Pairwise precision, recall and F1 of a grouping against the true events (as score_events.py counts)."""
     tp = fp = fn = 0
@@ -293,9 +352,9 @@ def pairwise(group: dict[str, int], truth: dict[str, str]) -> tuple[float, float
 
 
 def test_the_labelled_sample_weeks_are_grouped_as_the_definition_groups_them():
-    """A floor on the whole sample set (94 reports, 53 events, 24 of several): measured precision 0.97,
-    recall 0.94, F1 0.95 (bench/events_quality.py); union-find over similar pairs (today's main) scored
-    0.27 / 0.32 / 0.29."""
+    """A floor on the whole sample set (168 reports over seven weeks, 94 events, 47 of several): measured
+    precision 0.96, recall 0.94, F1 0.95 (bench/events_quality.py); today's main 0.73 / 0.75 / 0.74 on the same
+    set (0.97 / 0.94 / 0.95 on its first 94 reports, before the weeks of cases (a) and (b) were added)."""
     group, _ = grouped()
     precision, recall, f1 = pairwise(group, labelled_samples()[1])
-    assert precision >= 0.95 and recall >= 0.9 and f1 >= 0.93, (precision, recall, f1)
+    assert precision >= 0.93 and recall >= 0.9 and f1 >= 0.92, (precision, recall, f1)

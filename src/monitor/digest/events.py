@@ -13,16 +13,18 @@ each key weighs by its rarity among the items grouped (idf, smoothed by PRIOR do
 
 Two reports' similarity is the cosine of their weighted keys; 0 when neither lead shares with the other
 headline a key that is not a name (the same who or where is not yet the same what); times KIND_APART when
-both leads name kinds of happening and none is the same ("reopens", "closes"); lowered with the hours
-between them past a day (by DECAY at WINDOW; beyond it never compared).
+both leads name kinds of happening and none is the same ("reopens", "closes"), times OPPOSED when they name
+opposite kinds of one thing (`lexicon.opposed`: a truce agreed and in force, skipping and attending);
+lowered with the hours between them past a day (by DECAY at WINDOW; beyond it never compared).
 It is a veto (None) when either stands alone by its genre, or when both give figures, none the same, more
 than MILESTONE apart: two milestones ("50,000 have fled", then "93,000").
 
 Reports join agglomeratively, the most similar pair first, and a report or an event joins another only
 when the mean similarity of all their pairs (average linkage) is at least SIMILAR and no pair is vetoed: an
 event is close to a report as a whole, never through one member, so counts over three days do not chain
-with an arrest and a decree. SIMILAR, SUMMARY and DECAY were chosen by leave-one-month-out cross-validation
-on the editors' events of ../shared/eval (bench/events_quality.py, docs/digests.md "Events").
+with an arrest and a decree. SIMILAR, SUMMARY, DECAY, KIND_APART and OPPOSED were chosen by
+leave-one-month-out cross-validation on the editors' events of ../shared/eval and the sample weeks
+(bench/events_quality.py, docs/digests.md "Events").
 
 Near-linear: each item is indexed under the KEYS rarest keys of its headline that another headline also has
 (an inverted index); only pairs within WINDOW sharing MIN_KEYS of them, or one that at most RARE headlines
@@ -45,13 +47,14 @@ from ..text.stemming import stem
 from ..text.terms import fold
 from ..types import ThemedItem
 from . import headline
-from .lexicon import canonical, is_actor, kinds
+from .lexicon import akin, canonical, is_actor, kinds, opposed, phrased, resolved
 
 WINDOW = timedelta(days=3)
 MILESTONE = timedelta(hours=18)  # figures further apart than this are another day's milestone
 SUMMARY_WORDS = 40  # a lede tells the happening; the rest of a long summary is background
 LEAD, REST, SUMMARY = 1.0, 0.5, 0.5
 KIND_APART = 0.5  # what leads naming different kinds of happening keep of their similarity
+OPPOSED = 0.0  # what leads naming opposite kinds of one thing keep ("agreed" and "took effect")
 DECAY = 0.3  # similarity lost by WINDOW, from a day on
 PRIOR = 30  # documents added to every word's count of non-holders: idf = log((N + PRIOR) / df)
 SIMILAR = 0.175
@@ -95,13 +98,15 @@ class Report:
 
 def read(item: ThemedItem) -> Report:
     said = headline.read(item.title)
+    # A kind said in several words ("took effect", "lay down arms") is read as its one word.
+    said = headline.Headline(phrased(said.lead), phrased(said.rest), said.genre, said.counts)
     # A figure is a key too: "50,000" and "50 000" say the same milestone in any language.
     lead = frozenset(itertools.chain(_keys(said.lead), (f"#{n}" for n in headline.counts(said.lead))))
     words = lead.union(_keys(said.rest), (f"#{n}" for n in said.counts))
-    weights = dict.fromkeys(_words(item.summary, SUMMARY_WORDS), SUMMARY)
+    weights = dict.fromkeys(_words(phrased(item.summary), SUMMARY_WORDS), SUMMARY)
     weights.update(dict.fromkeys(words, REST))
     weights.update(dict.fromkeys(lead, LEAD))
-    kind = frozenset().union(*map(kinds, lead))
+    kind = resolved(frozenset().union(*map(kinds, lead)))
     names = _names(said.lead, said.rest)
     return Report(weights, lead, kind, words, names, said.genre is not None, said.counts, item.published)
 
@@ -194,8 +199,11 @@ def similarity(a: Report, b: Report, u: _Vector, v: _Vector) -> float | None:
         u, v = v, u
     dot = sum(w * v.weight[k] for k, w in u.weight.items() if k in v.weight)
     late = max(0.0, (apart - timedelta(days=1)) / (WINDOW - timedelta(days=1)))
-    # Two leads that name kinds of happening, none the same ("reopens", "closes"), tell two happenings.
-    kind = KIND_APART if a.kinds and b.kinds and not a.kinds & b.kinds else 1.0
+    # Two leads that name kinds of happening, none the same ("reopens", "closes"), tell two happenings; so do
+    # two naming opposite kinds of one thing ("agree" a ceasefire, the ceasefire "takes effect").
+    kind = 1.0
+    if a.kinds and b.kinds:
+        kind = OPPOSED if opposed(a.kinds, b.kinds) else 1.0 if akin(a.kinds, b.kinds) else KIND_APART
     return dot / (u.norm * v.norm) * (1.0 - DECAY * late) * kind
 
 

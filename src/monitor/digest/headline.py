@@ -66,7 +66,9 @@ def read(title: str) -> Headline:
     text = title.strip()
     kicker, body = _unkicked(_SUFFIX.sub("", text))
     lead, rest = _first_clause(body)
-    return Headline(lead, f"{kicker} {rest}".strip(), genre(text), counts(text))
+    # The genre is read after a kicker too: "Sample: what the truce means" is an explainer.
+    kind = genre(text) or (genre(body) if kicker else None)
+    return Headline(lead, f"{kicker} {rest}".strip(), kind, counts(text))
 
 
 def _unkicked(text: str) -> tuple[str, str]:

@@ -4,17 +4,21 @@ Two outlets tell one happening in their own words: "blast" and "explosion", "Aze
 "взрыв" and "explosion". Each word here is reduced to one key per class, so the kind of happening (the main
 verb or noun of a headline) and its actors count as shared; an actor is a name (`is_actor`), which alone
 does not make two headlines tell the same happening. The classes are the common
-kinds of news happenings (violence, agreements, arrests, departures, decisions) and the demonyms of the
-feeds' region, in English and Russian (the shipped feeds' languages); they were written from what the words
-mean, not fitted to any headline.
+kinds of news happenings in the spirit of CAMEO and ACE event types (violence, agreements and their coming
+into force, talks held and skipped, arrests and releases, departures, decisions, reactions) and the demonyms
+of the feeds' region, in English and Russian (the shipped feeds' languages); they were written from what the
+words mean, not fitted to any headline. Some kinds are opposite kinds of one thing (`opposed`), some phrases
+say a kind in several words (`phrased`).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import cache
 
 from ..text.stemming import stem
+from ..text.terms import fold
 
 # Kinds of happening: the main verb or noun of a headline's lead. A class is a line, continued by indented
 # lines (the Russian words). A word may be of several kinds ("pull out" of talks, "pull out" of a base); its
@@ -26,14 +30,18 @@ ceasefire truce armistice
     перемирие перемирия
 arrest arrested arrests detain detained detains detention apprehended
     арест арестован арестована арестовали задержан задержали задержание
+release releases released free frees freed
+    освобожден освобождена освободили отпустили
 dissolve dissolves dissolved dissolution disband disbands disbanded abolish abolished cease ceases
     роспуск распустить упразднить упразднен ликвидация
-offensive assault assaults onslaught operation launch launches launched began begin begins start starts
+offensive assault assaults onslaught operation launch launches launched
     наступление операция операцию атака атаку
 surrender surrenders surrendered concede concedes capitulate capitulates capitulation end ends ended
-    капитуляция капитулировал сдался
+    disarm disarms disarmed disarmament layarms
+    капитуляция капитулировал сдался разоружение разоружаются сложили
 flee flees fled fleeing leave leaves left exodus evacuate evacuated exit withdraw withdraws pull pulls
-    бежать бежали покинули покидают выехали исход
+    withdrawal pullout
+    бежать бежали покинули покидают выехали исход выход вывод эвакуированы эвакуация эвакуировали
 dead killed kill kills deaths death die died toll fatalities injured injuries wounded
     погибли погибших погиб погибшие жертвы жертв убиты ранены
 capture captured captures seize seized seizes recapture recaptured fall falls
@@ -42,24 +50,42 @@ talks negotiations negotiate negotiating summit meet meets meeting
     переговоры переговоров саммит встреча
 summon summons summoned
     вызвал вызвали
-skip skips boycott boycotts withdraw withdraws pull pulls snub snubs
-    пропустит бойкот откажется
+skip skips boycott boycotts snub snubs cancel cancels cancelled canceled
+    refuse refuses refused decline declines declined
+    пропустит бойкот откажется отказался отменил отменили
+agree agrees agreed agreement deal accord broker brokers brokered
+    договорились договоренность соглашение согласовали
+inforce takeseffect breach breaches breached violate violates violated violation
+    violations break breaks breaking broke broken shatter shatters shattered collapse collapses collapsed
+    нарушение нарушения нарушили нарушил нарушают соблюдается
 sanction sanctions
     санкции санкций
 protest protests protesters rally rallies
     демонстрация протест протесты митинг
 open opens opened reopen reopens reopened
     открыт открыли открылся
-close closes closed block blocks blocked blockade
+close closes closed shut shuts block blocks blocked blockade
     закрыт закрыли перекрыли блокада
 register registers registered registration
     регистрация
-attend attends attendance confirm confirms
-    участвовать
+attend attends attended attending attendance confirm confirms confirmed participate participates
+    участвовать участие подтвердил
 sign signs signed decree decrees
     указ подписал подписали
-ratify ratifies ratified ratification join joins accede membership
-    ратифицировал ратифицировала вступить
+ratify ratifies ratified ratification join joins accede membership approve approves approved
+    ратифицировал ратифицировала вступить одобрил одобрила
+reject rejects rejected veto vetoes vetoed
+    отклонил отклонила отверг отвергла
+host hosts hosted hosting convene convenes convened hold holds held
+    проведут проведет пройдут
+extend extends extended extension prolong prolongs prolonged
+    продлить продлили продлении продление
+flood floods flooding flooded
+    наводнение наводнения паводок
+earthquake quake tremor
+    землетрясение
+wildfire wildfires blaze
+    пожар пожары
 raise raises raised hoist hoists
     поднял подняли
 sell sells sold sale sales supply supplies deliver delivers send sends sent arms weapons
@@ -72,11 +98,84 @@ arrive arrives arrived reach reaches reached visit visits
     прибыл прибыли прибыла посетил
 accuse accuses accused blame blames
     обвинил обвинили обвиняет
+condemn condemns condemned denounce denounces denounced
+    осудил осудили осуждает
+deny denies denied
+    опроверг опровергает отрицает
+welcome welcomes welcomed
+    приветствовал приветствует приветствуют
+recall recalls recalled
+    отозвал отозвала отзывает
 warn warns warned warning
     предупредил предупреждает
 shortage shortages run runs short lack lacks
     нехватка дефицит
+resign resigns resigned resignation stepsdown quit quits
+    отставка отставку
+election elections vote votes voted referendum
+    выборы голосование референдум
+recognise recognises recognised recognize recognizes recognized recognition
+    признал признала признает признание
+deploy deploys deployed deployment
+    развернут развернули ввод
+return returns returned returning
+    вернулись возвращаются возвращение
 """
+# Kinds that tell two happenings of one thing when one report's lead names one and the other's the other:
+# a ceasefire agreed is not the ceasefire in force or broken; one leader skipping talks is not another
+# attending; a road opened is not one closed; an arrest is not a release. A lead naming both tells the
+# second, the first being its background ("the truce agreed on Monday takes effect", "detained leader freed",
+# "reopens after closure").
+_OPPOSED = (
+    ("agre", "inforc"),
+    ("attend", "skip"),
+    ("host", "skip"),
+    ("close", "open"),
+    ("arrest", "releas"),
+    ("agre", "reject"),
+    ("ratifi", "reject"),
+)
+# Kinds that are one happening told from either side: refugees leaving one country are arriving in another.
+_AKIN = (("flee", "arriv"),)
+# Phrases that say a kind in several words, as the one word standing for them (folded text).
+# Each with the words one of which it cannot be without: most texts have none, and are not searched.
+_PHRASES = (
+    (
+        ("effect", "force", "силу"),
+        r"\b(?:take|takes|taking|took|taken) effect\b|\b(?:in|into) force\b|вступил[оаи]? в силу",
+        "takeseffect",
+    ),
+    (("arms", "weapons"), r"\b(?:lay|lays|laid|laying) down (?:their |its |his )?(?:arms|weapons)\b", "layarms"),
+    (
+        ("arms", "weapons"),
+        r"\b(?:hand|hands|handed|handing) (?:over|in) (?:their |its |his )?(?:arms|weapons)\b",
+        "layarms",
+    ),
+    (("оружие",), r"сложи\w* оружие|сда\w* оружие", "layarms"),
+    (("down",), r"\b(?:step|steps|stepped|stepping) down\b", "stepsdown"),
+    ((" up",), r"\b(?:give|gives|gave|giving|given) up\b", "surrender"),
+    # A truce "holds" is in force; talks are "held" (the host's kind).
+    (
+        ("hold", "held"),
+        r"\b(ceasefire|truce|armistice) (?:largely |still |is |was )?(?:holds|holding|held)\b",
+        r"\1 takeseffect",
+    ),
+    # Attending, negated, is skipping: "will not attend", "refuses to take part", "не примет участия".
+    (
+        ("not ", "n't", "refuse", "decline"),
+        r"\b(?:will not|won't|not to|does not|did not|doesn't|didn't|refuses? to|refused to|declines? to|declined to)"
+        r" (?:attend|go to|travel to|take part|participate|join)\b",
+        "skip",
+    ),
+    (("участи", "поедет"), r"\bне (?:примет|принял|будет) участи\w*|\bне поедет\b|отказал\w* от участия", "skip"),
+    # Pulling out of talks is skipping them, not an exodus.
+    (
+        ("pull", "withdr"),
+        r"\b(?:pull|pulls|pulled|pulling|withdraw|withdraws|withdrew|withdrawn) (?:out )?(?:of|from) (?=(?:the )?"
+        r"(?:[\w-]+ ){0,3}(?:talks|summit|meeting|negotiations)\b)",
+        "boycott ",
+    ),
+)
 # Other words that name the same thing: things, then actors (demonyms, capitals, names in both scripts).
 _THINGS = """
 refugee refugees displaced evacuees
@@ -85,6 +184,50 @@ weapons arms weaponry armament
     оружие оружия вооружение
 city town
     город города
+border borders frontier
+    граница границе границы
+fighting fight fights hostilities clashes clash combat conflict war
+    бои боев боевые конфликт война
+cleansing
+    чистка чисткой чистки
+ethnic
+    этническая этнической этнические этнических
+enclave region territory
+    анклав регион территория
+leader leaders
+    лидер лидера лидеры
+president presidential
+    президент президента
+minister ministers ministry
+    министр министра министерство
+prime premier pm
+    премьер премьер-министр
+defence defense
+    оборона обороны
+opposition
+    оппозиция оппозиции
+parliament parliamentary
+    парламент парламента
+court judge
+    суд суда
+police
+    полиция полиции
+army troops forces military
+    армия армии войска военные
+government authorities
+    правительство власти
+militia militias separatists rebels fighters
+    ополченцы ополчение сепаратисты боевики
+villagers residents civilians
+    жители мирные
+participation
+    участие участия
+ambassador ambassadors envoy envoys
+    посол посла послов
+aid humanitarian convoy
+    помощь гуманитарный гуманитарная гуманитарной конвой
+peacekeepers peacekeeper peacekeeping contingent
+    миротворцы миротворцев миротворческий контингент
 """
 _ACTORS = """
 azerbaijan azerbaijani azerbaijanis azeri azeris baku
@@ -122,9 +265,10 @@ def _classes() -> tuple[dict[str, str], dict[str, frozenset[str]]]:
     for text, is_kind in ((_KINDS, True), (_THINGS, False), (_ACTORS, False)):
         for line in re.split(r"\n(?! )", text.strip()):
             words = line.split()
-            head = stem(words[0])
+            # Folded as the headlines' words are ("й" is "и"), or a Russian word would never meet its class.
+            head = stem(fold(words[0]))
             for word in words:
-                key = keys.setdefault(stem(word), head)
+                key = keys.setdefault(stem(fold(word)), head)
                 if is_kind:
                     kinds.setdefault(key, set()).add(head)
     return keys, {key: frozenset(found) for key, found in kinds.items()}
@@ -137,7 +281,7 @@ def canonical(key: str) -> str:
 
 @cache
 def _actors() -> frozenset[str]:
-    return frozenset(stem(line.split()[0]) for line in re.split(r"\n(?! )", _ACTORS.strip()))
+    return frozenset(stem(fold(line.split()[0])) for line in re.split(r"\n(?! )", _ACTORS.strip()))
 
 
 def is_actor(key: str) -> bool:
@@ -148,3 +292,38 @@ def is_actor(key: str) -> bool:
 def kinds(key: str) -> frozenset[str]:
     """The kinds of happening a word's key names ("explos", "arrest"...); none for most words."""
     return _classes()[1].get(key, frozenset())
+
+
+def resolved(found: frozenset[str]) -> frozenset[str]:
+    """A lead's kinds, without the first of an opposed pair when it names the second too (its background)."""
+    return found - {x for x, y in _OPPOSED if x in found and y in found}
+
+
+@cache
+def _opposed() -> frozenset[tuple[str, str]]:
+    return frozenset(itertools.chain(_OPPOSED, ((b, a) for a, b in _OPPOSED)))
+
+
+def opposed(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two leads' kinds tell two happenings of one thing: one names a kind, the other its opposite,
+    and neither names both ("agree" a ceasefire, the ceasefire "takes effect")."""
+    return any((x, y) in _opposed() and y not in a and x not in b for x in a for y in b)
+
+
+def akin(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two leads' kinds share one, or name one happening from either side ("flee", "arrive")."""
+    return bool(a & b) or any((x, y) in _AKIN or (y, x) in _AKIN for x in a for y in b)
+
+
+def phrased(text: str) -> str:
+    """The text with each phrase of a kind written as its one word ("took effect": "takeseffect")."""
+    folded = text.casefold()
+    for anchors, pattern, word in _compiled():
+        if any(a in folded for a in anchors):
+            text = pattern.sub(word, text)
+    return text
+
+
+@cache
+def _compiled() -> tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...]:
+    return tuple((anchors, re.compile(pattern, re.IGNORECASE), word) for anchors, pattern, word in _PHRASES)
