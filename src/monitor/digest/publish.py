@@ -29,12 +29,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from jinja2 import Environment
+
 from ..config.load import Config
 from ..storage import Store
 from ..storage import digests as store_digest
 from ..storage.history import live_since
 from ..weeks import week_end, week_label
-from .build import build, event_rows
+from .build import Digest, build, event_rows
 from .decide import DigestFacts
 from .deliver import (
     SMTP_TIMEOUT,
@@ -291,13 +293,11 @@ def _already(record: store_digest.DigestRecord) -> Published:
     )
 
 
-def rebuild(
-    config: Config, store: Store, start: datetime, now: datetime, *, out_dir: str | None = None, dry_run: bool = False
-) -> Published:
-    """A past week built again with today's matches and themes, as a version of its own
-    (`YYYY-Www.rebuilt.*`, marked so at the top): never recorded, never sent, and never written over the
-    week's digest, whose files stay what was recorded (and e-mailed)."""
-    zone = ZoneInfo(config.timezone)
+def _unrecorded(
+    config: Config, store: Store, start: datetime, now: datetime, subject_template: str
+) -> tuple[Digest, Environment]:
+    """A week's digest built from today's matches and themes, for a version that is never recorded (a
+    preview, a rebuild), and the templates to render it with."""
     week, end = week_label(start, config.timezone), week_end(start, config.timezone)
     data = store_digest.week_data(
         store, week, start, end, list(config.themes), now=now, stale_after=config.polling.stale_after
@@ -307,10 +307,21 @@ def rebuild(
         config.themes,
         timezone=config.timezone,
         now=now,
-        subject_template=config.email.subject,
+        subject_template=subject_template,
         groups=config.digest.groups,
     )
-    env = environment(config.digest.templates_dir)
+    return digest, environment(config.digest.templates_dir)
+
+
+def rebuild(
+    config: Config, store: Store, start: datetime, now: datetime, *, out_dir: str | None = None, dry_run: bool = False
+) -> Published:
+    """A past week built again with today's matches and themes, as a version of its own
+    (`YYYY-Www.rebuilt.*`, marked so at the top): never recorded, never sent, and never written over the
+    week's digest, whose files stay what was recorded (and e-mailed)."""
+    zone = ZoneInfo(config.timezone)
+    week = week_label(start, config.timezone)
+    digest, env = _unrecorded(config, store, start, now, config.email.subject)
     record = store_digest.record(store, week)
     recorded = f"the digest recorded as {record.state} is {week}.txt" if record else "no digest of it is recorded"
     local_now = now.astimezone(zone)
@@ -342,18 +353,7 @@ def preview(
     with a sender, "Preview" in the subject."""
     zone = ZoneInfo(config.timezone)
     week, end = week_label(start, config.timezone), week_end(start, config.timezone)
-    data = store_digest.week_data(
-        store, week, start, end, list(config.themes), now=now, stale_after=config.polling.stale_after
-    )
-    digest = build(
-        data,
-        config.themes,
-        timezone=config.timezone,
-        now=now,
-        subject_template=PREVIEW_SUBJECT + config.email.subject,
-        groups=config.digest.groups,
-    )
-    env = environment(config.digest.templates_dir)
+    digest, env = _unrecorded(config, store, start, now, PREVIEW_SUBJECT + config.email.subject)
     local_end = end.astimezone(zone)
     banner = (
         f"PREVIEW: week {week} is not over (it ends {local_end:%A} {local_end.day} {local_end:%B %Y %H:%M} "
