@@ -164,6 +164,7 @@ def test_a_feed_down_a_day_and_back_is_named_with_what_may_be_missing(live):
         "up to 3 hours may be missing"
     )
     assert expected in text and expected in visible(html)
+    assert "nothing missing" not in text  # the same outage is not also said to have lost nothing
 
 
 def test_the_chart_marks_the_days_nothing_was_observed(live):
@@ -283,3 +284,27 @@ def test_polls_record_how_far_back_their_documents_reached_and_the_same_document
         "SELECT f.name, o.since, o.until FROM observed o JOIN feeds f ON f.id = o.feed_id ORDER BY f.name, o.since"
     )
     assert spans == [{"name": "nyt-world", "since": "2023-09-24T10:00:00Z", "until": fetches[1]["started_at"]}]
+
+
+def test_a_feed_down_and_back_still_carrying_all_it_published_is_named_with_nothing_missing(live):
+    """nyt-world down from Friday 12:00 to Saturday 09:10, when its feed still reached back past its last
+    observation: the failure is named, and said to have lost nothing; tass, polled throughout, is not named."""
+    poll, digest = live
+    moment = datetime(2023, 9, 24, 20, tzinfo=UTC)
+    friday = datetime(2023, 9, 29, 3, 59, tzinfo=UTC)
+    while moment < friday:
+        poll(moment, nyt_world=every(moment - timedelta(hours=24), moment), tass=every(at(14), at(18)))
+        moment += timedelta(hours=12)
+    poll(friday, nyt_world=every(friday - timedelta(hours=24), friday))
+    poll(datetime(2023, 9, 29, 12, tzinfo=UTC), nyt_world=503)
+    poll(datetime(2023, 9, 30, 0, tzinfo=UTC), nyt_world=503)
+    back = datetime(2023, 9, 30, 9, 10, tzinfo=UTC)
+    poll(back, nyt_world=every(datetime(2023, 9, 28, 6, tzinfo=UTC), back))  # reaches back before Friday 03:59
+    moment = datetime(2023, 9, 30, 20, tzinfo=UTC)
+    while moment < datetime(2023, 10, 2, 9, tzinfo=UTC):
+        poll(moment, nyt_world=every(moment - timedelta(hours=24), moment))
+        moment += timedelta(hours=12)
+    text, html = digest("2023-W39")
+    expected = "nyt-world: failing Friday 12:00 to Saturday 09:10; its feed still carried what it published meanwhile"
+    assert expected in text and expected in visible(html), text.split("--")[0]
+    assert "nothing missing" in text and "may be missing" not in text and "tass: failing" not in text

@@ -269,6 +269,15 @@ class FeedTrouble:
 
 
 @dataclass(frozen=True, slots=True)
+class Outage:
+    """A feed's polls failed from `since` (the first failure) until `back` (the poll that worked again)."""
+
+    feed: str
+    since: datetime
+    back: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ObservedSpan:
     """A span of time a feed was observed without a break (the `observed` table): whatever it published
     from `since` to `until` was in a document the monitor stored. `resumed` is the observation that began
@@ -300,6 +309,7 @@ class WeekData:
     # Each feed's observed spans that touch the week or the one before (None: not read, as before issue 22:
     # the first successful poll, `polled_since`, says what was observed).
     observed: dict[str, tuple[ObservedSpan, ...]] | None = None
+    outages: tuple[Outage, ...] = ()  # the week's failed polls followed by one that worked, a run a feed
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..types import EventRow, EventTheme, Evidence, FeedTrouble, ThemedItem, ThemeSpec, WeekData
+from ..types import EventRow, EventTheme, Evidence, FeedTrouble, Outage, ThemedItem, ThemeSpec, WeekData
 from . import observed as seen
 from .groups import OTHER, GroupCoverage, coverage, group_names, group_troubles, memberships, output
 from .stories import COMPACT_AFTER, SUMMARY_CHARS, Report, WeekEvent, glance, week_of
@@ -174,6 +174,7 @@ class Digest:
     unobserved: str = ""
     previous_unobserved: str = ""
     gaps: tuple[seen.Gap, ...] = ()
+    recovered: tuple[Outage, ...] = ()  # feeds that failed and came back carrying all they published meanwhile
     day_observed: tuple[bool, ...] = ()  # whether any feed was observed on each day of the week
 
     @property
@@ -233,6 +234,7 @@ def build(
     so_far = [(since, min(until, upto)) for since, until in observed if since < upto]
     day_observed = seen.days_observed(so_far, days, zone)
     unobserved = seen.described(this_week, data.start, upto, zone)
+    gaps = seen.gaps(spans, data.start, upto)
     previous_unobserved = seen.described(last_week, previous_start, data.start, zone)
     names = group_names(groups, data.feed_tags)
     member = memberships(names, data.feed_tags)
@@ -295,7 +297,11 @@ def build(
         previous_unobserved=previous_unobserved,
         gaps=tuple(
             replace(g, since=g.since.astimezone(zone), until=g.until.astimezone(zone), reach=g.reach.astimezone(zone))
-            for g in seen.gaps(spans, data.start, upto)
+            for g in gaps
+        ),
+        recovered=tuple(
+            replace(o, since=o.since.astimezone(zone), back=o.back.astimezone(zone))
+            for o in seen.whole_again(data.outages, gaps)
         ),
         day_observed=day_observed,
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..types import ObservedSpan
+from ..types import ObservedSpan, Outage
 
 GRACE = timedelta(hours=1)
 FOREVER = datetime.max.replace(tzinfo=ZoneInfo("UTC")) - timedelta(days=2)
@@ -141,3 +141,12 @@ def described(coverage: Coverage, start: datetime, end: datetime, zone: ZoneInfo
 def moment(when: datetime, zone: ZoneInfo) -> str:
     local = when.astimezone(zone)
     return f"{local:%A} {local.day} {local:%B %H:%M}"
+
+
+def whole_again(outages: Sequence[Outage], gaps: Sequence[Gap]) -> tuple[Outage, ...]:
+    """The outages after which the feed came back still carrying what it published meanwhile: no gap of
+    that feed overlaps them, so nothing is missing, and the digest says so rather than leave the failure
+    unsaid."""
+    return tuple(
+        o for o in outages if not any(g.feed == o.feed and g.since <= o.back and g.until >= o.since for g in gaps)
+    )

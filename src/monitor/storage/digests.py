@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..types import EventRow, Evidence, FeedTrouble, Span, ThemedItem, WeekData, evidence_records
+from ..types import EventRow, Evidence, FeedTrouble, Outage, Span, ThemedItem, WeekData, evidence_records
 from ..units import from_iso, iso
 from . import observed
 from .connection import NEWEST, STALE, SUCCESSES, Connection
@@ -100,6 +100,7 @@ def week_data(
         carried=_carried(store, start, end),
         # Two weeks back: a gap that began before the week is named from its start.
         observed=observed.spans(store, previous_start - (end - start), end),
+        outages=_outages(store, start, end),
     )
 
 
@@ -179,6 +180,21 @@ def _late_items(store: Connection, week: str, start: datetime, themes: list[str]
         themes,
         late=True,
     )
+
+
+def _outages(store: Connection, start: datetime, end: datetime) -> tuple[Outage, ...]:
+    """Each run of the week's failed polls of a feed that a poll which worked ended (the feed came back),
+    from its first failure to that poll."""
+    rows = store.conn.execute(
+        """
+        SELECT f.name, min(x.started_at), back FROM (
+            SELECT x.feed_id, x.started_at, (SELECT min(ok.started_at) FROM fetches ok WHERE ok.feed_id = x.feed_id
+                AND ok.started_at > x.started_at AND ok.outcome NOT IN ('error', 'gone')) AS back
+            FROM fetches x WHERE x.started_at >= :start AND x.started_at < :end AND x.outcome IN ('error', 'gone')
+        ) x JOIN feeds f ON f.id = x.feed_id WHERE back IS NOT NULL GROUP BY x.feed_id, back ORDER BY f.name, back""",
+        {"start": iso(start), "end": iso(end)},
+    ).fetchall()
+    return tuple(Outage(name, from_iso(since), from_iso(back)) for name, since, back in rows)  # type: ignore[arg-type]
 
 
 def _troubled(store: Connection, start: datetime, end: datetime) -> tuple[FeedTrouble, ...]:
