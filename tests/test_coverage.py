@@ -1,8 +1,9 @@
 """No data is not a quiet week (issue 11): a digest says which part of its week was polled.
 
-A week that ended before the first successful poll is not digested unbidden (not by the daemon, not by
-`monitor digest` without --week); asked for by name, it is written saying that nothing was polled then,
-and e-mailed only with an explicit --send. A week polled only in part says since when, and so does a
+A week that ended before anything was observed is not digested unbidden (not by the daemon, not by
+`monitor digest` without --week); one only a first poll's document reached is written by the command and
+held back from e-mail; asked for by name, a week is written saying what of it was observed, and e-mailed
+only with an explicit --send. A week polled only in part says since when, and so does a
 comparison with such a week. A feed added during the week is "failing since it was added", not "failed
 all week". Driven as an operator would: the real feed server, the CLI, `monitor run`, the SMTP server.
 """
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitor.config.load import load_config
 from monitor.digest.build import build
 from monitor.digest.decide import DAEMON_ROUND, DigestFacts, decide
 from monitor.digest.render import environment, render_html, render_text
@@ -57,7 +59,7 @@ def test_a_first_start_sends_no_digest_for_the_week_before_it(feed_server, write
     try:
         wait_for(lambda: count(db, "SELECT count(*) FROM items") == 3, what="the first poll")
         wait_for(
-            lambda: mail.messages or "nothing was polled" in log.read_text(),
+            lambda: mail.messages or f"digest {last_week}: not produced" in log.read_text(),
             timeout=30,
             what="the start-up digest check",
         )
@@ -67,20 +69,34 @@ def test_a_first_start_sends_no_digest_for_the_week_before_it(feed_server, write
     print(f"\ncopies of {last_week} e-mailed by a first start: {len(mail.messages)}")
     assert mail.messages == []
     assert count(db, "SELECT count(*) FROM digests") == 0 and not (tmp_path / "digests").exists()
-    line = next(x for x in log.read_text().splitlines() if "nothing was polled" in x)
-    assert f"digest {last_week}: not produced" in line
+    # The first poll's document carried last week (observed), but no live poll did: not produced.
+    line = next(x for x in log.read_text().splitlines() if f"digest {last_week}: not produced" in x)
+    assert "it is before the first live poll" in line, line
 
 
-def test_digest_without_week_skips_a_week_before_the_first_poll(
+def test_digest_without_week_skips_a_week_nothing_observed_and_holds_one_only_a_first_poll_reached(
     feed_server, write_config, tmp_path, mail, run_cli, query
 ):
-    config = setup(feed_server, write_config, tmp_path, mail)
+    """One rule (issue 22): a week is digested unbidden once something observed it. A first poll whose feed
+    carries only today's items observed nothing of last week: skipped. One whose feed still carries last
+    week's items observed it: written, and held back from e-mail until live polling covers a week."""
+    now = datetime.now(UTC)
+    fresh = [Entry("Sample: families fled Stepanakert today", "https://sample-wire.example.org/t", published=now)]
+    config = setup(feed_server, write_config, tmp_path, mail, entries=fresh)
     run_cli(config, "poll")
     result = run_cli(config, "digest")
     print(f"\n`monitor digest` after a first poll: {len(mail.messages)} e-mail(s)")
     assert mail.messages == [] and not (tmp_path / "digests").exists()
     assert query("SELECT count(*) AS n FROM digests")[0]["n"] == 0
-    assert "nothing was polled that week" in result.output and "--week" in result.output
+    assert "nothing was observed that week" in result.output and "--week" in result.output
+
+    feed_server.add("/wire", body=rss(fresh + last_week_entries()))
+    run_cli(config, "poll", "--force")
+    result = run_cli(config, "digest")
+    zone = load_config(config).timezone
+    last_week = week_label(last_complete_week(now, zone), zone)
+    assert mail.messages == [] and f"{last_week}: not e-mailed: it is before the first live poll" in result.output
+    assert query("SELECT week, state FROM digests") == [{"week": last_week, "state": "rendered"}]
 
 
 def test_an_unpolled_week_asked_for_is_written_as_such_and_sent_only_with_send(

@@ -35,7 +35,7 @@ def facts(**changes: object) -> DigestFacts:
 
 def test_the_command_digests_the_last_complete_week_and_mails_it_as_email_enabled_says():
     decision = decide(DigestRequest(), FACTS, NOW)
-    assert decision == DigestDecision(W39, "2023-W39", True, True, None, True, None)
+    assert decision == DigestDecision(W39, "2023-W39", True, True, None, True, None, retry=True)
     assert not decide(DigestRequest(), facts(email_enabled=False), NOW).mail
 
 
@@ -79,17 +79,17 @@ def test_mail_wanted_without_recipients_is_a_usage_error_and_nothing_is_done(req
 
 @pytest.mark.parametrize(
     ("polled", "said"),
-    [(None, "no successful poll yet"), (IN_W40, "polling began 2023-10-03 07:00 UTC")],
+    [(None, "no successful poll yet"), (IN_W40, "observation began 2023-10-03 07:00 UTC")],
 )
 def test_an_unpolled_week_is_skipped_unless_named(polled, said):
     unnamed = decide(DigestRequest(), facts(polled_since=polled, live_since=polled), NOW)
     assert (unnamed.write, unnamed.mail) == (False, True)  # not written; failed deliveries are retried all the same
     assert not decide(DigestRequest(send=False), facts(polled_since=polled), NOW).mail
     assert not decide(DigestRequest(dry_run=True), facts(polled_since=polled), NOW).mail
-    assert unnamed.skipped == f"nothing was polled that week ({said})"
+    assert unnamed.skipped == f"nothing was observed that week ({said})"
     named = decide(DigestRequest(week=W39), facts(polled_since=polled, live_since=polled), NOW)
     assert (named.write, named.skipped, named.mail) == (True, None, False)
-    assert named.not_mailed == "nothing was polled that week (--send sends it)"
+    assert named.not_mailed == "nothing was observed that week (--send sends it)"
     sent = decide(DigestRequest(week=W39, send=True), facts(polled_since=polled, live_since=polled), NOW)
     assert (sent.write, sent.mail, sent.not_mailed) == (True, True, None)
 
@@ -112,7 +112,7 @@ def test_a_week_imports_filled_before_the_first_live_poll_is_written_not_mailed_
 def test_the_daemon_digests_the_week_due_by_the_send_schedule():
     assert decide(DAEMON_ROUND, FACTS, datetime(2023, 10, 2, 7, 59, tzinfo=UTC)).label == "2023-W38"
     decision = decide(DAEMON_ROUND, FACTS, datetime(2023, 10, 2, 8, tzinfo=UTC))
-    assert decision == DigestDecision(W39, "2023-W39", True, True, None, True, None)
+    assert decision == DigestDecision(W39, "2023-W39", True, True, None, True, None, retry=True)
     tuesday = decide(DAEMON_ROUND, replace(FACTS, send_day="tuesday"), datetime(2023, 10, 2, 9, tzinfo=UTC))
     assert tuesday.label == "2023-W38"
 
@@ -120,8 +120,8 @@ def test_the_daemon_digests_the_week_due_by_the_send_schedule():
 @pytest.mark.parametrize(
     ("polled", "live", "skipped"),
     [
-        (None, None, "nothing was polled that week (no successful poll yet)"),
-        (IN_W40, IN_W40, "nothing was polled that week (polling began 2023-10-03 07:00 UTC)"),
+        (None, None, "nothing was observed that week (no successful poll yet)"),
+        (IN_W40, IN_W40, "nothing was observed that week (observation began 2023-10-03 07:00 UTC)"),
         # Imports filled the week: the daemon does not produce it unbidden either (issue 15).
         (EARLY, IN_W40, "it is before the first live poll (live polling began 2023-10-03 07:00 UTC)"),
         (EARLY, None, "it is before the first live poll (no live poll yet)"),

@@ -54,18 +54,26 @@ def digest(
             raise UsageError(f"--send needs recipients: set email.to in {config.path}")
         # A skipped week needs a sender only for due retries: a run with nothing to send does not fail on the
         # e-mail settings (a password variable cron does not set).
-        used = decision.mail and (not decision.skipped or bool(store_digest.due_retries(store, now)))
-        sender = SmtpSender(config.email) if used else None
+        retrying = decision.retry and bool(store_digest.due_retries(store, now))
+        sender = SmtpSender(config.email) if (decision.mail and not decision.skipped) or retrying else None
         result = (
             None
             if decision.skipped
             else publish(
-                config, store, decision.week, now, out_dir=out_dir, sender=sender, resend=resend, dry_run=dry_run
+                config,
+                store,
+                decision.week,
+                now,
+                out_dir=out_dir,
+                sender=sender if decision.mail else None,
+                resend=resend,
+                dry_run=dry_run,
             )
         )
-        # Also when this run's own week is skipped: a cron job is often the only thing that sends them.
+        # Also when this run's own week is skipped or held back from e-mail: a cron job is often the only
+        # thing that sends them.
         done = result.week if result else None
-        retried = retry_failed(config, store, now, sender, out_dir=out_dir, skip=done) if sender else []
+        retried = retry_failed(config, store, now, sender, out_dir=out_dir, skip=done) if sender and retrying else []
     if result is None:
         label = decision.label
         click.echo(f"{label}: no digest: {decision.skipped}; `monitor digest --week {label}` writes it anyway")

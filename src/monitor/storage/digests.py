@@ -127,9 +127,16 @@ def _carried(store: Connection, start: datetime, end: datetime) -> tuple[tuple[t
 
 
 def polled_since(store: Connection) -> datetime | None:
-    """The first successful poll of any feed, removed ones included (None: none yet): before it, nothing
-    was polled, whatever items the feeds' back catalogues brought."""
-    return from_iso(store.conn.execute("SELECT min(first_success_at) FROM feeds").fetchone()[0])
+    """Where the monitor's record begins (None: nothing observed yet): the earliest time any feed, removed
+    ones included, was observed (storage/observed.py: a first poll observes back to the oldest item its feed
+    still carried), or its first successful poll where no span says more. One rule for what the digest says
+    of a week and for which weeks are digested: a week that ended before it was observed by no one."""
+    return from_iso(
+        store.conn.execute(
+            "SELECT min(t) FROM (SELECT min(since) AS t FROM observed "
+            "UNION ALL SELECT min(first_success_at) FROM feeds)"
+        ).fetchone()[0]
+    )
 
 
 def _themed_items(
