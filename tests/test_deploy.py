@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .conftest import REPO, backdate_polling
-from .helpers import BLAST, OTHERS, THEMES, WEEK, events_by_outlet
+from .helpers import BLAST, OTHERS, STORIES, THEMES, WEEK, canned, email_section, entry, events_by_outlet
+from .mailserver import MailServer
 from .samples import Entry, rss
 
 
@@ -94,6 +95,7 @@ def test_every_canned_datasette_query_finds_the_rows_it_should(feed_server, writ
             5,
         )
         assert theme_week["mean_score"] == round(sum(r["score"] for r in week) / len(week))
+        assert theme_week["shown"] == "today's matches (no digest of this week went out)"  # written, not sent
         assert rows("themes_per_week", week="") == [theme_week]  # blank: every week, here one
 
         [story] = rows("same_story_several_feeds")
@@ -135,6 +137,52 @@ def test_every_canned_datasette_query_finds_the_rows_it_should(feed_server, writ
         assert digest["sent_at"] is None and digest["last_error"] is None
     finally:
         conn.close()
+
+
+NEXT_WEEK = "2023-W40"
+TODAY = "today's matches (no digest of this week went out)"
+
+
+def test_datasette_counts_a_sent_week_as_it_was_sent_and_an_unsent_week_as_matched_today(
+    feed_server, write_config, run_cli, tmp_path, db_path
+):
+    """themes_per_week counts a week whose digest went out from what the digest reported, whatever was matched
+    since (an item of the week that arrived late, the theme renamed and everything rematched), and another
+    week from today's matches; its `shown` column says which."""
+    on_monday = Entry(
+        "Sample: refugees from Stepanakert queue in Goris",
+        "https://sample-wire.example.org/2023/10/4",
+        published=datetime(2023, 10, 2, 10, tzinfo=UTC),
+    )
+    arrived_late = entry(5, "Sample: the last families fled Stepanakert", day=30)  # of the sent week
+    with MailServer() as mail:
+        url = feed_server.add("/wire", body=rss([*STORIES, on_monday]))
+        settings = email_section(mail.port) + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n'
+        config = write_config([{"name": "sample-wire", "url": url}], extra=THEMES + "\n" + settings)
+        run_cli(config, "poll")
+        backdate_polling(db_path)
+        run_cli(config, "digest", "--week", WEEK)
+        assert len(mail.messages) == 1
+        renamed = THEMES.replace("themes.exodus", "themes.departures").replace("Sample exodus", "Departures")
+        config.write_text(config.read_text().replace(THEMES, renamed))
+        run_cli(config, "rematch", "--all")
+        feed_server.add("/wire", body=rss([*STORIES, on_monday, arrived_late]))
+        run_cli(config, "poll", "--force")  # which also brings the themes table's labels up to date
+
+    reported = canned(db_path, "theme_this_week", theme="exodus", week=WEEK)  # the two items e-mailed
+    [sent] = canned(db_path, "themes_per_week", week=WEEK)
+    assert (sent["week"], sent["theme"], sent["label"], sent["items"]) == (WEEK, "exodus", "Sample exodus", 2)
+    assert sent["mean_score"] == round(sum(r["score"] for r in reported) / len(reported))
+    assert sent["shown"].startswith("as the digest reported it (sent "), sent["shown"]
+    [unsent] = canned(db_path, "themes_per_week", week=NEXT_WEEK)
+    assert (unsent["week"], unsent["theme"], unsent["label"], unsent["items"]) == (
+        NEXT_WEEK,
+        "departures",
+        "Departures",
+        1,
+    )
+    assert unsent["shown"] == TODAY
+    assert canned(db_path, "themes_per_week") == [unsent, sent]  # blank: every week, the latest first
 
 
 def test_service_definitions_run_the_daemon_with_a_health_check():

@@ -102,6 +102,7 @@ def test_datasette_queries_count_iso_weeks_in_the_configured_time_zone_with_them
     per_week = canned(db_path, "themes_per_week")
     assert {row["week"]: row["items"] for row in per_week} == expected  # 2020-W01: 2, 2025-W01: 1, 2026-W01: 3
     assert {row["label"] for row in per_week} == {"Sample exodus"}
+    assert {row["shown"] for row in per_week} == {"today's matches (no digest of this week went out)"}
     assert [r["week"] for r in canned(db_path, "themes_per_week", week="2020-w01")] == ["2020-W01"]
 
     week = canned(db_path, "theme_this_week", theme="exodus", week="2026-W01")
