@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .conftest import REPO, backdate_polling
-from .helpers import BLAST, OTHERS, STORIES, THEMES, WEEK, canned, email_section, entry, events_by_outlet
-from .mailserver import MailServer
+from .helpers import BLAST, OTHERS, SITE, STORIES, THEMES, WEEK, canned, email_section, entry, events_by_outlet
+from .mailserver import MailServer, body
 from .samples import Entry, rss
 
 
@@ -183,6 +183,85 @@ def test_datasette_counts_a_sent_week_as_it_was_sent_and_an_unsent_week_as_match
     )
     assert unsent["shown"] == TODAY
     assert canned(db_path, "themes_per_week") == [unsent, sent]  # blank: every week, the latest first
+
+
+POST = "https://sample-post.example.org"
+SHARE_LINE = re.compile(r"^  (\S+)\s+(\d+) items?\s+(\d+) events?\s+(\S+) of its (\d+) items?\s*$", re.MULTILINE)
+
+
+def test_datasette_divides_a_sent_week_by_what_its_digest_counted_and_an_unsent_week_by_today(
+    feed_server, write_config, run_cli, tmp_path, db_path
+):
+    """theme_outlets_in_week and theme_coverage_by_outlet_group give a sent week's shares as the e-mail gave
+    them, after an item of the week arrived late (raising a feed's own items) and another feed carried one of
+    its reported items (adding it to that outlet's and its group's items); a week that did not go out, even
+    written, shows today's items and sightings. Each outlet is a group of its own here, so the e-mail's share of
+    each group is also its outlet's."""
+    wire_week = list(STORIES)  # two exodus items and a concert: 2 of 3
+    post_week = [
+        entry(11, "Sample: Armenians flee Karabakh", day=28, site=POST),
+        entry(12, "Sample: a cup final", site=POST),  # no match: 1 of 2
+    ]
+    on_monday = Entry(  # of the next week, which is only written
+        "Sample: refugees from Stepanakert queue in Goris",
+        "https://sample-wire.example.org/2023/10/4",
+        published=datetime(2023, 10, 2, 10, tzinfo=UTC),
+    )
+    festival = Entry("Sample: a harvest festival", f"{SITE}/2023/10/5", published=datetime(2023, 10, 3, 9, tzinfo=UTC))
+    arrived_late = entry(5, "Sample: the last families fled Stepanakert", day=30)  # of the sent week
+    with MailServer() as mail:
+        wire = feed_server.add("/wire", body=rss([*wire_week, on_monday]))
+        post = feed_server.add("/post", body=rss(post_week))
+        settings = email_section(mail.port) + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n'
+        feeds = [
+            {"name": "sample-wire", "url": wire, "tags": ["wires"]},
+            {"name": "sample-post", "url": post, "tags": ["posts"]},
+        ]
+        config = write_config(feeds, extra=THEMES + "\n" + settings)
+        run_cli(config, "poll")
+        backdate_polling(db_path)
+        run_cli(config, "digest", "--week", WEEK)
+        run_cli(config, "digest", "--week", NEXT_WEEK, "--no-send")  # written, not sent
+        [(_, message)] = mail.messages
+        feed_server.add("/wire", body=rss([*wire_week, arrived_late, on_monday, festival]))
+        feed_server.add("/post", body=rss([*post_week, wire_week[0], on_monday]))  # sightings of wire's items
+        run_cli(config, "poll", "--force")
+
+    emailed = {g: (int(n), int(e), share, int(of)) for g, n, e, share, of in SHARE_LINE.findall(body(message, "plain"))}
+    assert emailed == {"wires": (2, 2, "67%", 3), "posts": (1, 1, "50%", 2)}, body(message, "plain")
+
+    def percent(share: float) -> str:
+        return f"{share:.0f}%"
+
+    [counted] = canned(db_path, "themes_per_week", week=WEEK)
+    sent = counted["shown"]
+    assert sent.startswith("as the digest reported it (sent "), sent
+    outlets = canned(db_path, "theme_outlets_in_week", theme="exodus", week=WEEK)
+    group = {"sample-wire": "wires", "sample-post": "posts"}
+    assert {
+        group[r["outlet"]]: (r["items"], r["events"], percent(r["share_percent"]), r["outlet_items"]) for r in outlets
+    } == emailed  # not 2 of 4 (the late item) and 2 of 3 (wire's item sighted by post)
+    assert all(r["shown"] == sent for r in outlets), outlets
+    assert [r["tags"] for r in outlets] == ['["wires"]', '["posts"]']
+    coverage = canned(db_path, "theme_coverage_by_outlet_group", week=WEEK)
+    assert {
+        r["outlet_group"]: (r["items"], r["events"], percent(r["share_percent"]), r["group_items"]) for r in coverage
+    } == emailed
+    assert all(r["theme"] == "exodus" and r["shown"] == sent for r in coverage), coverage
+
+    today = [
+        (r["outlet"], r["items"], r["events"], r["outlet_items"], r["share_percent"], r["shown"])
+        for r in canned(db_path, "theme_outlets_in_week", theme="exodus", week=NEXT_WEEK)
+    ]
+    assert today == [
+        ("sample-post", 1, 1, 1, 100.0, TODAY),  # a sighting since the week was written
+        ("sample-wire", 1, 1, 2, 50.0, TODAY),  # and the festival
+    ]
+    by_group = [
+        (r["theme"], r["outlet_group"], r["items"], r["events"], r["group_items"], r["share_percent"], r["shown"])
+        for r in canned(db_path, "theme_coverage_by_outlet_group", week=NEXT_WEEK)
+    ]
+    assert by_group == [("exodus", "posts", 1, 1, 1, 100.0, TODAY), ("exodus", "wires", 1, 1, 2, 50.0, TODAY)]
 
 
 def test_service_definitions_run_the_daemon_with_a_health_check():

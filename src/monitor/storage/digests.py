@@ -349,8 +349,8 @@ def _upsert(
     store.conn.execute("DELETE FROM digest_items WHERE week = ?", (data.week,))
     event_of = {item: e.event for e in events for item in e.items}
     store.conn.executemany(
-        "INSERT OR IGNORE INTO digest_items (week, item_id, theme, late, event, score, evidence) "
-        "VALUES (?,?,?,?,?,?,?)",
+        "INSERT OR IGNORE INTO digest_items (week, item_id, theme, late, event, score, evidence, outlets) "
+        "VALUES (?,?,?,?,?,?,?,?)",
         [
             (
                 data.week,
@@ -360,11 +360,40 @@ def _upsert(
                 event_of.get(i.item_id),
                 i.score,
                 json.dumps(evidence_records(i.evidence), ensure_ascii=False),
+                json.dumps([o for o in i.outlets if o], ensure_ascii=False),
             )
             for i in data.items
         ],
     )
     _save_events(store, data.week, events)
+    _save_output(store, data)
+
+
+UNTAGGED = "(untagged)"  # the outlet group of feeds with no tag, as Datasette's queries name it
+
+
+def _save_output(store: Connection, data: WeekData) -> None:
+    """What the week's coverage divided by, from the counts the digest used (`data.carried`), so that a sent
+    week's shares stay what was sent: each feed's own items of the week, with its tags then, and each tag's
+    (every tag of a feed: an outlet group), an item two of its feeds carried counted once."""
+    feeds: Counter[str] = Counter()
+    groups: Counter[str] = Counter()
+    for names, count in data.carried:
+        feeds.update(dict.fromkeys(names, count))
+        groups.update(dict.fromkeys({t for n in names for t in data.feed_tags.get(n, ()) or (UNTAGGED,)}, count))
+    store.conn.execute("DELETE FROM digest_outlets WHERE week = ?", (data.week,))
+    store.conn.execute("DELETE FROM digest_outlet_groups WHERE week = ?", (data.week,))
+    store.conn.executemany(
+        "INSERT INTO digest_outlets (week, feed, tags, items) VALUES (?,?,?,?)",
+        [
+            (data.week, feed, json.dumps(list(data.feed_tags.get(feed, ())), ensure_ascii=False), n)
+            for feed, n in sorted(feeds.items())
+        ],
+    )
+    store.conn.executemany(
+        "INSERT INTO digest_outlet_groups (week, outlet_group, items) VALUES (?,?,?)",
+        [(data.week, group, n) for group, n in sorted(groups.items())],
+    )
 
 
 def _save_events(store: Connection, week: str, events: Sequence[EventRow]) -> None:

@@ -564,4 +564,28 @@ INSERT INTO observed
 DROP TABLE observed_25;
 """,
     ),
+    Migration(
+        26,
+        "what a digest's coverage counted: each outlet's and outlet group's items of the week, each item's outlets",
+        """
+-- A sent week is a record (issue 22): the shares Datasette's queries give of a week that went out divide by the
+-- counts its digest used, not by today's items and sightings, which an item arriving late for the week or
+-- another feed carrying an item later change. Written with digest_items; none for digests recorded before
+-- migration 26 (queries fall back to today's items and sightings for those).
+ALTER TABLE digest_items ADD COLUMN outlets TEXT;   -- JSON array: the feeds that carried it as counted, first first
+CREATE TABLE digest_outlets (
+    week TEXT NOT NULL REFERENCES digests(week) ON DELETE CASCADE,
+    feed TEXT NOT NULL,                   -- feeds.name of a feed that carried items of the week
+    tags TEXT NOT NULL DEFAULT '[]',      -- JSON array: its tags when the digest was recorded (its outlet groups)
+    items INTEGER NOT NULL,               -- the week's items it carried (its own output), as the digest counted them
+    PRIMARY KEY (week, feed)
+) WITHOUT ROWID;
+CREATE TABLE digest_outlet_groups (
+    week TEXT NOT NULL REFERENCES digests(week) ON DELETE CASCADE,
+    outlet_group TEXT NOT NULL,           -- a tag of those feeds; '(untagged)' for the feeds that had none
+    items INTEGER NOT NULL,               -- the week's items its feeds carried, an item two of them carried once
+    PRIMARY KEY (week, outlet_group)
+) WITHOUT ROWID;
+""",
+    ),
 )
