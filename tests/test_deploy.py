@@ -263,6 +263,23 @@ def test_datasette_divides_a_sent_week_by_what_its_digest_counted_and_an_unsent_
     ]
     assert by_group == [("exodus", "posts", 1, 1, 1, 100.0, TODAY), ("exodus", "wires", 1, 1, 2, 50.0, TODAY)]
 
+    # A week sent before migration 26 kept no counts (a database migrated from 25 has none): its reported items
+    # are divided by today's items and sightings, and shown says so.
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("DELETE FROM digest_outlets")
+        conn.execute("DELETE FROM digest_outlet_groups")
+        conn.execute("UPDATE digest_items SET outlets = NULL")
+    conn.close()
+    older = canned(db_path, "theme_outlets_in_week", theme="exodus", week=WEEK)
+    assert [(r["outlet"], r["items"], r["outlet_items"], r["share_percent"]) for r in older] == [
+        ("sample-wire", 2, 4, 50.0),  # with the late item
+        ("sample-post", 2, 3, 66.7),  # with wire's item it carried since
+    ]
+    assert {r["shown"] for r in older} == {
+        f"{sent}, outlets and their items as stored today (not recorded before migration 26)"
+    }
+
 
 def test_service_definitions_run_the_daemon_with_a_health_check():
     unit = (REPO / "deploy" / "monitor.service").read_text()
