@@ -351,6 +351,11 @@ def test_a_rebuild_is_a_version_of_its_own_and_datasette_shows_a_sent_week_as_it
         run_cli(config, "rematch", "--all")
 
         assert canned(db_path, "theme_this_week", theme="exodus", week=WEEK) == as_sent  # no match bears it now
+        themes = rows(db_path, "SELECT key, label, in_config FROM themes ORDER BY key")
+        assert themes == [  # the rematch brought the themes table up to date: the new label at once
+            {"key": "departures", "label": "Departures", "in_config": 1},
+            {"key": "exodus", "label": "Sample exodus", "in_config": 0},
+        ]
         out = run_cli(config, "digest", "--week", WEEK, "--rebuild").output
         assert "REBUILT" in out and "nothing recorded or sent" in out
         rebuilt = (files / f"{WEEK}.rebuilt.txt").read_text()

@@ -155,6 +155,8 @@ def rematch(obj: Context, everything: bool, batch: int, dry_run: bool) -> None:
         cli_labels.rematch_dry_run(obj, batch)
         return
     with obj.store(must_exist=True) as store:
+        # The themes table names what the matches will carry: a renamed theme has its label at once in SQL.
+        items.sync_themes(store, obj.config.themes.values())
         matcher = cli_model.matcher(obj, store, obj.config.themes)
         listed = cleaning.items_to_clean(store)
         if listed:  # an archive an older monitor stored: its summaries cleaned first
