@@ -139,10 +139,9 @@ def test_a_feed_failing_all_week_leaves_its_group_unknown(live):
     assert "russia unknown (tass failed all week" in visible(html)
 
 
-def test_a_feed_down_a_day_and_back_is_named_with_what_may_be_missing(live):
-    """nyt-world polled twice a day, carrying a day of items; down from Friday 03:59 to Saturday 09:10, when
-    its feed reached back only to Friday 06:00."""
-    poll, digest = live
+def down_and_back(poll, reached: datetime) -> None:
+    """nyt-world polled twice a day, carrying a day of items; its polls fail from Friday 12:00 (after one that
+    worked at 03:59) until Saturday 09:10, when its feed reaches back to `reached`; tass polled throughout."""
     moment = datetime(2023, 9, 24, 20, tzinfo=UTC)
     friday = datetime(2023, 9, 29, 3, 59, tzinfo=UTC)
     while moment < friday:
@@ -152,11 +151,17 @@ def test_a_feed_down_a_day_and_back_is_named_with_what_may_be_missing(live):
     poll(datetime(2023, 9, 29, 12, tzinfo=UTC), nyt_world=503)
     poll(datetime(2023, 9, 30, 0, tzinfo=UTC), nyt_world=503)
     back = datetime(2023, 9, 30, 9, 10, tzinfo=UTC)
-    poll(back, nyt_world=every(datetime(2023, 9, 29, 6, tzinfo=UTC), back))
+    poll(back, nyt_world=every(reached, back))
     moment = datetime(2023, 9, 30, 20, tzinfo=UTC)
     while moment < datetime(2023, 10, 2, 9, tzinfo=UTC):
         poll(moment, nyt_world=every(moment - timedelta(hours=24), moment))
         moment += timedelta(hours=12)
+
+
+def test_a_feed_down_a_day_and_back_is_named_with_what_may_be_missing(live):
+    """Down from Friday 03:59 to Saturday 09:10, when its feed reached back only to Friday 06:00."""
+    poll, digest = live
+    down_and_back(poll, reached=datetime(2023, 9, 29, 6, tzinfo=UTC))
     text, html = digest("2023-W39")
     print("\n" + text.split("--")[0])
     expected = (
@@ -287,23 +292,10 @@ def test_polls_record_how_far_back_their_documents_reached_and_the_same_document
 
 
 def test_a_feed_down_and_back_still_carrying_all_it_published_is_named_with_nothing_missing(live):
-    """nyt-world down from Friday 12:00 to Saturday 09:10, when its feed still reached back past its last
-    observation: the failure is named, and said to have lost nothing; tass, polled throughout, is not named."""
+    """Down from Friday 12:00 to Saturday 09:10, when its feed still reached back past its last observation:
+    the failure is named, and said to have lost nothing; tass, polled throughout, is not named."""
     poll, digest = live
-    moment = datetime(2023, 9, 24, 20, tzinfo=UTC)
-    friday = datetime(2023, 9, 29, 3, 59, tzinfo=UTC)
-    while moment < friday:
-        poll(moment, nyt_world=every(moment - timedelta(hours=24), moment), tass=every(at(14), at(18)))
-        moment += timedelta(hours=12)
-    poll(friday, nyt_world=every(friday - timedelta(hours=24), friday))
-    poll(datetime(2023, 9, 29, 12, tzinfo=UTC), nyt_world=503)
-    poll(datetime(2023, 9, 30, 0, tzinfo=UTC), nyt_world=503)
-    back = datetime(2023, 9, 30, 9, 10, tzinfo=UTC)
-    poll(back, nyt_world=every(datetime(2023, 9, 28, 6, tzinfo=UTC), back))  # reaches back before Friday 03:59
-    moment = datetime(2023, 9, 30, 20, tzinfo=UTC)
-    while moment < datetime(2023, 10, 2, 9, tzinfo=UTC):
-        poll(moment, nyt_world=every(moment - timedelta(hours=24), moment))
-        moment += timedelta(hours=12)
+    down_and_back(poll, reached=datetime(2023, 9, 28, 6, tzinfo=UTC))  # before Friday 03:59
     text, html = digest("2023-W39")
     expected = "nyt-world: failing Friday 12:00 to Saturday 09:10; its feed still carried what it published meanwhile"
     assert expected in text and expected in visible(html), text.split("--")[0]
