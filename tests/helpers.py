@@ -223,3 +223,21 @@ def canned(db_path, name: str, **params: str) -> list[dict[str, Any]]:
         return [dict(r) for r in conn.execute(sql, {p: params.get(p, "") for p in re.findall(r":(\w+)", sql)})]
     finally:
         conn.close()
+
+
+def database_before(path: Path, version: int, applied_at: str = "2023-01-01T00:00:00Z") -> sqlite3.Connection:
+    """A database as a monitor whose newest migration was `version` - 1 left it, to test an upgrade from it:
+    the migrations before `version` applied and recorded, nothing else. The caller adds its rows and closes it."""
+    from monitor.storage.schema import MIGRATIONS
+
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    for migration in MIGRATIONS:
+        if migration.version < version:
+            conn.executescript(migration.sql)
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)", (migration.version, migration.name, applied_at)
+            )
+    return conn

@@ -25,7 +25,18 @@ from monitor.types import FeedTrouble, ThemedItem, ThemeSpec, WeekData
 from monitor.weeks import last_complete_week, week_coverage, week_end, week_label, week_start
 
 from .conftest import backdate_polling
-from .helpers import SITE, STORIES, THEMES, WEEK, Running, count, email_section, last_week_entries, wait_for
+from .helpers import (
+    SITE,
+    STORIES,
+    THEMES,
+    WEEK,
+    Running,
+    count,
+    database_before,
+    email_section,
+    last_week_entries,
+    wait_for,
+)
 from .samples import Entry, rss
 
 YEREVAN = 'timezone = "Asia/Yerevan"\n'
@@ -333,20 +344,9 @@ def test_an_older_database_learns_its_first_polls_from_its_fetch_log(tmp_path):
     """Migration 6 fills the new columns from `fetches`; from then on every fetch logged keeps them, the
     earliest winning (a clock set back cannot make polling begin later)."""
     from monitor.storage import Store
-    from monitor.storage.schema import MIGRATIONS
 
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    conn.execute(
-        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    for migration in MIGRATIONS:
-        if migration.version < 6:
-            conn.executescript(migration.sql)
-            conn.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, '2023-01-01T00:00:00Z')",
-                (migration.version, migration.name),
-            )
+    conn = database_before(path, 6)
     conn.execute(
         "INSERT INTO feeds (id, name, url, config_url, interval_seconds, created_at) "
         "VALUES (1, 'sample-wire', 'u', 'u', 3600, '2023-09-01T00:00:00Z')"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .conftest import REPO
-from .helpers import BLAST, THEMES, events_by_outlet
+from .helpers import BLAST, THEMES, database_before, events_by_outlet
 from .samples import Entry, rss
 
 WEEK = "2023-W39"
@@ -400,20 +400,9 @@ def test_every_item_counted_in_a_themes_figures_appears_in_that_sections_events(
 def test_events_kept_before_migration_23_read_as_the_weeks_events(write_config, run_cli, db_path, feed_server):
     """A database of migration 22 whose digest kept events per theme: after the upgrade, each is an event of
     its week, its theme in event_themes and digest_items.event renumbered, and the canned query reads them."""
-    from monitor.storage.schema import MIGRATIONS
 
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(db_path)
-    conn.execute(
-        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    for migration in MIGRATIONS:
-        if migration.version < 23:
-            conn.executescript(migration.sql)
-            conn.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, '2023-10-02T00:00:00Z')",
-                (migration.version, migration.name),
-            )
+    conn = database_before(db_path, 23, applied_at="2023-10-02T00:00:00Z")
     t1, t2, week_start, week_end = (
         "2023-09-26T09:00:00Z",
         "2023-09-27T09:00:00Z",

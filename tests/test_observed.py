@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from monitor.digest.observed import GRACE, coverage, union
 from monitor.types import ObservedSpan
 
-from .helpers import THEMES, pretend
+from .helpers import THEMES, database_before, pretend
 from .history_samples import W38, W39, WIRE_URL, at, saved_rss, story
 from .samples import Entry, rss
 
@@ -214,20 +213,9 @@ def test_an_older_database_derives_its_observed_spans_from_fetches_imports_and_s
     """Migration 25 on a database of migration 24: a fetch after a success of its feed within two hours
     reaches back to it, any other (and every import) to the oldest item its feed was sighted carrying then."""
     from monitor.storage import Store
-    from monitor.storage.schema import MIGRATIONS
 
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    conn.execute(
-        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    for migration in MIGRATIONS:
-        if migration.version < 25:
-            conn.executescript(migration.sql)
-            conn.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, '2023-01-01T00:00:00Z')",
-                (migration.version, migration.name),
-            )
+    conn = database_before(path, 25)
     conn.execute(
         "INSERT INTO feeds (id, name, url, config_url, interval_seconds, created_at) "
         "VALUES (1, 'sample-wire', 'u', 'u', 3600, '2023-09-01T00:00:00Z')"
