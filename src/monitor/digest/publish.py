@@ -29,14 +29,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment
-
 from ..config.load import Config
 from ..storage import Store
 from ..storage import digests as store_digest
 from ..storage.history import live_since
 from ..weeks import week_end, week_label
-from .build import Digest, build, event_rows
+from .build import build, event_rows
 from .decide import DigestFacts
 from .deliver import (
     SMTP_TIMEOUT,
@@ -294,10 +292,10 @@ def _already(record: store_digest.DigestRecord) -> Published:
 
 
 def _unrecorded(
-    config: Config, store: Store, start: datetime, now: datetime, subject_template: str
-) -> tuple[Digest, Environment]:
-    """A week's digest built from today's matches and themes, for a version that is never recorded (a
-    preview, a rebuild), and the templates to render it with."""
+    config: Config, store: Store, start: datetime, now: datetime, subject_template: str, banner: str
+) -> tuple[str, str, str]:
+    """A week's digest built from today's matches and themes for a version that is never recorded (a preview,
+    a rebuild): its subject, and its text and HTML, each opening with `banner`, which says what it is."""
     week, end = week_label(start, config.timezone), week_end(start, config.timezone)
     data = store_digest.week_data(
         store, week, start, end, list(config.themes), now=now, stale_after=config.polling.stale_after
@@ -310,7 +308,8 @@ def _unrecorded(
         subject_template=subject_template,
         groups=config.digest.groups,
     )
-    return digest, environment(config.digest.templates_dir)
+    env = environment(config.digest.templates_dir)
+    return digest.subject, f"{banner}\n\n{render_text(digest, env)}", _mark_html(render_html(digest, env), banner)
 
 
 def rebuild(
@@ -319,24 +318,21 @@ def rebuild(
     """A past week built again with today's matches and themes, as a version of its own
     (`YYYY-Www.rebuilt.*`, marked so at the top): never recorded, never sent, and never written over the
     week's digest, whose files stay what was recorded (and e-mailed)."""
-    zone = ZoneInfo(config.timezone)
     week = week_label(start, config.timezone)
-    digest, env = _unrecorded(config, store, start, now, config.email.subject)
     record = store_digest.record(store, week)
     recorded = f"the digest recorded as {record.state} is {week}.txt" if record else "no digest of it is recorded"
-    local_now = now.astimezone(zone)
+    local_now = now.astimezone(ZoneInfo(config.timezone))
     banner = (
         f"REBUILT: week {week} built again on {local_now.day} {local_now:%B %Y %H:%M} with the matches and themes "
         f"of that day; {recorded}."
     )
-    text = f"{banner}\n\n{render_text(digest, env)}"
-    html_ = _mark_html(render_html(digest, env), banner)
+    subject, text, html_ = _unrecorded(config, store, start, now, config.email.subject, banner)
     if dry_run:
-        return Published(week, "dry-run", digest.subject, text, f"{week}: rebuilt, dry run, nothing written")
+        return Published(week, "dry-run", subject, text, f"{week}: rebuilt, dry run, nothing written")
     files = write_files(out_dir or config.digests_dir, f"{week}.rebuilt", text, html_)
     state = record.state if record else "rebuilt"
     message = f"{week}: REBUILT with today's matches, written to {files[0]} and .html; nothing recorded or sent"
-    return Published(week, state, digest.subject, text, message, files)
+    return Published(week, state, subject, text, message, files)
 
 
 def preview(
@@ -351,28 +347,25 @@ def preview(
 ) -> Published:
     """A week not over: written as `YYYY-Www.preview.*`, marked so at the top, never recorded; e-mailed only
     with a sender, "Preview" in the subject."""
-    zone = ZoneInfo(config.timezone)
-    week, end = week_label(start, config.timezone), week_end(start, config.timezone)
-    digest, env = _unrecorded(config, store, start, now, PREVIEW_SUBJECT + config.email.subject)
-    local_end = end.astimezone(zone)
+    week = week_label(start, config.timezone)
+    local_end = week_end(start, config.timezone).astimezone(ZoneInfo(config.timezone))
     banner = (
         f"PREVIEW: week {week} is not over (it ends {local_end:%A} {local_end.day} {local_end:%B %Y %H:%M} "
         f"{config.timezone}). This is not the week's digest, which is produced once the week has ended."
     )
-    text = f"{banner}\n\n{render_text(digest, env)}"
-    html_ = _mark_html(render_html(digest, env), banner)
+    subject, text, html_ = _unrecorded(config, store, start, now, PREVIEW_SUBJECT + config.email.subject, banner)
     if dry_run:
-        return Published(week, "dry-run", digest.subject, text, f"{week}: preview, dry run, nothing written or sent")
+        return Published(week, "dry-run", subject, text, f"{week}: preview, dry run, nothing written or sent")
     files = write_files(out_dir or config.digests_dir, f"{week}.preview", text, html_)
     where = f"{week}: PREVIEW (the week is not over) written to {files[0]} and .html, not recorded"
     if sender is None:
-        return Published(week, "preview", digest.subject, text, f"{where}; not e-mailed (--send e-mails it)", files)
+        return Published(week, "preview", subject, text, f"{where}; not e-mailed (--send e-mails it)", files)
     try:
-        sender.send(build_message(config.email, digest.subject, text, html_, new_message_id(config.email.sender), now))
+        sender.send(build_message(config.email, subject, text, html_, new_message_id(config.email.sender), now))
     except DeliveryError as error:
-        return Published(week, "failed", digest.subject, text, f"{where}; NOT e-mailed: {error}", files, str(error))
+        return Published(week, "failed", subject, text, f"{where}; NOT e-mailed: {error}", files, str(error))
     return Published(
-        week, "preview", digest.subject, text, f"{where}; e-mailed to {', '.join(config.email.to)} as a preview", files
+        week, "preview", subject, text, f"{where}; e-mailed to {', '.join(config.email.to)} as a preview", files
     )
 
 
