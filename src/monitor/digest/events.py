@@ -47,7 +47,7 @@ from ..text.stemming import stem
 from ..text.terms import fold
 from ..types import ThemedItem
 from . import headline
-from .lexicon import akin, canonical, is_actor, kinds, opposed, phrased, resolved
+from .lexicon import akin, answers, canonical, is_actor, kinds, opposed, phrased, resolved
 
 WINDOW = timedelta(days=3)
 MILESTONE = timedelta(hours=18)  # figures further apart than this are another day's milestone
@@ -55,6 +55,7 @@ SUMMARY_WORDS = 40  # a lede tells the happening; the rest of a long summary is 
 LEAD, REST, SUMMARY = 1.0, 0.5, 0.5
 KIND_APART = 0.5  # what leads naming different kinds of happening keep of their similarity
 OPPOSED = 0.0  # what leads naming opposite kinds of one thing keep ("agreed" and "took effect")
+ANSWER = 0.0  # what a reaction keeps of its likeness to what it reacts to ("protests" a sale, the sale)
 DECAY = 0.3  # similarity lost by WINDOW, from a day on
 PRIOR = 30  # documents added to every word's count of non-holders: idf = log((N + PRIOR) / df)
 SIMILAR = 0.175
@@ -92,6 +93,7 @@ class Report:
     title: frozenset[str]
     names: frozenset[str]  # its headline's keys that name who or where, not what happened
     alone: bool
+    answer: bool  # its lead tells a reaction to a happening ("protests", "condemns"), not the happening
     counts: frozenset[int]
     published: datetime
 
@@ -108,7 +110,8 @@ def read(item: ThemedItem) -> Report:
     weights.update(dict.fromkeys(lead, LEAD))
     kind = resolved(frozenset().union(*map(kinds, lead)))
     names = _names(said.lead, said.rest)
-    return Report(weights, lead, kind, words, names, said.genre is not None, said.counts, item.published)
+    alone = said.genre is not None
+    return Report(weights, lead, kind, words, names, alone, answers(said.lead), said.counts, item.published)
 
 
 def _names(*clauses: str) -> frozenset[str]:
@@ -203,7 +206,12 @@ def similarity(a: Report, b: Report, u: _Vector, v: _Vector) -> float | None:
     # two naming opposite kinds of one thing ("agree" a ceasefire, the ceasefire "takes effect").
     kind = 1.0
     if a.kinds and b.kinds:
-        kind = OPPOSED if opposed(a.kinds, b.kinds) else 1.0 if akin(a.kinds, b.kinds) else KIND_APART
+        if opposed(a.kinds, b.kinds):
+            kind = OPPOSED
+        elif a.answer != b.answer:
+            kind = ANSWER
+        else:
+            kind = 1.0 if akin(a.kinds, b.kinds) else KIND_APART
     return dot / (u.norm * v.norm) * (1.0 - DECAY * late) * kind
 
 

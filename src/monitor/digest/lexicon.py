@@ -137,6 +137,20 @@ _OPPOSED = (
 )
 # Kinds that are one happening told from either side: refugees leaving one country are arriving in another.
 _AKIN = (("flee", "arriv"),)
+# Another party's answer to a happening: a government protesting an arms sale, condemning an offensive,
+# welcoming a release or summoning an envoy over it is a second who-did-what, not another report of the sale,
+# the offensive or the release. Said by a verb: "detained in a protest" names a rally, not an answer.
+# (Accusing and denying are left out: a report of an attack often leads with one side's claim of it, and is
+# that attack's report.)
+_ANSWER = re.compile(
+    r"\b(?:protest(?:s|ed)?|condemn(?:s|ed)?|denounce[sd]?|welcome[sd]?|summon(?:s|ed)?|recall(?:s|ed)?|"
+    r"осудил\w*|осуждает|осуждают|приветствова\w*|приветствует|приветствуют|вызвал\w*|отозвал\w*|протестует)\b",
+    re.IGNORECASE,
+)
+# Words before which such a word is a noun or an adjective ("in protest", "a welcome step", "the recall").
+_NOT_A_VERB = frozenset(
+    "a an the in at of on over after amid against during to for by new mass his her their its".split()
+)
 # Phrases that say a kind in several words, as the one word standing for them (folded text).
 # Each with the words one of which it cannot be without: most texts have none, and are not searched.
 _PHRASES = (
@@ -254,6 +268,48 @@ putin
     путин путина
 ganja
     гянджа гянджи гяндже
+lachin
+    лачин лачина лачине лачинский лачинского
+goris
+    горис гориса горисе
+shusha shushi
+    шуша шуши шушу шуше
+aghdam agdam
+    агдам агдама агдаме
+yevlakh
+    евлах евлаха евлахе
+vardanyan
+    варданян варданяна варданяну
+shahramanyan
+    шахраманян шахраманяна
+harutyunyan
+    арутюнян арутюняна
+mirzoyan
+    мирзоян мирзояна
+bayramov
+    байрамов байрамова
+lavrov
+    лавров лаврова
+peskov
+    песков пескова
+macron
+    макрон макрона
+erdogan
+    эрдоган эрдогана
+blinken
+    блинкен блинкена
+india indian
+    индия индии индию индией
+eu
+    ес евросоюз евросоюза
+un
+    оон
+us usa washington
+    сша вашингтон
+nato
+    нато
+csto
+    одкб
 """
 
 
@@ -308,6 +364,19 @@ def opposed(a: frozenset[str], b: frozenset[str]) -> bool:
     """Whether two leads' kinds tell two happenings of one thing: one names a kind, the other its opposite,
     and neither names both ("agree" a ceasefire, the ceasefire "takes effect")."""
     return any((x, y) in _opposed() and y not in a and x not in b for x in a for y in b)
+
+
+def answers(lead: str) -> bool:
+    """Whether a headline's lead tells someone's answer to a happening: a verb of reaction between who
+    answers and what it answers ("Azerbaijan protests Indian arms sales", "EU condemns the offensive"); a
+    word that opens or ends the lead, or follows an article or a preposition, is a noun ("Protests erupt",
+    "detained in Yerevan protest")."""
+    for found in _ANSWER.finditer(lead):
+        before = lead[: found.start()].split()
+        after = lead[found.end() :].split()
+        if before and after and before[-1].casefold() not in _NOT_A_VERB:
+            return True
+    return False
 
 
 def akin(a: frozenset[str], b: frozenset[str]) -> bool:
