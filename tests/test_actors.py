@@ -258,7 +258,7 @@ WORDINGS: list[Sample] = [
     ("Sample: в Мартуни несколько семей решили остаться", "", "armenian_exodus", True),
     ("Sample: власти Степанакерта призвали покинувших город вернуться домой", "", "armenian_exodus", True),
     ("Sample: analysts question Russia's role after the fall of Karabakh", "", "putin_blame", True),
-    ("Sample: в Ереване считают, что Россия предает Армению", "", "putin_blame", True),
+    ("Sample: в Ереване Россию называют предателем", "", "putin_blame", True),
     ("Sample: Пашинян говорит о попустительстве российских миротворцев в Карабахе", "", "putin_blame", True),
 ]
 
