@@ -230,6 +230,18 @@ SHIPPED_PAIRS: dict[str, list[Sample]] = {
         ),
         ("Sample: the last Armenian families leave Lachin", "", "armenian_exodus", True),
     ],
+    "Armenians fleeing are Karabakh's only when named so": [
+        ("Sample: Armenians of Syria who fled the war settle in Yerevan", "", "armenian_exodus", False),
+        ("Sample: ethnic Armenians flee as the offensive ends", "", "armenian_exodus", True),
+    ],
+    "who leaves Karabakh: its people, not Russia's peacekeepers": [
+        ("Sample: Russian peacekeepers are leaving Karabakh", "", "armenian_exodus", False),
+        ("Sample: thousands of people are leaving Karabakh", "", "armenian_exodus", True),
+    ],
+    "Russia's border guards at an airport are no Karabakh matter": [
+        ("Sample: Armenia wants Russian border guards withdrawn from Yerevan airport", "", "putin_blame", False),
+        ("Sample: Armenia freezes its part in the CSTO after Karabakh", "", "putin_blame", True),
+    ],
     "staying is Baku's offer only in company": [
         ("Sample: Azerbaijan's team chose Karabakh Armenians' old stadium to stay in", "", "baku_promises", False),
         ("Sample: Baku says Karabakh Armenians are free to stay", "", "baku_promises", True),
@@ -260,6 +272,8 @@ WORDINGS: list[Sample] = [
     ("Sample: analysts question Russia's role after the fall of Karabakh", "", "putin_blame", True),
     ("Sample: в Ереване Россию называют предателем", "", "putin_blame", True),
     ("Sample: Пашинян говорит о попустительстве российских миротворцев в Карабахе", "", "putin_blame", True),
+    ("Sample: МККК обеспечил свободный проход армян через Лачын", "", "baku_promises", True),
+    ("Sample: Russia, bogged down in Ukraine, is losing the South Caucasus", "", "putin_blame", True),
 ]
 
 
