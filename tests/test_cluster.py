@@ -418,6 +418,14 @@ def test_a_distance_a_span_or_a_sum_is_no_count(title, counts):
     assert set(headline.counts(title)) == counts
 
 
+def test_a_headline_asking_in_its_first_sentence_stands_alone():
+    """ "Sample: exodus or ethnic cleansing? The end of a dream in the Caucasus" asks, then tells no happening.
+    Before the question was read in a first sentence: it joined Monday's departures (its exodus, its ethnic
+    Armenians, its day)."""
+    group, event = grouped("i-")
+    alone_together(group, event, "i-exodus-question", "i-departures-monday")
+
+
 def test_an_explainer_after_a_kicker_stands_alone():
     """ "Sample: what the northern border truce means for villagers" is an explainer (its kicker before the
     colon hid the genre). Today's main: it joined the truce's reports."""

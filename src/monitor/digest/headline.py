@@ -47,7 +47,8 @@ _GENRES = {
     r"|\bessay\b|\bcolumn\b|\breview\b|мнение|колонка|аналитика|комментарий",
     "round-up": r"\bweek in\b|\bbriefing\b|\bof the week\b|\bin pictures\b|\bnewsletter\b|\bround-?up\b"
     r"|главное за|итоги (?:недели|дня)|дайджест",
-    "question": r"\?\s*$",
+    # Asked at its end, or by its first sentence ("Exodus and ethnic cleansing? The sudden end of a dream").
+    "question": r"\?\s*$|\?\s+\w",
 }
 _GENRE = re.compile("|".join(f"(?P<{name.replace('-', '_')}>{pattern})" for name, pattern in _GENRES.items()))
 # " - BBC News", " | Reuters": the outlet's name in the title says nothing about the happening
