@@ -3,6 +3,7 @@ what `monitor suggest` proposes that helps (the first suggestion that helps, aga
 would), train a model (`monitor train`), and score the other half; then the other way round.
 
     python bench/teaching_loop.py [--seed 12] [--rounds 8] [--sets items ledes ...] [--no-model] [--eval DIR]
+        [--config FILE]
 
 Every item is scored once, by the themes taught on the half it is not in, so each set's P/R/F1 "after" is a
 two-fold cross-validation of the whole loop, "before" the config's themes on the same items. Per theme and
@@ -133,6 +134,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=SETS, choices=SETS)
     parser.add_argument("--no-model", dest="model", action="store_false", help="suggestions only, no training")
     parser.add_argument("--eval", type=Path, default=EVAL, help="the folder of the development sets")
+    parser.add_argument("--config", type=Path, default=CONFIG, help="the feeds.toml whose themes are taught")
     args = parser.parse_args()
     present = [name for name in args.sets if all(f.exists() for f in files(args.eval, name))]
     for name in args.sets:
@@ -147,8 +149,8 @@ def main() -> None:
         except UsageError as error:
             print(f"no model: {error}")
             args.model = False
-    themes = load_config(CONFIG).themes
-    written = tomllib.loads(CONFIG.read_text(encoding="utf-8")).get("themes", {})
+    themes = load_config(args.config).themes
+    written = tomllib.loads(args.config.read_text(encoding="utf-8")).get("themes", {})
     results = {name: run_set(name, themes, written, args) for name in present}
     print("macro F1 per set, before -> after the loop (two-fold: each half taught by the other):")
     for name, (was, now) in results.items():

@@ -39,7 +39,7 @@ within = 10
 week_start = "monday"
 """
 SITE = "https://sample-wire.example.org/2023/09"
-# The theme matches this one; it misses the two displaced, which also say "what lies ahead" and "Russia's
+# The theme matches this one; it misses the three displaced, which also say "what lies ahead" and "Russia's
 # role"; "tents" stand in two of them and in two negatives.
 MATCHED = Entry("Sample: families fled Stepanakert overnight", f"{SITE}/fled", "Sample text.")
 DISPLACED_1 = Entry(
@@ -48,11 +48,12 @@ DISPLACED_1 = Entry(
 DISPLACED_2 = Entry(
     "Sample: the displaced of Stepanakert sleep in tents in Goris", f"{SITE}/d2", "Russia's role: what lies ahead?"
 )
+DISPLACED_3 = Entry("Sample: Karabakh's displaced register in Goris", f"{SITE}/d3", "Sample text.")
 FESTIVAL = Entry("Sample: tents for a wine festival in Karabakh", f"{SITE}/n1", "What lies ahead for Russia's role.")
 FAIR = Entry("Sample: tents at a Stepanakert book fair", f"{SITE}/n2", "Sample text.")
 FLOODS = Entry("Sample: the displaced of the Yorkshire floods", f"{SITE}/n3", "Sample text.")
-ENTRIES = [MATCHED, DISPLACED_1, DISPLACED_2, FESTIVAL, FAIR, FLOODS]
-YES = {MATCHED, DISPLACED_1, DISPLACED_2}
+ENTRIES = [MATCHED, DISPLACED_1, DISPLACED_2, DISPLACED_3, FESTIVAL, FAIR, FLOODS]
+YES = {MATCHED, DISPLACED_1, DISPLACED_2, DISPLACED_3}
 
 
 def labelled(feed_server, write_config, run_cli, tmp_path) -> Path:
@@ -76,20 +77,22 @@ def test_suggest_measures_each_rule_on_the_labels_and_shows_those_that_help_firs
     ids = {row["link"]: row["id"] for row in query("SELECT id, link FROM items")}
     before = config.read_text()
     report = json.loads(run_cli(config, "suggest", "exodus", "--json").output)
-    assert (report["missed_positives"], report["negatives"]) == (2, 3)
-    assert report["now"] == {"tp": 1, "fp": 0, "fn": 2, "precision": 1.0, "f1": 0.5}
+    assert (report["missed_positives"], report["negatives"]) == (3, 3)
+    assert report["now"] == {"tp": 1, "fp": 0, "fn": 3, "precision": 1.0, "f1": 0.4}
     first = report["suggestions"][0]
-    assert (first["number"], first["term"], first["near"], first["helps"]) == (1, "displac*", ["@place"], True)
-    assert sorted(first["examples"]) == sorted([ids[DISPLACED_1.link], ids[DISPLACED_2.link]])
+    assert (first["number"], first["term"], first["where"], first["helps"]) == (1, "displac*", "near @place", True)
+    assert first["examples"] == sorted(ids[e.link] for e in (DISPLACED_1, DISPLACED_2, DISPLACED_3))
     assert (first["catches"], first["wrongly"], first["with"]) == (
-        2,
+        3,
         0,
-        {"tp": 3, "fp": 0, "fn": 0, "precision": 1.0, "f1": 1.0},
+        {"tp": 4, "fp": 0, "fn": 0, "precision": 1.0, "f1": 1.0},
     )  # the floods' displaced name no place: the rule does not catch them
-    # "tent*" (or "sampl*" of "Sample", which adds and catches the same items: one is shown) costs two negatives.
-    tents = next(s for s in report["suggestions"] if s["term"] in ("tent*", "sampl*"))
-    assert (tents["catches"], tents["wrongly"], tents["helps"]) == (2, 2, False)
-    assert tents["with"]["precision"] == 0.6 and tents["number"] > 1
+    by_term = {s["term"]: s for s in report["suggestions"]}
+    tents = by_term["tent*"]  # costs two negatives
+    assert (tents["catches"], tents["wrongly"], tents["helps"]) == (2, 2, False) and tents["number"] > 1
+    assert tents["with"]["precision"] == 0.6
+    goris = by_term["gori*"]  # two positives and no negative: a rise in F1, but two items are chance
+    assert (goris["catches"], goris["wrongly"], goris["helps"]) == (2, 0, False) and goris["with"]["f1"] > 0.4
     helping = [s["helps"] for s in report["suggestions"]]
     assert helping == sorted(helping, reverse=True)  # those that help first
     # Never a function word, a fragment of "Russia's role", filler such as "lies ahead", or the theme's place.
@@ -108,10 +111,10 @@ def test_suggest_apply_writes_the_rule_into_the_config_and_quality_shows_it(
     config = labelled(feed_server, write_config, run_cli, tmp_path)
     before = config.read_text()
     quality = json.loads(run_cli(config, "themes", "--quality", "--json").output)["themes"][0]
-    assert (quality["recall"], quality["f1"]) == (0.333, 0.5)
+    assert (quality["recall"], quality["f1"]) == (0.25, 0.4)
     out = run_cli(config, "suggest", "exodus", "--apply", "1").output
     first, last = map(int, out.split(f"added to {config}:", 1)[1].split(":", 1)[0].split("-"))
-    assert "F1 0.500 -> 1.000" in out and f"undo: delete lines {first}-{last} of {config}" in out
+    assert "F1 0.400 -> 1.000" in out and f"undo: delete lines {first}-{last} of {config}" in out
     after = config.read_text()
     lines = after.splitlines()
     added = lines[first - 1 : last]
@@ -180,3 +183,21 @@ def test_suggest_apply_refuses_a_config_it_may_not_write(feed_server, write_conf
         finally:
             shutil.rmtree(place)
     assert f"{config}: the config file" in output and "is not writable by this user; nothing was changed" in output
+
+
+def test_suggest_apply_keeps_a_bom_crlf_line_ends_and_a_symlink(feed_server, write_config, run_cli, tmp_path):
+    """A config written by Windows Notepad (BOM, CRLF) and kept in a dotfiles folder behind a symlink."""
+    config = labelled(feed_server, write_config, run_cli, tmp_path)
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    target = dotfiles / "feeds.toml"
+    target.write_bytes(b"\xef\xbb\xbf" + config.read_bytes().replace(b"\n", b"\r\n"))
+    config.unlink()
+    config.symlink_to(target)
+    before = target.read_bytes()
+    out = run_cli(config, "suggest", "exodus", "--apply", "1").output
+    assert f"(the file {target})" in out
+    after = target.read_bytes()
+    assert config.is_symlink() and after.startswith(b"\xef\xbb\xbf") and b"\n" not in after.replace(b"\r\n", b"")
+    assert b'\r\nall = ["displac*", "@place"]\r\n' in after and len(after) > len(before)
+    assert json.loads(run_cli(config, "themes", "--quality", "--json").output)["themes"][0]["f1"] == 1.0

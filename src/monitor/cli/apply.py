@@ -40,7 +40,7 @@ def apply(path: str, found: Suggestions, number: int, now: datetime) -> None:
         )
     chosen = found.found[number - 1]
     _writable(path)
-    lines = edit.rule_lines(found.theme, _comment(found.theme, number, chosen, now), _fields(chosen))
+    lines = edit.rule_lines(found.theme, _comment(found.theme, number, chosen, now), chosen.fields())
     try:
         text = save.read_text(path)
     except (OSError, UnicodeDecodeError) as error:
@@ -83,17 +83,6 @@ def _comment(theme: str, number: int, chosen: Suggestion, now: datetime) -> list
         f"Added by `monitor suggest {theme} --apply {number}` on {now:%Y-%m-%d}: on the labels then",
         f"+{chosen.catches} labelled yes, +{chosen.wrongly} labelled no, F1 {chosen.without.f1:.3f} -> "
         f"{chosen.with_it.f1:.3f}. Delete this rule to undo it.",
-    ]
-
-
-def _fields(chosen: Suggestion) -> list[tuple[str, object]]:
-    anchor = list(chosen.anchor.written)
-    groups: list[object] = [chosen.term] + ([anchor[0] if len(anchor) == 1 else anchor] if anchor else [])
-    return [
-        ("name", chosen.rule.name),
-        ("all", groups),
-        ("within", chosen.rule.within),
-        ("score", chosen.rule.score),
     ]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..config.settings import POLLING, default_of
 from ..learn.quality import Change, ThemeQuality, macro_f1
-from ..learn.suggestions import Suggestions
+from ..learn.suggestions import MIN_SUPPORT, Suggestions
 from ..learn.teach import NearMiss
 from ..text.safe import one_line, shown
 from ..types import FeedReport, FetchOutcome, Span, ThemeMatch
@@ -322,7 +322,7 @@ def suggestion_lines(found: Suggestions, limit: int) -> list[str]:
     ]
     if not found.found:
         return [*lines, "  no word or two of the missed positives would add one of them: nothing to suggest"]
-    header = f"  {'N':>3} {'+yes':>5} {'+no':>4} {'P with':>7} {'F1 with':>8}  rule: a term near the theme's names"
+    header = f"  {'N':>3} {'+yes':>5} {'+no':>4} {'P with':>7} {'F1 with':>8}  term, and where in the theme"
     shown_ = found.found[:limit]
     helping = [s for s in shown_ if s.helps]
     if helping:
@@ -330,14 +330,13 @@ def suggestion_lines(found: Suggestions, limit: int) -> list[str]:
     for number, s in enumerate(shown_, start=1):
         if number == len(helping) + 1:
             lines += [
-                "suggestions that do not help (F1 not raised, fewer than 2 labelled yes added, too many "
-                "labelled no, or precision lost):",
+                f"suggestions that do not help (F1 not raised, fewer than {MIN_SUPPORT} labelled yes added, "
+                "too many labelled no among them, precision lost, or the term as common in labelled no):",
                 header,
             ]
-        near = f" near {', '.join(s.anchor.written)}" if s.anchor.written else ""
         lines.append(
             f"  {number:>3} {s.catches:>5} {s.wrongly:>4} {s.with_it.precision:>7.3f} {s.with_it.f1:>8.3f}  "
-            f"{shown(s.term)}{shown(near)}  (adds {', '.join(map(str, s.examples[:3]))}"
+            f"{shown(s.term)} {shown(s.where)}  (adds {', '.join(map(str, s.examples[:3]))}"
             + (f"; catches {', '.join(map(str, s.caught[:3]))})" if s.caught else ")")
         )
     lines.append(
@@ -360,7 +359,7 @@ def suggestions_json(found: Suggestions, limit: int) -> dict[str, Any]:
             {
                 "number": number,
                 "term": s.term,
-                "near": list(s.anchor.written),
+                "where": s.where,
                 "rule": s.rule.name,
                 "helps": s.helps,
                 "catches": s.catches,
