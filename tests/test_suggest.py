@@ -11,9 +11,14 @@ import stat
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 import pytest
+
+from monitor.config.edit import add_rule, rule_lines
+from monitor.config.load import parse_config
+from monitor.learn.suggestions import shapes
 
 from .conftest import REPO
 from .samples import Entry, rss
@@ -201,3 +206,26 @@ def test_suggest_apply_keeps_a_bom_crlf_line_ends_and_a_symlink(feed_server, wri
     assert config.is_symlink() and after.startswith(b"\xef\xbb\xbf") and b"\n" not in after.replace(b"\r\n", b"")
     assert b'\r\nall = ["displac*", "@place"]\r\n' in after and len(after) > len(before)
     assert json.loads(run_cli(config, "themes", "--quality", "--json").output)["themes"][0]["f1"] == 1.0
+
+
+SHIPPED = REPO / "config" / "feeds.toml"
+
+
+@pytest.mark.parametrize("theme", ["putin_blame", "baku_promises", "armenian_exodus"])
+def test_every_place_a_term_may_take_in_the_shipped_themes_is_written_as_it_was_measured(theme):
+    """Each shape of a suggestion (near an anchor, or in place of one entry of a rule, with its agent, unless
+    and window kept), written into the shipped config's text, reads back as the very rule that was measured,
+    and every other line stays as it was."""
+    text = SHIPPED.read_text(encoding="utf-8")
+    spec = parse_config(text, str(SHIPPED)).themes[theme]
+    written = tomllib.loads(text)["themes"][theme]
+    places = shapes(spec, written)
+    assert any(p.where.startswith("near") for p in places)
+    assert any(p.base.agent for p in places) == any(rule.agent for rule in spec.rules)
+    for shape in places:
+        added = add_rule(text, theme, rule_lines(theme, ["a comment"], shape.fields("sample term*")))
+        assert added is not None
+        rules = parse_config(added.text, str(SHIPPED)).themes[theme].rules
+        assert rules[-1] == shape.rule("sample term*") and rules[:-1] == spec.rules, shape.where
+        lines = added.text.splitlines()
+        assert lines[: added.first - 2] + lines[added.last :] == text.splitlines()
