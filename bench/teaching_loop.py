@@ -3,10 +3,11 @@ what `monitor suggest` proposes that helps (the first suggestion that helps, aga
 would), train a model (`monitor train`), and score the other half; then the other way round.
 
     python bench/teaching_loop.py [--seed 12] [--rounds 8] [--sets items ledes ...] [--no-model] [--eval DIR]
-        [--config FILE]
+        [--config FILE] [--together]
 
 Every item is scored once, by the themes taught on the half it is not in, so each set's P/R/F1 "after" is a
-two-fold cross-validation of the whole loop, "before" the config's themes on the same items. Per theme and
+two-fold cross-validation of the whole loop, "before" the config's themes on the same items. With
+--together the halves of all sets are taught at once (an analyst with more labels), each set scored apart. Per theme and
 set: P/R/F1 before and after, the suggestions accepted on each half and whether the model became active.
 The loop uses the code of the commands (`learn.suggestions.suggest`, `learn.train.train_theme`); only the
 database and the config file are left out. Reads ../shared/eval (or --eval DIR; a set whose files are
@@ -89,42 +90,58 @@ def load(folder: Path, name: str) -> tuple[list[dict], dict[str, set[str]]]:
     return items, {row["link"]: set(row.get("themes") or []) for row in rows}
 
 
-def run_set(name: str, themes: dict[str, ThemeSpec], written: dict, args: argparse.Namespace) -> tuple[float, float]:
-    items, labels = load(args.eval, name)
-    texts, links = {}, {}
-    for number, item in enumerate(items, start=1):
-        if item["link"] in labels:
-            texts[number] = (plain_text(item.get("title") or ""), plain_text(item.get("summary") or ""))
-            links[number] = item["link"]
-    a_links, b_links = halves(list(links.values()), args.seed)
-    a = {i for i, link in links.items() if link in a_links}
-    b = {i for i, link in links.items() if link in b_links}
-    print(f"== {name} ({len(texts)} items, halves {len(a)}/{len(b)})")
-    before_f1, after_f1 = [], []
+def run(names: list[str], themes: dict[str, ThemeSpec], written: dict, args: argparse.Namespace) -> dict:
+    """The loop taught on half of each of the sets `names` together and scored on the other halves: per set,
+    (macro F1 before, after)."""
+    texts, judged, set_of = {}, {}, {}
+    a: set[int] = set()
+    b: set[int] = set()
+    for name in names:
+        items, labels = load(args.eval, name)
+        links = {}
+        for item in items:
+            if item["link"] in labels:
+                number = len(texts) + 1
+                texts[number] = (plain_text(item.get("title") or ""), plain_text(item.get("summary") or ""))
+                judged[number], set_of[number], links[number] = labels[item["link"]], name, item["link"]
+        a_links, b_links = halves(list(links.values()), args.seed)
+        a |= {i for i, link in links.items() if link in a_links}
+        b |= {i for i, link in links.items() if link in b_links}
+    before, after, notes = {}, {}, {}
     for key, spec in themes.items():
-        verdicts = {i: key in labels[links[i]] for i in texts}
-        before = decided(spec, None, texts, set(texts))
-        after: set[int] = set()
-        notes = []
+        verdicts = {i: key in judged[i] for i in texts}
+        before[key], after[key], notes[key] = decided(spec, None, texts, set(texts)), set(), []
         for teach, held in ((a, b), (b, a)):
-            half = {i: verdicts[i] for i in teach}
             others = [t for k, t in themes.items() if k != key]
+            half = {i: verdicts[i] for i in teach}
             new, accepted, model, state = taught(
                 spec, half, texts, written.get(key, {}), others, args.rounds, args.model
             )
-            after |= decided(new, model, texts, held)
-            notes.append(f"[{'AB'[teach is b]}: {', '.join(accepted) or 'nothing accepted'}; model {state}]")
-        was, now = figures(verdicts, before), figures(verdicts, after)
-        before_f1.append(was.f1)
-        after_f1.append(now.f1)
-        print(
-            f"  {key:<16} before P {was.precision:.3f} R {was.recall:.3f} F1 {was.f1:.3f}   "
-            f"after P {now.precision:.3f} R {now.recall:.3f} F1 {now.f1:.3f}   gain {now.f1 - was.f1:+.3f}"
-        )
-        print(f"    {' '.join(notes)}")
-    was_macro, now_macro = sum(before_f1) / len(before_f1), sum(after_f1) / len(after_f1)
-    print(f"  macro F1 before {was_macro:.3f} after {now_macro:.3f} gain {now_macro - was_macro:+.3f}")
-    return was_macro, now_macro
+            after[key] |= decided(new, model, texts, held)
+            notes[key].append(f"[{'AB'[teach is b]}: {', '.join(accepted) or 'nothing accepted'}; model {state}]")
+    if len(names) > 1:
+        print(f"== {', '.join(names)} taught together ({len(texts)} items, halves {len(a)}/{len(b)})")
+        for key, lines in notes.items():
+            print(f"  {key:<16} {' '.join(lines)}")
+    out = {}
+    for name in names:
+        ids = {i for i in texts if set_of[i] == name}
+        print(f"== {name} ({len(ids)} items, halves {len(ids & a)}/{len(ids & b)})")
+        was_f1, now_f1 = [], []
+        for key in themes:
+            verdicts = {i: key in judged[i] for i in ids}
+            was, now = figures(verdicts, before[key] & ids), figures(verdicts, after[key] & ids)
+            was_f1.append(was.f1)
+            now_f1.append(now.f1)
+            print(
+                f"  {key:<16} before P {was.precision:.3f} R {was.recall:.3f} F1 {was.f1:.3f}   "
+                f"after P {now.precision:.3f} R {now.recall:.3f} F1 {now.f1:.3f}   gain {now.f1 - was.f1:+.3f}"
+            )
+            if len(names) == 1:
+                print(f"    {' '.join(notes[key])}")
+        out[name] = (sum(was_f1) / len(was_f1), sum(now_f1) / len(now_f1))
+        print(f"  macro F1 before {out[name][0]:.3f} after {out[name][1]:.3f} gain {out[name][1] - out[name][0]:+.3f}")
+    return out
 
 
 def main() -> None:
@@ -135,6 +152,9 @@ def main() -> None:
     parser.add_argument("--no-model", dest="model", action="store_false", help="suggestions only, no training")
     parser.add_argument("--eval", type=Path, default=EVAL, help="the folder of the development sets")
     parser.add_argument("--config", type=Path, default=CONFIG, help="the feeds.toml whose themes are taught")
+    parser.add_argument(
+        "--together", action="store_true", help="teach on half of every set at once (more labels), score each"
+    )
     args = parser.parse_args()
     present = [name for name in args.sets if all(f.exists() for f in files(args.eval, name))]
     for name in args.sets:
@@ -151,7 +171,10 @@ def main() -> None:
             args.model = False
     themes = load_config(args.config).themes
     written = tomllib.loads(args.config.read_text(encoding="utf-8")).get("themes", {})
-    results = {name: run_set(name, themes, written, args) for name in present}
+    if args.together:
+        results = run(present, themes, written, args)
+    else:
+        results = {name: run([name], themes, written, args)[name] for name in present}
     print("macro F1 per set, before -> after the loop (two-fold: each half taught by the other):")
     for name, (was, now) in results.items():
         print(f"  {name:<7} {was:.3f} -> {now:.3f}  ({now - was:+.3f})")
