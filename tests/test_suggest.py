@@ -229,3 +229,22 @@ def test_every_place_a_term_may_take_in_the_shipped_themes_is_written_as_it_was_
         assert rules[-1] == shape.rule("sample term*") and rules[:-1] == spec.rules, shape.where
         lines = added.text.splitlines()
         assert lines[: added.first - 2] + lines[added.last :] == text.splitlines()
+
+
+def test_suggest_apply_refuses_a_theme_whose_rules_are_inline_and_gives_the_rule_to_add_by_hand(
+    feed_server, write_config, run_cli, tmp_path
+):
+    """An inline array of rules cannot take a table after it: nothing is written, the rule is printed."""
+    config = labelled(feed_server, write_config, run_cli, tmp_path)
+    text = config.read_text()
+    inline = text.replace(
+        '# Families and Armenians fleeing.\n[[themes.exodus.rules]]\nname = "flight"\n'
+        'all = [["flee*", "fled", "refugee*"], ["families", "Armenians"]]\nwithin = 10\n',
+        'rules = [{ name = "flight", all = [["flee*", "fled", "refugee*"], ["families", "Armenians"]], '
+        "within = 10 }]\n",
+    )
+    assert inline != text
+    config.write_text(inline)
+    output = run_cli(config, "suggest", "exodus", "--apply", "1", expect=2).output
+    assert "nothing was changed. Add it by hand:" in output and 'all = ["displac*", "@place"]' in output
+    assert config.read_text() == inline

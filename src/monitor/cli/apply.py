@@ -51,7 +51,7 @@ def apply(path: str, found: Suggestions, number: int, now: datetime) -> None:
             f"{path}: theme {found.theme} has no [themes.{found.theme}] table to add a rule after; "
             "nothing was changed. Add it by hand:\n" + "\n".join(lines)
         )
-    _loads_as_suggested(path, added.text, found.theme, chosen)
+    _loads_as_suggested(path, added.text, found.theme, chosen, lines)
     written = save.write_text(path, added.text)
     where = f"{path}:{added.first}-{added.last}" + (f" (the file {written})" if str(written) != path else "")
     click.echo(f"added to {where}:")
@@ -86,11 +86,13 @@ def _comment(theme: str, number: int, chosen: Suggestion, now: datetime) -> list
     ]
 
 
-def _loads_as_suggested(path: str, text: str, theme: str, chosen: Suggestion) -> None:
-    """Never write a config that would not load, or whose new rule is not the one measured."""
+def _loads_as_suggested(path: str, text: str, theme: str, chosen: Suggestion, lines: list[str]) -> None:
+    """Never write a config that would not load, or whose new rule is not the one measured (a theme whose
+    rules are an inline array cannot take a table after them): the analyst gets the rule to place by hand."""
+    by_hand = "; nothing was changed. Add it by hand:\n" + "\n".join(lines)
     try:
         rules = parse_config(text, path).themes[theme].rules
     except ConfigError as error:
-        raise UsageError(f"{path}: the rule would not load ({error}); nothing was changed") from None
+        raise UsageError(f"the rule, added after the theme's last key, would not load: {error}{by_hand}") from None
     if not rules or rules[-1] != chosen.rule:
-        raise UsageError(f"{path}: the rule would not read back as suggested; nothing was changed")
+        raise UsageError(f"{path}: the rule added after the theme's last key would not read back as measured{by_hand}")
