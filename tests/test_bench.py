@@ -60,9 +60,11 @@ def test_quality_benchmark_scores_the_matcher_and_its_baselines_on_sample_items(
         (sample, "monitor"): ({exodus: (3, 0, 0), baku: (2, 0, 0), putin: (2, 0, 0)}, 1.0),
         (sample, "baseline: phrases"): ({exodus: (1, 0, 2), baku: (1, 0, 1), putin: (1, 0, 1)}, 0.611),
         (sample, "baseline: any keyword"): ({exodus: (3, 5, 0), baku: (2, 4, 0), putin: (2, 8, 0)}, 0.46),
+        # "Armenian refugees reach Goris": only the matcher's phrase takes it; the rules want Karabakh's Armenians
+        # named as such (Armenians of Syria flee too), so the keywords without phrases miss it.
         (sample, "baseline: keywords AND, no proximity"): (
-            {exodus: (3, 0, 0), baku: (2, 0, 0), putin: (2, 1, 0)},
-            0.933,
+            {exodus: (2, 0, 1), baku: (2, 0, 0), putin: (2, 1, 0)},
+            0.867,
         ),
     }, out
     assert bench("quality.py", "--eval", str(tmp_path)).startswith("skipped: no eval set")

@@ -391,6 +391,8 @@ def test_inline_rules_get_default_names_and_settings() -> None:
         ('[[themes.t.rules]]\nname = "x"\n', "themes.t.rules[0].all", 8, "missing"),
         ('[[themes.t.rules]]\nall = ["ab*"]\n', "themes.t.rules[0].all", 9, "at least 3 letters"),
         ('[[themes.t.rules]]\nall = ["*fled"]\n', "themes.t.rules[0].all", 9, "may only end a word"),
+        ('[[themes.t.rules]]\nall = ["~ab"]\n', "themes.t.rules[0].all", 9, "a stem after `~` needs at least 3"),
+        ('[[themes.t.rules]]\nall = ["раз~блок*"]\n', "themes.t.rules[0].all", 9, "`~` may only begin a word"),
         ('[[themes.t.rules]]\nall = ["fled"]\nwithin = 0\n', "themes.t.rules[0].within", 10, "from 1 to 1000"),
         ('[[themes.t.rules]]\nall = ["fled"]\ncolour = "red"\n', "themes.t.rules[0].colour", 10, "unknown key"),
         ('phrases = ["p"]\nrequire = ["@nowhere"]\n', "themes.t.require", 9, "unknown term set"),
