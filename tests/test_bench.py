@@ -168,3 +168,11 @@ def test_import_benchmark_runs(overlap, expected):
 def test_cleaning_benchmark_runs():
     out = bench("cleaning.py", "--documents", "4", "--items", "20")
     assert [line.split()[0] for line in out.splitlines()[1:]] == ["20", "40", "80"]
+
+
+def test_teaching_loop_benchmark_runs_on_the_sample_set_and_skips_a_missing_one(tmp_path):
+    out = bench("teaching_loop.py", "--eval", str(SAMPLE_EVAL), "--sets", "items", "ledes", "--no-model")
+    assert f"skipped ledes: {SAMPLE_EVAL / 'ledes_items.jsonl'} or" in out
+    assert "== items (" in out and "macro F1 per set, before -> after the loop" in out
+    out = bench("teaching_loop.py", "--eval", str(tmp_path / "absent"))
+    assert f"skipped: no development set at {tmp_path / 'absent'}" in out
