@@ -13,12 +13,14 @@ import click
 
 from ..config import opml
 from ..config import save as config_file
-from ..config.load import parse_config
+from ..config.load import Config, parse_config
 from ..config.settings import http_url
-from ..errors import ConfigError, StoreError, UsageError
+from ..digest import alerting
+from ..digest.deliver import SmtpSender
+from ..errors import ConfigError, MonitorError, StoreError, UsageError
 from ..fetch.http import Fetcher
+from ..storage import Store, status
 from ..storage import feeds as feed_store
-from ..storage import status
 from ..text.safe import redact, shown
 from ..units import format_duration
 from ..update.policy import revive
@@ -85,6 +87,7 @@ def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
             on_report=lambda report: click.echo(feed_line(report)),
             matcher=matcher,
         )
+        _alerts(config, store)
         try:  # upkeep for polls run by cron, without the daemon; best effort: the round is stored
             status.prune_fetches(store, utc_now() - config.polling.keep_fetches, utc_now())
             store.checkpoint()
@@ -98,6 +101,20 @@ def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
             f"the results of {len(unstored)} feed(s) could not be stored: "
             f"{', '.join(unstored[:5])}{' ...' if len(unstored) > 5 else ''}",
         )
+
+
+def _alerts(config: Config, store: Store) -> None:
+    """After the round, as the daemon does after each poll: the subscriptions' alerts and daily digests."""
+    if not any(s.cadence in ("alerts", "daily") for s in config.subscriptions):
+        return
+    try:
+        sender = SmtpSender(config.email) if config.email.enabled else None
+        outcomes = alerting.check(config, store, utc_now(), sender)
+    except MonitorError as error:  # the round is stored; the next poll finds the alerts again
+        click.echo(f"warning: alerts not checked: {error}", err=True)
+        return
+    for outcome in outcomes:
+        click.echo(shown(outcome.line), err=outcome.error)
 
 
 @cli.group(invoke_without_command=True)
