@@ -438,7 +438,7 @@ def test_the_email_section_alone_is_still_one_weekly_subscription_and_a_weekly_o
     joined = load_config(write_config([], extra=THEMES + "\n" + email_section(2525) + weekly, name="w.toml"))
     assert joined.email.to == ("analyst@example.org", "desk@example.org", "week@example.org")
     off = write_config([], extra=THEMES + "\n" + subscription(), name="off.toml")
-    assert "set email.enabled = true" in run_cli(off, "check", expect=None).output
+    assert "e-mail off: found and listed by `monitor alerts`, not sent" in run_cli(off, "check").output
 
 
 # -- the replayed weeks: a crisis and general news, with the default thresholds -----------------------------
@@ -567,3 +567,43 @@ def test_a_replayed_crisis_alerts_its_main_events_within_a_poll_and_general_news
     assert [f["crossed_at"] for f in found if f["kind"] == "event"] == [
         datetime.fromisoformat(str(a["crossed_at"])).isoformat() for a in events
     ]
+
+
+BROWSER = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p)), None)
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no headless Chromium here (.ci/run installs Debian's chromium)")
+def test_an_alert_and_a_daily_digest_render_in_a_real_browser(
+    feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch, mail
+):
+    timeline = Timeline()
+    crisis(timeline)
+    subs = subscription() + subscription(name="morning", cadence="daily", to=f'["{EDITOR}"]')
+    config = configure(write_config, feed_server, timeline, tmp_path, mail.port, subs)
+    for moment in (T0 + timedelta(minutes=75), T0 + timedelta(hours=16)):
+        at(monkeypatch, timeline, moment)
+        run_cli(config, "poll")
+    assert [m["Subject"].split()[1] for _, m in mail.messages] == ["Breaking:", "digest"]
+    for n, (_, message) in enumerate(mail.messages):
+        page = tmp_path / f"message{n}.html"
+        page.write_text(body(message, "html"), encoding="utf-8")
+        png = tmp_path / f"message{n}.png"
+        subprocess.run(
+            [
+                str(BROWSER),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                f"--screenshot={png}",
+                "--window-size=700,1000",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            timeout=120,
+        )
+        assert png.exists() and png.stat().st_size > 5_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -62,6 +62,10 @@ def check(obj: Context) -> None:
             click.echo(f"  warning: email.password_env names {email.password_env}, which is not set", err=True)
     else:
         click.echo("  e-mail     off")
+    for sub in config.subscriptions:
+        themes = ", ".join(sub.themes) or "every theme"
+        sent = "" if email.enabled else " (e-mail off: found and listed by `monitor alerts`, not sent)"
+        click.echo(f"  subscription {sub.name}: {sub.cadence} of {themes} to {', '.join(sub.to)}{sent}")
 
 
 @cli.command()

@@ -210,9 +210,7 @@ class _Validator:
         backfill = self.table(data.get("backfill", {}), ("backfill",), BACKFILL)
         email["sender"] = email.pop("from", None)
         zone = monitor.get("timezone") or default_of(MONITOR, "timezone")
-        subscriptions = self.subscriptions(
-            data.get("subscriptions", []), zone, bool(email.get("enabled")), data.get("themes", {})
-        )
+        subscriptions = self.subscriptions(data.get("subscriptions", []), zone, data.get("themes", {}))
         # A weekly subscription is the weekly digest's: its recipients join email.to's.
         weekly = [a for s in subscriptions if s.cadence == "weekly" for a in s.to]
         if weekly and "to" in email:
@@ -313,16 +311,13 @@ class _Validator:
             )
         return tuple(feeds)
 
-    def subscriptions(self, raw: Any, zone: str, email_enabled: bool, theme_keys: Any) -> tuple[Subscription, ...]:
+    def subscriptions(self, raw: Any, zone: str, theme_keys: Any) -> tuple[Subscription, ...]:
         """[[subscriptions]], each checked whole: its themes against [themes], the alert settings written only
-        on an alerts subscription. They are sent through the [email] server, so e-mail must be on."""
+        on an alerts subscription. They are sent through the [email] server when e-mail is on; until then alerts
+        are found and listed (`monitor alerts`), never sent."""
         if not isinstance(raw, list):
             self.problem(("subscriptions",), "expected a list of [[subscriptions]] tables")
             return ()
-        if raw and not email_enabled:
-            self.problem(
-                ("subscriptions", 0), "subscriptions are e-mailed through the [email] server: set email.enabled = true"
-            )
         themes = list(theme_keys) if isinstance(theme_keys, dict) else []
         out: list[Subscription] = []
         names: dict[str, int] = {}

@@ -93,6 +93,12 @@ def page(alerts: Sequence[AlertRow], timezone: str, held: int = 0, capped: int =
                 f'<div style="font:13px Arial,sans-serif;margin-top:6px">First report: {_e(first["outlet"])}, '
                 f"{_e(_when(first['published'], zone))}</div>"
             )
+        if d.get("crossing") and d["crossing"] != d.get("first"):
+            c = d["crossing"]
+            rows.append(
+                f'<div style="font:13px Arial,sans-serif">Crossed the threshold: {_e(c["outlet"])}, '
+                f"{_e(_when(c['published'], zone))}</div>"
+            )
         reports = d.get("reports", ())
         if reports:
             rows.append('<table role="presentation" style="font:13px Arial,sans-serif;margin-top:6px">')
