@@ -21,7 +21,7 @@ import pytest
 
 from .conftest import backdate_polling
 from .helpers import BLAST, OTHERS, THEMES, canned, count, email_section, pretend, wait_for
-from .mailserver import MailServer, body
+from .mailserver import MailServer, body, free_port
 from .samples import Entry, rss
 
 DESK, EDITOR = "desk@example.org", "editor@example.org"
@@ -212,6 +212,26 @@ def test_an_alert_whose_answer_never_came_is_uncertain_and_only_resent_when_aske
     assert len(ids) == 1  # the same message, recognisably
 
 
+def test_an_alert_the_server_could_not_take_is_retried_after_its_backoff_and_sent_once(
+    feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch, mail
+):
+    timeline = Timeline()
+    crisis(timeline)
+    down = configure(write_config, feed_server, timeline, tmp_path, free_port(), subscription())
+    at(monkeypatch, timeline, T0 + timedelta(minutes=75))
+    failed = run_cli(down, "poll").output
+    assert "NOT sent" in failed and "retried after 18:20 UTC" in failed, failed
+    up = configure(write_config, feed_server, timeline, tmp_path, mail.port, subscription())
+    at(monkeypatch, timeline, T0 + timedelta(minutes=77))  # before the backoff has passed
+    run_cli(up, "alerts", "--check")
+    assert mail.messages == []
+    for minutes in (82, 90):
+        at(monkeypatch, timeline, T0 + timedelta(minutes=minutes))
+        run_cli(up, "alerts", "--check")
+    assert len(mail.messages) == 1 and "Breaking" in mail.messages[0][1]["Subject"]
+    assert rows(db_path, "SELECT state, attempts FROM alert_messages") == [{"state": "sent", "attempts": 2}]
+
+
 @pytest.mark.timeout(120)
 def test_racing_polls_alert_an_event_once(feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch):
     timeline = Timeline()
@@ -369,6 +389,7 @@ def test_a_daily_subscription_gets_the_day_before_once_after_its_send_time(
     assert to == [EDITOR] and daily["Subject"] == "Daily digest 2023-09-25"
     text, html = body(daily, "plain"), body(daily, "html")
     assert "fuel depot" in text and "<svg" not in html.lower()
+    assert text.startswith("DAILY DIGEST of Monday 25 September 2023 (UTC) for morning") and "DAILY DIGEST" in html
     [row] = rows(db_path, "SELECT kind, label, state FROM alert_messages")
     assert row == {"kind": "daily", "label": "2023-09-25", "state": "sent"}
 

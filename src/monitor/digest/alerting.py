@@ -31,7 +31,7 @@ from .build import build
 from .deliver import Delivery, DeliveryError, DeliveryUncertain, Sender, build_message, new_message_id
 from .groups import group_names, memberships
 from .observed import union
-from .publish import RETRY_FIRST, RETRY_MAX, claim_gone, claimant, delivery_warning
+from .publish import RETRY_FIRST, RETRY_MAX, claim_gone, claimant, delivery_warning, mark_html
 from .render import environment, render_html, render_text
 
 log = logging.getLogger("monitor.alerts")
@@ -243,7 +243,12 @@ def daily_digest(
         data, themes, timezone=sub.timezone, now=now, subject_template=DAILY_SUBJECT, groups=config.digest.groups
     )
     env = environment(config.digest.templates_dir)
-    return digest.subject, render_text(digest, env), render_html(digest, env)
+    local = start.astimezone(ZoneInfo(sub.timezone))
+    banner = (
+        f"DAILY DIGEST of {local:%A} {local.day} {local:%B %Y} ({sub.timezone}) for {sub.name}: one day, where the "
+        f"weekly digest's wording below says week."
+    )
+    return digest.subject, f"{banner}\n\n{render_text(digest, env)}", mark_html(render_html(digest, env), banner)
 
 
 # -- claims and sending -----------------------------------------------------------------------------

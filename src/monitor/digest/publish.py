@@ -310,7 +310,7 @@ def _unrecorded(
         groups=config.digest.groups,
     )
     env = environment(config.digest.templates_dir)
-    return digest.subject, f"{banner}\n\n{render_text(digest, env)}", _mark_html(render_html(digest, env), banner)
+    return digest.subject, f"{banner}\n\n{render_text(digest, env)}", mark_html(render_html(digest, env), banner)
 
 
 def rebuild(
@@ -370,7 +370,7 @@ def preview(
     )
 
 
-def _mark_html(page: str, banner: str) -> str:
+def mark_html(page: str, banner: str) -> str:
     """The banner first thing in the body (or the page, for a template without one)."""
     mark = (
         f'<div style="padding:12px 24px;background:#fff3cd;border:2px solid #b9770e;'
