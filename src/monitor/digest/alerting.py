@@ -77,12 +77,9 @@ def find(config: Config, store: Store, sub: Subscription, now: datetime) -> list
     known = store_alerts.known(store, sub.name, now - KNOWN_FOR)
     found, again = found_now(config, store, sub, now, known)
     store_alerts.still_seen(store, again, now)
-    new = store_alerts.record_found(store, found, now)
-    by_key = {f.key for f in found}
     return [
         Outcome(f"alert {sub.name}: {a.kind} on {a.theme}: {a.headline} ({a.reason})")
-        for a in store_alerts.alerts(store, subscription=sub.name)
-        if a.id in new and a.key in by_key
+        for a in store_alerts.record_found(store, found, now)
     ]
 
 

@@ -26,6 +26,7 @@ STARTUP_CHECK = timedelta(seconds=3)  # polls finishing together are checked onc
 class Alerts:
     def __init__(self, host: Host):
         self.host = host
+        self.last_error: str | None = None  # said once, not at every check
 
     def wanted(self) -> bool:
         return any(s.cadence in ("alerts", "daily") for s in self.host.config.subscriptions)
@@ -79,7 +80,10 @@ class Alerts:
             with Store.open(host.db_path, config.busy_timeout) as store:
                 outcomes = check(config, store, now, sender)
         except MonitorError as error:
-            log.error("%s; alerts are checked again after the next poll", error)
+            if str(error) != self.last_error:
+                log.error("%s; alerts are checked again every minute and after each poll", error)
+            self.last_error = str(error)
             return
+        self.last_error = None
         for outcome in outcomes:
             (log.error if outcome.error else log.info)("%s", outcome.line)

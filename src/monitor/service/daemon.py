@@ -158,6 +158,7 @@ class Daemon:
             if self.clock_watch.stepped():
                 self._schedule_feeds(initial=False)
                 self.digests.schedule()
+                self.alerts.schedule()
                 self.upkeep.schedule()
             if self.signals.reload_asked or (retry_at is not None and time.monotonic() >= retry_at):
                 self.signals.reload_asked = False

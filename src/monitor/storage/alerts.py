@@ -83,9 +83,9 @@ class MessageRecord:
         return f"{self.subscription} {self.kind} " + (self.label if self.kind == "daily" else f"#{self.id}")
 
 
-def record_found(store: Connection, found: Sequence[AlertFound], now: datetime) -> list[int]:
-    """Record what a round found; returns the ids of the alerts that are new (an alert of the same subscription,
-    kind and key recorded before, by this process or another, is left as it was)."""
+def record_found(store: Connection, found: Sequence[AlertFound], now: datetime) -> list[AlertFound]:
+    """Record what a round found; returns those that are new (an alert of the same subscription, kind and key
+    recorded before, by this process or another, is left as it was)."""
     new = []
     with store.transaction():
         for alert in found:
@@ -114,7 +114,7 @@ def record_found(store: Connection, found: Sequence[AlertFound], now: datetime) 
             store.conn.executemany(
                 "INSERT OR IGNORE INTO alert_items (alert, item_id) VALUES (?,?)", [(alert_id, i) for i in alert.items]
             )
-            new.append(alert_id)
+            new.append(alert)
     return new
 
 
