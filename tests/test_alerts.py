@@ -65,8 +65,17 @@ class Timeline:
         link = f"https://{site}.example.org/2023/09/{n}"
         self.entries[site].append(Entry(title=title, link=link, guid=link, summary=f"<p>{summary}</p>", published=when))
 
+    keep: timedelta | None = None  # a feed that carries only its last day, say (None: all it ever published)
+
     def feed(self, site: str) -> Callable[[], bytes]:
-        return lambda: rss([e for e in self.entries[site] if e.published and e.published <= self.now])
+        def shown(e: Entry) -> bool:
+            return (
+                e.published is not None
+                and e.published <= self.now
+                and (self.keep is None or e.published > self.now - self.keep)
+            )
+
+        return lambda: rss([e for e in self.entries[site] if shown(e)])
 
 
 def crisis(timeline: Timeline) -> None:
@@ -84,7 +93,9 @@ def subscription(*extra: str, name: str = "desk", to: str = f'["{DESK}"]', caden
     return "\n".join([*lines, *extra]) + "\n\n"
 
 
-def configure(write_config, feed_server, timeline: Timeline, tmp_path: Path, port: int, subs: str) -> Path:
+def configure(
+    write_config, feed_server, timeline: Timeline, tmp_path: Path, port: int, subs: str, only: str | None = None
+) -> Path:
     feeds = [
         {
             "name": site,
@@ -93,6 +104,7 @@ def configure(write_config, feed_server, timeline: Timeline, tmp_path: Path, por
             "tags": [tag],
         }
         for site, tag in OUTLETS.items()
+        if only in (None, site)
     ]
     extra = THEMES + "\n" + email_section(port) + "\n" + subs + f'[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n'
     return write_config(feeds, extra=extra)
@@ -361,6 +373,45 @@ def test_a_theme_above_its_usual_level_alerts_once_per_spike(
     assert [s["kind"] for s in spikes] == ["spike"], spikes
     assert "times its usual" in str(spikes[0]["reason"]) and "observed hours" in str(spikes[0]["reason"])
     assert len(mail.messages) == 1 and "Spike" in mail.messages[0][1]["Subject"]
+
+
+def test_a_spike_is_measured_on_observed_hours_only_so_a_gap_in_polling_makes_no_spike(
+    feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch, mail
+):
+    timeline = Timeline()
+    timeline.keep = timedelta(hours=24)  # the feed carries its last day: what it published in a gap is never seen
+    now = T0
+    for hour in range(0, 11 * 24, 6):  # four stories a day on the theme, every day, whether observed or not
+        when = now - timedelta(days=11) + timedelta(hours=hour + 2)
+        timeline.publish("Sample Wire", f"Sample: a family fled Stepanakert, hour {hour}", "Sample text.", when)
+    for n in range(1):  # and one more this afternoon: two in the last six hours, where one is usual
+        timeline.publish(
+            "Sample Wire", f"Sample: more refugees fled Karabakh, {n}", "Sample text.", now - timedelta(hours=n + 1)
+        )
+    # One feed: another that answered all along with nothing new would have observed the gap (issue 22).
+    subs = subscription("spike_min = 2", "spike_ratio = 3")
+    config = configure(write_config, feed_server, timeline, tmp_path, mail.port, subs, only="sample-wire")
+    # Observed from 10 to 8 days ago and in the last two days, polled every two hours; the monitor was down between.
+    rounds = [now - timedelta(days=10) + timedelta(hours=h) for h in range(0, 49, 2)]
+    rounds += [now - timedelta(days=2) + timedelta(hours=h) for h in range(0, 49, 2)]
+    for moment in rounds:
+        at(monkeypatch, timeline, moment)
+        run_cli(config, "poll", "--force")
+    # Counted over every hour of the fortnight, the gap's five days would read as silence, the usual level as
+    # half what it is, and two as a spike.
+    assert count(db_path, "SELECT count(*) FROM alerts") == 0, rows(db_path, "SELECT reason FROM alerts")
+    for n in range(5):  # a real burst: seven in six hours
+        timeline.publish(
+            "Sample Wire",
+            f"Sample: a convoy of refugees fled Karabakh, {n}",
+            "Sample text.",
+            now + timedelta(minutes=10 + n),
+        )
+    at(monkeypatch, timeline, now + timedelta(minutes=30))
+    run_cli(config, "poll", "--force")
+    [spike] = rows(db_path, "SELECT kind, reason FROM alerts")
+    assert spike["kind"] == "spike" and "7 items in 6h" in str(spike["reason"]), spike
+    assert "its usual 1.0" in str(spike["reason"]) and "over 135 observed hours" in str(spike["reason"])
 
 
 # -- daily digests -----------------------------------------------------------------------------------
