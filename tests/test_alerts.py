@@ -180,6 +180,27 @@ def test_a_subscription_to_other_themes_and_stories_of_one_outlet_never_alert(
     assert "no alerts yet" in run_cli(config, "alerts").output
 
 
+def test_imported_history_is_never_alerted_as_news_but_the_dry_run_replays_it(
+    feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch, mail
+):
+    timeline = Timeline()
+    config = configure(write_config, feed_server, timeline, tmp_path, mail.port, subscription())
+    at(monkeypatch, timeline, T0 + timedelta(days=3))
+    run_cli(config, "feeds")
+    for n, (outlet, title, summary) in enumerate(BLAST + MORE):  # five outlets' saved reports of that evening
+        site = outlet.lower().replace(" ", "-")
+        saved = tmp_path / f"{site}.jsonl"
+        line = {"title": title, "summary": summary, "link": f"https://{site}.example.org/{n}", "source": site}
+        line["published"] = (T0 + timedelta(minutes=10 + 30 * n)).isoformat()
+        saved.write_text(json.dumps(line) + "\n")
+        run_cli(config, "import", str(saved), "--feed", site)
+    checked = run_cli(config, "alerts", "--check").output
+    assert mail.messages == [] and count(db_path, "SELECT count(*) FROM alerts") == 0, checked
+    dry = run_cli(config, "alerts", "--dry-run", "--since", "2023-09-25", "--until", "2023-09-26").output
+    assert "  desk  event " in dry and "crossing report 2023-09-25 18:10" in dry, dry
+    assert "1 alert(s) on 1 day(s)" in dry
+
+
 # -- never twice: refused recipient, a server that hangs up after the data, racing senders -------------
 
 
