@@ -308,6 +308,22 @@ def two_events(timeline: Timeline) -> None:
         timeline.publish(outlet, title, text, T0 + timedelta(minutes=10 + n))
 
 
+def test_alerts_found_with_e_mail_off_are_listed_and_expire_unsent_when_it_is_turned_on_a_day_later(
+    feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch, mail
+):
+    timeline = Timeline()
+    crisis(timeline)
+    off = configure(write_config, feed_server, timeline, tmp_path, mail.port, subscription())
+    off.write_text(off.read_text().replace("enabled = true", "enabled = false"))
+    at(monkeypatch, timeline, T0 + timedelta(minutes=75))
+    assert "alert desk: event on exodus" in run_cli(off, "poll").output
+    assert "message" not in run_cli(off, "alerts").output.split("why:")[1]  # found and listed, not sent
+    on = configure(write_config, feed_server, timeline, tmp_path, mail.port, subscription())
+    at(monkeypatch, timeline, T0 + timedelta(days=1, minutes=80))
+    run_cli(on, "poll", "--force")
+    assert mail.messages == [] and rows(db_path, "SELECT status FROM alerts") == [{"status": "expired"}]
+
+
 def test_max_per_day_leaves_the_rest_out_and_quiet_hours_hold_alerts_until_they_end(
     feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch, mail
 ):

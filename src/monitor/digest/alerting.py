@@ -38,6 +38,7 @@ log = logging.getLogger("monitor.alerts")
 
 KNOWN_FOR = timedelta(days=7)  # an alert this old no longer stands for its event (a week on, it is news again)
 DAILY_SUBJECT = "Daily digest {week}"
+STALE_AFTER = timedelta(hours=24)  # longer than any quiet hours hold an alert
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,10 @@ def day_start(sub: Subscription, moment: datetime) -> datetime:
 
 def deliver(config: Config, store: Store, sub: Subscription, now: datetime, sender: Sender) -> list[Outcome]:
     pending = store_alerts.alerts(store, subscription=sub.name, status="pending")
+    # Found while e-mail was off, or a daemon was down for days: no longer news, so not sent (still listed).
+    stale = [a.id for a in pending if now - a.found_at > STALE_AFTER]
+    store_alerts.expire(store, stale)
+    pending = [a for a in pending if a.id not in stale]
     if not pending:
         return []
     if quiet(sub, now):

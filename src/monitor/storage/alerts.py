@@ -143,6 +143,15 @@ def still_seen(store: Connection, ids: Sequence[int], now: datetime) -> None:
             store.conn.executemany("UPDATE alerts SET last_seen = ? WHERE id = ?", [(iso(now), i) for i in ids])
 
 
+def expire(store: Connection, ids: Sequence[int]) -> None:
+    """Pending alerts too old to be news: `expired`, never sent."""
+    if ids:
+        with store.transaction():
+            store.conn.executemany(
+                "UPDATE alerts SET status = 'expired' WHERE id = ? AND status = 'pending'", [(i,) for i in ids]
+            )
+
+
 def alerts(store: Connection, *, subscription: str | None = None, status: str | None = None) -> list[AlertRow]:
     where, params = [], []
     if subscription is not None:

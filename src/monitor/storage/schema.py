@@ -608,7 +608,7 @@ CREATE TABLE alerts (
     crossed_at TEXT NOT NULL,             -- the report that crossed the threshold was published then (UTC)
     found_at TEXT NOT NULL,               -- the round that found it (UTC)
     last_seen TEXT NOT NULL,              -- a spike: the last round that found the theme still above its level
-    status TEXT NOT NULL DEFAULT 'pending', -- pending (waiting: batch, quiet hours) | queued (in a message) | capped
+    status TEXT NOT NULL DEFAULT 'pending', -- pending (batch, quiet hours) | queued (in a message) | capped | expired
     message INTEGER REFERENCES alert_messages(id),
     detail TEXT NOT NULL DEFAULT '{}',    -- JSON: what its message shows (reports with outlets and times, evidence)
     UNIQUE (subscription, kind, key)
