@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -155,6 +156,26 @@ def test_events_quality_benchmark_scores_the_sample_weeks_and_skips_a_missing_ev
     assert f"samples (tests/data/events_samples.jsonl): {reports} items" in out
     assert "SIMILAR (shipped" in out and "held out: precision" in out
     assert f"skipped the editors' set: {tmp_path / 'absent' / 'events.jsonl'} is absent" in out
+
+
+def test_alerts_replay_benchmark_skips_a_missing_eval_set_and_replays_one_given(tmp_path):
+    """CI has no ../shared: skipped by name. Given real-shaped lines, it imports them and replays both periods."""
+    assert f"skipped: no real items at {tmp_path / 'absent'}" in bench(
+        "alerts_replay.py", "--eval", str(tmp_path / "absent")
+    )
+    lines = [
+        {
+            "title": f"Sample: families fled Stepanakert, report {n}",
+            "summary": "Sample text.",
+            "source": f"s{n}",
+            "link": f"https://s{n}.example.org/1",
+            "published": f"2023-09-25T1{n}:00:00+00:00",
+        }
+        for n in range(5)
+    ]
+    (tmp_path / "items.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = bench("alerts_replay.py", "--eval", str(tmp_path))
+    assert "5 real items of 5 outlets imported" in out and "general news" in out and "crisis" in out
 
 
 @pytest.mark.parametrize(("overlap", "expected"), [("0", "60 items, 60 distinct"), ("0.5", "60 items, 40 distinct")])

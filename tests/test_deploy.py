@@ -59,6 +59,7 @@ def test_every_canned_datasette_query_finds_the_rows_it_should(feed_server, writ
             "theme_coverage_by_outlet_group",
             "feeds_failing",
             "digests",
+            "alerts",  # checked on alerts the sample crisis made, in test_alerts.py
         }, "a new canned query: give this test the data it must find and check its rows"
 
         week = rows("theme_this_week", theme="exodus", week=WEEK)
