@@ -28,13 +28,12 @@ class Wrong:
 
 
 @dataclass(frozen=True, slots=True)
-class ThemeQuality:
-    theme: str
+class Figures:
+    """A theme's decisions on its labelled items."""
+
     tp: int
     fp: int
     fn: int
-    tn: int
-    wrong: tuple[Wrong, ...]
 
     @property
     def precision(self) -> float:
@@ -48,6 +47,13 @@ class ThemeQuality:
     def f1(self) -> float:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeQuality(Figures):
+    theme: str
+    tn: int
+    wrong: tuple[Wrong, ...]
 
     @property
     def judged(self) -> int:
@@ -75,7 +81,7 @@ def quality(
             if matched != verdict:
                 score = scores[item_id][theme] if matched else (near or {}).get(item_id, {}).get(theme, 0)
                 wrong.append(Wrong(item_id, titles.get(item_id, ""), score, verdict))
-        out.append(ThemeQuality(theme, wrong=tuple(wrong), **counts))
+        out.append(ThemeQuality(theme=theme, wrong=tuple(wrong), **counts))
     return out
 
 

@@ -30,6 +30,7 @@ from ..match.rules import WIDE, Matcher
 from ..text.stemming import stem
 from ..text.terms import fold, tokens
 from ..types import RuleSpec, ThemeSpec
+from .quality import Figures
 from .teach import Names
 
 WINDOW = 15  # words between the term and an anchor: the windows of the shipped rules are 3-20
@@ -89,28 +90,6 @@ class Anchor:
 
     terms: tuple[str, ...]
     written: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    """A theme's decisions on its labelled items."""
-
-    tp: int
-    fp: int
-    fn: int
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
 
 @dataclass(frozen=True, slots=True)
