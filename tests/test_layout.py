@@ -63,6 +63,7 @@ PURE = {
     "update.schedule",
     "config.locate",
     "parse.saved",
+    "parse.fast",
     "update.reconcile",
 }
 
