@@ -244,6 +244,8 @@ class _Walk:
         prefix = _KNOWN.get(lowered)
         if prefix is None:
             prefix = self.unknown_prefix.get(uri, "")
+            if not prefix and (None, uri) not in self.declarations:
+                raise Declined  # a declaration the scan of the bytes did not see: its prefix is unknown here
         return f"{prefix.lower()}_{local.lower()}" if prefix else local.lower()
 
     def document(self, root: Any) -> Document:
