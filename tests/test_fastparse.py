@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,6 +161,12 @@ DECLINED = {
         "<dc:date>2023-09-30</dc:date></item></channel></rss>"
     ),
     "an unknown root": "<html><body><p>Sample page</p></body></html>",
+    "nesting deeper than libxml2's bound (256)": (
+        '<rss version="2.0"><channel><item><title>Sample</title>'
+        + "<x>" * 5000
+        + "</x>" * 5000
+        + "</item></channel></rss>"
+    ),
     "an encoding feedparser could not find": "",
 }
 
@@ -170,6 +177,13 @@ def test_what_the_fast_path_cannot_promise_it_declines(case: str):
     assert fast.parse(body, {"content-type": "application/xml"}) is None
     taken, expected = both(body, {"content-type": "application/xml"})
     assert taken is None and expected.parser == "feedparser"
+
+
+def test_a_text_past_libxml2s_bound_is_declined_at_once():
+    body = b'<rss version="2.0"><channel><item><title>Sample</title><description>' + b"a" * 11_000_000
+    started = time.perf_counter()
+    assert fast.parse(body + b"</description></item></channel></rss>", {}) is None
+    assert time.perf_counter() - started < 2  # ~0.1 s: libxml2 stops at 10 MB of text (huge_tree off)
 
 
 def test_an_external_entity_reads_no_file_on_either_path(tmp_path: Path):
@@ -234,6 +248,11 @@ TEXTS = [
     "before<?pi data?>after",
     "x &#x26; y &#38; z",
     "Armenians fled Nagorno-Karabakh",
+    "\u00a0nbsp-padded\u00a0",
+    "<![CDATA[split]]><![CDATA[ cdata]]>",
+    "&amp;amp; double-escaped &amp;lt;b&amp;gt;",
+    "caf\u00c3\u00a9 &#xC3;&#xA9; mojibake by reference",
+    "Sample &#x93;quoted&#x94; with C1 references",
 ]
 LINKS = [
     "https://example.org/news/1",
@@ -269,6 +288,21 @@ DATES = [
     "  Sat, 30 Sep 2023 10:00:00 +0400  ",
     "2023-W39-6",
     "Сб, 30 Сен 2023",
+    # the other formats feedparser's date handlers read (its own test suite's examples)
+    "2004-02-28T18:14:55-08:00",
+    "2003-12-31T10:14:55.1234Z",
+    "Sun Jan  4 16:29:06 PST 2004",
+    "Fri, 2006/09/15 08:19:53 EDT",
+    "2004-05-25 \uc624\ud6c4 11:23:17",
+    "2004\ub144 05\uc6d4 28\uc77c  01:31:15 PM",
+    "\u039a\u03c5\u03c1, 11 \u0399\u03bf\u03cd\u03bb 2004 12:00:00 EST",
+    "2004-j\u00falius-13T9:15-05:00",
+    "Thu, 01 Jan 04 19:48:21 GMT",
+    "Thu, 31 Jun 2004 19:48:21 GMT",
+    "Sun, 16 Dec 2012 1:2:3:4 GMT",
+    "2003-12-31T10:14:55+0100",
+    "20031231",
+    "-0312",
 ]
 LANGS = ["en", "en_US", "ru-RU", "", "not a language!", "HY"]
 KNOWN_NS = {
