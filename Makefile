@@ -58,7 +58,7 @@ bench: $(STAMP)
 	  && ../$(BIN)/python ingest.py && ../$(BIN)/python ingest.py --samples && ../$(BIN)/python polling.py && ../$(BIN)/python unchanged.py \
 	  && ../$(BIN)/python memory.py && ../$(BIN)/python load.py && ../$(BIN)/python scale.py \
 	  && ../$(BIN)/python import.py && ../$(BIN)/python import.py --overlap 0.75 && ../$(BIN)/python cleaning.py \
-	  && ../$(BIN)/python quality.py
+	  && ../$(BIN)/python quality.py && ../$(BIN)/python alerts_replay.py
 
 # Every benchmark at three sizes (about 15 minutes): how the cost per item or feed grows.
 growth: $(STAMP)

@@ -21,6 +21,7 @@ only fits one month shows itself.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import html
 import itertools
 import json
@@ -38,12 +39,15 @@ from monitor.digest import events as grouping
 from monitor.types import ThemedItem
 
 SAMPLES = REPO / "tests" / "data" / "events_samples.jsonl"
+WEEKS = REPO / "bench" / "data" / "events_weeks.jsonl"
 GRID = {
     "SIMILAR": [round(0.05 + 0.025 * n, 3) for n in range(19)],
     "DECAY": [0.0, 0.3, 0.6],
     "SUMMARY": [0.0, 0.15, 0.3, 0.5],
     "KIND_APART": [0.25, 0.5, 0.75, 1.0],
     "OPPOSED": [0.0, 0.25, 0.5, 1.0],
+    "ANSWER": [0.0, 0.25, 0.5, 1.0],
+    "KIND_SAME": [0.0, 0.1, 0.15, 0.2, 0.25, 0.3],
 }
 _TAG = re.compile(r"<[^>]+>")
 
@@ -52,6 +56,7 @@ _TAG = re.compile(r"<[^>]+>")
 class Labelled:
     items: list[ThemedItem]
     truth: dict[str, tuple[str, str]]  # link -> (editor 1's event, editor 2's event)
+    batches: dict[str, str] | None = None  # link -> its week: grouped week by week, as the digest groups, held out so
 
 
 @dataclass
@@ -99,6 +104,46 @@ def load(path: Path, summaries: dict[str, str]) -> Labelled:
     return Labelled(items, {row["link"]: (row["editor_1"], row["editor_2"]) for row in rows})
 
 
+def load_weeks(path: Path, folder: Path, summaries: dict[str, str]) -> Labelled:
+    """Whole weeks of ../shared/eval/items.jsonl grouped by the project (bench/data/events_weeks.jsonl): each
+    event's items by the first 12 hex digits of their link's SHA-1 (the items themselves are not the
+    project's to copy); every other item of a labelled week is an event of its own."""
+    weeks = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    event = {key: f"{week['week']}-{name}" for week in weeks for name, keys in week["events"].items() for key in keys}
+    # A week of the feed items and a week of the pages' ledes are two weeks, each grouped on its own.
+    wanted = {(name, week["week"]): n for n, week in enumerate(weeks) for name in week.get("files", ["items.jsonl"])}
+    items: list[ThemedItem] = []
+    truth: dict[str, tuple[str, str]] = {}
+    batches: dict[str, str] = {}
+    for name in sorted({name for name, _ in wanted}):
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            try:
+                published = when(row["published"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            batch = wanted.get((name, published.strftime("%G-W%V")))
+            if batch is not None and row["link"] not in truth:
+                items.append(_labelled(row, published, len(items) + 1, event, truth, summaries))
+                batches[row["link"]] = str(batch)
+    return Labelled(items, truth, batches)
+
+
+def _labelled(
+    row: dict[str, str],
+    published: datetime,
+    number: int,
+    event: dict[str, str],
+    truth: dict[str, tuple[str, str]],
+    summaries: dict[str, str],
+) -> ThemedItem:
+    key = hashlib.sha1(row["link"].encode()).hexdigest()[:12]
+    label = event.get(key, f"alone-{key}")
+    truth[row["link"]] = (label, label)
+    summary = summaries.get(row["link"], "")
+    return ThemedItem(number, "t", 90, (), row["title"], row["link"], summary, published, "published", (row["source"],))
+
+
 def eval_summaries(folder: Path = EVAL) -> dict[str, str]:
     """Each eval item's summary as plain text (the store keeps it sanitized; grouping reads it as text)."""
     found = {}
@@ -127,13 +172,22 @@ def score(groups: Sequence[Sequence[ThemedItem]], truth: dict[str, tuple[str, st
     return counts
 
 
-def run(items: list[ThemedItem], point: dict[str, float]) -> list[list[ThemedItem]]:
+def group(data: Labelled, similar: float = grouping.SIMILAR) -> list[list[ThemedItem]]:
+    if data.batches is None:
+        return grouping.events(data.items, similar=similar)
+    weeks: dict[str, list[ThemedItem]] = {}
+    for item in data.items:
+        weeks.setdefault(data.batches[item.link], []).append(item)
+    return [event for week in sorted(weeks) for event in grouping.events(weeks[week], similar=similar)]
+
+
+def run(data: Labelled, point: dict[str, float]) -> list[list[ThemedItem]]:
     """Grouping with the grid point's values (module settings, restored after: the bench's own knobs)."""
     saved = {name: getattr(grouping, name) for name in point}
     try:
         for name, value in point.items():
             setattr(grouping, name, value)
-        return grouping.events(items, similar=point["SIMILAR"])
+        return group(data, similar=point["SIMILAR"])
     finally:
         for name, value in saved.items():
             setattr(grouping, name, value)
@@ -144,7 +198,8 @@ def folds(data: Labelled) -> list[set[str]]:
     among them scored (two different events of one month wrongly joined count against it)."""
     months: dict[str, set[str]] = {}
     for item in data.items:
-        months.setdefault(item.published.strftime("%Y-%m"), set()).add(item.link)
+        part = data.batches[item.link] if data.batches else item.published.strftime("%Y-%m")
+        months.setdefault(part, set()).add(item.link)
     return [months[m] for m in sorted(months)]
 
 
@@ -155,7 +210,7 @@ def cross_validate(data: Labelled) -> None:
     for knob, values in GRID.items():
         shipped = {name: getattr(grouping, name) for name in GRID}
         points = [{**shipped, knob: value} for value in values]
-        runs = [run(data.items, point) for point in points]
+        runs = [run(data, point) for point in points]
         held = Counts()
         chosen = []
         for part in parts:
@@ -173,7 +228,7 @@ def cross_validate(data: Labelled) -> None:
 
 
 def report(name: str, data: Labelled) -> None:
-    groups = grouping.events(data.items)
+    groups = group(data)
     several = sum(len(g) > 1 for g in groups)
     print(f"{name}: {len(data.items)} items, {len(groups)} events ({several} of several reports): ", end="")
     print(score(groups, data.truth, set(data.truth)))
@@ -194,10 +249,15 @@ def main() -> None:
     if not events.exists():
         print(f"skipped the editors' set: {events} is absent (it lives in ../shared, beside the repository)")
         return
-    editors = load(events, {} if args.titles_only else eval_summaries(args.eval))
+    summaries = {} if args.titles_only else eval_summaries(args.eval)
+    editors = load(events, summaries)
     report(f"editors ({events}{', titles only' if args.titles_only else ''})", editors)
     if not args.no_cv:
         cross_validate(editors)
+    weeks = load_weeks(WEEKS, args.eval, summaries)
+    report(f"whole weeks of {args.eval / 'items.jsonl'} grouped by the project ({WEEKS.name})", weeks)
+    if not args.no_cv:
+        cross_validate(weeks)
 
 
 if __name__ == "__main__":

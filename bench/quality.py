@@ -75,7 +75,11 @@ def keyword_variant(variant: str):
                 rules = (RuleSpec("any keyword", (words,), within=1, score=85, ordered=False),)
                 themes[key] = replace(theme, rules=rules, phrases=(), require=(), exclude=(), threshold=0)
             else:
-                rules = tuple(replace(rule, within=100_000, ordered=False) for rule in theme.rules)
+                # A boolean search knows no agent either: who acts is the matcher's, not the baseline's.
+                rules = tuple(
+                    replace(rule, within=100_000, ordered=False, agent=(), unless=(), unless_before=())
+                    for rule in theme.rules
+                )
                 themes[key] = replace(theme, rules=rules, phrases=(), threshold=0)
         engine = Matcher(themes)
         with items.open(encoding="utf-8") as source, out.open("w", encoding="utf-8") as sink:

@@ -53,6 +53,7 @@ TOML_HEADINGS = {
     "feeds": "[[feeds]]",
     "themes": "[themes.<key>]",
     "themes.<key>.rules": "[[themes.<key>.rules]]",
+    "subscriptions": "[[subscriptions]]",
 }
 EMPTY_SECTIONS = {
     "terms": 'Free names, each a list of terms: `name = ["term", ...]`; themes refer to a set as `@name` '

@@ -73,6 +73,10 @@ CONSTRUCTS = {
         ("Sample", "Karabakh Armenians were promised their rights, Aliyev said on Monday.", True),
         ("Sample", "Karabakh Armenians were promised their rights. Aliyev spoke on Monday.", False),
     ],
+    "a name after the verb that is its object": [
+        ("Sample", "Karabakh Armenians were pledged safety by Aliyev on Monday.", True),
+        ("Sample: France pledged Karabakh Armenians its help against Baku", "", False),
+    ],
     "headline verb, agent in the lede": [
         ("Sample: Armenians promised rights", "Baku spoke of schools and languages on Monday.", True),
         ("Sample: Armenians promised rights", "The envoy urged Baku to keep its word on Monday.", False),
@@ -179,6 +183,65 @@ SHIPPED_PAIRS: dict[str, list[Sample]] = {
         ("Sample: карабахские армяне в Ереване не хотят вернуться в Азербайджан", "", "baku_promises", False),
         ("Sample: Алиев заявил, что карабахские армяне могут вернуться", "", "baku_promises", True),
     ],
+    "Russia the speaker: Russia named later is the doer only after 'by'": [
+        (
+            "Sample: Russia's foreign ministry says Yerevan betrays its allies by cutting ties with Russia",
+            "",
+            "putin_blame",
+            False,
+        ),
+        ("Sample: Yerevan says Karabakh was betrayed by Russia", "", "putin_blame", True),
+    ],
+    "'unhindered' is Baku's offer only for movement, passage or access": [
+        ("Sample: Red Cross trucks passed unhindered on the Lachin road to Karabakh", "", "baku_promises", False),
+        ("Sample: Azerbaijan says Karabakh Armenians will have unhindered passage", "", "baku_promises", True),
+    ],
+    "'abandoned' and 'almost no one' are the emptied region only in company": [
+        ("Sample: Karabakh Armenians say they feel abandoned by the world", "", "armenian_exodus", False),
+        ("Sample: almost no one in Karabakh expected the talks to fail", "", "armenian_exodus", False),
+        ("Sample: in Karabakh, abandoned villages and empty schools", "", "armenian_exodus", True),
+        ("Sample: in Hadrut almost no one remains", "", "armenian_exodus", True),
+    ],
+    "'met with' a response is no talks with representatives": [
+        (
+            "Sample: an attack on Karabakh's Armenian population will be met with sanctions, the EU High"
+            " Representative said of Azerbaijan",
+            "",
+            "baku_promises",
+            False,
+        ),
+        (
+            "Sample: Azerbaijani officials hold talks with representatives of Karabakh Armenians",
+            "They spoke of the region's future.",
+            "baku_promises",
+            True,
+        ),
+    ],
+    "talks with Karabakh itself, not with Yerevan about it": [
+        ("Sample: Baku rules out dialogue with Stepanakert", "", "baku_promises", True),
+        ("Sample: Baku holds talks with Yerevan on the border near Karabakh", "", "baku_promises", False),
+    ],
+    "Baku resettling Azerbaijani families is not the exodus": [
+        (
+            "Sample: Azerbaijani families move into new flats in Lachin",
+            "They were displaced thirty years ago.",
+            "armenian_exodus",
+            False,
+        ),
+        ("Sample: the last Armenian families leave Lachin", "", "armenian_exodus", True),
+    ],
+    "Armenians fleeing are Karabakh's only when named so": [
+        ("Sample: Armenians of Syria who fled the war settle in Yerevan", "", "armenian_exodus", False),
+        ("Sample: ethnic Armenians flee as the offensive ends", "", "armenian_exodus", True),
+    ],
+    "who leaves Karabakh: its people, not Russia's peacekeepers": [
+        ("Sample: Russian peacekeepers are leaving Karabakh", "", "armenian_exodus", False),
+        ("Sample: thousands of people are leaving Karabakh", "", "armenian_exodus", True),
+    ],
+    "Russia's border guards at an airport are no Karabakh matter": [
+        ("Sample: Armenia wants Russian border guards withdrawn from Yerevan airport", "", "putin_blame", False),
+        ("Sample: Armenia freezes its part in the CSTO after Karabakh", "", "putin_blame", True),
+    ],
     "staying is Baku's offer only in company": [
         ("Sample: Azerbaijan's team chose Karabakh Armenians' old stadium to stay in", "", "baku_promises", False),
         ("Sample: Baku says Karabakh Armenians are free to stay", "", "baku_promises", True),
@@ -194,6 +257,23 @@ WORDINGS: list[Sample] = [
     ("Sample: in Stepanakert the few who remained wait for news", "", "armenian_exodus", True),
     ("Sample: Baku says Karabakh Armenians can come back and will be integrated", "", "baku_promises", True),
     ("Sample: Baku will ensure the security of Karabakh Armenians", "", "baku_promises", True),
+    # Issue 23's second round: Russian prefixed verbs (`~` terms) and the concepts still missing.
+    ("Sample: Алиев пообещал армянам Карабаха безопасность", "", "baku_promises", True),
+    ("Sample: Aliyev says Karabakh's residents are citizens of Azerbaijan", "", "baku_promises", True),
+    ("Sample: суд обязал Баку разблокировать Лачинский коридор", "", "armenian_exodus", True),
+    ("Sample: Guterres asks for free movement along the Lachin corridor", "", "armenian_exodus", True),
+    ("Sample: Armenia's parliament condemns the ethnic cleansing of Nagorno-Karabakh", "", "armenian_exodus", True),
+    ("Sample: Yerevan offers housing to Karabakh Armenians", "", "armenian_exodus", True),
+    ("Sample: Stepanakert residents spend the night in bomb shelters", "", "armenian_exodus", True),
+    ("Sample: жители Степанакерта ночуют в подвалах", "", "armenian_exodus", True),
+    ("Sample: в Карабахе жители сжигают свои дома перед уходом", "", "armenian_exodus", True),
+    ("Sample: в Мартуни несколько семей решили остаться", "", "armenian_exodus", True),
+    ("Sample: власти Степанакерта призвали покинувших город вернуться домой", "", "armenian_exodus", True),
+    ("Sample: analysts question Russia's role after the fall of Karabakh", "", "putin_blame", True),
+    ("Sample: в Ереване Россию называют предателем", "", "putin_blame", True),
+    ("Sample: Пашинян говорит о попустительстве российских миротворцев в Карабахе", "", "putin_blame", True),
+    ("Sample: МККК обеспечил свободный проход армян через Лачын", "", "baku_promises", True),
+    ("Sample: Russia, bogged down in Ukraine, is losing the South Caucasus", "", "putin_blame", True),
 ]
 
 

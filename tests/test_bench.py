@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -60,9 +61,11 @@ def test_quality_benchmark_scores_the_matcher_and_its_baselines_on_sample_items(
         (sample, "monitor"): ({exodus: (3, 0, 0), baku: (2, 0, 0), putin: (2, 0, 0)}, 1.0),
         (sample, "baseline: phrases"): ({exodus: (1, 0, 2), baku: (1, 0, 1), putin: (1, 0, 1)}, 0.611),
         (sample, "baseline: any keyword"): ({exodus: (3, 5, 0), baku: (2, 4, 0), putin: (2, 8, 0)}, 0.46),
+        # "Armenian refugees reach Goris": only the matcher's phrase takes it; the rules want Karabakh's Armenians
+        # named as such (Armenians of Syria flee too), so the keywords without phrases miss it.
         (sample, "baseline: keywords AND, no proximity"): (
-            {exodus: (3, 0, 0), baku: (2, 0, 0), putin: (2, 1, 0)},
-            0.933,
+            {exodus: (2, 0, 1), baku: (2, 0, 0), putin: (2, 1, 0)},
+            0.867,
         ),
     }, out
     assert bench("quality.py", "--eval", str(tmp_path)).startswith("skipped: no eval set")
@@ -155,6 +158,26 @@ def test_events_quality_benchmark_scores_the_sample_weeks_and_skips_a_missing_ev
     assert f"skipped the editors' set: {tmp_path / 'absent' / 'events.jsonl'} is absent" in out
 
 
+def test_alerts_replay_benchmark_skips_a_missing_eval_set_and_replays_one_given(tmp_path):
+    """CI has no ../shared: skipped by name. Given real-shaped lines, it imports them and replays both periods."""
+    assert f"skipped: no real items at {tmp_path / 'absent'}" in bench(
+        "alerts_replay.py", "--eval", str(tmp_path / "absent")
+    )
+    lines = [
+        {
+            "title": f"Sample: families fled Stepanakert, report {n}",
+            "summary": "Sample text.",
+            "source": f"s{n}",
+            "link": f"https://s{n}.example.org/1",
+            "published": f"2023-09-25T1{n}:00:00+00:00",
+        }
+        for n in range(5)
+    ]
+    (tmp_path / "items.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = bench("alerts_replay.py", "--eval", str(tmp_path))
+    assert "5 real items of 5 outlets imported" in out and "general news" in out and "crisis" in out
+
+
 @pytest.mark.parametrize(("overlap", "expected"), [("0", "60 items, 60 distinct"), ("0.5", "60 items, 40 distinct")])
 def test_import_benchmark_runs(overlap, expected):
     """Also with captures that share half their items with the one before (the benchmark itself checks that
@@ -166,3 +189,11 @@ def test_import_benchmark_runs(overlap, expected):
 def test_cleaning_benchmark_runs():
     out = bench("cleaning.py", "--documents", "4", "--items", "20")
     assert [line.split()[0] for line in out.splitlines()[1:]] == ["20", "40", "80"]
+
+
+def test_teaching_loop_benchmark_runs_on_the_sample_set_and_skips_a_missing_one(tmp_path):
+    out = bench("teaching_loop.py", "--eval", str(SAMPLE_EVAL), "--sets", "items", "ledes", "--no-model")
+    assert f"skipped ledes: {SAMPLE_EVAL / 'ledes_items.jsonl'} or" in out
+    assert "== items (" in out and "macro F1 per set, before -> after the loop" in out
+    out = bench("teaching_loop.py", "--eval", str(tmp_path / "absent"))
+    assert f"skipped: no development set at {tmp_path / 'absent'}" in out

@@ -306,7 +306,9 @@ FIELD_OF = {("email", "from"): "sender"}
 
 def test_every_section_with_defaults_has_a_record() -> None:
     with_defaults = {
-        section for section, settings in SECTIONS.items() if settings and section not in ("feeds", "themes")
+        section
+        for section, settings in SECTIONS.items()
+        if settings and section not in ("feeds", "themes", "subscriptions")
     }
     assert with_defaults == set(RECORDS)
 
@@ -319,7 +321,7 @@ def test_each_record_is_its_settings_table_and_an_empty_file_gives_every_default
     fields = {FIELD_OF.get((section, s.key), s.key) for s in settings}
     loaded = RECORDS[section](parse_config("", "empty.toml"))
     bare = RECORDS[section](Config(path="empty.toml"))
-    own = {f.name for f in dataclasses.fields(loaded)} - {"path", "feeds", "themes", "terms", *RECORDS}
+    own = {f.name for f in dataclasses.fields(loaded)} - {"path", "feeds", "themes", "terms", "subscriptions", *RECORDS}
     assert own == fields, (
         f"[{section}]: fields without a setting {own - fields}, settings without a field {fields - own}"
     )
@@ -391,6 +393,8 @@ def test_inline_rules_get_default_names_and_settings() -> None:
         ('[[themes.t.rules]]\nname = "x"\n', "themes.t.rules[0].all", 8, "missing"),
         ('[[themes.t.rules]]\nall = ["ab*"]\n', "themes.t.rules[0].all", 9, "at least 3 letters"),
         ('[[themes.t.rules]]\nall = ["*fled"]\n', "themes.t.rules[0].all", 9, "may only end a word"),
+        ('[[themes.t.rules]]\nall = ["~ab"]\n', "themes.t.rules[0].all", 9, "a stem after `~` needs at least 3"),
+        ('[[themes.t.rules]]\nall = ["раз~блок*"]\n', "themes.t.rules[0].all", 9, "`~` may only begin a word"),
         ('[[themes.t.rules]]\nall = ["fled"]\nwithin = 0\n', "themes.t.rules[0].within", 10, "from 1 to 1000"),
         ('[[themes.t.rules]]\nall = ["fled"]\ncolour = "red"\n', "themes.t.rules[0].colour", 10, "unknown key"),
         ('phrases = ["p"]\nrequire = ["@nowhere"]\n', "themes.t.require", 9, "unknown term set"),

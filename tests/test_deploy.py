@@ -59,6 +59,7 @@ def test_every_canned_datasette_query_finds_the_rows_it_should(feed_server, writ
             "theme_coverage_by_outlet_group",
             "feeds_failing",
             "digests",
+            "alerts",  # checked on alerts the sample crisis made, in test_alerts.py
         }, "a new canned query: give this test the data it must find and check its rows"
 
         week = rows("theme_this_week", theme="exodus", week=WEEK)
@@ -272,9 +273,10 @@ def test_datasette_divides_a_sent_week_by_what_its_digest_counted_and_an_unsent_
         conn.execute("UPDATE digest_items SET outlets = NULL")
     conn.close()
     older = canned(db_path, "theme_outlets_in_week", theme="exodus", week=WEEK)
+    # Two items, two events each (post's two are departures two days apart): in order of the outlet's name.
     assert [(r["outlet"], r["items"], r["outlet_items"], r["share_percent"]) for r in older] == [
-        ("sample-wire", 2, 4, 50.0),  # with the late item
         ("sample-post", 2, 3, 66.7),  # with wire's item it carried since
+        ("sample-wire", 2, 4, 50.0),  # with the late item
     ]
     assert {r["shown"] for r in older} == {
         f"{sent}, outlets and their items as stored today (not recorded before migration 26)"

@@ -51,7 +51,9 @@ def test_fixture_database_renders_the_golden_text_digest(feed_server, tmp_path):
     shipped = (REPO / "config" / "feeds.toml").read_text()
     themes = "[terms]" + shipped.split("\n[terms]", 1)[1].split("# --- Digests")[0]
     config_path = tmp_path / "feeds.toml"
-    config_path.write_text(config_text(feeds, extra='\n[monitor]\ntimezone = "Asia/Yerevan"\n\n' + themes))
+    # One feed at a time: items are numbered as they are stored, and the digest shows their numbers.
+    polling = {"concurrency": 1}
+    config_path.write_text(config_text(feeds, polling, extra='\n[monitor]\ntimezone = "Asia/Yerevan"\n\n' + themes))
     config = load_config(config_path)
     clock = Clock()
     with Store.open(tmp_path / "golden.db") as store, Fetcher(config.polling, clock=clock) as fetcher:

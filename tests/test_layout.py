@@ -36,6 +36,8 @@ PURE = {
     "learn.quality",
     "learn.teach",
     "learn.disagreements",
+    "learn.suggestions",
+    "config.edit",
     "fetch.addresses",
     "text.safe",
     "types",

@@ -1,11 +1,11 @@
 """What `monitor themes --quality`, `monitor suggest` and `monitor train` take from the analysts' labels
-(learn/quality.py `measure`, learn/teach.py `missed_and_negatives`, learn/train.py `examples`), given the
+(learn/quality.py `measure`, learn/suggestions.py `suggest`, learn/train.py `examples`), given the
 themes, verdicts and texts: no database."""
 
 from __future__ import annotations
 
 from monitor.learn.quality import Wrong, measure
-from monitor.learn.teach import missed_and_negatives
+from monitor.learn.suggestions import suggest
 from monitor.learn.train import examples
 from monitor.match.rules import Matcher
 from monitor.types import ThemeSpec
@@ -41,9 +41,13 @@ def test_measure_leaves_out_verdicts_on_items_without_text_and_on_other_themes()
 
 def test_suggest_learns_from_the_missed_positives_and_every_negative() -> None:
     verdicts = {1: True, 2: False, 3: True, 4: False, 9: True}
-    missed, negatives = missed_and_negatives(EXODUS, verdicts, TEXTS)
-    assert missed == {3: TEXTS[3]}  # 1 is matched, 9 has no text
-    assert negatives == [TEXTS[2], TEXTS[4]]
+    found = suggest(EXODUS, verdicts, TEXTS)
+    assert (found.missed, found.negatives) == (1, 2)  # 1 is matched, 9 has no text
+    assert (found.without.tp, found.without.fp, found.without.fn) == (1, 0, 1)
+    # One missed positive: a term of it adds one, which is chance, never a suggestion that helps; its words
+    # ("karabakh", "villag*", "fled") all add that one item and no other: one suggestion, not three.
+    (only,) = found.found
+    assert (only.term, only.catches, only.wrongly, only.helps) == ("fled", 1, 0, False)
 
 
 def test_a_model_learns_from_its_themes_verdicts_on_items_with_text_in_the_order_of_their_ids() -> None:

@@ -7,6 +7,7 @@ on demand, `monitor poll` with the clock moved (MONITOR_CLOCK_OFFSET), `monitor 
 from __future__ import annotations
 
 import html as htmllib
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -288,3 +289,40 @@ def test_a_feed_down_and_back_still_carrying_all_it_published_is_named_with_noth
     expected = "nyt-world: failing Friday 12:00 to Saturday 09:10; its feed still carried what it published meanwhile"
     assert expected in text and expected in visible(html), text.split("--")[0]
     assert "nothing missing" in text and "may be missing" not in text and "tass: failing" not in text
+
+
+def test_a_week_rebuilt_from_imported_items_counts_its_many_holes_instead_of_naming_each(
+    write_config, run_cli, tmp_path, monkeypatch
+):
+    """JSON lines of items, each a capture at its own time, observe the week only at those moments: twelve
+    items a day apart by hours leave dozens of holes. Each was named, in the week's line and again in every
+    theme's line (a 2023-W39 rebuilt from real items read 30 "not observed ..." a theme); now the first and
+    last moments are named and the holes counted."""
+    config = write_config(
+        [{"name": "sample-wire", "url": WIRE_URL}],
+        extra=THEMES + f'\n[monitor]\ndigests_dir = "{tmp_path / "d"}"\n',
+    )
+    start = datetime(2023, 9, 25, 8, tzinfo=UTC)
+    lines = [
+        {
+            "title": f"Sample: families fled Stepanakert, report {n}",
+            "summary": "Sample text: refugees from Karabakh reach Goris.",
+            "link": f"https://sample-wire.example.org/2023/09/{n}",
+            "published": (start + timedelta(hours=11 * n)).isoformat(),
+            "source": WIRE_URL,
+        }
+        for n in range(12)
+    ]
+    saved = tmp_path / "items.jsonl"
+    saved.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    run_cli(config, "import", str(saved))
+    pretend(monkeypatch, datetime(2023, 10, 9, 9, tzinfo=UTC))
+    run_cli(config, "digest", "--week", "2023-W39", "--no-send")
+    text = (tmp_path / "d" / "2023-W39.txt").read_text()
+    print("\n" + text.split("--")[0])
+    assert re.search(r"not observed in 1\d stretches between \(\d+ hours in all\)", text), text
+    assert text.count("not observed Monday") + text.count("not observed Tuesday") == 0, text
+    assert re.search(r"sample-wire: not observed 1\d times this week; up to \d+ hours in all may be missing", text)
+    assert "observed only from Monday 25 September" in text
+    row = next(line for line in text.splitlines() if line.startswith("  Sample exodus"))
+    assert len(row) < 600, row

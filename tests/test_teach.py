@@ -59,11 +59,14 @@ def test_review_json_lists_near_misses_with_why_and_evidence(feed_server, write_
     by_id = {line["item_id"]: line for line in lines}
     assert set(by_id) == {ids[FAR.link], ids[GATE.link], ids[UNDER.link]}  # not the match, not the unrelated
     assert "far apart" in by_id[ids[FAR.link]]["reasons"]
-    assert by_id[ids[GATE.link]]["reasons"] == ["gate"]
+    assert by_id[ids[GATE.link]]["reasons"] == ["gate", "names none of the theme's places or actors"]
     assert by_id[ids[UNDER.link]]["reasons"] == ["under threshold"] and 65 <= by_id[ids[UNDER.link]]["score"] < 80
     spans = {s["text"] for e in by_id[ids[FAR.link]]["evidence"] for s in e["spans"]}
     assert {"refugees", "families"} <= spans
-    assert [line["score"] for line in lines] == sorted((line["score"] for line in lines), reverse=True)
+    # About the theme's place first, the highest score first; the near miss that names no place last.
+    assert [line["item_id"] for line in lines][-1] == ids[GATE.link]
+    about = [line["score"] for line in lines[:-1]]
+    assert about == sorted(about, reverse=True)
     # Judged items leave the queue; without a terminal, review asks nothing and stores nothing.
     run_cli(config, "label", str(ids[GATE.link]), "exodus", "yes")
     text = run_cli(config, "review", "exodus").output
@@ -131,39 +134,20 @@ def in_terminal(command: list[str], typed: str, timeout: float = 60) -> str:
     return out.decode("utf-8", "replace")
 
 
-LEAVING = Entry("Sample: families leave Stepanakert along the Lachin road", f"{SITE}/leave-1", "Sample text.")
-THOUSANDS = Entry("Sample: thousands leave Karabakh for Goris", f"{SITE}/leave-2", "Sample text.")
-STAYING = Entry("Sample: Baku says residents need not leave Karabakh", f"{SITE}/stay", "Sample text.")
+WEATHER = Entry("Sample: families fled the floods in Yorkshire overnight", f"{SITE}/weather", "Sample text.")
+CARTEL = Entry("Sample: refugees and families flee cartel violence in Sinaloa", f"{SITE}/cartel", "Sample text.")
 
 
-def test_suggest_shows_terms_of_missed_positives_with_their_cost(feed_server, write_config, run_cli, query, tmp_path):
-    config, _ = polled(feed_server, write_config, run_cli, query, [MATCHED, LEAVING, THOUSANDS, STAYING, NOTHING])
-    source = tmp_path / "labels.jsonl"
-    source.write_text(
-        "".join(
-            json.dumps({"link": e.link, "themes": themes}) + "\n"
-            for e, themes in [
-                (MATCHED, ["exodus"]),
-                (LEAVING, ["exodus"]),
-                (THOUSANDS, ["exodus"]),
-                (STAYING, []),
-                (NOTHING, []),
-            ]
-        )
-    )
-    run_cli(config, "label", "--import", str(source))
-    before = config.read_text()
-    report = json.loads(run_cli(config, "suggest", "exodus", "--json").output)
-    assert report["missed_positives"] == 2 and report["negatives"] == 2
-    terms = {s["term"]: s for s in report["suggestions"]}
-    assert (terms["leave"]["catches"], terms["leave"]["wrongly"]) == (2, 1)
-    assert "families" not in terms  # in one missed positive only
-    text = run_cli(config, "suggest", "exodus").output
-    assert "never applied" in text and "leave" in text
-    assert config.read_text() == before and query("SELECT count(*) AS n FROM matches")[0]["n"] == 1
-
-
-def test_suggest_with_nothing_missed_says_so(feed_server, write_config, run_cli, query):
-    config, ids = polled(feed_server, write_config, run_cli, query)
-    run_cli(config, "label", str(ids[MATCHED.link]), "exodus", "yes")
-    assert "nothing to suggest" in run_cli(config, "suggest", "exodus").output
+def test_review_shows_the_conflict_before_off_topic_near_misses(feed_server, write_config, run_cli, query):
+    """UK weather and Mexican cartels come near the theme's words with no place of it: a judgement on them
+    teaches nothing about the conflict, so they come last, whatever their score, and a short list leaves
+    them out."""
+    config, ids = polled(feed_server, write_config, run_cli, query, [WEATHER, UNDER, CARTEL, FAR, NOTHING])
+    lines = [json.loads(line) for line in run_cli(config, "review", "exodus", "--json").output.splitlines()]
+    order = [line["item_id"] for line in lines]
+    assert set(order[:2]) == {ids[UNDER.link], ids[FAR.link]}
+    assert set(order[2:]) == {ids[WEATHER.link], ids[CARTEL.link]}
+    assert min(line["score"] for line in lines[2:]) > max(line["score"] for line in lines[:2])  # despite scoring higher
+    assert all("names none of the theme's places or actors" in line["reasons"] for line in lines[2:])
+    short = run_cli(config, "review", "exodus", "--limit", "2").output
+    assert "Stepanakert" in short and "Yorkshire" not in short and "Sinaloa" not in short

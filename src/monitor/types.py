@@ -466,3 +466,34 @@ class Cleanup:
 
     items: Sequence[Cleaned]
     matcher_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFound:
+    """An alert a round found for one subscription: an event that crossed its threshold, an alerted event grown
+    past the follow-up threshold, or a theme's spike. Made by `digest.alerts`, recorded by `storage.alerts`
+    (once per subscription, kind and key, whatever later rounds find)."""
+
+    subscription: str
+    kind: str  # event | follow_up | spike
+    key: str  # the happening: "event:<first item id>" (a follow-up: its event's key), "spike:<theme>:<time>"
+    theme: str
+    headline: str
+    reason: str  # the threshold met, in words
+    outlets: int
+    outlet_groups: int
+    items: tuple[int, ...]  # every report it counted (a spike: none)
+    crossed_at: datetime  # the report that crossed the threshold was published then
+    detail: dict[str, Any] = field(default_factory=dict)  # what its message shows: reports, evidence, theme label
+
+
+@dataclass(frozen=True, slots=True)
+class KnownAlert:
+    """An alert recorded earlier for a subscription, as detection needs it: its key and the reports it counted."""
+
+    id: int
+    kind: str
+    key: str
+    theme: str
+    items: frozenset[int]
+    last_seen: datetime

@@ -3,11 +3,11 @@ module holds one family of commands, registered on the group when this package i
 
 from __future__ import annotations
 
-from . import demo, digests, feeds, history, init, labels, models, service, themes
+from . import alerts, demo, digests, feeds, history, init, labels, models, service, themes
 from .group import cli
 
 __all__ = ["cli", "main"]
-COMMAND_FAMILIES = (feeds, themes, digests, service, demo, history, init, labels, models)
+COMMAND_FAMILIES = (feeds, themes, digests, alerts, service, demo, history, init, labels, models)
 
 
 def main() -> None:

@@ -13,12 +13,14 @@ import click
 
 from ..config import opml
 from ..config import save as config_file
-from ..config.load import parse_config
+from ..config.load import Config, parse_config
 from ..config.settings import http_url
-from ..errors import ConfigError, StoreError, UsageError
+from ..digest import alerting
+from ..digest.deliver import SmtpSender
+from ..errors import ConfigError, MonitorError, StoreError, UsageError
 from ..fetch.http import Fetcher
+from ..storage import Store, status
 from ..storage import feeds as feed_store
-from ..storage import status
 from ..text.safe import redact, shown
 from ..units import format_duration
 from ..update.policy import revive
@@ -60,6 +62,10 @@ def check(obj: Context) -> None:
             click.echo(f"  warning: email.password_env names {email.password_env}, which is not set", err=True)
     else:
         click.echo("  e-mail     off")
+    for sub in config.subscriptions:
+        themes = ", ".join(sub.themes) or "every theme"
+        sent = "" if email.enabled else " (e-mail off: found and listed by `monitor alerts`, not sent)"
+        click.echo(f"  subscription {sub.name}: {sub.cadence} of {themes} to {', '.join(sub.to)}{sent}")
 
 
 @cli.command()
@@ -85,6 +91,7 @@ def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
             on_report=lambda report: click.echo(feed_line(report)),
             matcher=matcher,
         )
+        _alerts(config, store)
         try:  # upkeep for polls run by cron, without the daemon; best effort: the round is stored
             status.prune_fetches(store, utc_now() - config.polling.keep_fetches, utc_now())
             store.checkpoint()
@@ -98,6 +105,20 @@ def poll(obj: Context, names: tuple[str, ...], force: bool) -> None:
             f"the results of {len(unstored)} feed(s) could not be stored: "
             f"{', '.join(unstored[:5])}{' ...' if len(unstored) > 5 else ''}",
         )
+
+
+def _alerts(config: Config, store: Store) -> None:
+    """After the round, as the daemon does after each poll: the subscriptions' alerts and daily digests."""
+    if not any(s.cadence in ("alerts", "daily") for s in config.subscriptions):
+        return
+    try:
+        sender = SmtpSender(config.email) if config.email.enabled else None
+        outcomes = alerting.check(config, store, utc_now(), sender)
+    except MonitorError as error:  # the round is stored; the next poll finds the alerts again
+        click.echo(f"warning: alerts not checked: {error}", err=True)
+        return
+    for outcome in outcomes:
+        click.echo(shown(outcome.line), err=outcome.error)
 
 
 @cli.group(invoke_without_command=True)

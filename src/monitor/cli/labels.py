@@ -1,7 +1,8 @@
 """The commands by which analysts teach the themes: `monitor label` (one judgement, or a file of them),
-`monitor review`, `monitor suggest`, and the `--quality` of `monitor themes` and `--dry-run` of `monitor
-rematch`. Kept beside `cli.py`, which imports this module at its end to register them on the `cli` group;
-the work is done by `labels` (SQL), `quality`, `teach` and `disagreements` (pure), and `report` (printing).
+`monitor review`, `monitor suggest` (its --apply is `apply`'s), and the `--quality` of `monitor themes` and
+`--dry-run` of `monitor rematch`. Kept beside `cli.py`, which imports this module at its end to register them
+on the `cli` group; the work is done by `labels` (SQL), `quality`, `teach`, `suggestions` and `disagreements`
+(pure), and `report` (printing).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import click
 
 from ..errors import UsageError
 from ..jsonlines import json_lines
-from ..learn import disagreements, teach
+from ..learn import disagreements, suggestions
 from ..learn import quality as quality_
 from ..storage import labels
 from ..text.safe import shown
 from ..types import ThemeSpec, evidence_records
+from . import apply as cli_apply
 from . import models as cli_model
 from . import report as report_
 from .group import Context, cli, utc_now
@@ -149,35 +151,33 @@ def review(obj: Context, theme: str, limit: int, scan: int, as_json: bool, who: 
 @click.argument("theme")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="Most terms shown.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--apply",
+    "number",
+    type=click.IntRange(1, 10_000),
+    metavar="N",
+    help="Write suggestion N (as numbered in the list) into the config file as a new rule of THEME.",
+)
 @click.pass_obj
-def suggest(obj: Context, theme: str, limit: int, as_json: bool) -> None:
-    """Candidate terms for THEME from the labelled positives it misses: words and two-word phrases, with how
-    many missed positives each would catch and how many labelled negatives it would wrongly catch. Shown,
-    never applied."""
+def suggest(obj: Context, theme: str, limit: int, as_json: bool, number: int | None) -> None:
+    """Rules THEME lacks, from the labelled positives it misses: a word or two of theirs near one of the
+    theme's own places or actors, each measured on the stored labels (labelled yes it would add, labelled no
+    it would catch, the theme's precision and F1 with it and without). Those that raise the labelled F1 come
+    first. Nothing changes unless --apply N writes one into the config, where it can be seen and undone."""
     spec = _theme(obj, theme)
     with obj.store(must_exist=True) as store:
         verdicts = {item_id: v for (item_id, t), v in labels.current(store).items() if t == theme}
         texts = labels.item_texts(store, verdicts)
-    missed, negatives = teach.missed_and_negatives(spec, verdicts, texts)
-    found = teach.suggest(missed, negatives, limit)
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "theme": theme,
-                    "missed_positives": len(missed),
-                    "negatives": len(negatives),
-                    "suggestions": [
-                        {"term": s.term, "catches": s.catches, "wrongly": s.wrongly, "examples": list(s.examples)}
-                        for s in found
-                    ],
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+    path = obj.config.path
+    others = [t for key, t in obj.config.themes.items() if key != theme]
+    found = suggestions.suggest(spec, verdicts, texts, cli_apply.written_theme(path, theme), others)
+    if number is not None:
+        cli_apply.apply(path, found, number, utc_now())
         return
-    for line in report_.suggestion_lines(theme, found, len(missed), len(negatives)):
+    if as_json:
+        click.echo(json.dumps(report_.suggestions_json(found, limit), indent=2, ensure_ascii=False))
+        return
+    for line in report_.suggestion_lines(found, limit):
         click.echo(line)
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from ..config.settings import POLLING, default_of
 from ..learn.quality import Change, ThemeQuality, macro_f1
-from ..learn.teach import NearMiss, Suggestion
+from ..learn.suggestions import MIN_SUPPORT, Suggestions
+from ..learn.teach import NearMiss
 from ..text.safe import one_line, shown
 from ..types import FeedReport, FetchOutcome, Span, ThemeMatch
 from ..units import format_size, from_iso
@@ -309,16 +310,64 @@ def review_lines(number: int, miss: NearMiss, title: str, summary: str, mark: Ca
     return lines
 
 
-def suggestion_lines(theme: str, suggestions: Sequence[Suggestion], missed: int, negatives: int) -> list[str]:
-    """What `monitor suggest` prints: candidate terms, with what each would catch and wrongly catch."""
-    if not missed:
-        return [f"{theme}: no labelled positive is missed: nothing to suggest"]
+def suggestion_lines(found: Suggestions, limit: int) -> list[str]:
+    """What `monitor suggest` prints: numbered rules, those that help the labelled F1 first, each with what it
+    would add and catch on the labels and the theme's precision and F1 with it."""
+    now = found.without
+    if not found.missed:
+        return [f"{found.theme}: no labelled positive is missed: nothing to suggest"]
     lines = [
-        f"{theme}: {missed} labelled positive(s) missed, {negatives} labelled negative(s); candidate terms "
-        "(shown, never applied):",
-        f"  {'catches':>7} {'wrongly':>7}  term  (e.g. items)",
+        f"{found.theme}: {found.missed} labelled positive(s) missed, {found.negatives} labelled negative(s); "
+        f"now precision {now.precision:.3f}, F1 {now.f1:.3f}",
     ]
-    lines += [
-        f"  {s.catches:>7} {s.wrongly:>7}  {shown(s.term)}  ({', '.join(map(str, s.examples))})" for s in suggestions
-    ]
+    if not found.found:
+        return [*lines, "  no word or two of the missed positives would add one of them: nothing to suggest"]
+    header = f"  {'N':>3} {'+yes':>5} {'+no':>4} {'P with':>7} {'F1 with':>8}  term, and where in the theme"
+    shown_ = found.found[:limit]
+    helping = [s for s in shown_ if s.helps]
+    if helping:
+        lines += ["suggestions that raise the labelled F1:", header]
+    for number, s in enumerate(shown_, start=1):
+        if number == len(helping) + 1:
+            lines += [
+                f"suggestions that do not help (F1 not raised, fewer than {MIN_SUPPORT} labelled yes added, "
+                "too many labelled no among them, precision lost, or the term as common in labelled no):",
+                header,
+            ]
+        lines.append(
+            f"  {number:>3} {s.catches:>5} {s.wrongly:>4} {s.with_it.precision:>7.3f} {s.with_it.f1:>8.3f}  "
+            f"{shown(s.term)} {shown(s.where)}  (adds {', '.join(map(str, s.examples[:3]))}"
+            + (f"; catches {', '.join(map(str, s.caught[:3]))})" if s.caught else ")")
+        )
+    lines.append(
+        f"`monitor suggest {found.theme} --apply N` writes suggestion N into the config as a new rule "
+        "(nothing is changed until then)"
+    )
     return lines
+
+
+def suggestions_json(found: Suggestions, limit: int) -> dict[str, Any]:
+    def figures(f: Any) -> dict[str, Any]:
+        return {"tp": f.tp, "fp": f.fp, "fn": f.fn, "precision": round(f.precision, 3), "f1": round(f.f1, 3)}
+
+    return {
+        "theme": found.theme,
+        "missed_positives": found.missed,
+        "negatives": found.negatives,
+        "now": figures(found.without),
+        "suggestions": [
+            {
+                "number": number,
+                "term": s.term,
+                "where": s.where,
+                "rule": s.rule.name,
+                "helps": s.helps,
+                "catches": s.catches,
+                "wrongly": s.wrongly,
+                "examples": list(s.examples),
+                "caught": list(s.caught),
+                "with": figures(s.with_it),
+            }
+            for number, s in enumerate(found.found[:limit], start=1)
+        ],
+    }

@@ -20,6 +20,7 @@ from ..text.terms import check_phrase, expand
 from ..types import FeedSource, RuleSpec, ThemeSpec
 from .locate import data_home
 from .settings import (
+    ALERT_KEYS,
     BACKFILL,
     DIGEST,
     EMAIL,
@@ -32,6 +33,7 @@ from .settings import (
     RULE,
     SECRET_KEYS,
     SECTIONS,
+    SUBSCRIPTION,
     THEME,
     Setting,
     _string_list,
@@ -106,6 +108,32 @@ class BackfillSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Subscription:
+    """One [[subscriptions]] entry: who gets what, how often (issue 24). The [email] section alone is one weekly
+    subscription to every theme, as before."""
+
+    name: str
+    cadence: str  # weekly | daily | alerts
+    to: tuple[str, ...]
+    themes: tuple[str, ...] = default_of(SUBSCRIPTION, "themes")  # (): every theme
+    timezone: str = default_of(MONITOR, "timezone")  # its own, else monitor.timezone
+    send_time: str = default_of(SUBSCRIPTION, "send_time")
+    outlets: int = default_of(SUBSCRIPTION, "outlets")
+    outlet_groups: int = default_of(SUBSCRIPTION, "outlet_groups")
+    within: timedelta = default_of(SUBSCRIPTION, "within")
+    follow_up_outlets: int = default_of(SUBSCRIPTION, "follow_up_outlets")
+    spike_ratio: int = default_of(SUBSCRIPTION, "spike_ratio")
+    spike_min: int = default_of(SUBSCRIPTION, "spike_min")
+    max_per_day: int = default_of(SUBSCRIPTION, "max_per_day")
+    batch: timedelta = default_of(SUBSCRIPTION, "batch")
+    quiet_hours: tuple[str, str] | None = default_of(SUBSCRIPTION, "quiet_hours")
+    line: int | None = None
+
+    def wants(self, theme: str) -> bool:
+        return not self.themes or theme in self.themes
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: str
     database: str = default_of(MONITOR, "database")
@@ -120,6 +148,7 @@ class Config:
     email: EmailSettings = EmailSettings()
     metrics: MetricsSettings = MetricsSettings()
     backfill: BackfillSettings = BackfillSettings()
+    subscriptions: tuple[Subscription, ...] = ()
 
     def feed(self, name: str) -> FeedSource | None:
         return next((f for f in self.feeds if f.name == name), None)
@@ -180,7 +209,13 @@ class _Validator:
         metrics = self.table(data.get("metrics", {}), ("metrics",), METRICS)
         backfill = self.table(data.get("backfill", {}), ("backfill",), BACKFILL)
         email["sender"] = email.pop("from", None)
-        if email.get("enabled") and not email.get("to"):
+        zone = monitor.get("timezone") or default_of(MONITOR, "timezone")
+        subscriptions = self.subscriptions(data.get("subscriptions", []), zone, data.get("themes", {}))
+        # A weekly subscription is the weekly digest's: its recipients join email.to's.
+        weekly = [a for s in subscriptions if s.cadence == "weekly" for a in s.to]
+        if weekly and "to" in email:
+            email["to"] = tuple(dict.fromkeys((*email["to"], *weekly)))
+        if email.get("enabled") and not email.get("to") and not subscriptions:
             self.problem(("email", "to"), 'e-mail is enabled but has no recipients; add to = ["you@example.org"]')
         self.allow_short = bool(polling.get("allow_short_intervals"))
         self.check_interval(("polling", "interval"), data.get("polling", {}), polling.get("interval"))
@@ -195,6 +230,7 @@ class _Validator:
             email=EmailSettings(**_present(email)),
             metrics=MetricsSettings(**_present(metrics)),
             backfill=BackfillSettings(**_present(backfill)),
+            subscriptions=subscriptions,
             **_present(monitor),
         )
 
@@ -274,6 +310,48 @@ class _Validator:
                 )
             )
         return tuple(feeds)
+
+    def subscriptions(self, raw: Any, zone: str, theme_keys: Any) -> tuple[Subscription, ...]:
+        """[[subscriptions]], each checked whole: its themes against [themes], the alert settings written only
+        on an alerts subscription. They are sent through the [email] server when e-mail is on; until then alerts
+        are found and listed (`monitor alerts`), never sent."""
+        if not isinstance(raw, list):
+            self.problem(("subscriptions",), "expected a list of [[subscriptions]] tables")
+            return ()
+        themes = list(theme_keys) if isinstance(theme_keys, dict) else []
+        out: list[Subscription] = []
+        names: dict[str, int] = {}
+        for index, entry in enumerate(raw):
+            path: tuple[str | int, ...] = ("subscriptions", index)
+            before = len(self.problems)
+            values = self.table(entry, path, SUBSCRIPTION)
+            name, cadence = values.get("name"), values.get("cadence")
+            if name is not None:
+                if name in names:
+                    self.problem(
+                        (*path, "name"), f"duplicate subscription name {name!r} (also subscriptions[{names[name]}])"
+                    )
+                names.setdefault(name, index)
+            if cadence and cadence != "alerts" and isinstance(entry, dict):
+                for key in sorted(ALERT_KEYS & entry.keys()):
+                    self.problem((*path, key), f"only an alerts subscription reads it; this one is {cadence}")
+            if cadence == "weekly" and values.get("themes"):
+                self.problem(
+                    (*path, "themes"),
+                    "a weekly subscription is the weekly digest, of every theme; leave themes out, or make it daily",
+                )
+            unknown = [t for t in values.get("themes", ()) if t not in themes]
+            if unknown:
+                self.problem(
+                    (*path, "themes"),
+                    f"no theme {', '.join(map(repr, unknown))}; expected keys of [themes.<key>]: "
+                    f"{', '.join(themes) or '(none defined)'}",
+                )
+            if len(self.problems) > before:
+                continue
+            values["timezone"] = values.get("timezone") or zone
+            out.append(Subscription(**_present(values), line=self.lines.find(path)))
+        return tuple(out)
 
     def terms(self, raw: Any) -> dict[str, tuple[str, ...]]:
         """[terms]: named vocabularies, each a list of terms, referred to as @name in themes."""

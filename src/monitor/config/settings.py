@@ -395,6 +395,74 @@ EMAIL = (
 )
 
 
+def _optional_timezone(value: Any) -> str | None:
+    return None if value is None else _timezone(value)
+
+
+def _quiet_hours(value: Any) -> tuple[str, str] | None:
+    """ "22:00-07:00": a stretch of the day (it may run past midnight) in which alerts are held, then sent."""
+    if value is None:
+        return None
+    text = value.strip() if isinstance(value, str) else ""
+    found = re.fullmatch(r"(\d\d:\d\d)\s*-\s*(\d\d:\d\d)", text)
+    if not found:
+        raise ValueError(f'expected a stretch of the day as "HH:MM-HH:MM", such as "22:00-07:00", got {value!r}')
+    start, end = (_clock_time(part) for part in found.groups())
+    if start == end:
+        raise ValueError(f"expected two different times, got {value!r} (quiet all day would hold every alert)")
+    return start, end
+
+
+CADENCES = ("weekly", "daily", "alerts")
+
+# Defaults chosen on real weeks (docs/alerts.md, "Thresholds"): in the editors' set of real reports
+# (../shared/eval/events.jsonl, a thin sample of ~100 feeds) the most reported events (the fuel depot blast, the
+# truce of 10 October 2020, the Yevlakh talks) had three outlets of three sides within 16-23 hours, and 87 of 104
+# events one report; a full feed set carries more of each, sooner. Four outlets, or three sides, within 12 hours.
+SUBSCRIPTION = (
+    Setting("name", _string, REQUIRED, "unique short name, shown in `monitor alerts` and in each message"),
+    Setting("cadence", _choice(*CADENCES), REQUIRED, '"weekly" (the weekly digest), "daily" or "alerts"'),
+    Setting("to", _address_list, REQUIRED, "recipient addresses"),
+    Setting("themes", _string_list, (), "theme keys subscribed to (default: every theme)"),
+    Setting("timezone", _optional_timezone, None, "time zone of its days and quiet hours (default: monitor.timezone)"),
+    Setting("send_time", _clock_time, "08:00", "daily: time of day the day before is sent"),
+    Setting("outlets", _integer(2, 1000), 4, "alerts: an event reported by at least this many outlets alerts"),
+    Setting(
+        "outlet_groups",
+        _integer(0, 100),
+        3,
+        "alerts: or by outlets of at least this many outlet groups (digest.groups); 0: outlets only",
+    ),
+    Setting("within", _duration_upto("7d"), "12h", "alerts: those reports published within this long of one another"),
+    Setting(
+        "follow_up_outlets",
+        _integer(0, 1000),
+        0,
+        "alerts: one follow-up when an alerted event reaches this many outlets; 0: never",
+    ),
+    Setting(
+        "spike_ratio",
+        _integer(0, 100),
+        3,
+        "alerts: a theme's items in the last `within` at least this many times its usual level alert; 0: never",
+    ),
+    Setting("spike_min", _integer(1, 100000), 6, "alerts: and at least this many items, for a spike"),
+    Setting("max_per_day", _integer(1, 1000), 6, "alerts: at most this many alerts a day (its time zone)"),
+    Setting(
+        "batch",
+        _duration_upto("1h"),
+        "5m",
+        "alerts: alerts found within this long of a sent one wait, then go together",
+    ),
+    Setting("quiet_hours", _quiet_hours, None, 'alerts: "HH:MM-HH:MM" when alerts are held, then sent together'),
+)
+# The settings only an `alerts` subscription reads: written on another cadence, they are a mistake to report.
+ALERT_KEYS = frozenset(
+    ("outlets", "outlet_groups", "within", "follow_up_outlets", "spike_ratio", "spike_min", "max_per_day", "batch")
+    + ("quiet_hours",)
+)
+
+
 def _listen_address(value: Any) -> str:
     text = _string(value)
     listen_address(text)
@@ -452,6 +520,7 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
     "email": EMAIL,
     "metrics": METRICS,
     "backfill": BACKFILL,
+    "subscriptions": SUBSCRIPTION,
 }
 
 # Every table of settings, nested ones included, by the heading the README gives it.

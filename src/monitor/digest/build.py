@@ -174,6 +174,7 @@ class Digest:
     unobserved: str = ""
     previous_unobserved: str = ""
     gaps: tuple[seen.Gap, ...] = ()
+    many_gaps: tuple[seen.Gaps, ...] = ()  # feeds with too many gaps to name, counted
     recovered: tuple[Outage, ...] = ()  # feeds that failed and came back carrying all they published meanwhile
     day_observed: tuple[bool, ...] = ()  # whether any feed was observed on each day of the week
 
@@ -297,8 +298,9 @@ def build(
         previous_unobserved=previous_unobserved,
         gaps=tuple(
             replace(g, since=g.since.astimezone(zone), until=g.until.astimezone(zone), reach=g.reach.astimezone(zone))
-            for g in gaps
+            for g in seen.named(gaps)[0]
         ),
+        many_gaps=seen.named(gaps)[1],
         recovered=tuple(
             replace(o, since=o.since.astimezone(zone), back=o.back.astimezone(zone))
             for o in seen.whole_again(data.outages, gaps)

@@ -14,17 +14,23 @@ each key weighs by its rarity among the items grouped (idf, smoothed by PRIOR do
 Two reports' similarity is the cosine of their weighted keys; 0 when neither lead shares with the other
 headline a key that is not a name (the same who or where is not yet the same what); times KIND_APART when
 both leads name kinds of happening and none is the same ("reopens", "closes"), times OPPOSED when they name
-opposite kinds of one thing (`lexicon.opposed`: a truce agreed and in force, skipping and attending);
-lowered with the hours between them past a day (by DECAY at WINDOW; beyond it never compared).
-It is a veto (None) when either stands alone by its genre, or when both give figures, none the same, more
-than MILESTONE apart: two milestones ("50,000 have fled", then "93,000").
+opposite kinds of one thing (`lexicon.opposed`: a truce agreed and in force, skipping and attending, an
+offensive launched and halted), times ANSWER when one answers what the other reports ("EU condemns the
+offensive"); lowered with the hours between them past a day (by DECAY at WINDOW; beyond it never compared).
+Two leads of one kind of happening in the same places (`lexicon.alike`: "large explosion", "depot blast
+kills 20"; gunfire and an attack) are at least KIND_SAME alike within a day, fading to nothing at two: the
+same what, told in words that share little else. So are two reports of one day's departures (`develops`:
+people leaving, arriving, returning). It is a veto (None) when either stands alone by its genre; when both
+give figures, none the same, more than MILESTONE apart, unless both are tolls ("100 killed", then "105
+killed": an update); and when both tell departures of different days without a figure in common: two
+milestones ("thousands flee" on Monday, "over 50,000 have fled" on Wednesday).
 
 Reports join agglomeratively, the most similar pair first, and a report or an event joins another only
 when the mean similarity of all their pairs (average linkage) is at least SIMILAR and no pair is vetoed: an
 event is close to a report as a whole, never through one member, so counts over three days do not chain
-with an arrest and a decree. SIMILAR, SUMMARY, DECAY, KIND_APART and OPPOSED were chosen by
-leave-one-month-out cross-validation on the editors' events of ../shared/eval and the sample weeks
-(bench/events_quality.py, docs/digests.md "Events").
+with an arrest and a decree. SIMILAR, SUMMARY, DECAY, KIND_APART, OPPOSED, ANSWER and KIND_SAME were chosen
+by cross-validation on the editors' events of ../shared/eval, whole weeks of its items grouped by the
+project, and the sample weeks (bench/events_quality.py, docs/digests.md "Events").
 
 Near-linear: each item is indexed under the KEYS rarest keys of its headline that another headline also has
 (an inverted index); only pairs within WINDOW sharing MIN_KEYS of them, or one that at most RARE headlines
@@ -40,14 +46,14 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 
 from ..text.stemming import stem
 from ..text.terms import fold
 from ..types import ThemedItem
 from . import headline
-from .lexicon import akin, canonical, is_actor, kinds, opposed, phrased, resolved
+from .lexicon import akin, alike, answers, canonical, develops, is_actor, kinds, main_kinds, opposed, phrased, resolved
 
 WINDOW = timedelta(days=3)
 MILESTONE = timedelta(hours=18)  # figures further apart than this are another day's milestone
@@ -55,6 +61,8 @@ SUMMARY_WORDS = 40  # a lede tells the happening; the rest of a long summary is 
 LEAD, REST, SUMMARY = 1.0, 0.5, 0.5
 KIND_APART = 0.5  # what leads naming different kinds of happening keep of their similarity
 OPPOSED = 0.0  # what leads naming opposite kinds of one thing keep ("agreed" and "took effect")
+KIND_SAME = 0.2  # the least similarity of two leads naming one kind of happening in the same places
+ANSWER = 0.0  # what a reaction keeps of its likeness to what it reacts to ("protests" a sale, the sale)
 DECAY = 0.3  # similarity lost by WINDOW, from a day on
 PRIOR = 30  # documents added to every word's count of non-holders: idf = log((N + PRIOR) / df)
 SIMILAR = 0.175
@@ -91,12 +99,15 @@ class Report:
     kinds: frozenset[str]  # the kinds of happening its lead names ("explos", "arrest")
     title: frozenset[str]
     names: frozenset[str]  # its headline's keys that name who or where, not what happened
+    places: frozenset[str]  # the actors and places its headline and summary name ("armenia", "karabakh")
     alone: bool
+    answer: bool  # its lead tells a reaction to a happening ("protests", "condemns"), not the happening
     counts: frozenset[int]
     published: datetime
+    day: date  # the day it was published, where its readers are
 
 
-def read(item: ThemedItem) -> Report:
+def read(item: ThemedItem, zone: tzinfo = UTC) -> Report:
     said = headline.read(item.title)
     # A kind said in several words ("took effect", "lay down arms") is read as its one word.
     said = headline.Headline(phrased(said.lead), phrased(said.rest), said.genre, said.counts)
@@ -108,7 +119,11 @@ def read(item: ThemedItem) -> Report:
     weights.update(dict.fromkeys(lead, LEAD))
     kind = resolved(frozenset().union(*map(kinds, lead)))
     names = _names(said.lead, said.rest)
-    return Report(weights, lead, kind, words, names, said.genre is not None, said.counts, item.published)
+    alone = said.genre is not None
+    places = frozenset(filter(is_actor, weights))
+    day = item.published.astimezone(zone).date()
+    answer = answers(said.lead)
+    return Report(weights, lead, kind, words, names, places, alone, answer, said.counts, item.published, day)
 
 
 def _names(*clauses: str) -> frozenset[str]:
@@ -150,12 +165,13 @@ class _Vector:
     norm: float
 
 
-def events(items: Sequence[ThemedItem], similar: float = SIMILAR) -> list[list[ThemedItem]]:
+def events(items: Sequence[ThemedItem], similar: float = SIMILAR, zone: tzinfo = UTC) -> list[list[ThemedItem]]:
     """Group the items into events; each event's items in order of publication, the events in order of
-    their first report. `similar`: the least mean similarity of a joined event's pairs (SIMILAR)."""
+    their first report. `similar`: the least mean similarity of a joined event's pairs (SIMILAR); `zone`: where
+    the day of a development's milestone is told (the digest's time zone)."""
     order = sorted(range(len(items)), key=lambda n: (items[n].published, items[n].item_id))
     items = [items[n] for n in order]
-    reports = [read(item) for item in items]
+    reports = [read(item, zone) for item in items]
     df = Counter(k for r in reports for k in r.weights)
     total = len(items) + PRIOR
     idf = {k: math.log(total / n) for k, n in df.items()}
@@ -183,17 +199,23 @@ def _vector(report: Report, idf: dict[str, float]) -> _Vector:
 
 
 def similarity(a: Report, b: Report, u: _Vector, v: _Vector) -> float | None:
-    """The cosine of two reports' weighted keys, lowered past a day apart; None when they can never be one
-    event (either stands alone; two milestones)."""
+    """The cosine of two reports' weighted keys, lowered past a day apart, or at least KIND_SAME when both
+    lead with one kind of happening in the same places within a day (fading to none at two days); None when
+    they can never be one event (either stands alone; two milestones)."""
     if a.alone or b.alone:
         return None
     apart = abs(b.published - a.published)
-    if apart > WINDOW or (a.counts and b.counts and not a.counts & b.counts and apart > MILESTONE):
+    if apart > WINDOW or (apart > MILESTONE and _milestones(a, b)):
+        return None
+    development = _moving(a) and _moving(b)
+    # A development's figure of another day is another milestone, with or without a figure.
+    if development and a.day != b.day and not a.counts & b.counts:
         return None
     if a.title and a.title == b.title:
         return 1.0
-    # The headlines must lead with the same what, not only the same who or where.
-    if not ((a.lead & b.title) | (b.lead & a.title)) - a.names - b.names:
+    # The headlines must lead with the same what, not only the same who or where (leaving and arriving are
+    # one what, told from either side).
+    if not ((a.lead & b.title) | (b.lead & a.title)) - a.names - b.names and not (a.kinds and akin(a.kinds, b.kinds)):
         return 0.0
     if len(u.weight) > len(v.weight):
         u, v = v, u
@@ -203,8 +225,38 @@ def similarity(a: Report, b: Report, u: _Vector, v: _Vector) -> float | None:
     # two naming opposite kinds of one thing ("agree" a ceasefire, the ceasefire "takes effect").
     kind = 1.0
     if a.kinds and b.kinds:
-        kind = OPPOSED if opposed(a.kinds, b.kinds) else 1.0 if akin(a.kinds, b.kinds) else KIND_APART
-    return dot / (u.norm * v.norm) * (1.0 - DECAY * late) * kind
+        if opposed(a.kinds, b.kinds):
+            kind = OPPOSED
+        elif a.answer != b.answer:
+            kind = ANSWER
+        else:
+            kind = 1.0 if akin(a.kinds, b.kinds) else KIND_APART
+    cosine = dot / (u.norm * v.norm) * (1.0 - DECAY * late) * kind
+    one_kind = alike(main_kinds(a.kinds), main_kinds(b.kinds))
+    # Two reports of one day's departures (or arrivals) from the same places are that day's milestone, however
+    # they word it: "hundreds of refugees flee", "first influx of refugees arrives".
+    # Fading from one day apart to two: a happening of that kind in those places two days later is another.
+    fade = min(1.0, max(0.0, 2.0 - apart / timedelta(days=1)))
+    if kind == 1.0 and fade and (one_kind or development) and a.places & b.places and _moving(a) == _moving(b):
+        return max(cosine, KIND_SAME * fade)
+    return cosine
+
+
+def _moving(report: Report) -> bool:
+    """Whether a report leads with people on the move: refugees arriving are not an envoy arriving."""
+    return develops(report.kinds, report.lead)
+
+
+def _milestones(a: Report, b: Report) -> bool:
+    """Whether two reports a day apart tell two milestones: both give figures, none the same; or both tell a
+    development counted day by day (people leaving, arriving, registering) and one gives a figure the other
+    does not ("thousands flee" on Monday, "over 50,000 have fled" on Wednesday)."""
+    if a.counts & b.counts or not (a.counts or b.counts):
+        return False
+    # A toll rising ("almost 100 killed", then "105 troops killed") is an update of one happening.
+    if a.counts and b.counts and not ("dead" in a.kinds and "dead" in b.kinds):
+        return True
+    return _moving(a) and _moving(b)
 
 
 def _agglomerate(

@@ -23,13 +23,18 @@ KICKER_WORDS = 3
 _COLON = re.compile(r":\s+")
 _QUOTED = re.compile(r"^\s*[\"'‘’“”«].*[\"'‘’“”»]\s*$")
 _JOINT = re.compile(
-    r"\s*;\s*|\s+[-–—|]\s+|\s+(?:as|after|amid|while|but)\s+|,\s+(?:and|but|as)\s+"
-    r"|\s+(?:на фоне|после того как|после|пока)\s+|,\s+(?:а|но|и)\s+",
+    r"\s*;\s*|\s+[-–—|]\s+|\s+(?:as|after|amid|while|but|following|in (?:the )?wake of)\s+|,\s+(?:and|but|as)\s+"
+    r"|\s+(?:на фоне|после того как|после|пока)\s+|,\s+(?:а|но|и)\s+"
+    r"|,\s+(?:which|who|whose|что|который|которая|которое|которые|которого|которой)\s+",
     re.IGNORECASE,
 )
 # ", Russian foreign ministry says": an attribution, not a second happening.
 _SAYS = re.compile(r",\s+[^,]{2,60}\b(?:says?|said|reports?|claims?|сообщает|сообщили|заявил[аи]?)\s*$", re.I)
 _WORDS_IN = re.compile(r"\w+")
+_OPENING = re.compile(
+    r"(?:as|after|amid|while|with|despite|though|although|once|when|на фоне|после|пока|когда)\s[^,;:]{3,80},\s+",
+    re.IGNORECASE,
+)
 
 # Genres that lead with no specific happening (folded headline). A question is one too: it asks, it does
 # not report ("Are Armenia and Azerbaijan heading to another conflict?").
@@ -42,7 +47,8 @@ _GENRES = {
     r"|\bessay\b|\bcolumn\b|\breview\b|мнение|колонка|аналитика|комментарий",
     "round-up": r"\bweek in\b|\bbriefing\b|\bof the week\b|\bin pictures\b|\bnewsletter\b|\bround-?up\b"
     r"|главное за|итоги (?:недели|дня)|дайджест",
-    "question": r"\?\s*$",
+    # Asked at its end, or by its first sentence ("Exodus and ethnic cleansing? The sudden end of a dream").
+    "question": r"\?\s*$|\?\s+\w",
 }
 _GENRE = re.compile("|".join(f"(?P<{name.replace('-', '_')}>{pattern})" for name, pattern in _GENRES.items()))
 # " - BBC News", " | Reuters": the outlet's name in the title says nothing about the happening
@@ -50,6 +56,15 @@ _SUFFIX = re.compile(r"\s+[-|–—]\s+[^-|–—]{2,40}$")
 
 # A count: "50,000", "50 000", "100.000", "70%", "120000"; not a year ("2023") nor a lone digit.
 _COUNT = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ ,.\u00a0\u202f]\d{3})+|\d+)(\s*%| ?per ?cent| ?процент)?(?![\w])")
+# A figure of distance, time or money measures, it counts no one: "100 miles of road", "a 30-year conflict",
+# "$50 million".
+_MEASURE = re.compile(
+    r"[\s-]*(?:miles?|km|kilomet(?:er|re)s?|met(?:er|re)s?|hours?|days?|weeks?|months?|years?|decades?|tonnes?|tons?"
+    r"|dollars?|euros?|million|billion|км|километр\w*|миль|час\w*|дн\w*|недел\w*|месяц\w*|лет|год\w*|тонн\w*"
+    r"|долл\w*|евро|млн|млрд)\b",
+    re.IGNORECASE,
+)
+_MONEY = re.compile(r"[$€£₽]\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +101,11 @@ def _unkicked(text: str) -> tuple[str, str]:
 
 
 def _first_clause(body: str) -> tuple[str, str]:
+    # "As refugees flee, Turkey eyes the map": the clause opened by a conjunction is the background; the
+    # headline leads with what follows its comma.
+    opened = _OPENING.match(body)
+    if opened:
+        return body[opened.end() :], body[: opened.end()].rstrip(", ")
     said = _SAYS.search(body)
     attribution = ""
     if said and said.start() > 0:
@@ -104,9 +124,11 @@ def genre(title: str) -> str | None:
 
 def counts(title: str) -> frozenset[int]:
     """The figures of a headline: counts of 10 and more ("20 dead", "50,000 fled") and percentages; years
-    (1900 to 2100 written without a separator) are dates, not counts."""
+    (1900 to 2100 written without a separator) are dates, and distances, spans and sums measures, not counts."""
     found: set[int] = set()
     for match in _COUNT.finditer(title):
+        if _MEASURE.match(title, match.end()) or _MONEY.search(title, 0, match.start()):
+            continue
         digits = re.sub(r"\D", "", match.group(1))
         value = int(digits)
         if match.group(2):

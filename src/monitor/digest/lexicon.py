@@ -37,17 +37,19 @@ dissolve dissolves dissolved dissolution disband disbands disbanded abolish abol
 offensive assault assaults onslaught operation launch launches launched
     наступление операция операцию атака атаку
 surrender surrenders surrendered concede concedes capitulate capitulates capitulation end ends ended
-    disarm disarms disarmed disarmament layarms
+    halt halts halted cessation disarm disarms disarmed disarmament layarms
     капитуляция капитулировал сдался разоружение разоружаются сложили
 flee flees fled fleeing leave leaves left exodus evacuate evacuated exit withdraw withdraws pull pulls
-    withdrawal pullout
-    бежать бежали покинули покидают выехали исход выход вывод эвакуированы эвакуация эвакуировали
+    withdrawal pullout depart departs departed departure departures relocate relocated relocation
+    бежать бежали покинули покидают покинуть выехали уехали уезжают выезд исход выход вывод эвакуированы
+    эвакуация эвакуировали переселились
 dead killed kill kills deaths death die died toll fatalities injured injuries wounded
     погибли погибших погиб погибшие жертвы жертв убиты ранены
-capture captured captures seize seized seizes recapture recaptured fall falls
+capture captured captures seize seized seizes recapture recaptured retake retakes retook retaken regain
+    regains regained fall falls
     захват захватил захватили взяли
-talks negotiations negotiate negotiating summit meet meets meeting
-    переговоры переговоров саммит встреча
+talks negotiations negotiate negotiating negotiators summit meet meets meeting dialogue
+    переговоры переговоров саммит встреча встретились встретятся обсудили
 summon summons summoned
     вызвал вызвали
 skip skips boycott boycotts snub snubs cancel cancels cancelled canceled
@@ -92,7 +94,10 @@ sell sells sold sale sales supply supplies deliver delivers send sends sent arms
     продаст продала поставит поставки
 promise promises promised offer offers offered pledge pledges guarantee guarantees
     обещает обещал предложил гарантирует
-shell shells shelled shelling strike strikes hit hits missile missiles rocket rockets bomb bombed
+clash clashes clashed skirmish skirmishes shootout firefight gunfire openfire
+    столкновение столкновения столкновений перестрелка перестрелки перестрелку
+shell shells shelled shelling strike strikes hit hits missile missiles rocket rockets bomb bombed attack
+    attacks attacked pound pounds pounded pounding bombard bombards bombarded bombardment
     обстрел обстреляли удар ракеты
 arrive arrives arrived reach reaches reached visit visits
     прибыл прибыли прибыла посетил
@@ -100,6 +105,8 @@ accuse accuses accused blame blames
     обвинил обвинили обвиняет
 condemn condemns condemned denounce denounces denounced
     осудил осудили осуждает
+apologise apologises apologised apologize apologizes apologized apology
+    извинился извинилась извинились извинения
 deny denies denied
     опроверг опровергает отрицает
 welcome welcomes welcomed
@@ -130,13 +137,41 @@ _OPPOSED = (
     ("agre", "inforc"),
     ("attend", "skip"),
     ("host", "skip"),
+    ("talk", "skip"),
+    ("offens", "surrend"),
     ("close", "open"),
     ("arrest", "releas"),
     ("agre", "reject"),
     ("ratifi", "reject"),
 )
-# Kinds that are one happening told from either side: refugees leaving one country are arriving in another.
-_AKIN = (("flee", "arriv"),)
+# Kinds that are one happening told from either side: one side's gunfire is the other's attack, a town taken
+# by one side is surrendered by the other; and refugees leaving one country are arriving in another (but
+# someone leaving, and an envoy arriving, are two happenings: people on the move are told by `develops`).
+_ONE_HAPPENING = (("clash", "shell"), ("captur", "surrend"))
+_AKIN = (("flee", "arriv"), *_ONE_HAPPENING)
+# Developments counted day by day: each day's figure of people leaving, arriving, returning or registering is a
+# milestone of its own, not an update of the last. Told of people: an envoy arriving is a visit, troops
+# withdrawing or a country leaving an alliance no departure of people.
+_DEVELOPMENTS = frozenset({"flee", "arriv", "return", "regist"})
+_PEOPLE = frozenset({"refuge", "peopl", "villag", "ethnic"})
+# Another party's answer to a happening: a government protesting an arms sale, condemning an offensive,
+# welcoming a release or summoning an envoy over it is a second who-did-what, not another report of the sale,
+# the offensive or the release. Said by a verb: "detained in a protest" names a rally, not an answer.
+# (Accusing and denying are left out: a report of an attack often leads with one side's claim of it, and is
+# that attack's report.)
+_ANSWER = re.compile(
+    r"\b(?:protest(?:s|ed)?|condemn(?:s|ed)?|denounce[sd]?|welcome[sd]?|summon(?:s|ed)?|recall(?:s|ed)?|"
+    r"осудил\w*|осуждает|осуждают|приветствова\w*|приветствует|приветствуют|вызвал\w*|отозвал\w*|протестует)\b",
+    re.IGNORECASE,
+)
+# Words after which such a word is a rally, not an answer: "thousands protest in Yerevan" answers nothing.
+_NOT_AN_OBJECT = frozenset(
+    "in at on outside near over after against across as for to from during amid в на у против".split()
+)
+# Words before which such a word is a noun or an adjective ("in protest", "a welcome step", "the recall").
+_NOT_A_VERB = frozenset(
+    "a an the in at of on over after amid against during to for by new mass his her their its".split()
+)
 # Phrases that say a kind in several words, as the one word standing for them (folded text).
 # Each with the words one of which it cannot be without: most texts have none, and are not searched.
 _PHRASES = (
@@ -153,6 +188,27 @@ _PHRASES = (
     ),
     (("оружие",), r"сложи\w* оружие|сда\w* оружие", "layarms"),
     (("down",), r"\b(?:step|steps|stepped|stepping) down\b", "stepsdown"),
+    # Opening or trading fire is a clash, not an opening or a trade.
+    (
+        ("fire",),
+        r"\b(?:open|opens|opened|opening|exchange|exchanges|exchanged|exchanging|trade|trades|traded|trading)"
+        r" (?:of )?(?:gun)?fire\b",
+        "openfire",
+    ),
+    # "Cease-fire" is a truce, not a cessation; "reach a deal" an agreement, not an arrival.
+    (("cease",), r"\bcease[- ]fires?\b", "ceasefire"),
+    (
+        ("reach",),
+        r"\b(?:reach|reaches|reached|reaching)"
+        r"(?= (?:an? |the )?(?:[\w-]+ ){0,2}(?:deal|agreement|accord|truce|ceasefire)\b)",
+        "agree",
+    ),
+    # Baku named its offensive "anti-terrorist measures"; "cease to exist" is the republic's dissolution.
+    (("terror",), r"\banti-?terror(?:ist)? (?:measures|operation|operations|campaign)\b", "offensive"),
+    (("террор",), r"антитеррористическ\w* (?:мероприяти\w*|операци\w*)", "наступление"),
+    (("exist",), r"\bceases? to exist\b|\bwill cease\b", "dissolve"),
+    (("существ",), r"прекрат\w* (?:свое )?существовани\w*", "роспуск"),
+    (("огня",), r"прекращени\w* огня", "перемирие"),
     ((" up",), r"\b(?:give|gives|gave|giving|given) up\b", "surrender"),
     # A truce "holds" is in force; talks are "held" (the host's kind).
     (
@@ -180,20 +236,22 @@ _PHRASES = (
 _THINGS = """
 refugee refugees displaced evacuees
     беженцы беженцев беженца переселенцы
+people persons population families thousands hundreds dozens
+    человек люди людей население семьи семей тысячи тысяч сотни
 weapons arms weaponry armament
     оружие оружия вооружение
 city town
     город города
 border borders frontier
     граница границе границы
-fighting fight fights hostilities clashes clash combat conflict war
+fighting fight fights hostilities combat conflict war
     бои боев боевые конфликт война
 cleansing
     чистка чисткой чистки
 ethnic
     этническая этнической этнические этнических
-enclave region territory
-    анклав регион территория
+enclave region territory district districts province
+    анклав регион территория район района районе области область
 leader leaders
     лидер лидера лидеры
 president presidential
@@ -216,16 +274,16 @@ army troops forces military
     армия армии войска военные
 government authorities
     правительство власти
-militia militias separatists rebels fighters
-    ополченцы ополчение сепаратисты боевики
+militia militias separatists rebels fighters formations
+    ополченцы ополчение сепаратисты боевики формирования формирований
 villagers residents civilians
     жители мирные
 participation
     участие участия
 ambassador ambassadors envoy envoys
     посол посла послов
-aid humanitarian convoy
-    помощь гуманитарный гуманитарная гуманитарной конвой
+aid humanitarian convoy cargo
+    помощь гуманитарный гуманитарная гуманитарной гуманитарного конвой груз
 peacekeepers peacekeeper peacekeeping contingent
     миротворцы миротворцев миротворческий контингент
 """
@@ -236,8 +294,8 @@ armenia armenian armenians yerevan
     армения армении армянский армянские армяне армян ереван
 russia russian russians moscow kremlin
     россия россии российский российские москва кремль
-karabakh karabagh artsakh
-    карабах карабаха нагорный арцах
+karabakh karabagh artsakh nagorno
+    карабах карабаха карабахе нагорный нагорного арцах
 stepanakert khankendi
     степанакерт ханкенди
 turkey turkish ankara
@@ -254,6 +312,48 @@ putin
     путин путина
 ganja
     гянджа гянджи гяндже
+lachin
+    лачин лачина лачине лачинский лачинского
+goris
+    горис гориса горисе
+shusha shushi
+    шуша шуши шушу шуше
+aghdam agdam
+    агдам агдама агдаме
+yevlakh
+    евлах евлаха евлахе
+vardanyan
+    варданян варданяна варданяну
+shahramanyan
+    шахраманян шахраманяна
+harutyunyan
+    арутюнян арутюняна
+mirzoyan
+    мирзоян мирзояна
+bayramov
+    байрамов байрамова
+lavrov
+    лавров лаврова
+peskov
+    песков пескова
+macron
+    макрон макрона
+erdogan
+    эрдоган эрдогана
+blinken
+    блинкен блинкена
+india indian
+    индия индии индию индией
+eu
+    ес евросоюз евросоюза
+un
+    оон
+us usa washington
+    сша вашингтон
+nato
+    нато
+csto
+    одкб
 """
 
 
@@ -308,6 +408,45 @@ def opposed(a: frozenset[str], b: frozenset[str]) -> bool:
     """Whether two leads' kinds tell two happenings of one thing: one names a kind, the other its opposite,
     and neither names both ("agree" a ceasefire, the ceasefire "takes effect")."""
     return any((x, y) in _opposed() and y not in a and x not in b for x in a for y in b)
+
+
+def answers(lead: str) -> bool:
+    """Whether a headline's lead tells someone's answer to a happening: a verb of reaction between who
+    answers and what it answers ("Azerbaijan protests Indian arms sales", "EU condemns the offensive"); a
+    word that opens or ends the lead, or follows an article or a preposition, is a noun ("Protests erupt",
+    "detained in Yerevan protest")."""
+    for found in _ANSWER.finditer(lead):
+        before = lead[: found.start()].split()
+        after = lead[found.end() :].split()
+        if before and after and before[-1].casefold() not in _NOT_A_VERB and after[0].casefold() not in _NOT_AN_OBJECT:
+            return True
+    return False
+
+
+_ACCOMPANYING = frozenset({"dead", "host"})
+
+
+def main_kinds(found: frozenset[str]) -> frozenset[str]:
+    """A lead's kinds without those that come with another: the toll of a violent happening ("blast kills 20"
+    and "large explosion" lead with the same kind), the holding of talks ("hold peace talks", "talks begin");
+    each when it is the only one."""
+    return found - _ACCOMPANYING or found
+
+
+def develops(found: frozenset[str], lead: frozenset[str]) -> bool:
+    """Whether a lead tells a development counted day by day: people (refugees, residents, "thousands", a
+    figure: its keys) leaving, arriving, returning, registering (its kinds)."""
+    return bool(found & _DEVELOPMENTS) and any(k in _PEOPLE or k.startswith("#") for k in lead)
+
+
+def alike(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two leads name the same kinds of happening, or one kind each told from either side ("clash",
+    "attack")."""
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    return len(a) == len(b) == 1 and any((x, y) in _ONE_HAPPENING or (y, x) in _ONE_HAPPENING for x in a for y in b)
 
 
 def akin(a: frozenset[str], b: frozenset[str]) -> bool:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from ..types import ObservedSpan, Outage
 
 GRACE = timedelta(hours=1)
+NAMED_HOLES = 3  # more stretches not observed (or gaps of one feed) than this are counted, not named
 FOREVER = datetime.max.replace(tzinfo=ZoneInfo("UTC")) - timedelta(days=2)
 
 Spans = Mapping[str, Sequence[ObservedSpan]]
@@ -37,6 +38,30 @@ class Gap:
     @property
     def missing_hours(self) -> int:
         return max(1, math.ceil((self.reach - self.since).total_seconds() / 3600))
+
+
+@dataclass(frozen=True, slots=True)
+class Gaps:
+    """A feed with more gaps in a week than can be read one by one (a week of imported captures, a feed
+    that failed off and on): how many, and how many hours of what it published may be missing in all."""
+
+    feed: str
+    count: int
+    missing_hours: int
+
+
+def named(gaps: Sequence[Gap]) -> tuple[tuple[Gap, ...], tuple[Gaps, ...]]:
+    """The gaps to name one by one, and each feed with more than NAMED_HOLES of them, counted instead."""
+    by_feed: dict[str, list[Gap]] = {}
+    for gap in gaps:
+        by_feed.setdefault(gap.feed, []).append(gap)
+    one_by_one = tuple(g for mine in by_feed.values() if len(mine) <= NAMED_HOLES for g in mine)
+    counted = tuple(
+        Gaps(feed, len(mine), sum(g.missing_hours for g in mine))
+        for feed, mine in by_feed.items()
+        if len(mine) > NAMED_HOLES
+    )
+    return one_by_one, counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +159,13 @@ def described(coverage: Coverage, start: datetime, end: datetime, zone: ZoneInfo
         parts.append(f"observed only from {moment(first, zone)}")
     elif last:
         parts.append(f"observed only until {moment(last, zone)}")
-    parts += [f"not observed {moment(since, zone)} to {moment(until, zone)}" for since, until in holes]
+    if len(holes) > NAMED_HOLES:
+        # A week rebuilt from imported items is observed at each item's moment: dozens of holes, which a
+        # reader cannot take in, and the digest repeats for each theme. Their number and length say it.
+        hours = sum((until - since for since, until in holes), timedelta()) / timedelta(hours=1)
+        parts.append(f"not observed in {len(holes)} stretches between ({hours:.0f} hours in all)")
+    else:
+        parts += [f"not observed {moment(since, zone)} to {moment(until, zone)}" for since, until in holes]
     return "; ".join(parts)
 
 

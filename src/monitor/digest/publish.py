@@ -27,6 +27,7 @@ import socket
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from ..config.load import Config
@@ -309,7 +310,7 @@ def _unrecorded(
         groups=config.digest.groups,
     )
     env = environment(config.digest.templates_dir)
-    return digest.subject, f"{banner}\n\n{render_text(digest, env)}", _mark_html(render_html(digest, env), banner)
+    return digest.subject, f"{banner}\n\n{render_text(digest, env)}", mark_html(render_html(digest, env), banner)
 
 
 def rebuild(
@@ -369,7 +370,7 @@ def preview(
     )
 
 
-def _mark_html(page: str, banner: str) -> str:
+def mark_html(page: str, banner: str) -> str:
     """The banner first thing in the body (or the page, for a template without one)."""
     mark = (
         f'<div style="padding:12px 24px;background:#fff3cd;border:2px solid #b9770e;'
@@ -402,7 +403,18 @@ def settle_interrupted(store: Store, now: datetime) -> list[str]:
     return weeks
 
 
-def claim_gone(claimed: store_digest.DigestRecord, now: datetime) -> str | None:
+class Claimed(Protocol):
+    """A claim for sending as a record keeps it: a weekly digest's, or an alert message's."""
+
+    @property
+    def claimed_pid(self) -> int | None: ...
+    @property
+    def claimed_host(self) -> str | None: ...
+    @property
+    def claimed_at(self) -> datetime | None: ...
+
+
+def claim_gone(claimed: Claimed, now: datetime) -> str | None:
     """Why the claim's process can no longer be sending; None when it may still be."""
     pid, host = claimed.claimed_pid, claimed.claimed_host
     if pid is None or claimed.claimed_at is None:

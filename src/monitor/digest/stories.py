@@ -78,7 +78,7 @@ def week_of(
         themes_of.setdefault(item.item_id, []).append(item.theme)
         if item.item_id not in best or item.score > best[item.item_id].score:
             best[item.item_id] = item
-    week = week_events(events(list(best.values())), themes_of, labels, member, zone)
+    week = week_events(events(list(best.values()), zone=zone), themes_of, labels, member, zone)
     number_of = {item_id: event.number for event in week for item_id in event.item_ids}
     members: dict[int, dict[str, list[ThemedItem]]] = {event.number: {} for event in week}
     for item in sorted(items, key=lambda i: (i.published, i.item_id)):

@@ -35,6 +35,8 @@ _MARK = re.compile(r"[.!?\u2026;\n]")
 
 Place = tuple[int, int]  # first and last token
 _AFTER_MARKERS = frozenset({"by", "of", "from", "стороны"})  # "betrayed by", "со стороны России"
+_OBJECT_MARKERS = frozenset({"with", "to", "against", "toward", "towards", "с", "со", "к", "против"})
+_DETERMINERS = frozenset({"the", "its", "their", "his", "her", "our", "a", "an"})
 _SPEECH = frozenset(
     {
         "said",
@@ -96,6 +98,7 @@ def agent_of(
     then, for a verb in a headline that names no agent before it, the first agent of the lede (`lede`: its first and
     last token), as rules join a headline and its lede ("Betrayed again" / "Russian peacekeepers stood by...")."""
     start, end = verb
+    speaks = False  # an agent before the verb is the one speaking of it ("Moscow says Yerevan betrays...")
     for agent in reversed(agents):
         if agent[1] >= start:
             continue
@@ -103,6 +106,7 @@ def agent_of(
             break  # the others stand further back still
         if _free(agent, start, between, before, sentence):
             return agent
+        speaks = speaks or any(agent[1] < b[0] and b[1] < start for b in between)
     if AGENT_AFTER:
         for agent in agents:
             if agent[0] <= end:
@@ -111,6 +115,8 @@ def agent_of(
                 break
             if (
                 (AGENT_AFTER == 1 or _follows(verb, agent, tokens))
+                and not _object(verb, agent, tokens)
+                and not (speaks and not _marked(agent, tokens))
                 and not any(end < b[0] and b[1] < agent[0] for b in between)
                 and _free(agent, agent[0], (), before, sentence)
             ):
@@ -121,6 +127,8 @@ def agent_of(
         for agent in agents:
             if agent[1] > lede[1]:
                 break
+            if agent[0] < lede[0]:
+                continue  # the headline's own names after its verb were judged above
             if _free(agent, agent[0], (), before, sentence):
                 return agent
     return None
@@ -135,6 +143,26 @@ def _follows(verb: Place, agent: Place, tokens: Sequence[str]) -> bool:
     if any(t in _SPEECH for t in tokens[agent[1] + 1 : agent[1] + 5]):  # "Azerbaijan's foreign ministry said"
         return True
     return not tokens[verb[1]].isascii() and agent[0] - verb[1] <= 2
+
+
+def _object(verb: Place, agent: Place, tokens: Sequence[str]) -> bool:
+    """Whether a name after the verb is its object, not the one acting: right after an English verb
+    ("betraying Russia", "abandoned the Kremlin") or after a preposition of the object ("ties with Russia",
+    "turned to Moscow", "против России"); "betrayed by Moscow" is the agent (`_AFTER_MARKERS`)."""
+    before = [t for t in tokens[verb[1] + 1 : agent[0]] if t not in _DETERMINERS]
+    if not before:
+        return tokens[verb[1]].isascii()
+    return before[-1] in _OBJECT_MARKERS
+
+
+def _marked(agent: Place, tokens: Sequence[str]) -> bool:
+    """Whether the word before a name (past a determiner) makes it the doer: "by Moscow", "of the Kremlin".
+    Where the same side already spoke before the verb, only this does: "Moscow says Yerevan betrays its
+    people by cutting ties with Russia" blames Yerevan."""
+    index = agent[0] - 1
+    while index >= 0 and tokens[index] in _DETERMINERS:
+        index -= 1
+    return index >= 0 and tokens[index] in _AFTER_MARKERS
 
 
 def _free(

@@ -49,11 +49,11 @@ from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
-from ..text.terms import fold, term_words, words
+from ..text.terms import fold, term_words, without_verb_prefix, words
 from ..types import Evidence, RuleSpec, Span, ThemeMatch, ThemeSpec, evidence_records
 from . import actors
 
-MATCHER_VERSION = 3  # bump when a change of this module changes what matches
+MATCHER_VERSION = 4  # bump when a change of this module changes what matches
 NAME_SIMILARITY = 85  # rapidfuzz ratio for a near spelling of a name: Karabagh ~ Karabakh is 87.5
 PHRASE_WORD_SIMILARITY = 80
 EXTRA_EVIDENCE_BONUS = 3
@@ -277,7 +277,13 @@ class Matcher:
         self._exact: dict[str, list[int]] = defaultdict(list)
         self._prefix: dict[str, list[int]] = defaultdict(list)
         self._names: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        # A `~` stem (text/terms.py) also stands after a Russian verbal prefix: indexed bare and in these.
+        self._verb_exact: dict[str, list[int]] = defaultdict(list)
+        self._verb_prefix: dict[str, list[int]] = defaultdict(list)
         for (word, fuzzy), pattern in self._patterns.items():
+            if word.startswith("~"):
+                word = word[1:]
+                (self._verb_prefix[word[:-1]] if word.endswith("*") else self._verb_exact[word]).append(pattern)
             if word.endswith("*"):
                 self._prefix[word[:-1]].append(pattern)
             else:
@@ -286,6 +292,7 @@ class Matcher:
                     self._names[word[0]].append((word, pattern))
         self._prefix_lengths = sorted({len(p) for p in self._prefix})
         self._prefix_starts = {p[:3] for p in self._prefix}
+        self._verb_lengths = sorted({len(p) for p in self._verb_prefix})
         self._token_memo: dict[str, _TokenTerms | None] = {}  # every token of the current item, at least
         self._single_word: dict[int, list[int]] = defaultdict(list)  # pattern -> one-word terms of it
         self._multi_word: dict[int, list[int]] = defaultdict(list)  # pattern -> terms it begins
@@ -336,6 +343,13 @@ class Matcher:
                 if length > len(token):
                     break
                 found += self._prefix.get(token[:length], ())
+        if (self._verb_exact or self._verb_prefix) and not token.isascii():
+            for stem in without_verb_prefix(token):
+                found += self._verb_exact.get(stem, ())
+                for length in self._verb_lengths:
+                    if length > len(stem):
+                        break
+                    found += self._verb_prefix.get(stem[:length], ())
         if len(token) >= 5 and token[0] in self._names:
             candidates = self._names[token[0]]
             hits = process.extract(
@@ -660,7 +674,12 @@ def _any_order_windows(
             if tagged[right][1] - tagged[left][0] < bar.widest:
                 window = tagged[left : right + 1]
                 width = max(end for _, end, _ in window) - tagged[left][0] + 1
-                if width <= bar.widest and (chosen := _distinct_places(window, need)) is not None:
+                if width <= bar.widest:
+                    chosen = _distinct_places(window, need)
+                    if chosen is None:
+                        # One word filling two groups ("Lachin" a road and a place): a later place may free it,
+                        # and a window from a later start, holding fewer places, cannot do better than this one.
+                        break
                     yield width, chosen
             counts[tagged[left][2]] -= 1
             if not counts[tagged[left][2]]:

@@ -51,6 +51,7 @@ from ..storage import feeds as feed_store
 from ..storage import models as model_rows
 from ..update.poll import poll_feed, record_settings
 from ..update.schedule import OVERDUE_SPREAD, first_poll
+from .alerts import Alerts
 from .clock_steps import CLOCK_CHECK, ClockWatch, log_future
 from .digests import Digests
 from .metrics import Metrics
@@ -94,6 +95,7 @@ class Daemon:
         self.last_first_poll = clock()
         self.clock_watch = ClockWatch(clock)
         self.digests = Digests(self, sender_factory)
+        self.alerts = Alerts(self)
         self.upkeep = Upkeep(self)
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -126,6 +128,7 @@ class Daemon:
         self.scheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
         self._schedule_feeds(initial=True)
         self.digests.schedule()
+        self.alerts.schedule()
         self.upkeep.schedule()
         self.metrics = start_metrics(self.config.metrics.enabled, self.config.metrics.address)
         self.scheduler.start()
@@ -155,6 +158,7 @@ class Daemon:
             if self.clock_watch.stepped():
                 self._schedule_feeds(initial=False)
                 self.digests.schedule()
+                self.alerts.schedule()
                 self.upkeep.schedule()
             if self.signals.reload_asked or (retry_at is not None and time.monotonic() >= retry_at):
                 self.signals.reload_asked = False
@@ -280,6 +284,8 @@ class Daemon:
                 )
             if report and self.metrics:
                 self.metrics.poll(report)
+            if report and report.counts.matched:
+                self.alerts.after_poll()
         finally:
             with self.busy_lock:
                 self.busy -= 1
@@ -331,6 +337,7 @@ class Daemon:
         self._schedule_feeds(initial=False, changed=set(apply.feeds))
         if apply.digest:
             self.digests.schedule()
+        self.alerts.schedule()
         for before, after in renames:
             log.info("feed %s renamed %s: its items and history stay with it", before, after)
         needs = "; these settings need a restart to take effect: " + ", ".join(apply.restart) if apply.restart else ""

@@ -126,6 +126,11 @@ def _carried(store: Connection, start: datetime, end: datetime) -> tuple[tuple[t
     return tuple(sorted(counts.items()))
 
 
+def themed_items(store: Connection, start: datetime, end: datetime, themes: list[str]) -> list[ThemedItem]:
+    """The matched items of `themes` published in [start, end), as a digest reads them (alerts read theirs so)."""
+    return _themed_items(store, "i.published >= ? AND i.published < ?", [iso(start), iso(end)], themes)
+
+
 def polled_since(store: Connection) -> datetime | None:
     """Where the monitor's record begins (None: nothing observed yet): the earliest time any feed, removed
     ones included, was observed (storage/observed.py: a first poll observes back to the oldest item its feed

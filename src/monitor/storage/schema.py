@@ -588,4 +588,62 @@ CREATE TABLE digest_outlet_groups (
 ) WITHOUT ROWID;
 """,
     ),
+    Migration(
+        27,
+        "alerts and the messages that carry alerts and daily digests, each claimed for sending once",
+        """
+-- Issue 24: subscriptions with a cadence. An alert is found after a poll round and recorded at once, one row per
+-- subscription and happening (`key`): found again by a later round, it is the same row, never a second alert.
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    subscription TEXT NOT NULL,           -- [[subscriptions]] name
+    kind TEXT NOT NULL,                   -- event | follow_up | spike
+    key TEXT NOT NULL,                    -- 'event:<first item id>' (a follow-up: its event's), 'spike:<theme>:<time>'
+    theme TEXT NOT NULL,                  -- the subscribed theme it is on
+    headline TEXT NOT NULL,
+    reason TEXT NOT NULL,                 -- the threshold met, in words
+    outlets INTEGER NOT NULL DEFAULT 0,   -- outlets that had reported it when it was found
+    outlet_groups INTEGER NOT NULL DEFAULT 0,
+    items INTEGER NOT NULL DEFAULT 0,     -- its reports (a spike: the theme's items in the window)
+    crossed_at TEXT NOT NULL,             -- the report that crossed the threshold was published then (UTC)
+    found_at TEXT NOT NULL,               -- the round that found it (UTC)
+    last_seen TEXT NOT NULL,              -- a spike: the last round that found the theme still above its level
+    status TEXT NOT NULL DEFAULT 'pending', -- pending (batch, quiet hours) | queued (in a message) | capped | expired
+    message INTEGER REFERENCES alert_messages(id),
+    detail TEXT NOT NULL DEFAULT '{}',    -- JSON: what its message shows (reports with outlets and times, evidence)
+    UNIQUE (subscription, kind, key)
+);
+CREATE INDEX alerts_subscription ON alerts (subscription, status, found_at);
+-- Every report the alert counted: a later round's event sharing most of them is the same event.
+CREATE TABLE alert_items (
+    alert INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+    item_id INTEGER NOT NULL REFERENCES items(id),
+    PRIMARY KEY (alert, item_id)
+) WITHOUT ROWID;
+-- One e-mail: a batch of alerts, or a day's digest; claimed for sending as the weekly digests are.
+CREATE TABLE alert_messages (
+    id INTEGER PRIMARY KEY,
+    subscription TEXT NOT NULL,
+    kind TEXT NOT NULL,                   -- alerts | daily
+    label TEXT NOT NULL,                  -- daily: the day (YYYY-MM-DD, its time zone); alerts: when composed
+    state TEXT NOT NULL,                  -- rendered | sending | sent | failed | uncertain, as digests.state
+    recipients TEXT NOT NULL,             -- JSON array, as the subscription named them when it was composed
+    subject TEXT NOT NULL,
+    text TEXT NOT NULL,
+    html TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    sent_at TEXT,
+    last_error TEXT,
+    next_attempt_at TEXT,
+    claimed_pid INTEGER,
+    claimed_host TEXT,
+    claimed_at TEXT,
+    refused TEXT,                         -- JSON object: recipient -> the server's reply
+    delivery_note TEXT,
+    UNIQUE (subscription, kind, label)
+);
+""",
+    ),
 )

@@ -9,6 +9,10 @@ A *term* is one or more words that must stand next to each other in that order:
   decided by rapidfuzz in `match/rules.py`. Ordinary words match exactly, so "migrants" never passes for
   "emigrants";
 - `word*` matches any word starting with it: `refugee*` (refugee, refugees), `беж*` (беженцы, бежали);
+- `~word` and `~word*` also match the word after a Russian verbal prefix (RU_VERB_PREFIXES): `~обеща*` is
+  обещал, пообещал; `~блок*` is блокада, заблокировали, разблокировать. Russian makes its verbs' aspect
+  and direction with these prefixes, so one stem written once stands for a dozen verbs; opt-in per term,
+  since a stem read after any prefix would let `исход*` ("exodus") match "происходит" ("happens");
 - `Lachin corridor` matches the two words in a row, each by the rules above;
 - `@name` stands for every term of the set `[terms.name]`, so vocabularies are written once.
 """
@@ -20,7 +24,7 @@ import unicodedata
 from collections.abc import Iterator
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-_TERM_WORD = re.compile(r"\w+\*?", re.UNICODE)
+_TERM_WORD = re.compile(r"~?\w+\*?", re.UNICODE)
 # Letters that accent-stripping does not reach but that people type both ways.
 _FOLD = str.maketrans({"ə": "e", "ı": "i", "ß": "ss", "ł": "l", "ø": "o", "æ": "ae", "đ": "d"})
 # Every ASCII byte that is not a word character (letters, digits, "_": what \w matches in ASCII) -> space.
@@ -28,6 +32,15 @@ _ASCII_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 _ASCII_SPACES = bytes(b if b in _ASCII_WORD else 32 for b in range(256))
 MIN_PREFIX = 3  # `ru*` would match half the language
 MIN_NAME = 6  # shorter names are too close to other words to match near spellings
+# The prefixes of Russian verbs (and of the nouns made from them), longest first; after one, "ъ" may stand
+# before the stem (разъехались). A `~` term's stem is also matched after any of them.
+RU_VERB_PREFIXES = tuple(
+    sorted(
+        """в во вз взо вс воз вос вы до за из изо ис на над надо недо низ нис о об обо от ото пере по под подо
+пре пред предо при про раз разо рас с со у""".split(),
+        key=lambda p: (-len(p), p),
+    )
+)
 
 
 def fold(text: str) -> str:
@@ -60,9 +73,13 @@ def parse_term(text: str) -> tuple[str, ...]:
     leftover = _TERM_WORD.sub("", text)
     if "*" in leftover:
         raise ValueError(f'{text!r}: `*` may only end a word, as in "refugee*"')
+    if "~" in leftover or re.search(r"\w~", text):
+        raise ValueError(f'{text!r}: `~` may only begin a word, as in "~обеща*"')
     for word in words:
-        if word.endswith("*") and len(word) - 1 < MIN_PREFIX:
+        if word.endswith("*") and len(word.lstrip("~")) - 1 < MIN_PREFIX:
             raise ValueError(f"{text!r}: a prefix needs at least {MIN_PREFIX} letters before `*`")
+        if word.startswith("~") and len(word.strip("~*")) < MIN_PREFIX:
+            raise ValueError(f"{text!r}: a stem after `~` needs at least {MIN_PREFIX} letters")
     return words
 
 
@@ -78,6 +95,21 @@ def term_words(text: str) -> tuple[tuple[str, bool], ...]:
     return tuple(
         (fold(w), w[:1].isupper() and len(w) >= MIN_NAME and not w.endswith("*")) for w in _TERM_WORD.findall(text)
     )
+
+
+def without_verb_prefix(word: str) -> list[str]:
+    """What a folded word may be after each Russian verbal prefix it begins with (RU_VERB_PREFIXES):
+    "заблокировали" -> ["блокировали"]; "пообещал" -> ["обещал", "ообещал"]. Every cut is offered and the
+    term index keeps those that are stems it knows; cuts shorter than MIN_PREFIX letters are not offered."""
+    out = []
+    for prefix in RU_VERB_PREFIXES:
+        if word.startswith(prefix):
+            rest = word[len(prefix) :]
+            if rest.startswith("ъ"):
+                rest = rest[1:]
+            if len(rest) >= MIN_PREFIX:
+                out.append(rest)
+    return out
 
 
 def expand(entries: tuple[str, ...], sets: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
