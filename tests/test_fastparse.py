@@ -168,12 +168,17 @@ DECLINED = {
         + "</item></channel></rss>"
     ),
     "an encoding feedparser could not find": "",
+    # Found by tests/test_fuzz.py: feedparser's conversion to UTF-8 raises on this declaration; the fast path
+    # let it escape parse_feed, where feedparser's path reports "parser failed".
+    "an encoding declaration that is not text": (
+        '<?xml version="1.0" encoding="\x80tf-8"?><rss version="2.0"><channel><title>Sample</title></channel></rss>'
+    ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(DECLINED))
 def test_what_the_fast_path_cannot_promise_it_declines(case: str):
-    body = DECLINED[case].encode() if DECLINED[case] else b"\xff\xfe\x00<\x00r\x00s\x00s"
+    body = DECLINED[case].encode("latin-1") if DECLINED[case] else b"\xff\xfe\x00<\x00r\x00s\x00s"
     assert fast.parse(body, {"content-type": "application/xml"}) is None
     taken, expected = both(body, {"content-type": "application/xml"})
     assert taken is None and expected.parser == "feedparser"

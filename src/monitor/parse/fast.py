@@ -152,7 +152,10 @@ def parse(body: bytes, headers: Mapping[str, str]) -> Document | None:
     if not body:
         return None
     result: dict[str, Any] = {}
-    data = convert_to_utf8(dict(headers), body, result)
+    try:
+        data = convert_to_utf8(dict(headers), body, result)
+    except Exception:  # feedparser's own conversion raises on some declarations ("\x80tf-8")
+        return None  # and feedparser's path reports it
     if not result.get("encoding") or (
         result.get("bozo") and not isinstance(result.get("bozo_exception"), _HARMLESS_BOZO)
     ):
@@ -171,6 +174,8 @@ def parse(body: bytes, headers: Mapping[str, str]) -> Document | None:
         root = etree.fromstring(data, parser)
         return _Walk(data, headers.get("content-language")).document(root)
     except (etree.XMLSyntaxError, Declined):
+        return None
+    except Exception:  # a document this path did not foresee: feedparser reads it, as it always could
         return None
 
 
