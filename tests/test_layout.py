@@ -66,6 +66,7 @@ PURE = {
     "config.locate",
     "parse.saved",
     "parse.fast",
+    "parse.elements",
     "update.reconcile",
 }
 

@@ -23,118 +23,50 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from feedparser.api import StrictFeedParser
 from feedparser.datetimes import _parse_date
 from feedparser.encodings import convert_to_utf8
 from feedparser.exceptions import CharacterEncodingOverride, NonXMLContentType
-from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin
-from feedparser.util import FeedParserDict
 from lxml import etree
 
-# feedparser's table of namespaces it knows, by lower-cased URI: "" for the feed formats' own, else its prefix.
-_KNOWN: dict[str, str] = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
-_STANDARD_PREFIXES = {prefix.lower() for prefix in _KNOWN.values() if prefix}
-_USERLAND = "http://backend.userland.com/rss"
-_XML = "http://www.w3.org/XML/1998/namespace"
-_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_XLINK = "http://www.w3.org/1999/xlink"
-# Default namespaces whose declaration alone sets feedparser's version (`track_namespace`).
-_VERSION_OF_NAMESPACE = {
-    "http://my.netscape.com/rdf/simple/0.9/": "rss090",
-    "http://purl.org/rss/1.0/": "rss10",
-    "http://www.w3.org/2005/atom": "atom10",
-}
-# Every element name feedparser has a start or end handler for ("dc_creator", "title").
-_HANDLED = {name.split("_", 2)[2] for name in dir(StrictFeedParser) if name.startswith(("_start_", "_end_"))}
-# The keys of an entry (or the feed) that parse.feed reads: an unknown element stored under one of these (directly,
-# or through FeedParserDict's aliases such as "date" -> "updated") would change what is read.
-_READ_KEYS = {
-    "title",
-    "title_detail",
-    "link",
-    "id",
-    "summary",
-    "summary_detail",
-    "content",
-    "author",
-    "published",
-    "published_parsed",
-    "updated",
-    "updated_parsed",
-    "language",
-}
-_ALIASED = {
-    alias for alias, key in FeedParserDict.keymap.items() if (key[0] if isinstance(key, list) else key) in _READ_KEYS
-}
-_TITLES = {"title", "dc_title"}
-_SUMMARIES = {"description", "dc_description", "summary"}
-_CONTENTS = {"content", "content_encoded"}
-_AUTHORS = {"author", "dc_creator", "dc_author"}
-_PUBLISHED = {"pubdate", "published", "issued", "dcterms_issued"}
-_UPDATED = {"updated", "modified", "lastbuilddate", "dc_date", "dcterms_modified"}
-_AUTHOR_PARTS = {"name", "email", "uri", "url", "homepage"}
-# Elements feedparser handles that change nothing parse.feed reads, as long as they hold no elements.
-_HARMLESS_LEAVES = {
-    "category",
-    "dc_subject",
-    "keywords",
-    "media_category",
-    "media_keywords",
-    "itunes_keywords",
-    "enclosure",
-    "media_thumbnail",
-    "media_rating",
-    "media_credit",
-    "media_restriction",
-    "media_license",
-    "media_player",
-    "generator",
-    "cloud",
-    "created",
-    "dcterms_created",
-    "expirationdate",
-    "itunes_image",
-    "itunes_explicit",
-    "itunes_block",
-    "itunes_name",
-    "itunes_email",
-}
-# Nominally text, read as content by feedparser (`push_content`): leaves, of a type that is plain text or HTML.
-_HARMLESS_CONTENT = {"rights", "copyright", "dc_rights", "subtitle", "tagline", "itunes_subtitle", "info"}
-_FEED_ONLY = {
-    "link",
-    "id",
-    "guid",
-    "description",
-    "dc_description",
-    "webmaster",
-    "managingeditor",
-    "dc_publisher",
-    "itunes_author",
-    "author",
-    "dc_creator",
-    "dc_author",
-    "newlocation",
-    "admin_generatoragent",
-    "admin_errorreportsto",
-    *_PUBLISHED,
-    *_UPDATED,
-}
-_IMAGE_PARTS = {"title", "link", "description", "url", "width", "height"}
-_TEXTINPUT_PARTS = {"title", "link", "description", "name"}
-# Handled or not, these only hold what is harmless (checked child by child).
-_CONTAINERS = {"media_group", "media_content", "itunes_owner", "itunes_category"}
-_HTMLISH = {"text/html", "application/xhtml+xml"}
+from .elements import (
+    ALIASED,
+    AUTHOR_PARTS,
+    AUTHORS,
+    CONTAINERS,
+    CONTENTS,
+    FEED_ONLY,
+    HANDLED,
+    HARMLESS_CONTENT,
+    HARMLESS_LEAVES,
+    HTMLISH,
+    IMAGE_PARTS,
+    KNOWN,
+    PUBLISHED,
+    READ_KEYS,
+    STANDARD_PREFIXES,
+    SUMMARIES,
+    TEXTINPUT_PARTS,
+    TITLES,
+    UPDATED,
+    USERLAND,
+    VERSION_OF_NAMESPACE,
+    XLINK_NAMESPACE,
+    Declined,
+    attributes_of,
+    content_type,
+    declarations_in,
+    detail,
+    element_text,
+    looks_like_html,
+    no_cdf,
+    once,
+    text_value,
+)
+
 _HARMLESS_BOZO = (CharacterEncodingOverride, NonXMLContentType)
-_NAMESPACE_DECLARATION = re.compile(rb"""\sxmlns(?::([^\s=/>]+))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-looks_like_html = _FeedParserMixin.looks_like_html
 _ENTITY_LIKE = re.compile(r"&([A-Za-z0-9_]+);")
-
-
-class Declined(Exception):
-    """The fast path cannot promise feedparser's result for this document."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,10 +133,10 @@ class _Walk:
         a declaration quoted in text only makes the path decline."""
         bound: dict[str | None, str] = {}
         prefixes_of: dict[str, set[str | None]] = {}
-        for found in _declarations(data):
+        for found in declarations_in(data):
             prefix = found.group(1).decode() if found.group(1) else None
             uri = (found.group(2) if found.group(2) is not None else found.group(3) or b"").decode()
-            if "&" in uri or (prefix is not None and uri == _XLINK):
+            if "&" in uri or (prefix is not None and uri == XLINK_NAMESPACE):
                 raise Declined
             self.declarations.append((prefix, uri))
             if prefix is not None and bound.setdefault(prefix, uri) != uri:
@@ -213,19 +145,19 @@ class _Walk:
                 prefixes_of.setdefault(uri, set()).add(prefix)
         for uri, prefixes in prefixes_of.items():
             lowered = uri.lower()
-            known = _KNOWN.get(_USERLAND if _USERLAND in lowered else lowered)
+            known = KNOWN.get(USERLAND if USERLAND in lowered else lowered)
             for prefix in prefixes:
                 if prefix is None:
                     continue
                 if known is None:
-                    if prefix.lower() in _STANDARD_PREFIXES or len(prefixes - {None}) > 1:
+                    if prefix.lower() in STANDARD_PREFIXES or len(prefixes - {None}) > 1:
                         raise Declined  # read as feedparser's own prefix, or named by whichever came first
                     self.unknown_prefix[uri] = prefix.lower()
-                elif prefix != known and prefix.lower() in _STANDARD_PREFIXES:
+                elif prefix != known and prefix.lower() in STANDARD_PREFIXES:
                     raise Declined
         lowered_unknown = set(self.unknown_prefix.values())
         for uri, prefixes in prefixes_of.items():
-            known = _KNOWN.get(uri.lower())
+            known = KNOWN.get(uri.lower())
             clash = [p for p in prefixes if p is not None and p != known and p.lower() in lowered_unknown]
             if known is not None and clash:
                 raise Declined
@@ -244,9 +176,9 @@ class _Walk:
             return tag.lower()
         uri, _, local = tag[1:].partition("}")
         lowered = uri.lower()
-        if _USERLAND in lowered:
-            lowered = _USERLAND
-        prefix = _KNOWN.get(lowered)
+        if USERLAND in lowered:
+            lowered = USERLAND
+        prefix = KNOWN.get(lowered)
         if prefix is None:
             prefix = self.unknown_prefix.get(uri, "")
             if not prefix and (None, uri) not in self.declarations:
@@ -255,7 +187,7 @@ class _Walk:
 
     def document(self, root: Any) -> Document:
         kind = self.name(root.tag)
-        attributes = _attributes(root)
+        attributes = attributes_of(root)
         version = self._declared_version(root.nsmap)
         if kind == "rss":
             if not version.startswith("rss"):
@@ -282,7 +214,7 @@ class _Walk:
         the RSS 1.0 or Atom 1.0 namespace, or RSS 0.90's as the default), "" for none."""
         on_root = set(namespaces.items())
         for prefix, uri in self.declarations:
-            version = _VERSION_OF_NAMESPACE.get(uri.lower())
+            version = VERSION_OF_NAMESPACE.get(uri.lower())
             if version and (prefix, uri) in on_root and (version != "rss090" or prefix is None):
                 return version
         return ""
@@ -302,10 +234,10 @@ class _Walk:
         """The children of <rss> and <rdf:RDF>: the channel, and items and images outside it."""
         for child in root:
             name = self.name(child.tag)
-            attributes = _attributes(child)
+            attributes = attributes_of(child)
             lang = self._language(attributes, language)
             if name == "channel":
-                _no_cdf(attributes)
+                no_cdf(attributes)
                 self._feed_level(child, depth + 1, lang)
             elif name in ("item", "entry"):
                 self._entry(child, attributes, depth + 1, lang)
@@ -318,22 +250,22 @@ class _Walk:
         """The children of <channel> or Atom's <feed>."""
         for child in parent:
             name = self.name(child.tag)
-            attributes = _attributes(child)
+            attributes = attributes_of(child)
             lang = self._language(attributes, language)
             if name in ("item", "entry"):
                 self._entry(child, attributes, depth + 1, lang)
-            elif name in _TITLES:
-                attributes_type(attributes, "text/plain")
-                value = self._content(_text(child), "text/plain")[0]
+            elif name in TITLES:
+                content_type(attributes, "text/plain")
+                value = self._content(element_text(child), "text/plain")[0]
                 if not (-1 < self.title_depth <= depth + 1):
                     self.feed["title"] = value
                 if value:
                     self.title_depth = depth + 1
             elif name in ("language", "dc_language"):
-                self.feed["language"] = _value(_text(child))
+                self.feed["language"] = text_value(element_text(child))
             elif name in ("image", "textinput"):
                 self._image(child, name, depth + 1, lang, in_feed=True)
-            elif name in _FEED_ONLY or name in _AUTHORS:
+            elif name in FEED_ONLY or name in AUTHORS:
                 self._feed_part(child, name, attributes)
             else:
                 self._harmless(child, name, attributes, depth + 1)
@@ -341,8 +273,8 @@ class _Walk:
     def _feed_part(self, element: Any, name: str, attributes: dict[str, str]) -> None:
         """An element of the feed whose value goes where parse.feed does not look (its link, id, subtitle)."""
         if name in ("description", "dc_description"):
-            attributes_type(attributes, "text/html")
-        if name in _AUTHORS or name == "managingeditor":
+            content_type(attributes, "text/html")
+        if name in AUTHORS or name == "managingeditor":
             self._author_parts(element)
         elif len(element):
             raise Declined
@@ -350,45 +282,45 @@ class _Walk:
     def _image(self, element: Any, name: str, depth: int, language: str | None, *, in_feed: bool) -> None:
         """A channel's <image> or <textinput>: its title is not the feed's, but moves feedparser's title depth."""
         self.title_depth = -1
-        allowed = _IMAGE_PARTS if name == "image" else _TEXTINPUT_PARTS
+        allowed = IMAGE_PARTS if name == "image" else TEXTINPUT_PARTS
         for child in element:
             part = self.name(child.tag)
-            attributes = _attributes(child)
+            attributes = attributes_of(child)
             self._language(attributes, language)
             if part not in allowed or len(child):
                 raise Declined
             if part == "title":
-                attributes_type(attributes, "text/plain")
-                text = _text(child).strip()
+                content_type(attributes, "text/plain")
+                text = element_text(child).strip()
                 if in_feed:
                     text = self._content(text, "text/plain")[0]
                 if text:
                     self.title_depth = depth + 1
             elif part == "description":
-                attributes_type(attributes, "text/html")
+                content_type(attributes, "text/html")
 
     def _harmless(self, element: Any, name: str, attributes: dict[str, str], depth: int) -> None:
         """An element that changes nothing parse.feed reads, or a decline."""
-        if name in _HARMLESS_CONTENT:
-            attributes_type(attributes, "text/plain")
+        if name in HARMLESS_CONTENT:
+            content_type(attributes, "text/plain")
             if len(element):
                 raise Declined
             return
-        if name in _HARMLESS_LEAVES:
+        if name in HARMLESS_LEAVES:
             if len(element):
                 raise Declined
             return
-        if name in _HANDLED and name not in _CONTAINERS:
+        if name in HANDLED and name not in CONTAINERS:
             raise Declined
-        if name in _READ_KEYS or name in _ALIASED:
+        if name in READ_KEYS or name in ALIASED:
             raise Declined  # stored under a key parse.feed reads
         for child in element:
-            child_attributes = _attributes(child)
+            child_attributes = attributes_of(child)
             self._language(child_attributes, None)
             self._harmless(child, self.name(child.tag), child_attributes, depth + 1)
 
     def _entry(self, element: Any, attributes: dict[str, str], depth: int, language: str | None) -> None:
-        _no_cdf(attributes)
+        no_cdf(attributes)
         entry: dict[str, Any] = {}
         self.entries.append(entry)
         self.title_depth = -1
@@ -398,49 +330,49 @@ class _Walk:
         seen: set[str] = set()
         for child in element:
             name = self.name(child.tag)
-            attributes = _attributes(child)
+            attributes = attributes_of(child)
             lang = self._language(attributes, language)
             child_depth = depth + 1
-            if name in _TITLES:
-                kind = attributes_type(attributes, "text/plain")
-                value, kind = self._content(_text(child), kind)
+            if name in TITLES:
+                kind = content_type(attributes, "text/plain")
+                value, kind = self._content(element_text(child), kind)
                 if not (-1 < self.title_depth <= child_depth):
                     entry["title"] = value
-                    entry["title_detail"] = _detail(kind, lang, value)
+                    entry["title_detail"] = detail(kind, lang, value)
                 if value:
                     self.title_depth = child_depth
             elif name == "link":
                 self._link(entry, child, attributes)
             elif name in ("guid", "id"):
-                _once(seen, "id")
+                once(seen, "id")
                 permalink = attributes.get("ispermalink", "true") == "true"
-                value = _value(_text(child), relative=permalink)
+                value = text_value(element_text(child), relative=permalink)
                 entry["id"] = value
                 if permalink:
                     entry.setdefault("link", value)
-            elif name in _SUMMARIES:
-                _once(seen, "summary")
-                kind = attributes_type(attributes, "text/html" if name != "summary" else "text/plain")
-                value, kind = self._content(_text(child), kind)
+            elif name in SUMMARIES:
+                once(seen, "summary")
+                kind = content_type(attributes, "text/html" if name != "summary" else "text/plain")
+                value, kind = self._content(element_text(child), kind)
                 entry["summary"] = value
-                entry["summary_detail"] = _detail(kind, lang, value)
-            elif name in _CONTENTS:
-                _once(seen, "content")
+                entry["summary_detail"] = detail(kind, lang, value)
+            elif name in CONTENTS:
+                once(seen, "content")
                 if "src" in attributes:
                     raise Declined
-                kind = attributes_type(attributes, "text/html" if name == "content_encoded" else "text/plain")
-                value, kind = self._content(_text(child), kind)
-                entry["content"] = [_detail(kind, lang, value)]
+                kind = content_type(attributes, "text/html" if name == "content_encoded" else "text/plain")
+                value, kind = self._content(element_text(child), kind)
+                entry["content"] = [detail(kind, lang, value)]
                 entry.setdefault("summary", value)
-            elif name in _AUTHORS:
-                _once(seen, "author")
+            elif name in AUTHORS:
+                once(seen, "author")
                 entry["author"] = self._author_parts(child)
             elif name in ("language", "dc_language"):
-                _text(child)  # the entry's own "language" key, which parse.feed does not read
-            elif name in _PUBLISHED or name in _UPDATED:
-                key = "published" if name in _PUBLISHED else "updated"
-                _once(seen, key)
-                value = _value(_text(child))
+                element_text(child)  # the entry's own "language" key, which parse.feed does not read
+            elif name in PUBLISHED or name in UPDATED:
+                key = "published" if name in PUBLISHED else "updated"
+                once(seen, key)
+                value = text_value(element_text(child))
                 entry[key] = value
                 entry[f"{key}_parsed"] = _parse_date(value)
             else:
@@ -455,10 +387,10 @@ class _Walk:
         if href or "href" in attributes:
             if len(element):
                 raise Declined
-            if rel == "alternate" and _FeedParserMixin.map_content_type(kind) in _HTMLISH:
+            if rel == "alternate" and _FeedParserMixin.map_content_type(kind) in HTMLISH:
                 entry["link"] = _urljoin("", href or attributes["href"])
             return
-        value = _value(_text(element), relative=True)
+        value = text_value(element_text(element), relative=True)
         if "&" in value:
             value = _ENTITY_LIKE.sub(r"&\g<1>", value.replace("&amp;", "&"))
         entry["link"] = value
@@ -466,15 +398,15 @@ class _Walk:
     def _author_parts(self, element: Any) -> str:
         """An author as feedparser writes it: the text of an RSS author, "name (email)" of an Atom one."""
         if not len(element):
-            return _value(_text(element))
+            return text_value(element_text(element))
         if (element.text or "").strip():
             raise Declined
         parts: dict[str, str] = {}
         for child in element:
             part = self.name(child.tag)
-            if part not in _AUTHOR_PARTS or len(child) or part in parts or (child.tail or "").strip():
+            if part not in AUTHOR_PARTS or len(child) or part in parts or (child.tail or "").strip():
                 raise Declined
-            self._language(_attributes(child), None)
+            self._language(attributes_of(child), None)
             parts[part] = (child.text or "").strip()  # feedparser keeps a name and an e-mail address as written
         name, email = parts.get("name"), parts.get("email")
         if name and email:
@@ -487,91 +419,4 @@ class _Walk:
         stripped = raw.strip()
         if kind == "text/plain" and not self.version.startswith("atom") and looks_like_html(stripped):
             kind = "text/html"
-        return _value(stripped), kind
-
-
-def _value(raw: str, *, relative: bool = False) -> str:
-    """feedparser's `pop` for a text value: stripped, joined to the (empty) base when it is a link, repaired
-    where it is UTF-8 read as Latin-1, and windows-1252's extra characters mapped."""
-    value = raw.strip()
-    # Joined to an empty base, a link is only changed by feedparser's fix of "http:///x" (slashes after "://").
-    if relative and ":///" in value:
-        value = _urljoin("", value)
-    if value.isascii():
-        return value  # neither repair nor mapping changes ASCII
-    try:
-        value = value.encode("iso-8859-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        pass
-    return value.translate(_cp1252)
-
-
-def _declarations(data: bytes) -> Any:
-    """The namespace declarations in the bytes, in order (a find, then the pattern where it found one: the
-    pattern alone scans a 1 MB document several times slower)."""
-    position = data.find(b"xmlns")
-    while position > 0:
-        found = _NAMESPACE_DECLARATION.match(data, position - 1)
-        if found:
-            yield found
-        position = data.find(b"xmlns", position + 5)
-
-
-def _once(seen: set[str], field: str) -> None:
-    """Two of one field in an entry: feedparser's choice between them depends on order and depth; decline."""
-    if field in seen:
-        raise Declined
-    seen.add(field)
-
-
-def _no_cdf(attributes: dict[str, str]) -> None:
-    if "lastmod" in attributes or "href" in attributes:
-        raise Declined  # CDF attributes that feedparser reads as a date or a link
-
-
-def _detail(kind: str | None, language: str | None, value: str) -> dict[str, Any]:
-    return {"type": kind, "language": language.replace("_", "-") if language else language, "base": "", "value": value}
-
-
-def attributes_type(attributes: dict[str, str], default: str) -> str:
-    """The type of a text construct, or a decline for what is not plain text or HTML (XHTML, base64...)."""
-    if attributes.get("mode") == "base64":
-        raise Declined
-    kind: str = _FeedParserMixin.map_content_type(attributes.get("type", default))
-    if kind not in ("text/plain", "text/html"):
-        raise Declined
-    return kind
-
-
-def _text(element: Any) -> str:
-    """The text of an element that holds no element (comments and processing instructions are gone)."""
-    if len(element):
-        raise Declined  # markup inside a text element: feedparser serializes it itself
-    return element.text or ""
-
-
-_NO_ATTRIBUTES: dict[str, str] = {}
-
-
-def _attributes(element: Any) -> dict[str, str]:
-    """An element's attributes as feedparser names them: lower-cased, `xml:` and `rdf:` prefixed, `rel` and
-    `type` values lower-cased. Attributes of other namespaces are declined (feedparser files some of them
-    under their bare local name)."""
-    items = element.items()
-    if not items:
-        return _NO_ATTRIBUTES
-    found: dict[str, str] = {}
-    for name, value in items:
-        if name[0] == "{":
-            uri, _, local = name[1:].partition("}")
-            if uri == _XML:
-                name = "xml:" + local
-            elif uri == _RDF:
-                name = "rdf:" + local
-            else:
-                raise Declined
-        name = name.lower()
-        if name in found or not name.isascii():
-            raise Declined
-        found[name] = value.lower() if name in ("rel", "type") else value
-    return found
+        return text_value(stripped), kind
