@@ -202,6 +202,21 @@ def test_an_external_entity_reads_no_file_on_either_path(tmp_path: Path):
     assert taken is None and "SAMPLE-SECRET-MARKER" not in repr(expected)
 
 
+def test_a_body_naming_a_local_file_is_not_read_on_either_path(
+    feed_server, write_config, run_cli, query, tmp_path: Path, monkeypatch
+):
+    # Found while writing the fast path: feedparser tries bytes as a file name before anything else, so a
+    # server whose answer was the path of a feed on this machine had that file read and stored.
+    private = tmp_path / "private.xml"
+    private.write_text(rss(headlines(2)).decode().replace("Sample Wire", "SAMPLE-PRIVATE-FEED"))
+    config = write_config([{"name": "sample-wire", "url": feed_server.add("/rss", body=str(private).encode())}])
+    for parser in ("auto", "feedparser"):
+        monkeypatch.setenv(PARSER_ENV, parser)
+        run_cli(config, "poll", "--force")
+        assert query("SELECT title FROM items") == []
+        assert "SAMPLE-PRIVATE-FEED" not in str(query("SELECT * FROM feeds"))
+
+
 # --- the switch --------------------------------------------------------------------------------------
 
 
