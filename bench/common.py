@@ -88,17 +88,24 @@ def document(count: int, samples_only: bool = False, first: int = 0) -> bytes:
     ).encode()
 
 
-def best_of_each(runs: int, works: dict[str, Callable[[], object]]) -> dict[str, float]:
+def best_of_each(
+    runs: int, works: dict[str, Callable[[], object]], cpu: dict[str, float] | None = None
+) -> dict[str, float]:
     """The fastest of `runs` timings of each work, taken in turns: a machine that slows for a while (a
     virtual one's neighbours) slows every work's timing in that round, not one work's every timing, so the
-    ratios between them hold."""
+    ratios between them hold. `cpu`, when given, gets the least CPU time of this process each work took,
+    which the rest of a busy machine barely moves (for work done in this process only)."""
     times: dict[str, list[float]] = {name: [] for name in works}
+    cpu_times: dict[str, list[float]] = {name: [] for name in works}
     for _ in range(runs):
         for name, work in works.items():
             gc.collect()  # each starts from a collected heap, not the garbage the work before it left
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             work()
             times[name].append(time.perf_counter() - start)
+            cpu_times[name].append(time.process_time() - start_cpu)
+    if cpu is not None:
+        cpu.update({name: min(timings) for name, timings in cpu_times.items()})
     return {name: min(timings) for name, timings in times.items()}
 
 

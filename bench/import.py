@@ -32,7 +32,7 @@ from monitor.config.load import load_config
 from monitor.config.settings import auto_processes
 from monitor.match.rules import Matcher
 from monitor.parse.feed import parse_feed
-from monitor.parse.pool import make_parser
+from monitor.parse.pool import fast_path_from_environment, make_parser
 from monitor.storage import Store
 from monitor.storage import feeds as feed_store
 from monitor.storage.history import feed_addresses
@@ -112,7 +112,9 @@ def main() -> None:
             state = feed_store.feed_state(store, "sample-wire")
             assert state is not None
             for path in files:
-                parsed = parse_feed(path.read_bytes(), url=state.url, headers={}, feed_id=state.id, now=NOW)
+                parsed = parse_feed(
+                    path.read_bytes(), url=state.url, headers={}, feed_id=state.id, now=NOW, fast_path=fast_path
+                )
                 report = FeedReport(feed=state.name, url=state.url, outcome=FetchOutcome.OK, status=200)
                 store_poll(store, state, report, parsed, NOW, matcher)
 
@@ -121,6 +123,7 @@ def main() -> None:
             feedparser.parse(path.read_bytes(), **options)
 
     processes = args.processes
+    fast_path = fast_path_from_environment()  # MONITOR_PARSER=feedparser: as before the fast path (parse/fast.py)
     helpers = make_parser(processes)
     helpers.parse(bodies[0][:200], url="https://sample.example.org/", headers={}, feed_id=0, now=NOW)  # started
     timings = best_of_each(

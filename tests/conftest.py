@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from monitor.cli import cli
 
 from .feedserver import FeedServer
-from .helpers import CORPUS_FIGURES
+from .helpers import CORPUS_FIGURES, PARSE_FIGURES
 from .mailserver import MailServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -110,6 +110,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if CORPUS_FIGURES:
         terminalreporter.write_line(
             "feedparser corpus: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in CORPUS_FIGURES.items())
+        )
+    if PARSE_FIGURES:
+        terminalreporter.write_line(
+            "fast path against feedparser: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in PARSE_FIGURES.items())
         )
 
 

@@ -150,6 +150,8 @@ def pretend(monkeypatch: pytest.MonkeyPatch, now: datetime) -> None:
 
 # Figures of the feedparser corpus run (test_corpus.py), printed in the terminal summary (conftest.py).
 CORPUS_FIGURES: dict[str, int] = {}
+# Which parser read each document of the corpus and the fixtures (test_fastparse.py), printed there too.
+PARSE_FIGURES: dict[str, int] = {}
 
 
 # --- Events: one happening in three sample outlets' words, and other happenings in the same places

@@ -65,6 +65,8 @@ PURE = {
     "update.schedule",
     "config.locate",
     "parse.saved",
+    "parse.fast",
+    "parse.elements",
     "update.reconcile",
 }
 

@@ -158,6 +158,7 @@ class ParsedFeed:
     items: tuple[Item, ...]
     bozo: str | None = None  # why feedparser found the document ill-formed, if it did
     version: str | None = None  # "rss20", "atom10", ... as feedparser names it
+    parser: str = "feedparser"  # which read it: "fast" (parse.fast, lxml) or "feedparser" (the fallback)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,19 @@ log = logging.getLogger("monitor.parse")
 # of feeds is faster parsed here.
 MIN_FEEDS_FOR_PROCESSES = 16
 PARENT_CHECK_SECONDS = 1.0
+# MONITOR_PARSER=feedparser parses every document with feedparser, as before the fast path (parse/fast.py): for
+# comparing the two, and a way back should the fast path ever read a feed wrongly.
+PARSER_ENV = "MONITOR_PARSER"
+PARSER_CHOICES = ("auto", "feedparser")
+
+
+def fast_path_from_environment(env: Mapping[str, str] | None = None) -> bool:
+    """Whether documents go the fast path first (MONITOR_PARSER unset, empty or "auto") or straight to
+    feedparser ("feedparser"). Another value is reported and changes nothing."""
+    value = (os.environ if env is None else env).get(PARSER_ENV, "").strip().lower()
+    if value not in ("", *PARSER_CHOICES):
+        log.warning("%s=%r is not one of %s: the fast path stays on", PARSER_ENV, value, ", ".join(PARSER_CHOICES))
+    return value != "feedparser"
 
 
 class Parser(Protocol):
@@ -54,6 +67,9 @@ class InlineParser:
 
     in_process = True
 
+    def __init__(self, fast_path: bool | None = None):
+        self.fast_path = fast_path_from_environment() if fast_path is None else fast_path
+
     def parse(
         self,
         body: bytes,
@@ -64,7 +80,9 @@ class InlineParser:
         now: datetime,
         language: str | None = None,
     ) -> ParsedFeed:
-        return parse_feed(body, url=url, headers=headers, feed_id=feed_id, now=now, language=language)
+        return parse_feed(
+            body, url=url, headers=headers, feed_id=feed_id, now=now, language=language, fast_path=self.fast_path
+        )
 
     def close(self) -> None:
         pass
@@ -75,8 +93,9 @@ class ProcessParser:
 
     in_process = False
 
-    def __init__(self, processes: int):
+    def __init__(self, processes: int, fast_path: bool | None = None):
         self.processes = processes
+        self.fast_path = fast_path_from_environment() if fast_path is None else fast_path
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
 
@@ -105,7 +124,14 @@ class ProcessParser:
         pool = self._executor()
         try:
             return pool.submit(
-                parse_feed, body, url=url, headers=dict(headers), feed_id=feed_id, now=now, language=language
+                parse_feed,
+                body,
+                url=url,
+                headers=dict(headers),
+                feed_id=feed_id,
+                now=now,
+                language=language,
+                fast_path=self.fast_path,
             ).result()
         except BrokenProcessPool:
             log.error("the parser process died while parsing %s; starting a new one", url)
