@@ -716,3 +716,44 @@ def test_an_alert_and_a_daily_digest_render_in_a_real_browser(
             timeout=120,
         )
         assert png.exists() and png.stat().st_size > 5_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- a weekly subscription to some themes: a digest of its own ------------------------------------------------
+
+HEALTH = '\n[themes.health]\nlabel = "Sample health"\nphrases = ["runs out of medicines"]\n'
+WEEKLY = f'{subscription(name="wards", cadence="weekly", to=f"[{chr(34)}{EDITOR}{chr(34)}]")}themes = ["health"]\n'
+
+
+def test_a_weekly_subscription_to_some_themes_gets_a_digest_of_its_own_once_beside_the_email_one(
+    feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch, mail
+):
+    timeline = Timeline()
+    crisis(timeline)
+    at(monkeypatch, timeline, T0 + timedelta(hours=3))
+    plain = configure(write_config, feed_server, timeline, tmp_path, mail.port, HEALTH)
+    run_cli(plain, "poll")
+    at(monkeypatch, timeline, T0 + timedelta(days=7))  # the next Monday: the week is over
+    run_cli(plain, "digest", "--week", "2023-W39")  # the [email]-only config, as before: its one digest
+    digests = tmp_path / "digests"
+    assert [m["Subject"] for _, m in mail.messages] == ["Sample digest 2023-W39"]
+    before = (digests / "2023-W39.txt").read_bytes()
+    # The same database, a weekly subscription added: its week is sent once, the [email] one is not sent again.
+    config = configure(write_config, feed_server, timeline, tmp_path, mail.port, HEALTH.replace("\n[", "[", 1) + WEEKLY)
+    assert config == plain
+    out = run_cli(config, "digest", "--week", "2023-W39").output
+    assert "2023-W39: already sent" in out and f"wards/2023-W39: written and sent to {EDITOR}" in out, out
+    assert run_cli(config, "digest", "--week", "2023-W39").output.count("already sent") == 2
+    assert len(mail.messages) == 2
+    to, own = mail.messages[1]
+    assert to == [EDITOR]
+    text = body(own, "plain")
+    assert "Stepanakert hospital runs out of medicines" in text and "Sample health" in text
+    assert "fuel depot" not in text and "Sample exodus" not in text
+    assert (digests / "wards" / "2023-W39.txt").read_text(encoding="utf-8") == text.replace("\r\n", "\n")
+    assert (digests / "2023-W39.txt").read_bytes() == before and not (digests / "wards" / "2023-W38.txt").exists()
+    assert rows(db_path, "SELECT week, state FROM digests ORDER BY week") == [
+        {"week": "2023-W39", "state": "sent"},
+        {"week": "wards/2023-W39", "state": "sent"},
+    ]
+    listing = run_cli(config, "digests").output
+    assert re.search(r"^wards/2023-W39 +sent ", listing, re.M) and re.search(r"^2023-W39 +sent ", listing, re.M)
