@@ -482,6 +482,33 @@ def test_a_daily_subscription_gets_the_day_before_once_after_its_send_time(
     assert row == {"kind": "daily", "label": "2023-09-25", "state": "sent"}
 
 
+def test_a_daily_digest_says_its_day_with_the_day_s_figures_and_a_chart_of_its_hours(
+    feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch, mail
+):
+    timeline = Timeline()
+    crisis(timeline)
+    daily = subscription('timezone = "Asia/Yerevan"', name="morning", cadence="daily", to=f'["{EDITOR}"]')
+    config = configure(write_config, feed_server, timeline, tmp_path, mail.port, daily)
+    # Monday 22:40 and 23:50 in Yerevan (UTC+4), then Tuesday 09:00 there: Monday's digest is due.
+    for moment in (T0 + timedelta(minutes=100), T0 + timedelta(minutes=170), T0 + timedelta(hours=12)):
+        at(monkeypatch, timeline, moment)
+        run_cli(config, "poll")
+    [(_, message)] = mail.messages
+    text, html = body(message, "plain"), body(message, "html")
+    assert "Day: Monday 25 September 2023 (Asia/Yerevan)" in text, text
+    assert "Day: Monday 25 September 2023 (Asia/Yerevan)" in html
+    assert "Week " not in text and "week" not in text.replace("weekly", "") and "Week " not in html, text
+    assert "THE DAY'S MAIN EVENTS" in text and "items this day matched a theme" in text
+    assert "the day before: not observed" in text  # polling began that evening: Sunday is unknown, not zero
+    # The day's chart: a mark and a figure every four hours, the reports all in the evening (20:00-24:00).
+    assert "(a mark and a figure every four hours, 00:00, 04:00, 08:00, 12:00, 16:00, 20:00" in text, text
+    [section] = [line for line in text.splitlines() if line.startswith("  Sample exodus")]
+    items = int(section.split()[2])
+    [figures] = [line.split()[1:] for line in text.splitlines() if line.startswith("      ")][:1]
+    assert len(figures) == 6 and figures[-1] == str(items) and items >= 5, text
+    assert "Matches every four hours" in html and ">20:00</td>" in html and ">Mon 25</td>" not in html
+
+
 # -- a daemon killed mid-send --------------------------------------------------------------------------
 
 
@@ -716,6 +743,17 @@ def test_an_alert_and_a_daily_digest_render_in_a_real_browser(
             timeout=120,
         )
         assert png.exists() and png.stat().st_size > 5_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The daily digest as the browser read it: its day, not a week, and a chart of the day's hours.
+    dom = subprocess.run(
+        [str(BROWSER), "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}"]
+        + ["--dump-dom", (tmp_path / "message1.html").as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom))
+    assert "Day: Monday 25 September 2023 (UTC)" in shown and "Week " not in shown, shown
+    assert "Matches every four hours 00:00 04:00 08:00 12:00 16:00 20:00 Sample exodus" in shown, shown
 
 
 # -- a weekly subscription to some themes: a digest of its own ------------------------------------------------
