@@ -689,13 +689,18 @@ def test_a_replayed_crisis_alerts_its_main_events_within_a_poll_and_general_news
     for a in alerts:
         per_day[str(a["found_at"])[:10]] = per_day.get(str(a["found_at"])[:10], 0) + 1
     print(
-        f"\nreplayed sample weeks (defaults: 4 outlets or 3 groups within 12h): general-news days "
+        f"\nreplayed sample weeks (defaults: 4 outlets or 3 groups within 12h; spikes 4 items, 3x): general-news days "
         f"{len(general)} alerts; crisis events alerted {len(events)} of 3, delay after the crossing report "
         f"{', '.join(f'{d:.0f}' for d in delays)} min (poll every 60 min); alerts per day {per_day}; "
         f"{len(mail.messages)} messages; kinds {[a['kind'] for a in alerts]}"
     )
     assert general == [], general
     assert len(events) == 3 and all(0 <= d <= 60 for d in delays), alerts
+    # The default spike thresholds (4 items, 3 times the usual level, in 12h): the theme's crisis is one spike,
+    # found within hours of the exodus's first report; its three days of general news (2 items a day) none.
+    [spike] = [a for a in alerts if a["kind"] == "spike"]
+    spotted = datetime.fromisoformat(str(spike["found_at"]))
+    assert begins["exodus"] < spotted <= begins["exodus"] + timedelta(hours=4), spike
     headlines = " | ".join(str(a["headline"]) for a in events)
     assert "Goris" in headlines and "depot" in headlines and "October" in headlines, headlines
     dry = run_cli(config, "alerts", "--dry-run", "--since", start.date().isoformat(), "--json").output
