@@ -20,7 +20,18 @@ from pathlib import Path
 import pytest
 
 from .conftest import backdate_polling
-from .helpers import BLAST, OTHERS, THEMES, canned, count, email_section, pretend, wait_for
+from .helpers import (
+    BLAST,
+    OTHERS,
+    THEMES,
+    Running,
+    canned,
+    count,
+    email_section,
+    last_week_entries,
+    pretend,
+    wait_for,
+)
 from .mailserver import MailServer, body, free_port
 from .samples import Entry, rss
 
@@ -800,3 +811,71 @@ def test_a_weekly_subscription_to_some_themes_gets_a_digest_of_its_own_once_besi
     ]
     listing = run_cli(config, "digests").output
     assert re.search(r"^wards/2023-W39 +sent ", listing, re.M) and re.search(r"^2023-W39 +sent ", listing, re.M)
+
+
+def test_a_subscription_s_weekly_digest_whose_answer_never_came_is_uncertain_and_resent_only_when_asked(
+    feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch
+):
+    timeline = Timeline()
+    crisis(timeline)
+    with MailServer(drop_at_data=True) as mail:
+        config = configure(write_config, feed_server, timeline, tmp_path, mail.port, HEALTH + WEEKLY)
+        at(monkeypatch, timeline, T0 + timedelta(hours=3))
+        run_cli(config, "poll")
+        at(monkeypatch, timeline, T0 + timedelta(days=7))
+        first = run_cli(config, "digest", "--week", "2023-W39", expect=1).output
+        again = run_cli(config, "digest", "--week", "2023-W39").output
+        before_resend = len(mail.messages)
+        wrong = run_cli(config, "digest", "--subscription", "nope", expect=2).output
+        resent = run_cli(config, "digest", "--week", "2023-W39", "--subscription", "wards", "--resend", expect=1).output
+        states = rows(db_path, "SELECT week, state FROM digests ORDER BY week")
+    assert "wards/2023-W39: written; delivery UNCERTAIN" in first and "2023-W39: written; delivery UNCERTAIN" in first
+    assert again.count("already uncertain") == 2 and before_resend == 2, again
+    assert "no weekly subscription 'nope' to some themes" in wrong and "expected one of: wards" in wrong, wrong
+    # Asked for in so many words: sent again (this server still never answers), the [email] digest left alone.
+    assert resent.count("UNCERTAIN") == 1 and "wards/2023-W39: written; delivery UNCERTAIN" in resent, resent
+    assert len(mail.messages) == 3 and mail.messages[2][0] == [EDITOR]
+    wards = [m["Message-ID"] for to, m in mail.messages if to == [EDITOR]]
+    assert len(wards) == 2 and len(set(wards)) == 1  # the same message, recognisably
+    assert states == [{"week": "2023-W39", "state": "uncertain"}, {"week": "wards/2023-W39", "state": "uncertain"}]
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.slow
+def test_the_daemon_sends_a_subscription_s_weekly_digest_beside_the_email_one_once(
+    feed_server, write_config, mail, tmp_path, run_cli
+):
+    url = feed_server.add("/wire", body=rss(last_week_entries()))
+    digest = '\n[digest]\nweek_start = "monday"\nsend_day = "monday"\nsend_time = "00:00"\n'
+    weekly = WEEKLY.replace('["health"]', '["exodus"]')
+    config = write_config(
+        [{"name": "sample-wire", "url": url, "interval": "1h"}],
+        extra=THEMES
+        + HEALTH
+        + "\n"
+        + email_section(mail.port)
+        + digest
+        + "\n"
+        + weekly
+        + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n',
+    )
+    db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
+    run_cli(config, "feeds")
+    backdate_polling(db)  # polled since before last week: its digests are due
+    daemon = Running(config, db, log)
+    try:
+        wait_for(lambda: len(mail.messages) == 2, what="the two due digests")
+    finally:
+        daemon.stop()
+    again = Running(config, db, log)
+    try:
+        wait_for(lambda: log.read_text().count("start-up digest check done") == 2, what="the second start-up check")
+    finally:
+        again.stop()
+    assert len(mail.messages) == 2 and sorted(to for to, _ in mail.messages) == [
+        ["analyst@example.org", "desk@example.org"],
+        [EDITOR],
+    ]
+    [week] = [p.stem for p in (tmp_path / "digests").glob("*.txt")]
+    assert (tmp_path / "digests" / "wards" / f"{week}.txt").exists()
+    assert count(db, "SELECT count(*) FROM digests WHERE state = 'sent'") == 2

@@ -36,6 +36,11 @@ from .group import Context, cli, utc_now
 @click.option("--resend", is_flag=True, help="Send even a week that was sent already (the only way to).")
 @click.option("--dry-run", is_flag=True, help="Print the subject and text digest; write and send nothing.")
 @click.option(
+    "--subscription",
+    metavar="NAME",
+    help="Only the digest of this weekly subscription to some themes (default: every weekly digest).",
+)
+@click.option(
     "--rebuild",
     is_flag=True,
     help="Build a past --week again with today's matches and themes, as YYYY-Www.rebuilt.txt and .html; "
@@ -43,7 +48,14 @@ from .group import Context, cli, utc_now
 )
 @click.pass_obj
 def digest(
-    obj: Context, week: str | None, out_dir: str | None, send: bool | None, resend: bool, dry_run: bool, rebuild: bool
+    obj: Context,
+    week: str | None,
+    out_dir: str | None,
+    send: bool | None,
+    resend: bool,
+    dry_run: bool,
+    subscription: str | None,
+    rebuild: bool,
 ) -> None:
     """Write a week's digest to digests/ as YYYY-Www.txt and .html, and e-mail it when e-mail is on. A week
     not over yet is only previewed (YYYY-Www.preview.txt and .html), never recorded, e-mailed only on --send.
@@ -58,9 +70,18 @@ def digest(
     if rebuild:
         _rebuild(obj, named, out_dir, send=bool(send) or resend, dry_run=dry_run)
         return
+    chosen = editions(config)
+    if subscription is not None:
+        chosen = [e for e in chosen if e.subscription == subscription]
+        if not chosen:
+            names = [e.subscription for e in editions(config) if e.subscription]
+            raise UsageError(
+                f"no weekly subscription {subscription!r} to some themes in {config.path}; "
+                f"expected one of: {', '.join(map(str, names)) or '(none)'}"
+            )
     with obj.store(must_exist=True) as store:
         runs = []
-        for edition in editions(config):
+        for edition in chosen:
             view = edition.config
             start = parse_week(week, view.timezone, view.digest.week_start) if week else None
             request = DigestRequest(week=start, send=send, resend=resend, dry_run=dry_run)
