@@ -27,6 +27,7 @@ from .helpers import (
     Running,
     canned,
     count,
+    database_before,
     email_section,
     last_week_entries,
     pretend,
@@ -879,3 +880,62 @@ def test_the_daemon_sends_a_subscription_s_weekly_digest_beside_the_email_one_on
     [week] = [p.stem for p in (tmp_path / "digests").glob("*.txt")]
     assert (tmp_path / "digests" / "wards" / f"{week}.txt").exists()
     assert count(db, "SELECT count(*) FROM digests WHERE state = 'sent'") == 2
+
+
+def test_a_digest_sent_before_subscriptions_existed_stays_sent_when_a_weekly_subscription_is_added(
+    write_config, run_cli, db_path, feed_server, monkeypatch, mail
+):
+    """A database of migration 26 (before issue 24) whose one digest of 2023-W39 went out: upgraded, with a weekly
+    subscription to some themes added, that row is the [email] digest's, still sent, and the subscription's week
+    is a digest of its own."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = database_before(db_path, 27, applied_at="2023-09-20T00:00:00Z")
+    conn.execute(
+        "INSERT INTO feeds (id, name, url, config_url, interval_seconds, created_at, first_success_at) "
+        "VALUES (1, 'sample-wire', 'u', 'u', 3600, '2023-09-20T00:00:00Z', '2023-09-20T00:00:00Z')"
+    )
+    reports = (
+        (1, "exodus", "Sample: families fled Stepanakert overnight", "2023-09-26T09:00:00Z"),
+        (2, "health", "Sample: Stepanakert hospital runs out of medicines", "2023-09-27T09:00:00Z"),
+    )
+    for item_id, theme, title, published in reports:
+        conn.execute(
+            "INSERT INTO items (id, key, feed_id, title, link, published, date_source, first_seen, content_hash, "
+            "week) VALUES (?, ?, 1, ?, ?, ?, 'published', ?, 'h', '2023-W39')",
+            (item_id, f"url:{item_id}", title, f"https://sample-wire.example.org/{item_id}", published, published),
+        )
+        conn.execute(
+            "INSERT INTO item_sources (item_id, feed_id, first_seen, last_seen, content_hash) VALUES (?, 1, ?, ?, 'h')",
+            (item_id, published, published),
+        )
+        conn.execute(
+            "INSERT INTO matches (item_id, theme, score, evidence, matcher_version, matched_at) "
+            "VALUES (?, ?, 90, '[]', 'v', ?)",
+            (item_id, theme, published),
+        )
+        conn.execute(
+            "INSERT INTO digest_items (week, item_id, theme, late) VALUES ('2023-W39', ?, ?, 0)", (item_id, theme)
+        )
+    conn.execute(
+        "INSERT INTO digests (week, week_start, week_end, state, subject, message_id, items, rendered_at, sent_at) "
+        "VALUES ('2023-W39', '2023-09-25T00:00Z', '2023-10-02T00:00Z', 'sent', 's', '<m@example.org>', 2, "
+        "'2023-10-02T08:00:00Z', '2023-10-02T08:00:01Z')"
+    )
+    conn.commit()
+    conn.close()
+    feeds = [{"name": "sample-wire", "url": feed_server.add("/w", body=rss([]))}]
+    config = write_config(feeds, extra=THEMES + HEALTH + "\n" + email_section(mail.port) + "\n" + WEEKLY)
+    pretend(monkeypatch, datetime(2023, 10, 3, 9, 0, tzinfo=UTC))
+    out = run_cli(config, "digest", "--week", "2023-W39", "--send").output
+    assert "2023-W39: already sent on 2023-10-02 08:00 UTC" in out, out
+    assert f"wards/2023-W39: written and sent to {EDITOR}" in out, out
+    [(to, own)] = mail.messages
+    text = body(own, "plain")
+    assert to == [EDITOR] and "hospital runs out of medicines" in text and "families fled" not in text, text
+    assert rows(db_path, "SELECT week, state, message_id FROM digests ORDER BY week")[0] == {
+        "week": "2023-W39",
+        "state": "sent",
+        "message_id": "<m@example.org>",
+    }
+    assert run_cli(config, "digest", "--week", "2023-W39", "--send").output.count("already sent") == 2
+    assert len(mail.messages) == 1
