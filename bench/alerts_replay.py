@@ -10,10 +10,17 @@ are imported as each outlet's feed (`monitor import --feed`), so each source is 
 - general news: 2022 and the first half of 2023 (the blockade's months included), with the same settings.
 
 For each, the alerts, how long after its crossing report each was found, and alerts per day; for the crisis,
-which of the editors' events of ../shared/eval/events.jsonl (reported by several outlets) alerted. The set is a
-thin sample of each outlet (a few hundred items over years), so it shows whether the thresholds alert on what
-editors grouped as widely reported, and stay silent otherwise; not how a full feed set times them. Skipped,
-with a message, where ../shared is absent.
+which of the editors' events of ../shared/eval/events.jsonl (reported by several outlets) alerted; and each
+theme's busiest `within` (its most items in one, and how many times its usual level that was): the figures the
+spike defaults are chosen on (docs/alerts.md, "Thresholds").
+
+A spike is measured on observed hours only, and an import observes only the stretch each of its documents
+covered (a few hours of each thin sample): imported as they are, the items give no theme a usual level and no
+spike can be found. The outlets published all along, so each is marked observed over the whole span of the
+items, as a feed set polled all along would have been (`--as-imported` leaves the import's own observation).
+The set is a thin sample of each outlet (a few hundred items over years), so it shows whether the thresholds
+alert on what editors grouped as widely reported, and stay silent otherwise; not how a full feed set times them.
+Skipped, with a message, where ../shared is absent.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import json
 import sys
 import tempfile
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from common import EVAL, REPO
@@ -33,9 +40,16 @@ from click.testing import CliRunner
 
 from monitor.cli import cli
 from monitor.config.load import load_config
+from monitor.config.settings import SUBSCRIPTION, default_of
 from monitor.digest.alerting import dry_run
+from monitor.digest.alerts import SPIKE_HISTORY, SPIKE_MIN_HISTORY, levels
+from monitor.digest.observed import union
 from monitor.storage import Store
+from monitor.storage import alerts as store_alerts
+from monitor.storage import observed as store_observed
+from monitor.storage.observed import observe
 from monitor.types import AlertFound
+from monitor.units import from_iso
 
 PERIODS = {
     "crisis": (datetime(2023, 9, 18, tzinfo=UTC), datetime(2023, 10, 9, tzinfo=UTC)),
@@ -59,6 +73,9 @@ def main() -> int:
     parser.add_argument("--eval", type=Path, default=EVAL)
     parser.add_argument("--outlets", type=int, default=4)
     parser.add_argument("--within", default="12h")
+    parser.add_argument("--spike-ratio", type=int, default=default_of(SUBSCRIPTION, "spike_ratio"))
+    parser.add_argument("--spike-min", type=int, default=default_of(SUBSCRIPTION, "spike_min"))
+    parser.add_argument("--as-imported", action="store_true", help="only the observation the import recorded")
     args = parser.parse_args()
     files = sorted(args.eval.glob("*items.jsonl")) if args.eval.is_dir() else []
     if not files:
@@ -72,7 +89,8 @@ def main() -> int:
                 by_source[str(item.get("source") or "unknown")].append(line)
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "feeds.toml"
-        config.write_text(config_text(args.outlets, args.within), encoding="utf-8")
+        spike = f"spike_ratio = {args.spike_ratio}\nspike_min = {args.spike_min}\n"
+        config.write_text(config_text(args.outlets, args.within) + spike, encoding="utf-8")
         db = Path(folder) / "monitor.db"
         runner = CliRunner()
         for n, (_source, lines) in enumerate(sorted(by_source.items())):
@@ -83,13 +101,44 @@ def main() -> int:
             runner.invoke(cli, [*base, "--feed", f"source{n}", "--url", url], catch_exceptions=False)
         loaded = load_config(config)
         with Store.open(db) as store:
+            if not args.as_imported:
+                observed_all_along(store)
             links = dict(store.conn.execute("SELECT id, link FROM items").fetchall())
             matched = store.conn.execute("SELECT count(DISTINCT item_id) FROM matches").fetchone()[0]
             print(f"{len(links)} real items of {len(by_source)} outlets imported, {matched} matched a theme")
             for name, (since, until) in PERIODS.items():
                 found = dry_run(loaded, store, since, until)
                 report(name, found, links, since, until, args.eval)
+                busiest(store, loaded.subscriptions[0].within, since, until)
     return 0
+
+
+def observed_all_along(store: Store) -> None:
+    """Every imported outlet observed from its first to its last item's time of the whole set (see above)."""
+    first, last = store.conn.execute("SELECT min(published), max(published) FROM items").fetchone()
+    with store.transaction():
+        for (feed,) in store.conn.execute("SELECT id FROM feeds").fetchall():
+            observe(store, feed, from_iso(last) + timedelta(hours=1), from_iso(first))  # type: ignore[operator]
+
+
+def busiest(store: Store, within: timedelta, since: datetime, until: datetime) -> None:
+    """Each theme's most items in one `within` over the period (checked every hour), and how many times its
+    usual level (over the observed hours of SPIKE_HISTORY before, as the spike check measures it) that was."""
+    observed = union(store_observed.spans(store, since - SPIKE_HISTORY, until))
+    times = store_alerts.theme_times(store, since - SPIKE_HISTORY, until)
+    best: dict[str, tuple[int, float, datetime]] = {}
+    moment = since
+    while moment <= until:
+        for level in levels({t: [m for m in ms if m <= moment] for t, ms in times.items()}, observed, within, moment):
+            if level.history_hours < SPIKE_MIN_HISTORY.total_seconds() / 3600:
+                continue
+            usual = level.history_items / level.history_hours * within.total_seconds() / 3600
+            ratio = level.recent / usual if usual else float("inf") if level.recent else 0.0
+            if (level.recent, ratio) > best.get(level.theme, (0, 0.0, moment))[:2]:
+                best[level.theme] = (level.recent, ratio, moment)
+        moment += timedelta(hours=1)
+    shown = [f"{t} {n} at {m:%Y-%m-%d %H:00} ({r:.1f}x usual)" for t, (n, r, m) in sorted(best.items())]
+    print(f"  busiest {within.total_seconds() / 3600:.0f}h of each theme: {'; '.join(shown) or 'none observed'}")
 
 
 def report(

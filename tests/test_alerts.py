@@ -20,7 +20,19 @@ from pathlib import Path
 import pytest
 
 from .conftest import backdate_polling
-from .helpers import BLAST, OTHERS, THEMES, canned, count, email_section, pretend, wait_for
+from .helpers import (
+    BLAST,
+    OTHERS,
+    THEMES,
+    Running,
+    canned,
+    count,
+    database_before,
+    email_section,
+    last_week_entries,
+    pretend,
+    wait_for,
+)
 from .mailserver import MailServer, body, free_port
 from .samples import Entry, rss
 
@@ -482,6 +494,33 @@ def test_a_daily_subscription_gets_the_day_before_once_after_its_send_time(
     assert row == {"kind": "daily", "label": "2023-09-25", "state": "sent"}
 
 
+def test_a_daily_digest_says_its_day_with_the_day_s_figures_and_a_chart_of_its_hours(
+    feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch, mail
+):
+    timeline = Timeline()
+    crisis(timeline)
+    daily = subscription('timezone = "Asia/Yerevan"', name="morning", cadence="daily", to=f'["{EDITOR}"]')
+    config = configure(write_config, feed_server, timeline, tmp_path, mail.port, daily)
+    # Monday 22:40 and 23:50 in Yerevan (UTC+4), then Tuesday 09:00 there: Monday's digest is due.
+    for moment in (T0 + timedelta(minutes=100), T0 + timedelta(minutes=170), T0 + timedelta(hours=12)):
+        at(monkeypatch, timeline, moment)
+        run_cli(config, "poll")
+    [(_, message)] = mail.messages
+    text, html = body(message, "plain"), body(message, "html")
+    assert "Day: Monday 25 September 2023 (Asia/Yerevan)" in text, text
+    assert "Day: Monday 25 September 2023 (Asia/Yerevan)" in html
+    assert "Week " not in text and "week" not in text.replace("weekly", "") and "Week " not in html, text
+    assert "THE DAY'S MAIN EVENTS" in text and "items this day matched a theme" in text
+    assert "the day before: not observed" in text  # polling began that evening: Sunday is unknown, not zero
+    # The day's chart: a mark and a figure every four hours, the reports all in the evening (20:00-24:00).
+    assert "(a mark and a figure every four hours, 00:00, 04:00, 08:00, 12:00, 16:00, 20:00" in text, text
+    [section] = [line for line in text.splitlines() if line.startswith("  Sample exodus")]
+    items = int(section.split()[2])
+    [figures] = [line.split()[1:] for line in text.splitlines() if line.startswith("      ")][:1]
+    assert len(figures) == 6 and figures[-1] == str(items) and items >= 5, text
+    assert "Matches every four hours" in html and ">20:00</td>" in html and ">Mon 25</td>" not in html
+
+
 # -- a daemon killed mid-send --------------------------------------------------------------------------
 
 
@@ -662,13 +701,18 @@ def test_a_replayed_crisis_alerts_its_main_events_within_a_poll_and_general_news
     for a in alerts:
         per_day[str(a["found_at"])[:10]] = per_day.get(str(a["found_at"])[:10], 0) + 1
     print(
-        f"\nreplayed sample weeks (defaults: 4 outlets or 3 groups within 12h): general-news days "
+        f"\nreplayed sample weeks (defaults: 4 outlets or 3 groups within 12h; spikes 4 items, 3x): general-news days "
         f"{len(general)} alerts; crisis events alerted {len(events)} of 3, delay after the crossing report "
         f"{', '.join(f'{d:.0f}' for d in delays)} min (poll every 60 min); alerts per day {per_day}; "
         f"{len(mail.messages)} messages; kinds {[a['kind'] for a in alerts]}"
     )
     assert general == [], general
     assert len(events) == 3 and all(0 <= d <= 60 for d in delays), alerts
+    # The default spike thresholds (4 items, 3 times the usual level, in 12h): the theme's crisis is one spike,
+    # found within hours of the exodus's first report; its three days of general news (2 items a day) none.
+    [spike] = [a for a in alerts if a["kind"] == "spike"]
+    spotted = datetime.fromisoformat(str(spike["found_at"]))
+    assert begins["exodus"] < spotted <= begins["exodus"] + timedelta(hours=4), spike
     headlines = " | ".join(str(a["headline"]) for a in events)
     assert "Goris" in headlines and "depot" in headlines and "October" in headlines, headlines
     dry = run_cli(config, "alerts", "--dry-run", "--since", start.date().isoformat(), "--json").output
@@ -716,3 +760,182 @@ def test_an_alert_and_a_daily_digest_render_in_a_real_browser(
             timeout=120,
         )
         assert png.exists() and png.stat().st_size > 5_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The daily digest as the browser read it: its day, not a week, and a chart of the day's hours.
+    dom = subprocess.run(
+        [str(BROWSER), "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}"]
+        + ["--dump-dom", (tmp_path / "message1.html").as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom))
+    assert "Day: Monday 25 September 2023 (UTC)" in shown and "Week " not in shown, shown
+    assert "Matches every four hours 00:00 04:00 08:00 12:00 16:00 20:00 Sample exodus" in shown, shown
+
+
+# -- a weekly subscription to some themes: a digest of its own ------------------------------------------------
+
+HEALTH = '\n[themes.health]\nlabel = "Sample health"\nphrases = ["runs out of medicines"]\n'
+WEEKLY = f'{subscription(name="wards", cadence="weekly", to=f"[{chr(34)}{EDITOR}{chr(34)}]")}themes = ["health"]\n'
+
+
+def test_a_weekly_subscription_to_some_themes_gets_a_digest_of_its_own_once_beside_the_email_one(
+    feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch, mail
+):
+    timeline = Timeline()
+    crisis(timeline)
+    at(monkeypatch, timeline, T0 + timedelta(hours=3))
+    plain = configure(write_config, feed_server, timeline, tmp_path, mail.port, HEALTH)
+    run_cli(plain, "poll")
+    at(monkeypatch, timeline, T0 + timedelta(days=7))  # the next Monday: the week is over
+    run_cli(plain, "digest", "--week", "2023-W39")  # the [email]-only config, as before: its one digest
+    digests = tmp_path / "digests"
+    assert [m["Subject"] for _, m in mail.messages] == ["Sample digest 2023-W39"]
+    before = (digests / "2023-W39.txt").read_bytes()
+    # The same database, a weekly subscription added: its week is sent once, the [email] one is not sent again.
+    config = configure(write_config, feed_server, timeline, tmp_path, mail.port, HEALTH.replace("\n[", "[", 1) + WEEKLY)
+    assert config == plain
+    out = run_cli(config, "digest", "--week", "2023-W39").output
+    assert "2023-W39: already sent" in out and f"wards/2023-W39: written and sent to {EDITOR}" in out, out
+    assert run_cli(config, "digest", "--week", "2023-W39").output.count("already sent") == 2
+    assert len(mail.messages) == 2
+    to, own = mail.messages[1]
+    assert to == [EDITOR]
+    text = body(own, "plain")
+    assert "Stepanakert hospital runs out of medicines" in text and "Sample health" in text
+    assert "fuel depot" not in text and "Sample exodus" not in text
+    assert (digests / "wards" / "2023-W39.txt").read_text(encoding="utf-8") == text.replace("\r\n", "\n")
+    assert (digests / "2023-W39.txt").read_bytes() == before and not (digests / "wards" / "2023-W38.txt").exists()
+    assert rows(db_path, "SELECT week, state FROM digests ORDER BY week") == [
+        {"week": "2023-W39", "state": "sent"},
+        {"week": "wards/2023-W39", "state": "sent"},
+    ]
+    listing = run_cli(config, "digests").output
+    assert re.search(r"^wards/2023-W39 +sent ", listing, re.M) and re.search(r"^2023-W39 +sent ", listing, re.M)
+
+
+def test_a_subscription_s_weekly_digest_whose_answer_never_came_is_uncertain_and_resent_only_when_asked(
+    feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch
+):
+    timeline = Timeline()
+    crisis(timeline)
+    with MailServer(drop_at_data=True) as mail:
+        config = configure(write_config, feed_server, timeline, tmp_path, mail.port, HEALTH + WEEKLY)
+        at(monkeypatch, timeline, T0 + timedelta(hours=3))
+        run_cli(config, "poll")
+        at(monkeypatch, timeline, T0 + timedelta(days=7))
+        first = run_cli(config, "digest", "--week", "2023-W39", expect=1).output
+        again = run_cli(config, "digest", "--week", "2023-W39").output
+        before_resend = len(mail.messages)
+        wrong = run_cli(config, "digest", "--subscription", "nope", expect=2).output
+        resent = run_cli(config, "digest", "--week", "2023-W39", "--subscription", "wards", "--resend", expect=1).output
+        states = rows(db_path, "SELECT week, state FROM digests ORDER BY week")
+    assert "wards/2023-W39: written; delivery UNCERTAIN" in first and "2023-W39: written; delivery UNCERTAIN" in first
+    assert again.count("already uncertain") == 2 and before_resend == 2, again
+    assert "no weekly subscription 'nope' to some themes" in wrong and "expected one of: wards" in wrong, wrong
+    # Asked for in so many words: sent again (this server still never answers), the [email] digest left alone.
+    assert resent.count("UNCERTAIN") == 1 and "wards/2023-W39: written; delivery UNCERTAIN" in resent, resent
+    assert len(mail.messages) == 3 and mail.messages[2][0] == [EDITOR]
+    wards = [m["Message-ID"] for to, m in mail.messages if to == [EDITOR]]
+    assert len(wards) == 2 and len(set(wards)) == 1  # the same message, recognisably
+    assert states == [{"week": "2023-W39", "state": "uncertain"}, {"week": "wards/2023-W39", "state": "uncertain"}]
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.slow
+def test_the_daemon_sends_a_subscription_s_weekly_digest_beside_the_email_one_once(
+    feed_server, write_config, mail, tmp_path, run_cli
+):
+    url = feed_server.add("/wire", body=rss(last_week_entries()))
+    digest = '\n[digest]\nweek_start = "monday"\nsend_day = "monday"\nsend_time = "00:00"\n'
+    weekly = WEEKLY.replace('["health"]', '["exodus"]')
+    config = write_config(
+        [{"name": "sample-wire", "url": url, "interval": "1h"}],
+        extra=THEMES
+        + HEALTH
+        + "\n"
+        + email_section(mail.port)
+        + digest
+        + "\n"
+        + weekly
+        + f'\n[monitor]\ndigests_dir = "{tmp_path / "digests"}"\n',
+    )
+    db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
+    run_cli(config, "feeds")
+    backdate_polling(db)  # polled since before last week: its digests are due
+    daemon = Running(config, db, log)
+    try:
+        wait_for(lambda: len(mail.messages) == 2, what="the two due digests")
+    finally:
+        daemon.stop()
+    again = Running(config, db, log)
+    try:
+        wait_for(lambda: log.read_text().count("start-up digest check done") == 2, what="the second start-up check")
+    finally:
+        again.stop()
+    assert len(mail.messages) == 2 and sorted(to for to, _ in mail.messages) == [
+        ["analyst@example.org", "desk@example.org"],
+        [EDITOR],
+    ]
+    [week] = [p.stem for p in (tmp_path / "digests").glob("*.txt")]
+    assert (tmp_path / "digests" / "wards" / f"{week}.txt").exists()
+    assert count(db, "SELECT count(*) FROM digests WHERE state = 'sent'") == 2
+
+
+def test_a_digest_sent_before_subscriptions_existed_stays_sent_when_a_weekly_subscription_is_added(
+    write_config, run_cli, db_path, feed_server, monkeypatch, mail
+):
+    """A database of migration 26 (before issue 24) whose one digest of 2023-W39 went out: upgraded, with a weekly
+    subscription to some themes added, that row is the [email] digest's, still sent, and the subscription's week
+    is a digest of its own."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = database_before(db_path, 27, applied_at="2023-09-20T00:00:00Z")
+    conn.execute(
+        "INSERT INTO feeds (id, name, url, config_url, interval_seconds, created_at, first_success_at) "
+        "VALUES (1, 'sample-wire', 'u', 'u', 3600, '2023-09-20T00:00:00Z', '2023-09-20T00:00:00Z')"
+    )
+    reports = (
+        (1, "exodus", "Sample: families fled Stepanakert overnight", "2023-09-26T09:00:00Z"),
+        (2, "health", "Sample: Stepanakert hospital runs out of medicines", "2023-09-27T09:00:00Z"),
+    )
+    for item_id, theme, title, published in reports:
+        conn.execute(
+            "INSERT INTO items (id, key, feed_id, title, link, published, date_source, first_seen, content_hash, "
+            "week) VALUES (?, ?, 1, ?, ?, ?, 'published', ?, 'h', '2023-W39')",
+            (item_id, f"url:{item_id}", title, f"https://sample-wire.example.org/{item_id}", published, published),
+        )
+        conn.execute(
+            "INSERT INTO item_sources (item_id, feed_id, first_seen, last_seen, content_hash) VALUES (?, 1, ?, ?, 'h')",
+            (item_id, published, published),
+        )
+        conn.execute(
+            "INSERT INTO matches (item_id, theme, score, evidence, matcher_version, matched_at) "
+            "VALUES (?, ?, 90, '[]', 'v', ?)",
+            (item_id, theme, published),
+        )
+        conn.execute(
+            "INSERT INTO digest_items (week, item_id, theme, late) VALUES ('2023-W39', ?, ?, 0)", (item_id, theme)
+        )
+    conn.execute(
+        "INSERT INTO digests (week, week_start, week_end, state, subject, message_id, items, rendered_at, sent_at) "
+        "VALUES ('2023-W39', '2023-09-25T00:00Z', '2023-10-02T00:00Z', 'sent', 's', '<m@example.org>', 2, "
+        "'2023-10-02T08:00:00Z', '2023-10-02T08:00:01Z')"
+    )
+    conn.commit()
+    conn.close()
+    feeds = [{"name": "sample-wire", "url": feed_server.add("/w", body=rss([]))}]
+    config = write_config(feeds, extra=THEMES + HEALTH + "\n" + email_section(mail.port) + "\n" + WEEKLY)
+    pretend(monkeypatch, datetime(2023, 10, 3, 9, 0, tzinfo=UTC))
+    out = run_cli(config, "digest", "--week", "2023-W39", "--send").output
+    assert "2023-W39: already sent on 2023-10-02 08:00 UTC" in out, out
+    assert f"wards/2023-W39: written and sent to {EDITOR}" in out, out
+    [(to, own)] = mail.messages
+    text = body(own, "plain")
+    assert to == [EDITOR] and "hospital runs out of medicines" in text and "families fled" not in text, text
+    assert rows(db_path, "SELECT week, state, message_id FROM digests ORDER BY week")[0] == {
+        "week": "2023-W39",
+        "state": "sent",
+        "message_id": "<m@example.org>",
+    }
+    assert run_cli(config, "digest", "--week", "2023-W39", "--send").output.count("already sent") == 2
+    assert len(mail.messages) == 1

@@ -6,12 +6,22 @@ import json
 import sys
 from dataclasses import asdict
 from datetime import datetime
+from pathlib import Path
 
 import click
 
 from ..digest.decide import DigestRequest, decide
 from ..digest.deliver import SmtpSender
-from ..digest.publish import claim_gone, delivery_warning, digest_facts, publish, rebuild, retry_failed, week_over
+from ..digest.publish import (
+    claim_gone,
+    delivery_warning,
+    digest_facts,
+    editions,
+    publish,
+    rebuild,
+    retry_failed,
+    week_over,
+)
 from ..errors import UsageError
 from ..storage import digests as store_digest
 from ..text.safe import shown
@@ -26,6 +36,11 @@ from .group import Context, cli, utc_now
 @click.option("--resend", is_flag=True, help="Send even a week that was sent already (the only way to).")
 @click.option("--dry-run", is_flag=True, help="Print the subject and text digest; write and send nothing.")
 @click.option(
+    "--subscription",
+    metavar="NAME",
+    help="Only the digest of this weekly subscription to some themes (default: every weekly digest).",
+)
+@click.option(
     "--rebuild",
     is_flag=True,
     help="Build a past --week again with today's matches and themes, as YYYY-Www.rebuilt.txt and .html; "
@@ -33,11 +48,19 @@ from .group import Context, cli, utc_now
 )
 @click.pass_obj
 def digest(
-    obj: Context, week: str | None, out_dir: str | None, send: bool | None, resend: bool, dry_run: bool, rebuild: bool
+    obj: Context,
+    week: str | None,
+    out_dir: str | None,
+    send: bool | None,
+    resend: bool,
+    dry_run: bool,
+    subscription: str | None,
+    rebuild: bool,
 ) -> None:
     """Write a week's digest to digests/ as YYYY-Www.txt and .html, and e-mail it when e-mail is on. A week
     not over yet is only previewed (YYYY-Www.preview.txt and .html), never recorded, e-mailed only on --send.
-    A week that went out stays what was sent: --rebuild writes a separate version with today's matches."""
+    A week that went out stays what was sent: --rebuild writes a separate version with today's matches. A weekly
+    subscription to some themes has a digest of its own, in digests/<name>/, recorded as <name>/YYYY-Www."""
     config = obj.config
     now = utc_now()
     try:
@@ -47,45 +70,73 @@ def digest(
     if rebuild:
         _rebuild(obj, named, out_dir, send=bool(send) or resend, dry_run=dry_run)
         return
-    request = DigestRequest(week=named, send=send, resend=resend, dry_run=dry_run)
+    chosen = editions(config)
+    if subscription is not None:
+        chosen = [e for e in chosen if e.subscription == subscription]
+        if not chosen:
+            names = [e.subscription for e in editions(config) if e.subscription]
+            raise UsageError(
+                f"no weekly subscription {subscription!r} to some themes in {config.path}; "
+                f"expected one of: {', '.join(map(str, names)) or '(none)'}"
+            )
     with obj.store(must_exist=True) as store:
-        decision = decide(request, digest_facts(config, store), now)
-        if decision.needs_recipients:
+        runs = []
+        for edition in chosen:
+            view = edition.config
+            start = parse_week(week, view.timezone, view.digest.week_start) if week else None
+            request = DigestRequest(week=start, send=send, resend=resend, dry_run=dry_run)
+            facts = digest_facts(view, store, subscription=edition.subscription)
+            runs.append((edition, decide(request, facts, now)))
+        if any(decision.needs_recipients for edition, decision in runs if edition.subscription is None):
             raise UsageError(f"--send needs recipients: set email.to in {config.path}")
         # A skipped week needs a sender only for due retries: a run with nothing to send does not fail on the
         # e-mail settings (a password variable cron does not set).
-        retrying = decision.retry and bool(store_digest.due_retries(store, now))
-        sender = SmtpSender(config.email) if (decision.mail and not decision.skipped) or retrying else None
-        result = (
-            None
-            if decision.skipped
-            else publish(
-                config,
-                store,
-                decision.week,
-                now,
-                out_dir=out_dir,
-                sender=sender if decision.mail else None,
-                resend=resend,
-                dry_run=dry_run,
+        retrying = any(d.retry for _, d in runs) and bool(store_digest.due_retries(store, now))
+        mailing = any(d.mail and not d.skipped for _, d in runs)
+        sender = SmtpSender(config.email) if mailing or retrying else None
+        results = []
+        for edition, decision in runs:
+            if decision.skipped:
+                continue
+            folder = str(Path(out_dir) / edition.subscription) if out_dir and edition.subscription else out_dir
+            results.append(
+                publish(
+                    edition.config,
+                    store,
+                    decision.week,
+                    now,
+                    out_dir=folder,
+                    sender=sender if decision.mail else None,
+                    resend=resend,
+                    dry_run=dry_run,
+                    subscription=edition.subscription,
+                )
             )
-        )
         # Also when this run's own week is skipped or held back from e-mail: a cron job is often the only
         # thing that sends them.
-        done = result.week if result else None
-        retried = retry_failed(config, store, now, sender, out_dir=out_dir, skip=done) if sender and retrying else []
-    if result is None:
-        label = decision.label
-        click.echo(f"{label}: no digest: {decision.skipped}; `monitor digest --week {label}` writes it anyway")
-    elif dry_run:
-        click.echo(f"Subject: {result.subject}\n")
-        click.echo(result.text, nl=False)
+        done = {result.week for result in results}
+        retried = (
+            [r for r in retry_failed(config, store, now, sender, out_dir=out_dir) if r.week not in done]
+            if sender and retrying
+            else []
+        )
+    if dry_run and results:
+        for result in results:
+            click.echo(f"Subject: {result.subject}\n")
+            click.echo(result.text, nl=False)
         return
-    outcomes = ([result] if result else []) + retried
+    for edition, decision in runs:
+        if decision.skipped:
+            label = edition.key(decision.label)
+            click.echo(
+                f"{label}: no digest: {decision.skipped}; `monitor digest --week {decision.label}` writes it anyway"
+            )
+    outcomes = results + retried
     for outcome in outcomes:
         click.echo(outcome.message)
-    if decision.not_mailed:
-        click.echo(f"{decision.label}: not e-mailed: {decision.not_mailed}")
+    for edition, decision in runs:
+        if decision.not_mailed:
+            click.echo(f"{edition.key(decision.label)}: not e-mailed: {decision.not_mailed}")
     if any(outcome.error for outcome in outcomes):  # failed, or uncertain, in this run
         sys.exit(1)
 

@@ -42,6 +42,7 @@ from .settings import (
 
 BOM = "\ufeff"
 THEME_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
+FOLDER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")  # a subscription's digests folder
 
 
 # The records' defaults are the settings table's (`default_of`): a field without a setting fails at import, and a
@@ -211,8 +212,9 @@ class _Validator:
         email["sender"] = email.pop("from", None)
         zone = monitor.get("timezone") or default_of(MONITOR, "timezone")
         subscriptions = self.subscriptions(data.get("subscriptions", []), zone, data.get("themes", {}))
-        # A weekly subscription is the weekly digest's: its recipients join email.to's.
-        weekly = [a for s in subscriptions if s.cadence == "weekly" for a in s.to]
+        # A weekly subscription to every theme is the weekly digest's: its recipients join email.to's. One to some
+        # themes has a digest of its own (digest.publish.editions).
+        weekly = [a for s in subscriptions if s.cadence == "weekly" and not s.themes for a in s.to]
         if weekly and "to" in email:
             email["to"] = tuple(dict.fromkeys((*email["to"], *weekly)))
         if email.get("enabled") and not email.get("to") and not subscriptions:
@@ -335,10 +337,12 @@ class _Validator:
             if cadence and cadence != "alerts" and isinstance(entry, dict):
                 for key in sorted(ALERT_KEYS & entry.keys()):
                     self.problem((*path, key), f"only an alerts subscription reads it; this one is {cadence}")
-            if cadence == "weekly" and values.get("themes"):
+            if cadence == "weekly" and values.get("themes") and name is not None and not FOLDER_NAME.fullmatch(name):
+                # Its digest has a folder of its own, digests/<name>/.
                 self.problem(
-                    (*path, "themes"),
-                    "a weekly subscription is the weekly digest, of every theme; leave themes out, or make it daily",
+                    (*path, "name"),
+                    f"a weekly subscription to some themes names its digests' folder (digests/<name>/): letters, "
+                    f"digits, - and _, not {name!r}",
                 )
             unknown = [t for t in values.get("themes", ()) if t not in themes]
             if unknown:

@@ -242,13 +242,19 @@ def daily_digest(
     )
     data = replace(data, items=tuple(i for i in data.items if not i.late))  # late ones are the weekly digest's
     digest = build(
-        data, themes, timezone=sub.timezone, now=now, subject_template=DAILY_SUBJECT, groups=config.digest.groups
+        data,
+        themes,
+        timezone=sub.timezone,
+        now=now,
+        subject_template=DAILY_SUBJECT,
+        groups=config.digest.groups,
+        span="day",
     )
     env = environment(config.digest.templates_dir)
     local = start.astimezone(ZoneInfo(sub.timezone))
     banner = (
-        f"DAILY DIGEST of {local:%A} {local.day} {local:%B %Y} ({sub.timezone}) for {sub.name}: one day, where the "
-        f"weekly digest's wording below says week."
+        f"DAILY DIGEST of {local:%A} {local.day} {local:%B %Y} ({sub.timezone}) for {sub.name}: "
+        f"{', '.join(theme.label for theme in themes.values())}."
     )
     return digest.subject, f"{banner}\n\n{render_text(digest, env)}", mark_html(render_html(digest, env), banner)
 

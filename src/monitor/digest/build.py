@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ..types import EventRow, EventTheme, Evidence, FeedTrouble, Outage, ThemedItem, ThemeSpec, WeekData
@@ -176,7 +176,15 @@ class Digest:
     gaps: tuple[seen.Gap, ...] = ()
     many_gaps: tuple[seen.Gaps, ...] = ()  # feeds with too many gaps to name, counted
     recovered: tuple[Outage, ...] = ()  # feeds that failed and came back carrying all they published meanwhile
-    day_observed: tuple[bool, ...] = ()  # whether any feed was observed on each day of the week
+    day_observed: tuple[bool, ...] = ()  # whether any feed was observed on each day of the week (of a day: each mark)
+    span: str = "week"  # week | day: what the digest covers, as its text words it (a daily digest's is one day)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The chart's columns: a week's days, or a day's stretches of DAY_MARK hours."""
+        if self.span == "day":
+            return tuple(f"{hour:02d}:00" for hour in range(0, 24, DAY_MARK_HOURS))
+        return tuple(day.strftime("%a %d") for day in self.days)
 
     @property
     def empty(self) -> bool:
@@ -187,9 +195,9 @@ class Digest:
         """What this week's figures miss, said beside them: the part of the week not polled, failing feeds."""
         parts = []
         if self.coverage == "none":
-            parts.append("this week not observed")
+            parts.append(f"this {self.span} not observed")
         elif self.coverage == "partial" and self.unobserved:
-            parts.append(f"this week {self.unobserved}")
+            parts.append(f"this {self.span} {self.unobserved}")
         # A stale feed answered: it costs no coverage that polling could have had, but its silence is news.
         failing = sum(1 for t in self.troubled if not t.stale)
         stale = len(self.troubled) - failing
@@ -221,7 +229,10 @@ def build(
     subject_template: str,
     delivery_late_since: datetime | None = None,
     groups: Sequence[str] = (),
+    span: str = "week",
 ) -> Digest:
+    """`span` "day": the digest of one day ([data.start, data.end) a day), its figures compared with the day
+    before and its chart a mark every DAY_MARK_HOURS, as a daily subscription gets it (issue 24)."""
     zone = ZoneInfo(timezone)
     first_day = data.start.astimezone(zone).date()
     polled_since = data.polled_since.astimezone(zone) if data.polled_since else None
@@ -234,6 +245,11 @@ def build(
     last_week = seen.coverage(observed, previous_start, data.start)
     so_far = [(since, min(until, upto)) for since, until in observed if since < upto]
     day_observed = seen.days_observed(so_far, days, zone)
+    marks: list[tuple[datetime, datetime]] = []
+    if span == "day":
+        days = (first_day,)
+        marks = _day_marks(first_day, zone)
+        day_observed = tuple(any(since < b and until > a for since, until in so_far) for a, b in marks)
     unobserved = seen.described(this_week, data.start, upto, zone)
     gaps = seen.gaps(spans, data.start, upto)
     previous_unobserved = seen.described(last_week, previous_start, data.start, zone)
@@ -265,8 +281,19 @@ def build(
                 stories=tuple(stories),
                 items=len(current),
                 previous=previous,
-                per_day=tuple(per_day[d] for d in days),
-                compared=_compared(len(current), previous, this_week.state, last_week.state, previous_unobserved),
+                per_day=(
+                    tuple(sum(1 for i in current if a <= i.published < b) for a, b in marks)
+                    if span == "day"
+                    else tuple(per_day[d] for d in days)
+                ),
+                compared=_compared(
+                    len(current),
+                    previous,
+                    this_week.state,
+                    last_week.state,
+                    previous_unobserved,
+                    "the day before" if span == "day" else "last week",
+                ),
                 groups=coverage([mine for _, mine in touched], names, member, published, troubles, dark),
                 observed_days=day_observed,
             )
@@ -306,24 +333,36 @@ def build(
             for o in seen.whole_again(data.outages, gaps)
         ),
         day_observed=day_observed,
+        span=span,
     )
 
 
-def _compared(items: int, previous: int, this_week: str, last_week: str, previously: str) -> str:
+DAY_MARK_HOURS = 4  # a day's chart: six marks, night, morning, midday, afternoon, evening, late
+
+
+def _day_marks(day: date, zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """The day's stretches of DAY_MARK_HOURS, in its time zone."""
+    starts = [datetime.combine(day, time(hour), zone) for hour in range(0, 24, DAY_MARK_HOURS)]
+    return list(zip(starts, [*starts[1:], datetime.combine(day + timedelta(days=1), time(), zone)], strict=True))
+
+
+def _compared(
+    items: int, previous: int, this_week: str, last_week: str, previously: str, before: str = "last week"
+) -> str:
     """The change on last week, with last week's figure, only when both weeks were observed throughout:
     else a figure would compare what was observed with what was not. No change is "as last week": "(0 on
-    last week)" read as "none last week"."""
+    last week)" read as "none last week". `before`: the period compared with (a day's: "the day before")."""
     if last_week == "none":
-        return "last week: not observed"
+        return f"{before}: not observed"
     if last_week == "partial":
-        return f"not compared with last week ({previous}): last week {previously}"
+        return f"not compared with {before} ({previous}): {before} {previously}"
     if this_week != "full":  # the caveat beside it says what of this week was not observed
-        return f"not compared with last week ({previous})"
+        return f"not compared with {before} ({previous})"
     change = items - previous
     if change == 0:
-        return "as last week"
+        return f"as {before}"
     signed = f"+{change}" if change > 0 else str(change)
-    return f"{signed} on last week ({previous})"
+    return f"{signed} on {before} ({previous})"
 
 
 def _busiest(items: Sequence[ThemedItem]) -> tuple[tuple[str, int], ...]:

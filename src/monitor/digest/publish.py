@@ -70,9 +70,45 @@ class Published:
     error: str | None = None
 
 
-def digest_facts(config: Config, store: Store, *, email_enabled: bool | None = None) -> DigestFacts:
+@dataclass(frozen=True, slots=True)
+class Edition:
+    """One weekly digest: the [email] one (`subscription` None: every theme, email.to and the weekly subscriptions
+    to every theme), or a weekly subscription's to some themes, built by the same code from `config`, a view of
+    the config with its themes, recipients, time zone and folder (digests/<name>/), recorded apart (issue 24)."""
+
+    subscription: str | None
+    config: Config
+
+    def key(self, week: str) -> str:
+        return store_digest.key(self.subscription, week)
+
+
+def editions(config: Config) -> list[Edition]:
+    out = [Edition(None, config)]
+    for sub in config.subscriptions:
+        if sub.cadence == "weekly" and sub.themes:
+            view = replace(
+                config,
+                themes={key: theme for key, theme in config.themes.items() if sub.wants(key)},
+                email=replace(config.email, to=sub.to),
+                digests_dir=str(Path(config.digests_dir) / sub.name),
+                timezone=sub.timezone,
+            )
+            out.append(Edition(sub.name, view))
+    return out
+
+
+def digest_facts(
+    config: Config, store: Store, *, email_enabled: bool | None = None, subscription: str | None = None
+) -> DigestFacts:
     """What `decide` needs, read from `config` and `store`. `email_enabled`: the caller's own answer (the daemon:
-    whether its sender could be built), instead of email.enabled."""
+    whether its sender could be built), instead of email.enabled. `subscription`: the digest series whose
+    recorded weeks count (None: the [email] digest's)."""
+    recorded = {}
+    for r in store_digest.records(store):
+        scope, week = store_digest.split(r.week)
+        if scope == subscription:
+            recorded[week] = r.state
     return DigestFacts(
         timezone=config.timezone,
         week_start=config.digest.week_start,
@@ -82,7 +118,7 @@ def digest_facts(config: Config, store: Store, *, email_enabled: bool | None = N
         recipients=bool(config.email.to),
         polled_since=store_digest.polled_since(store),
         live_since=live_since(store),
-        recorded={r.week: r.state for r in store_digest.records(store)},
+        recorded=recorded,
     )
 
 
@@ -100,10 +136,15 @@ def publish(
     sender: Sender | None = None,
     resend: bool = False,
     dry_run: bool = False,
+    subscription: str | None = None,
 ) -> Published:
-    week = week_label(start, config.timezone)
+    """`subscription`: the weekly subscription whose digest this is (`config` its edition's view), None for the
+    [email] digest."""
+    label = week_label(start, config.timezone)
+    week = store_digest.key(subscription, label)
     if not week_over(start, now, config.timezone):
-        return preview(config, store, start, now, out_dir=out_dir, sender=sender, dry_run=dry_run)
+        ahead = preview(config, store, start, now, out_dir=out_dir, sender=sender, dry_run=dry_run)
+        return replace(ahead, week=week, message=f"{subscription}/{ahead.message}") if subscription else ahead
     if not dry_run:
         settle_interrupted(store, now)
     existing = store_digest.record(store, week)
@@ -147,7 +188,7 @@ def publish(
     text, html_ = render_text(digest, env), render_html(digest, env)
     if dry_run:
         return Published(week, "dry-run", digest.subject, text, f"{week}: dry run, nothing written or sent")
-    files = write_files(out_dir or config.digests_dir, week, text, html_)
+    files = write_files(out_dir or config.digests_dir, label, text, html_)
     message_id = existing.message_id if existing else new_message_id(config.email.sender)
     if sender is None:
         if existing and went_out:
@@ -185,7 +226,7 @@ def _publish_copy(
     """A week that went out, written again or resent (`--resend`) as the copy it was claimed with."""
     if dry_run:
         return Published(existing.week, "dry-run", copy.subject, copy.text, f"{existing.week}: dry run, as sent")
-    files = write_files(out_dir or config.digests_dir, existing.week, copy.text, copy.html)
+    files = write_files(out_dir or config.digests_dir, store_digest.split(existing.week)[1], copy.text, copy.html)
     if sender is None:
         return _rewritten(existing, copy.text, files)
     won, claimed = store_digest.resend_claim(store, existing.week, claimant(now))
@@ -450,11 +491,16 @@ def _alive(pid: int) -> bool:
 def retry_failed(
     config: Config, store: Store, now: datetime, sender: Sender, *, out_dir: str | None = None, skip: str | None = None
 ) -> list[Published]:
-    """Send again the weeks whose delivery failed and whose backoff has passed."""
+    """Send again the weeks whose delivery failed and whose backoff has passed, each as its digest series (the
+    [email] one or a subscription's) builds it; a removed subscription's are left as they are."""
     results = []
+    views = {edition.subscription: edition.config for edition in editions(config)}
     for week in store_digest.due_retries(store, now):
-        if week == skip:
+        subscription, _ = store_digest.split(week)
+        if week == skip or subscription not in views:
             continue
         start = store_digest.week_start_of(store, week)
-        results.append(publish(config, store, start, now, out_dir=out_dir, sender=sender))
+        folder = str(Path(out_dir) / subscription) if out_dir and subscription else out_dir
+        view = views[subscription]
+        results.append(publish(view, store, start, now, out_dir=folder, sender=sender, subscription=subscription))
     return results

@@ -16,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from ..config.load import Config
 from ..digest.decide import DAEMON_ROUND, decide
 from ..digest.deliver import Sender, SmtpSender
-from ..digest.publish import busy_message, digest_facts, publish, retry_failed, settle_interrupted
+from ..digest.publish import busy_message, digest_facts, editions, publish, retry_failed, settle_interrupted
 from ..errors import MonitorError
 from ..storage import Store
 from ..storage.digests import record
@@ -92,13 +92,20 @@ class Digests:
                 # not published again below, so without this it would stay `sending`, as if still on its way,
                 # forever. Another live process's claim is left alone.
                 settle_interrupted(store, now)
-                facts = digest_facts(config, store, email_enabled=sender is not None)
-                decision = decide(DAEMON_ROUND, facts, now)
-                if facts.recorded.get(decision.label) == "sending":
-                    claimed = record(store, decision.label)
-                    if claimed:
-                        log.info("digest %s", busy_message(claimed))
-                results = [publish(config, store, decision.week, now, sender=sender)] if decision.write else []
+                results = []
+                decisions = []
+                for edition in editions(config):  # the [email] digest, and each weekly subscription's to some themes
+                    view, subscription = edition.config, edition.subscription
+                    facts = digest_facts(view, store, email_enabled=sender is not None, subscription=subscription)
+                    decisions.append(decide(DAEMON_ROUND, facts, now))
+                    if facts.recorded.get(decisions[-1].label) == "sending":
+                        claimed = record(store, edition.key(decisions[-1].label))
+                        if claimed:
+                            log.info("digest %s", busy_message(claimed))
+                    if decisions[-1].write:
+                        week = decisions[-1].week
+                        results.append(publish(view, store, week, now, sender=sender, subscription=subscription))
+                decision = decisions[0]  # the [email] digest's: its week's skip is said once below
                 if sender is not None:
                     results += retry_failed(config, store, now, sender)
         except MonitorError as error:

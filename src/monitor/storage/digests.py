@@ -33,6 +33,27 @@ _RECORD = (
 WENT_OUT = ("sending", "sent", "uncertain")  # states in which the week's message may have reached someone
 
 
+def key(subscription: str | None, week: str) -> str:
+    """A digest's row: the week's label for the [email] digest (as always), `<subscription>/<week>` for a weekly
+    subscription to some themes, which has a digest of its own (issue 24)."""
+    return f"{subscription}/{week}" if subscription else week
+
+
+def split(row_key: str) -> tuple[str | None, str]:
+    """(subscription or None, week label) of a digest's row."""
+    subscription, _, week = row_key.rpartition("/")
+    return subscription or None, week
+
+
+def _scope(column: str, row_key: str) -> tuple[str, list[Any]]:
+    """SQL that keeps the rows of `row_key`'s digest series: the [email] digest's, or one subscription's. Late items
+    are each series' own: an item one subscription reported is still late news for another."""
+    subscription, _ = split(row_key)
+    if subscription is None:
+        return f"instr({column}, '/') = 0", []
+    return f"substr({column}, 1, ?) = ?", [len(subscription) + 1, f"{subscription}/"]
+
+
 @dataclass(frozen=True, slots=True)
 class DigestRecord:
     week: str
@@ -182,13 +203,15 @@ def _late_items(store: Connection, week: str, start: datetime, themes: list[str]
     marked late."""
     # The weeks that went out are matched in SQL (ISO strings in UTC compare as times), so the months of
     # lookback are not all read and parsed to keep a few.
+    reported, reported_params = _scope("week", week)
+    went_out, went_out_params = _scope("d.week", week)
     return _themed_items(
         store,
-        "i.published < ? AND i.published >= ? AND i.id NOT IN "
-        "(SELECT item_id FROM digest_items WHERE week != ?) AND EXISTS (SELECT 1 FROM digests d "
-        "WHERE d.state IN ('rendered', 'sent', 'uncertain') AND d.week != ? "
-        "AND i.published >= d.week_start AND i.published < d.week_end)",
-        [iso(start), iso(start - LATE_LOOKBACK), week, week],
+        f"i.published < ? AND i.published >= ? AND i.id NOT IN "
+        f"(SELECT item_id FROM digest_items WHERE week != ? AND {reported}) AND EXISTS (SELECT 1 FROM digests d "
+        f"WHERE d.state IN ('rendered', 'sent', 'uncertain') AND d.week != ? AND {went_out} "
+        f"AND i.published >= d.week_start AND i.published < d.week_end)",
+        [iso(start), iso(start - LATE_LOOKBACK), week, *reported_params, week, *went_out_params],
         themes,
         late=True,
     )
