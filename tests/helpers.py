@@ -5,6 +5,7 @@ fixtures of conftest.py), never from each other: tests/test_layout.py checks it.
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import sqlite3
@@ -243,3 +244,29 @@ def database_before(path: Path, version: int, applied_at: str = "2023-01-01T00:0
                 "INSERT INTO schema_migrations VALUES (?, ?, ?)", (migration.version, migration.name, applied_at)
             )
     return conn
+
+
+# A headless Chromium, where the machine has one (.ci/run installs Debian's): the HTML as a mail client shows it.
+BROWSER = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p)), None)
+
+
+def screenshot(page: Path, png: Path, profile: Path, size: str, *options: str) -> None:
+    """The page as the browser draws it in a window of `size` ("700,1000"), written to `png`."""
+    assert BROWSER is not None
+    quiet = ["--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+    subprocess.run(
+        [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", *quiet, *options, f"--user-data-dir={profile}"]
+        + [f"--screenshot={png}", f"--window-size={size}", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def rows(db: Path, sql: str) -> list[dict[str, object]]:
+    """The rows of a query on a database file, as dicts."""
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql)]
+    finally:
+        conn.close()

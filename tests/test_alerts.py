@@ -22,6 +22,7 @@ import pytest
 from .conftest import backdate_polling
 from .helpers import (
     BLAST,
+    BROWSER,
     OTHERS,
     THEMES,
     Running,
@@ -31,6 +32,8 @@ from .helpers import (
     email_section,
     last_week_entries,
     pretend,
+    rows,
+    screenshot,
     wait_for,
 )
 from .mailserver import MailServer, body, free_port
@@ -125,17 +128,6 @@ def configure(
 def at(monkeypatch, timeline: Timeline, moment: datetime) -> None:
     timeline.now = moment
     pretend(monkeypatch, moment)
-
-
-def rows(db: Path, sql: str) -> list[dict[str, object]]:
-    import sqlite3
-
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql)]
-    finally:
-        conn.close()
 
 
 # -- events: once, one follow-up, never again --------------------------------------------------------
@@ -722,9 +714,6 @@ def test_a_replayed_crisis_alerts_its_main_events_within_a_poll_and_general_news
     ]
 
 
-BROWSER = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p)), None)
-
-
 @pytest.mark.skipif(BROWSER is None, reason="no headless Chromium here (.ci/run installs Debian's chromium)")
 def test_an_alert_and_a_daily_digest_render_in_a_real_browser(
     feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch, mail
@@ -741,24 +730,7 @@ def test_an_alert_and_a_daily_digest_render_in_a_real_browser(
         page = tmp_path / f"message{n}.html"
         page.write_text(body(message, "html"), encoding="utf-8")
         png = tmp_path / f"message{n}.png"
-        subprocess.run(
-            [
-                str(BROWSER),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                f"--user-data-dir={tmp_path / 'profile'}",
-                f"--screenshot={png}",
-                "--window-size=700,1000",
-                page.as_uri(),
-            ],
-            capture_output=True,
-            timeout=120,
-        )
+        screenshot(page, png, tmp_path / "profile", "700,1000")
         assert png.exists() and png.stat().st_size > 5_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The daily digest as the browser read it: its day, not a week, and a chart of the day's hours.
     dom = subprocess.run(

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -40,6 +39,7 @@ from .helpers import (
     entry,
     last_week_entries,
     pretend,
+    rows,
     wait_for,
 )
 from .mailserver import MailServer
@@ -62,15 +62,6 @@ def configure(feed_server, write_config, tmp_path, port: int, entries=STORIES, e
 
 def monitor(config: Path, db: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), *args]
-
-
-def rows(db: Path, sql: str) -> list[dict[str, object]]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql)]
-    finally:
-        conn.close()
 
 
 # -- 1. partial acceptance -------------------------------------------------------------------------

@@ -3,7 +3,6 @@ never a second one, failures retried, hostile feed content made harmless."""
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -14,7 +13,7 @@ from click.testing import CliRunner
 from monitor.cli import cli
 
 from .conftest import backdate_polling
-from .helpers import STORIES, THEMES, WEEK, email_section, entry
+from .helpers import BROWSER, STORIES, THEMES, WEEK, email_section, entry, screenshot
 from .mailserver import MailServer, free_port
 from .samples import Entry, rss
 
@@ -223,35 +222,12 @@ def test_failing_feeds_are_listed(feed_server, write_config, run_cli, tmp_path):
     assert "FAILING FEEDS" in text and "sample-down: failing since it was added on" in text and "HTTP 503" in text
 
 
-@pytest.mark.skipif(
-    not any(os.path.exists(p) for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser")),
-    reason="no headless Chromium here (.ci/run installs Debian's chromium)",
-)
+@pytest.mark.skipif(BROWSER is None, reason="no headless Chromium here (.ci/run installs Debian's chromium)")
 def test_the_html_digest_renders_in_a_real_browser(digest_setup, run_cli, tmp_path):
-    import subprocess
-
     config = digest_setup()
     run_cli(config, "digest", "--week", WEEK, "--no-send")
-    browser = next(p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p))
     png = tmp_path / "digest.png"
-    subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--screenshot={png}",
-            "--window-size=700,1200",
-            (tmp_path / "digests" / f"{WEEK}.html").as_uri(),
-        ],
-        capture_output=True,
-        timeout=120,
-    )
+    screenshot(tmp_path / "digests" / f"{WEEK}.html", png, tmp_path / "profile", "700,1200")
     assert png.exists() and png.stat().st_size > 5_000
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

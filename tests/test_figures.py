@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import html as htmllib
 import json
-import os
 import re
 import sqlite3
-import subprocess
 from datetime import UTC, datetime
 
 import pytest
 
 from .conftest import REPO, backdate_polling
-from .helpers import THEMES, WEEK, email_section
+from .helpers import BROWSER, THEMES, WEEK, email_section, screenshot
 from .png import count_colour
 from .samples import Entry, rss
 
@@ -224,9 +222,6 @@ def test_a_feed_that_fails_from_mid_week_is_named_beside_its_groups_figures(
     assert "sample-wire" not in failing
 
 
-BROWSER = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p)), None)
-
-
 @pytest.mark.skipif(BROWSER is None, reason="no headless Chromium here (.ci/run installs Debian's chromium)")
 def test_the_emailed_chart_still_shows_where_the_mail_client_drops_svg(outlets, run_cli, mail, tmp_path):
     config = outlets(extra="\n" + email_section(mail.port))
@@ -237,26 +232,7 @@ def test_the_emailed_chart_still_shows_where_the_mail_client_drops_svg(outlets, 
     page = tmp_path / "as-gmail-shows-it.html"
     page.write_text(shown, encoding="utf-8")
     png = tmp_path / "shot.png"
-    subprocess.run(
-        [
-            str(BROWSER),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--hide-scrollbars",
-            "--force-device-scale-factor=1",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--screenshot={png}",
-            "--window-size=700,700",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        timeout=120,
-    )
+    screenshot(page, png, tmp_path / "profile", "700,700", "--hide-scrollbars", "--force-device-scale-factor=1")
     # three days' bars of the theme's colour, 26 x 48 pixels each (the colour appears nowhere else that high)
     coloured = count_colour(png.read_bytes(), (0xB0, 0x3A, 0x2E))
     assert coloured >= 3 * 26 * 40, coloured
