@@ -813,6 +813,46 @@ def test_a_subscription_s_weekly_digest_whose_answer_never_came_is_uncertain_and
     assert states == [{"week": "2023-W39", "state": "uncertain"}, {"week": "wards/2023-W39", "state": "uncertain"}]
 
 
+def test_a_subscription_s_weekly_digest_is_previewed_and_rebuilt_beside_its_own_files_never_recorded_or_sent(
+    feed_server, write_config, run_cli, tmp_path, db_path, monkeypatch, mail
+):
+    timeline = Timeline()
+    crisis(timeline)
+    config = configure(write_config, feed_server, timeline, tmp_path, mail.port, HEALTH + WEEKLY)
+    at(monkeypatch, timeline, T0 + timedelta(hours=3))
+    run_cli(config, "poll")
+    digests, wards = tmp_path / "digests", tmp_path / "digests" / "wards"
+    # The week is not over: the subscription's preview, e-mailed on --send to its own recipients only.
+    ahead = run_cli(config, "digest", "--week", "2023-W39", "--subscription", "wards", "--send").output
+    assert f"wards/2023-W39: PREVIEW (the week is not over) written to {wards / '2023-W39.preview.txt'}" in ahead, ahead
+    [(to, preview)] = mail.messages
+    assert to == [EDITOR] and preview["Subject"].startswith("Preview: ")
+    text = body(preview, "plain")
+    assert text.startswith("PREVIEW: week 2023-W39 is not over") and "runs out of medicines" in text
+    assert "fuel depot" not in text and not (digests / "2023-W39.preview.txt").exists()
+    assert rows(db_path, "SELECT week FROM digests") == []
+    # The week over and sent; then rebuilt with today's matches, beside the subscription's own files.
+    at(monkeypatch, timeline, T0 + timedelta(days=7))
+    run_cli(config, "digest", "--week", "2023-W39")
+    assert len(mail.messages) == 3
+    sent = {p.name: p.read_bytes() for p in digests.rglob("*") if p.is_file()}
+    out = run_cli(config, "digest", "--week", "2023-W39", "--subscription", "wards", "--rebuild").output
+    rebuilt = wards / "2023-W39.rebuilt.txt"
+    assert f"wards/2023-W39: REBUILT with today's matches, written to {rebuilt}" in out, out
+    again = rebuilt.read_text(encoding="utf-8")
+    assert again.startswith("REBUILT: week 2023-W39 built again") and "recorded as sent is 2023-W39.txt" in again
+    assert "runs out of medicines" in again and "fuel depot" not in again and "Sample exodus" not in again
+    assert (wards / "2023-W39.rebuilt.html").exists() and not (digests / "2023-W39.rebuilt.txt").exists()
+    assert {p.name: p.read_bytes() for p in digests.rglob("*") if p.is_file() and "rebuilt" not in p.name} == sent
+    assert len(mail.messages) == 3  # never sent
+    assert rows(db_path, "SELECT week, state FROM digests ORDER BY week") == [
+        {"week": "2023-W39", "state": "sent"},
+        {"week": "wards/2023-W39", "state": "sent"},
+    ]
+    wrong = run_cli(config, "digest", "--week", "2023-W39", "--subscription", "nope", "--rebuild", expect=2).output
+    assert "no weekly subscription 'nope' to some themes" in wrong, wrong
+
+
 @pytest.mark.timeout(180)
 @pytest.mark.slow
 def test_the_daemon_sends_a_subscription_s_weekly_digest_beside_the_email_one_once(

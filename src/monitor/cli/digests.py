@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -13,6 +12,7 @@ import click
 from ..digest.decide import DigestRequest, decide
 from ..digest.deliver import SmtpSender
 from ..digest.publish import (
+    Edition,
     claim_gone,
     delivery_warning,
     digest_facts,
@@ -43,8 +43,9 @@ from .group import Context, cli, utc_now
 @click.option(
     "--rebuild",
     is_flag=True,
-    help="Build a past --week again with today's matches and themes, as YYYY-Www.rebuilt.txt and .html; "
-    "the week's recorded digest and its files stay as they are, nothing is sent.",
+    help="Build a past --week again with today's matches and themes, as YYYY-Www.rebuilt.txt and .html beside "
+    "each digest's files (a subscription's in digests/<name>/, --subscription: only its); the week's recorded "
+    "digests and their files stay as they are, nothing is sent.",
 )
 @click.pass_obj
 def digest(
@@ -64,12 +65,10 @@ def digest(
     config = obj.config
     now = utc_now()
     try:
-        named = parse_week(week, config.timezone, config.digest.week_start) if week else None
+        if week:
+            parse_week(week, config.timezone, config.digest.week_start)  # a bad --week fails before anything runs
     except ValueError as error:
         raise UsageError(str(error)) from None
-    if rebuild:
-        _rebuild(obj, named, out_dir, send=bool(send) or resend, dry_run=dry_run)
-        return
     chosen = editions(config)
     if subscription is not None:
         chosen = [e for e in chosen if e.subscription == subscription]
@@ -79,6 +78,9 @@ def digest(
                 f"no weekly subscription {subscription!r} to some themes in {config.path}; "
                 f"expected one of: {', '.join(map(str, names)) or '(none)'}"
             )
+    if rebuild:
+        _rebuild(obj, chosen, week, out_dir, send=bool(send) or resend, dry_run=dry_run)
+        return
     with obj.store(must_exist=True) as store:
         runs = []
         for edition in chosen:
@@ -141,21 +143,35 @@ def digest(
         sys.exit(1)
 
 
-def _rebuild(obj: Context, start: datetime | None, out_dir: str | None, *, send: bool, dry_run: bool) -> None:
-    config = obj.config
-    if start is None:
+def _rebuild(
+    obj: Context, chosen: list[Edition], week: str | None, out_dir: str | None, *, send: bool, dry_run: bool
+) -> None:
+    """Each chosen digest's week built again beside its own files (a subscription's in digests/<name>/)."""
+    if week is None:
         raise UsageError("--rebuild needs the --week to build again")
     if send:
         raise UsageError("--rebuild never sends: a rebuilt week is not the digest that went out (drop --send/--resend)")
     now = utc_now()
-    if not week_over(start, now, config.timezone):
-        raise UsageError(f"{week_label(start, config.timezone)} is not over: `monitor digest --week` previews it")
+    starts = [parse_week(week, e.config.timezone, e.config.digest.week_start) for e in chosen]
+    for edition, start in zip(chosen, starts, strict=True):
+        if not week_over(start, now, edition.config.timezone):
+            label = edition.key(week_label(start, edition.config.timezone))
+            raise UsageError(f"{label} is not over: `monitor digest --week` previews it")
     with obj.store(must_exist=True) as store:
-        result = rebuild(config, store, start, now, out_dir=out_dir, dry_run=dry_run)
-    if dry_run:
-        click.echo(result.text, nl=False)
-        return
-    click.echo(result.message)
+        results = [
+            rebuild(
+                edition.config,
+                store,
+                start,
+                now,
+                out_dir=str(Path(out_dir) / edition.subscription) if out_dir and edition.subscription else out_dir,
+                dry_run=dry_run,
+                subscription=edition.subscription,
+            )
+            for edition, start in zip(chosen, starts, strict=True)
+        ]
+    for result in results:
+        click.echo(result.text if dry_run else result.message, nl=not dry_run)
 
 
 @cli.command()

@@ -355,13 +355,21 @@ def _unrecorded(
 
 
 def rebuild(
-    config: Config, store: Store, start: datetime, now: datetime, *, out_dir: str | None = None, dry_run: bool = False
+    config: Config,
+    store: Store,
+    start: datetime,
+    now: datetime,
+    *,
+    out_dir: str | None = None,
+    dry_run: bool = False,
+    subscription: str | None = None,
 ) -> Published:
     """A past week built again with today's matches and themes, as a version of its own
     (`YYYY-Www.rebuilt.*`, marked so at the top): never recorded, never sent, and never written over the
-    week's digest, whose files stay what was recorded (and e-mailed)."""
+    week's digest, whose files stay what was recorded (and e-mailed). `subscription`: as for `publish` (`config`
+    its edition's view, whose folder the files go to)."""
     week = week_label(start, config.timezone)
-    record = store_digest.record(store, week)
+    record = store_digest.record(store, store_digest.key(subscription, week))
     recorded = f"the digest recorded as {record.state} is {week}.txt" if record else "no digest of it is recorded"
     local_now = now.astimezone(ZoneInfo(config.timezone))
     banner = (
@@ -369,12 +377,13 @@ def rebuild(
         f"of that day; {recorded}."
     )
     subject, text, html_ = _unrecorded(config, store, start, now, config.email.subject, banner)
+    shown = store_digest.key(subscription, week)
     if dry_run:
-        return Published(week, "dry-run", subject, text, f"{week}: rebuilt, dry run, nothing written")
+        return Published(shown, "dry-run", subject, text, f"{shown}: rebuilt, dry run, nothing written")
     files = write_files(out_dir or config.digests_dir, f"{week}.rebuilt", text, html_)
     state = record.state if record else "rebuilt"
-    message = f"{week}: REBUILT with today's matches, written to {files[0]} and .html; nothing recorded or sent"
-    return Published(week, state, subject, text, message, files)
+    message = f"{shown}: REBUILT with today's matches, written to {files[0]} and .html; nothing recorded or sent"
+    return Published(shown, state, subject, text, message, files)
 
 
 def preview(
