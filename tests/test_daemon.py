@@ -215,3 +215,30 @@ def test_a_sighup_right_after_sigterm_or_during_the_exit_never_turns_the_stop_in
         assert "monitor stopped" in log.read_text()
     print(f"\nexit codes by the HUP's gap after SIGTERM: {codes}")
     assert all(code == 0 for runs in codes.values() for code in runs), codes
+
+
+@pytest.mark.timeout(180)
+def test_the_metrics_count_the_documents_each_parse_path_read(feed_server, write_config, tmp_path):
+    """A well-formed RSS 2.0 document is read by the fast path; one with a DOCTYPE is declined to feedparser;
+    a document not modified is read by neither."""
+    well = feed_server.add("/well", body=rss(last_week_entries()))
+    doctype = rss([Entry("Sample: a feed with a DOCTYPE", "https://d.example.org/1")]).replace(
+        b"<rss", b'<!DOCTYPE rss SYSTEM "http://example.org/rss.dtd">\n<rss', 1
+    )
+    declined = feed_server.add("/doctype", body=doctype)
+    port = free_port()
+    feeds = [{"name": "sample-wire", "url": well}, {"name": "sample-doctype", "url": declined}]
+    config = write_config(feeds, extra=f'[metrics]\nenabled = true\naddress = "127.0.0.1:{port}"\n')
+    db, log = tmp_path / "data" / "monitor.db", tmp_path / "daemon.log"
+    daemon = Running(config, db, log)
+    try:
+        wait_for(lambda: count(db, "SELECT count(*) FROM items") == 4, what="the first polls")
+        wait_for(
+            lambda: 'outcome="ok"} 2.0' in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text,
+            what="both polls counted",
+        )
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    finally:
+        daemon.stop()
+    assert 'monitor_documents_parsed_total{parser="fast"} 1.0' in metrics, metrics
+    assert 'monitor_documents_parsed_total{parser="feedparser"} 1.0' in metrics, metrics

@@ -186,6 +186,7 @@ class FeedReport:
     bytes_read: int = 0
     started_at: datetime | None = None
     store_failed: bool = False  # the database refused the results: an operational failure, not the feed's
+    parser: str | None = None  # ParsedFeed.parser of the document read ("fast" or "feedparser"); None: none read
 
 
 @dataclass(frozen=True, slots=True)

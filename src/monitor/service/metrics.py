@@ -31,6 +31,14 @@ class Metrics:
             registry=self.registry,
             buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
         )
+        # Which path read each document (issue 25): a share drifting to feedparser means feeds the fast path
+        # declines, and polls that cost more.
+        self.parsed = Counter(
+            "monitor_documents_parsed",
+            "Feed documents parsed, by the path that read them",
+            ["parser"],
+            registry=self.registry,
+        )
         self.digests = Counter("monitor_digest_sends", "Digest deliveries by result", ["state"], registry=self.registry)
         self.server: Any = start_http_server(port, addr=host, registry=self.registry)
 
@@ -40,6 +48,8 @@ class Metrics:
             self.failures.inc()
         self.items.inc(report.counts.new)
         self.matches.inc(report.counts.matched)
+        if report.parser:
+            self.parsed.labels(report.parser).inc()
         if report.duration:
             self.latency.observe(report.duration)
 

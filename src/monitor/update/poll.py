@@ -210,6 +210,7 @@ def _process(
         duration=result.duration,
         bytes_read=result.bytes_read,
         started_at=result.started_at,
+        parser=parsed.parser if parsed else None,
     )
     try:
         counts = store_poll(store, new_state, report, parsed, now, matcher)
