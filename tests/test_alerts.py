@@ -167,6 +167,9 @@ def test_an_event_alerts_once_in_the_round_after_its_crossing_report_and_follows
     dry = run_cli(config, "alerts", "--dry-run", "--since", "2023-09-25").output
     assert dry.count("  desk  event ") == 1 and dry.count("  desk  follow_up ") == 1, dry
     assert "crossing report 2023-09-25 18:10" in dry and "nothing recorded or sent" in dry
+    # Polled from 17:15, back to 17:10: the evening is observed, so nothing is said about unobserved hours.
+    evening = run_cli(config, "alerts", "--dry-run", "--since", "2023-09-25T17:00").output
+    assert "dry run: 2 alert(s)" in evening and "spikes need observed hours" not in evening, evening
     print(f"\nsample crisis evening: {sent_after[-1]} messages; alert 5 min after the crossing report")
 
 
@@ -203,6 +206,12 @@ def test_imported_history_is_never_alerted_as_news_but_the_dry_run_replays_it(
     dry = run_cli(config, "alerts", "--dry-run", "--since", "2023-09-25", "--until", "2023-09-26").output
     assert "  desk  event " in dry and "crossing report 2023-09-25 18:10" in dry, dry
     assert "1 alert(s) on 1 day(s)" in dry
+    # Imported items observe only their own moments (17:10 to 19:10, the hour's grace closing the breaks): the
+    # dry run says spikes could not be found, so "no spike" misleads nobody.
+    assert "dry run: spikes need observed hours: 2 of 24 hours observed" in dry, dry
+    as_json = run_cli(config, "alerts", "--dry-run", "--since", "2023-09-25", "--until", "2023-09-26", "--json")
+    assert "spikes need observed hours: 2 of 24" in as_json.stderr
+    assert all(line.startswith("{") for line in as_json.stdout.splitlines()), as_json.stdout
 
 
 # -- never twice: refused recipient, a server that hangs up after the data, racing senders -------------

@@ -66,7 +66,17 @@ def alerts(
         end = _date(until, config, "--until") or now
         with obj.store(must_exist=True) as store:
             found = alerting.dry_run(config, store, start, end)
+            seen, hours = alerting.observed_hours(store, start, end)
         _show_found(found, config.timezone, as_json)
+        if seen * 2 < hours and any(s.cadence == "alerts" for s in config.subscriptions):
+            # "0 spikes" over a span nobody observed says nothing of the themes: the analyst is told so
+            # (stderr with --json, whose lines stay JSON).
+            click.echo(
+                f"dry run: spikes need observed hours: {seen} of {hours} hours observed from {start:%Y-%m-%d %H:%M} "
+                f"to {end:%Y-%m-%d %H:%M} UTC, so spikes could hardly be found (an import observes only the "
+                f"moments of its documents); events are found all the same",
+                err=as_json,
+            )
         return
     if since or until:
         raise UsageError("--since and --until go with --dry-run")

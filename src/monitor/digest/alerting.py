@@ -13,6 +13,7 @@ may have accepted it leaves it `uncertain`, and nothing is sent twice unless ask
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -135,6 +136,14 @@ def dry_run(config: Config, store: Store, since: datetime, until: datetime) -> l
                 out.append(replace(alert, detail={**alert.detail, "found_at": moment.isoformat()}))
             moment += step
     return out
+
+
+def observed_hours(store: Store, since: datetime, until: datetime) -> tuple[int, int]:
+    """Hours of [since, until) when at least one feed was observed, and hours in all: a dry run over history
+    observed only at its documents' moments (an import) can find no spike, and must say why (issue 24)."""
+    pieces = union(store_observed.spans(store, since, until))
+    seen = sum((min(b, until) - max(a, since)).total_seconds() for a, b in pieces if b > since and a < until)
+    return round(seen / 3600), math.ceil((until - since).total_seconds() / 3600)
 
 
 # -- sending alerts ---------------------------------------------------------------------------------
