@@ -86,22 +86,25 @@ def when(text: str) -> datetime:
 
 def load(path: Path, summaries: dict[str, str]) -> Labelled:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    items = [
-        ThemedItem(
-            item_id=n + 1,
-            theme="t",
-            score=90,
-            evidence=(),
-            title=row["title"],
-            link=row["link"],
-            summary=row.get("summary") or summaries.get(row["link"], ""),
-            published=when(row["published"]),
-            date_source="published",
-            outlets=(row["source"],),
-        )
-        for n, row in enumerate(rows)
-    ]
+    summary = {row["link"]: row.get("summary") or summaries.get(row["link"], "") for row in rows}
+    items = [item_of(row, n + 1, when(row["published"]), summary[row["link"]]) for n, row in enumerate(rows)]
     return Labelled(items, {row["link"]: (row["editor_1"], row["editor_2"]) for row in rows})
+
+
+def item_of(row: dict[str, str], number: int, published: datetime, summary: str) -> ThemedItem:
+    """A labelled row as the digest's grouping sees an item."""
+    return ThemedItem(
+        item_id=number,
+        theme="t",
+        score=90,
+        evidence=(),
+        title=row["title"],
+        link=row["link"],
+        summary=summary,
+        published=published,
+        date_source="published",
+        outlets=(row["source"],),
+    )
 
 
 def load_weeks(path: Path, folder: Path, summaries: dict[str, str]) -> Labelled:
@@ -124,24 +127,13 @@ def load_weeks(path: Path, folder: Path, summaries: dict[str, str]) -> Labelled:
                 continue
             batch = wanted.get((name, published.strftime("%G-W%V")))
             if batch is not None and row["link"] not in truth:
-                items.append(_labelled(row, published, len(items) + 1, event, truth, summaries))
+                key = hashlib.sha1(row["link"].encode()).hexdigest()[:12]
+                label = event.get(key, f"alone-{key}")
+                truth[row["link"]] = (label, label)
                 batches[row["link"]] = str(batch)
+                # The eval's summaries as plain text (`eval_summaries`), not the row's HTML.
+                items.append(item_of(row, len(items) + 1, published, summaries.get(row["link"], "")))
     return Labelled(items, truth, batches)
-
-
-def _labelled(
-    row: dict[str, str],
-    published: datetime,
-    number: int,
-    event: dict[str, str],
-    truth: dict[str, tuple[str, str]],
-    summaries: dict[str, str],
-) -> ThemedItem:
-    key = hashlib.sha1(row["link"].encode()).hexdigest()[:12]
-    label = event.get(key, f"alone-{key}")
-    truth[row["link"]] = (label, label)
-    summary = summaries.get(row["link"], "")
-    return ThemedItem(number, "t", 90, (), row["title"], row["link"], summary, published, "published", (row["source"],))
 
 
 def eval_summaries(folder: Path = EVAL) -> dict[str, str]:

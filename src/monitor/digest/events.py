@@ -102,6 +102,7 @@ class Report:
     places: frozenset[str]  # the actors and places its headline and summary name ("armenia", "karabakh")
     alone: bool
     answer: bool  # its lead tells a reaction to a happening ("protests", "condemns"), not the happening
+    moving: bool  # its lead tells people on the move (`lexicon.develops`): refugees arriving, not an envoy
     counts: frozenset[int]
     published: datetime
     day: date  # the day it was published, where its readers are
@@ -122,8 +123,8 @@ def read(item: ThemedItem, zone: tzinfo = UTC) -> Report:
     alone = said.genre is not None
     places = frozenset(filter(is_actor, weights))
     day = item.published.astimezone(zone).date()
-    answer = answers(said.lead)
-    return Report(weights, lead, kind, words, names, places, alone, answer, said.counts, item.published, day)
+    answer, moving = answers(said.lead), develops(kind, lead)
+    return Report(weights, lead, kind, words, names, places, alone, answer, moving, said.counts, item.published, day)
 
 
 def _names(*clauses: str) -> frozenset[str]:
@@ -207,8 +208,8 @@ def similarity(a: Report, b: Report, u: _Vector, v: _Vector) -> float | None:
     apart = abs(b.published - a.published)
     if apart > WINDOW or (apart > MILESTONE and _milestones(a, b)):
         return None
-    development = _moving(a) and _moving(b)
-    # A development's figure of another day is another milestone, with or without a figure.
+    development = a.moving and b.moving
+    # Departures of another day are another milestone, with or without a figure, unless they give the same one.
     if development and a.day != b.day and not a.counts & b.counts:
         return None
     if a.title and a.title == b.title:
@@ -232,31 +233,23 @@ def similarity(a: Report, b: Report, u: _Vector, v: _Vector) -> float | None:
         else:
             kind = 1.0 if akin(a.kinds, b.kinds) else KIND_APART
     cosine = dot / (u.norm * v.norm) * (1.0 - DECAY * late) * kind
+    # One kind of happening in the same places, or one day's departures from them ("hundreds of refugees flee",
+    # "first influx of refugees arrives"), however worded; fading from one day apart to two, when a happening
+    # of that kind in those places is another.
     one_kind = alike(main_kinds(a.kinds), main_kinds(b.kinds))
-    # Two reports of one day's departures (or arrivals) from the same places are that day's milestone, however
-    # they word it: "hundreds of refugees flee", "first influx of refugees arrives".
-    # Fading from one day apart to two: a happening of that kind in those places two days later is another.
     fade = min(1.0, max(0.0, 2.0 - apart / timedelta(days=1)))
-    if kind == 1.0 and fade and (one_kind or development) and a.places & b.places and _moving(a) == _moving(b):
+    if kind == 1.0 and fade and (one_kind or development) and a.places & b.places and a.moving == b.moving:
         return max(cosine, KIND_SAME * fade)
     return cosine
 
 
-def _moving(report: Report) -> bool:
-    """Whether a report leads with people on the move: refugees arriving are not an envoy arriving."""
-    return develops(report.kinds, report.lead)
-
-
 def _milestones(a: Report, b: Report) -> bool:
-    """Whether two reports a day apart tell two milestones: both give figures, none the same; or both tell a
-    development counted day by day (people leaving, arriving, registering) and one gives a figure the other
-    does not ("thousands flee" on Monday, "over 50,000 have fled" on Wednesday)."""
-    if a.counts & b.counts or not (a.counts or b.counts):
+    """Whether two reports a day apart give figures, none the same, of two milestones ("50,000 have fled",
+    then "93,000"); a toll rising ("almost 100 killed", then "105 troops killed") is an update of one
+    happening."""
+    if not (a.counts and b.counts) or a.counts & b.counts:
         return False
-    # A toll rising ("almost 100 killed", then "105 troops killed") is an update of one happening.
-    if a.counts and b.counts and not ("dead" in a.kinds and "dead" in b.kinds):
-        return True
-    return _moving(a) and _moving(b)
+    return not ("dead" in a.kinds and "dead" in b.kinds)
 
 
 def _agglomerate(
