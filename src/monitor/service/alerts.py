@@ -19,8 +19,8 @@ from .host import Host, counted
 log = logging.getLogger("monitor.alerts")
 
 ALERT_CHECK = timedelta(minutes=1)
-AFTER_POLL = timedelta(seconds=1)
-STARTUP_CHECK = timedelta(seconds=3)  # polls finishing together are checked once
+AFTER_POLL = timedelta(seconds=1)  # polls finishing together are checked once
+STARTUP_CHECK = timedelta(seconds=3)
 
 
 class Alerts:
